@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * memctl's public constants: the D-Bus names and paths of org.memctl.Manager1, its error names, and
+ * the limits that every client (CLI, libmemctl, OCI hook, runtimes) shares with the daemon.
+ */
+
+#define MEMCTL_BUS_NAME "org.memctl.Manager1"
+#define MEMCTL_MANAGER_PATH "/org/memctl/Manager1"
+#define MEMCTL_MANAGER_INTERFACE "org.memctl.Manager1"
+#define MEMCTL_GROUP_PATH_PREFIX "/org/memctl/Manager1/group/"
+#define MEMCTL_GROUP_INTERFACE "org.memctl.Group1"
+
+#define MEMCTL_ERROR_NO_SUCH_GROUP "org.memctl.Error.NoSuchGroup"
+#define MEMCTL_ERROR_INVALID_ARGUMENT "org.memctl.Error.InvalidArgument"
+#define MEMCTL_ERROR_ACCESS_DENIED "org.memctl.Error.AccessDenied"
+#define MEMCTL_ERROR_BUSY "org.memctl.Error.Busy"
+#define MEMCTL_ERROR_RESERVE_EXHAUSTED "org.memctl.Error.ReserveExhausted"
+
+/* Default managed root, below the cgroup2 mount, when not running under systemd delegation. */
+#define MEMCTL_DEFAULT_ROOT "/sys/fs/cgroup/memctl.slice"
+/* The leaf memctld moves itself into (cgroup v2 has no processes in inner nodes). */
+#define MEMCTL_SELF_LEAF "memctld"
+
+/* Group names: path components of [A-Za-z0-9_.:@-], no "." or "..", joined by '/'. */
+#define MEMCTL_GROUP_NAME_MAX 200
+#define MEMCTL_GROUP_DEPTH_MAX 8
