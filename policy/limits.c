@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "policy/limits.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "policy/size.h"
+
+static const char *const key_names[_MEMCTL_KEY_COUNT] = {
+        [MEMCTL_KEY_MIN] = "min",           [MEMCTL_KEY_LOW] = "low",
+        [MEMCTL_KEY_HIGH] = "high",         [MEMCTL_KEY_MAX] = "max",
+        [MEMCTL_KEY_SWAP_MAX] = "swap_max", [MEMCTL_KEY_LIMIT] = "limit",
+        [MEMCTL_KEY_HEADROOM] = "headroom", [MEMCTL_KEY_OOM_GROUP] = "oom_group",
+        [MEMCTL_KEY_PRIORITY] = "priority",
+};
+
+static const char *const file_names[_MEMCTL_FILE_COUNT] = {
+        [MEMCTL_FILE_MIN] = "memory.min",           [MEMCTL_FILE_LOW] = "memory.low",
+        [MEMCTL_FILE_HIGH] = "memory.high",         [MEMCTL_FILE_MAX] = "memory.max",
+        [MEMCTL_FILE_SWAP_MAX] = "memory.swap.max", [MEMCTL_FILE_OOM_GROUP] = "memory.oom.group",
+};
+
+const char *memctl_key_name(MemctlKey k)
+{
+    return (unsigned)k < _MEMCTL_KEY_COUNT ? key_names[k] : NULL;
+}
+
+int memctl_key_from_name(const char *name)
+{
+    for (int k = 0; k < _MEMCTL_KEY_COUNT; k++)
+        if (strcmp(name, key_names[k]) == 0)
+            return k;
+    return -ENOENT;
+}
+
+const char *memctl_file_name(MemctlFile f)
+{
+    return (unsigned)f < _MEMCTL_FILE_COUNT ? file_names[f] : NULL;
+}
+
+void memctl_limits_init(MemctlLimits *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->priority = MEMCTL_PRIORITY_DEFAULT;
+}
+
+static int parse_bool(const char *s, bool *ret)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *ret = true;
+            return 0;
+        }
+        if (strcmp(s, no[i]) == 0) {
+            *ret = false;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int parse_priority(const char *s, uint32_t *ret)
+{
+    uint32_t v = 0;
+    if (!*s)
+        return -EINVAL;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -EINVAL;
+        v = v * 10 + (uint32_t)(*s - '0');
+        if (v > MEMCTL_PRIORITY_MAX)
+            return -ERANGE;
+    }
+    if (v < MEMCTL_PRIORITY_MIN)
+        return -ERANGE;
+    *ret = v;
+    return 0;
+}
+
+int memctl_limits_set(MemctlLimits *l, const char *key, const char *value)
+{
+    int k = memctl_key_from_name(key);
+    if (k < 0)
+        return k;
+    int r;
+    switch ((MemctlKey)k) {
+    case MEMCTL_KEY_OOM_GROUP: {
+        bool b;
+        r = parse_bool(value, &b);
+        if (r < 0)
+            return r;
+        l->oom_group = b;
+        break;
+    }
+    case MEMCTL_KEY_PRIORITY: {
+        uint32_t p;
+        r = parse_priority(value, &p);
+        if (r < 0)
+            return r;
+        l->priority = p;
+        break;
+    }
+    default: {
+        uint64_t v;
+        r = memctl_size_parse(value, &v);
+        if (r < 0)
+            return r;
+        uint64_t *slot[] = {
+                [MEMCTL_KEY_MIN] = &l->min,           [MEMCTL_KEY_LOW] = &l->low,
+                [MEMCTL_KEY_HIGH] = &l->high,         [MEMCTL_KEY_MAX] = &l->max,
+                [MEMCTL_KEY_SWAP_MAX] = &l->swap_max, [MEMCTL_KEY_LIMIT] = &l->limit,
+                [MEMCTL_KEY_HEADROOM] = &l->headroom,
+        };
+        /* "max" makes no sense for a limit or a headroom: say "unset" by not giving the key. */
+        if (v == MEMCTL_SIZE_MAX && (k == MEMCTL_KEY_LIMIT || k == MEMCTL_KEY_HEADROOM))
+            return -ERANGE;
+        if (v == 0 && k == MEMCTL_KEY_LIMIT)
+            return -ERANGE;
+        *slot[k] = v;
+        break;
+    }
+    }
+    l->set |= 1u << k;
+    return 0;
+}
+
+int memctl_limits_parse_list(const char *spec, MemctlLimits *ret, const char **ret_bad_key,
+                             size_t *ret_bad_len)
+{
+    MemctlLimits l = *ret;
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        char key[32], value[64];
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        int r = -EINVAL;
+        if (eq && klen > 0 && klen < sizeof(key) && len - klen - 1 < sizeof(value)) {
+            memcpy(key, p, klen);
+            key[klen] = '\0';
+            memcpy(value, eq + 1, len - klen - 1);
+            value[len - klen - 1] = '\0';
+            r = memctl_limits_set(&l, key, value);
+        }
+        if (r < 0) {
+            if (ret_bad_key)
+                *ret_bad_key = p;
+            if (ret_bad_len)
+                *ret_bad_len = klen;
+            return r;
+        }
+        p += len;
+        if (*p == ',') {
+            p++;
+            if (!*p)
+                return -EINVAL; /* trailing comma */
+        }
+    }
+    *ret = l;
+    return 0;
+}
+
+void memctl_limits_merge(MemctlLimits *base, const MemctlLimits *update)
+{
+    for (int k = 0; k < _MEMCTL_KEY_COUNT; k++) {
+        if (!(update->set & (1u << k)))
+            continue;
+        switch ((MemctlKey)k) {
+        case MEMCTL_KEY_MIN:
+            base->min = update->min;
+            break;
+        case MEMCTL_KEY_LOW:
+            base->low = update->low;
+            break;
+        case MEMCTL_KEY_HIGH:
+            base->high = update->high;
+            break;
+        case MEMCTL_KEY_MAX:
+            base->max = update->max;
+            break;
+        case MEMCTL_KEY_SWAP_MAX:
+            base->swap_max = update->swap_max;
+            break;
+        case MEMCTL_KEY_LIMIT:
+            base->limit = update->limit;
+            break;
+        case MEMCTL_KEY_HEADROOM:
+            base->headroom = update->headroom;
+            break;
+        case MEMCTL_KEY_OOM_GROUP:
+            base->oom_group = update->oom_group;
+            break;
+        case MEMCTL_KEY_PRIORITY:
+            base->priority = update->priority;
+            break;
+        case _MEMCTL_KEY_COUNT:
+            break;
+        }
+        base->set |= 1u << k;
+    }
+}
+
+uint64_t memctl_limits_default_headroom(uint64_t limit)
+{
+    uint64_t h = limit / 20;
+    return h < MEMCTL_HEADROOM_CAP ? h : MEMCTL_HEADROOM_CAP;
+}
+
+static int fail(MemctlKey k, MemctlKey *ret_bad_key)
+{
+    if (ret_bad_key)
+        *ret_bad_key = k;
+    return -EINVAL;
+}
+
+int memctl_limits_resolve(const MemctlLimits *l, MemctlFileValues *ret, MemctlKey *ret_bad_key)
+{
+    MemctlFileValues v = {0};
+    bool has_limit = memctl_limits_has(l, MEMCTL_KEY_LIMIT);
+
+    if (has_limit && memctl_limits_has(l, MEMCTL_KEY_MAX))
+        return fail(MEMCTL_KEY_MAX, ret_bad_key); /* limit sets max; give one of them */
+    if (memctl_limits_has(l, MEMCTL_KEY_HEADROOM) && !has_limit)
+        return fail(MEMCTL_KEY_HEADROOM, ret_bad_key);
+
+    if (memctl_limits_has(l, MEMCTL_KEY_MIN)) {
+        v.set |= 1u << MEMCTL_FILE_MIN;
+        v.value[MEMCTL_FILE_MIN] = l->min;
+    }
+    if (memctl_limits_has(l, MEMCTL_KEY_LOW)) {
+        v.set |= 1u << MEMCTL_FILE_LOW;
+        v.value[MEMCTL_FILE_LOW] = l->low;
+    }
+    if (memctl_limits_has(l, MEMCTL_KEY_MAX)) {
+        v.set |= 1u << MEMCTL_FILE_MAX;
+        v.value[MEMCTL_FILE_MAX] = l->max;
+    }
+    if (memctl_limits_has(l, MEMCTL_KEY_HIGH)) {
+        v.set |= 1u << MEMCTL_FILE_HIGH;
+        v.value[MEMCTL_FILE_HIGH] = l->high;
+    }
+    if (has_limit) {
+        uint64_t headroom = memctl_limits_has(l, MEMCTL_KEY_HEADROOM)
+                                    ? l->headroom
+                                    : memctl_limits_default_headroom(l->limit);
+        if (headroom >= l->limit)
+            return fail(MEMCTL_KEY_HEADROOM, ret_bad_key);
+        v.set |= 1u << MEMCTL_FILE_MAX;
+        v.value[MEMCTL_FILE_MAX] = l->limit;
+        if (!memctl_limits_has(l, MEMCTL_KEY_HIGH)) {
+            v.set |= 1u << MEMCTL_FILE_HIGH;
+            v.value[MEMCTL_FILE_HIGH] = l->limit - headroom;
+        } else if (l->high > l->limit) {
+            return fail(MEMCTL_KEY_HIGH, ret_bad_key);
+        }
+    }
+    if (memctl_limits_has(l, MEMCTL_KEY_SWAP_MAX)) {
+        v.set |= 1u << MEMCTL_FILE_SWAP_MAX;
+        v.value[MEMCTL_FILE_SWAP_MAX] = l->swap_max;
+    }
+    if (memctl_limits_has(l, MEMCTL_KEY_OOM_GROUP)) {
+        v.set |= 1u << MEMCTL_FILE_OOM_GROUP;
+        v.value[MEMCTL_FILE_OOM_GROUP] = l->oom_group ? 1 : 0;
+    }
+
+    /* min <= low <= high <= max, over the values that are set; blame the larger-side key's
+     * partner that the caller gave, so the message names what to change. */
+    static const struct {
+        MemctlFile lo, hi;
+        MemctlKey blame;
+    } order[] = {
+            {MEMCTL_FILE_MIN, MEMCTL_FILE_LOW, MEMCTL_KEY_MIN},
+            {MEMCTL_FILE_MIN, MEMCTL_FILE_HIGH, MEMCTL_KEY_MIN},
+            {MEMCTL_FILE_MIN, MEMCTL_FILE_MAX, MEMCTL_KEY_MIN},
+            {MEMCTL_FILE_LOW, MEMCTL_FILE_HIGH, MEMCTL_KEY_LOW},
+            {MEMCTL_FILE_LOW, MEMCTL_FILE_MAX, MEMCTL_KEY_LOW},
+            {MEMCTL_FILE_HIGH, MEMCTL_FILE_MAX, MEMCTL_KEY_HIGH},
+    };
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        uint32_t need = (1u << order[i].lo) | (1u << order[i].hi);
+        if ((v.set & need) == need && v.value[order[i].lo] > v.value[order[i].hi])
+            return fail(order[i].blame, ret_bad_key);
+    }
+
+    *ret = v;
+    return 0;
+}
+
+int memctl_limits_check_children_min(uint64_t parent_min, const uint64_t *child_min, size_t n)
+{
+    if (parent_min == MEMCTL_SIZE_MAX)
+        return 0;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (child_min[i] > UINT64_MAX - sum)
+            return -ERANGE;
+        sum += child_min[i];
+    }
+    return sum <= parent_min ? 0 : -ERANGE;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A group's memory settings as a person, a policy file or a D-Bus caller gives them (keys "min",
+ * "low", "high", "max", "swap_max", "limit", "headroom", "oom_group", "priority"), and their
+ * resolution into the memory.* values the daemon writes.
+ *
+ * `limit` is the user-facing knob: memory.max = limit (the kernel's backstop) and memory.high =
+ * limit - headroom, so that allocators are throttled in reclaim, never failed, and memctld decides
+ * before the kernel must. headroom defaults to min(5% of limit, 64 MiB).
+ */
+
+typedef enum {
+    MEMCTL_KEY_MIN,
+    MEMCTL_KEY_LOW,
+    MEMCTL_KEY_HIGH,
+    MEMCTL_KEY_MAX,
+    MEMCTL_KEY_SWAP_MAX,
+    MEMCTL_KEY_LIMIT,
+    MEMCTL_KEY_HEADROOM,
+    MEMCTL_KEY_OOM_GROUP,
+    MEMCTL_KEY_PRIORITY,
+    _MEMCTL_KEY_COUNT,
+} MemctlKey;
+
+#define MEMCTL_PRIORITY_MIN 1
+#define MEMCTL_PRIORITY_MAX 100
+#define MEMCTL_PRIORITY_DEFAULT 50
+#define MEMCTL_HEADROOM_CAP (64ull << 20)
+
+typedef struct {
+    uint32_t set; /* bit (1 << MemctlKey) for every key given */
+    uint64_t min, low, high, max, swap_max, limit, headroom;
+    bool oom_group;
+    uint32_t priority; /* 1 (first to kill across groups) .. 100 (last) */
+} MemctlLimits;
+
+/* The memory.* values to write, each flagged when memctld manages it. */
+typedef enum {
+    MEMCTL_FILE_MIN,
+    MEMCTL_FILE_LOW,
+    MEMCTL_FILE_HIGH,
+    MEMCTL_FILE_MAX,
+    MEMCTL_FILE_SWAP_MAX,
+    MEMCTL_FILE_OOM_GROUP,
+    _MEMCTL_FILE_COUNT,
+} MemctlFile;
+
+typedef struct {
+    uint32_t set; /* bit (1 << MemctlFile) */
+    uint64_t value[_MEMCTL_FILE_COUNT];
+} MemctlFileValues;
+
+const char *memctl_key_name(MemctlKey k);
+/* Returns the key for a name, or -ENOENT. */
+int memctl_key_from_name(const char *name);
+/* The kernel file of f: "memory.min", ..., "memory.oom.group". */
+const char *memctl_file_name(MemctlFile f);
+
+static inline bool memctl_limits_has(const MemctlLimits *l, MemctlKey k)
+{
+    return l->set & (1u << k);
+}
+
+void memctl_limits_init(MemctlLimits *l);
+
+/*
+ * Sets one key from its text value ("512M", "max", "true", "10"). On failure *l is untouched and
+ * the return is -ENOENT (unknown key), -EINVAL (malformed) or -ERANGE (out of range).
+ */
+int memctl_limits_set(MemctlLimits *l, const char *key, const char *value);
+
+/*
+ * Parses "key=value[,key=value...]" (the memctld --group syntax after the name) into *ret.
+ * On failure *ret is untouched and *ret_bad_key (if given) points at the offending key inside spec,
+ * with its length in *ret_bad_len.
+ */
+int memctl_limits_parse_list(const char *spec, MemctlLimits *ret, const char **ret_bad_key,
+                             size_t *ret_bad_len);
+
+/* Overlays every key set in `update` onto `base` (SetLimits semantics). */
+void memctl_limits_merge(MemctlLimits *base, const MemctlLimits *update);
+
+/*
+ * Checks the settings and resolves them into file values. Rules: limit and max are exclusive;
+ * with limit, an explicit high must not exceed it; headroom needs limit and must be below it;
+ * min <= low <= high <= max where set. On failure returns -EINVAL and names the key at fault.
+ */
+int memctl_limits_resolve(const MemctlLimits *l, MemctlFileValues *ret, MemctlKey *ret_bad_key);
+
+/* The default headroom for a limit: min(5% of limit, 64 MiB). */
+uint64_t memctl_limits_default_headroom(uint64_t limit);
+
+/*
+ * The parent's memory.min must hold the sum of its children's: returns 0 if
+ * sum(child_min) <= parent_min (a parent_min of "max" holds anything), -ERANGE otherwise or when the
+ * sum overflows.
+ */
+int memctl_limits_check_children_min(uint64_t parent_min, const uint64_t *child_min, size_t n);

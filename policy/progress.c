@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "policy/progress.h"
+
+#include <stddef.h>
+
+void memctl_progress_config_default(MemctlProgressConfig *c)
+{
+    c->window_usec = 50 * 1000;
+    c->stuck_windows = 2;
+    c->progress_floor = 1 << 20;
+    c->stall_budget_pct = 60;
+    c->stall_windows = 20;
+}
+
+static uint64_t delta(uint64_t a, uint64_t b)
+{
+    return b > a ? b - a : 0; /* counters can reset if a cgroup is recreated: never negative */
+}
+
+MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const MemctlProgressSample *cur,
+                                     const MemctlProgressConfig *cfg, uint64_t page_size,
+                                     MemctlProgressState *state, MemctlProgressFigures *ret_figures)
+{
+    MemctlProgressFigures f = {0};
+    f.dt_usec = delta(prev->t_usec, cur->t_usec);
+    f.reclaimed_bytes = delta(prev->pgsteal, cur->pgsteal) * page_size;
+    f.swapped_bytes = delta(prev->swap_current, cur->swap_current);
+    f.freed_bytes = delta(cur->current, prev->current);
+    uint64_t stall = delta(prev->full_total_usec, cur->full_total_usec);
+    if (f.dt_usec > 0)
+        f.stall_pct = (uint32_t)(stall >= f.dt_usec ? 100 : stall * 100 / f.dt_usec);
+    if (ret_figures)
+        *ret_figures = f;
+
+    if (cur->current <= cur->high) {
+        state->stuck = 0;
+        state->stalled = 0;
+        return MEMCTL_VERDICT_CALM;
+    }
+    if (f.dt_usec == 0)
+        return MEMCTL_VERDICT_WAIT;
+
+    /* Scale the floor to the time that really passed, so a late sample is not held to more. */
+    uint64_t floor = cfg->progress_floor;
+    if (cfg->window_usec > 0 && f.dt_usec < cfg->window_usec)
+        floor = floor * f.dt_usec / cfg->window_usec;
+    bool progress = f.freed_bytes > 0 || f.reclaimed_bytes + f.swapped_bytes >= (floor > 0 ? floor : 1);
+
+    state->stalled = f.stall_pct >= cfg->stall_budget_pct ? state->stalled + 1 : 0;
+    state->stuck = progress ? 0 : state->stuck + 1;
+
+    if (state->stuck >= cfg->stuck_windows)
+        return MEMCTL_VERDICT_NO_PROGRESS;
+    if (cfg->stall_windows > 0 && state->stalled >= cfg->stall_windows)
+        return MEMCTL_VERDICT_STALL;
+    return progress ? MEMCTL_VERDICT_PROGRESS : MEMCTL_VERDICT_WAIT;
+}
+
+const char *memctl_verdict_name(MemctlVerdict v)
+{
+    static const char *const names[] = {
+            [MEMCTL_VERDICT_CALM] = "calm",   [MEMCTL_VERDICT_PROGRESS] = "progress",
+            [MEMCTL_VERDICT_WAIT] = "wait",   [MEMCTL_VERDICT_NO_PROGRESS] = "no-progress",
+            [MEMCTL_VERDICT_STALL] = "stall",
+    };
+    return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
+}
+
+bool memctl_verdict_is_kill(MemctlVerdict v)
+{
+    return v == MEMCTL_VERDICT_NO_PROGRESS || v == MEMCTL_VERDICT_STALL;
+}

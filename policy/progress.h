@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * The kill decision for a group over memory.high, made on measured forward progress (seeds 000, 004):
+ * never on a timer, never on low free memory alone. The core samples the group once per decision
+ * window while (and only while) it is over high, and asks for a verdict on the last two samples.
+ */
+
+typedef struct {
+    uint64_t t_usec;          /* CLOCK_MONOTONIC */
+    uint64_t current;         /* memory.current, bytes */
+    uint64_t high;            /* the memory.high in force, bytes */
+    uint64_t pgsteal;         /* memory.stat pgsteal: pages reclaimed, cumulative */
+    uint64_t pgscan;          /* memory.stat pgscan: pages scanned, cumulative */
+    uint64_t swap_current;    /* memory.swap.current, bytes (0 without swap) */
+    uint64_t full_total_usec; /* memory.pressure "full total=", cumulative */
+} MemctlProgressSample;
+
+typedef struct {
+    uint64_t window_usec;      /* time between samples while over high */
+    uint32_t stuck_windows;    /* consecutive windows without progress before a kill */
+    uint64_t progress_floor;   /* bytes reclaimed (or swapped out, or freed) per window that count */
+    uint32_t stall_budget_pct; /* full-stall share of a window (0-100) that counts as stalling */
+    uint32_t stall_windows;    /* consecutive stalling windows before a kill, even with progress */
+} MemctlProgressConfig;
+
+/* Defaults (documented in docs/POLICY.md): 50 ms, 2, 1 MiB, 60 %, 20 (one second of thrashing). */
+void memctl_progress_config_default(MemctlProgressConfig *c);
+
+typedef enum {
+    MEMCTL_VERDICT_CALM,        /* at or below high: nothing to do, stop sampling */
+    MEMCTL_VERDICT_PROGRESS,    /* over high, but reclaim/swap/exits make progress */
+    MEMCTL_VERDICT_WAIT,        /* over high without progress, not yet for long enough */
+    MEMCTL_VERDICT_NO_PROGRESS, /* kill: stuck_windows without progress */
+    MEMCTL_VERDICT_STALL,       /* kill: stall_windows over the stall budget */
+} MemctlVerdict;
+
+typedef struct {
+    uint32_t stuck;   /* consecutive windows without progress */
+    uint32_t stalled; /* consecutive windows over the stall budget */
+} MemctlProgressState;
+
+/* What a verdict was based on, for the kill record. */
+typedef struct {
+    uint64_t dt_usec;
+    uint64_t reclaimed_bytes; /* pgsteal delta in bytes */
+    uint64_t swapped_bytes;   /* swap_current growth */
+    uint64_t freed_bytes;     /* memory.current fall */
+    uint32_t stall_pct;       /* full stall share of the window */
+} MemctlProgressFigures;
+
+/*
+ * Verdict for `cur` given the previous sample. Updates *state; fills *ret_figures if given.
+ * page_size converts pgsteal into bytes.
+ */
+MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const MemctlProgressSample *cur,
+                                     const MemctlProgressConfig *cfg, uint64_t page_size,
+                                     MemctlProgressState *state, MemctlProgressFigures *ret_figures);
+
+const char *memctl_verdict_name(MemctlVerdict v);
+bool memctl_verdict_is_kill(MemctlVerdict v);

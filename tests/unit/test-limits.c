@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <glib.h>
+
+#include "policy/limits.h"
+#include "policy/size.h"
+
+#define MiB (1024ull * 1024)
+
+static void test_set_keys(void)
+{
+    MemctlLimits l;
+    memctl_limits_init(&l);
+    g_assert_cmpuint(l.priority, ==, MEMCTL_PRIORITY_DEFAULT);
+    g_assert_cmpint(memctl_limits_set(&l, "min", "16M"), ==, 0);
+    g_assert_cmpint(memctl_limits_set(&l, "low", "32M"), ==, 0);
+    g_assert_cmpint(memctl_limits_set(&l, "swap_max", "max"), ==, 0);
+    g_assert_cmpint(memctl_limits_set(&l, "oom_group", "yes"), ==, 0);
+    g_assert_cmpint(memctl_limits_set(&l, "priority", "7"), ==, 0);
+    g_assert_cmpuint(l.min, ==, 16 * MiB);
+    g_assert_cmpuint(l.low, ==, 32 * MiB);
+    g_assert_cmpuint(l.swap_max, ==, MEMCTL_SIZE_MAX);
+    g_assert_true(l.oom_group);
+    g_assert_cmpuint(l.priority, ==, 7);
+    g_assert_true(memctl_limits_has(&l, MEMCTL_KEY_MIN));
+    g_assert_false(memctl_limits_has(&l, MEMCTL_KEY_MAX));
+
+    MemctlLimits before = l;
+    g_assert_cmpint(memctl_limits_set(&l, "mni", "1M"), ==, -ENOENT);
+    g_assert_cmpint(memctl_limits_set(&l, "min", "1Q"), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_set(&l, "oom_group", "maybe"), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_set(&l, "priority", "0"), ==, -ERANGE);
+    g_assert_cmpint(memctl_limits_set(&l, "priority", "101"), ==, -ERANGE);
+    g_assert_cmpint(memctl_limits_set(&l, "priority", "-3"), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_set(&l, "limit", "0"), ==, -ERANGE);
+    g_assert_cmpint(memctl_limits_set(&l, "limit", "max"), ==, -ERANGE);
+    g_assert_cmpint(memctl_limits_set(&l, "headroom", "max"), ==, -ERANGE);
+    g_assert_cmpmem(&l, sizeof(l), &before, sizeof(before)); /* untouched by every failure */
+}
+
+static void test_parse_list(void)
+{
+    MemctlLimits l;
+    memctl_limits_init(&l);
+    g_assert_cmpint(memctl_limits_parse_list("limit=128M,oom_group=1,min=8M", &l, NULL, NULL), ==, 0);
+    g_assert_cmpuint(l.limit, ==, 128 * MiB);
+    g_assert_cmpuint(l.min, ==, 8 * MiB);
+    g_assert_true(l.oom_group);
+
+    MemctlLimits before = l;
+    const char *spec = "low=4M,bogus=1,high=9M";
+    const char *bad = NULL;
+    size_t bad_len = 0;
+    g_assert_cmpint(memctl_limits_parse_list(spec, &l, &bad, &bad_len), ==, -ENOENT);
+    g_assert_true(bad == spec + 7);
+    g_assert_cmpuint(bad_len, ==, 5);
+    g_assert_cmpmem(&l, sizeof(l), &before, sizeof(before)); /* nothing half-applied */
+
+    g_assert_cmpint(memctl_limits_parse_list("low", &l, NULL, NULL), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_parse_list("=4M", &l, NULL, NULL), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_parse_list("low=4M,", &l, NULL, NULL), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_parse_list("low=", &l, NULL, NULL), ==, -EINVAL);
+    g_assert_cmpmem(&l, sizeof(l), &before, sizeof(before));
+    g_assert_cmpint(memctl_limits_parse_list("", &l, NULL, NULL), ==, 0); /* no keys: no change */
+}
+
+static MemctlFileValues resolve_ok(const char *spec)
+{
+    MemctlLimits l;
+    memctl_limits_init(&l);
+    g_assert_cmpint(memctl_limits_parse_list(spec, &l, NULL, NULL), ==, 0);
+    MemctlFileValues v;
+    MemctlKey bad = _MEMCTL_KEY_COUNT;
+    int r = memctl_limits_resolve(&l, &v, &bad);
+    if (r < 0)
+        g_error("'%s' rejected at key %s", spec, memctl_key_name(bad));
+    return v;
+}
+
+static MemctlKey resolve_bad(const char *spec)
+{
+    MemctlLimits l;
+    memctl_limits_init(&l);
+    g_assert_cmpint(memctl_limits_parse_list(spec, &l, NULL, NULL), ==, 0);
+    MemctlFileValues v = {.set = 0xdead};
+    MemctlKey bad = _MEMCTL_KEY_COUNT;
+    g_assert_cmpint(memctl_limits_resolve(&l, &v, &bad), ==, -EINVAL);
+    g_assert_cmpuint(v.set, ==, 0xdead);
+    return bad;
+}
+
+static void test_resolve_limit(void)
+{
+    /* 128M: headroom 5% = 6.4M */
+    MemctlFileValues v = resolve_ok("limit=128M");
+    g_assert_cmpuint(v.set, ==, (1u << MEMCTL_FILE_MAX) | (1u << MEMCTL_FILE_HIGH));
+    g_assert_cmpuint(v.value[MEMCTL_FILE_MAX], ==, 128 * MiB);
+    g_assert_cmpuint(v.value[MEMCTL_FILE_HIGH], ==, 128 * MiB - 128 * MiB / 20);
+
+    /* 4G: 5% would be 204.8M, capped at 64M */
+    v = resolve_ok("limit=4G");
+    g_assert_cmpuint(v.value[MEMCTL_FILE_HIGH], ==, 4096 * MiB - 64 * MiB);
+    g_assert_cmpuint(memctl_limits_default_headroom(4096 * MiB), ==, MEMCTL_HEADROOM_CAP);
+
+    v = resolve_ok("limit=100M,headroom=10M");
+    g_assert_cmpuint(v.value[MEMCTL_FILE_HIGH], ==, 90 * MiB);
+    v = resolve_ok("limit=100M,high=70M");
+    g_assert_cmpuint(v.value[MEMCTL_FILE_HIGH], ==, 70 * MiB);
+    g_assert_cmpuint(v.value[MEMCTL_FILE_MAX], ==, 100 * MiB);
+
+    v = resolve_ok("min=1M,low=2M,high=3M,max=4M,swap_max=0,oom_group=1");
+    g_assert_cmpuint(v.set, ==, (1u << _MEMCTL_FILE_COUNT) - 1);
+    g_assert_cmpuint(v.value[MEMCTL_FILE_OOM_GROUP], ==, 1);
+    g_assert_cmpuint(v.value[MEMCTL_FILE_SWAP_MAX], ==, 0);
+    g_assert_cmpstr(memctl_file_name(MEMCTL_FILE_OOM_GROUP), ==, "memory.oom.group");
+    g_assert_cmpstr(memctl_file_name(MEMCTL_FILE_SWAP_MAX), ==, "memory.swap.max");
+}
+
+static void test_resolve_rejects(void)
+{
+    g_assert_cmpint(resolve_bad("limit=100M,max=200M"), ==, MEMCTL_KEY_MAX);
+    g_assert_cmpint(resolve_bad("headroom=1M"), ==, MEMCTL_KEY_HEADROOM);
+    g_assert_cmpint(resolve_bad("limit=10M,headroom=10M"), ==, MEMCTL_KEY_HEADROOM);
+    g_assert_cmpint(resolve_bad("limit=100M,high=101M"), ==, MEMCTL_KEY_HIGH);
+    g_assert_cmpint(resolve_bad("min=5M,max=4M"), ==, MEMCTL_KEY_MIN);
+    g_assert_cmpint(resolve_bad("min=5M,low=4M"), ==, MEMCTL_KEY_MIN);
+    g_assert_cmpint(resolve_bad("low=5M,high=4M"), ==, MEMCTL_KEY_LOW);
+    g_assert_cmpint(resolve_bad("high=5M,max=4M"), ==, MEMCTL_KEY_HIGH);
+    g_assert_cmpint(resolve_bad("min=200M,limit=100M"), ==, MEMCTL_KEY_MIN);
+    /* "max" is allowed everywhere it reads as "no limit": min=max is the whole parent */
+    resolve_ok("min=max");
+    resolve_ok("high=max,max=max");
+}
+
+static void test_merge(void)
+{
+    MemctlLimits base, upd;
+    memctl_limits_init(&base);
+    memctl_limits_init(&upd);
+    g_assert_cmpint(memctl_limits_parse_list("limit=128M,min=8M,priority=10", &base, NULL, NULL), ==, 0);
+    g_assert_cmpint(memctl_limits_parse_list("min=16M,oom_group=true", &upd, NULL, NULL), ==, 0);
+    memctl_limits_merge(&base, &upd);
+    g_assert_cmpuint(base.limit, ==, 128 * MiB);
+    g_assert_cmpuint(base.min, ==, 16 * MiB);
+    g_assert_true(base.oom_group);
+    g_assert_cmpuint(base.priority, ==, 10); /* not in the update: kept */
+}
+
+static void test_children_min(void)
+{
+    const uint64_t kids[] = {10 * MiB, 20 * MiB, 30 * MiB};
+    g_assert_cmpint(memctl_limits_check_children_min(60 * MiB, kids, 3), ==, 0);
+    g_assert_cmpint(memctl_limits_check_children_min(60 * MiB - 1, kids, 3), ==, -ERANGE);
+    g_assert_cmpint(memctl_limits_check_children_min(0, kids, 0), ==, 0);
+    g_assert_cmpint(memctl_limits_check_children_min(MEMCTL_SIZE_MAX, kids, 3), ==, 0);
+    const uint64_t huge[] = {UINT64_MAX - 1, 2};
+    g_assert_cmpint(memctl_limits_check_children_min(UINT64_MAX - 1, huge, 2), ==, -ERANGE);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/limits/set", test_set_keys);
+    g_test_add_func("/limits/parse-list", test_parse_list);
+    g_test_add_func("/limits/resolve/limit", test_resolve_limit);
+    g_test_add_func("/limits/resolve/rejects", test_resolve_rejects);
+    g_test_add_func("/limits/merge", test_merge);
+    g_test_add_func("/limits/children-min", test_children_min);
+    return g_test_run();
+}
