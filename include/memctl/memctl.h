@@ -12,11 +12,11 @@
 #define MEMCTL_GROUP_PATH_PREFIX "/org/memctl/Manager1/group/"
 #define MEMCTL_GROUP_INTERFACE "org.memctl.Group1"
 
-#define MEMCTL_ERROR_NO_SUCH_GROUP "org.memctl.Error.NoSuchGroup"
-#define MEMCTL_ERROR_INVALID_ARGUMENT "org.memctl.Error.InvalidArgument"
-#define MEMCTL_ERROR_ACCESS_DENIED "org.memctl.Error.AccessDenied"
-#define MEMCTL_ERROR_BUSY "org.memctl.Error.Busy"
-#define MEMCTL_ERROR_RESERVE_EXHAUSTED "org.memctl.Error.ReserveExhausted"
+#define MEMCTL_DBUS_ERROR_NO_SUCH_GROUP "org.memctl.Error.NoSuchGroup"
+#define MEMCTL_DBUS_ERROR_INVALID_ARGUMENT "org.memctl.Error.InvalidArgument"
+#define MEMCTL_DBUS_ERROR_ACCESS_DENIED "org.memctl.Error.AccessDenied"
+#define MEMCTL_DBUS_ERROR_BUSY "org.memctl.Error.Busy"
+#define MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED "org.memctl.Error.ReserveExhausted"
 
 /* Default managed root, below the cgroup2 mount, when not running under systemd delegation. */
 #define MEMCTL_DEFAULT_ROOT "/sys/fs/cgroup/memctl.slice"

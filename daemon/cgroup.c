@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <libcgroup.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "policy/size.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static void cgroup_freep(struct cgroup **cg)
+{
+    if (*cg)
+        cgroup_free(cg);
+}
+#define _cleanup_cgroup_ __attribute__((cleanup(cgroup_freep)))
+
+/* libcgroup's ECG* codes to -errno. */
+static int cg_errno(int r)
+{
+    if (r == 0)
+        return 0;
+    if (r == ECGOTHER || r == ECGROUPVALUENOTEXIST || r == ECGROUPNOTALLOWED) {
+        int e = cgroup_get_last_errno();
+        return e > 0 ? -e : -EIO;
+    }
+    if (r == ECGROUPNOTEXIST)
+        return -ENOENT;
+    if (r == ECGINVAL)
+        return -EINVAL;
+    int e = cgroup_get_last_errno();
+    return e > 0 ? -e : -EIO;
+}
+
+int memctl_cgroup_init(void)
+{
+    static bool done;
+    if (done)
+        return 0;
+    int r = cgroup_init();
+    if (r != 0)
+        return cg_errno(r);
+    done = true;
+    return 0;
+}
+
+/* The path relative to the mount, as libcgroup names cgroups. */
+static const char *relative(const char *mount, const char *path)
+{
+    size_t ml = strlen(mount);
+    if (strncmp(path, mount, ml) != 0 || (path[ml] != '/' && path[ml] != '\0'))
+        return NULL;
+    path += ml;
+    while (*path == '/')
+        path++;
+    return path;
+}
+
+int memctl_cgroup_check_root(const char *mount, const char *root)
+{
+    struct statfs sfs;
+    struct stat st;
+    if (stat(mount, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if (statfs(mount, &sfs) < 0)
+        return -errno;
+    if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+        return -EMEDIUMTYPE;
+    if (!root || root[0] != '/' || strstr(root, "//") || strstr(root, "/./") || strstr(root, "/../") ||
+        g_str_has_suffix(root, "/.") || g_str_has_suffix(root, "/..") || g_str_has_suffix(root, "/"))
+        return -EINVAL;
+    const char *rel = relative(mount, root);
+    if (!rel || !*rel)
+        return -EXDEV;
+    return 0;
+}
+
+static int write_file(const char *dir, const char *file, const char *value)
+{
+    g_autofree char *p = g_build_filename(dir, file, NULL);
+    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int r = write(fd, value, strlen(value)) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+static bool has_controller(const char *dir, const char *file, const char *name)
+{
+    g_autofree char *p = g_build_filename(dir, file, NULL);
+    g_autofree char *s = NULL;
+    if (!g_file_get_contents(p, &s, NULL, NULL))
+        return false;
+    g_auto(GStrv) words = g_strsplit_set(g_strstrip(s), " ", -1);
+    return g_strv_contains((const char *const *)words, name);
+}
+
+int memctl_cgroup_prepare_root(const char *mount, const char *root, const char *leaf, bool *ret_created)
+{
+    int r = memctl_cgroup_check_root(mount, root);
+    if (r < 0)
+        return r;
+    bool created = false;
+    if (mkdir(root, 0755) == 0)
+        created = true;
+    else if (errno != EEXIST)
+        return -errno;
+    if (!has_controller(root, "cgroup.controllers", "memory"))
+        return -EOPNOTSUPP;
+
+    g_autofree char *self = g_build_filename(root, leaf, NULL);
+    if (mkdir(self, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    if ((r = write_file(self, "cgroup.procs", pid)) < 0)
+        return r;
+    if (!has_controller(root, "cgroup.subtree_control", "memory") &&
+        (r = write_file(root, "cgroup.subtree_control", "+memory")) < 0)
+        return r;
+    if (ret_created)
+        *ret_created = created;
+    return 0;
+}
+
+static int new_memory_cgroup(const char *mount, const char *path, struct cgroup **ret_cg,
+                             struct cgroup_controller **ret_ctrl)
+{
+    const char *rel = relative(mount, path);
+    if (!rel || !*rel)
+        return -EXDEV;
+    struct cgroup *cg = cgroup_new_cgroup(rel);
+    if (!cg)
+        return -ENOMEM;
+    struct cgroup_controller *ctrl = cgroup_add_controller(cg, "memory");
+    if (!ctrl) {
+        cgroup_free(&cg);
+        return -ENOMEM;
+    }
+    *ret_cg = cg;
+    *ret_ctrl = ctrl;
+    return 0;
+}
+
+int memctl_cgroup_create(const char *mount, const char *path)
+{
+    if (g_file_test(path, G_FILE_TEST_IS_DIR))
+        return -EEXIST;
+    _cleanup_cgroup_ struct cgroup *cg = NULL;
+    struct cgroup_controller *ctrl;
+    int r = new_memory_cgroup(mount, path, &cg, &ctrl);
+    if (r < 0)
+        return r;
+    return cg_errno(cgroup_create_cgroup(cg, 0));
+}
+
+int memctl_cgroup_set(const char *mount, const char *path, const char *file, const char *value)
+{
+    _cleanup_cgroup_ struct cgroup *cg = NULL;
+    struct cgroup_controller *ctrl;
+    int r = new_memory_cgroup(mount, path, &cg, &ctrl);
+    if (r < 0)
+        return r;
+    /* A fresh struct with this one value: libcgroup writes every value a struct holds. */
+    if ((r = cgroup_add_value_string(ctrl, file, value)) != 0)
+        return cg_errno(r);
+    return cg_errno(cgroup_modify_cgroup(cg));
+}
+
+int memctl_cgroup_get_u64(const char *path, const char *file, uint64_t *ret)
+{
+    g_autofree char *p = g_build_filename(path, file, NULL);
+    g_autofree char *s = NULL;
+    g_autoptr(GError) err = NULL;
+    if (!g_file_get_contents(p, &s, NULL, &err))
+        return err->domain == G_FILE_ERROR && err->code == G_FILE_ERROR_NOENT ? -ENOENT : -EIO;
+    return memctl_size_parse_kernel(s, ret);
+}
+
+int memctl_cgroup_attach(const char *mount, const char *path, pid_t pid)
+{
+    _cleanup_cgroup_ struct cgroup *cg = NULL;
+    struct cgroup_controller *ctrl;
+    int r = new_memory_cgroup(mount, path, &cg, &ctrl);
+    if (r < 0)
+        return r;
+    return cg_errno(cgroup_attach_task_pid(cg, pid));
+}
+
+int memctl_cgroup_delete(const char *mount, const char *path)
+{
+    if (!g_file_test(path, G_FILE_TEST_IS_DIR))
+        return -ENOENT;
+    _cleanup_cgroup_ struct cgroup *cg = NULL;
+    struct cgroup_controller *ctrl;
+    int r = new_memory_cgroup(mount, path, &cg, &ctrl);
+    if (r < 0)
+        return r;
+    /* ignore_migration=0: fail rather than move tasks somewhere we do not own. */
+    r = cg_errno(cgroup_delete_cgroup(cg, 0));
+    if (r == 0 && g_file_test(path, G_FILE_TEST_IS_DIR))
+        r = rmdir(path) < 0 ? -errno : 0;
+    return r;
+}
+
+bool memctl_cgroup_is_delegated(const char *path)
+{
+    char v[8];
+    return getxattr(path, "trusted.delegate", v, sizeof(v)) > 0 ||
+           getxattr(path, "user.delegate", v, sizeof(v)) > 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * The cold path on the cgroup tree, inside the managed root only: checks, create, set values,
+ * attach, delete. Mutations go through libcgroup; they may allocate and block, so only the GLib
+ * side calls them. Paths are absolute cgroup directories below the cgroup2 mount.
+ */
+
+/* Initialises libcgroup once. Returns 0 or -errno. */
+int memctl_cgroup_init(void);
+
+/*
+ * Checks that `mount` is a cgroup2 mount and `root` a path below it with no "." or ".." parts.
+ * Returns 0, -ENOTDIR (not a directory), -EMEDIUMTYPE (not cgroup2), -EXDEV (root not below mount),
+ * -EINVAL (malformed root).
+ */
+int memctl_cgroup_check_root(const char *mount, const char *root);
+
+/*
+ * Creates root if missing, moves this process into <root>/<leaf> (cgroup v2 has no processes in
+ * inner nodes) and enables +memory for root's children. -EOPNOTSUPP when the memory controller is
+ * not available in root (its parent does not delegate it); *ret_created says whether root was new.
+ */
+int memctl_cgroup_prepare_root(const char *mount, const char *root, const char *leaf, bool *ret_created);
+
+/* Creates <root>/<name> (parents too, with +memory enabled on the way); 0, or -EEXIST if it was there. */
+int memctl_cgroup_create(const char *mount, const char *path);
+
+/* Writes value to <path>/<file> through libcgroup. Returns 0 or -errno (the kernel's error). */
+int memctl_cgroup_set(const char *mount, const char *path, const char *file, const char *value);
+
+/* Reads a single-value memory.* file ("max" is UINT64_MAX). */
+int memctl_cgroup_get_u64(const char *path, const char *file, uint64_t *ret);
+
+/* Moves pid into path. */
+int memctl_cgroup_attach(const char *mount, const char *path, pid_t pid);
+
+/* Removes the (empty) cgroup at path. -EBUSY while it has processes or children. */
+int memctl_cgroup_delete(const char *mount, const char *path);
+
+/* True if path carries systemd's delegation mark (trusted.delegate or user.delegate xattr). */
+bool memctl_cgroup_is_delegated(const char *path);

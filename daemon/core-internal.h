@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Definitions shared by the core thread (core.c) and its GLib-side setup (core-setup.c). */
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "daemon/core.h"
+#include "daemon/ring.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_process_mrelease
+#define SYS_process_mrelease 448
+#endif
+
+#define CORE_STACK_SIZE (512u * 1024)
+#define CORE_EPOLL_BATCH 64
+#define CORE_STAT_BUF (16u * 1024)
+#define CORE_PATH_MAX 512
+
+enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
+enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI };
+enum { CMD_ADD, CMD_UPDATE, CMD_REMOVE, CMD_KILL, CMD_KILL_GROUP, CMD_PING };
+enum { CAUSE_EVENT, CAUSE_TICK, CAUSE_PRESSURE };
+
+typedef struct {
+    uint32_t op;
+    int32_t slot;
+} Command;
+
+typedef struct {
+    bool active;
+    bool group_kill;
+    int pidfd;
+    uint64_t t_signal; /* CLOCK_MONOTONIC */
+    uint64_t current_before;
+    MemctlCoreEvent rec;
+} Victim;
+
+typedef struct {
+    _Atomic int state;
+    char name[MEMCTL_GROUP_NAME_MAX + 1];
+    char path[CORE_PATH_MAX];    /* absolute cgroup directory */
+    char relpath[CORE_PATH_MAX]; /* as /proc/<pid>/cgroup shows it: "/memctl.slice/g" */
+    int parent;
+    int fd_events, fd_current, fd_stat, fd_pressure, fd_trigger, fd_procs, fd_kill, fd_swap;
+    _Atomic uint64_t high, max;
+    _Atomic bool oom_group;
+
+    /* core-private */
+    int wd_events, wd_cgevents;
+    bool sampling;
+    uint64_t t_over_rt, t_over_mono;
+    MemctlProgressSample last;
+    MemctlProgressState pst;
+    MemctlProgressFigures fig;
+    MemctlVerdict verdict;
+    uint32_t full_avg10;
+    uint64_t seen_oom_kill, seen_max;
+    bool max_hit;
+    Victim v;
+} Slot;
+
+struct MemctlCore {
+    MemctlCoreConfig cfg;
+    char mount[CORE_PATH_MAX];
+    char proc_root[64];
+    Slot *slots;
+    MemctlCandidate *cands;
+    int32_t *cand_slot;
+    int32_t *pids;
+    int *pidfds;
+    char *buf;
+    size_t buf_size;
+    int epfd, ifd, tfd, host_psi_fd;
+    MemctlRing *cmds, *events;
+    pthread_t thread;
+    bool running;
+    bool timer_armed;
+    _Atomic bool stop;
+    _Atomic uint64_t heartbeat;
+    int32_t self_pid;
+    uint64_t page_size;
+};
+
+/* The thread's entry point. */
+void *memctl_core_main(void *arg);
+/* Closes a slot's fds and returns it to SLOT_FREE defaults. */
+void memctl_core_slot_reset(Slot *s);

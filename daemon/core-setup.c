@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The GLib side of the core: everything that may allocate or block happens here, before the core
+ * thread sees it. Group slots are prepared (files opened, PSI trigger armed) here and handed over
+ * through the command ring.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "daemon/core-internal.h"
+#include "daemon/sample.h"
+#include "policy/size.h"
+
+void memctl_core_config_default(MemctlCoreConfig *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->cgroup_mount = "/sys/fs/cgroup";
+    c->proc_root = "/proc";
+    c->max_groups = 1024;
+    c->max_procs = 4096;
+    memctl_progress_config_default(&c->progress);
+    c->psi_stall_usec = 100 * 1000;
+    c->psi_window_usec = 1000 * 1000;
+}
+
+static int epoll_add(int epfd, int fd, uint32_t events, uint32_t kind, uint32_t idx)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t)kind << 32) | idx};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int open_trigger(const char *path, const char *spec)
+{
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, spec, strlen(spec) + 1) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
+}
+
+int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
+{
+    if (!cfg || cfg->max_groups == 0 || cfg->max_groups > 65536 || cfg->max_procs == 0 ||
+        cfg->max_procs > (1u << 20) || cfg->progress.window_usec < 1000 ||
+        strlen(cfg->cgroup_mount) >= CORE_PATH_MAX || strlen(cfg->proc_root) + 24 >= 64)
+        return -EINVAL;
+
+    MemctlCore *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->epfd = c->ifd = c->tfd = c->host_psi_fd = -1;
+    c->cfg = *cfg;
+    snprintf(c->mount, sizeof(c->mount), "%s", cfg->cgroup_mount);
+    snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
+    c->cfg.cgroup_mount = c->mount;
+    c->cfg.proc_root = c->proc_root;
+    c->self_pid = (int32_t)getpid();
+    c->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+
+    int r = -ENOMEM;
+    c->slots = calloc(cfg->max_groups, sizeof(Slot));
+    c->cands = calloc(cfg->max_procs, sizeof(MemctlCandidate));
+    c->cand_slot = calloc(cfg->max_procs, sizeof(int32_t));
+    c->pids = calloc(cfg->max_procs, sizeof(int32_t));
+    c->pidfds = calloc(cfg->max_procs, sizeof(int));
+    c->buf_size = cfg->max_procs * 12 > CORE_STAT_BUF ? cfg->max_procs * 12 : CORE_STAT_BUF;
+    c->buf = calloc(1, c->buf_size);
+    if (!c->slots || !c->cands || !c->cand_slot || !c->pids || !c->pidfds || !c->buf)
+        goto fail;
+    for (size_t i = 0; i < cfg->max_groups; i++)
+        memctl_core_slot_reset(&c->slots[i]);
+
+    if ((r = memctl_ring_new(sizeof(Command), cfg->max_groups * 4 + 64, &c->cmds)) < 0 ||
+        (r = memctl_ring_new(sizeof(MemctlCoreEvent), 1024, &c->events)) < 0)
+        goto fail;
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (c->epfd < 0 || c->ifd < 0 || c->tfd < 0) {
+        r = -errno;
+        goto fail;
+    }
+    if ((r = epoll_add(c->epfd, memctl_ring_fd(c->cmds), EPOLLIN, K_CMD, 0)) < 0 ||
+        (r = epoll_add(c->epfd, c->ifd, EPOLLIN, K_INOTIFY, 0)) < 0 ||
+        (r = epoll_add(c->epfd, c->tfd, EPOLLIN, K_TIMER, 0)) < 0)
+        goto fail;
+
+    /* Host pressure: wake up and look at every group when the whole machine stalls. */
+    char path[96], spec[64];
+    snprintf(path, sizeof(path), "%s/pressure/memory", c->proc_root);
+    snprintf(spec, sizeof(spec), "some %llu %llu", (unsigned long long)cfg->psi_stall_usec,
+             (unsigned long long)cfg->psi_window_usec);
+    c->host_psi_fd = open_trigger(path, spec);
+    if (c->host_psi_fd < 0) {
+        r = c->host_psi_fd;
+        goto fail;
+    }
+    if ((r = epoll_add(c->epfd, c->host_psi_fd, EPOLLPRI, K_HOST_PSI, 0)) < 0)
+        goto fail;
+
+    *ret = c;
+    return 0;
+fail:
+    memctl_core_free(c);
+    return r;
+}
+
+int memctl_core_start(MemctlCore *c)
+{
+    if (c->running)
+        return -EALREADY;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, CORE_STACK_SIZE);
+    atomic_store(&c->stop, false);
+    int r = pthread_create(&c->thread, &attr, memctl_core_main, c);
+    pthread_attr_destroy(&attr);
+    if (r != 0)
+        return -r;
+    pthread_setname_np(c->thread, "memctl-core");
+    c->running = true;
+    return 0;
+}
+
+static void push_command(MemctlCore *c, uint32_t op, int32_t slot)
+{
+    Command cmd = {.op = op, .slot = slot};
+    memctl_ring_push(c->cmds, &cmd);
+}
+
+void memctl_core_stop(MemctlCore *c)
+{
+    if (!c->running)
+        return;
+    atomic_store(&c->stop, true);
+    push_command(c, CMD_PING, -1);
+    pthread_join(c->thread, NULL);
+    c->running = false;
+}
+
+void memctl_core_free(MemctlCore *c)
+{
+    if (!c)
+        return;
+    memctl_core_stop(c);
+    if (c->slots)
+        for (size_t i = 0; i < c->cfg.max_groups; i++)
+            memctl_core_slot_reset(&c->slots[i]);
+    int fds[] = {c->epfd, c->ifd, c->tfd, c->host_psi_fd};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    memctl_ring_free(c->cmds);
+    memctl_ring_free(c->events);
+    free(c->slots);
+    free(c->cands);
+    free(c->cand_slot);
+    free(c->pids);
+    free(c->pidfds);
+    free(c->buf);
+    free(c);
+}
+
+static int open_in(int dirfd, const char *name, int flags, bool optional)
+{
+    int fd = openat(dirfd, name, flags | O_CLOEXEC);
+    if (fd < 0 && optional && errno == ENOENT)
+        return -1;
+    return fd < 0 ? -errno : fd;
+}
+
+int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot, uint64_t high,
+                          uint64_t max, bool oom_group)
+{
+    size_t ml = strlen(c->mount);
+    if (strlen(name) > MEMCTL_GROUP_NAME_MAX || strlen(path) >= CORE_PATH_MAX - 32 ||
+        strncmp(path, c->mount, ml) != 0 || path[ml] != '/' ||
+        (parent_slot >= 0 && (size_t)parent_slot >= c->cfg.max_groups))
+        return -EINVAL;
+    size_t i;
+    for (i = 0; i < c->cfg.max_groups; i++)
+        if (atomic_load(&c->slots[i].state) == SLOT_FREE)
+            break;
+    if (i == c->cfg.max_groups)
+        return -ENOSPC;
+
+    Slot *s = &c->slots[i];
+    memctl_core_slot_reset(s);
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    snprintf(s->relpath, sizeof(s->relpath), "%s", path + ml);
+    s->parent = parent_slot;
+
+    int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return -errno;
+    char spec[64];
+    snprintf(spec, sizeof(spec), "full %llu %llu", (unsigned long long)c->cfg.psi_stall_usec,
+             (unsigned long long)c->cfg.psi_window_usec);
+    int r = 0;
+    struct {
+        int *fd;
+        const char *name;
+        int flags;
+        bool optional;
+    } files[] = {
+            {&s->fd_events, "memory.events.local", O_RDONLY, false},
+            {&s->fd_current, "memory.current", O_RDONLY, false},
+            {&s->fd_stat, "memory.stat", O_RDONLY, false},
+            {&s->fd_pressure, "memory.pressure", O_RDONLY, false},
+            {&s->fd_procs, "cgroup.procs", O_RDONLY, false},
+            {&s->fd_kill, "cgroup.kill", O_WRONLY, false},
+            {&s->fd_swap, "memory.swap.current", O_RDONLY, true},
+    };
+    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]) && r == 0; k++) {
+        int fd = open_in(dirfd, files[k].name, files[k].flags, files[k].optional);
+        if (fd < -1)
+            r = fd;
+        else
+            *files[k].fd = fd;
+    }
+    close(dirfd);
+    if (r == 0) {
+        char tpath[CORE_PATH_MAX + 32];
+        snprintf(tpath, sizeof(tpath), "%s/memory.pressure", path);
+        s->fd_trigger = open_trigger(tpath, spec);
+        if (s->fd_trigger < 0)
+            r = s->fd_trigger;
+    }
+    if (r < 0) {
+        memctl_core_slot_reset(s);
+        return r;
+    }
+    atomic_store(&s->high, high);
+    atomic_store(&s->max, max);
+    atomic_store(&s->oom_group, oom_group);
+    atomic_store(&s->state, SLOT_PREPARED);
+    push_command(c, CMD_ADD, (int32_t)i);
+    return (int)i;
+}
+
+static int check_slot(MemctlCore *c, int slot)
+{
+    if (slot < 0 || (size_t)slot >= c->cfg.max_groups)
+        return -EINVAL;
+    int st = atomic_load(&c->slots[slot].state);
+    return st == SLOT_PREPARED || st == SLOT_ACTIVE ? 0 : -ENOENT;
+}
+
+int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t max, bool oom_group)
+{
+    int r = check_slot(c, slot);
+    if (r < 0)
+        return r;
+    atomic_store(&c->slots[slot].high, high);
+    atomic_store(&c->slots[slot].max, max);
+    atomic_store(&c->slots[slot].oom_group, oom_group);
+    push_command(c, CMD_UPDATE, slot);
+    return 0;
+}
+
+int memctl_core_remove_group(MemctlCore *c, int slot)
+{
+    int r = check_slot(c, slot);
+    if (r < 0)
+        return r;
+    push_command(c, CMD_REMOVE, slot);
+    return 0;
+}
+
+int memctl_core_kill_group(MemctlCore *c, int slot, bool group)
+{
+    int r = check_slot(c, slot);
+    if (r < 0)
+        return r;
+    push_command(c, group ? CMD_KILL_GROUP : CMD_KILL, slot);
+    return 0;
+}
+
+int memctl_core_event_fd(const MemctlCore *c)
+{
+    return memctl_ring_fd(c->events);
+}
+
+bool memctl_core_next_event(MemctlCore *c, MemctlCoreEvent *ret)
+{
+    if (!memctl_ring_pop(c->events, ret))
+        return false;
+    if (ret->type == MEMCTL_EVENT_GROUP_RELEASED && ret->slot >= 0 && (size_t)ret->slot < c->cfg.max_groups) {
+        Slot *s = &c->slots[ret->slot];
+        memctl_core_slot_reset(s);
+        atomic_store(&s->state, SLOT_FREE);
+    }
+    return true;
+}
+
+void memctl_core_ack_events(MemctlCore *c)
+{
+    memctl_ring_ack(c->events);
+}
+
+uint64_t memctl_core_heartbeat(const MemctlCore *c)
+{
+    return atomic_load(&((MemctlCore *)c)->heartbeat);
+}
+
+void memctl_core_ping(MemctlCore *c)
+{
+    push_command(c, CMD_PING, -1);
+}

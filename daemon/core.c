@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/core-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "daemon/ring.h"
+#include "daemon/sample.h"
+#include "policy/size.h"
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void slot_close(Slot *s)
+{
+    int *fds[] = {&s->fd_events,  &s->fd_current, &s->fd_stat, &s->fd_pressure,
+                  &s->fd_trigger, &s->fd_procs,   &s->fd_kill, &s->fd_swap};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        close_fd(fds[i]);
+    close_fd(&s->v.pidfd);
+}
+
+void memctl_core_slot_reset(Slot *s)
+{
+    slot_close(s);
+    memset(s, 0, sizeof(*s));
+    s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = s->fd_trigger = -1;
+    s->fd_procs = s->fd_kill = s->fd_swap = s->v.pidfd = -1;
+    s->wd_events = s->wd_cgevents = -1;
+    s->parent = -1;
+}
+
+/* ---- events out -------------------------------------------------------------------------- */
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void emit_error(MemctlCore *c, int slot, const char *what, int err)
+{
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_ERROR, .slot = slot, .error = err};
+    if (slot >= 0)
+        copy_str(e.group, sizeof(e.group), c->slots[slot].name);
+    copy_str(e.what, sizeof(e.what), what);
+    e.t_event_usec = memctl_realtime_usec();
+    memctl_ring_push(c->events, &e);
+}
+
+/* ---- timer ------------------------------------------------------------------------------- */
+
+static void timer_set(MemctlCore *c, bool on)
+{
+    if (c->timer_armed == on)
+        return;
+    uint64_t w = c->cfg.progress.window_usec;
+    struct itimerspec its = {0};
+    if (on) {
+        its.it_interval.tv_sec = (time_t)(w / 1000000);
+        its.it_interval.tv_nsec = (long)(w % 1000000) * 1000;
+        its.it_value = its.it_interval;
+    }
+    if (timerfd_settime(c->tfd, 0, &its, NULL) == 0)
+        c->timer_armed = on;
+}
+
+/* ---- sampling ---------------------------------------------------------------------------- */
+
+static int slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret)
+{
+    MemctlProgressSample x = {.t_usec = memctl_now_usec(), .high = atomic_load(&s->high)};
+    int r = memctl_sample_read_u64(s->fd_current, &x.current);
+    if (r < 0)
+        return r;
+    if (memctl_sample_read(s->fd_stat, c->buf, c->buf_size) > 0) {
+        (void)memctl_sample_key(c->buf, "pgsteal", &x.pgsteal);
+        (void)memctl_sample_key(c->buf, "pgscan", &x.pgscan);
+    }
+    if (s->fd_swap >= 0)
+        (void)memctl_sample_read_u64(s->fd_swap, &x.swap_current);
+    uint64_t some;
+    if (memctl_sample_read(s->fd_pressure, c->buf, c->buf_size) > 0)
+        (void)memctl_sample_pressure(c->buf, &some, &x.full_total_usec, &s->full_avg10);
+    *ret = x;
+    return 0;
+}
+
+static bool slot_in_subtree(const MemctlCore *c, size_t j, size_t root)
+{
+    for (int k = (int)j; k >= 0; k = c->slots[k].parent)
+        if ((size_t)k == root)
+            return true;
+    return false;
+}
+
+/* Fills c->cands with the processes of slot i and its descendants; returns the count. */
+static size_t collect_candidates(MemctlCore *c, size_t i)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < c->cfg.max_groups && n < c->cfg.max_procs; j++) {
+        Slot *s = &c->slots[j];
+        if (atomic_load(&s->state) != SLOT_ACTIVE || !slot_in_subtree(c, j, i))
+            continue;
+        if (memctl_sample_read(s->fd_procs, c->buf, c->buf_size) < 0)
+            continue;
+        size_t np = memctl_sample_pids(c->buf, c->pids, c->cfg.max_procs - n);
+        for (size_t k = 0; k < np; k++) {
+            MemctlCandidate *cand = &c->cands[n];
+            if (memctl_sample_process(c->proc_root, c->pids[k], c->buf, c->buf_size, cand) < 0)
+                continue;
+            if (cand->pid == c->self_pid)
+                cand->flags |= MEMCTL_CAND_SELF;
+            c->cand_slot[n] = (int32_t)j;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* True if pid (held by pidfd already) is still a member of slot j's cgroup. */
+static bool still_member(MemctlCore *c, int32_t pid, size_t j)
+{
+    char path[80];
+    size_t rl = strlen(c->proc_root);
+    if (rl + 24 > sizeof(path))
+        return false;
+    memcpy(path, c->proc_root, rl);
+    char digits[12];
+    int nd = 0;
+    for (uint32_t v = (uint32_t)pid; v; v /= 10)
+        digits[nd++] = (char)('0' + v % 10);
+    path[rl++] = '/';
+    while (nd)
+        path[rl++] = digits[--nd];
+    memcpy(path + rl, "/cgroup", 8);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, c->buf, c->buf_size - 1);
+    close(fd);
+    if (n <= 3)
+        return false;
+    c->buf[n] = '\0';
+    /* cgroup2: a single line "0::<relpath>\n" */
+    const char *line = strstr(c->buf, "0::");
+    if (!line)
+        return false;
+    line += 3;
+    size_t len = strlen(c->slots[j].relpath);
+    return strncmp(line, c->slots[j].relpath, len) == 0 && (line[len] == '\n' || line[len] == '\0');
+}
+
+/* ---- killing ----------------------------------------------------------------------------- */
+
+static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livelock)
+{
+    Slot *s = &c->slots[i];
+    MemctlCoreEvent *e = &s->v.rec;
+    memset(e, 0, sizeof(*e));
+    e->type = MEMCTL_EVENT_KILL;
+    e->slot = (int32_t)i;
+    copy_str(e->group, sizeof(e->group), s->name);
+    copy_str(e->reason, sizeof(e->reason), reason);
+    e->livelock = livelock;
+    e->t_event_usec = s->t_over_rt ? s->t_over_rt : memctl_realtime_usec();
+    e->current = s->last.current;
+    e->high = atomic_load(&s->high);
+    e->max = atomic_load(&s->max);
+    e->full_avg10_centi = s->full_avg10;
+    e->figures = s->fig;
+    s->v.current_before = s->last.current;
+}
+
+static void victim_finish(MemctlCore *c, size_t i, bool exited)
+{
+    Slot *s = &c->slots[i];
+    Victim *v = &s->v;
+    uint64_t now = memctl_now_usec();
+    uint64_t cur = 0;
+    if (memctl_sample_read_u64(s->fd_current, &cur) == 0 && cur < v->current_before &&
+        v->current_before - cur > v->rec.bytes_freed)
+        v->rec.bytes_freed = v->current_before - cur;
+    if (exited)
+        v->rec.signal_to_exit_usec = now - v->t_signal;
+    memctl_ring_push(c->events, &v->rec);
+    if (v->pidfd >= 0) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, v->pidfd, NULL);
+        close_fd(&v->pidfd);
+    }
+    v->active = false;
+    /* Decide afresh from what the group looks like now. */
+    s->pst = (MemctlProgressState){0};
+    s->t_over_rt = s->t_over_mono = 0;
+    s->sampling = false;
+    s->max_hit = false;
+}
+
+static void mrelease(int pidfd)
+{
+    /* Reaps the address space now, in our context, instead of after the victim's exit path or the
+     * kernel oom_reaper's delay. EAGAIN: partial, try again; ESRCH: already gone. */
+    for (int tries = 0; tries < 8; tries++)
+        if (syscall(SYS_process_mrelease, pidfd, 0) == 0 || errno != EAGAIN)
+            break;
+}
+
+static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
+{
+    Slot *s = &c->slots[i];
+    size_t n = collect_candidates(c, i);
+    uint64_t scale = atomic_load(&s->max) != MEMCTL_SIZE_MAX ? atomic_load(&s->max) : s->last.current;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        size_t k;
+        if (memctl_victim_pick(c->cands, n, scale, &k) < 0)
+            return -ESRCH;
+        MemctlCandidate *cand = &c->cands[k];
+        int pidfd = (int)syscall(SYS_pidfd_open, cand->pid, 0);
+        if (pidfd < 0 || !still_member(c, cand->pid, (size_t)c->cand_slot[k])) {
+            if (pidfd >= 0)
+                close(pidfd);
+            cand->flags |= MEMCTL_CAND_GONE;
+            continue;
+        }
+        victim_begin(c, i, reason, livelock);
+        uint64_t t0 = memctl_now_usec();
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0) {
+            int e = -errno;
+            close(pidfd);
+            if (e == -ESRCH) {
+                cand->flags |= MEMCTL_CAND_GONE;
+                continue;
+            }
+            return e;
+        }
+        Victim *v = &s->v;
+        v->t_signal = t0;
+        v->pidfd = pidfd;
+        v->active = true;
+        v->group_kill = false;
+        v->rec.pid = cand->pid;
+        v->rec.npids = 1;
+        memcpy(v->rec.comm, cand->comm, sizeof(v->rec.comm));
+        v->rec.event_to_signal_usec = s->t_over_mono ? t0 - s->t_over_mono : 0;
+        mrelease(pidfd);
+        v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
+        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
+            victim_finish(c, i, false);
+        return 0;
+    }
+    return -ESRCH;
+}
+
+static int kill_all(MemctlCore *c, size_t i, const char *reason)
+{
+    Slot *s = &c->slots[i];
+    size_t n = collect_candidates(c, i);
+    size_t nfd = 0;
+    size_t biggest = n;
+    for (size_t k = 0; k < n; k++) {
+        if (c->cands[k].flags & MEMCTL_CAND_SELF)
+            continue;
+        int fd = (int)syscall(SYS_pidfd_open, c->cands[k].pid, 0);
+        if (fd >= 0)
+            c->pidfds[nfd++] = fd;
+        if (biggest == n || c->cands[k].anon_bytes > c->cands[biggest].anon_bytes)
+            biggest = k;
+    }
+    if (n == 0 || biggest == n)
+        return -ESRCH;
+    victim_begin(c, i, reason, false);
+    uint64_t t0 = memctl_now_usec();
+    int r = 0;
+    if (pwrite(s->fd_kill, "1", 1, 0) < 0)
+        r = -errno;
+    for (size_t k = 0; k < nfd; k++) {
+        if (r == 0)
+            mrelease(c->pidfds[k]);
+        close(c->pidfds[k]);
+    }
+    if (r < 0)
+        return r;
+    Victim *v = &s->v;
+    v->t_signal = t0;
+    v->active = true;
+    v->group_kill = true;
+    v->rec.group_kill = true;
+    v->rec.pid = c->cands[biggest].pid;
+    v->rec.npids = (uint32_t)n;
+    memcpy(v->rec.comm, c->cands[biggest].comm, sizeof(v->rec.comm));
+    v->rec.event_to_signal_usec = s->t_over_mono ? t0 - s->t_over_mono : 0;
+    v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
+    /* Finished when cgroup.events says "populated 0" (inotify) */
+    return 0;
+}
+
+static void slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)
+{
+    Slot *s = &c->slots[i];
+    bool livelock = false;
+    if (s->v.active) {
+        /* The previous victim has not given its memory back and nothing else progresses:
+         * record it as a livelock and go on to the next victim. */
+        s->v.rec.livelock = true;
+        victim_finish(c, i, false);
+        livelock = true;
+    }
+    int r = (force_group || atomic_load(&s->oom_group)) ? kill_all(c, i, reason)
+                                                        : kill_one(c, i, reason, livelock);
+    if (r < 0)
+        emit_error(c, (int)i, r == -ESRCH ? "no eligible victim" : "kill failed", r);
+}
+
+/* ---- decisions --------------------------------------------------------------------------- */
+
+static void slot_check(MemctlCore *c, size_t i, int cause)
+{
+    Slot *s = &c->slots[i];
+    uint64_t high = atomic_load(&s->high);
+    if (high == MEMCTL_SIZE_MAX)
+        return; /* memctld does not decide for groups without a high threshold */
+
+    if (!s->sampling) {
+        if (s->v.active)
+            return; /* a victim is being released: wait for it, don't guess */
+        MemctlProgressSample x;
+        if (slot_sample(c, s, &x) < 0 || x.current <= high)
+            return;
+        s->sampling = true;
+        s->t_over_rt = memctl_realtime_usec();
+        s->t_over_mono = x.t_usec;
+        s->last = x;
+        s->pst = (MemctlProgressState){0};
+        s->max_hit = false;
+        timer_set(c, true);
+        return;
+    }
+    if (cause != CAUSE_TICK && !s->max_hit)
+        return; /* sampling already: decide on the window's edges only */
+
+    MemctlProgressSample x;
+    if (slot_sample(c, s, &x) < 0)
+        return;
+    s->verdict = memctl_progress_decide(&s->last, &x, &c->cfg.progress, c->page_size, &s->pst, &s->fig);
+    s->last = x;
+    if (s->verdict == MEMCTL_VERDICT_CALM) {
+        s->sampling = false;
+        s->t_over_rt = s->t_over_mono = 0;
+        return;
+    }
+    const char *reason = memctl_verdict_name(s->verdict);
+    bool kill = memctl_verdict_is_kill(s->verdict);
+    if (!kill && s->max_hit && s->verdict == MEMCTL_VERDICT_WAIT) {
+        /* The group reached memory.max without progress: the kernel is about to fail or kill. */
+        kill = true;
+        reason = "max";
+    }
+    s->max_hit = false;
+    if (kill)
+        slot_kill(c, i, reason, false);
+}
+
+static void slot_events_changed(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) <= 0)
+        return;
+    uint64_t oom_kill = 0, max = 0;
+    (void)memctl_sample_key(c->buf, "oom_kill", &oom_kill);
+    (void)memctl_sample_key(c->buf, "max", &max);
+    if (oom_kill > s->seen_oom_kill) {
+        MemctlCoreEvent e = {.type = MEMCTL_EVENT_KERNEL_OOM, .slot = (int32_t)i};
+        copy_str(e.group, sizeof(e.group), s->name);
+        copy_str(e.reason, sizeof(e.reason), "kernel");
+        e.npids = (uint32_t)(oom_kill - s->seen_oom_kill);
+        e.t_event_usec = memctl_realtime_usec();
+        e.high = atomic_load(&s->high);
+        e.max = atomic_load(&s->max);
+        (void)memctl_sample_read_u64(s->fd_current, &e.current);
+        memctl_ring_push(c->events, &e);
+        s->seen_oom_kill = oom_kill;
+    }
+    if (max > s->seen_max) {
+        s->seen_max = max;
+        if (s->sampling)
+            s->max_hit = true;
+    }
+    slot_check(c, i, CAUSE_EVENT);
+}
+
+static void slot_cgevents_changed(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    if (!s->v.active || !s->v.group_kill)
+        return;
+    char buf[128];
+    int fd = openat(AT_FDCWD, s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    int efd = openat(fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+    close(fd);
+    if (efd < 0)
+        return;
+    ssize_t n = memctl_sample_read(efd, buf, sizeof(buf));
+    close(efd);
+    uint64_t populated = 1;
+    if (n > 0 && memctl_sample_key(buf, "populated", &populated) == 0 && populated == 0)
+        victim_finish(c, i, true);
+}
+
+/* ---- commands ---------------------------------------------------------------------------- */
+
+static void slot_register(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    char p[CORE_PATH_MAX + 32];
+    size_t pl = strlen(s->path);
+    memcpy(p, s->path, pl);
+    memcpy(p + pl, "/memory.events.local", 21);
+    s->wd_events = inotify_add_watch(c->ifd, p, IN_MODIFY);
+    memcpy(p + pl, "/cgroup.events", 15);
+    s->wd_cgevents = inotify_add_watch(c->ifd, p, IN_MODIFY);
+    if (s->wd_events < 0 || s->wd_cgevents < 0)
+        emit_error(c, (int)i, "inotify_add_watch", -errno);
+    if (s->fd_trigger >= 0) {
+        struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = ((uint64_t)K_TRIGGER << 32) | i};
+        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, s->fd_trigger, &ev) < 0)
+            emit_error(c, (int)i, "epoll_ctl psi trigger", -errno);
+    }
+    if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) > 0) {
+        (void)memctl_sample_key(c->buf, "oom_kill", &s->seen_oom_kill);
+        (void)memctl_sample_key(c->buf, "max", &s->seen_max);
+    }
+    atomic_store(&s->state, SLOT_ACTIVE);
+    slot_check(c, i, CAUSE_EVENT); /* an adopted group may be over high already */
+}
+
+static void slot_unregister(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    if (s->wd_events >= 0)
+        inotify_rm_watch(c->ifd, s->wd_events);
+    if (s->wd_cgevents >= 0 && s->wd_cgevents != s->wd_events)
+        inotify_rm_watch(c->ifd, s->wd_cgevents);
+    s->wd_events = s->wd_cgevents = -1;
+    if (s->fd_trigger >= 0)
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, s->fd_trigger, NULL);
+    if (s->v.active)
+        victim_finish(c, i, false);
+    s->sampling = false;
+    atomic_store(&s->state, SLOT_RETIRED);
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_GROUP_RELEASED, .slot = (int32_t)i};
+    copy_str(e.group, sizeof(e.group), s->name);
+    memctl_ring_push(c->events, &e);
+}
+
+static void handle_commands(MemctlCore *c)
+{
+    memctl_ring_ack(c->cmds);
+    Command cmd;
+    while (memctl_ring_pop(c->cmds, &cmd)) {
+        if (cmd.op == CMD_PING || cmd.slot < 0 || (size_t)cmd.slot >= c->cfg.max_groups)
+            continue;
+        size_t i = (size_t)cmd.slot;
+        int st = atomic_load(&c->slots[i].state);
+        switch (cmd.op) {
+        case CMD_ADD:
+            if (st == SLOT_PREPARED)
+                slot_register(c, i);
+            break;
+        case CMD_UPDATE:
+            if (st == SLOT_ACTIVE)
+                slot_check(c, i, CAUSE_EVENT);
+            break;
+        case CMD_REMOVE:
+            if (st == SLOT_ACTIVE)
+                slot_unregister(c, i);
+            break;
+        case CMD_KILL:
+        case CMD_KILL_GROUP:
+            if (st == SLOT_ACTIVE) {
+                Slot *s = &c->slots[i];
+                (void)slot_sample(c, s, &s->last);
+                s->t_over_rt = memctl_realtime_usec();
+                s->t_over_mono = memctl_now_usec();
+                slot_kill(c, i, "manual", cmd.op == CMD_KILL_GROUP);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void handle_inotify(MemctlCore *c)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(c->ifd, buf, sizeof(buf));
+        if (n <= 0)
+            return;
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            for (size_t i = 0; i < c->cfg.max_groups; i++) {
+                Slot *s = &c->slots[i];
+                if (atomic_load(&s->state) != SLOT_ACTIVE)
+                    continue;
+                if (ev->wd == s->wd_events)
+                    slot_events_changed(c, i);
+                else if (ev->wd == s->wd_cgevents)
+                    slot_cgevents_changed(c, i);
+            }
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+}
+
+static void handle_tick(MemctlCore *c)
+{
+    uint64_t expirations;
+    (void)!read(c->tfd, &expirations, sizeof(expirations));
+    bool any = false;
+    for (size_t i = 0; i < c->cfg.max_groups; i++) {
+        Slot *s = &c->slots[i];
+        if (atomic_load(&s->state) != SLOT_ACTIVE || !s->sampling)
+            continue;
+        slot_check(c, i, CAUSE_TICK);
+        any |= s->sampling;
+    }
+    if (!any)
+        timer_set(c, false); /* nothing is over high: no timer runs while nothing happens */
+}
+
+static void handle_host_pressure(MemctlCore *c)
+{
+    for (size_t i = 0; i < c->cfg.max_groups; i++)
+        if (atomic_load(&c->slots[i].state) == SLOT_ACTIVE)
+            slot_check(c, i, CAUSE_PRESSURE);
+}
+
+/* ---- the thread -------------------------------------------------------------------------- */
+
+static void prefault_stack(void)
+{
+    volatile char pad[CORE_STACK_SIZE / 2];
+    for (size_t i = 0; i < sizeof(pad); i += 4096)
+        pad[i] = 0;
+}
+
+void *memctl_core_main(void *arg)
+{
+    MemctlCore *c = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    prefault_stack();
+
+    struct epoll_event evs[CORE_EPOLL_BATCH];
+    while (!atomic_load(&c->stop)) {
+        atomic_fetch_add(&c->heartbeat, 1);
+        int n = epoll_wait(c->epfd, evs, CORE_EPOLL_BATCH, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            emit_error(c, -1, "epoll_wait", -errno);
+            break;
+        }
+        for (int k = 0; k < n; k++) {
+            uint32_t kind = (uint32_t)(evs[k].data.u64 >> 32);
+            size_t idx = (size_t)(evs[k].data.u64 & 0xffffffffu);
+            switch (kind) {
+            case K_CMD:
+                handle_commands(c);
+                break;
+            case K_INOTIFY:
+                handle_inotify(c);
+                break;
+            case K_TIMER:
+                handle_tick(c);
+                break;
+            case K_TRIGGER:
+                if (idx < c->cfg.max_groups && atomic_load(&c->slots[idx].state) == SLOT_ACTIVE)
+                    slot_check(c, idx, CAUSE_PRESSURE);
+                break;
+            case K_PIDFD:
+                if (idx < c->cfg.max_groups && c->slots[idx].v.active)
+                    victim_finish(c, idx, true);
+                break;
+            case K_HOST_PSI:
+                handle_host_pressure(c);
+                break;
+            default:
+                break;
+            }
+        }
+    }
+    return NULL;
+}

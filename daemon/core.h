@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "include/memctl/memctl.h"
+#include "policy/progress.h"
+#include "policy/victim.h"
+
+/*
+ * The core: detection, decision and kill, on its own thread with its own epoll loop, over state
+ * preallocated by memctl_core_new() for max_groups groups and max_procs processes per decision.
+ * Once started it never allocates, never logs and never touches the GLib main loop: it works when
+ * the host has no free memory and the GLib side is starved. It talks to the GLib side through two
+ * preallocated rings: commands in (add, update, remove, kill a group), events out (kill records,
+ * kernel OOM kills, released groups, errors).
+ */
+typedef struct MemctlCore MemctlCore;
+
+typedef struct {
+    const char *cgroup_mount; /* the cgroup2 mount, e.g. /sys/fs/cgroup */
+    const char *proc_root;    /* /proc */
+    size_t max_groups;
+    size_t max_procs;
+    MemctlProgressConfig progress;
+    uint64_t psi_stall_usec; /* group PSI trigger: "full <stall> <window>" */
+    uint64_t psi_window_usec;
+} MemctlCoreConfig;
+
+void memctl_core_config_default(MemctlCoreConfig *c);
+
+typedef enum {
+    MEMCTL_EVENT_KILL,           /* memctld killed a process (or a whole group) */
+    MEMCTL_EVENT_KERNEL_OOM,     /* the kernel's OOM killer killed in a group */
+    MEMCTL_EVENT_GROUP_RELEASED, /* the core let go of a removed group's slot */
+    MEMCTL_EVENT_ERROR,          /* something failed on the core; error and what say what */
+} MemctlCoreEventType;
+
+typedef struct {
+    uint32_t type;
+    int32_t slot;
+    char group[MEMCTL_GROUP_NAME_MAX + 1];
+    int32_t pid;    /* the victim, or the first process of a group kill */
+    uint32_t npids; /* processes killed (group kills) or kernel oom_kill count */
+    char comm[MEMCTL_COMM_MAX];
+    char reason[16]; /* no-progress, stall, max, group-kill, manual, kernel */
+    bool group_kill;
+    bool livelock;         /* the previous victim did not release its memory: escalated */
+    uint64_t t_event_usec; /* CLOCK_REALTIME of the detection (crossing high, or the event) */
+    /* the trigger: figures at the decision */
+    uint64_t current, high, max;
+    uint32_t full_avg10_centi;
+    MemctlProgressFigures figures;
+    /* latencies, microseconds */
+    uint64_t event_to_signal_usec;
+    uint64_t signal_to_exit_usec;
+    uint64_t signal_to_freed_usec; /* until process_mrelease returned / memory.current fell */
+    uint64_t bytes_freed;
+    int32_t error; /* -errno for MEMCTL_EVENT_ERROR, or a non-fatal kill error */
+    char what[32];
+} MemctlCoreEvent;
+
+/* Allocates everything the core will ever use. Returns 0 or -errno. */
+int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret);
+void memctl_core_free(MemctlCore *c);
+
+/* Starts the core thread (stack pre-faulted). */
+int memctl_core_start(MemctlCore *c);
+/* Stops and joins the core thread. */
+void memctl_core_stop(MemctlCore *c);
+
+/*
+ * GLib side: opens the group's files into a free slot (cold path, may allocate) and hands it to the
+ * core. path is the group's cgroup directory, name its memctl name. Returns the slot or -errno
+ * (-ENOSPC when all max_groups slots are used).
+ */
+int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot, uint64_t high,
+                          uint64_t max, bool oom_group);
+/* Publishes new limits for a slot; the core re-evaluates it. */
+int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t max, bool oom_group);
+/* Asks the core to drop a slot; MEMCTL_EVENT_GROUP_RELEASED follows, then the slot is free. */
+int memctl_core_remove_group(MemctlCore *c, int slot);
+/* Asks the core to kill a group now (all of it with group=true, else its largest victim). */
+int memctl_core_kill_group(MemctlCore *c, int slot, bool group);
+
+/* The events ring's fd (readable when events wait) and its consumer. */
+int memctl_core_event_fd(const MemctlCore *c);
+bool memctl_core_next_event(MemctlCore *c, MemctlCoreEvent *ret);
+/* Resets the events fd; call before draining with memctl_core_next_event(). */
+void memctl_core_ack_events(MemctlCore *c);
+
+/* Number of loop iterations the core has made: the watchdog checks that it moves. */
+uint64_t memctl_core_heartbeat(const MemctlCore *c);
+/* Wakes the core so that its heartbeat moves when it is alive. */
+void memctl_core_ping(MemctlCore *c);
+
+static inline void memctl_core_freep(MemctlCore **c)
+{
+    if (*c)
+        memctl_core_free(*c);
+}
+#define _cleanup_core_ __attribute__((cleanup(memctl_core_freep)))

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+/* memctld's GError domain; the D-Bus layer maps each code to an org.memctl.Error.* name. */
+#define MEMCTL_ERROR (memctl_error_quark())
+GQuark memctl_error_quark(void);
+
+typedef enum {
+    MEMCTL_ERROR_FAILED,
+    MEMCTL_ERROR_INVALID_ARGUMENT, /* the message names the key or field */
+    MEMCTL_ERROR_NO_SUCH_GROUP,
+    MEMCTL_ERROR_BUSY,
+    MEMCTL_ERROR_ACCESS_DENIED,
+    MEMCTL_ERROR_RESERVE_EXHAUSTED,
+} MemctlError;

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/group.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "daemon/cgroup.h"
+#include "daemon/error.h"
+#include "daemon/sample.h"
+#include "include/memctl/memctl.h"
+#include "policy/name.h"
+#include "policy/size.h"
+
+struct MemctlGroups {
+    char *mount;
+    char *root;
+    MemctlCore *core;    /* borrowed */
+    GHashTable *by_name; /* name -> MemctlGroup* (owned) */
+    GHashTable *by_slot; /* slot -> MemctlGroup* (borrowed) */
+};
+
+static void group_free(MemctlGroup *grp)
+{
+    if (!grp)
+        return;
+    g_free(grp->name);
+    g_free(grp->path);
+    g_free(grp);
+}
+
+MemctlGroups *memctl_groups_new(const char *mount, const char *root, MemctlCore *core)
+{
+    MemctlGroups *g = g_new0(MemctlGroups, 1);
+    g->mount = g_strdup(mount);
+    g->root = g_strdup(root);
+    g->core = core;
+    g->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)group_free);
+    g->by_slot = g_hash_table_new(g_direct_hash, g_direct_equal);
+    return g;
+}
+
+void memctl_groups_free(MemctlGroups *g)
+{
+    if (!g)
+        return;
+    g_hash_table_destroy(g->by_slot);
+    g_hash_table_destroy(g->by_name);
+    g_free(g->mount);
+    g_free(g->root);
+    g_free(g);
+}
+
+MemctlGroup *memctl_groups_get(MemctlGroups *g, const char *name)
+{
+    return g_hash_table_lookup(g->by_name, name);
+}
+
+MemctlGroup *memctl_groups_by_slot(MemctlGroups *g, int slot)
+{
+    return g_hash_table_lookup(g->by_slot, GINT_TO_POINTER(slot));
+}
+
+static gint by_name_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const MemctlGroup *)a)->name, ((const MemctlGroup *)b)->name);
+}
+
+guint memctl_groups_count(MemctlGroups *g)
+{
+    return g_hash_table_size(g->by_name);
+}
+
+GList *memctl_groups_list(MemctlGroups *g)
+{
+    return g_list_sort(g_hash_table_get_values(g->by_name), by_name_cmp);
+}
+
+/* The managed parent group of name ("a/b" -> "a"), or NULL for a top-level group. */
+static MemctlGroup *parent_of(MemctlGroups *g, const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    if (!slash)
+        return NULL;
+    g_autofree char *parent = g_strndup(name, (gsize)(slash - name));
+    return memctl_groups_get(g, parent);
+}
+
+static const char *file_value(MemctlFile f, uint64_t v, char buf[static 24])
+{
+    if (f == MEMCTL_FILE_OOM_GROUP)
+        return v ? "1" : "0";
+    if (v == MEMCTL_SIZE_MAX)
+        return "max";
+    g_snprintf(buf, 24, "%" G_GUINT64_FORMAT, v);
+    return buf;
+}
+
+static MemctlKey key_for_file(const MemctlLimits *l, MemctlFile f)
+{
+    switch (f) {
+    case MEMCTL_FILE_MIN:
+        return MEMCTL_KEY_MIN;
+    case MEMCTL_FILE_LOW:
+        return MEMCTL_KEY_LOW;
+    case MEMCTL_FILE_HIGH:
+        return memctl_limits_has(l, MEMCTL_KEY_HIGH) ? MEMCTL_KEY_HIGH : MEMCTL_KEY_LIMIT;
+    case MEMCTL_FILE_MAX:
+        return memctl_limits_has(l, MEMCTL_KEY_MAX) ? MEMCTL_KEY_MAX : MEMCTL_KEY_LIMIT;
+    case MEMCTL_FILE_SWAP_MAX:
+        return MEMCTL_KEY_SWAP_MAX;
+    default:
+        return MEMCTL_KEY_OOM_GROUP;
+    }
+}
+
+/* Sum of the memory.min of name's siblings (other children of parent), with name's taken as `own`. */
+static int check_min_fits(MemctlGroups *g, const char *name, const MemctlGroup *parent, uint64_t own)
+{
+    if (!parent || !(parent->applied.set & (1u << MEMCTL_FILE_MIN)))
+        return 0;
+    g_autoptr(GArray) mins = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    g_array_append_val(mins, own);
+    size_t plen = strlen(parent->name);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, g->by_name);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const MemctlGroup *s = v;
+        if (strcmp(s->name, name) == 0 || strncmp(s->name, parent->name, plen) != 0 || s->name[plen] != '/' ||
+            strchr(s->name + plen + 1, '/'))
+            continue;
+        if (s->applied.set & (1u << MEMCTL_FILE_MIN))
+            g_array_append_val(mins, s->applied.value[MEMCTL_FILE_MIN]);
+    }
+    return memctl_limits_check_children_min(parent->applied.value[MEMCTL_FILE_MIN],
+                                            (uint64_t *)(void *)mins->data, mins->len);
+}
+
+/*
+ * Validates `want` for the group at path (existing or not), and writes every file whose value
+ * differs from `have`; on a kernel error rolls back what this call wrote. Nothing is written when
+ * validation fails. On success *ret_applied holds what is now written.
+ */
+static int apply_limits(MemctlGroups *g, const char *name, const char *path, const MemctlLimits *want,
+                        const MemctlFileValues *have, MemctlFileValues *ret_applied, GError **error)
+{
+    MemctlFileValues v;
+    MemctlKey bad = _MEMCTL_KEY_COUNT;
+    if (memctl_limits_resolve(want, &v, &bad) < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: invalid value for '%s'",
+                           name, memctl_key_name(bad)),
+               -EINVAL;
+
+    /* The sum of the children's min must fit the parent's, both ways. */
+    if (v.set & (1u << MEMCTL_FILE_MIN)) {
+        if (check_min_fits(g, name, parent_of(g, name), v.value[MEMCTL_FILE_MIN]) < 0)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                               "%s: 'min' and its siblings' min exceed the parent group's min", name),
+                   -EINVAL;
+        MemctlGroup *self = memctl_groups_get(g, name);
+        if (self) {
+            g_autofree char *child_prefix = g_strconcat(name, "/", NULL);
+            uint64_t sum = 0;
+            GHashTableIter it;
+            gpointer val;
+            g_hash_table_iter_init(&it, g->by_name);
+            while (g_hash_table_iter_next(&it, NULL, &val)) {
+                const MemctlGroup *s = val;
+                if (g_str_has_prefix(s->name, child_prefix) && !strchr(s->name + strlen(child_prefix), '/') &&
+                    (s->applied.set & (1u << MEMCTL_FILE_MIN)))
+                    sum += s->applied.value[MEMCTL_FILE_MIN];
+            }
+            if (v.value[MEMCTL_FILE_MIN] != MEMCTL_SIZE_MAX && sum > v.value[MEMCTL_FILE_MIN])
+                return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                   "%s: 'min' is below the sum of its children's min", name),
+                       -EINVAL;
+        }
+    }
+
+    /* Like runc's checkBeforeUpdate: a hard limit below the current usage would make the kernel
+     * reclaim and OOM-kill in our own context. Refuse it. */
+    if ((v.set & (1u << MEMCTL_FILE_MAX)) && have && (have->set & (1u << MEMCTL_FILE_MAX)) &&
+        v.value[MEMCTL_FILE_MAX] < have->value[MEMCTL_FILE_MAX]) {
+        uint64_t cur = 0;
+        if (memctl_cgroup_get_u64(path, "memory.current", &cur) == 0 && v.value[MEMCTL_FILE_MAX] <= cur)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                               "%s: '%s' is not above the current usage (%" G_GUINT64_FORMAT " bytes)", name,
+                               memctl_key_name(key_for_file(want, MEMCTL_FILE_MAX)), cur),
+                   -EBUSY;
+    }
+
+    MemctlFileValues written = have ? *have : (MemctlFileValues){0};
+    MemctlFile done[_MEMCTL_FILE_COUNT];
+    size_t ndone = 0;
+    for (int f = 0; f < _MEMCTL_FILE_COUNT; f++) {
+        if (!(v.set & (1u << f)))
+            continue;
+        if (have && (have->set & (1u << f)) && have->value[f] == v.value[f])
+            continue; /* no limit is rewritten that did not change */
+        char buf[24];
+        int r = memctl_cgroup_set(g->mount, path, memctl_file_name((MemctlFile)f),
+                                  file_value((MemctlFile)f, v.value[f], buf));
+        if (r < 0) {
+            for (size_t k = ndone; k-- > 0;) {
+                MemctlFile back = done[k];
+                if (have && (have->set & (1u << back)))
+                    (void)memctl_cgroup_set(g->mount, path, memctl_file_name(back),
+                                            file_value(back, have->value[back], buf));
+            }
+            return g_set_error(error, MEMCTL_ERROR,
+                               r == -EINVAL || r == -ERANGE ? MEMCTL_ERROR_INVALID_ARGUMENT
+                                                            : MEMCTL_ERROR_FAILED,
+                               "%s: the kernel refused '%s' for %s: %s", name,
+                               memctl_key_name(key_for_file(want, (MemctlFile)f)),
+                               memctl_file_name((MemctlFile)f), g_strerror(-r)),
+                   r;
+        }
+        done[ndone++] = (MemctlFile)f;
+        written.set |= 1u << f;
+        written.value[f] = v.value[f];
+    }
+    *ret_applied = written;
+    return 0;
+}
+
+static uint64_t applied_or(const MemctlFileValues *v, MemctlFile f, uint64_t dflt)
+{
+    return (v->set & (1u << f)) ? v->value[f] : dflt;
+}
+
+static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
+{
+    MemctlGroup *parent = parent_of(g, grp->name);
+    int slot = memctl_core_add_group(g->core, grp->name, grp->path, parent ? parent->slot : -1,
+                                     applied_or(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                                     applied_or(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                                     applied_or(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    if (slot < 0)
+        return g_set_error(error, MEMCTL_ERROR, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
+                           "%s: cannot watch the group: %s", grp->name,
+                           slot == -ENOSPC ? "all group slots are in use (--max-groups)" : g_strerror(-slot)),
+               slot;
+    grp->slot = slot;
+    g_hash_table_insert(g->by_slot, GINT_TO_POINTER(slot), grp);
+    return 0;
+}
+
+static void read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValues *ret_applied)
+{
+    static const MemctlKey keys[_MEMCTL_FILE_COUNT] = {
+            [MEMCTL_FILE_MIN] = MEMCTL_KEY_MIN,           [MEMCTL_FILE_LOW] = MEMCTL_KEY_LOW,
+            [MEMCTL_FILE_HIGH] = MEMCTL_KEY_HIGH,         [MEMCTL_FILE_MAX] = MEMCTL_KEY_MAX,
+            [MEMCTL_FILE_SWAP_MAX] = MEMCTL_KEY_SWAP_MAX, [MEMCTL_FILE_OOM_GROUP] = MEMCTL_KEY_OOM_GROUP,
+    };
+    memctl_limits_init(ret_limits);
+    *ret_applied = (MemctlFileValues){0};
+    for (int f = 0; f < _MEMCTL_FILE_COUNT; f++) {
+        uint64_t v;
+        if (memctl_cgroup_get_u64(path, memctl_file_name((MemctlFile)f), &v) < 0)
+            continue; /* memory.swap.max is absent without swap accounting */
+        ret_applied->set |= 1u << f;
+        ret_applied->value[f] = v;
+        char buf[24];
+        (void)memctl_limits_set(ret_limits, memctl_key_name(keys[f]), file_value((MemctlFile)f, v, buf));
+    }
+}
+
+static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError **error)
+{
+    if (memctl_group_name_check(name) < 0)
+        return 0; /* not ours to manage: a name memctl would not have made */
+    MemctlGroup *grp = g_new0(MemctlGroup, 1);
+    grp->name = g_strdup(name);
+    grp->path = g_strdup(path);
+    grp->adopted = true;
+    read_back(path, &grp->limits, &grp->applied);
+    g_hash_table_insert(g->by_name, grp->name, grp);
+    int r = group_attach_core(g, grp, error);
+    if (r < 0)
+        return r;
+
+    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+    const char *e;
+    while (d && (e = g_dir_read_name(d))) {
+        g_autofree char *sub = g_build_filename(path, e, NULL);
+        if (!g_file_test(sub, G_FILE_TEST_IS_DIR))
+            continue;
+        g_autofree char *subname = g_strconcat(name, "/", e, NULL);
+        if ((r = adopt_dir(g, sub, subname, error)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+int memctl_groups_adopt_all(MemctlGroups *g, GError **error)
+{
+    g_autoptr(GDir) d = g_dir_open(g->root, 0, NULL);
+    if (!d)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot list %s", g->root), -EIO;
+    const char *e;
+    while ((e = g_dir_read_name(d))) {
+        g_autofree char *sub = g_build_filename(g->root, e, NULL);
+        if (strcmp(e, MEMCTL_SELF_LEAF) == 0 || !g_file_test(sub, G_FILE_TEST_IS_DIR))
+            continue;
+        int r = adopt_dir(g, sub, e, error);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const MemctlLimits *limits,
+                                  GError **error)
+{
+    int r = memctl_group_name_check(name);
+    if (r < 0)
+        return g_set_error(
+                       error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "invalid group name '%s': %s",
+                       name,
+                       r == -EPERM ? "reserved for memctld itself"
+                       : r == -ENAMETOOLONG
+                               ? "too long or too deep"
+                               : "use '/'-separated parts of letters, digits and _.:@-, none '.' or '..'"),
+               NULL;
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (grp) {
+        if (limits && memctl_groups_set_limits(g, name, limits, error) < 0)
+            return NULL;
+        return grp;
+    }
+    const char *slash = strrchr(name, '/');
+    if (slash) {
+        g_autofree char *pname = g_strndup(name, (gsize)(slash - name));
+        if (!memctl_groups_get(g, pname))
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP,
+                               "parent group '%s' of '%s' does not exist; create it first", pname, name),
+                   NULL;
+    }
+
+    MemctlLimits want;
+    memctl_limits_init(&want);
+    if (limits)
+        memctl_limits_merge(&want, limits);
+    /* Validate before anything exists, so a rejected create leaves nothing behind. */
+    MemctlFileValues probe;
+    MemctlKey bad;
+    if (memctl_limits_resolve(&want, &probe, &bad) < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: invalid value for '%s'",
+                           name, memctl_key_name(bad)),
+               NULL;
+
+    g_autofree char *path = g_build_filename(g->root, name, NULL);
+    r = memctl_cgroup_create(g->mount, path);
+    if (r < 0 && r != -EEXIST)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot create %s: %s", name, path,
+                           g_strerror(-r)),
+               NULL;
+    MemctlLimits have_limits;
+    MemctlFileValues have;
+    read_back(path, &have_limits, &have);
+    MemctlFileValues applied;
+    if (apply_limits(g, name, path, &want, &have, &applied, error) < 0) {
+        if (r != -EEXIST)
+            (void)memctl_cgroup_delete(g->mount, path);
+        return NULL;
+    }
+    grp = g_new0(MemctlGroup, 1);
+    grp->name = g_strdup(name);
+    grp->path = g_steal_pointer(&path);
+    grp->limits = want;
+    grp->applied = applied;
+    g_hash_table_insert(g->by_name, grp->name, grp);
+    if (group_attach_core(g, grp, error) < 0) {
+        g_hash_table_remove(g->by_name, name);
+        return NULL;
+    }
+    return grp;
+}
+
+int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimits *update, GError **error)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+    MemctlLimits want = grp->limits;
+    /* An explicit max replaces the limit, and a limit replaces an adopted max, instead of clashing. */
+    if (memctl_limits_has(update, MEMCTL_KEY_LIMIT))
+        want.set &= ~(1u << MEMCTL_KEY_MAX);
+    if (memctl_limits_has(update, MEMCTL_KEY_MAX))
+        want.set &= ~((1u << MEMCTL_KEY_LIMIT) | (1u << MEMCTL_KEY_HEADROOM));
+    if (memctl_limits_has(update, MEMCTL_KEY_LIMIT) && !memctl_limits_has(update, MEMCTL_KEY_HIGH))
+        want.set &= ~(1u << MEMCTL_KEY_HIGH); /* high follows the new limit */
+    memctl_limits_merge(&want, update);
+    MemctlFileValues applied;
+    int r = apply_limits(g, name, grp->path, &want, &grp->applied, &applied, error);
+    if (r < 0)
+        return r;
+    grp->limits = want;
+    grp->applied = applied;
+    (void)memctl_core_update_group(g->core, grp->slot,
+                                   applied_or(&applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                                   applied_or(&applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                                   applied_or(&applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    return 0;
+}
+
+static bool wait_unpopulated(const char *path, int timeout_ms)
+{
+    g_autofree char *events = g_build_filename(path, "cgroup.events", NULL);
+    int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (ifd >= 0)
+        inotify_add_watch(ifd, events, IN_MODIFY);
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    bool empty = false;
+    for (;;) {
+        g_autofree char *s = NULL;
+        if (g_file_get_contents(events, &s, NULL, NULL) && strstr(s, "populated 0")) {
+            empty = true;
+            break;
+        }
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = ifd, .events = POLLIN};
+        if (ifd < 0 || poll(&p, 1, (int)MIN(left, 100)) > 0) {
+            char buf[512];
+            if (ifd >= 0)
+                (void)!read(ifd, buf, sizeof(buf));
+        }
+    }
+    if (ifd >= 0)
+        close(ifd);
+    return empty;
+}
+
+int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,
+                         GError **error)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+    g_autofree char *prefix = g_strconcat(name, "/", NULL);
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, g->by_name);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        if (g_str_has_prefix(k, prefix))
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                               "%s: remove its child group '%s' first", name, (const char *)k),
+                   -EBUSY;
+
+    /* Read the final counters before anything goes (containerd loses OOM reports otherwise). */
+    MemctlGroupFinal fin = {0};
+    (void)memctl_cgroup_get_u64(grp->path, "memory.peak", &fin.peak);
+    g_autofree char *ev_path = g_build_filename(grp->path, "memory.events", NULL);
+    g_autofree char *ev = NULL;
+    if (g_file_get_contents(ev_path, &ev, NULL, NULL)) {
+        (void)memctl_sample_key(ev, "oom", &fin.oom);
+        (void)memctl_sample_key(ev, "oom_kill", &fin.oom_kill);
+        (void)memctl_sample_key(ev, "high", &fin.high);
+        (void)memctl_sample_key(ev, "max", &fin.max);
+    }
+
+    g_autofree char *cg_events = g_build_filename(grp->path, "cgroup.events", NULL);
+    g_autofree char *cev = NULL;
+    bool populated = g_file_get_contents(cg_events, &cev, NULL, NULL) && strstr(cev, "populated 1");
+    if (populated && !(flags & MEMCTL_REMOVE_KILL))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                           "%s: the group still has processes; remove it with the kill flag", name),
+               -EBUSY;
+
+    (void)memctl_core_remove_group(g->core, grp->slot);
+    if (populated) {
+        g_autofree char *kill_path = g_build_filename(grp->path, "cgroup.kill", NULL);
+        (void)g_file_set_contents(kill_path, "1", 1, NULL);
+        if (!wait_unpopulated(grp->path, 5000))
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                               "%s: processes did not exit within 5 s of cgroup.kill", name),
+                   -EBUSY;
+    }
+    int r = memctl_cgroup_delete(g->mount, grp->path);
+    if (r < 0)
+        return g_set_error(error, MEMCTL_ERROR, r == -EBUSY ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
+                           "%s: cannot delete %s: %s", name, grp->path, g_strerror(-r)),
+               r;
+    if (ret_final)
+        *ret_final = fin;
+    g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
+    g_hash_table_remove(g->by_name, name);
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/core.h"
+#include "policy/limits.h"
+
+/*
+ * The groups memctld manages: cgroups below the managed root, each with the settings it was given,
+ * the memory.* values written for them, and a slot in the core. GLib side only.
+ */
+typedef struct {
+    char *name; /* relative to the root: "web", "tenants/a" */
+    char *path; /* absolute cgroup directory */
+    int slot;   /* the core's slot */
+    bool adopted;
+    MemctlLimits limits;      /* what was asked, merged over time */
+    MemctlFileValues applied; /* what is written */
+    uint64_t kills, kernel_oom_kills;
+} MemctlGroup;
+
+/* Final counters read before a group is deleted. */
+typedef struct {
+    uint64_t peak, oom, oom_kill, high, max;
+} MemctlGroupFinal;
+
+typedef struct MemctlGroups MemctlGroups;
+
+enum {
+    MEMCTL_REMOVE_KILL = 1u << 0, /* kill remaining processes first (else: Busy while populated) */
+};
+
+MemctlGroups *memctl_groups_new(const char *mount, const char *root, MemctlCore *core);
+void memctl_groups_free(MemctlGroups *g);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
+
+/* Adopts every cgroup below the root (but memctld's own leaf): limits read back, never reset. */
+int memctl_groups_adopt_all(MemctlGroups *g, GError **error);
+
+/*
+ * Creates a group, or returns the existing one (idempotent). With limits, the keys given are applied
+ * (only what differs from what is written). Nothing is created or written when validation fails.
+ */
+MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const MemctlLimits *limits,
+                                  GError **error);
+
+/* Overlays `update` on the group's settings and writes what changed, all or nothing. */
+int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimits *update, GError **error);
+
+/* Reads the final counters, kills what is left if asked, deletes the cgroup. */
+int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,
+                         GError **error);
+
+MemctlGroup *memctl_groups_get(MemctlGroups *g, const char *name);
+MemctlGroup *memctl_groups_by_slot(MemctlGroups *g, int slot);
+guint memctl_groups_count(MemctlGroups *g);
+/* Groups sorted by name; the list and its elements are owned by g. */
+GList *memctl_groups_list(MemctlGroups *g);

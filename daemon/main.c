@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * memctld: the memctl daemon. This file is the top level: options, start-up (own the root, move into
+ * the leaf, lock memory), the GLib main loop that drains the core's events into the log and the kill
+ * log, the systemd notifications, and shutdown. It is the only place that logs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "daemon/cgroup.h"
+#include "daemon/core.h"
+#include "daemon/error.h"
+#include "daemon/group.h"
+#include "daemon/record.h"
+#include "include/memctl/memctl.h"
+#include "policy/size.h"
+
+typedef struct {
+    MemctlCore *core;
+    MemctlGroups *groups;
+    GMainLoop *loop;
+    FILE *kill_log;
+    uint64_t kills, kernel_kills;
+    uint64_t last_heartbeat;
+    bool test_hooks;
+} Daemon;
+
+static gboolean on_core_events(gint fd, GIOCondition cond, gpointer user_data)
+{
+    Daemon *d = user_data;
+    memctl_core_ack_events(d->core);
+    MemctlCoreEvent e;
+    while (memctl_core_next_event(d->core, &e)) {
+        if (e.type == MEMCTL_EVENT_GROUP_RELEASED)
+            continue;
+        MemctlGroup *grp = memctl_groups_by_slot(d->groups, e.slot);
+        if (e.type == MEMCTL_EVENT_KILL) {
+            d->kills++;
+            if (grp)
+                grp->kills++;
+        } else if (e.type == MEMCTL_EVENT_KERNEL_OOM) {
+            d->kernel_kills += e.npids;
+            if (grp)
+                grp->kernel_oom_kills += e.npids;
+        }
+        g_autofree char *line = memctl_record_describe(&e);
+        if (e.type == MEMCTL_EVENT_ERROR || e.type == MEMCTL_EVENT_KERNEL_OOM)
+            g_warning("%s", line);
+        else
+            g_message("%s", line);
+        if (d->kill_log) {
+            _cleanup_json_ json_object *o = memctl_record_to_json(&e);
+            fprintf(d->kill_log, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+            fflush(d->kill_log);
+        }
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_quit(gpointer user_data)
+{
+    Daemon *d = user_data;
+    g_message("stopping; groups stay as they are");
+    sd_notify(0, "STOPPING=1");
+    g_main_loop_quit(d->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Test hook (--test-hooks): SIGUSR2 blocks the GLib side for 20 s, to prove that the core detects,
+ * decides and kills without it. */
+static gboolean on_block_main_loop(gpointer user_data)
+{
+    g_message("test hook: blocking the main loop for 20 s");
+    g_usleep(20 * G_USEC_PER_SEC);
+    g_message("test hook: main loop unblocked");
+    return G_SOURCE_CONTINUE;
+}
+
+/* The watchdog is fed only when the core thread moved since the last check: a wedged core is a
+ * dead daemon even if the main loop still runs. */
+static gboolean on_watchdog(gpointer user_data)
+{
+    Daemon *d = user_data;
+    uint64_t hb = memctl_core_heartbeat(d->core);
+    if (hb != d->last_heartbeat)
+        sd_notify(0, "WATCHDOG=1");
+    else
+        g_warning("core thread did not answer the last watchdog ping; not feeding the watchdog");
+    d->last_heartbeat = hb;
+    memctl_core_ping(d->core);
+    return G_SOURCE_CONTINUE;
+}
+
+static void harden_self(const char *self_leaf)
+{
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "-1000", 5) < 0)
+        g_warning("cannot set oom_score_adj to -1000: %s", g_strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+        g_warning("mlockall failed (%s): memctld may be paged out under pressure", g_strerror(errno));
+    /* Room for one fd set per group. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    (void)self_leaf;
+}
+
+/* memory.min on our own leaf: what we use now (all of it locked) plus a margin. */
+static void protect_self(const char *mount, const char *self_leaf)
+{
+    uint64_t cur = 0;
+    if (memctl_cgroup_get_u64(self_leaf, "memory.current", &cur) < 0)
+        return;
+    uint64_t min = cur + cur / 4 + (16u << 20);
+    char buf[24];
+    g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT, min);
+    int r = memctl_cgroup_set(mount, self_leaf, "memory.min", buf);
+    if (r < 0)
+        g_warning("cannot protect memctld's leaf with memory.min: %s", g_strerror(-r));
+}
+
+static char *root_error(int r, const char *mount, const char *root)
+{
+    switch (r) {
+    case -EMEDIUMTYPE:
+        return g_strdup_printf("%s is not a cgroup2 mount: memctl needs the unified hierarchy "
+                               "(boot with systemd.unified_cgroup_hierarchy=1)",
+                               mount);
+    case -EXDEV:
+        return g_strdup_printf("--root %s is not below the cgroup2 mount %s", root, mount);
+    case -EINVAL:
+        return g_strdup_printf("--root %s: give an absolute path without '.', '..' or a trailing '/'", root);
+    case -EOPNOTSUPP:
+        return g_strdup_printf("the memory controller is not available in %s: enable it in its parent's "
+                               "cgroup.subtree_control, or give a delegated --root",
+                               root);
+    default:
+        return g_strdup_printf("cannot use %s as the managed root: %s", root, g_strerror(-r));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_autofree char *root = NULL, *mount = NULL, *proc_root = NULL, *kill_log = NULL;
+    g_auto(GStrv) group_specs = NULL;
+    gint max_groups = 1024, max_procs = 4096, window_ms = 50, stuck_windows = 2;
+    gboolean test_hooks = FALSE, version = FALSE;
+    GOptionEntry entries[] = {
+            {"root", 0, 0, G_OPTION_ARG_FILENAME, &root, "Managed cgroup (default " MEMCTL_DEFAULT_ROOT ")",
+             "PATH"},
+            {"cgroup-mount", 0, 0, G_OPTION_ARG_FILENAME, &mount, "cgroup2 mount (default /sys/fs/cgroup)",
+             "PATH"},
+            {"proc", 0, 0, G_OPTION_ARG_FILENAME, &proc_root, "procfs mount (default /proc)", "PATH"},
+            {"group", 'g', 0, G_OPTION_ARG_STRING_ARRAY, &group_specs,
+             "Create or update a group: NAME[:key=value,...] (keys: min low high max swap_max limit headroom "
+             "oom_group priority)",
+             "SPEC"},
+            {"kill-log", 0, 0, G_OPTION_ARG_FILENAME, &kill_log, "Append kill records as JSON lines to FILE",
+             "FILE"},
+            {"max-groups", 0, 0, G_OPTION_ARG_INT, &max_groups, "Groups the core is sized for (1-65536)",
+             "N"},
+            {"max-procs", 0, 0, G_OPTION_ARG_INT, &max_procs, "Processes one decision can rank (1-1048576)",
+             "N"},
+            {"window-ms", 0, 0, G_OPTION_ARG_INT, &window_ms, "Decision window while over high (5-10000)",
+             "MS"},
+            {"stuck-windows", 0, 0, G_OPTION_ARG_INT, &stuck_windows,
+             "Windows without progress before a kill (1-1000)", "N"},
+            {"test-hooks", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &test_hooks, "Enable test hooks",
+             NULL},
+            {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
+            {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- the memctl cgroup v2 memory manager");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        g_printerr("memctld: %s\n", err->message);
+        return 2;
+    }
+    if (version) {
+        g_print("memctld %s\n", MEMCTL_VERSION);
+        return 0;
+    }
+    if (argc > 1) {
+        g_printerr("memctld: unexpected argument '%s'\n", argv[1]);
+        return 2;
+    }
+    struct {
+        const char *name;
+        gint v, lo, hi;
+    } ranges[] = {{"--max-groups", max_groups, 1, 65536},
+                  {"--max-procs", max_procs, 1, 1 << 20},
+                  {"--window-ms", window_ms, 5, 10000},
+                  {"--stuck-windows", stuck_windows, 1, 1000}};
+    for (size_t i = 0; i < G_N_ELEMENTS(ranges); i++)
+        if (ranges[i].v < ranges[i].lo || ranges[i].v > ranges[i].hi) {
+            g_printerr("memctld: %s must be between %d and %d, got %d\n", ranges[i].name, ranges[i].lo,
+                       ranges[i].hi, ranges[i].v);
+            return 2;
+        }
+
+    /* Parse every --group before touching anything: a bad one changes nothing. */
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) limits = g_array_new(FALSE, TRUE, sizeof(MemctlLimits));
+    for (char **s = group_specs; s && *s; s++) {
+        const char *colon = strchr(*s, ':');
+        g_ptr_array_add(names, colon ? g_strndup(*s, (gsize)(colon - *s)) : g_strdup(*s));
+        MemctlLimits l;
+        memctl_limits_init(&l);
+        const char *bad = NULL;
+        size_t bad_len = 0;
+        int r = colon ? memctl_limits_parse_list(colon + 1, &l, &bad, &bad_len) : 0;
+        if (r < 0) {
+            g_printerr("memctld: --group %s: %s key '%.*s'\n", *s,
+                       r == -ENOENT   ? "unknown"
+                       : r == -ERANGE ? "out-of-range value for"
+                                      : "malformed value for",
+                       (int)bad_len, bad ? bad : "");
+            return 2;
+        }
+        g_array_append_val(limits, l);
+    }
+
+    if (!mount)
+        mount = g_strdup("/sys/fs/cgroup");
+    if (!root)
+        root = g_strdup(MEMCTL_DEFAULT_ROOT);
+    if (!proc_root)
+        proc_root = g_strdup("/proc");
+
+    int r = memctl_cgroup_check_root(mount, root);
+    if (r < 0) {
+        g_autofree char *msg = root_error(r, mount, root);
+        g_printerr("memctld: %s\n", msg);
+        return 1;
+    }
+    r = memctl_cgroup_init();
+    if (r < 0) {
+        g_printerr("memctld: libcgroup initialisation failed: %s\n", g_strerror(-r));
+        return 1;
+    }
+    bool created = false;
+    r = memctl_cgroup_prepare_root(mount, root, MEMCTL_SELF_LEAF, &created);
+    if (r < 0) {
+        g_autofree char *msg = root_error(r, mount, root);
+        g_printerr("memctld: %s\n", msg);
+        return 1;
+    }
+    g_autofree char *self_leaf = g_build_filename(root, MEMCTL_SELF_LEAF, NULL);
+
+    MemctlCoreConfig cfg;
+    memctl_core_config_default(&cfg);
+    cfg.cgroup_mount = mount;
+    cfg.proc_root = proc_root;
+    cfg.max_groups = (size_t)max_groups;
+    cfg.max_procs = (size_t)max_procs;
+    cfg.progress.window_usec = (uint64_t)window_ms * 1000;
+    cfg.progress.stuck_windows = (uint32_t)stuck_windows;
+
+    Daemon d = {.test_hooks = test_hooks};
+    _cleanup_core_ MemctlCore *core = NULL;
+    r = memctl_core_new(&cfg, &core);
+    if (r < 0) {
+        g_printerr("memctld: cannot set up the core: %s%s\n", g_strerror(-r),
+                   r == -ENOENT || r == -EOPNOTSUPP ? " (is PSI enabled? /proc/pressure/memory)" : "");
+        return 1;
+    }
+    d.core = core;
+    harden_self(self_leaf);
+    r = memctl_core_start(core);
+    if (r < 0) {
+        g_printerr("memctld: cannot start the core thread: %s\n", g_strerror(-r));
+        return 1;
+    }
+
+    g_autoptr(MemctlGroups) groups = memctl_groups_new(mount, root, core);
+    d.groups = groups;
+    if (memctl_groups_adopt_all(groups, &err) < 0) {
+        g_printerr("memctld: adopting existing groups: %s\n", err->message);
+        return 1;
+    }
+    guint adopted = memctl_groups_count(groups);
+    for (guint i = 0; i < names->len; i++) {
+        if (!memctl_groups_create(groups, names->pdata[i], &g_array_index(limits, MemctlLimits, i), &err)) {
+            g_printerr("memctld: --group %s: %s\n", (char *)names->pdata[i], err->message);
+            return 1;
+        }
+    }
+    protect_self(mount, self_leaf);
+
+    if (kill_log) {
+        d.kill_log = fopen(kill_log, "ae");
+        if (!d.kill_log) {
+            g_printerr("memctld: cannot open --kill-log %s: %s\n", kill_log, g_strerror(errno));
+            return 1;
+        }
+    }
+
+    d.loop = g_main_loop_new(NULL, FALSE);
+    g_unix_fd_add(memctl_core_event_fd(core), G_IO_IN, on_core_events, &d);
+    g_unix_signal_add(SIGTERM, on_quit, &d);
+    g_unix_signal_add(SIGINT, on_quit, &d);
+    if (test_hooks)
+        g_unix_signal_add(SIGUSR2, on_block_main_loop, &d);
+    uint64_t wd_usec = 0;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
+        g_timeout_add((guint)(wd_usec / 2000), on_watchdog, &d);
+
+    g_message("memctld %s: managing %s (%s), %u group(s) (%u adopted), core armed", MEMCTL_VERSION, root,
+              created ? "created" : "existing", memctl_groups_count(groups), adopted);
+    sd_notify(0, "READY=1\nSTATUS=managing groups");
+    g_main_loop_run(d.loop);
+
+    memctl_core_stop(core);
+    on_core_events(-1, 0, &d); /* whatever the core said last */
+    if (d.kill_log)
+        fclose(d.kill_log);
+    g_main_loop_unref(d.loop);
+    g_message("stopped after %" G_GUINT64_FORMAT " kill(s); %" G_GUINT64_FORMAT " kernel OOM kill(s) seen",
+              d.kills, d.kernel_kills);
+    return 0;
+}

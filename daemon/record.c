@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/record.h"
+
+#include <glib.h>
+
+#include "policy/size.h"
+
+static void add_u64(json_object *o, const char *k, uint64_t v)
+{
+    json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+json_object *memctl_record_to_json(const MemctlCoreEvent *e)
+{
+    json_object *o = json_object_new_object();
+    const char *type = e->type == MEMCTL_EVENT_KILL         ? "kill"
+                       : e->type == MEMCTL_EVENT_KERNEL_OOM ? "kernel-oom-kill"
+                       : e->type == MEMCTL_EVENT_ERROR      ? "error"
+                                                            : "released";
+    json_object_object_add(o, "type", json_object_new_string(type));
+    add_u64(o, "time_usec", e->t_event_usec);
+    json_object_object_add(o, "group", json_object_new_string(e->group));
+    if (e->type == MEMCTL_EVENT_ERROR) {
+        json_object_object_add(o, "what", json_object_new_string(e->what));
+        json_object_object_add(o, "error", json_object_new_string(g_strerror(-e->error)));
+        return o;
+    }
+    json_object_object_add(o, "reason", json_object_new_string(e->reason));
+    if (e->type == MEMCTL_EVENT_KILL) {
+        json_object_object_add(o, "pid", json_object_new_int(e->pid));
+        json_object_object_add(o, "comm", json_object_new_string(e->comm));
+        json_object_object_add(o, "group_kill", json_object_new_boolean(e->group_kill));
+        json_object_object_add(o, "livelock", json_object_new_boolean(e->livelock));
+    }
+    add_u64(o, "processes", e->npids);
+    json_object *trig = json_object_new_object();
+    add_u64(trig, "current", e->current);
+    add_u64(trig, "high", e->high);
+    add_u64(trig, "max", e->max);
+    json_object_object_add(trig, "psi_full_avg10", json_object_new_double(e->full_avg10_centi / 100.0));
+    add_u64(trig, "window_usec", e->figures.dt_usec);
+    add_u64(trig, "reclaimed_bytes", e->figures.reclaimed_bytes);
+    add_u64(trig, "swapped_bytes", e->figures.swapped_bytes);
+    add_u64(trig, "freed_bytes", e->figures.freed_bytes);
+    add_u64(trig, "stall_pct", e->figures.stall_pct);
+    json_object_object_add(o, "trigger", trig);
+    if (e->type == MEMCTL_EVENT_KILL) {
+        json_object *lat = json_object_new_object();
+        add_u64(lat, "event_to_signal_usec", e->event_to_signal_usec);
+        add_u64(lat, "signal_to_freed_usec", e->signal_to_freed_usec);
+        add_u64(lat, "signal_to_exit_usec", e->signal_to_exit_usec);
+        json_object_object_add(o, "latency", lat);
+        add_u64(o, "bytes_freed", e->bytes_freed);
+    }
+    return o;
+}
+
+char *memctl_record_describe(const MemctlCoreEvent *e)
+{
+    char a[MEMCTL_SIZE_FORMAT_MAX], b[MEMCTL_SIZE_FORMAT_MAX];
+    switch (e->type) {
+    case MEMCTL_EVENT_KILL:
+        return g_strdup_printf(
+                "%s: killed %s%d (%s), %s, %s freed, %.1f ms after crossing high (current %s)%s", e->group,
+                e->group_kill ? "the whole group, largest " : "", e->pid, e->comm, e->reason,
+                memctl_size_format(e->bytes_freed, a), e->event_to_signal_usec / 1000.0,
+                memctl_size_format(e->current, b), e->livelock ? "; previous victim stuck: livelock" : "");
+    case MEMCTL_EVENT_KERNEL_OOM:
+        return g_strdup_printf("%s: the kernel's OOM killer killed %u process(es) (current %s)", e->group,
+                               e->npids, memctl_size_format(e->current, a));
+    case MEMCTL_EVENT_ERROR:
+        return g_strdup_printf("%s%s%s: %s", e->group, e->group[0] ? ": " : "", e->what,
+                               g_strerror(-e->error));
+    default:
+        return g_strdup_printf("%s: released", e->group);
+    }
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "daemon/core.h"
+
+/* Kill records and kernel OOM records as JSON objects (the kill log, --json, later D-Bus). */
+json_object *memctl_record_to_json(const MemctlCoreEvent *e);
+
+/* One human line: "web: killed 1234 (hog) no-progress, 120.0M freed, 3.1 ms after high". */
+char *memctl_record_describe(const MemctlCoreEvent *e);
+
+static inline void json_object_putp(json_object **o)
+{
+    if (*o)
+        json_object_put(*o);
+}
+#define _cleanup_json_ __attribute__((cleanup(json_object_putp)))

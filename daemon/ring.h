@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A bounded single-producer single-consumer ring of fixed-size items, preallocated at creation,
+ * with an eventfd that becomes readable when items are pushed. The core thread pushes kill records
+ * to the GLib side through one, and the GLib side pushes commands to the core through another:
+ * push and pop never allocate, never block and never take a lock.
+ */
+typedef struct MemctlRing MemctlRing;
+
+/* capacity is rounded up to a power of two. Returns 0 or -errno. */
+int memctl_ring_new(size_t item_size, size_t capacity, MemctlRing **ret);
+void memctl_ring_free(MemctlRing *r);
+
+/* Copies item in; returns false (and counts a drop) when the ring is full. Producer side only. */
+bool memctl_ring_push(MemctlRing *r, const void *item);
+/* Copies the oldest item out; returns false when empty. Consumer side only. */
+bool memctl_ring_pop(MemctlRing *r, void *ret_item);
+
+/* The eventfd to poll (readable after a push); memctl_ring_ack() resets it before draining. */
+int memctl_ring_fd(const MemctlRing *r);
+void memctl_ring_ack(MemctlRing *r);
+
+/* Items lost because the ring was full. */
+uint64_t memctl_ring_dropped(const MemctlRing *r);
+
+static inline void memctl_ring_freep(MemctlRing **r)
+{
+    if (*r)
+        memctl_ring_free(*r);
+}
+#define _cleanup_ring_ __attribute__((cleanup(memctl_ring_freep)))

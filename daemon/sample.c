@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/sample.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/size.h"
+
+ssize_t memctl_sample_read(int fd, char *buf, size_t size)
+{
+    if (size == 0)
+        return -EINVAL;
+    ssize_t n = pread(fd, buf, size - 1, 0);
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    return n;
+}
+
+int memctl_sample_read_u64(int fd, uint64_t *ret)
+{
+    char buf[32];
+    ssize_t n = memctl_sample_read(fd, buf, sizeof(buf));
+    if (n < 0)
+        return (int)n;
+    return memctl_size_parse_kernel(buf, ret);
+}
+
+static uint64_t parse_decimal(const char **p)
+{
+    uint64_t v = 0;
+    while (**p >= '0' && **p <= '9') {
+        v = v * 10 + (uint64_t)(**p - '0');
+        (*p)++;
+    }
+    return v;
+}
+
+int memctl_sample_key(const char *text, const char *key, uint64_t *ret)
+{
+    size_t klen = strlen(key);
+    for (const char *l = text; l && *l;) {
+        if (strncmp(l, key, klen) == 0 && l[klen] == ' ') {
+            const char *p = l + klen + 1;
+            if (*p < '0' || *p > '9')
+                return -EINVAL;
+            *ret = parse_decimal(&p);
+            return 0;
+        }
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    return -ENOENT;
+}
+
+static int pressure_line(const char *line, uint64_t *ret_total, uint32_t *ret_avg10_centi)
+{
+    const char *a = strstr(line, "avg10=");
+    const char *t = strstr(line, "total=");
+    const char *nl = strchr(line, '\n');
+    if (!a || !t || (nl && (a > nl || t > nl)))
+        return -EINVAL;
+    a += 6;
+    uint64_t whole = parse_decimal(&a), frac = 0;
+    if (*a == '.') {
+        a++;
+        frac = parse_decimal(&a);
+    }
+    t += 6;
+    *ret_total = parse_decimal(&t);
+    if (ret_avg10_centi)
+        *ret_avg10_centi = (uint32_t)(whole * 100 + frac);
+    return 0;
+}
+
+int memctl_sample_pressure(const char *text, uint64_t *ret_some_total, uint64_t *ret_full_total,
+                           uint32_t *ret_full_avg10_centi)
+{
+    const char *some = strncmp(text, "some ", 5) == 0 ? text : NULL;
+    const char *full = strstr(text, "\nfull ");
+    if (!some || !full)
+        return -EINVAL;
+    uint64_t s, f;
+    uint32_t favg;
+    if (pressure_line(some, &s, NULL) < 0 || pressure_line(full + 1, &f, &favg) < 0)
+        return -EINVAL;
+    *ret_some_total = s;
+    *ret_full_total = f;
+    if (ret_full_avg10_centi)
+        *ret_full_avg10_centi = favg;
+    return 0;
+}
+
+size_t memctl_sample_pids(const char *text, int32_t *pids, size_t max)
+{
+    size_t n = 0;
+    const char *p = text;
+    while (*p && n < max) {
+        if (*p >= '0' && *p <= '9') {
+            uint64_t v = parse_decimal(&p);
+            if (v > 0 && v <= INT32_MAX)
+                pids[n++] = (int32_t)v;
+        } else {
+            p++;
+        }
+    }
+    return n;
+}
+
+static int read_at(int dirfd, const char *name, char *buf, size_t size)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? -ESRCH : -errno;
+    ssize_t n = read(fd, buf, size - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return e == ESRCH ? -ESRCH : -e;
+    buf[n] = '\0';
+    return 0;
+}
+
+static uint64_t status_kib(const char *status, const char *key)
+{
+    const char *p = strstr(status, key);
+    if (!p)
+        return 0;
+    p += strlen(key);
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return parse_decimal(&p) * 1024;
+}
+
+int memctl_sample_process(const char *proc_root, int32_t pid, char *scratch, size_t scratch_size,
+                          MemctlCandidate *ret)
+{
+    char path[64];
+    size_t rl = strlen(proc_root);
+    if (rl + 16 >= sizeof(path) || scratch_size < 128)
+        return -EINVAL;
+    /* "<proc_root>/<pid>" without stdio */
+    memcpy(path, proc_root, rl);
+    char digits[12];
+    int nd = 0;
+    for (uint32_t v = (uint32_t)pid; v; v /= 10)
+        digits[nd++] = (char)('0' + v % 10);
+    path[rl++] = '/';
+    while (nd)
+        path[rl++] = digits[--nd];
+    path[rl] = '\0';
+
+    int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return errno == ENOENT ? -ESRCH : -errno;
+
+    MemctlCandidate c = {.pid = pid};
+    int r = read_at(dirfd, "oom_score_adj", scratch, scratch_size);
+    if (r == 0) {
+        const char *p = scratch;
+        bool neg = *p == '-';
+        if (neg)
+            p++;
+        int64_t v = (int64_t)parse_decimal(&p);
+        c.oom_score_adj = (int16_t)(neg ? -v : v);
+        r = read_at(dirfd, "status", scratch, scratch_size);
+    }
+    close(dirfd);
+    if (r < 0)
+        return r;
+
+    const char *name = strstr(scratch, "Name:");
+    if (name) {
+        name += 5;
+        while (*name == '\t' || *name == ' ')
+            name++;
+        size_t i = 0;
+        while (name[i] && name[i] != '\n' && i < MEMCTL_COMM_MAX - 1) {
+            c.comm[i] = name[i];
+            i++;
+        }
+        c.comm[i] = '\0';
+    }
+    /* A zombie or kernel thread has no VmRSS: nothing to free by killing it. */
+    if (!strstr(scratch, "VmRSS:"))
+        c.flags |= MEMCTL_CAND_GONE;
+    c.anon_bytes = status_kib(scratch, "RssAnon:");
+    c.swap_bytes = status_kib(scratch, "VmSwap:");
+    *ret = c;
+    return 0;
+}
+
+uint64_t memctl_now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t memctl_realtime_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}

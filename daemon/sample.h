@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy/victim.h"
+
+/*
+ * Hot-path readers for the core: pread() on file descriptors opened once, parsing into
+ * caller-provided buffers. No allocation, no stdio, no locale. Every function returns 0 or -errno
+ * and leaves its ret_* untouched on failure.
+ */
+
+/* Reads a whole small file at offset 0 into buf (NUL-terminated); returns the length or -errno. */
+ssize_t memctl_sample_read(int fd, char *buf, size_t size);
+
+/* Reads a single value file (memory.current, memory.swap.current, memory.high: "max" is UINT64_MAX). */
+int memctl_sample_read_u64(int fd, uint64_t *ret);
+
+/*
+ * Finds `key` in flat-keyed text ("key value\n" lines: memory.events, memory.stat, cgroup.events).
+ * Returns 0 and the value, or -ENOENT.
+ */
+int memctl_sample_key(const char *text, const char *key, uint64_t *ret);
+
+/* Parses "some avg10=.. total=N\nfull avg10=.. total=N" into the two totals (usec). */
+int memctl_sample_pressure(const char *text, uint64_t *ret_some_total, uint64_t *ret_full_total,
+                           uint32_t *ret_full_avg10_centi);
+
+/* Parses cgroup.procs text into up to max pids; returns the count (excess pids are ignored). */
+size_t memctl_sample_pids(const char *text, int32_t *pids, size_t max);
+
+/*
+ * Fills a victim candidate for pid from <proc_root>/<pid>/status and oom_score_adj, using the
+ * caller's scratch buffer. -ESRCH if the process is gone.
+ */
+int memctl_sample_process(const char *proc_root, int32_t pid, char *scratch, size_t scratch_size,
+                          MemctlCandidate *ret);
+
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in microseconds. */
+uint64_t memctl_now_usec(void);
+uint64_t memctl_realtime_usec(void);

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * memhog: a workload for the real-kernel tests and the benchmarks.
+ *
+ *   memhog [--cgroup DIR] [--mode anon|populate|read] [--step BYTES] [--total BYTES] [--hold]
+ *          [--interval-ms N] [--oom-score-adj N]
+ *
+ * Moves itself into DIR (cgroup.procs) first, then grows by --step until --total ("max": forever):
+ *   anon      mmap + a write to every page
+ *   populate  mmap(MAP_POPULATE), then mincore() checks that every page really is resident
+ *   read      mmap without populate, then read() from /dev/zero into it (kernel-side faults)
+ * Every silent or loud allocation failure is reported on stderr and makes the exit status 3:
+ * mmap ENOMEM, a short or failed read(), a populate that left pages out. With --hold it keeps its
+ * memory after growing and rewrites a page per second (a "steady" process) until killed.
+ * Prints "ready" when it is in the cgroup and "grown <bytes>" when --total is reached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t parse_size(const char *s)
+{
+    if (strcmp(s, "max") == 0)
+        return UINT64_MAX;
+    char *end;
+    uint64_t v = strtoull(s, &end, 10);
+    switch (*end) {
+    case 'K':
+        return v << 10;
+    case 'M':
+        return v << 20;
+    case 'G':
+        return v << 30;
+    case '\0':
+        return v;
+    default:
+        fprintf(stderr, "memhog: bad size '%s'\n", s);
+        exit(2);
+    }
+}
+
+static void write_file(const char *dir, const char *file, const char *value)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, value, strlen(value)) < 0) {
+        fprintf(stderr, "memhog: cannot write %s: %s\n", path, strerror(errno));
+        exit(2);
+    }
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    const char *cgroup = NULL, *mode = "anon";
+    uint64_t step = 1 << 20, total = UINT64_MAX;
+    bool hold = false;
+    long interval_ms = 0;
+    const char *adj = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--hold") == 0) {
+            hold = true;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "memhog: %s needs a value\n", a);
+            return 2;
+        }
+        i++;
+        if (strcmp(a, "--cgroup") == 0)
+            cgroup = v;
+        else if (strcmp(a, "--mode") == 0)
+            mode = v;
+        else if (strcmp(a, "--step") == 0)
+            step = parse_size(v);
+        else if (strcmp(a, "--total") == 0)
+            total = parse_size(v);
+        else if (strcmp(a, "--interval-ms") == 0)
+            interval_ms = atol(v);
+        else if (strcmp(a, "--oom-score-adj") == 0)
+            adj = v;
+        else {
+            fprintf(stderr, "memhog: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    if (strcmp(mode, "anon") && strcmp(mode, "populate") && strcmp(mode, "read")) {
+        fprintf(stderr, "memhog: unknown mode %s\n", mode);
+        return 2;
+    }
+    if (adj)
+        write_file("/proc/self", "oom_score_adj", adj);
+    if (cgroup) {
+        char pid[24];
+        snprintf(pid, sizeof(pid), "%d", (int)getpid());
+        write_file(cgroup, "cgroup.procs", pid);
+    }
+    printf("ready %d\n", (int)getpid());
+    fflush(stdout);
+
+    long page = sysconf(_SC_PAGESIZE);
+    int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    unsigned char *vec = malloc(step / (uint64_t)page + 1);
+    char *first = NULL;
+    uint64_t grown = 0;
+    int failures = 0;
+    while (grown < total) {
+        uint64_t n = total - grown < step ? total - grown : step;
+        int flags = MAP_PRIVATE | MAP_ANONYMOUS | (strcmp(mode, "populate") == 0 ? MAP_POPULATE : 0);
+        char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, flags, -1, 0);
+        if (p == MAP_FAILED) {
+            fprintf(stderr, "memhog: mmap of %llu bytes failed after %llu: %s\n", (unsigned long long)n,
+                    (unsigned long long)grown, strerror(errno));
+            failures++;
+            break;
+        }
+        if (!first)
+            first = p;
+        if (strcmp(mode, "anon") == 0) {
+            for (uint64_t off = 0; off < n; off += (uint64_t)page)
+                p[off] = 1;
+        } else if (strcmp(mode, "populate") == 0) {
+            if (mincore(p, n, vec) == 0) {
+                uint64_t missing = 0;
+                for (uint64_t k = 0; k < n / (uint64_t)page; k++)
+                    missing += !(vec[k] & 1);
+                if (missing) {
+                    fprintf(stderr,
+                            "memhog: MAP_POPULATE left %llu of %llu pages out after %llu bytes (silent "
+                            "ENOMEM)\n",
+                            (unsigned long long)missing, (unsigned long long)(n / (uint64_t)page),
+                            (unsigned long long)grown);
+                    failures++;
+                }
+            }
+        } else {
+            ssize_t r = read(zero, p, n);
+            if (r != (ssize_t)n) {
+                fprintf(stderr, "memhog: read() into fresh memory returned %zd of %llu after %llu: %s\n", r,
+                        (unsigned long long)n, (unsigned long long)grown, r < 0 ? strerror(errno) : "short");
+                failures++;
+            }
+        }
+        grown += n;
+        if (interval_ms > 0) {
+            struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    printf("grown %llu\n", (unsigned long long)grown);
+    fflush(stdout);
+    while (hold && first) {
+        first[0]++;
+        sleep(1);
+    }
+    return failures ? 3 : 0;
+}

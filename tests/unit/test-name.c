@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+
+#include "include/memctl/memctl.h"
+#include "policy/name.h"
+
+static void test_accepts(void)
+{
+    const char *ok[] = {"web",       "tenants/a",       "a.b", "x_y-z", "user@1000",
+                        "k8s:pod-1", "a/b/c/d/e/f/g/h", "..a", "a.."};
+    for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
+        g_assert_cmpint(memctl_group_name_check(ok[i]), ==, 0);
+}
+
+static void test_rejects(void)
+{
+    const struct {
+        const char *name;
+        int err;
+    } bad[] = {
+            {"", -EINVAL},
+            {"..", -EINVAL},
+            {"../etc", -EINVAL},
+            {"a/../../b", -EINVAL},
+            {"a/./b", -EINVAL},
+            {"/abs", -EINVAL},
+            {"trailing/", -EINVAL},
+            {"a//b", -EINVAL},
+            {"sp ace", -EINVAL},
+            {"new\nline", -EINVAL},
+            {"star*", -EINVAL},
+            {"memory.max", -EINVAL},
+            {"a/cgroup.procs", -EINVAL},
+            {"cpu.weight", -EINVAL},
+            {"a/b/c/d/e/f/g/h/i", -ENAMETOOLONG},
+            {MEMCTL_SELF_LEAF, -EPERM},
+            {MEMCTL_SELF_LEAF "/x", -EPERM},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        if (memctl_group_name_check(bad[i].name) != bad[i].err)
+            g_error("'%s': expected %d, got %d", bad[i].name, bad[i].err,
+                    memctl_group_name_check(bad[i].name));
+    }
+    g_assert_cmpint(memctl_group_name_check(NULL), ==, -EINVAL);
+    char long_name[MEMCTL_GROUP_NAME_MAX + 2];
+    memset(long_name, 'a', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    g_assert_cmpint(memctl_group_name_check(long_name), ==, -ENAMETOOLONG);
+    long_name[MEMCTL_GROUP_NAME_MAX] = '\0';
+    g_assert_cmpint(memctl_group_name_check(long_name), ==, 0);
+    /* a nested memctld is fine: only the top-level leaf is reserved */
+    g_assert_cmpint(memctl_group_name_check("a/" MEMCTL_SELF_LEAF), ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/name/accepts", test_accepts);
+    g_test_add_func("/name/rejects", test_rejects);
+    return g_test_run();
+}
