@@ -120,7 +120,11 @@ static MemctlKey key_for_file(const MemctlLimits *l, MemctlFile f)
 /* Sum of the memory.min of name's siblings (other children of parent), with name's taken as `own`. */
 static int check_min_fits(MemctlGroups *g, const char *name, const MemctlGroup *parent, uint64_t own)
 {
-    if (!parent || !(parent->applied.set & (1u << MEMCTL_FILE_MIN)))
+    /* A parent without protection of its own (min 0) does not cap its children: their min then
+     * applies in full to reclaim aimed at the parent, which is how a sibling is shielded. With a
+     * parent min, the kernel would spread an overcommitted sum proportionally: refuse that. */
+    if (!parent || !(parent->applied.set & (1u << MEMCTL_FILE_MIN)) ||
+        parent->applied.value[MEMCTL_FILE_MIN] == 0)
         return 0;
     g_autoptr(GArray) mins = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     g_array_append_val(mins, own);
@@ -174,7 +178,8 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
                     (s->applied.set & (1u << MEMCTL_FILE_MIN)))
                     sum += s->applied.value[MEMCTL_FILE_MIN];
             }
-            if (v.value[MEMCTL_FILE_MIN] != MEMCTL_SIZE_MAX && sum > v.value[MEMCTL_FILE_MIN])
+            if (v.value[MEMCTL_FILE_MIN] != 0 && v.value[MEMCTL_FILE_MIN] != MEMCTL_SIZE_MAX &&
+                sum > v.value[MEMCTL_FILE_MIN])
                 return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
                                    "%s: 'min' is below the sum of its children's min", name),
                        -EINVAL;

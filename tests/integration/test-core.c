@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * memctld's core on the real kernel: kills in place of ENOMEM (seed 001), no collateral victims
+ * (seed 000), whole-group kills, protection, bad input, a core that works while the GLib side is
+ * blocked (seed 002), adoption. Scenarios repeat $MEMCTL_TEST_ITERATIONS times (default 10).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/cgtest.h"
+#include "tests/lib/daemontest.h"
+
+#define MiB ((uint64_t)1024 * 1024)
+
+static guint iterations(void)
+{
+    const char *s = g_getenv("MEMCTL_TEST_ITERATIONS");
+    guint n = s ? (guint)g_ascii_strtoull(s, NULL, 10) : 10;
+    return n ? n : 1;
+}
+
+static char *fresh_root(const char *prefix)
+{
+    cgtest_require_cgroup2();
+    char *root = g_strdup_printf("%s/%s.%d", cgtest_mount(), prefix, (int)getpid());
+    cgtest_remove_tree(root);
+    return root;
+}
+
+static bool killed_by_sigkill(int status)
+{
+    return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+/* Runs a hog to its death in grp and asserts memctld killed it with no allocation failure seen. */
+static void hog_until_killed(DaemonTest *d, const char *grp, const char *mode)
+{
+    Hog h;
+    const char *args[] = {"--cgroup", grp, "--mode", mode, "--step", "1M", NULL};
+    hog_start(&h, args);
+    int pid = (int)h.pid;
+    int status = hog_wait(&h, 120000);
+    g_autofree char *err = hog_stderr(&h);
+    if (!killed_by_sigkill(status))
+        g_error("hog (%s) was not SIGKILLed: status %d, stderr: %s", mode, status, err);
+    if (strstr(err, "memhog:"))
+        g_error("the hog (%s) saw an allocation failure before it was killed: %s", mode, err);
+    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+    g_autofree char *rec = daemontest_wait_record(d, 10000, needle, "\"type\":\"kill\"");
+    if (!rec)
+        g_error("no kill record for hog %d (%s): killed by someone else?", pid, mode);
+}
+
+static void test_enomem(void)
+{
+    g_autofree char *root = fresh_root("memctl-enomem");
+    DaemonTest d;
+    const char *args[] = {"--group=t:limit=128M", NULL};
+    daemontest_start(&d, root, args);
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.max"), ==, 128 * MiB);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.high"), ==, (128 * MiB - 128 * MiB / 20) / 4096 * 4096);
+
+    static const char *const modes[] = {"anon", "populate", "read"};
+    guint runs = 0;
+    for (guint it = 0; it < iterations(); it++)
+        for (size_t m = 0; m < G_N_ELEMENTS(modes); m++) {
+            hog_until_killed(&d, grp, modes[m]);
+            runs++;
+        }
+    /* every hog was memctld's kill, not the kernel's */
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom"), ==, 0);
+    g_autofree char *rec = daemontest_wait_record(&d, 5000, "\"type\":\"kill\"", "\"group\":\"t\"");
+    g_assert_nonnull(rec);
+    g_assert_cmpuint(daemontest_count_records(&d, "\"type\":\"kill\""), ==, runs);
+    g_assert_cmpuint(daemontest_count_records(&d, "kernel-oom-kill"), ==, 0);
+    g_test_message("%u hogs killed by memctld, 0 ENOMEM, 0 kernel OOM kills; last record: %s", runs, rec);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
+/* The same workloads with the same memory.max/high and no memctld: what the kernel does. */
+static void test_enomem_control(void)
+{
+    g_autofree char *root = cgtest_root_new("memctl-control");
+    g_autofree char *grp = cgtest_mkdir(root, "t");
+    g_assert_cmpint(cgtest_write(grp, "memory.max", "134217728"), ==, 0);
+    g_assert_cmpint(cgtest_write(grp, "memory.high", "127506841"), ==, 0);
+    static const char *const modes[] = {"anon", "populate", "read"};
+    guint enomem = 0;
+    for (size_t m = 0; m < G_N_ELEMENTS(modes); m++) {
+        Hog h;
+        const char *args[] = {"--cgroup", grp, "--mode", modes[m], "--step", "1M", NULL};
+        gint64 t0 = g_get_monotonic_time();
+        hog_start(&h, args);
+        int status = hog_wait(&h, 300000);
+        g_autofree char *err = hog_stderr(&h);
+        gint64 dt = g_get_monotonic_time() - t0;
+        g_assert_cmpint(status, !=, -1);
+        enomem += strstr(err, "memhog:") ? 1 : 0;
+        g_test_message("kernel alone, %s: %s after %.1f s%s%s", modes[m],
+                       WIFSIGNALED(status) ? "killed" : "exited", dt / 1e6, *err ? "; the hog saw: " : "",
+                       g_strstrip(err));
+    }
+    uint64_t oom_kill = cgtest_read_key(grp, "memory.events.local", "oom_kill");
+    g_test_message("kernel alone: %" G_GUINT64_FORMAT
+                   " kernel OOM kill(s), %u run(s) with allocation failures",
+                   oom_kill, enomem);
+    /* Without memctld the kernel had to act: OOM kills (or failed allocations). */
+    g_assert_cmpuint(oom_kill + enomem, >=, 1);
+    cgtest_remove_tree(root);
+}
+
+static void test_collateral(void)
+{
+    g_autofree char *root = fresh_root("memctl-collateral");
+    DaemonTest d;
+    const char *args[] = {"--group=t:limit=128M", NULL};
+    daemontest_start(&d, root, args);
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    for (guint it = 0; it < iterations(); it++) {
+        Hog steady, hog;
+        const char *sargs[] = {"--cgroup", grp, "--total", "32M", "--hold", NULL};
+        hog_start(&steady, sargs);
+        const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
+        hog_start(&hog, hargs);
+        int status = hog_wait(&hog, 120000);
+        g_assert_true(killed_by_sigkill(status));
+        /* give a second victim every chance to be (wrongly) chosen */
+        g_usleep(300 * 1000);
+        g_assert_true(hog_alive(&steady));
+        g_assert_true(killed_by_sigkill(hog_kill(&steady)));
+    }
+    g_assert_cmpuint(daemontest_count_records(&d, "\"type\":\"kill\""), ==, iterations());
+    g_assert_cmpuint(daemontest_count_records(&d, "\"comm\":\"memhog\""), ==, iterations());
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
+static void test_group_kill(void)
+{
+    g_autofree char *root = fresh_root("memctl-groupkill");
+    DaemonTest d;
+    const char *args[] = {"--group=t:limit=128M,oom_group=1", NULL};
+    daemontest_start(&d, root, args);
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.oom.group"), ==, 1);
+    for (guint it = 0; it < iterations(); it++) {
+        Hog steady[3], hog;
+        for (int k = 0; k < 3; k++) {
+            const char *sargs[] = {"--cgroup", grp, "--total", "8M", "--hold", NULL};
+            hog_start(&steady[k], sargs);
+        }
+        const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
+        hog_start(&hog, hargs);
+        g_assert_true(killed_by_sigkill(hog_wait(&hog, 120000)));
+        for (int k = 0; k < 3; k++)
+            g_assert_true(killed_by_sigkill(hog_wait(&steady[k], 10000)));
+        g_autofree char *procs = cgtest_read(grp, "cgroup.procs");
+        g_assert_cmpstr(procs, ==, "");
+    }
+    g_autofree char *rec = daemontest_wait_record(&d, 5000, "\"group_kill\":true", "\"processes\":4");
+    g_assert_nonnull(rec);
+    g_assert_cmpuint(daemontest_count_records(&d, "\"group_kill\":true"), ==, iterations());
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
+/* Reads regular files below dir into the page cache, from a child inside grp, until `*left` is 0. */
+static void read_files(const char *dir, uint64_t *left, char *buf, size_t size)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *e;
+    while (*left > 0 && d && (e = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, e, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+            continue;
+        if (g_file_test(p, G_FILE_TEST_IS_DIR)) {
+            read_files(p, left, buf, size);
+            continue;
+        }
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+        while (fd >= 0 && *left > 0 && (n = read(fd, buf, MIN(size, *left))) > 0)
+            *left -= (uint64_t)n;
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
+static void fill_page_cache(const char *grp, uint64_t want)
+{
+    /* Files cached by an earlier run stay charged to it: start from an empty clean cache. */
+    sync();
+    g_assert_cmpint(cgtest_write("/proc/sys/vm", "drop_caches", "1"), ==, 0);
+    pid_t pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        char me[24];
+        g_snprintf(me, sizeof(me), "%d", (int)getpid());
+        if (cgtest_write(grp, "cgroup.procs", me) < 0)
+            _exit(1);
+        static char buf[1 << 16];
+        uint64_t left = want;
+        read_files("/usr/lib", &left, buf, sizeof(buf));
+        _exit(left == 0 ? 0 : 2);
+    }
+    int status;
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static uint64_t protection_run(bool with_min)
+{
+    g_autofree char *root = fresh_root(with_min ? "memctl-protect" : "memctl-noprotect");
+    DaemonTest d;
+    const char *args[] = {"--group=p:limit=256M", with_min ? "--group=p/a:min=96M" : "--group=p/a",
+                          "--group=p/b", NULL};
+    daemontest_start(&d, root, args);
+    g_autofree char *a = g_build_filename(root, "p/a", NULL);
+    g_autofree char *b = g_build_filename(root, "p/b", NULL);
+    fill_page_cache(a, 80 * MiB);
+    uint64_t before = cgtest_read_u64(a, "memory.current");
+    g_assert_cmpuint(before, >=, 48 * MiB);
+
+    Hog hog;
+    const char *hargs[] = {"--cgroup", b, "--step", "1M", NULL};
+    hog_start(&hog, hargs);
+    g_assert_true(killed_by_sigkill(hog_wait(&hog, 120000)));
+    uint64_t after = cgtest_read_u64(a, "memory.current");
+    g_test_message("%s: a's page cache %" G_GUINT64_FORMAT " MiB before the sibling's hog, %" G_GUINT64_FORMAT
+                   " MiB after",
+                   with_min ? "min=96M" : "no min", before / MiB, after / MiB);
+    g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"p\"", "\"comm\":\"memhog\""));
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+    return after * 100 / before;
+}
+
+static void test_protection(void)
+{
+    /* With memory.min the working set stays; without it, the sibling's pressure reclaims it, which
+     * shows that the first assertion can fail. */
+    for (guint it = 0; it < iterations(); it++) {
+        g_assert_cmpuint(protection_run(true), >=, 90);
+        g_assert_cmpuint(protection_run(false), <, 90);
+    }
+}
+
+static void expect_refused(const char *root, const char *arg, int exit_code, const char *needle)
+{
+    const char *args[] = {arg, NULL};
+    g_autofree char *err = NULL;
+    int code = daemontest_run_fail(root, args, &err);
+    if (code != exit_code || !strstr(err, needle))
+        g_error("memctld %s: expected exit %d and '%s', got exit %d: %s", arg, exit_code, needle, code, err);
+}
+
+static void bad_input_once(void)
+{
+    g_autofree char *root = fresh_root("memctl-bad");
+    expect_refused(root, "--group=t:limit=12Q", 2, "'limit'");
+    expect_refused(root, "--group=t:bogus=1", 2, "unknown key 'bogus'");
+    expect_refused(root, "--group=t:priority=0", 2, "'priority'");
+    expect_refused(root, "--window-ms=0", 2, "--window-ms");
+    /* option errors are found before anything is touched: not even the root exists */
+    g_assert_false(g_file_test(root, G_FILE_TEST_EXISTS));
+
+    expect_refused(root, "--group=t:min=200M,max=100M", 1, "'min'");
+    expect_refused(root, "--group=t:limit=100M,max=200M", 1, "'max'");
+    expect_refused(root, "--group=../escape:limit=1M", 1, "invalid group name");
+    expect_refused(root, "--group=a/../../x", 1, "invalid group name");
+    expect_refused(root, "--group=memctld", 1, "reserved");
+    expect_refused(root, "--group=nothere/child", 1, "parent group 'nothere'");
+    /* nothing half-created: the root holds only memctld's own leaf */
+    g_autofree char *t = g_build_filename(root, "t", NULL);
+    g_assert_false(g_file_test(t, G_FILE_TEST_EXISTS));
+    g_autofree char *escape = g_build_filename(cgtest_mount(), "escape", NULL);
+    g_assert_false(g_file_test(escape, G_FILE_TEST_EXISTS));
+    g_autofree char *x = g_build_filename(cgtest_mount(), "x", NULL);
+    g_assert_false(g_file_test(x, G_FILE_TEST_EXISTS));
+
+    const char *outside[] = {NULL};
+    g_autofree char *err = NULL;
+    g_assert_cmpint(daemontest_run_fail("/tmp/memctl-not-a-cgroup", outside, &err), ==, 1);
+    g_assert_nonnull(strstr(err, "not below the cgroup2 mount"));
+    g_clear_pointer(&err, g_free);
+    g_autofree char *dotdot = g_strdup_printf("%s/../etc", cgtest_mount());
+    g_assert_cmpint(daemontest_run_fail(dotdot, outside, &err), ==, 1);
+    g_assert_nonnull(strstr(err, "without '.', '..'"));
+    g_clear_pointer(&err, g_free);
+    const char *not_cgroup2[] = {"--cgroup-mount=/tmp", NULL};
+    g_assert_cmpint(daemontest_run_fail("/tmp/x", not_cgroup2, &err), ==, 1);
+    g_assert_nonnull(strstr(err, "is not a cgroup2 mount"));
+    g_assert_false(g_file_test("/tmp/x", G_FILE_TEST_EXISTS));
+    cgtest_remove_tree(root);
+}
+
+static void test_bad_input(void)
+{
+    for (guint it = 0; it < iterations(); it++)
+        bad_input_once();
+}
+
+/* Seed 002: the core detects, decides and kills while the GLib side is blocked. */
+static void test_core_without_main_loop(void)
+{
+    g_autofree char *root = fresh_root("memctl-blocked");
+    DaemonTest d;
+    const char *args[] = {"--group=t:limit=128M", "--test-hooks", NULL};
+    daemontest_start(&d, root, args);
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    g_assert_no_errno(kill(d.pid, SIGUSR2)); /* blocks the main loop for 20 s */
+    g_usleep(200 * 1000);
+    gint64 t0 = g_get_monotonic_time();
+    Hog hog;
+    const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
+    hog_start(&hog, hargs);
+    g_assert_true(killed_by_sigkill(hog_wait(&hog, 19000)));
+    gint64 dt = g_get_monotonic_time() - t0;
+    g_assert_cmpint(dt, <, 19 * G_USEC_PER_SEC); /* well inside the block */
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    /* the record was queued by the core and reaches the log once the main loop runs again */
+    g_assert_cmpuint(daemontest_count_records(&d, "\"type\":\"kill\""), ==, 0);
+    g_assert_nonnull(daemontest_wait_record(&d, 30000, "\"type\":\"kill\"", "\"group\":\"t\""));
+    g_test_message("hog killed %.2f s after it started, with the main loop blocked", dt / 1e6);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
+static void test_adopt(void)
+{
+    g_autofree char *root = fresh_root("memctl-adopt");
+    g_free(cgtest_mkdir(cgtest_mount(), strrchr(root, '/') + 1));
+    g_assert_cmpint(cgtest_write(root, "cgroup.subtree_control", "+memory"), ==, 0);
+    g_autofree char *grp = cgtest_mkdir(root, "old");
+    g_assert_cmpint(cgtest_write(grp, "memory.max", "134217728"), ==, 0);
+    g_assert_cmpint(cgtest_write(grp, "memory.high", "125829120"), ==, 0);
+    g_assert_cmpint(cgtest_write(grp, "memory.low", "4194304"), ==, 0);
+
+    DaemonTest d;
+    const char *args[] = {NULL};
+    daemontest_start(&d, root, args);
+    /* read back, never reset */
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.max"), ==, 128 * MiB);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.high"), ==, 120 * MiB);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.low"), ==, 4 * MiB);
+    hog_until_killed(&d, grp, "anon");
+    g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"old\"", "\"type\":\"kill\""));
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    daemontest_stop(&d);
+    /* a restart adopts again and still changes nothing */
+    daemontest_start(&d, root, args);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.high"), ==, 120 * MiB);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    cgtest_require_cgroup2();
+    g_test_add_func("/core/enomem", test_enomem);
+    g_test_add_func("/core/enomem-control", test_enomem_control);
+    g_test_add_func("/core/collateral", test_collateral);
+    g_test_add_func("/core/group-kill", test_group_kill);
+    g_test_add_func("/core/protection", test_protection);
+    g_test_add_func("/core/bad-input", test_bad_input);
+    g_test_add_func("/core/core-without-main-loop", test_core_without_main_loop);
+    g_test_add_func("/core/adopt", test_adopt);
+    return g_test_run();
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "tests/lib/daemontest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/cgtest.h"
+
+char *daemontest_binary(const char *rel)
+{
+    const char *b = g_getenv("MEMCTL_BUILD_ROOT");
+    if (!b)
+        g_error("MEMCTL_BUILD_ROOT is not set (run the test through meson)");
+    return g_build_filename(b, rel, NULL);
+}
+
+static GPtrArray *build_argv(const char *root, const char *kill_log, const char *const *args)
+{
+    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(argv, daemontest_binary("daemon/memctld"));
+    g_ptr_array_add(argv, g_strdup_printf("--root=%s", root));
+    if (kill_log)
+        g_ptr_array_add(argv, g_strdup_printf("--kill-log=%s", kill_log));
+    for (const char *const *a = args; a && *a; a++)
+        g_ptr_array_add(argv, g_strdup(*a));
+    g_ptr_array_add(argv, NULL);
+    return argv;
+}
+
+void daemontest_start(DaemonTest *t, const char *root, const char *const *args)
+{
+    memset(t, 0, sizeof(*t));
+    g_autoptr(GError) err = NULL;
+    t->tmpdir = g_dir_make_tmp("memctl-test-XXXXXX", &err);
+    g_assert_no_error(err);
+    t->root = g_strdup(root);
+    t->kill_log = g_build_filename(t->tmpdir, "kills.json", NULL);
+    g_autofree char *sock_path = g_build_filename(t->tmpdir, "notify", NULL);
+
+    int sfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(sfd, >=, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    g_strlcpy(sa.sun_path, sock_path, sizeof(sa.sun_path));
+    g_assert_no_errno(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)));
+
+    g_autoptr(GPtrArray) argv = build_argv(root, t->kill_log, args);
+    g_auto(GStrv) envp = g_get_environ();
+    envp = g_environ_setenv(envp, "NOTIFY_SOCKET", sock_path, TRUE);
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                           NULL, &t->pid, NULL, NULL, &t->out_fd, &err));
+    g_assert_no_error(err);
+    g_unix_set_fd_nonblocking(t->out_fd, TRUE, NULL);
+
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    for (;;) {
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        int left = (int)((deadline - g_get_monotonic_time()) / 1000);
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            g_autofree char *out = g_malloc0(8192);
+            (void)!read(t->out_fd, out, 8191);
+            g_error("memctld sent no READY=1 within 30 s; it said: %s", out);
+        }
+        char buf[512];
+        ssize_t n = recv(sfd, buf, sizeof(buf) - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            if (strstr(buf, "READY=1"))
+                break;
+        }
+    }
+    close(sfd);
+}
+
+int daemontest_run_fail(const char *root, const char *const *args, char **ret_stderr)
+{
+    g_autoptr(GPtrArray) argv = build_argv(root, NULL, args);
+    g_autoptr(GError) err = NULL;
+    int status = 0;
+    g_autofree char *out = NULL;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                               ret_stderr, &status, &err));
+    g_assert_no_error(err);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void daemontest_stop(DaemonTest *t)
+{
+    kill(t->pid, SIGTERM);
+    int status = 0;
+    g_assert_cmpint(waitpid(t->pid, &status, 0), ==, t->pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        g_autofree char *out = g_malloc0(16384);
+        (void)!read(t->out_fd, out, 16383);
+        g_error("memctld did not exit cleanly (status %d): %s", status, out);
+    }
+    close(t->out_fd);
+    g_spawn_close_pid(t->pid);
+    unlink(t->kill_log);
+    g_autofree char *sock = g_build_filename(t->tmpdir, "notify", NULL);
+    unlink(sock);
+    rmdir(t->tmpdir);
+    g_clear_pointer(&t->root, g_free);
+    g_clear_pointer(&t->kill_log, g_free);
+    g_clear_pointer(&t->tmpdir, g_free);
+}
+
+static char *find_line(const char *text, const char *n1, const char *n2)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++)
+        if (**l && strstr(*l, n1) && (!n2 || strstr(*l, n2)))
+            return g_strdup(*l);
+    return NULL;
+}
+
+char *daemontest_wait_record(DaemonTest *t, int timeout_ms, const char *needle1, const char *needle2)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    do {
+        g_autofree char *s = NULL;
+        if (g_file_get_contents(t->kill_log, &s, NULL, NULL)) {
+            char *line = find_line(s, needle1, needle2);
+            if (line)
+                return line;
+        }
+        g_usleep(20 * 1000);
+    } while (g_get_monotonic_time() < deadline);
+    return NULL;
+}
+
+guint daemontest_count_records(DaemonTest *t, const char *needle)
+{
+    g_autofree char *s = NULL;
+    if (!g_file_get_contents(t->kill_log, &s, NULL, NULL))
+        return 0;
+    guint n = 0;
+    g_auto(GStrv) lines = g_strsplit(s, "\n", -1);
+    for (char **l = lines; *l; l++)
+        n += **l && strstr(*l, needle) ? 1 : 0;
+    return n;
+}
+
+void hog_start(Hog *h, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(argv, daemontest_binary("tests/lib/memhog"));
+    for (const char *const *a = args; *a; a++)
+        g_ptr_array_add(argv, g_strdup(*a));
+    g_ptr_array_add(argv, NULL);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                           NULL, &h->pid, NULL, &h->out_fd, &h->err_fd, &err));
+    g_assert_no_error(err);
+    g_unix_set_fd_nonblocking(h->err_fd, TRUE, NULL);
+    char buf[64] = {0};
+    size_t got = 0;
+    while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
+        struct pollfd p = {.fd = h->out_fd, .events = POLLIN};
+        if (poll(&p, 1, 10000) <= 0)
+            g_error("memhog did not become ready");
+        ssize_t n = read(h->out_fd, buf + got, sizeof(buf) - 1 - got);
+        if (n <= 0) {
+            g_autofree char *e = hog_stderr(h);
+            g_error("memhog exited before it was ready: %s", e);
+        }
+        got += (size_t)n;
+    }
+    g_assert_true(g_str_has_prefix(buf, "ready "));
+}
+
+int hog_wait(Hog *h, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    for (;;) {
+        int status;
+        pid_t r = waitpid(h->pid, &status, WNOHANG);
+        if (r == h->pid) {
+            close(h->out_fd);
+            h->pid = 0;
+            return status;
+        }
+        if (g_get_monotonic_time() >= deadline)
+            return -1;
+        g_usleep(5 * 1000);
+    }
+}
+
+char *hog_stderr(Hog *h)
+{
+    GString *s = g_string_new(NULL);
+    char buf[1024];
+    ssize_t n;
+    while ((n = read(h->err_fd, buf, sizeof(buf))) > 0)
+        g_string_append_len(s, buf, n);
+    return g_string_free(s, FALSE);
+}
+
+bool hog_alive(Hog *h)
+{
+    return h->pid > 0 && kill(h->pid, 0) == 0 && hog_wait(h, 0) == -1;
+}
+
+int hog_kill(Hog *h)
+{
+    if (h->pid <= 0)
+        return 0;
+    kill(h->pid, SIGKILL);
+    int status = hog_wait(h, 10000);
+    g_assert_cmpint(status, !=, -1);
+    return status;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Runs memctld (and memhog) as children of a test, on a real cgroup2 hierarchy. */
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct {
+    GPid pid;
+    char *root;     /* the managed root */
+    char *kill_log; /* JSON lines */
+    char *tmpdir;
+    int out_fd; /* memctld's stderr, readable */
+} DaemonTest;
+
+/* Path of a built binary: $MEMCTL_BUILD_ROOT/<rel>. */
+char *daemontest_binary(const char *rel);
+
+/*
+ * Starts memctld with --root <root> --kill-log <tmp> and the extra args (NULL-terminated), and waits
+ * for READY=1 on a private NOTIFY_SOCKET. Asserts it comes within 30 s.
+ */
+void daemontest_start(DaemonTest *t, const char *root, const char *const *args);
+
+/* Runs memctld to completion with args; returns its exit status and its stderr. */
+int daemontest_run_fail(const char *root, const char *const *args, char **ret_stderr);
+
+/* SIGTERM and reap; asserts a clean exit. Removes the temp dir. */
+void daemontest_stop(DaemonTest *t);
+
+/* Waits until the kill log has a line containing all of the given substrings; returns it or NULL. */
+char *daemontest_wait_record(DaemonTest *t, int timeout_ms, const char *needle1, const char *needle2);
+
+/* Number of kill-log lines containing needle. */
+guint daemontest_count_records(DaemonTest *t, const char *needle);
+
+typedef struct {
+    GPid pid;
+    int out_fd, err_fd;
+} Hog;
+
+/* Starts memhog with args (NULL-terminated) and waits until it printed "ready". */
+void hog_start(Hog *h, const char *const *args);
+/* Waits up to timeout_ms for the hog to exit; returns the wait status, or -1 if it is still running. */
+int hog_wait(Hog *h, int timeout_ms);
+/* Everything the hog wrote on stderr so far. */
+char *hog_stderr(Hog *h);
+/* Kills (SIGKILL) and reaps; returns the wait status. */
+int hog_kill(Hog *h);
+bool hog_alive(Hog *h);
