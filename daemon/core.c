@@ -140,18 +140,8 @@ static size_t collect_candidates(MemctlCore *c, size_t i)
 static bool still_member(MemctlCore *c, int32_t pid, size_t j)
 {
     char path[80];
-    size_t rl = strlen(c->proc_root);
-    if (rl + 24 > sizeof(path))
+    if (memctl_sample_proc_path(path, sizeof(path), c->proc_root, pid, "cgroup") < 0)
         return false;
-    memcpy(path, c->proc_root, rl);
-    char digits[12];
-    int nd = 0;
-    for (uint32_t v = (uint32_t)pid; v; v /= 10)
-        digits[nd++] = (char)('0' + v % 10);
-    path[rl++] = '/';
-    while (nd)
-        path[rl++] = digits[--nd];
-    memcpy(path + rl, "/cgroup", 8);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;

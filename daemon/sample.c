@@ -136,23 +136,34 @@ static uint64_t status_kib(const char *status, const char *key)
     return parse_decimal(&p) * 1024;
 }
 
-int memctl_sample_process(const char *proc_root, int32_t pid, char *scratch, size_t scratch_size,
-                          MemctlCandidate *ret)
+int memctl_sample_proc_path(char *buf, size_t size, const char *proc_root, int32_t pid, const char *leaf)
 {
-    char path[64];
-    size_t rl = strlen(proc_root);
-    if (rl + 16 >= sizeof(path) || scratch_size < 128)
-        return -EINVAL;
-    /* "<proc_root>/<pid>" without stdio */
-    memcpy(path, proc_root, rl);
+    size_t rl = strlen(proc_root), ll = leaf ? strlen(leaf) + 1 : 0;
     char digits[12];
     int nd = 0;
     for (uint32_t v = (uint32_t)pid; v; v /= 10)
         digits[nd++] = (char)('0' + v % 10);
-    path[rl++] = '/';
+    if (rl + 1 + (size_t)nd + ll + 1 > size)
+        return -ENAMETOOLONG;
+    memcpy(buf, proc_root, rl);
+    buf[rl++] = '/';
     while (nd)
-        path[rl++] = digits[--nd];
-    path[rl] = '\0';
+        buf[rl++] = digits[--nd];
+    if (leaf) {
+        buf[rl++] = '/';
+        memcpy(buf + rl, leaf, ll - 1);
+        rl += ll - 1;
+    }
+    buf[rl] = '\0';
+    return 0;
+}
+
+int memctl_sample_process(const char *proc_root, int32_t pid, char *scratch, size_t scratch_size,
+                          MemctlCandidate *ret)
+{
+    char path[64];
+    if (scratch_size < 128 || memctl_sample_proc_path(path, sizeof(path), proc_root, pid, NULL) < 0)
+        return -EINVAL;
 
     int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)

@@ -33,6 +33,9 @@ int memctl_sample_pressure(const char *text, uint64_t *ret_some_total, uint64_t 
 /* Parses cgroup.procs text into up to max pids; returns the count (excess pids are ignored). */
 size_t memctl_sample_pids(const char *text, int32_t *pids, size_t max);
 
+/* Writes "<proc_root>/<pid>[/<leaf>]" into buf without stdio; returns 0, or -ENAMETOOLONG. */
+int memctl_sample_proc_path(char *buf, size_t size, const char *proc_root, int32_t pid, const char *leaf);
+
 /*
  * Fills a victim candidate for pid from <proc_root>/<pid>/status and oom_score_adj, using the
  * caller's scratch buffer. -ESRCH if the process is gone.

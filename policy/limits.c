@@ -79,6 +79,29 @@ static int parse_priority(const char *s, uint32_t *ret)
     return 0;
 }
 
+/* The byte-valued field of key k, or NULL for oom_group and priority. */
+static uint64_t *size_field(MemctlLimits *l, MemctlKey k)
+{
+    switch (k) {
+    case MEMCTL_KEY_MIN:
+        return &l->min;
+    case MEMCTL_KEY_LOW:
+        return &l->low;
+    case MEMCTL_KEY_HIGH:
+        return &l->high;
+    case MEMCTL_KEY_MAX:
+        return &l->max;
+    case MEMCTL_KEY_SWAP_MAX:
+        return &l->swap_max;
+    case MEMCTL_KEY_LIMIT:
+        return &l->limit;
+    case MEMCTL_KEY_HEADROOM:
+        return &l->headroom;
+    default:
+        return NULL;
+    }
+}
+
 int memctl_limits_set(MemctlLimits *l, const char *key, const char *value)
 {
     int k = memctl_key_from_name(key);
@@ -107,18 +130,12 @@ int memctl_limits_set(MemctlLimits *l, const char *key, const char *value)
         r = memctl_size_parse(value, &v);
         if (r < 0)
             return r;
-        uint64_t *slot[] = {
-                [MEMCTL_KEY_MIN] = &l->min,           [MEMCTL_KEY_LOW] = &l->low,
-                [MEMCTL_KEY_HIGH] = &l->high,         [MEMCTL_KEY_MAX] = &l->max,
-                [MEMCTL_KEY_SWAP_MAX] = &l->swap_max, [MEMCTL_KEY_LIMIT] = &l->limit,
-                [MEMCTL_KEY_HEADROOM] = &l->headroom,
-        };
         /* "max" makes no sense for a limit or a headroom: say "unset" by not giving the key. */
         if (v == MEMCTL_SIZE_MAX && (k == MEMCTL_KEY_LIMIT || k == MEMCTL_KEY_HEADROOM))
             return -ERANGE;
         if (v == 0 && k == MEMCTL_KEY_LIMIT)
             return -ERANGE;
-        *slot[k] = v;
+        *size_field(l, (MemctlKey)k) = v;
         break;
     }
     }
@@ -168,37 +185,13 @@ void memctl_limits_merge(MemctlLimits *base, const MemctlLimits *update)
     for (int k = 0; k < _MEMCTL_KEY_COUNT; k++) {
         if (!(update->set & (1u << k)))
             continue;
-        switch ((MemctlKey)k) {
-        case MEMCTL_KEY_MIN:
-            base->min = update->min;
-            break;
-        case MEMCTL_KEY_LOW:
-            base->low = update->low;
-            break;
-        case MEMCTL_KEY_HIGH:
-            base->high = update->high;
-            break;
-        case MEMCTL_KEY_MAX:
-            base->max = update->max;
-            break;
-        case MEMCTL_KEY_SWAP_MAX:
-            base->swap_max = update->swap_max;
-            break;
-        case MEMCTL_KEY_LIMIT:
-            base->limit = update->limit;
-            break;
-        case MEMCTL_KEY_HEADROOM:
-            base->headroom = update->headroom;
-            break;
-        case MEMCTL_KEY_OOM_GROUP:
+        uint64_t *dst = size_field(base, (MemctlKey)k);
+        if (dst)
+            *dst = *size_field((MemctlLimits *)update, (MemctlKey)k);
+        else if (k == MEMCTL_KEY_OOM_GROUP)
             base->oom_group = update->oom_group;
-            break;
-        case MEMCTL_KEY_PRIORITY:
+        else if (k == MEMCTL_KEY_PRIORITY)
             base->priority = update->priority;
-            break;
-        case _MEMCTL_KEY_COUNT:
-            break;
-        }
         base->set |= 1u << k;
     }
 }

@@ -13,8 +13,12 @@
  * mmap ENOMEM, a short or failed read(), a populate that left pages out. With --hold it keeps its
  * memory after growing and rewrites a page per second (a "steady" process) until killed.
  * Prints "ready" when it is in the cgroup and "grown <bytes>" when --total is reached.
+ * Benchmark options: --mark BYTES prints "mark <CLOCK_MONOTONIC usec>" when it has grown that much;
+ * --probe-ms N (with --hold) maps, touches and unmaps 64 KiB every N ms instead of idling, and on
+ * SIGTERM prints "worst_gap_usec <us>": the longest it was stalled between two probes.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +28,21 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static uint64_t parse_size(const char *s)
 {
@@ -63,7 +82,8 @@ int main(int argc, char **argv)
     const char *cgroup = NULL, *mode = "anon";
     uint64_t step = 1 << 20, total = UINT64_MAX;
     bool hold = false;
-    long interval_ms = 0;
+    long interval_ms = 0, probe_ms = 0;
+    uint64_t mark = 0;
     const char *adj = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -87,6 +107,10 @@ int main(int argc, char **argv)
             total = parse_size(v);
         else if (strcmp(a, "--interval-ms") == 0)
             interval_ms = atol(v);
+        else if (strcmp(a, "--mark") == 0)
+            mark = parse_size(v);
+        else if (strcmp(a, "--probe-ms") == 0)
+            probe_ms = atol(v);
         else if (strcmp(a, "--oom-score-adj") == 0)
             adj = v;
         else {
@@ -151,6 +175,10 @@ int main(int argc, char **argv)
                 failures++;
             }
         }
+        if (mark && grown < mark && grown + n >= mark) {
+            printf("mark %llu\n", (unsigned long long)now_usec());
+            fflush(stdout);
+        }
         grown += n;
         if (interval_ms > 0) {
             struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
@@ -159,6 +187,28 @@ int main(int argc, char **argv)
     }
     printf("grown %llu\n", (unsigned long long)grown);
     fflush(stdout);
+    if (hold && probe_ms > 0) {
+        signal(SIGTERM, on_term);
+        uint64_t last = now_usec(), worst = 0;
+        while (!stop) {
+            char *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p != MAP_FAILED) {
+                for (int off = 0; off < 65536; off += (int)page)
+                    p[off] = 1;
+                munmap(p, 65536);
+            }
+            first[0]++;
+            struct timespec ts = {probe_ms / 1000, (probe_ms % 1000) * 1000000};
+            nanosleep(&ts, NULL);
+            uint64_t t = now_usec();
+            if (t - last > worst)
+                worst = t - last;
+            last = t;
+        }
+        printf("worst_gap_usec %llu\n", (unsigned long long)worst);
+        fflush(stdout);
+        return 0;
+    }
     while (hold && first) {
         first[0]++;
         sleep(1);

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bench-kill-latency: how fast a runaway process in a memory-limited group is stopped, and what the
+ * other process in that group suffers meanwhile, with memctld and with the kernel alone, in one run.
+ *
+ *   bench-kill-latency [--runs N] [--json FILE]
+ *
+ * Per run: a fresh group with a 128 MiB limit; a bystander holding 16 MiB that charges and frees
+ * 64 KiB every millisecond and reports its worst gap between two probes (its stall); a hog that grows
+ * 1 MiB at a time and stamps the moment it has grown to the group's high threshold minus the
+ * bystander. Time to death is measured with a pidfd from that mark. Modes:
+ *   memctld          memctld --group t:limit=128M (memory.max 128M, memory.high 121.6M)
+ *   kernel-max       memory.max 128M only: the kernel's memcg OOM killer
+ *   kernel-high-max  the same memory.max and memory.high as memctld writes, no memctld
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/cgtest.h"
+#include "tests/lib/daemontest.h"
+
+#define MiB ((uint64_t)1024 * 1024)
+#define LIMIT (128 * MiB)
+#define HIGH (LIMIT - LIMIT / 20)
+#define BYSTANDER (16 * MiB)
+
+typedef struct {
+    double mark_to_dead_ms;
+    double event_to_signal_ms; /* memctld's own record */
+    double signal_to_freed_ms;
+    double bystander_worst_ms;
+    bool bystander_survived;
+    bool kernel_killed;
+    bool alloc_failure;
+} Run;
+
+static char *read_line(int fd, int timeout_ms)
+{
+    GString *s = g_string_new(NULL);
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    for (;;) {
+        char ch;
+        ssize_t n = read(fd, &ch, 1);
+        if (n == 1) {
+            if (ch == '\n')
+                break;
+            g_string_append_c(s, ch);
+            continue;
+        }
+        if (n == 0 || g_get_monotonic_time() > deadline)
+            break;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        poll(&p, 1, 10);
+    }
+    return g_string_free(s, FALSE);
+}
+
+static uint64_t now_usec(void)
+{
+    return (uint64_t)g_get_monotonic_time();
+}
+
+static Run one_run(const char *grp, DaemonTest *d)
+{
+    Run r = {0};
+    uint64_t oom_before = cgtest_read_key(grp, "memory.events.local", "oom_kill");
+    Hog by, hog;
+    const char *bargs[] = {"--cgroup", grp, "--total", "16M", "--hold", "--probe-ms", "1", NULL};
+    hog_start(&by, bargs);
+    g_usleep(100 * 1000);
+    g_autofree char *mark = g_strdup_printf("%" G_GUINT64_FORMAT, (HIGH - BYSTANDER) / MiB * MiB);
+    const char *hargs[] = {"--cgroup", grp, "--step", "1M", "--mark", mark, NULL};
+    hog_start(&hog, hargs);
+    int pid = (int)hog.pid;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    g_assert_cmpint(pidfd, >=, 0);
+    g_autofree char *line = read_line(hog.out_fd, 120000);
+    uint64_t t_mark = 0;
+    if (sscanf(line, "mark %" G_GUINT64_FORMAT, &t_mark) != 1)
+        g_error("hog printed no mark: '%s'", line);
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    g_assert_cmpint(poll(&p, 1, 300000), ==, 1);
+    uint64_t t_dead = now_usec();
+    close(pidfd);
+    int status = hog_wait(&hog, 10000);
+    g_autofree char *err = hog_stderr(&hog);
+    r.alloc_failure = strstr(err, "memhog:") != NULL;
+    r.mark_to_dead_ms = (double)(t_dead - t_mark) / 1000.0;
+    (void)status;
+
+    r.bystander_survived = hog_alive(&by);
+    if (r.bystander_survived) {
+        kill(by.pid, SIGTERM);
+        for (int k = 0; k < 4; k++) { /* skip "grown ..." */
+            g_autofree char *gap = read_line(by.out_fd, 10000);
+            uint64_t worst = 0;
+            if (sscanf(gap, "worst_gap_usec %" G_GUINT64_FORMAT, &worst) == 1) {
+                r.bystander_worst_ms = (double)worst / 1000.0;
+                break;
+            }
+        }
+        hog_wait(&by, 10000);
+    }
+    r.kernel_killed = cgtest_read_key(grp, "memory.events.local", "oom_kill") > oom_before;
+
+    if (d) {
+        g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+        g_autofree char *rec = daemontest_wait_record(d, 10000, needle, "\"type\":\"kill\"");
+        const char *a = rec ? strstr(rec, "\"event_to_signal_usec\":") : NULL;
+        const char *b = rec ? strstr(rec, "\"signal_to_freed_usec\":") : NULL;
+        if (a)
+            r.event_to_signal_ms = g_ascii_strtod(a + 23, NULL) / 1000.0;
+        if (b)
+            r.signal_to_freed_ms = g_ascii_strtod(b + 23, NULL) / 1000.0;
+    }
+    return r;
+}
+
+static int cmp_double(gconstpointer a, gconstpointer b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile. */
+static double pct(GArray *v, double q)
+{
+    if (v->len == 0)
+        return 0;
+    g_array_sort(v, cmp_double);
+    guint idx = (guint)(q * v->len + 0.999999);
+    idx = idx == 0 ? 0 : idx - 1;
+    return g_array_index(v, double, MIN(idx, v->len - 1));
+}
+
+typedef struct {
+    const char *name;
+    GArray *dead, *signal, *freed, *stall;
+    guint runs, survived, kernel_kills, alloc_failures;
+} Mode;
+
+static void mode_add(Mode *m, const Run *r)
+{
+    m->runs++;
+    g_array_append_val(m->dead, r->mark_to_dead_ms);
+    if (r->event_to_signal_ms > 0) {
+        g_array_append_val(m->signal, r->event_to_signal_ms);
+        double f = r->event_to_signal_ms + r->signal_to_freed_ms;
+        g_array_append_val(m->freed, f);
+    }
+    if (r->bystander_survived) {
+        m->survived++;
+        g_array_append_val(m->stall, r->bystander_worst_ms);
+    }
+    m->kernel_kills += r->kernel_killed;
+    m->alloc_failures += r->alloc_failure;
+}
+
+static void mode_init(Mode *m, const char *name)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = name;
+    m->dead = g_array_new(FALSE, FALSE, sizeof(double));
+    m->signal = g_array_new(FALSE, FALSE, sizeof(double));
+    m->freed = g_array_new(FALSE, FALSE, sizeof(double));
+    m->stall = g_array_new(FALSE, FALSE, sizeof(double));
+}
+
+int main(int argc, char **argv)
+{
+    gint runs = 30;
+    g_autofree char *json = NULL;
+    GOptionEntry entries[] = {{"runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per mode (default 30)", "N"},
+                              {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write results as JSON", "FILE"},
+                              {NULL}};
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- kill latency: memctld against the kernel");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) || runs < 1) {
+        g_printerr("bench-kill-latency: %s\n", err ? err->message : "--runs must be positive");
+        return 2;
+    }
+    cgtest_require_cgroup2();
+
+    Mode modes[3];
+    mode_init(&modes[0], "memctld");
+    mode_init(&modes[1], "kernel-max");
+    mode_init(&modes[2], "kernel-high-max");
+
+    /* memctld */
+    g_autofree char *root = g_strdup_printf("%s/memctl-bench.%d", cgtest_mount(), (int)getpid());
+    DaemonTest d;
+    const char *args[] = {"--group=t:limit=128M", NULL};
+    daemontest_start(&d, root, args);
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    for (gint i = 0; i < runs; i++) {
+        Run r = one_run(grp, &d);
+        mode_add(&modes[0], &r);
+    }
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+
+    /* the kernel alone, interleaved so that both see the same machine state over time */
+    g_autofree char *kroot = cgtest_root_new("memctl-bench-kernel");
+    g_autofree char *kmax = cgtest_mkdir(kroot, "max");
+    g_autofree char *khigh = cgtest_mkdir(kroot, "highmax");
+    char buf[32];
+    g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT, LIMIT);
+    g_assert_cmpint(cgtest_write(kmax, "memory.max", buf), ==, 0);
+    g_assert_cmpint(cgtest_write(khigh, "memory.max", buf), ==, 0);
+    g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT, HIGH);
+    g_assert_cmpint(cgtest_write(khigh, "memory.high", buf), ==, 0);
+    for (gint i = 0; i < runs; i++) {
+        Run r = one_run(kmax, NULL);
+        mode_add(&modes[1], &r);
+        r = one_run(khigh, NULL);
+        mode_add(&modes[2], &r);
+    }
+    cgtest_remove_tree(kroot);
+
+    g_autofree char *kernel = NULL;
+    g_file_get_contents("/proc/sys/kernel/osrelease", &kernel, NULL, NULL);
+    printf("kernel %s", kernel ? kernel : "?\n");
+    printf("%d runs per mode; times in ms from the hog reaching high-16M (its own mark)\n\n", runs);
+    printf("| mode | hog dead p50 | p99 | max | SIGKILL p50 | p99 | memory freed p50 | p99 | bystander worst "
+           "stall p50 | p99 | max | bystander survived | kernel OOM kills | allocation failures |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    g_autoptr(GString) js = g_string_new("{\n");
+    g_string_append_printf(js, "  \"kernel\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n",
+                           kernel ? g_strstrip(kernel) : "?", runs);
+    for (int m = 0; m < 3; m++) {
+        Mode *x = &modes[m];
+        printf("| %s | %.1f | %.1f | %.1f | ", x->name, pct(x->dead, .5), pct(x->dead, .99), pct(x->dead, 1));
+        if (x->signal->len)
+            printf("%.1f | %.1f | %.1f | %.1f | ", pct(x->signal, .5), pct(x->signal, .99), pct(x->freed, .5),
+                   pct(x->freed, .99));
+        else
+            printf("- | - | - | - | ");
+        printf("%.1f | %.1f | %.1f | %u/%u | %u | %u |\n", pct(x->stall, .5), pct(x->stall, .99),
+               pct(x->stall, 1), x->survived, x->runs, x->kernel_kills, x->alloc_failures);
+        g_string_append_printf(
+                js,
+                "    \"%s\": {\"dead_p50_ms\": %.2f, \"dead_p99_ms\": %.2f, \"signal_p50_ms\": %.2f, "
+                "\"signal_p99_ms\": %.2f, \"freed_p50_ms\": %.2f, \"freed_p99_ms\": %.2f, "
+                "\"stall_p50_ms\": %.2f, \"stall_p99_ms\": %.2f, \"stall_max_ms\": %.2f, "
+                "\"bystander_survived\": %u, \"kernel_oom_kills\": %u, \"alloc_failures\": %u}%s\n",
+                x->name, pct(x->dead, .5), pct(x->dead, .99), pct(x->signal, .5), pct(x->signal, .99),
+                pct(x->freed, .5), pct(x->freed, .99), pct(x->stall, .5), pct(x->stall, .99),
+                pct(x->stall, 1), x->survived, x->kernel_kills, x->alloc_failures, m < 2 ? "," : "");
+    }
+    g_string_append(js, "  }\n}\n");
+    if (json && !g_file_set_contents(json, js->str, -1, &err)) {
+        g_printerr("bench-kill-latency: %s\n", err->message);
+        return 1;
+    }
+    return 0;
+}
