@@ -12,7 +12,7 @@ typedef struct {
     char *root;     /* the managed root */
     char *kill_log; /* JSON lines */
     char *tmpdir;
-    int out_fd; /* memctld's stderr, readable */
+    char *log; /* memctld's stdout and stderr */
 } DaemonTest;
 
 /* Path of a built binary: $MEMCTL_BUILD_ROOT/<rel>. */
@@ -35,6 +35,9 @@ char *daemontest_wait_record(DaemonTest *t, int timeout_ms, const char *needle1,
 
 /* Number of kill-log lines containing needle. */
 guint daemontest_count_records(DaemonTest *t, const char *needle);
+
+/* Waits up to timeout_ms until at least n lines contain needle; returns the count then. */
+guint daemontest_wait_count(DaemonTest *t, const char *needle, guint n, int timeout_ms);
 
 typedef struct {
     GPid pid;
