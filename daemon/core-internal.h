@@ -49,7 +49,7 @@ typedef struct {
     char path[CORE_PATH_MAX];    /* absolute cgroup directory */
     char relpath[CORE_PATH_MAX]; /* as /proc/<pid>/cgroup shows it: "/memctl.slice/g" */
     int parent;
-    int fd_events, fd_current, fd_stat, fd_pressure, fd_trigger, fd_procs, fd_kill, fd_swap;
+    int fd_events, fd_current, fd_stat, fd_pressure, fd_trigger, fd_procs, fd_kill, fd_swap, fd_cgevents;
     _Atomic uint64_t high, max;
     _Atomic bool oom_group;
 

@@ -222,6 +222,7 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
             {&s->fd_procs, "cgroup.procs", O_RDONLY, false},
             {&s->fd_kill, "cgroup.kill", O_WRONLY, false},
             {&s->fd_swap, "memory.swap.current", O_RDONLY, true},
+            {&s->fd_cgevents, "cgroup.events", O_RDONLY, false},
     };
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]) && r == 0; k++) {
         int fd = open_in(dirfd, files[k].name, files[k].flags, files[k].optional);

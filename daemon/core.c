@@ -28,8 +28,8 @@ static void close_fd(int *fd)
 
 static void slot_close(Slot *s)
 {
-    int *fds[] = {&s->fd_events,  &s->fd_current, &s->fd_stat, &s->fd_pressure,
-                  &s->fd_trigger, &s->fd_procs,   &s->fd_kill, &s->fd_swap};
+    int *fds[] = {&s->fd_events, &s->fd_current, &s->fd_stat, &s->fd_pressure, &s->fd_trigger,
+                  &s->fd_procs,  &s->fd_kill,    &s->fd_swap, &s->fd_cgevents};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         close_fd(fds[i]);
     close_fd(&s->v.pidfd);
@@ -40,7 +40,7 @@ void memctl_core_slot_reset(Slot *s)
     slot_close(s);
     memset(s, 0, sizeof(*s));
     s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = s->fd_trigger = -1;
-    s->fd_procs = s->fd_kill = s->fd_swap = s->v.pidfd = -1;
+    s->fd_procs = s->fd_kill = s->fd_swap = s->fd_cgevents = s->v.pidfd = -1;
     s->wd_events = s->wd_cgevents = -1;
     s->parent = -1;
 }
@@ -403,15 +403,7 @@ static void slot_cgevents_changed(MemctlCore *c, size_t i)
     if (!s->v.active || !s->v.group_kill)
         return;
     char buf[128];
-    int fd = openat(AT_FDCWD, s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    int efd = openat(fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-    close(fd);
-    if (efd < 0)
-        return;
-    ssize_t n = memctl_sample_read(efd, buf, sizeof(buf));
-    close(efd);
+    ssize_t n = memctl_sample_read(s->fd_cgevents, buf, sizeof(buf));
     uint64_t populated = 1;
     if (n > 0 && memctl_sample_key(buf, "populated", &populated) == 0 && populated == 0)
         victim_finish(c, i, true);

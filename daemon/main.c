@@ -100,7 +100,7 @@ static gboolean on_watchdog(gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
-static void harden_self(const char *self_leaf)
+static void harden_self(void)
 {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "-1000", 5) < 0)
@@ -115,7 +115,6 @@ static void harden_self(const char *self_leaf)
         rl.rlim_cur = rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
-    (void)self_leaf;
 }
 
 /* memory.min on our own leaf: what we use now (all of it locked) plus a margin. */
@@ -279,7 +278,7 @@ int main(int argc, char **argv)
         return 1;
     }
     d.core = core;
-    harden_self(self_leaf);
+    harden_self();
     r = memctl_core_start(core);
     if (r < 0) {
         g_printerr("memctld: cannot start the core thread: %s\n", g_strerror(-r));
