@@ -197,7 +197,9 @@ static void victim_finish(MemctlCore *c, size_t i, bool exited)
         close_fd(&v->pidfd);
     }
     v->active = false;
-    /* Decide afresh from what the group looks like now. */
+    if (!exited)
+        return; /* escalation or teardown: the episode (and its sampling) goes on */
+    /* The victim is gone and its memory back: decide afresh from what the group looks like now. */
     s->pst = (MemctlProgressState){0};
     s->t_over_rt = s->t_over_mono = 0;
     s->sampling = false;
