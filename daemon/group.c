@@ -117,31 +117,52 @@ static MemctlKey key_for_file(const MemctlLimits *l, MemctlFile f)
     }
 }
 
-/* Sum of the memory.min of name's siblings (other children of parent), with name's taken as `own`. */
-static int check_min_fits(MemctlGroups *g, const char *name, const MemctlGroup *parent, uint64_t own)
+/* The memory.min of parent's direct child groups, leaving out `skip` (may be NULL). */
+static GArray *children_mins(MemctlGroups *g, const char *parent, const char *skip)
 {
-    /* A parent without protection of its own (min 0) does not cap its children: their min then
-     * applies in full to reclaim aimed at the parent, which is how a sibling is shielded. With a
-     * parent min, the kernel would spread an overcommitted sum proportionally: refuse that. */
-    if (!parent || !(parent->applied.set & (1u << MEMCTL_FILE_MIN)) ||
-        parent->applied.value[MEMCTL_FILE_MIN] == 0)
-        return 0;
-    g_autoptr(GArray) mins = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-    g_array_append_val(mins, own);
-    size_t plen = strlen(parent->name);
+    GArray *mins = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    size_t plen = strlen(parent);
     GHashTableIter it;
     gpointer v;
     g_hash_table_iter_init(&it, g->by_name);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         const MemctlGroup *s = v;
-        if (strcmp(s->name, name) == 0 || strncmp(s->name, parent->name, plen) != 0 || s->name[plen] != '/' ||
-            strchr(s->name + plen + 1, '/'))
+        if ((skip && strcmp(s->name, skip) == 0) || strncmp(s->name, parent, plen) != 0 ||
+            s->name[plen] != '/' || strchr(s->name + plen + 1, '/'))
             continue;
         if (s->applied.set & (1u << MEMCTL_FILE_MIN))
             g_array_append_val(mins, s->applied.value[MEMCTL_FILE_MIN]);
     }
-    return memctl_limits_check_children_min(parent->applied.value[MEMCTL_FILE_MIN],
-                                            (uint64_t *)(void *)mins->data, mins->len);
+    return mins;
+}
+
+/*
+ * The children's min must fit the parent's, checked from both sides of a change to name's min.
+ * A parent without protection of its own (min 0) does not cap its children: their min then applies
+ * in full to reclaim aimed at the parent, which is how a sibling is shielded. With a parent min, the
+ * kernel would spread an overcommitted sum proportionally: refuse that.
+ */
+static int check_min_fits(MemctlGroups *g, const char *name, uint64_t own, GError **error)
+{
+    const MemctlGroup *parent = parent_of(g, name);
+    if (parent && (parent->applied.set & (1u << MEMCTL_FILE_MIN)) &&
+        parent->applied.value[MEMCTL_FILE_MIN] != 0) {
+        g_autoptr(GArray) mins = children_mins(g, parent->name, name);
+        g_array_append_val(mins, own);
+        if (memctl_limits_check_children_min(parent->applied.value[MEMCTL_FILE_MIN],
+                                             (uint64_t *)(void *)mins->data, mins->len) < 0)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                               "%s: 'min' and its siblings' min exceed the parent group's min", name),
+                   -EINVAL;
+    }
+    if (own != 0 && memctl_groups_get(g, name)) {
+        g_autoptr(GArray) mins = children_mins(g, name, NULL);
+        if (memctl_limits_check_children_min(own, (uint64_t *)(void *)mins->data, mins->len) < 0)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                               "%s: 'min' is below the sum of its children's min", name),
+                   -EINVAL;
+    }
+    return 0;
 }
 
 /*
@@ -159,32 +180,8 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
                            name, memctl_key_name(bad)),
                -EINVAL;
 
-    /* The sum of the children's min must fit the parent's, both ways. */
-    if (v.set & (1u << MEMCTL_FILE_MIN)) {
-        if (check_min_fits(g, name, parent_of(g, name), v.value[MEMCTL_FILE_MIN]) < 0)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                               "%s: 'min' and its siblings' min exceed the parent group's min", name),
-                   -EINVAL;
-        MemctlGroup *self = memctl_groups_get(g, name);
-        if (self) {
-            g_autofree char *child_prefix = g_strconcat(name, "/", NULL);
-            uint64_t sum = 0;
-            GHashTableIter it;
-            gpointer val;
-            g_hash_table_iter_init(&it, g->by_name);
-            while (g_hash_table_iter_next(&it, NULL, &val)) {
-                const MemctlGroup *s = val;
-                if (g_str_has_prefix(s->name, child_prefix) && !strchr(s->name + strlen(child_prefix), '/') &&
-                    (s->applied.set & (1u << MEMCTL_FILE_MIN)))
-                    sum += s->applied.value[MEMCTL_FILE_MIN];
-            }
-            if (v.value[MEMCTL_FILE_MIN] != 0 && v.value[MEMCTL_FILE_MIN] != MEMCTL_SIZE_MAX &&
-                sum > v.value[MEMCTL_FILE_MIN])
-                return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                                   "%s: 'min' is below the sum of its children's min", name),
-                       -EINVAL;
-        }
-    }
+    if ((v.set & (1u << MEMCTL_FILE_MIN)) && check_min_fits(g, name, v.value[MEMCTL_FILE_MIN], error) < 0)
+        return -EINVAL;
 
     /* Like runc's checkBeforeUpdate: a hard limit below the current usage would make the kernel
      * reclaim and OOM-kill in our own context. Refuse it. */
