@@ -7,10 +7,14 @@
 
 #include "include/memctl/memctl.h"
 
+static bool is_alnum(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
 static bool name_char_ok(char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-           ch == '.' || ch == ':' || ch == '@' || ch == '-';
+    return is_alnum(ch) || ch == '_' || ch == '.' || ch == ':' || ch == '@' || ch == '-';
 }
 
 static bool component_ok(const char *p, size_t len)
@@ -54,4 +58,71 @@ int memctl_group_name_check(const char *name)
         p = slash + 1;
     }
     return 0;
+}
+
+int memctl_group_name_escape(const char *name, char *buf, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    if (!*name) {
+        if (size < 2)
+            return -ENOBUFS;
+        buf[0] = '_';
+        buf[1] = '\0';
+        return 1;
+    }
+    for (const char *p = name; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        size_t need = is_alnum((char)ch) ? 1 : 3;
+        if (n + need + 1 > size)
+            return -ENOBUFS;
+        if (need == 1) {
+            buf[n++] = (char)ch;
+        } else {
+            buf[n++] = '_';
+            buf[n++] = hex[ch >> 4];
+            buf[n++] = hex[ch & 15];
+        }
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+int memctl_group_name_unescape(const char *element, char *buf, size_t size)
+{
+    size_t n = 0;
+    if (strcmp(element, "_") == 0) {
+        if (size < 1)
+            return -ENOBUFS;
+        buf[0] = '\0';
+        return 0;
+    }
+    for (const char *p = element; *p; p++) {
+        char ch = *p;
+        if (ch == '_') {
+            int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+            if (lo < 0)
+                return -EINVAL;
+            ch = (char)(hi << 4 | lo);
+            if (is_alnum(ch) || ch == '\0')
+                return -EINVAL; /* not what escape would write */
+            p += 2;
+        } else if (!is_alnum(ch)) {
+            return -EINVAL;
+        }
+        if (n + 2 > size)
+            return -ENOBUFS;
+        buf[n++] = ch;
+    }
+    buf[n] = '\0';
+    return (int)n;
 }

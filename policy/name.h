@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stddef.h>
+
 /*
  * Group names: '/'-separated components of [A-Za-z0-9_.:@-], none empty, "." or "..", none starting
  * with a controller's file prefix ("memory.", "cgroup.", ...), at most MEMCTL_GROUP_DEPTH_MAX deep and
@@ -8,3 +10,14 @@
  * Returns 0, or -EINVAL (bad character or component), -ENAMETOOLONG, -EPERM (reserved).
  */
 int memctl_group_name_check(const char *name);
+
+/*
+ * The D-Bus object path element of a group name: every byte outside [A-Za-z0-9] becomes _xx
+ * (lower-case hex), as systemd escapes unit names ("tenants/a" -> "tenants_2fa"); "" becomes "_".
+ * Writes a NUL-terminated string into buf; returns its length, or -ENOBUFS if it does not fit
+ * (3 * strlen(name) + 1 bytes always do).
+ */
+int memctl_group_name_escape(const char *name, char *buf, size_t size);
+
+/* The reverse: returns the length, -EINVAL for an element that no escape produces, -ENOBUFS. */
+int memctl_group_name_unescape(const char *element, char *buf, size_t size);

@@ -54,10 +54,42 @@ static void test_rejects(void)
     g_assert_cmpint(memctl_group_name_check("a/" MEMCTL_SELF_LEAF), ==, 0);
 }
 
+static void test_escape(void)
+{
+    const struct {
+        const char *name, *escaped;
+    } cases[] = {
+            {"web", "web"},
+            {"tenants/a", "tenants_2fa"},
+            {"k8s:pod-1", "k8s_3apod_2d1"},
+            {"a_b.c@d", "a_5fb_2ec_40d"},
+            {"", "_"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char buf[64], back[64];
+        g_assert_cmpint(memctl_group_name_escape(cases[i].name, buf, sizeof(buf)), ==,
+                        (int)strlen(cases[i].escaped));
+        g_assert_cmpstr(buf, ==, cases[i].escaped);
+        g_assert_cmpint(memctl_group_name_unescape(buf, back, sizeof(back)), ==, (int)strlen(cases[i].name));
+        g_assert_cmpstr(back, ==, cases[i].name);
+    }
+    /* too small a buffer: -ENOBUFS, never a truncated path */
+    char tiny[4];
+    g_assert_cmpint(memctl_group_name_escape("a/b", tiny, sizeof(tiny)), ==, -ENOBUFS);
+    g_assert_cmpint(memctl_group_name_escape("abc", tiny, sizeof(tiny)), ==, 3);
+    /* elements escape never writes */
+    const char *bad[] = {"_2", "_zz", "_61", "a b", "_00", "_2F"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        char out[16];
+        g_assert_cmpint(memctl_group_name_unescape(bad[i], out, sizeof(out)), ==, -EINVAL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/name/accepts", test_accepts);
     g_test_add_func("/name/rejects", test_rejects);
+    g_test_add_func("/name/escape", test_escape);
     return g_test_run();
 }
