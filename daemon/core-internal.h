@@ -23,6 +23,7 @@
 #define CORE_EPOLL_BATCH 64
 #define CORE_STAT_BUF (16u * 1024)
 #define CORE_PATH_MAX 512
+#define CORE_ALERT_INTERVAL_USEC 1000000
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
 enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI };
@@ -64,6 +65,7 @@ typedef struct {
     uint32_t full_avg10;
     uint64_t seen_oom_kill, seen_max;
     bool max_hit;
+    uint64_t t_alert[2]; /* last PressureAlert per level (high, stall), CLOCK_MONOTONIC */
     Victim v;
 } Slot;
 

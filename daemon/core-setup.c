@@ -311,6 +311,11 @@ void memctl_core_ack_events(MemctlCore *c)
     memctl_ring_ack(c->events);
 }
 
+uint64_t memctl_core_events_dropped(const MemctlCore *c)
+{
+    return memctl_ring_dropped(c->events);
+}
+
 uint64_t memctl_core_heartbeat(const MemctlCore *c)
 {
     return atomic_load(&((MemctlCore *)c)->heartbeat);

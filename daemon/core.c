@@ -324,6 +324,24 @@ static void slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_gr
 
 /* ---- decisions --------------------------------------------------------------------------- */
 
+/* Tells the GLib side that a group is under pressure, at most once a second per level. */
+static void slot_alert(MemctlCore *c, size_t i, int level)
+{
+    Slot *s = &c->slots[i];
+    uint64_t now = memctl_now_usec();
+    if (s->t_alert[level] && now - s->t_alert[level] < CORE_ALERT_INTERVAL_USEC)
+        return;
+    s->t_alert[level] = now;
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = (int32_t)i};
+    copy_str(e.group, sizeof(e.group), s->name);
+    copy_str(e.reason, sizeof(e.reason), level == 0 ? "high" : "stall");
+    e.t_event_usec = memctl_realtime_usec();
+    e.high = atomic_load(&s->high);
+    e.max = atomic_load(&s->max);
+    e.current = s->last.current;
+    memctl_ring_push(c->events, &e);
+}
+
 static void slot_check(MemctlCore *c, size_t i, int cause)
 {
     Slot *s = &c->slots[i];
@@ -344,6 +362,7 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
         s->pst = (MemctlProgressState){0};
         s->max_hit = false;
         timer_set(c, true);
+        slot_alert(c, i, 0);
         return;
     }
     if (cause != CAUSE_TICK && !s->max_hit)
@@ -582,8 +601,10 @@ void *memctl_core_main(void *arg)
                 handle_tick(c);
                 break;
             case K_TRIGGER:
-                if (idx < c->cfg.max_groups && atomic_load(&c->slots[idx].state) == SLOT_ACTIVE)
+                if (idx < c->cfg.max_groups && atomic_load(&c->slots[idx].state) == SLOT_ACTIVE) {
+                    slot_alert(c, idx, 1);
                     slot_check(c, idx, CAUSE_PRESSURE);
+                }
                 break;
             case K_PIDFD:
                 if (idx < c->cfg.max_groups && c->slots[idx].v.active)

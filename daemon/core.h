@@ -36,6 +36,7 @@ typedef enum {
     MEMCTL_EVENT_KERNEL_OOM,     /* the kernel's OOM killer killed in a group */
     MEMCTL_EVENT_GROUP_RELEASED, /* the core let go of a removed group's slot */
     MEMCTL_EVENT_ERROR,          /* something failed on the core; error and what say what */
+    MEMCTL_EVENT_PRESSURE,       /* a group crossed high ("high") or its PSI budget ("stall") */
 } MemctlCoreEventType;
 
 typedef struct {
@@ -45,7 +46,7 @@ typedef struct {
     int32_t pid;    /* the victim, or the first process of a group kill */
     uint32_t npids; /* processes killed (group kills) or kernel oom_kill count */
     char comm[MEMCTL_COMM_MAX];
-    char reason[16]; /* no-progress, stall, max, group-kill, manual, kernel */
+    char reason[16]; /* no-progress, stall, max, group-kill, manual, kernel; pressure: high, stall */
     bool group_kill;
     bool livelock;         /* the previous victim did not release its memory: escalated */
     uint64_t t_event_usec; /* CLOCK_REALTIME of the detection (crossing high, or the event) */
@@ -90,6 +91,9 @@ int memctl_core_event_fd(const MemctlCore *c);
 bool memctl_core_next_event(MemctlCore *c, MemctlCoreEvent *ret);
 /* Resets the events fd; call before draining with memctl_core_next_event(). */
 void memctl_core_ack_events(MemctlCore *c);
+
+/* Events lost because the GLib side did not drain the ring in time. */
+uint64_t memctl_core_events_dropped(const MemctlCore *c);
 
 /* Number of loop iterations the core has made: the watchdog checks that it moves. */
 uint64_t memctl_core_heartbeat(const MemctlCore *c);

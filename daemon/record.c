@@ -16,6 +16,7 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
     const char *type = e->type == MEMCTL_EVENT_KILL         ? "kill"
                        : e->type == MEMCTL_EVENT_KERNEL_OOM ? "kernel-oom-kill"
                        : e->type == MEMCTL_EVENT_ERROR      ? "error"
+                       : e->type == MEMCTL_EVENT_PRESSURE   ? "pressure"
                                                             : "released";
     json_object_object_add(o, "type", json_object_new_string(type));
     add_u64(o, "time_usec", e->t_event_usec);
@@ -68,6 +69,9 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
     case MEMCTL_EVENT_KERNEL_OOM:
         return g_strdup_printf("%s: the kernel's OOM killer killed %u process(es) (current %s)", e->group,
                                e->npids, memctl_size_format(e->current, a));
+    case MEMCTL_EVENT_PRESSURE:
+        return g_strdup_printf("%s: pressure alert '%s' (current %s)", e->group, e->reason,
+                               memctl_size_format(e->current, a));
     case MEMCTL_EVENT_ERROR:
         return g_strdup_printf("%s%s%s: %s", e->group, e->group[0] ? ": " : "", e->what,
                                g_strerror(-e->error));

@@ -95,6 +95,19 @@ int memctl_sample_pressure(const char *text, uint64_t *ret_some_total, uint64_t 
     return 0;
 }
 
+int memctl_sample_pressure_avg10(const char *text, uint32_t *ret_some_centi, uint32_t *ret_full_centi)
+{
+    const char *full = strstr(text, "\nfull ");
+    uint64_t t;
+    uint32_t s, f;
+    if (strncmp(text, "some ", 5) != 0 || !full || pressure_line(text, &t, &s) < 0 ||
+        pressure_line(full + 1, &t, &f) < 0)
+        return -EINVAL;
+    *ret_some_centi = s;
+    *ret_full_centi = f;
+    return 0;
+}
+
 size_t memctl_sample_pids(const char *text, int32_t *pids, size_t max)
 {
     size_t n = 0;
