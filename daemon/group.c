@@ -275,15 +275,17 @@ static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError
 {
     if (memctl_group_name_check(name) < 0)
         return 0; /* not ours to manage: a name memctl would not have made */
-    MemctlGroup *grp = g_new0(MemctlGroup, 1);
-    grp->name = g_strdup(name);
-    grp->path = g_strdup(path);
-    grp->adopted = true;
-    read_back(path, &grp->limits, &grp->applied);
-    g_hash_table_insert(g->by_name, grp->name, grp);
-    int r = group_attach_core(g, grp, error);
-    if (r < 0)
-        return r;
+    int r;
+    if (!memctl_groups_get(g, name)) { /* a rescan walks known groups too */
+        MemctlGroup *grp = g_new0(MemctlGroup, 1);
+        grp->name = g_strdup(name);
+        grp->path = g_strdup(path);
+        grp->adopted = true;
+        read_back(path, &grp->limits, &grp->applied);
+        g_hash_table_insert(g->by_name, grp->name, grp);
+        if ((r = group_attach_core(g, grp, error)) < 0)
+            return r;
+    }
 
     g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
     const char *e;
@@ -410,6 +412,18 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
     return 0;
 }
 
+const char *memctl_groups_has_children(MemctlGroups *g, const char *name)
+{
+    size_t len = strlen(name);
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, g->by_name);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        if (strncmp(k, name, len) == 0 && ((const char *)k)[len] == '/')
+            return k;
+    return NULL;
+}
+
 static bool wait_unpopulated(const char *path, int timeout_ms)
 {
     g_autofree char *events = g_build_filename(path, "cgroup.events", NULL);
@@ -445,15 +459,11 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
     MemctlGroup *grp = memctl_groups_get(g, name);
     if (!grp)
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
-    g_autofree char *prefix = g_strconcat(name, "/", NULL);
-    GHashTableIter it;
-    gpointer k;
-    g_hash_table_iter_init(&it, g->by_name);
-    while (g_hash_table_iter_next(&it, &k, NULL))
-        if (g_str_has_prefix(k, prefix))
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                               "%s: remove its child group '%s' first", name, (const char *)k),
-                   -EBUSY;
+    const char *child = memctl_groups_has_children(g, name);
+    if (child)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: remove its child group '%s' first",
+                           name, child),
+               -EBUSY;
 
     /* Read the final counters before anything goes (containerd loses OOM reports otherwise). */
     MemctlGroupFinal fin = {0};
@@ -475,10 +485,17 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
                            "%s: the group still has processes; remove it with the kill flag", name),
                -EBUSY;
 
-    (void)memctl_core_remove_group(g->core, grp->slot);
     if (populated) {
+        /* cgroup.kill is written in place: g_file_set_contents() would try a temp file and rename. */
         g_autofree char *kill_path = g_build_filename(grp->path, "cgroup.kill", NULL);
-        (void)g_file_set_contents(kill_path, "1", 1, NULL);
+        int kfd = open(kill_path, O_WRONLY | O_CLOEXEC);
+        int kr = kfd < 0 || write(kfd, "1", 1) != 1 ? -errno : 0;
+        if (kfd >= 0)
+            close(kfd);
+        if (kr < 0)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot write cgroup.kill: %s",
+                               name, g_strerror(-kr)),
+                   kr;
         if (!wait_unpopulated(grp->path, 5000))
             return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
                                "%s: processes did not exit within 5 s of cgroup.kill", name),
@@ -489,9 +506,95 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
         return g_set_error(error, MEMCTL_ERROR, r == -EBUSY ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
                            "%s: cannot delete %s: %s", name, grp->path, g_strerror(-r)),
                r;
+    /* Only now does the core let go: a failed removal leaves the group fully managed. */
+    (void)memctl_core_remove_group(g->core, grp->slot);
     if (ret_final)
         *ret_final = fin;
     g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
     g_hash_table_remove(g->by_name, name);
     return 0;
+}
+
+int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids, size_t n, GError **error)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+    if (n == 0 || n > MEMCTL_ATTACH_MAX)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                           "pids: give 1 to %u process ids, not %zu", MEMCTL_ATTACH_MAX, n),
+               -EINVAL;
+    if (memctl_groups_has_children(g, name))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                           "%s: has child groups; processes live in leaves only", name),
+               -EBUSY;
+    /* Check every pid before moving any. */
+    for (size_t i = 0; i < n; i++) {
+        char proc[32];
+        g_snprintf(proc, sizeof(proc), "/proc/%u", pids[i]);
+        if (pids[i] == 0 || pids[i] > INT32_MAX || !g_file_test(proc, G_FILE_TEST_IS_DIR))
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "pids[%zu]: no process %u",
+                               i, pids[i]),
+                   -ESRCH;
+        if ((pid_t)pids[i] == getpid())
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                               "pids[%zu]: %u is memctld itself", i, pids[i]),
+                   -EPERM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int r = memctl_cgroup_attach(g->mount, grp->path, (pid_t)pids[i]);
+        if (r < 0)
+            return g_set_error(error, MEMCTL_ERROR,
+                               r == -ESRCH ? MEMCTL_ERROR_INVALID_ARGUMENT : MEMCTL_ERROR_FAILED,
+                               "pids[%zu]: cannot move %u into %s: %s (%zu moved before it)", i, pids[i],
+                               name, g_strerror(-r), i),
+                   r;
+    }
+    return 0;
+}
+
+int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_removed, GError **error)
+{
+    /* Groups whose cgroup is gone: deepest first, so that children go before their parents. */
+    g_autoptr(GList) all = memctl_groups_list(g);
+    all = g_list_reverse(all);
+    for (GList *l = all; l; l = l->next) {
+        MemctlGroup *grp = l->data;
+        if (g_file_test(grp->path, G_FILE_TEST_IS_DIR))
+            continue;
+        g_ptr_array_add(ret_removed, g_strdup(grp->name));
+        (void)memctl_core_remove_group(g->core, grp->slot);
+        g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
+        g_hash_table_remove(g->by_name, grp->name);
+    }
+    /* Limits read back for the groups that stay. */
+    g_list_free(g_steal_pointer(&all));
+    all = memctl_groups_list(g);
+    for (GList *l = all; l; l = l->next) {
+        MemctlGroup *grp = l->data;
+        MemctlLimits have_limits;
+        MemctlFileValues have;
+        read_back(grp->path, &have_limits, &have);
+        if (memcmp(&have, &grp->applied, sizeof(have)) == 0)
+            continue;
+        grp->applied = have;
+        grp->limits = have_limits;
+        (void)memctl_core_update_group(g->core, grp->slot,
+                                       applied_or(&have, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                                       applied_or(&have, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                                       applied_or(&have, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    }
+    /* New cgroups below the root. */
+    guint before = memctl_groups_count(g);
+    g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (GList *l = all; l; l = l->next)
+        g_hash_table_add(known, g_strdup(((MemctlGroup *)l->data)->name));
+    int r = memctl_groups_adopt_all(g, error);
+    if (memctl_groups_count(g) != before) {
+        g_autoptr(GList) now = memctl_groups_list(g);
+        for (GList *l = now; l; l = l->next)
+            if (!g_hash_table_contains(known, ((MemctlGroup *)l->data)->name))
+                g_ptr_array_add(ret_added, g_strdup(((MemctlGroup *)l->data)->name));
+    }
+    return r;
 }

@@ -54,6 +54,20 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
 int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,
                          GError **error);
 
+/* Moves processes into a leaf group: every pid checked first (exists, not memctld), then moved in
+ * order; stops at the first the kernel refuses and names it. */
+#define MEMCTL_ATTACH_MAX 65536u
+int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids, size_t n, GError **error);
+
+/*
+ * Re-reads the root: groups whose cgroup vanished are dropped (names appended to ret_removed),
+ * limits are read back from the kernel, new cgroups are adopted (names appended to ret_added).
+ */
+int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_removed, GError **error);
+
+/* The name of one child group of name, or NULL. */
+const char *memctl_groups_has_children(MemctlGroups *g, const char *name);
+
 MemctlGroup *memctl_groups_get(MemctlGroups *g, const char *name);
 MemctlGroup *memctl_groups_by_slot(MemctlGroups *g, int slot);
 guint memctl_groups_count(MemctlGroups *g);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <glib-unix.h>
 #include <glib.h>
 #include <json-c/json.h>
@@ -16,53 +17,23 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "daemon/bus.h"
 #include "daemon/cgroup.h"
 #include "daemon/core.h"
 #include "daemon/error.h"
 #include "daemon/group.h"
-#include "daemon/record.h"
+#include "daemon/manager.h"
 #include "include/memctl/memctl.h"
 #include "policy/size.h"
 
 typedef struct {
-    MemctlCore *core;
-    MemctlGroups *groups;
+    MemctlManager *m;
     GMainLoop *loop;
-    FILE *kill_log;
-    uint64_t kills, kernel_kills;
-    uint64_t last_heartbeat;
-    bool test_hooks;
 } Daemon;
 
 static gboolean on_core_events(gint fd, GIOCondition cond, gpointer user_data)
 {
-    Daemon *d = user_data;
-    memctl_core_ack_events(d->core);
-    MemctlCoreEvent e;
-    while (memctl_core_next_event(d->core, &e)) {
-        if (e.type == MEMCTL_EVENT_GROUP_RELEASED)
-            continue;
-        MemctlGroup *grp = memctl_groups_by_slot(d->groups, e.slot);
-        if (e.type == MEMCTL_EVENT_KILL) {
-            d->kills++;
-            if (grp)
-                grp->kills++;
-        } else if (e.type == MEMCTL_EVENT_KERNEL_OOM) {
-            d->kernel_kills += e.npids;
-            if (grp)
-                grp->kernel_oom_kills += e.npids;
-        }
-        g_autofree char *line = memctl_record_describe(&e);
-        if (e.type == MEMCTL_EVENT_ERROR || e.type == MEMCTL_EVENT_KERNEL_OOM)
-            g_warning("%s", line);
-        else
-            g_message("%s", line);
-        if (d->kill_log) {
-            _cleanup_json_ json_object *o = memctl_record_to_json(&e);
-            fprintf(d->kill_log, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-            fflush(d->kill_log);
-        }
-    }
+    memctl_manager_drain(((Daemon *)user_data)->m);
     return G_SOURCE_CONTINUE;
 }
 
@@ -89,14 +60,15 @@ static gboolean on_block_main_loop(gpointer user_data)
  * dead daemon even if the main loop still runs. */
 static gboolean on_watchdog(gpointer user_data)
 {
-    Daemon *d = user_data;
-    uint64_t hb = memctl_core_heartbeat(d->core);
-    if (hb != d->last_heartbeat)
+    MemctlManager *m = ((Daemon *)user_data)->m;
+    uint64_t hb = memctl_core_heartbeat(m->core);
+    m->core_alive = hb != m->last_heartbeat;
+    if (m->core_alive)
         sd_notify(0, "WATCHDOG=1");
     else
         g_warning("core thread did not answer the last watchdog ping; not feeding the watchdog");
-    d->last_heartbeat = hb;
-    memctl_core_ping(d->core);
+    m->last_heartbeat = hb;
+    memctl_core_ping(m->core);
     return G_SOURCE_CONTINUE;
 }
 
@@ -153,7 +125,9 @@ static char *root_error(int r, const char *mount, const char *root)
 
 int main(int argc, char **argv)
 {
-    g_autofree char *root = NULL, *mount = NULL, *proc_root = NULL, *kill_log = NULL;
+    g_autofree char *root = NULL, *mount = NULL, *proc_root = NULL, *kill_log = NULL, *bus_address = NULL;
+    g_autofree char *admin_group = NULL;
+    gboolean no_bus = FALSE, no_polkit = FALSE;
     g_auto(GStrv) group_specs = NULL;
     gint max_groups = 1024, max_procs = 4096, window_ms = 50, stuck_windows = 2;
     gboolean test_hooks = FALSE, version = FALSE;
@@ -177,6 +151,14 @@ int main(int argc, char **argv)
              "MS"},
             {"stuck-windows", 0, 0, G_OPTION_ARG_INT, &stuck_windows,
              "Windows without progress before a kill (1-1000)", "N"},
+            {"bus-address", 0, 0, G_OPTION_ARG_STRING, &bus_address,
+             "D-Bus address to serve the API on (default: the system bus)", "ADDRESS"},
+            {"no-bus", 0, 0, G_OPTION_ARG_NONE, &no_bus, "Run without the D-Bus API (the core still kills)",
+             NULL},
+            {"admin-group", 0, 0, G_OPTION_ARG_STRING, &admin_group,
+             "Unix group whose members may change things over D-Bus (default memctl; '' for root only)",
+             "GROUP"},
+            {"no-polkit", 0, 0, G_OPTION_ARG_NONE, &no_polkit, "Never ask polkit", NULL},
             {"test-hooks", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &test_hooks, "Enable test hooks",
              NULL},
             {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
@@ -233,6 +215,21 @@ int main(int argc, char **argv)
         g_array_append_val(limits, l);
     }
 
+    MemctlAuthConfig auth = {.admin_gid = (gid_t)-1, .polkit = !no_polkit};
+    if (!admin_group)
+        admin_group = g_strdup("memctl");
+    if (admin_group[0]) {
+        struct group *gr = getgrnam(admin_group);
+        if (gr)
+            auth.admin_gid = gr->gr_gid;
+        else
+            g_message("admin group '%s' does not exist: only root may change things", admin_group);
+    }
+    if (no_bus && bus_address) {
+        g_printerr("memctld: --no-bus and --bus-address exclude each other\n");
+        return 2;
+    }
+
     if (!mount)
         mount = g_strdup("/sys/fs/cgroup");
     if (!root)
@@ -269,7 +266,7 @@ int main(int argc, char **argv)
     cfg.progress.window_usec = (uint64_t)window_ms * 1000;
     cfg.progress.stuck_windows = (uint32_t)stuck_windows;
 
-    Daemon d = {.test_hooks = test_hooks};
+    Daemon d = {0};
     _cleanup_core_ MemctlCore *core = NULL;
     r = memctl_core_new(&cfg, &core);
     if (r < 0) {
@@ -277,7 +274,6 @@ int main(int argc, char **argv)
                    r == -ENOENT || r == -EOPNOTSUPP ? " (is PSI enabled? /proc/pressure/memory)" : "");
         return 1;
     }
-    d.core = core;
     harden_self();
     r = memctl_core_start(core);
     if (r < 0) {
@@ -286,7 +282,8 @@ int main(int argc, char **argv)
     }
 
     g_autoptr(MemctlGroups) groups = memctl_groups_new(mount, root, core);
-    d.groups = groups;
+    g_autoptr(MemctlManager) m = memctl_manager_new(core, groups, mount, root);
+    d.m = m;
     if (memctl_groups_adopt_all(groups, &err) < 0) {
         g_printerr("memctld: adopting existing groups: %s\n", err->message);
         return 1;
@@ -301,11 +298,22 @@ int main(int argc, char **argv)
     protect_self(mount, self_leaf);
 
     if (kill_log) {
-        d.kill_log = fopen(kill_log, "ae");
-        if (!d.kill_log) {
+        m->kill_log = fopen(kill_log, "ae");
+        if (!m->kill_log) {
             g_printerr("memctld: cannot open --kill-log %s: %s\n", kill_log, g_strerror(errno));
             return 1;
         }
+    }
+
+    g_autoptr(MemctlBus) bus = NULL;
+    if (!no_bus) {
+        r = memctl_bus_new(m, bus_address, &auth, &bus, &err);
+        if (r < 0) {
+            g_printerr("memctld: cannot serve %s on %s: %s\n", MEMCTL_BUS_NAME,
+                       bus_address ? bus_address : "the system bus", err->message);
+            return 1;
+        }
+        m->bus = bus;
     }
 
     d.loop = g_main_loop_new(NULL, FALSE);
@@ -324,11 +332,11 @@ int main(int argc, char **argv)
     g_main_loop_run(d.loop);
 
     memctl_core_stop(core);
-    on_core_events(-1, 0, &d); /* whatever the core said last */
-    if (d.kill_log)
-        fclose(d.kill_log);
+    memctl_manager_drain(m); /* whatever the core said last */
     g_main_loop_unref(d.loop);
     g_message("stopped after %" G_GUINT64_FORMAT " kill(s); %" G_GUINT64_FORMAT " kernel OOM kill(s) seen",
-              d.kills, d.kernel_kills);
+              m->kills, m->kernel_kills);
+    g_hash_table_remove_all(m->manual); /* answers callers still waiting, while the bus is up */
+    m->bus = NULL;
     return 0;
 }

@@ -12,6 +12,7 @@
 #define MEMCTL_GROUP_PATH_PREFIX "/org/memctl/Manager1/group/"
 #define MEMCTL_GROUP_INTERFACE "org.memctl.Group1"
 
+#define MEMCTL_DBUS_ERROR_FAILED "org.memctl.Error.Failed"
 #define MEMCTL_DBUS_ERROR_NO_SUCH_GROUP "org.memctl.Error.NoSuchGroup"
 #define MEMCTL_DBUS_ERROR_INVALID_ARGUMENT "org.memctl.Error.InvalidArgument"
 #define MEMCTL_DBUS_ERROR_ACCESS_DENIED "org.memctl.Error.AccessDenied"

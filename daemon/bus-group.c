@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.memctl.Group1: one object per managed group, properties read when asked. */
+#include <string.h>
+
+#include "daemon/bus-internal.h"
+#include "daemon/cgroup.h"
+#include "daemon/memctl-dbus.h"
+#include "daemon/sample.h"
+#include "include/memctl/memctl.h"
+#include "policy/name.h"
+#include "policy/size.h"
+
+typedef struct {
+    MemctlBus *b;
+    char *name;
+    char *path;
+    guint id;
+    /* what the last PropertiesChanged (or the export) announced */
+    MemctlFileValues applied;
+    uint32_t priority;
+    uint64_t kills, kernel_oom_kills;
+} GroupObject;
+
+static void object_free(GroupObject *o)
+{
+    g_free(o->name);
+    g_free(o->path);
+    g_free(o);
+}
+
+char *memctl_bus_group_path(const char *name)
+{
+    size_t size = strlen(name) * 3 + 2;
+    g_autofree char *esc = g_malloc(size);
+    if (memctl_group_name_escape(name, esc, size) < 0)
+        return NULL;
+    return g_strconcat(MEMCTL_GROUP_PATH_PREFIX, esc, NULL);
+}
+
+static uint64_t file_or(const MemctlFileValues *v, MemctlFile f, uint64_t dflt)
+{
+    return (v->set & (1u << f)) ? v->value[f] : dflt;
+}
+
+static uint32_t priority_of(const MemctlGroup *grp)
+{
+    return memctl_limits_has(&grp->limits, MEMCTL_KEY_PRIORITY) ? grp->limits.priority
+                                                                : MEMCTL_PRIORITY_DEFAULT;
+}
+
+static void read_pressure(const char *dir, double *ret_some, double *ret_full)
+{
+    g_autofree char *p = g_build_filename(dir, "memory.pressure", NULL);
+    g_autofree char *text = NULL;
+    uint32_t some = 0, full = 0;
+    if (g_file_get_contents(p, &text, NULL, NULL))
+        (void)memctl_sample_pressure_avg10(text, &some, &full);
+    *ret_some = some / 100.0;
+    *ret_full = full / 100.0;
+}
+
+/* A limit property's value (NULL for the others). */
+static GVariant *limit_property(const char *prop, const MemctlFileValues *v, uint32_t priority,
+                                uint64_t kills, uint64_t kernel_kills)
+{
+    static const struct {
+        const char *name;
+        MemctlFile f;
+        uint64_t dflt;
+    } sizes[] = {{"MemoryMin", MEMCTL_FILE_MIN, 0},
+                 {"MemoryLow", MEMCTL_FILE_LOW, 0},
+                 {"MemoryHigh", MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX},
+                 {"MemoryMax", MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX},
+                 {"SwapMax", MEMCTL_FILE_SWAP_MAX, MEMCTL_SIZE_MAX}};
+    for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++)
+        if (strcmp(prop, sizes[i].name) == 0)
+            return g_variant_new_uint64(file_or(v, sizes[i].f, sizes[i].dflt));
+    if (strcmp(prop, "OOMGroup") == 0)
+        return g_variant_new_boolean(file_or(v, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    if (strcmp(prop, "Priority") == 0)
+        return g_variant_new_uint32(priority);
+    if (strcmp(prop, "Kills") == 0)
+        return g_variant_new_uint64(kills);
+    if (strcmp(prop, "KernelOOMKills") == 0)
+        return g_variant_new_uint64(kernel_kills);
+    return NULL;
+}
+
+static GVariant *get_property(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+                              const char *prop, GError **error, gpointer user_data)
+{
+    GroupObject *o = user_data;
+    MemctlGroup *grp = memctl_groups_get(o->b->m->groups, o->name);
+    if (!grp) {
+        g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT, "group '%s' is gone", o->name);
+        return NULL;
+    }
+    GVariant *v = limit_property(prop, &grp->applied, priority_of(grp), grp->kills, grp->kernel_oom_kills);
+    if (v)
+        return v;
+    if (strcmp(prop, "Name") == 0)
+        return g_variant_new_string(grp->name);
+    if (strcmp(prop, "CgroupPath") == 0)
+        return g_variant_new_string(grp->path);
+    if (strcmp(prop, "MemoryCurrent") == 0 || strcmp(prop, "MemoryPeak") == 0) {
+        uint64_t val = MEMCTL_SIZE_MAX;
+        (void)memctl_cgroup_get_u64(grp->path, prop[6] == 'C' ? "memory.current" : "memory.peak", &val);
+        return g_variant_new_uint64(val);
+    }
+    if (strcmp(prop, "PressureSome") == 0 || strcmp(prop, "PressureFull") == 0) {
+        double some, full;
+        read_pressure(grp->path, &some, &full);
+        return g_variant_new_double(prop[8] == 'S' ? some : full);
+    }
+    if (strcmp(prop, "Critical") == 0)
+        return g_variant_new_boolean(FALSE); /* registered critical clients come with the reserve */
+    g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", prop);
+    return NULL;
+}
+
+static const GDBusInterfaceVTable group_vtable = {.get_property = get_property};
+
+static void remember(GroupObject *o, const MemctlGroup *grp)
+{
+    o->applied = grp->applied;
+    o->priority = priority_of(grp);
+    o->kills = grp->kills;
+    o->kernel_oom_kills = grp->kernel_oom_kills;
+}
+
+void memctl_bus_group_export(MemctlBus *b, const MemctlGroup *grp)
+{
+    if (g_hash_table_contains(b->objects, grp->name)) {
+        memctl_bus_group_counters_changed(b, grp);
+        return;
+    }
+    GroupObject *o = g_new0(GroupObject, 1);
+    o->b = b;
+    o->name = g_strdup(grp->name);
+    o->path = memctl_bus_group_path(grp->name);
+    remember(o, grp);
+    g_autoptr(GError) err = NULL;
+    o->id = g_dbus_connection_register_object(b->conn, o->path,
+                                              (GDBusInterfaceInfo *)&memctl_dbus_group1_interface,
+                                              &group_vtable, o, NULL, &err);
+    if (!o->id) {
+        g_warning("cannot export group %s at %s: %s", grp->name, o->path, err->message);
+        object_free(o);
+        return;
+    }
+    g_hash_table_insert(b->objects, o->name, o);
+}
+
+void memctl_bus_group_unexport(MemctlBus *b, const char *name)
+{
+    GroupObject *o = g_hash_table_lookup(b->objects, name);
+    if (!o)
+        return;
+    g_dbus_connection_unregister_object(b->conn, o->id);
+    g_dbus_connection_emit_signal(b->conn, NULL, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE,
+                                  "GroupRemoved", g_variant_new("(so)", o->name, o->path), NULL);
+    g_hash_table_remove(b->objects, name);
+}
+
+void memctl_bus_group_counters_changed(MemctlBus *b, const MemctlGroup *grp)
+{
+    GroupObject *o = g_hash_table_lookup(b->objects, grp->name);
+    if (!o)
+        return;
+    static const char *const props[] = {"MemoryMin", "MemoryLow", "MemoryHigh", "MemoryMax",     "SwapMax",
+                                        "OOMGroup",  "Priority",  "Kills",      "KernelOOMKills"};
+    GVariantBuilder changed;
+    g_variant_builder_init(&changed, G_VARIANT_TYPE("a{sv}"));
+    gboolean any = FALSE;
+    for (size_t i = 0; i < G_N_ELEMENTS(props); i++) {
+        g_autoptr(GVariant) was = g_variant_ref_sink(
+                limit_property(props[i], &o->applied, o->priority, o->kills, o->kernel_oom_kills));
+        g_autoptr(GVariant) now = g_variant_ref_sink(
+                limit_property(props[i], &grp->applied, priority_of(grp), grp->kills, grp->kernel_oom_kills));
+        if (!g_variant_equal(was, now)) {
+            g_variant_builder_add(&changed, "{sv}", props[i], now);
+            any = TRUE;
+        }
+    }
+    remember(o, grp);
+    if (!any) {
+        g_variant_builder_clear(&changed);
+        return;
+    }
+    g_dbus_connection_emit_signal(b->conn, NULL, o->path, "org.freedesktop.DBus.Properties",
+                                  "PropertiesChanged",
+                                  g_variant_new("(sa{sv}as)", MEMCTL_GROUP_INTERFACE, &changed, NULL), NULL);
+}
+
+void memctl_bus_group_init(MemctlBus *b)
+{
+    b->objects = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)object_free);
+}
+
+void memctl_bus_group_fini(MemctlBus *b)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, b->objects);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_dbus_connection_unregister_object(b->conn, ((GroupObject *)v)->id);
+    g_hash_table_destroy(b->objects);
+}

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.memctl.Manager1: the manager object, method dispatch and authorization, signals. */
+#include "daemon/bus.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "daemon/bus-internal.h"
+#include "daemon/cgroup.h"
+#include "daemon/error.h"
+#include "daemon/memctl-dbus.h"
+#include "daemon/sample.h"
+#include "daemon/settings.h"
+#include "include/memctl/memctl.h"
+#include "policy/name.h"
+#include "policy/size.h"
+
+typedef void (*Handler)(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
+
+/* Every name argument is checked the same way, before any lookup. */
+static MemctlGroup *lookup(MemctlBus *b, GDBusMethodInvocation *inv, const char *name)
+{
+    int r = memctl_group_name_check(name);
+    if (r < 0) {
+        g_dbus_method_invocation_return_error(
+                inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "name: '%s' is not a group name (%s)", name,
+                r == -EPERM ? "reserved for memctld itself"
+                : r == -ENAMETOOLONG
+                        ? "too long or too deep"
+                        : "use '/'-separated parts of letters, digits and _.:@-, none '.' or '..'");
+        return NULL;
+    }
+    MemctlGroup *grp = memctl_groups_get(b->m->groups, name);
+    if (!grp)
+        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'",
+                                              name);
+    return grp;
+}
+
+static void reply_path(GDBusMethodInvocation *inv, const char *name)
+{
+    g_autofree char *path = memctl_bus_group_path(name);
+    g_dbus_method_invocation_return_value(inv, g_variant_new("(o)", path));
+}
+
+static void m_create_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *name;
+    g_autoptr(GVariant) dict = NULL;
+    g_variant_get(params, "(&s@a{sv})", &name, &dict);
+    MemctlLimits l;
+    g_autoptr(GError) err = NULL;
+    if (memctl_settings_from_variant(dict, &l, &err) < 0) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+    MemctlGroup *grp = memctl_groups_create(b->m->groups, name, g_variant_n_children(dict) ? &l : NULL, &err);
+    if (!grp) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+    g_message("group %s: created or updated by %s", name, g_dbus_method_invocation_get_sender(inv));
+    memctl_bus_group_export(b, grp);
+    reply_path(inv, name);
+}
+
+static void m_remove_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *name;
+    guint64 flags;
+    g_variant_get(params, "(&st)", &name, &flags);
+    MemctlGroup *grp = lookup(b, inv, name);
+    if (!grp)
+        return;
+    if (flags & ~(guint64)MEMCTL_REMOVE_KILL) {
+        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                              "flags: unknown bits 0x%" G_GINT64_MODIFIER "x",
+                                              flags & ~(guint64)MEMCTL_REMOVE_KILL);
+        return;
+    }
+    uint64_t kills = grp->kills;
+    g_autofree char *gname = g_strdup(name);
+    MemctlGroupFinal fin;
+    g_autoptr(GError) err = NULL;
+    if (memctl_groups_remove(b->m->groups, gname, (uint32_t)flags, &fin, &err) < 0) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+    g_message("group %s: removed (peak %" G_GUINT64_FORMAT ", oom_kill %" G_GUINT64_FORMAT ")", gname,
+              fin.peak, fin.oom_kill);
+    memctl_bus_group_unexport(b, gname);
+    GVariantBuilder f;
+    g_variant_builder_init(&f, G_VARIANT_TYPE("a{st}"));
+    if (fin.peak)
+        g_variant_builder_add(&f, "{st}", "peak", fin.peak);
+    g_variant_builder_add(&f, "{st}", "oom", fin.oom);
+    g_variant_builder_add(&f, "{st}", "oom_kill", fin.oom_kill);
+    g_variant_builder_add(&f, "{st}", "high", fin.high);
+    g_variant_builder_add(&f, "{st}", "max", fin.max);
+    g_variant_builder_add(&f, "{st}", "kills", kills);
+    g_dbus_method_invocation_return_value(inv, g_variant_new("(a{st})", &f));
+}
+
+static void m_set_limits(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *name;
+    g_autoptr(GVariant) dict = NULL;
+    g_variant_get(params, "(&s@a{sv})", &name, &dict);
+    MemctlGroup *grp = lookup(b, inv, name);
+    if (!grp)
+        return;
+    if (g_variant_n_children(dict) == 0) {
+        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                              "limits: give at least one key");
+        return;
+    }
+    MemctlLimits l;
+    g_autoptr(GError) err = NULL;
+    if (memctl_settings_from_variant(dict, &l, &err) < 0 ||
+        memctl_groups_set_limits(b->m->groups, name, &l, &err) < 0) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+    memctl_bus_group_counters_changed(b, grp);
+    g_dbus_method_invocation_return_value(inv, NULL);
+}
+
+static void m_attach(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *name;
+    g_autoptr(GVariant) pids = NULL;
+    g_variant_get(params, "(&s@au)", &name, &pids);
+    if (!lookup(b, inv, name))
+        return;
+    gsize n = 0;
+    const guint32 *p = g_variant_get_fixed_array(pids, &n, sizeof(guint32));
+    g_autoptr(GError) err = NULL;
+    if (memctl_groups_attach(b->m->groups, name, p, n, &err) < 0) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+    g_dbus_method_invocation_return_value(inv, NULL);
+}
+
+static void m_get_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *name;
+    g_variant_get(params, "(&s)", &name);
+    if (lookup(b, inv, name))
+        reply_path(inv, name);
+}
+
+static void m_list_groups(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    GVariantBuilder a;
+    g_variant_builder_init(&a, G_VARIANT_TYPE("a(sostttttd)"));
+    g_autoptr(GList) all = memctl_groups_list(b->m->groups);
+    for (GList *l = all; l; l = l->next) {
+        const MemctlGroup *grp = l->data;
+        uint64_t cur = 0;
+        (void)memctl_cgroup_get_u64(grp->path, "memory.current", &cur);
+        g_autofree char *psi_path = g_build_filename(grp->path, "memory.pressure", NULL);
+        g_autofree char *psi = NULL;
+        uint32_t some = 0, full = 0;
+        if (g_file_get_contents(psi_path, &psi, NULL, NULL))
+            (void)memctl_sample_pressure_avg10(psi, &some, &full);
+        const MemctlFileValues *v = &grp->applied;
+        g_autofree char *path = memctl_bus_group_path(grp->name);
+        g_variant_builder_add(
+                &a, "(sostttttd)", grp->name, path, grp->path, cur,
+                (v->set & (1u << MEMCTL_FILE_MIN)) ? v->value[MEMCTL_FILE_MIN] : 0,
+                (v->set & (1u << MEMCTL_FILE_HIGH)) ? v->value[MEMCTL_FILE_HIGH] : MEMCTL_SIZE_MAX,
+                (v->set & (1u << MEMCTL_FILE_MAX)) ? v->value[MEMCTL_FILE_MAX] : MEMCTL_SIZE_MAX, grp->kills,
+                full / 100.0);
+    }
+    g_dbus_method_invocation_return_value(inv, g_variant_new("(a(sostttttd))", &a));
+}
+
+static void m_kill_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *name, *reason;
+    guint64 flags;
+    g_variant_get(params, "(&s&st)", &name, &reason, &flags);
+    if (!lookup(b, inv, name))
+        return;
+    if (flags > 1) {
+        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                              "flags: unknown bits 0x%" G_GINT64_MODIFIER "x",
+                                              (guint64)(flags & ~(guint64)1));
+        return;
+    }
+    g_autoptr(GError) err = NULL;
+    /* The invocation completes when the core reports the kill (memctl_manager_drain). */
+    if (memctl_manager_kill(b->m, name, reason, flags == 0, inv, &err) < 0) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+}
+
+static GVariant *kill_dict(const MemctlKillEntry *k)
+{
+    const MemctlCoreEvent *e = &k->e;
+    GVariantBuilder d;
+    g_variant_builder_init(&d, G_VARIANT_TYPE("a{sv}"));
+    gboolean kernel = e->type == MEMCTL_EVENT_KERNEL_OOM;
+#define ADD(key, v) g_variant_builder_add(&d, "{sv}", key, v)
+    ADD("seq", g_variant_new_uint64(k->seq));
+    ADD("time_usec", g_variant_new_uint64(e->t_event_usec));
+    ADD("group", g_variant_new_string(e->group));
+    ADD("pid", g_variant_new_uint32(kernel ? 0 : (guint32)e->pid));
+    ADD("comm", g_variant_new_string(kernel ? "" : e->comm));
+    ADD("reason", g_variant_new_string(e->reason));
+    ADD("by", g_variant_new_string(kernel ? "kernel" : "memctld"));
+    ADD("group_kill", g_variant_new_boolean(e->group_kill));
+    ADD("livelock", g_variant_new_boolean(e->livelock));
+    ADD("processes", g_variant_new_uint32(e->npids));
+    ADD("bytes_freed", g_variant_new_uint64(e->bytes_freed));
+    ADD("latency_usec", g_variant_new_uint64(e->event_to_signal_usec));
+    ADD("freed_usec", g_variant_new_uint64(e->signal_to_freed_usec));
+    ADD("current", g_variant_new_uint64(e->current));
+    ADD("high", g_variant_new_uint64(e->high));
+    ADD("max", g_variant_new_uint64(e->max));
+    if (k->message)
+        ADD("message", g_variant_new_string(k->message));
+#undef ADD
+    return g_variant_builder_end(&d);
+}
+
+static void m_list_kills(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    guint64 since;
+    g_variant_get(params, "(t)", &since);
+    g_autoptr(GPtrArray) ks = memctl_history_since(b->m->history, since);
+    GVariantBuilder a;
+    g_variant_builder_init(&a, G_VARIANT_TYPE("aa{sv}"));
+    for (guint i = 0; i < ks->len; i++)
+        g_variant_builder_add_value(&a, kill_dict(ks->pdata[i]));
+    g_dbus_method_invocation_return_value(
+            inv, g_variant_new("(aa{sv}t)", &a, memctl_history_last_seq(b->m->history)));
+}
+
+static void m_get_status(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    g_dbus_method_invocation_return_value(inv, g_variant_new("(@a{sv})", memctl_manager_status(b->m)));
+}
+
+static void m_reload(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    int r = memctl_groups_rescan(b->m->groups, added, removed, &err);
+    for (guint i = 0; i < removed->len; i++)
+        memctl_bus_group_unexport(b, removed->pdata[i]);
+    g_autoptr(GList) all = memctl_groups_list(b->m->groups);
+    for (GList *l = all; l; l = l->next)
+        memctl_bus_group_export(b, l->data); /* new ones exported, known ones announce changes */
+    g_message("reload: %u group(s) adopted, %u gone", added->len, removed->len);
+    if (r < 0) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+    g_dbus_method_invocation_return_value(inv, NULL);
+}
+
+static const struct {
+    const char *method;
+    const char *action; /* polkit action suffix for mutating methods; NULL: open to all */
+    Handler fn;
+} methods[] = {
+        {"CreateGroup", "create-group", m_create_group},
+        {"RemoveGroup", "remove-group", m_remove_group},
+        {"SetLimits", "set-limits", m_set_limits},
+        {"AttachProcesses", "attach-processes", m_attach},
+        {"GetGroup", NULL, m_get_group},
+        {"ListGroups", NULL, m_list_groups},
+        {"KillGroup", "kill-group", m_kill_group},
+        {"ListKills", NULL, m_list_kills},
+        {"GetStatus", NULL, m_get_status},
+        {"ReloadPolicy", "reload-policy", m_reload},
+};
+
+typedef struct {
+    MemctlBus *b;
+    GDBusMethodInvocation *inv;
+    Handler fn;
+} Pending;
+
+static void on_authorized(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+    Pending *p = user_data;
+    g_autoptr(GError) err = NULL;
+    if (memctl_auth_check_finish(res, &err))
+        p->fn(p->b, p->inv, g_dbus_method_invocation_get_parameters(p->inv));
+    else {
+        g_message("refused %s from %s: %s", g_dbus_method_invocation_get_method_name(p->inv),
+                  g_dbus_method_invocation_get_sender(p->inv), err->message);
+        g_dbus_method_invocation_return_gerror(p->inv, err);
+    }
+    g_object_unref(p->inv);
+    g_free(p);
+}
+
+static void method_call(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+                        const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer user_data)
+{
+    MemctlBus *b = user_data;
+    for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
+        if (strcmp(method, methods[i].method) != 0)
+            continue;
+        if (!methods[i].action) {
+            methods[i].fn(b, inv, params);
+            return;
+        }
+        Pending *p = g_new0(Pending, 1);
+        p->b = b;
+        p->inv = g_object_ref(inv);
+        p->fn = methods[i].fn;
+        memctl_auth_check_async(&b->auth, inv, methods[i].action, on_authorized, p);
+        return;
+    }
+    g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
+                                          method);
+}
+
+static GVariant *get_property(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+                              const char *prop, GError **error, gpointer user_data)
+{
+    MemctlBus *b = user_data;
+    if (strcmp(prop, "Version") == 0)
+        return g_variant_new_string(MEMCTL_VERSION);
+    if (strcmp(prop, "ManagedRoot") == 0)
+        return g_variant_new_string(b->m->root);
+    g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", prop);
+    return NULL;
+}
+
+static const GDBusInterfaceVTable manager_vtable = {.method_call = method_call, .get_property = get_property};
+
+void memctl_bus_emit_killed(MemctlBus *b, const MemctlKillEntry *k)
+{
+    gboolean kernel = k->e.type == MEMCTL_EVENT_KERNEL_OOM;
+    g_dbus_connection_emit_signal(b->conn, NULL, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE, "Killed",
+                                  g_variant_new("(susstt)", k->e.group, kernel ? 0u : (guint32)k->e.pid,
+                                                kernel ? "" : k->e.comm, k->e.reason, k->e.bytes_freed,
+                                                k->e.event_to_signal_usec),
+                                  NULL);
+}
+
+void memctl_bus_emit_pressure(MemctlBus *b, const char *group, const char *level)
+{
+    g_dbus_connection_emit_signal(b->conn, NULL, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE,
+                                  "PressureAlert", g_variant_new("(ss)", group, level), NULL);
+}
+
+static void on_closed(GDBusConnection *conn, gboolean remote, GError *err, gpointer user_data)
+{
+    g_warning("lost the bus connection (%s): the API is gone, the core keeps killing; restart memctld",
+              err ? err->message : "closed");
+}
+
+static int take_name(MemctlBus *b, GError **error)
+{
+    g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+            b->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "RequestName",
+            g_variant_new("(su)", MEMCTL_BUS_NAME, 4u /* DO_NOT_QUEUE */), G_VARIANT_TYPE("(u)"),
+            G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+    if (!r)
+        return -EACCES;
+    guint32 code;
+    g_variant_get(r, "(u)", &code);
+    if (code != 1 /* PRIMARY_OWNER */ && code != 4 /* ALREADY_OWNER */)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "another process owns %s",
+                           MEMCTL_BUS_NAME),
+               -EBUSY;
+    return 0;
+}
+
+int memctl_bus_new(MemctlManager *m, const char *address, const MemctlAuthConfig *auth, MemctlBus **ret,
+                   GError **error)
+{
+    g_autoptr(MemctlBus) b = g_new0(MemctlBus, 1);
+    b->m = m;
+    b->auth = *auth;
+    memctl_bus_group_init(b);
+    if (address)
+        b->conn =
+                g_dbus_connection_new_for_address_sync(address,
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                               G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, error);
+    else
+        b->conn = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, error);
+    if (!b->conn)
+        return -ECONNREFUSED;
+    g_dbus_connection_set_exit_on_close(b->conn, FALSE);
+    b->closed_id = g_signal_connect(b->conn, "closed", G_CALLBACK(on_closed), b);
+    b->manager_id = g_dbus_connection_register_object(b->conn, MEMCTL_MANAGER_PATH,
+                                                      (GDBusInterfaceInfo *)&memctl_dbus_manager1_interface,
+                                                      &manager_vtable, b, NULL, error);
+    if (!b->manager_id)
+        return -EEXIST;
+    g_autoptr(GList) all = memctl_groups_list(m->groups);
+    for (GList *l = all; l; l = l->next)
+        memctl_bus_group_export(b, l->data);
+    int r = take_name(b, error);
+    if (r < 0)
+        return r;
+    *ret = g_steal_pointer(&b);
+    return 0;
+}
+
+void memctl_bus_free(MemctlBus *b)
+{
+    if (!b)
+        return;
+    if (b->conn) {
+        memctl_bus_group_fini(b);
+        if (b->manager_id)
+            g_dbus_connection_unregister_object(b->conn, b->manager_id);
+        if (b->closed_id)
+            g_signal_handler_disconnect(b->conn, b->closed_id);
+        g_dbus_connection_flush_sync(b->conn, NULL, NULL);
+        g_object_unref(b->conn);
+    } else {
+        g_hash_table_destroy(b->objects);
+    }
+    g_free(b);
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/manager.h"
+
+#include <json-c/json.h>
+#include <string.h>
+
+#include "daemon/bus.h"
+#include "daemon/error.h"
+#include "daemon/record.h"
+#include "daemon/sample.h"
+
+#define HISTORY_CAPACITY 1024
+
+typedef struct {
+    char *reason;
+    GDBusMethodInvocation *invocation; /* owned; NULL when no caller waits */
+} ManualKill;
+
+static void manual_free(ManualKill *k)
+{
+    g_free(k->reason);
+    if (k->invocation)
+        g_dbus_method_invocation_return_error(k->invocation, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
+                                              "memctld stopped before the kill completed");
+    g_free(k);
+}
+
+MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const char *mount, const char *root)
+{
+    MemctlManager *m = g_new0(MemctlManager, 1);
+    m->core = core;
+    m->groups = groups;
+    m->history = memctl_history_new(HISTORY_CAPACITY);
+    m->mount = g_strdup(mount);
+    m->root = g_strdup(root);
+    m->started_usec = g_get_monotonic_time();
+    m->manual = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)manual_free);
+    m->core_alive = TRUE;
+    return m;
+}
+
+void memctl_manager_free(MemctlManager *m)
+{
+    if (!m)
+        return;
+    g_hash_table_destroy(m->manual);
+    memctl_history_free(m->history);
+    if (m->kill_log)
+        fclose(m->kill_log);
+    g_free(m->mount);
+    g_free(m->root);
+    g_free(m);
+}
+
+static void write_kill_log(MemctlManager *m, const MemctlCoreEvent *e, const MemctlKillEntry *k)
+{
+    if (!m->kill_log)
+        return;
+    _cleanup_json_ json_object *o = memctl_record_to_json(e);
+    if (k) {
+        json_object_object_add(o, "seq", json_object_new_uint64(k->seq));
+        if (k->message)
+            json_object_object_add(o, "message", json_object_new_string(k->message));
+    }
+    fprintf(m->kill_log, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    fflush(m->kill_log);
+}
+
+/* A KillGroup caller waiting on this slot learns the outcome. */
+static char *finish_manual(MemctlManager *m, const MemctlCoreEvent *e)
+{
+    ManualKill *k = g_hash_table_lookup(m->manual, GINT_TO_POINTER(e->slot));
+    if (!k)
+        return NULL;
+    if (e->type == MEMCTL_EVENT_KILL && strcmp(e->reason, "manual") != 0)
+        return NULL; /* a pressure kill of the same group came first; ours follows */
+    char *reason = g_steal_pointer(&k->reason);
+    if (k->invocation) {
+        if (e->type == MEMCTL_EVENT_KILL)
+            g_dbus_method_invocation_return_value(k->invocation, NULL);
+        else
+            g_dbus_method_invocation_return_error(k->invocation, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
+                                                  "%s: %s: %s", e->group, e->what, g_strerror(-e->error));
+        k->invocation = NULL;
+    }
+    g_hash_table_remove(m->manual, GINT_TO_POINTER(e->slot));
+    return reason;
+}
+
+void memctl_manager_drain(MemctlManager *m)
+{
+    memctl_core_ack_events(m->core);
+    MemctlCoreEvent e;
+    while (memctl_core_next_event(m->core, &e)) {
+        if (e.type == MEMCTL_EVENT_GROUP_RELEASED)
+            continue;
+        MemctlGroup *grp = memctl_groups_by_slot(m->groups, e.slot);
+        g_autofree char *line = memctl_record_describe(&e);
+        if (e.type == MEMCTL_EVENT_PRESSURE) {
+            g_debug("%s", line);
+            if (m->bus)
+                memctl_bus_emit_pressure(m->bus, e.group, e.reason);
+            continue;
+        }
+        g_autofree char *message = NULL;
+        if (e.type == MEMCTL_EVENT_KILL || e.type == MEMCTL_EVENT_ERROR)
+            message = finish_manual(m, &e);
+        if (e.type == MEMCTL_EVENT_ERROR) {
+            g_warning("%s", line);
+            write_kill_log(m, &e, NULL);
+            continue;
+        }
+        if (e.type == MEMCTL_EVENT_KILL) {
+            m->kills++;
+            if (grp)
+                grp->kills++;
+            if (message)
+                g_message("%s (requested: %s)", line, message[0] ? message : "no reason given");
+            else
+                g_message("%s", line);
+        } else if (e.type == MEMCTL_EVENT_KERNEL_OOM) {
+            m->kernel_kills += e.npids;
+            if (grp)
+                grp->kernel_oom_kills += e.npids;
+            g_warning("%s", line);
+        }
+        const MemctlKillEntry *k = memctl_history_add(m->history, &e, message);
+        write_kill_log(m, &e, k);
+        if (m->bus) {
+            memctl_bus_emit_killed(m->bus, k);
+            if (grp)
+                memctl_bus_group_counters_changed(m->bus, grp);
+        }
+    }
+}
+
+int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, gboolean whole_group,
+                        GDBusMethodInvocation *invocation, GError **error)
+{
+    MemctlGroup *grp = memctl_groups_get(m->groups, name);
+    if (!grp)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+    if (strlen(reason) > 200 || !g_utf8_validate(reason, -1, NULL))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                           "reason: at most 200 bytes of text"),
+               -EINVAL;
+    for (const char *p = reason; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                               "reason: control characters are not allowed"),
+                   -EINVAL;
+    if (g_hash_table_contains(m->manual, GINT_TO_POINTER(grp->slot)))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: a requested kill is in progress",
+                           name),
+               -EBUSY;
+    g_autofree char *events = g_build_filename(grp->path, "cgroup.events", NULL);
+    g_autofree char *text = NULL;
+    uint64_t populated = 0;
+    if (g_file_get_contents(events, &text, NULL, NULL))
+        (void)memctl_sample_key(text, "populated", &populated);
+    if (!populated)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the group has no processes", name),
+               -ESRCH;
+    int r = memctl_core_kill_group(m->core, grp->slot, whole_group);
+    if (r < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the core refused the kill: %s",
+                           name, g_strerror(-r)),
+               r;
+    ManualKill *k = g_new0(ManualKill, 1);
+    k->reason = g_strdup(reason);
+    k->invocation = invocation;
+    g_hash_table_insert(m->manual, GINT_TO_POINTER(grp->slot), k);
+    return 0;
+}
+
+static void add(GVariantBuilder *b, const char *k, GVariant *v)
+{
+    g_variant_builder_add(b, "{sv}", k, v);
+}
+
+static void host_memory(uint64_t *ret_total, uint64_t *ret_avail)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL))
+        return;
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **it = lines; *it; it++) {
+        guint64 kb;
+        if (sscanf(*it, "MemTotal: %" G_GUINT64_FORMAT, &kb) == 1)
+            *ret_total = kb * 1024;
+        else if (sscanf(*it, "MemAvailable: %" G_GUINT64_FORMAT, &kb) == 1)
+            *ret_avail = kb * 1024;
+    }
+}
+
+GVariant *memctl_manager_status(MemctlManager *m)
+{
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    add(&b, "version", g_variant_new_string(MEMCTL_VERSION));
+    add(&b, "root", g_variant_new_string(m->root));
+    add(&b, "groups", g_variant_new_uint32(memctl_groups_count(m->groups)));
+    add(&b, "kills", g_variant_new_uint64(m->kills));
+    add(&b, "kernel_oom_kills", g_variant_new_uint64(m->kernel_kills));
+    add(&b, "events_dropped", g_variant_new_uint64(memctl_core_events_dropped(m->core)));
+    add(&b, "uptime_usec", g_variant_new_uint64((uint64_t)(g_get_monotonic_time() - m->started_usec)));
+    uint64_t total = 0, avail = 0;
+    host_memory(&total, &avail);
+    add(&b, "memory_total", g_variant_new_uint64(total));
+    add(&b, "memory_available", g_variant_new_uint64(avail));
+    g_autofree char *psi = NULL;
+    uint32_t some = 0, full = 0;
+    if (g_file_get_contents("/proc/pressure/memory", &psi, NULL, NULL))
+        (void)memctl_sample_pressure_avg10(psi, &some, &full);
+    add(&b, "pressure_some", g_variant_new_double(some / 100.0));
+    add(&b, "pressure_full", g_variant_new_double(full / 100.0));
+    add(&b, "core_alive", g_variant_new_boolean(m->core_alive));
+    return g_variant_builder_end(&b);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "daemon/core.h"
+#include "daemon/group.h"
+#include "daemon/history.h"
+
+/*
+ * The GLib side's state around the core: the groups, the kill history and counters, the kill log,
+ * and the verbs the D-Bus API and the command line share. It drains the core's events, records them
+ * and hands them to the bus (signals). Top-level code: it logs.
+ */
+typedef struct MemctlBus MemctlBus;
+
+typedef struct {
+    MemctlCore *core;     /* borrowed */
+    MemctlGroups *groups; /* borrowed */
+    MemctlHistory *history;
+    MemctlBus *bus; /* NULL until the bus is up */
+    char *root, *mount;
+    FILE *kill_log;
+    uint64_t kills, kernel_kills;
+    int64_t started_usec; /* monotonic */
+    GHashTable *manual;   /* slot -> ManualKill*: KillGroup calls waiting for their kill */
+    uint64_t last_heartbeat;
+    gboolean core_alive;
+} MemctlManager;
+
+MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const char *mount,
+                                  const char *root);
+void memctl_manager_free(MemctlManager *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlManager, memctl_manager_free)
+
+/* Drains the core's events: counters, history, log, kill log, D-Bus signals. */
+void memctl_manager_drain(MemctlManager *m);
+
+/*
+ * Kills in a group now through the core; completes `invocation` (if not NULL) once the core
+ * reports the kill, or with an error. Returns 0, or -errno with *error set and invocation untouched.
+ */
+int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, gboolean whole_group,
+                        GDBusMethodInvocation *invocation, GError **error);
+
+/* GetStatus as a{sv}. */
+GVariant *memctl_manager_status(MemctlManager *m);
