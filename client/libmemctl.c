@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libmemctl: org.memctl.Manager1 over sd-bus. See include/memctl/client.h. */
+#include "include/memctl/client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+#include "include/memctl/memctl.h"
+
+struct MemctlClient {
+    sd_bus *bus;
+    sd_bus_error error;
+    sd_bus_slot *killed_slot, *alert_slot;
+    MemctlKilledFn killed;
+    MemctlAlertFn alert;
+    void *userdata;
+};
+
+static const sd_bus_error_map memctl_errors[] = {
+        SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_NO_SUCH_GROUP, ENOENT),
+        SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_INVALID_ARGUMENT, EINVAL),
+        SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_ACCESS_DENIED, EACCES),
+        SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_BUSY, EBUSY),
+        SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, ENOSPC),
+        SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_FAILED, EIO),
+        SD_BUS_ERROR_MAP_END,
+};
+
+static inline void bus_message_unrefp(sd_bus_message **m)
+{
+    if (*m)
+        sd_bus_message_unref(*m);
+}
+#define _cleanup_msg_ __attribute__((cleanup(bus_message_unrefp)))
+
+static inline void freep(void *p)
+{
+    free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+int memctl_client_open(const char *address, MemctlClient **ret)
+{
+    static bool mapped;
+    if (!mapped) {
+        (void)sd_bus_error_add_map(memctl_errors);
+        mapped = true;
+    }
+    MemctlClient *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    int r;
+    if (address) {
+        r = sd_bus_new(&c->bus);
+        if (r >= 0)
+            r = sd_bus_set_address(c->bus, address);
+        if (r >= 0)
+            r = sd_bus_set_bus_client(c->bus, 1);
+        if (r >= 0)
+            r = sd_bus_start(c->bus);
+    } else {
+        r = sd_bus_open_system(&c->bus);
+    }
+    if (r < 0) {
+        memctl_client_free(c);
+        return r;
+    }
+    *ret = c;
+    return 0;
+}
+
+void memctl_client_free(MemctlClient *c)
+{
+    if (!c)
+        return;
+    sd_bus_slot_unref(c->killed_slot);
+    sd_bus_slot_unref(c->alert_slot);
+    sd_bus_error_free(&c->error);
+    sd_bus_flush_close_unref(c->bus);
+    free(c);
+}
+
+sd_bus *memctl_client_bus(MemctlClient *c)
+{
+    return c->bus;
+}
+
+const char *memctl_client_error_name(const MemctlClient *c)
+{
+    return c->error.name;
+}
+
+const char *memctl_client_error_message(const MemctlClient *c)
+{
+    return c->error.message ? c->error.message : "";
+}
+
+/* Starts a method call on the manager object. */
+static int new_call(MemctlClient *c, const char *method, sd_bus_message **ret)
+{
+    sd_bus_error_free(&c->error);
+    return sd_bus_message_new_method_call(c->bus, ret, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH,
+                                          MEMCTL_MANAGER_INTERFACE, method);
+}
+
+/* Sends m; on failure keeps the error in c and returns the mapped -errno. */
+static int call(MemctlClient *c, sd_bus_message *m, sd_bus_message **ret_reply)
+{
+    int r = sd_bus_call(c->bus, m, 0, &c->error, ret_reply);
+    if (r < 0 && !sd_bus_error_is_set(&c->error))
+        (void)sd_bus_error_set_errno(&c->error, r);
+    return r;
+}
+
+static int append_settings(sd_bus_message *m, const MemctlSetting *s, size_t n)
+{
+    int r = sd_bus_message_open_container(m, 'a', "{sv}");
+    size_t unified = 0;
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        if (strncmp(s[i].key, "memory.", 7) == 0) {
+            unified++;
+            continue;
+        }
+        r = sd_bus_message_append(m, "{sv}", s[i].key, "s", s[i].value);
+    }
+    if (r >= 0 && unified) {
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+            r = sd_bus_message_append(m, "s", "unified");
+        if (r >= 0)
+            r = sd_bus_message_open_container(m, 'v', "a{ss}");
+        if (r >= 0)
+            r = sd_bus_message_open_container(m, 'a', "{ss}");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+            if (strncmp(s[i].key, "memory.", 7) == 0)
+                r = sd_bus_message_append(m, "{ss}", s[i].key, s[i].value);
+        for (int k = 0; r >= 0 && k < 3; k++)
+            r = sd_bus_message_close_container(m);
+    }
+    if (r >= 0)
+        r = sd_bus_message_close_container(m);
+    return r;
+}
+
+int memctl_client_create_group(MemctlClient *c, const char *name, const MemctlSetting *settings, size_t n,
+                               char **ret_object_path)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "CreateGroup", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "s", name);
+    if (r >= 0)
+        r = append_settings(m, settings, n);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    const char *path = NULL;
+    if (r >= 0)
+        r = sd_bus_message_read(reply, "o", &path);
+    if (r < 0)
+        return r;
+    if (ret_object_path) {
+        char *p = strdup(path);
+        if (!p)
+            return -ENOMEM;
+        *ret_object_path = p;
+    }
+    return 0;
+}
+
+int memctl_client_set_limits(MemctlClient *c, const char *name, const MemctlSetting *settings, size_t n)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "SetLimits", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "s", name);
+    if (r >= 0)
+        r = append_settings(m, settings, n);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    return r < 0 ? r : 0;
+}
+
+int memctl_client_attach(MemctlClient *c, const char *name, const uint32_t *pids, size_t n)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "AttachProcesses", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "s", name);
+    if (r >= 0)
+        r = sd_bus_message_append_array(m, 'u', pids, n * sizeof(uint32_t));
+    if (r >= 0)
+        r = call(c, m, &reply);
+    return r < 0 ? r : 0;
+}
+
+int memctl_client_remove_group(MemctlClient *c, const char *name, uint64_t flags, MemctlFinal *ret_final)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "RemoveGroup", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "st", name, flags);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    MemctlFinal f = {0};
+    if (r >= 0)
+        r = sd_bus_message_enter_container(reply, 'a', "{st}");
+    while (r >= 0) {
+        const char *k;
+        uint64_t v;
+        r = sd_bus_message_read(reply, "{st}", &k, &v);
+        if (r <= 0)
+            break;
+        uint64_t *slot = strcmp(k, "peak") == 0       ? &f.peak
+                         : strcmp(k, "oom") == 0      ? &f.oom
+                         : strcmp(k, "oom_kill") == 0 ? &f.oom_kill
+                         : strcmp(k, "high") == 0     ? &f.high
+                         : strcmp(k, "max") == 0      ? &f.max
+                         : strcmp(k, "kills") == 0    ? &f.kills
+                                                      : NULL;
+        if (slot)
+            *slot = v;
+    }
+    if (r < 0)
+        return r;
+    if (ret_final)
+        *ret_final = f;
+    return 0;
+}
+
+int memctl_client_kill_group(MemctlClient *c, const char *name, const char *reason, uint64_t flags)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "KillGroup", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "sst", name, reason ? reason : "", flags);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    return r < 0 ? r : 0;
+}
+
+int memctl_client_reload(MemctlClient *c)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "ReloadPolicy", &m);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    return r < 0 ? r : 0;
+}
+
+/* ---- reading dictionaries into structs -------------------------------------------------- */
+
+typedef struct {
+    const char *key;
+    char type; /* s t u b d */
+    size_t offset;
+} Field;
+
+static int read_value(sd_bus_message *m, char type, void *dst)
+{
+    int r;
+    switch (type) {
+    case 's': {
+        const char *s;
+        r = sd_bus_message_read_basic(m, 's', &s);
+        if (r < 0)
+            return r;
+        char *copy = strdup(s);
+        if (!copy)
+            return -ENOMEM;
+        free(*(char **)dst);
+        *(char **)dst = copy;
+        return 0;
+    }
+    case 'b': {
+        int b;
+        r = sd_bus_message_read_basic(m, 'b', &b);
+        if (r >= 0)
+            *(bool *)dst = b;
+        return r;
+    }
+    default:
+        return sd_bus_message_read_basic(m, type, dst);
+    }
+}
+
+/* Reads an a{sv} into the struct at base by the field table; unknown keys and types are skipped. */
+static int read_dict(sd_bus_message *m, const Field *fields, size_t nfields, void *base)
+{
+    int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+    if (r < 0)
+        return r;
+    while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+        const char *key, *contents;
+        char type;
+        r = sd_bus_message_read_basic(m, 's', &key);
+        if (r >= 0)
+            r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+            return r;
+        const Field *f = NULL;
+        for (size_t i = 0; i < nfields && !f; i++)
+            if (strcmp(fields[i].key, key) == 0 && contents[0] == fields[i].type && !contents[1])
+                f = &fields[i];
+        if (f) {
+            r = sd_bus_message_enter_container(m, 'v', contents);
+            if (r >= 0)
+                r = read_value(m, f->type, (char *)base + f->offset);
+            if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        } else {
+            r = sd_bus_message_skip(m, "v");
+        }
+        if (r < 0)
+            return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+            return r;
+    }
+    if (r < 0)
+        return r;
+    return sd_bus_message_exit_container(m);
+}
+
+#define FIELD(T, key, type, member)    \
+    {                                  \
+        key, type, offsetof(T, member) \
+    }
+
+static const Field group_fields[] = {
+        FIELD(MemctlGroupInfo, "Name", 's', name),
+        FIELD(MemctlGroupInfo, "CgroupPath", 's', cgroup_path),
+        FIELD(MemctlGroupInfo, "MemoryCurrent", 't', current),
+        FIELD(MemctlGroupInfo, "MemoryPeak", 't', peak),
+        FIELD(MemctlGroupInfo, "MemoryMin", 't', min),
+        FIELD(MemctlGroupInfo, "MemoryLow", 't', low),
+        FIELD(MemctlGroupInfo, "MemoryHigh", 't', high),
+        FIELD(MemctlGroupInfo, "MemoryMax", 't', max),
+        FIELD(MemctlGroupInfo, "SwapMax", 't', swap_max),
+        FIELD(MemctlGroupInfo, "OOMGroup", 'b', oom_group),
+        FIELD(MemctlGroupInfo, "Priority", 'u', priority),
+        FIELD(MemctlGroupInfo, "Kills", 't', kills),
+        FIELD(MemctlGroupInfo, "KernelOOMKills", 't', kernel_oom_kills),
+        FIELD(MemctlGroupInfo, "PressureSome", 'd', pressure_some),
+        FIELD(MemctlGroupInfo, "PressureFull", 'd', pressure_full),
+        FIELD(MemctlGroupInfo, "Critical", 'b', critical),
+};
+
+static const Field kill_fields[] = {
+        FIELD(MemctlKill, "seq", 't', seq),
+        FIELD(MemctlKill, "time_usec", 't', time_usec),
+        FIELD(MemctlKill, "group", 's', group),
+        FIELD(MemctlKill, "pid", 'u', pid),
+        FIELD(MemctlKill, "comm", 's', comm),
+        FIELD(MemctlKill, "reason", 's', reason),
+        FIELD(MemctlKill, "by", 's', by),
+        FIELD(MemctlKill, "message", 's', message),
+        FIELD(MemctlKill, "group_kill", 'b', group_kill),
+        FIELD(MemctlKill, "livelock", 'b', livelock),
+        FIELD(MemctlKill, "processes", 'u', processes),
+        FIELD(MemctlKill, "bytes_freed", 't', bytes_freed),
+        FIELD(MemctlKill, "latency_usec", 't', latency_usec),
+        FIELD(MemctlKill, "freed_usec", 't', freed_usec),
+        FIELD(MemctlKill, "current", 't', current),
+        FIELD(MemctlKill, "high", 't', high),
+        FIELD(MemctlKill, "max", 't', max),
+};
+
+static const Field status_fields[] = {
+        FIELD(MemctlStatus, "version", 's', version),
+        FIELD(MemctlStatus, "root", 's', root),
+        FIELD(MemctlStatus, "groups", 'u', groups),
+        FIELD(MemctlStatus, "kills", 't', kills),
+        FIELD(MemctlStatus, "kernel_oom_kills", 't', kernel_oom_kills),
+        FIELD(MemctlStatus, "events_dropped", 't', events_dropped),
+        FIELD(MemctlStatus, "uptime_usec", 't', uptime_usec),
+        FIELD(MemctlStatus, "memory_total", 't', memory_total),
+        FIELD(MemctlStatus, "memory_available", 't', memory_available),
+        FIELD(MemctlStatus, "pressure_some", 'd', pressure_some),
+        FIELD(MemctlStatus, "pressure_full", 'd', pressure_full),
+        FIELD(MemctlStatus, "core_alive", 'b', core_alive),
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+void memctl_group_info_clear(MemctlGroupInfo *g)
+{
+    free(g->name);
+    free(g->object_path);
+    free(g->cgroup_path);
+    memset(g, 0, sizeof(*g));
+}
+
+void memctl_group_info_free_array(MemctlGroupInfo *g, size_t n)
+{
+    for (size_t i = 0; g && i < n; i++)
+        memctl_group_info_clear(&g[i]);
+    free(g);
+}
+
+void memctl_kill_free_array(MemctlKill *k, size_t n)
+{
+    for (size_t i = 0; k && i < n; i++) {
+        free(k[i].group);
+        free(k[i].comm);
+        free(k[i].reason);
+        free(k[i].by);
+        free(k[i].message);
+    }
+    free(k);
+}
+
+void memctl_status_clear(MemctlStatus *s)
+{
+    free(s->version);
+    free(s->root);
+    memset(s, 0, sizeof(*s));
+}
+
+int memctl_client_get_group(MemctlClient *c, const char *name, MemctlGroupInfo *ret)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL, *props = NULL;
+    int r = new_call(c, "GetGroup", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "s", name);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    const char *path = NULL;
+    if (r >= 0)
+        r = sd_bus_message_read(reply, "o", &path);
+    if (r >= 0)
+        r = sd_bus_call_method(c->bus, MEMCTL_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+                               &c->error, &props, "s", MEMCTL_GROUP_INTERFACE);
+    MemctlGroupInfo g = {0};
+    if (r >= 0)
+        r = read_dict(props, group_fields, N(group_fields), &g);
+    if (r >= 0 && !(g.object_path = strdup(path)))
+        r = -ENOMEM;
+    if (r < 0) {
+        memctl_group_info_clear(&g);
+        return r;
+    }
+    *ret = g;
+    return 0;
+}
+
+int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "ListGroups", &m);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    if (r >= 0)
+        r = sd_bus_message_enter_container(reply, 'a', "(sostttttd)");
+    MemctlGroupInfo *out = NULL;
+    size_t n = 0;
+    while (r >= 0) {
+        const char *name, *obj, *cg;
+        MemctlGroupInfo g = {0};
+        r = sd_bus_message_read(reply, "(sostttttd)", &name, &obj, &cg, &g.current, &g.min, &g.high, &g.max,
+                                &g.kills, &g.pressure_full);
+        if (r <= 0)
+            break;
+        MemctlGroupInfo *grown = realloc(out, (n + 1) * sizeof(*out));
+        if (!grown) {
+            r = -ENOMEM;
+            break;
+        }
+        out = grown;
+        g.name = strdup(name);
+        g.object_path = strdup(obj);
+        g.cgroup_path = strdup(cg);
+        out[n++] = g;
+        if (!g.name || !g.object_path || !g.cgroup_path)
+            r = -ENOMEM;
+    }
+    if (r < 0) {
+        memctl_group_info_free_array(out, n);
+        return r;
+    }
+    *ret = out;
+    *ret_n = n;
+    return (int)n;
+}
+
+int memctl_client_list_kills(MemctlClient *c, uint64_t since, MemctlKill **ret, size_t *ret_n,
+                             uint64_t *ret_last)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "ListKills", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "t", since);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    if (r >= 0)
+        r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
+    MemctlKill *out = NULL;
+    size_t n = 0;
+    while (r >= 0) {
+        r = sd_bus_message_at_end(reply, false);
+        if (r != 0)
+            break;
+        MemctlKill *grown = realloc(out, (n + 1) * sizeof(*out));
+        if (!grown) {
+            r = -ENOMEM;
+            break;
+        }
+        out = grown;
+        memset(&out[n], 0, sizeof(*out));
+        r = read_dict(reply, kill_fields, N(kill_fields), &out[n++]);
+    }
+    uint64_t last = 0;
+    if (r >= 0)
+        r = sd_bus_message_exit_container(reply);
+    if (r >= 0)
+        r = sd_bus_message_read(reply, "t", &last);
+    if (r < 0) {
+        memctl_kill_free_array(out, n);
+        return r;
+    }
+    *ret = out;
+    *ret_n = n;
+    if (ret_last)
+        *ret_last = last;
+    return (int)n;
+}
+
+int memctl_client_get_status(MemctlClient *c, MemctlStatus *ret)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "GetStatus", &m);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    MemctlStatus s = {0};
+    if (r >= 0)
+        r = read_dict(reply, status_fields, N(status_fields), &s);
+    if (r < 0) {
+        memctl_status_clear(&s);
+        return r;
+    }
+    *ret = s;
+    return 0;
+}
+
+/* ---- signals ---------------------------------------------------------------------------- */
+
+static int on_killed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+    MemctlClient *c = userdata;
+    const char *group, *comm, *reason;
+    uint32_t pid;
+    uint64_t freed, latency;
+    if (c->killed && sd_bus_message_read(m, "susstt", &group, &pid, &comm, &reason, &freed, &latency) >= 0)
+        c->killed(group, pid, comm, reason, freed, latency, c->userdata);
+    return 0;
+}
+
+static int on_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+    MemctlClient *c = userdata;
+    const char *group, *level;
+    if (c->alert && sd_bus_message_read(m, "ss", &group, &level) >= 0)
+        c->alert(group, level, c->userdata);
+    return 0;
+}
+
+int memctl_client_subscribe(MemctlClient *c, MemctlKilledFn killed, MemctlAlertFn alert, void *userdata)
+{
+    sd_bus_error_free(&c->error);
+    c->killed = killed;
+    c->alert = alert;
+    c->userdata = userdata;
+    int r = 0;
+    if (killed && !c->killed_slot)
+        r = sd_bus_match_signal(c->bus, &c->killed_slot, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH,
+                                MEMCTL_MANAGER_INTERFACE, "Killed", on_killed, c);
+    if (r >= 0 && alert && !c->alert_slot)
+        r = sd_bus_match_signal(c->bus, &c->alert_slot, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH,
+                                MEMCTL_MANAGER_INTERFACE, "PressureAlert", on_alert, c);
+    return r < 0 ? r : 0;
+}
+
+int memctl_client_wait(MemctlClient *c, uint64_t timeout_usec)
+{
+    for (;;) {
+        int r = sd_bus_process(c->bus, NULL);
+        if (r < 0)
+            return r;
+        if (r > 0)
+            return 1;
+        r = sd_bus_wait(c->bus, timeout_usec);
+        if (r < 0 && r != -EINTR)
+            return r;
+        if (r == 0)
+            return 0;
+    }
+}

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* memctl's one-shot verbs: status, list, show, create, set, attach, remove, kill, reload. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/cli.h"
+#include "client/table.h"
+
+static void add(json_object *o, const char *k, json_object *v)
+{
+    json_object_object_add(o, k, v);
+}
+
+static void group_info_freep(MemctlGroupInfo *g)
+{
+    memctl_group_info_clear(g);
+}
+
+static void status_freep(MemctlStatus *s)
+{
+    memctl_status_clear(s);
+}
+
+int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    __attribute__((cleanup(status_freep))) MemctlStatus s = {0};
+    int r = memctl_client_get_status(c, &s);
+    if (r < 0)
+        return cli_fail(c, r, "status");
+    if (a->json) {
+        json_object *o = json_object_new_object();
+        add(o, "version", json_object_new_string(s.version ? s.version : ""));
+        add(o, "root", json_object_new_string(s.root ? s.root : ""));
+        add(o, "groups", json_object_new_uint64(s.groups));
+        add(o, "kills", json_object_new_uint64(s.kills));
+        add(o, "kernel_oom_kills", json_object_new_uint64(s.kernel_oom_kills));
+        add(o, "events_dropped", json_object_new_uint64(s.events_dropped));
+        add(o, "uptime_usec", json_object_new_uint64(s.uptime_usec));
+        add(o, "memory_total", json_object_new_uint64(s.memory_total));
+        add(o, "memory_available", json_object_new_uint64(s.memory_available));
+        add(o, "pressure_some", json_object_new_double(s.pressure_some));
+        add(o, "pressure_full", json_object_new_double(s.pressure_full));
+        add(o, "core_alive", json_object_new_boolean(s.core_alive));
+        cli_print_json(o);
+        return 0;
+    }
+    char b1[16], b2[16];
+    printf("memctld %s, managing %s\n", s.version ? s.version : "?", s.root ? s.root : "?");
+    printf("      Groups: %u\n", s.groups);
+    printf("       Kills: %" PRIu64 " by memctld, %" PRIu64 " by the kernel's OOM killer\n", s.kills,
+           s.kernel_oom_kills);
+    printf("      Memory: %s available of %s\n", cli_size(s.memory_available, b1),
+           cli_size(s.memory_total, b2));
+    printf("    Pressure: some %.2f%%, full %.2f%% (avg10)\n", s.pressure_some, s.pressure_full);
+    printf("        Core: %s\n", s.core_alive ? "alive" : "NOT ANSWERING");
+    if (s.events_dropped)
+        printf("      Events: %" PRIu64 " dropped (the main loop fell behind)\n", s.events_dropped);
+    printf("      Uptime: %" PRIu64 " s\n", s.uptime_usec / 1000000);
+    return 0;
+}
+
+int verb_list(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    MemctlGroupInfo *g = NULL;
+    size_t n = 0;
+    int r = memctl_client_list_groups(c, &g, &n);
+    if (r < 0)
+        return cli_fail(c, r, "list");
+    if (a->json) {
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+            json_object *o = json_object_new_object();
+            add(o, "name", json_object_new_string(g[i].name));
+            add(o, "object_path", json_object_new_string(g[i].object_path));
+            add(o, "cgroup", json_object_new_string(g[i].cgroup_path));
+            add(o, "current", cli_json_size(g[i].current));
+            add(o, "min", cli_json_size(g[i].min));
+            add(o, "high", cli_json_size(g[i].high));
+            add(o, "max", cli_json_size(g[i].max));
+            add(o, "kills", json_object_new_uint64(g[i].kills));
+            add(o, "pressure_full", json_object_new_double(g[i].pressure_full));
+            json_object_array_add(arr, o);
+        }
+        cli_print_json(arr);
+        memctl_group_info_free_array(g, n);
+        return 0;
+    }
+    static const char *const cols[] = {"GROUP", ">CURRENT", ">MIN", ">HIGH", ">MAX", ">KILLS", ">PSI-FULL"};
+    _cleanup_table_ Table *t = table_new(cols, 7);
+    for (size_t i = 0; t && i < n; i++) {
+        char cur[16], min[16], high[16], max[16], kills[24], psi[16];
+        snprintf(kills, sizeof(kills), "%" PRIu64, g[i].kills);
+        snprintf(psi, sizeof(psi), "%.2f%%", g[i].pressure_full);
+        const char *row[] = {g[i].name,
+                             cli_size(g[i].current, cur),
+                             cli_size(g[i].min, min),
+                             cli_size(g[i].high, high),
+                             cli_size(g[i].max, max),
+                             kills,
+                             psi};
+        if (table_add_row(t, row) < 0)
+            break;
+    }
+    memctl_group_info_free_array(g, n);
+    if (!t)
+        return cli_fail(NULL, -ENOMEM, "list");
+    table_print(t, stdout, a->legend);
+    if (a->legend)
+        printf("\n%zu group(s) listed.\n", table_rows(t));
+    return 0;
+}
+
+int verb_show(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    __attribute__((cleanup(group_info_freep))) MemctlGroupInfo g = {0};
+    int r = memctl_client_get_group(c, argv[0], &g);
+    if (r < 0)
+        return cli_fail(c, r, argv[0]);
+    const struct {
+        const char *name;
+        uint64_t v;
+    } sizes[] = {{"MemoryCurrent", g.current}, {"MemoryPeak", g.peak}, {"MemoryMin", g.min},
+                 {"MemoryLow", g.low},         {"MemoryHigh", g.high}, {"MemoryMax", g.max},
+                 {"SwapMax", g.swap_max}};
+    if (a->json) {
+        json_object *o = json_object_new_object();
+        add(o, "Name", json_object_new_string(g.name ? g.name : ""));
+        add(o, "ObjectPath", json_object_new_string(g.object_path));
+        add(o, "CgroupPath", json_object_new_string(g.cgroup_path ? g.cgroup_path : ""));
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+            add(o, sizes[i].name, cli_json_size(sizes[i].v));
+        add(o, "OOMGroup", json_object_new_boolean(g.oom_group));
+        add(o, "Priority", json_object_new_uint64(g.priority));
+        add(o, "Kills", json_object_new_uint64(g.kills));
+        add(o, "KernelOOMKills", json_object_new_uint64(g.kernel_oom_kills));
+        add(o, "PressureSome", json_object_new_double(g.pressure_some));
+        add(o, "PressureFull", json_object_new_double(g.pressure_full));
+        add(o, "Critical", json_object_new_boolean(g.critical));
+        cli_print_json(o);
+        return 0;
+    }
+    printf("Name=%s\nObjectPath=%s\nCgroupPath=%s\n", g.name, g.object_path, g.cgroup_path);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char b[16];
+        printf("%s=%s\n", sizes[i].name, cli_size(sizes[i].v, b));
+    }
+    printf("OOMGroup=%s\nPriority=%u\nKills=%" PRIu64 "\nKernelOOMKills=%" PRIu64
+           "\nPressureSome=%.2f\nPressureFull=%.2f\nCritical=%s\n",
+           g.oom_group ? "yes" : "no", g.priority, g.kills, g.kernel_oom_kills, g.pressure_some,
+           g.pressure_full, g.critical ? "yes" : "no");
+    return 0;
+}
+
+/* KEY=VALUE arguments after the group, added to the options' settings. */
+static int parse_settings(const CliArgs *a, int argc, char **argv, MemctlSetting *out, size_t *ret_n)
+{
+    size_t n = a->n_settings;
+    memcpy(out, a->settings, n * sizeof(*out));
+    for (int i = 0; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i]) {
+            fprintf(stderr, "memctl: '%s': expected KEY=VALUE (e.g. limit=512M)\n", argv[i]);
+            return CLI_EXIT_INVALID;
+        }
+        if (n == 96) {
+            fprintf(stderr, "memctl: too many settings\n");
+            return CLI_EXIT_INVALID;
+        }
+        *eq = '\0';
+        out[n++] = (MemctlSetting){argv[i], eq + 1};
+    }
+    *ret_n = n;
+    return 0;
+}
+
+int verb_create(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    MemctlSetting s[96];
+    size_t n;
+    int r = parse_settings(a, argc - 1, argv + 1, s, &n);
+    if (r != 0)
+        return r;
+    char *path = NULL;
+    r = memctl_client_create_group(c, argv[0], s, n, &path);
+    if (r < 0)
+        return cli_fail(c, r, argv[0]);
+    if (a->json) {
+        json_object *o = json_object_new_object();
+        add(o, "name", json_object_new_string(argv[0]));
+        add(o, "object_path", json_object_new_string(path));
+        cli_print_json(o);
+    }
+    free(path);
+    return 0;
+}
+
+int verb_set(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    MemctlSetting s[96];
+    size_t n;
+    int r = parse_settings(a, argc - 1, argv + 1, s, &n);
+    if (r != 0)
+        return r;
+    r = memctl_client_set_limits(c, argv[0], s, n);
+    return r < 0 ? cli_fail(c, r, argv[0]) : 0;
+}
+
+int verb_attach(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    uint32_t *pids = calloc((size_t)argc, sizeof(uint32_t));
+    if (!pids)
+        return cli_fail(NULL, -ENOMEM, "attach");
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(argv[i], &end, 10);
+        if (errno || *end || !argv[i][0] || argv[i][0] == '-' || v == 0 || v > INT32_MAX) {
+            fprintf(stderr, "memctl: '%s' is not a process id\n", argv[i]);
+            free(pids);
+            return CLI_EXIT_INVALID;
+        }
+        pids[i - 1] = (uint32_t)v;
+    }
+    int r = memctl_client_attach(c, argv[0], pids, (size_t)argc - 1);
+    free(pids);
+    return r < 0 ? cli_fail(c, r, argv[0]) : 0;
+}
+
+int verb_remove(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    MemctlFinal f;
+    int r = memctl_client_remove_group(c, argv[0], a->kill ? MEMCTL_CLIENT_REMOVE_KILL : 0, &f);
+    if (r < 0)
+        return cli_fail(c, r, argv[0]);
+    if (a->json) {
+        json_object *o = json_object_new_object();
+        add(o, "name", json_object_new_string(argv[0]));
+        add(o, "peak", json_object_new_uint64(f.peak));
+        add(o, "oom", json_object_new_uint64(f.oom));
+        add(o, "oom_kill", json_object_new_uint64(f.oom_kill));
+        add(o, "high", json_object_new_uint64(f.high));
+        add(o, "max", json_object_new_uint64(f.max));
+        add(o, "kills", json_object_new_uint64(f.kills));
+        cli_print_json(o);
+    } else {
+        char b[16];
+        printf("Removed %s: peak %s, memctld kills %" PRIu64 ", kernel OOM kills %" PRIu64
+               ", times over high %" PRIu64 ", at max %" PRIu64 ".\n",
+               argv[0], cli_size(f.peak, b), f.kills, f.oom_kill, f.high, f.max);
+    }
+    return 0;
+}
+
+int verb_kill(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    int r = memctl_client_kill_group(c, argv[0], a->reason ? a->reason : "memctl kill",
+                                     a->one ? MEMCTL_CLIENT_KILL_ONE : 0);
+    return r < 0 ? cli_fail(c, r, argv[0]) : 0;
+}
+
+int verb_reload(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    int r = memctl_client_reload(c);
+    return r < 0 ? cli_fail(c, r, "reload") : 0;
+}
