@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * org.memctl.Manager1 end to end on the real kernel and a private dbus-daemon that loads the
+ * shipped bus policy: the introspection equals the contract, every verb of the memctl CLI, the
+ * signals, bad input over the bus, and ReloadPolicy.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "include/memctl/memctl.h"
+#include "policy/limits.h"
+#include "tests/lib/bustest.h"
+#include "tests/lib/cgtest.h"
+
+#define MiB ((uint64_t)1024 * 1024)
+
+/* One interface of a node as GDBus prints it: a canonical form to compare. */
+static char *interface_xml(const char *xml, const char *iface)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml(xml, &err);
+    g_assert_no_error(err);
+    GDBusInterfaceInfo *info = g_dbus_node_info_lookup_interface(node, iface);
+    g_assert_nonnull(info);
+    GString *s = g_string_new(NULL);
+    g_dbus_interface_info_generate_xml(info, 0, s);
+    return g_string_free(s, FALSE);
+}
+
+static char *introspect(BusTest *b, const char *path)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+            b->conn, MEMCTL_BUS_NAME, path, "org.freedesktop.DBus.Introspectable", "Introspect", NULL,
+            G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &err);
+    g_assert_no_error(err);
+    char *xml;
+    g_variant_get(r, "(s)", &xml);
+    return xml;
+}
+
+static void test_introspection(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-introspect", NULL);
+    g_autofree char *contract_path =
+            g_build_filename(g_getenv("MEMCTL_SOURCE_ROOT"), "dbus", "org.memctl.Manager1.xml", NULL);
+    g_autofree char *contract = NULL;
+    g_assert_true(g_file_get_contents(contract_path, &contract, NULL, NULL));
+
+    g_autofree char *live = introspect(&t.bus, MEMCTL_MANAGER_PATH);
+    g_autofree char *want_m = interface_xml(contract, MEMCTL_MANAGER_INTERFACE);
+    g_autofree char *have_m = interface_xml(live, MEMCTL_MANAGER_INTERFACE);
+    g_assert_cmpstr(have_m, ==, want_m);
+
+    const char *out_args[] = {"create", "web", NULL};
+    g_assert_cmpint(bustest_cli(&t.bus, out_args, NULL, NULL), ==, 0);
+    g_autofree char *glive = introspect(&t.bus, MEMCTL_GROUP_PATH_PREFIX "web");
+    g_autofree char *want_g = interface_xml(contract, MEMCTL_GROUP_INTERFACE);
+    g_autofree char *have_g = interface_xml(glive, MEMCTL_GROUP_INTERFACE);
+    g_assert_cmpstr(have_g, ==, want_g);
+    apitest_stop(&t);
+}
+
+static json_object *parse_json(const char *text)
+{
+    json_object *o = json_tokener_parse(text);
+    if (!o)
+        g_error("not JSON: %s", text);
+    return o;
+}
+
+static uint64_t json_u64(json_object *o, const char *key)
+{
+    json_object *v;
+    g_assert_true(json_object_object_get_ex(o, key, &v));
+    return json_object_get_uint64(v);
+}
+
+static const char *json_str(json_object *o, const char *key)
+{
+    json_object *v;
+    g_assert_true(json_object_object_get_ex(o, key, &v));
+    return json_object_get_string(v);
+}
+
+/* Runs the CLI and asserts its exit code; returns stdout. */
+static char *cli(ApiTest *t, int want, const char *const *args)
+{
+    char *out = NULL;
+    g_autofree char *err = NULL;
+    int rc = bustest_cli(&t->bus, args, &out, &err);
+    if (rc != want)
+        g_error("memctl %s ...: exit %d, expected %d; stderr: %s", args[0], rc, want, err);
+    return out;
+}
+
+static char *cli_err(ApiTest *t, int want, const char *const *args)
+{
+    g_autofree char *out = NULL;
+    char *err = NULL;
+    int rc = bustest_cli(&t->bus, args, &out, &err);
+    if (rc != want)
+        g_error("memctl %s ...: exit %d, expected %d; stderr: %s", args[0], rc, want, err);
+    return err;
+}
+
+/* A child reaped by its own thread: the cgroup of a killed child empties only once it is reaped. */
+typedef struct {
+    GPid pid;
+    int status;
+    gint done;
+    GThread *reaper;
+} Child;
+
+static gpointer reaper(gpointer data)
+{
+    Child *c = data;
+    int status = 0;
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    c->status = status;
+    g_atomic_int_set(&c->done, 1);
+    return NULL;
+}
+
+static void spawn_sleeper(Child *c)
+{
+    const char *argv[] = {"sleep", "1000", NULL};
+    g_autoptr(GError) err = NULL;
+    memset(c, 0, sizeof(*c));
+    g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+                                NULL, NULL, &c->pid, &err));
+    c->reaper = g_thread_new("reaper", reaper, c);
+}
+
+/* Waits for the child's end; returns its wait status, or -1 after timeout_ms. */
+static int reap(Child *c, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    while (!g_atomic_int_get(&c->done)) {
+        if (g_get_monotonic_time() > deadline)
+            return -1;
+        g_usleep(5000);
+    }
+    g_thread_join(c->reaper);
+    return c->status;
+}
+
+typedef struct {
+    bool changed, removed;
+    char *changed_keys;
+    char *removed_name;
+} Signals;
+
+static void on_props(GDBusConnection *c, const char *sender, const char *path, const char *iface,
+                     const char *signal, GVariant *params, gpointer user_data)
+{
+    Signals *s = user_data;
+    g_autoptr(GVariant) changed = g_variant_get_child_value(params, 1);
+    GString *keys = g_string_new(NULL);
+    GVariantIter it;
+    const char *k;
+    g_variant_iter_init(&it, changed);
+    while (g_variant_iter_next(&it, "{&sv}", &k, NULL))
+        g_string_append_printf(keys, "%s ", k);
+    g_free(s->changed_keys);
+    s->changed_keys = g_string_free(keys, FALSE);
+    s->changed = true;
+}
+
+static void on_removed(GDBusConnection *c, const char *sender, const char *path, const char *iface,
+                       const char *signal, GVariant *params, gpointer user_data)
+{
+    Signals *s = user_data;
+    g_free(s->removed_name);
+    g_variant_get(params, "(so)", &s->removed_name, NULL);
+    s->removed = true;
+}
+
+static void test_cli_lifecycle(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-cli", NULL);
+    g_autofree char *web = g_build_filename(t.root, "web", NULL);
+
+    /* create: the files are written, and again is idempotent */
+    g_free(cli(&t, 0, (const char *[]){"create", "web", "--limit", "256M", "--min", "16M", NULL}));
+    g_assert_cmpuint(cgtest_read_u64(web, "memory.max"), ==, 256 * MiB);
+    /* the kernel rounds to pages */
+    uint64_t want_high = 256 * MiB - memctl_limits_default_headroom(256 * MiB);
+    g_assert_cmpuint(cgtest_read_u64(web, "memory.high"), ==, want_high / 4096 * 4096);
+    g_assert_cmpuint(cgtest_read_u64(web, "memory.min"), ==, 16 * MiB);
+    g_autofree char *again = cli(&t, 0, (const char *[]){"--json", "create", "web", "--limit", "256M", NULL});
+    json_object *created = parse_json(again);
+    g_assert_cmpstr(json_str(created, "object_path"), ==, MEMCTL_GROUP_PATH_PREFIX "web");
+    json_object_put(created);
+
+    /* show --json has every property */
+    g_autofree char *show = cli(&t, 0, (const char *[]){"show", "web", "--json", NULL});
+    json_object *p = parse_json(show);
+    g_assert_cmpuint(json_u64(p, "MemoryMax"), ==, 256 * MiB);
+    g_assert_cmpuint(json_u64(p, "MemoryMin"), ==, 16 * MiB);
+    g_assert_cmpstr(json_str(p, "CgroupPath"), ==, web);
+    g_assert_cmpuint(json_u64(p, "Priority"), ==, MEMCTL_PRIORITY_DEFAULT);
+    static const char *const props[] = {
+            "MemoryCurrent",  "MemoryPeak",   "MemoryLow",    "MemoryHigh", "SwapMax", "OOMGroup",  "Kills",
+            "KernelOOMKills", "PressureSome", "PressureFull", "Critical",   "Name",    "ObjectPath"};
+    for (size_t i = 0; i < G_N_ELEMENTS(props); i++)
+        g_assert_true(json_object_object_get_ex(p, props[i], NULL));
+    json_object_put(p);
+
+    /* set: PropertiesChanged names what changed; a rejected set changes nothing */
+    Signals sig = {0};
+    guint sub1 = g_dbus_connection_signal_subscribe(
+            t.bus.conn, MEMCTL_BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+            MEMCTL_GROUP_PATH_PREFIX "web", NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_props, &sig, NULL);
+    guint sub2 = g_dbus_connection_signal_subscribe(t.bus.conn, MEMCTL_BUS_NAME, MEMCTL_MANAGER_INTERFACE,
+                                                    "GroupRemoved", MEMCTL_MANAGER_PATH, NULL,
+                                                    G_DBUS_SIGNAL_FLAGS_NONE, on_removed, &sig, NULL);
+    g_free(cli(&t, 0, (const char *[]){"set", "web", "limit=128M", "priority=10", NULL}));
+    g_assert_cmpuint(cgtest_read_u64(web, "memory.max"), ==, 128 * MiB);
+    g_assert_true(bustest_wait_flag(&sig.changed, 5000));
+    g_assert_nonnull(strstr(sig.changed_keys, "MemoryMax"));
+    g_assert_nonnull(strstr(sig.changed_keys, "MemoryHigh"));
+    g_assert_nonnull(strstr(sig.changed_keys, "Priority"));
+    g_assert_null(strstr(sig.changed_keys, "MemoryMin"));
+    g_autofree char *e1 = cli_err(&t, 2, (const char *[]){"set", "web", "min=1G", NULL});
+    g_assert_nonnull(strstr(e1, "min"));
+    g_autofree char *e2 = cli_err(&t, 2, (const char *[]){"set", "web", "bogus=1", NULL});
+    g_assert_nonnull(strstr(e2, "bogus"));
+    g_autofree char *e3 = cli_err(&t, 2, (const char *[]){"set", "web", "limit", NULL});
+    g_assert_cmpuint(cgtest_read_u64(web, "memory.max"), ==, 128 * MiB);
+    g_assert_cmpuint(cgtest_read_u64(web, "memory.min"), ==, 16 * MiB);
+    g_free(cli(&t, 0, (const char *[]){"set", "web", "memory.swap.max=0", NULL}));
+    g_assert_cmpuint(cgtest_read_u64(web, "memory.swap.max"), ==, 0);
+
+    /* list, human and JSON */
+    g_autofree char *list = cli(&t, 0, (const char *[]){"list", NULL});
+    g_assert_nonnull(strstr(list, "GROUP"));
+    g_assert_nonnull(strstr(list, "128.0M"));
+    g_assert_nonnull(strstr(list, "1 group(s) listed."));
+    g_autofree char *bare = cli(&t, 0, (const char *[]){"list", "--no-legend", NULL});
+    g_assert_null(strstr(bare, "GROUP"));
+    g_assert_true(g_str_has_prefix(bare, "web "));
+    g_autofree char *lj = cli(&t, 0, (const char *[]){"list", "--json", NULL});
+    json_object *arr = parse_json(lj);
+    g_assert_cmpuint(json_object_array_length(arr), ==, 1);
+    g_assert_cmpstr(json_str(json_object_array_get_idx(arr, 0), "name"), ==, "web");
+    g_assert_cmpuint(json_u64(json_object_array_get_idx(arr, 0), "max"), ==, 128 * MiB);
+    json_object_put(arr);
+
+    /* attach, then kill --one: the kill is recorded with the caller's reason */
+    Child sleeper;
+    spawn_sleeper(&sleeper);
+    g_autofree char *spid = g_strdup_printf("%d", sleeper.pid);
+    g_free(cli(&t, 0, (const char *[]){"attach", "web", spid, NULL}));
+    g_autofree char *procs = cgtest_read(web, "cgroup.procs");
+    g_assert_nonnull(strstr(procs, spid));
+    g_free(cli(&t, 0, (const char *[]){"kill", "web", "--one", "--reason", "cli test", NULL}));
+    int st = reap(&sleeper, 5000);
+    g_assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    g_autofree char *kj = cli(&t, 0, (const char *[]){"kills", "--json", NULL});
+    json_object *kills = parse_json(kj);
+    g_assert_cmpuint(json_object_array_length(kills), ==, 1);
+    json_object *k0 = json_object_array_get_idx(kills, 0);
+    g_assert_cmpstr(json_str(k0, "group"), ==, "web");
+    g_assert_cmpstr(json_str(k0, "reason"), ==, "manual");
+    g_assert_cmpstr(json_str(k0, "message"), ==, "cli test");
+    g_assert_cmpstr(json_str(k0, "comm"), ==, "sleep");
+    g_assert_cmpuint(json_u64(k0, "pid"), ==, (uint64_t)sleeper.pid);
+    json_object_put(kills);
+    g_autofree char *kh = cli(&t, 0, (const char *[]){"kills", NULL});
+    g_assert_nonnull(strstr(kh, "manual"));
+    g_assert_nonnull(strstr(kh, "1 kill(s) listed."));
+    g_autofree char *empty_kill = cli_err(&t, 1, (const char *[]){"kill", "web", NULL});
+    g_assert_nonnull(strstr(empty_kill, "no processes"));
+
+    /* status and top */
+    g_autofree char *status = cli(&t, 0, (const char *[]){"status", NULL});
+    g_assert_nonnull(strstr(status, t.root));
+    g_assert_nonnull(strstr(status, "Core: alive"));
+    g_autofree char *sj = cli(&t, 0, (const char *[]){"status", "--json", NULL});
+    json_object *so = parse_json(sj);
+    g_assert_cmpuint(json_u64(so, "kills"), ==, 1);
+    g_assert_cmpuint(json_u64(so, "groups"), ==, 1);
+    json_object_put(so);
+    g_autofree char *top = cli(&t, 0, (const char *[]){"top", "-n", "2", "-d", "0.1", NULL});
+    g_assert_nonnull(strstr(top, "memctl top"));
+    g_assert_nonnull(strstr(top, "web"));
+
+    /* remove: refused while populated, then with --kill; final counters; GroupRemoved */
+    Child s2;
+    spawn_sleeper(&s2);
+    g_autofree char *s2pid = g_strdup_printf("%d", s2.pid);
+    g_free(cli(&t, 0, (const char *[]){"attach", "web", s2pid, NULL}));
+    g_autofree char *busy = cli_err(&t, 1, (const char *[]){"remove", "web", NULL});
+    g_assert_nonnull(strstr(busy, "still has processes"));
+    g_assert_true(g_file_test(web, G_FILE_TEST_IS_DIR));
+    uint64_t peak = cgtest_read_u64(web, "memory.peak");
+    uint64_t high_events = cgtest_read_key(web, "memory.events", "high");
+    g_autofree char *rm = cli(&t, 0, (const char *[]){"remove", "web", "--kill", "--json", NULL});
+    json_object *fin = parse_json(rm);
+    g_assert_cmpuint(json_u64(fin, "kills"), ==, 1);
+    g_assert_cmpuint(json_u64(fin, "peak"), ==, peak); /* read before the cgroup went */
+    g_assert_cmpuint(json_u64(fin, "high"), ==, high_events);
+    json_object_put(fin);
+    st = reap(&s2, 5000);
+    g_assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    g_assert_false(g_file_test(web, G_FILE_TEST_EXISTS));
+    g_assert_true(bustest_wait_flag(&sig.removed, 5000));
+    g_assert_cmpstr(sig.removed_name, ==, "web");
+
+    /* gone: exit code 4 like systemctl's "no such unit" */
+    g_autofree char *nosuch = cli_err(&t, 4, (const char *[]){"show", "web", NULL});
+    g_assert_nonnull(strstr(nosuch, "no group 'web'"));
+    g_free(cli_err(&t, 4, (const char *[]){"remove", "web", NULL}));
+
+    g_dbus_connection_signal_unsubscribe(t.bus.conn, sub1);
+    g_dbus_connection_signal_unsubscribe(t.bus.conn, sub2);
+    g_free(sig.changed_keys);
+    g_free(sig.removed_name);
+    apitest_stop(&t);
+}
+
+/* A call that must fail with the named error whose message contains `needle`. */
+static void expect_error(ApiTest *t, const char *method, GVariant *params, const char *name,
+                         const char *needle)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) r = bustest_call(&t->bus, method, params, &err);
+    g_assert_null(r);
+    g_autofree char *remote = g_dbus_error_get_remote_error(err);
+    if (g_strcmp0(remote, name) != 0 || (needle && !strstr(err->message, needle)))
+        g_error("%s: got %s (%s), expected %s containing '%s'", method, remote, err->message, name,
+                needle ? needle : "");
+}
+
+static GVariant *limits1(const char *key, GVariant *value)
+{
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    g_variant_builder_add(&b, "{sv}", key, value);
+    return g_variant_builder_end(&b);
+}
+
+static void test_bad_input(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-badbus", NULL);
+    const char *inval = MEMCTL_DBUS_ERROR_INVALID_ARGUMENT;
+
+    /* wrong types never reach memctld's code */
+    expect_error(&t, "CreateGroup", g_variant_new("(ii)", 1, 2), "org.freedesktop.DBus.Error.InvalidArgs",
+                 NULL);
+    expect_error(&t, "RemoveGroup", g_variant_new("(s)", "x"), "org.freedesktop.DBus.Error.InvalidArgs",
+                 NULL);
+
+    /* the limits dictionary: every error names the key */
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", "a", limits1("bogus", g_variant_new_string("1"))), inval,
+                 "bogus");
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", "a", limits1("limit", g_variant_new_string("99999999999T"))),
+                 inval, "limit");
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", "a", limits1("limit", g_variant_new_string("-1"))), inval,
+                 "limit");
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", "a", limits1("limit", g_variant_new("(ii)", 1, 2))), inval,
+                 "limit");
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", "a", limits1("oom_group", g_variant_new_int32(5))), inval,
+                 "oom_group");
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", "a", limits1("priority", g_variant_new_uint32(1000))), inval,
+                 "priority");
+    GVariantBuilder u;
+    g_variant_builder_init(&u, G_VARIANT_TYPE("a{ss}"));
+    g_variant_builder_add(&u, "{ss}", "memory.max", "64M");
+    g_variant_builder_add(&u, "{ss}", "cpu.max", "100000");
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", "a", limits1("unified", g_variant_builder_end(&u))), inval,
+                 "cpu.max");
+    GVariantBuilder two;
+    g_variant_builder_init(&two, G_VARIANT_TYPE("a{sv}"));
+    g_variant_builder_add(&two, "{sv}", "min", g_variant_new_string("2G"));
+    g_variant_builder_add(&two, "{sv}", "max", g_variant_new_string("1G"));
+    expect_error(&t, "CreateGroup", g_variant_new("(s@a{sv})", "a", g_variant_builder_end(&two)), inval, "'");
+
+    /* names: path escapes, reserved, empty, control characters, too long */
+    g_autofree char *longname = g_strnfill(300, 'x');
+    const char *names[] = {"../etc", "a/../../b", "/abs", "..", "memctld", "", "a\nb", "a//b", longname};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        expect_error(&t, "CreateGroup",
+                     g_variant_new("(s@a{sv})", names[i], limits1("min", g_variant_new_uint64(0))), inval,
+                     "name");
+        expect_error(&t, "GetGroup", g_variant_new("(s)", names[i]), inval, "name");
+    }
+    g_autofree char *escaped = g_build_filename(cgtest_mount(), "etc", NULL);
+    g_assert_false(g_file_test(escaped, G_FILE_TEST_EXISTS));
+    expect_error(&t, "GetGroup", g_variant_new("(s)", "nosuch"), MEMCTL_DBUS_ERROR_NO_SUCH_GROUP, "nosuch");
+
+    /* a group for the per-group calls */
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) ok = bustest_call(
+            &t.bus, "CreateGroup",
+            g_variant_new("(s@a{sv})", "g", limits1("limit", g_variant_new_uint64(64 * MiB))), &err);
+    g_assert_no_error(err);
+    expect_error(&t, "SetLimits", g_variant_new("(s@a{sv})", "g", limits1("limit", g_variant_new_uint64(0))),
+                 inval, "limit");
+    g_autofree char *g = g_build_filename(t.root, "g", NULL);
+    g_assert_cmpuint(cgtest_read_u64(g, "memory.max"), ==, 64 * MiB);
+    expect_error(&t, "SetLimits",
+                 g_variant_new("(s@a{sv})", "g", g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)), inval,
+                 "limits");
+
+    /* a million pids, pid 0, a pid that does not exist, memctld itself */
+    guint32 *million = g_new0(guint32, 1000000);
+    for (guint i = 0; i < 1000000; i++)
+        million[i] = i + 1;
+    expect_error(&t, "AttachProcesses",
+                 g_variant_new(
+                         "(s@au)", "g",
+                         g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, million, 1000000, sizeof(guint32))),
+                 inval, "pids");
+    g_free(million);
+    guint32 zero = 0, ghost = 0x7ffffff0, self = (guint32)t.d.pid;
+    expect_error(&t, "AttachProcesses",
+                 g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &zero, 1, 4)),
+                 inval, "pids[0]");
+    expect_error(&t, "AttachProcesses",
+                 g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &ghost, 1, 4)),
+                 inval, "pids[0]");
+    expect_error(&t, "AttachProcesses",
+                 g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &self, 1, 4)),
+                 inval, "memctld");
+    expect_error(&t, "RemoveGroup", g_variant_new("(st)", "g", (guint64)0x10), inval, "flags");
+    expect_error(&t, "KillGroup", g_variant_new("(sst)", "g", "x", (guint64)4), inval, "flags");
+    expect_error(&t, "KillGroup", g_variant_new("(sst)", "g", "bell\a", (guint64)0), inval, "reason");
+    g_autofree char *long_reason = g_strnfill(300, 'r');
+    expect_error(&t, "KillGroup", g_variant_new("(sst)", "g", long_reason, (guint64)0), inval, "reason");
+
+    /* still serving, nothing else created, the daemon alive */
+    g_autoptr(GVariant) st = bustest_call(&t.bus, "GetStatus", NULL, &err);
+    g_assert_no_error(err);
+    g_autoptr(GVariant) dict = g_variant_get_child_value(st, 0);
+    guint32 groups = 0;
+    g_assert_true(g_variant_lookup(dict, "groups", "u", &groups));
+    g_assert_cmpuint(groups, ==, 1);
+    g_assert_cmpint(kill(t.d.pid, 0), ==, 0);
+    apitest_stop(&t);
+}
+
+static void test_reload(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-reload", NULL);
+    Signals sig = {0};
+    guint sub = g_dbus_connection_signal_subscribe(t.bus.conn, MEMCTL_BUS_NAME, MEMCTL_MANAGER_INTERFACE,
+                                                   "GroupRemoved", MEMCTL_MANAGER_PATH, NULL,
+                                                   G_DBUS_SIGNAL_FLAGS_NONE, on_removed, &sig, NULL);
+    /* made behind memctld's back: adopted on reload, with its limit read back */
+    g_autofree char *ext = cgtest_mkdir(t.root, "ext");
+    g_assert_cmpint(cgtest_write(ext, "memory.max", "100663296"), ==, 0);
+    g_free(cli_err(&t, 4, (const char *[]){"show", "ext", NULL}));
+    g_free(cli(&t, 0, (const char *[]){"reload", NULL}));
+    g_autofree char *show = cli(&t, 0, (const char *[]){"show", "ext", "--json", NULL});
+    json_object *p = parse_json(show);
+    g_assert_cmpuint(json_u64(p, "MemoryMax"), ==, 96 * MiB);
+    json_object_put(p);
+    /* a limit changed behind its back is read back too */
+    g_assert_cmpint(cgtest_write(ext, "memory.max", "50331648"), ==, 0);
+    g_free(cli(&t, 0, (const char *[]){"reload", NULL}));
+    g_autofree char *show2 = cli(&t, 0, (const char *[]){"show", "ext", "--json", NULL});
+    p = parse_json(show2);
+    g_assert_cmpuint(json_u64(p, "MemoryMax"), ==, 48 * MiB);
+    json_object_put(p);
+    /* removed behind its back: dropped on reload, GroupRemoved sent */
+    g_assert_no_errno(rmdir(ext));
+    g_free(cli(&t, 0, (const char *[]){"reload", NULL}));
+    g_assert_true(bustest_wait_flag(&sig.removed, 5000));
+    g_assert_cmpstr(sig.removed_name, ==, "ext");
+    g_free(cli_err(&t, 4, (const char *[]){"show", "ext", NULL}));
+    g_dbus_connection_signal_unsubscribe(t.bus.conn, sub);
+    g_free(sig.removed_name);
+    apitest_stop(&t);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    cgtest_require_cgroup2();
+    g_test_add_func("/bus/introspection", test_introspection);
+    g_test_add_func("/bus/cli-lifecycle", test_cli_lifecycle);
+    g_test_add_func("/bus/bad-input", test_bad_input);
+    g_test_add_func("/bus/reload", test_reload);
+    return g_test_run();
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "tests/lib/bustest.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "include/memctl/memctl.h"
+#include "tests/lib/cgtest.h"
+#include "tests/lib/daemontest.h"
+
+static const char config_head[] =
+        "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+        " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+        "<busconfig>\n"
+        "  <type>system</type>\n"
+        "  <auth>EXTERNAL</auth>\n"
+        "  <listen>unix:path=%s/bus</listen>\n"
+        "  <policy context=\"default\">\n"
+        "    <allow user=\"*\"/>\n"
+        "    <deny own=\"*\"/>\n"
+        "    <deny send_type=\"method_call\"/>\n"
+        "    <allow send_type=\"signal\"/>\n"
+        "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
+        "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
+        "    <allow receive_type=\"method_call\"/>\n"
+        "    <allow receive_type=\"method_return\"/>\n"
+        "    <allow receive_type=\"error\"/>\n"
+        "    <allow receive_type=\"signal\"/>\n"
+        "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\"/>\n"
+        "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+        "           send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
+        "  </policy>\n"
+        "  <include>%s/dbus/org.memctl.Manager1.conf</include>\n"
+        "</busconfig>\n";
+
+void bustest_start(BusTest *b)
+{
+    memset(b, 0, sizeof(*b));
+    g_autoptr(GError) err = NULL;
+    b->dir = g_dir_make_tmp("memctl-bus-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_assert_no_errno(chmod(b->dir, 0755)); /* unprivileged callers connect too */
+    const char *src = g_getenv("MEMCTL_SOURCE_ROOT");
+    g_assert_nonnull(src);
+    g_autofree char *conf = g_build_filename(b->dir, "bus.conf", NULL);
+    g_autofree char *text = g_strdup_printf(config_head, b->dir, src);
+    g_assert_true(g_file_set_contents(conf, text, -1, &err));
+    g_autofree char *conf_arg = g_strdup_printf("--config-file=%s", conf);
+    const char *argv[] = {"dbus-daemon", conf_arg, "--nofork", "--print-address=1", NULL};
+    int out_fd = -1;
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
+                                           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                           &b->pid, NULL, &out_fd, NULL, &err));
+    g_assert_no_error(err);
+    FILE *f = fdopen(out_fd, "r");
+    char line[512] = "";
+    g_assert_nonnull(fgets(line, sizeof(line), f));
+    fclose(f);
+    b->address = g_strdup(g_strstrip(line));
+    g_assert_true(g_str_has_prefix(b->address, "unix:"));
+    g_setenv("DBUS_SYSTEM_BUS_ADDRESS", b->address, TRUE);
+    b->conn = g_dbus_connection_new_for_address_sync(b->address,
+                                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                             G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                     NULL, NULL, &err);
+    g_assert_no_error(err);
+}
+
+void bustest_stop(BusTest *b)
+{
+    g_clear_object(&b->conn);
+    if (b->pid > 0) {
+        kill(b->pid, SIGTERM);
+        int status;
+        waitpid(b->pid, &status, 0);
+        g_spawn_close_pid(b->pid);
+    }
+    g_autofree char *conf = g_build_filename(b->dir, "bus.conf", NULL);
+    g_autofree char *sock = g_build_filename(b->dir, "bus", NULL);
+    (void)unlink(conf);
+    (void)unlink(sock);
+    (void)rmdir(b->dir);
+    g_free(b->dir);
+    g_free(b->address);
+    g_unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
+void bustest_wait_name(BusTest *b, const char *name, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    while (g_get_monotonic_time() < deadline) {
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                b->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                "NameHasOwner", g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                NULL, NULL);
+        gboolean has = FALSE;
+        if (r)
+            g_variant_get(r, "(b)", &has);
+        if (has)
+            return;
+        g_usleep(20000);
+    }
+    g_error("%s has no owner on the test bus after %d ms", name, timeout_ms);
+}
+
+int bustest_cli(BusTest *b, const char *const *args, char **ret_out, char **ret_err)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(argv, daemontest_binary("client/memctl"));
+    for (const char *const *a = args; *a; a++)
+        g_ptr_array_add(argv, g_strdup(*a));
+    g_ptr_array_add(argv, NULL);
+    g_autofree char *out = NULL, *err_text = NULL;
+    int status = 0;
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err_text,
+                               &status, &err));
+    g_assert_no_error(err);
+    g_assert_true(WIFEXITED(status));
+    if (ret_out)
+        *ret_out = g_steal_pointer(&out);
+    if (ret_err)
+        *ret_err = g_steal_pointer(&err_text);
+    return WEXITSTATUS(status);
+}
+
+GVariant *bustest_call(BusTest *b, const char *method, GVariant *params, GError **error)
+{
+    return g_dbus_connection_call_sync(b->conn, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH,
+                                       MEMCTL_MANAGER_INTERFACE, method, params, NULL, G_DBUS_CALL_FLAGS_NONE,
+                                       30000, NULL, error);
+}
+
+void apitest_start(ApiTest *t, const char *prefix, const char *const *extra_args)
+{
+    memset(t, 0, sizeof(*t));
+    cgtest_require_cgroup2();
+    t->root = g_strdup_printf("%s/%s.%d", cgtest_mount(), prefix, (int)getpid());
+    cgtest_remove_tree(t->root);
+    bustest_start(&t->bus);
+    g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(args, g_strdup_printf("--bus-address=%s", t->bus.address));
+    for (const char *const *a = extra_args; a && *a; a++)
+        g_ptr_array_add(args, g_strdup(*a));
+    g_ptr_array_add(args, NULL);
+    daemontest_start(&t->d, t->root, (const char *const *)args->pdata);
+    bustest_wait_name(&t->bus, MEMCTL_BUS_NAME, 5000);
+}
+
+void apitest_stop(ApiTest *t)
+{
+    daemontest_stop(&t->d);
+    bustest_stop(&t->bus);
+    cgtest_remove_tree(t->root);
+    g_free(t->root);
+}
+
+bool bustest_wait_flag(const bool *flag, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    while (!*flag && g_get_monotonic_time() < deadline)
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    return *flag;
+}

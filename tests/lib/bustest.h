@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A private system-bus-like dbus-daemon for tests: the defaults of Debian's system.conf (deny own,
+ * deny method calls unless a policy punches a hole) plus the project's own policy file from the
+ * source tree, dbus/org.memctl.Manager1.conf, so the shipped policy is what is tested.
+ */
+#include <gio/gio.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct {
+    GPid pid;
+    char *dir;
+    char *address;
+    GDBusConnection *conn; /* the test's own connection (as root) */
+} BusTest;
+
+/* Starts the bus and sets DBUS_SYSTEM_BUS_ADDRESS for the test and its children. */
+void bustest_start(BusTest *b);
+void bustest_stop(BusTest *b);
+
+/* Waits until name has an owner on the bus (asserts within timeout_ms). */
+void bustest_wait_name(BusTest *b, const char *name, int timeout_ms);
+
+/*
+ * Runs the memctl CLI with args (NULL-terminated) against the bus; returns its exit code, with
+ * stdout and stderr in *ret_out / *ret_err (if given).
+ */
+int bustest_cli(BusTest *b, const char *const *args, char **ret_out, char **ret_err);
+
+/* Calls a Manager1 method as the test (root); returns the reply or NULL with *error set. */
+GVariant *bustest_call(BusTest *b, const char *method, GVariant *params, GError **error);
+
+#include "tests/lib/daemontest.h"
+
+/* A fresh managed root, a private bus and memctld serving the API on it. */
+typedef struct {
+    BusTest bus;
+    DaemonTest d;
+    char *root;
+} ApiTest;
+
+void apitest_start(ApiTest *t, const char *prefix, const char *const *extra_args);
+void apitest_stop(ApiTest *t);
+
+/* Iterates the default main context until *flag is set or timeout_ms passes; returns *flag. */
+bool bustest_wait_flag(const bool *flag, int timeout_ms);
