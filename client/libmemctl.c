@@ -590,9 +590,7 @@ int memctl_client_wait(MemctlClient *c, uint64_t timeout_usec)
         if (r > 0)
             return 1;
         r = sd_bus_wait(c->bus, timeout_usec);
-        if (r < 0 && r != -EINTR)
-            return r;
-        if (r == 0)
-            return 0;
+        if (r <= 0)
+            return r; /* 0: timeout; -EINTR: a signal, the caller decides */
     }
 }

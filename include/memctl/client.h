@@ -114,7 +114,7 @@ typedef void (*MemctlAlertFn)(const char *group, const char *level, void *userda
 /* Subscribes to Killed and PressureAlert (either callback may be NULL). */
 int memctl_client_subscribe(MemctlClient *c, MemctlKilledFn killed, MemctlAlertFn alert, void *userdata);
 /* Dispatches incoming signals, waiting up to timeout_usec (UINT64_MAX: forever) for one.
- * Returns 1 if something was dispatched, 0 on timeout. */
+ * Returns 1 if something was dispatched, 0 on timeout, -EINTR when a signal interrupted the wait. */
 int memctl_client_wait(MemctlClient *c, uint64_t timeout_usec);
 
 #ifdef __cplusplus

@@ -61,7 +61,6 @@ void bustest_start(BusTest *b)
     fclose(f);
     b->address = g_strdup(g_strstrip(line));
     g_assert_true(g_str_has_prefix(b->address, "unix:"));
-    g_setenv("DBUS_SYSTEM_BUS_ADDRESS", b->address, TRUE);
     b->conn = g_dbus_connection_new_for_address_sync(b->address,
                                                      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
@@ -85,7 +84,6 @@ void bustest_stop(BusTest *b)
     (void)rmdir(b->dir);
     g_free(b->dir);
     g_free(b->address);
-    g_unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
 
 void bustest_wait_name(BusTest *b, const char *name, int timeout_ms)
@@ -116,7 +114,8 @@ int bustest_cli(BusTest *b, const char *const *args, char **ret_out, char **ret_
     g_autofree char *out = NULL, *err_text = NULL;
     int status = 0;
     g_autoptr(GError) err = NULL;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err_text,
+    g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "DBUS_SYSTEM_BUS_ADDRESS", b->address, TRUE);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err_text,
                                &status, &err));
     g_assert_no_error(err);
     g_assert_true(WIFEXITED(status));

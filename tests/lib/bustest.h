@@ -17,7 +17,7 @@ typedef struct {
     GDBusConnection *conn; /* the test's own connection (as root) */
 } BusTest;
 
-/* Starts the bus and sets DBUS_SYSTEM_BUS_ADDRESS for the test and its children. */
+/* Starts the bus; the CLI runs with DBUS_SYSTEM_BUS_ADDRESS pointing at it (bustest_cli). */
 void bustest_start(BusTest *b);
 void bustest_stop(BusTest *b);
 

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libmemctl, the client library runtimes link, on the real kernel and a private bus: a runtime's
+ * life cycle with Killed and PressureAlert signals from a real hog; authorization (an unprivileged
+ * caller is refused and nothing changes, an admin-group member is not); and `memctl kills --follow`
+ * seeing a kill within 100 ms.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include "include/memctl/client.h"
+#include "include/memctl/memctl.h"
+#include "tests/lib/bustest.h"
+#include "tests/lib/cgtest.h"
+
+#define MiB ((uint64_t)1024 * 1024)
+
+static guint iterations(void)
+{
+    const char *s = g_getenv("MEMCTL_TEST_ITERATIONS");
+    guint n = s ? (guint)g_ascii_strtoull(s, NULL, 10) : 10;
+    return n ? n : 1;
+}
+
+typedef struct {
+    guint killed, alerts_high;
+    char group[256], reason[32], comm[32];
+    uint32_t pid;
+    uint64_t freed;
+    bool alert_before_kill;
+} Seen;
+
+static void on_killed(const char *group, uint32_t pid, const char *comm, const char *reason, uint64_t freed,
+                      uint64_t latency, void *userdata)
+{
+    Seen *s = userdata;
+    s->killed++;
+    g_strlcpy(s->group, group, sizeof(s->group));
+    g_strlcpy(s->reason, reason, sizeof(s->reason));
+    g_strlcpy(s->comm, comm, sizeof(s->comm));
+    s->pid = pid;
+    s->freed = freed;
+}
+
+static void on_alert(const char *group, const char *level, void *userdata)
+{
+    Seen *s = userdata;
+    if (strcmp(level, "high") == 0 && strcmp(group, "ctr") == 0) {
+        s->alerts_high++;
+        if (s->killed == 0)
+            s->alert_before_kill = true;
+    }
+}
+
+static void test_library(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-lib", NULL);
+    MemctlClient *c = NULL;
+    g_assert_cmpint(memctl_client_open(t.bus.address, &c), ==, 0);
+
+    /* a runtime's container: limit plus a raw unified file, as an OCI spec carries them */
+    MemctlSetting s[] = {{"limit", "64M"}, {"memory.swap.max", "0"}, {"priority", "20"}};
+    char *path = NULL;
+    g_assert_cmpint(memctl_client_create_group(c, "ctr", s, G_N_ELEMENTS(s), &path), ==, 0);
+    g_assert_cmpstr(path, ==, MEMCTL_GROUP_PATH_PREFIX "ctr");
+    free(path);
+    MemctlGroupInfo g;
+    g_assert_cmpint(memctl_client_get_group(c, "ctr", &g), ==, 0);
+    g_assert_cmpuint(g.max, ==, 64 * MiB);
+    g_assert_cmpuint(g.swap_max, ==, 0);
+    g_assert_cmpuint(g.priority, ==, 20);
+    g_autofree char *dir = g_strdup(g.cgroup_path);
+    memctl_group_info_clear(&g);
+    MemctlSetting upd[] = {{"priority", "5"}};
+    g_assert_cmpint(memctl_client_set_limits(c, "ctr", upd, 1), ==, 0);
+    g_assert_cmpint(memctl_client_get_group(c, "ctr", &g), ==, 0);
+    g_assert_cmpuint(g.priority, ==, 5);
+    g_assert_cmpuint(g.max, ==, 64 * MiB); /* untouched keys stay */
+    memctl_group_info_clear(&g);
+
+    /* errors map to -errno with the daemon's message */
+    g_assert_cmpint(memctl_client_get_group(c, "nosuch", &g), ==, -ENOENT);
+    g_assert_cmpstr(memctl_client_error_name(c), ==, MEMCTL_DBUS_ERROR_NO_SUCH_GROUP);
+    MemctlSetting bad[] = {{"limit", "lots"}};
+    g_assert_cmpint(memctl_client_set_limits(c, "ctr", bad, 1), ==, -EINVAL);
+    g_assert_nonnull(strstr(memctl_client_error_message(c), "limit"));
+    g_assert_cmpint(memctl_client_create_group(c, "../x", NULL, 0, NULL), ==, -EINVAL);
+
+    /* the runtime follows kills: a hog in the container is killed by memctld, alerted first */
+    Seen seen = {0};
+    g_assert_cmpint(memctl_client_subscribe(c, on_killed, on_alert, &seen), ==, 0);
+    for (guint it = 0; it < iterations(); it++) {
+        guint before = seen.killed;
+        Hog h;
+        const char *args[] = {"--cgroup", dir, "--step", "1M", NULL};
+        hog_start(&h, args);
+        uint32_t hog_pid = (uint32_t)h.pid;
+        gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+        while (seen.killed == before && g_get_monotonic_time() < deadline)
+            g_assert_cmpint(memctl_client_wait(c, 1000000), >=, 0);
+        g_assert_cmpuint(seen.killed, ==, before + 1);
+        int st = hog_wait(&h, 10000);
+        g_assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        g_assert_cmpstr(seen.group, ==, "ctr");
+        g_assert_cmpuint(seen.pid, ==, hog_pid);
+        g_assert_cmpstr(seen.comm, ==, "memhog");
+        g_assert_cmpuint(seen.freed, >, 32 * MiB);
+    }
+    g_assert_true(seen.alert_before_kill);
+    g_assert_cmpuint(seen.alerts_high, >=, 1);
+    MemctlKill *k = NULL;
+    size_t n = 0;
+    uint64_t last = 0;
+    g_assert_cmpint(memctl_client_list_kills(c, 0, &k, &n, &last), ==, (int)iterations());
+    g_assert_cmpuint(last, ==, k[n - 1].seq);
+    g_assert_cmpstr(k[0].by, ==, "memctld");
+    g_assert_cmpuint(k[0].pid, >, 0);
+    g_assert_cmpuint(k[0].bytes_freed, >, 0);
+    memctl_kill_free_array(k, n);
+    g_assert_cmpint(memctl_client_list_kills(c, last, &k, &n, &last), ==, 0);
+    memctl_kill_free_array(k, n);
+
+    MemctlStatus st;
+    g_assert_cmpint(memctl_client_get_status(c, &st), ==, 0);
+    g_assert_cmpuint(st.kills, ==, iterations());
+    g_assert_true(st.core_alive);
+    g_assert_cmpuint(st.memory_total, >, 0);
+    memctl_status_clear(&st);
+
+    MemctlFinal fin;
+    g_assert_cmpint(memctl_client_remove_group(c, "ctr", 0, &fin), ==, 0);
+    g_assert_cmpuint(fin.kills, ==, iterations());
+    g_assert_cmpuint(fin.oom_kill, ==, 0); /* every kill was memctld's */
+    g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+    memctl_client_free(c);
+    apitest_stop(&t);
+}
+
+/* In a child as uid/gid 65534 (plus `extra_gid` unless -1): tries to create `name`, then to list.
+ * Exit code: 0 created, 1 access denied, 2 other error; +10 if listing (read access) failed. */
+static int as_nobody(const char *address, const char *name, gid_t extra_gid)
+{
+    pid_t pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        gid_t groups[1] = {extra_gid};
+        if (setgroups(extra_gid == (gid_t)-1 ? 0 : 1, groups) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(99);
+        MemctlClient *c = NULL;
+        if (memctl_client_open(address, &c) < 0)
+            _exit(98);
+        int r = memctl_client_create_group(c, name, NULL, 0, NULL);
+        int code = r == 0 ? 0 : r == -EACCES ? 1 : 2;
+        if (r == -EACCES && !strstr(memctl_client_error_message(c), "may not call"))
+            code = 3;
+        MemctlGroupInfo *g = NULL;
+        size_t n = 0;
+        if (memctl_client_list_groups(c, &g, &n) < 0)
+            code += 10;
+        memctl_group_info_free_array(g, n);
+        memctl_client_free(c);
+        _exit(code);
+    }
+    int status;
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_authorization(void)
+{
+    struct group *users = getgrnam("users");
+    g_assert_nonnull(users);
+    g_autofree char *admin = g_strdup_printf("--admin-group=%s", users->gr_name);
+    gid_t admin_gid = users->gr_gid;
+    const char *args[] = {admin, "--no-polkit", NULL};
+    ApiTest t;
+    apitest_start(&t, "memctl-auth", args);
+
+    /* unprivileged: refused, nothing created; reading is open */
+    g_assert_cmpint(as_nobody(t.bus.address, "evil", (gid_t)-1), ==, 1);
+    g_autofree char *evil = g_build_filename(t.root, "evil", NULL);
+    g_assert_false(g_file_test(evil, G_FILE_TEST_EXISTS));
+    /* a member of the admin group may */
+    g_assert_cmpint(as_nobody(t.bus.address, "ops", admin_gid), ==, 0);
+    g_autofree char *ops = g_build_filename(t.root, "ops", NULL);
+    g_assert_true(g_file_test(ops, G_FILE_TEST_IS_DIR));
+    g_autofree char *log = NULL;
+    g_assert_true(g_file_get_contents(t.d.log, &log, NULL, NULL));
+    g_assert_nonnull(strstr(log, "refused CreateGroup"));
+
+    /* the shipped bus policy: only root may own the name */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(99);
+        /* sd-bus, not GDBus: GDBus needs its worker thread, which a forked child does not have */
+        sd_bus *bus = NULL;
+        if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, t.bus.address) < 0 ||
+            sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0)
+            _exit(98);
+        int r = sd_bus_request_name(bus, MEMCTL_BUS_NAME, 0);
+        _exit(r == -EACCES ? 0 : 2);
+    }
+    int status;
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    apitest_stop(&t);
+}
+
+/* One JSON line from the follower, within timeout_ms. */
+static json_object *read_line(int fd, GString *buf, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    for (;;) {
+        char *nl = strchr(buf->str, '\n');
+        if (nl) {
+            g_autofree char *line = g_strndup(buf->str, (gsize)(nl - buf->str));
+            g_string_erase(buf, 0, nl - buf->str + 1);
+            json_object *o = json_tokener_parse(line);
+            if (!o)
+                g_error("not JSON from memctl kills --follow: %s", line);
+            return o;
+        }
+        int left = (int)((deadline - g_get_monotonic_time()) / 1000);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            return NULL;
+        char chunk[4096];
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n <= 0)
+            return NULL;
+        g_string_append_len(buf, chunk, n);
+    }
+}
+
+static uint64_t get_u64(json_object *o, const char *key)
+{
+    json_object *v;
+    g_assert_true(json_object_object_get_ex(o, key, &v));
+    return json_object_get_uint64(v);
+}
+
+static void test_follow(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-follow", NULL);
+    MemctlClient *c = NULL;
+    g_assert_cmpint(memctl_client_open(t.bus.address, &c), ==, 0);
+    MemctlSetting s[] = {{"limit", "64M"}};
+    g_assert_cmpint(memctl_client_create_group(c, "f", s, 1, NULL), ==, 0);
+    g_autofree char *dir = g_build_filename(t.root, "f", NULL);
+
+    g_autofree char *memctl = daemontest_binary("client/memctl");
+    g_autofree char *address = g_strdup_printf("--bus-address=%s", t.bus.address);
+    const char *argv[] = {memctl, address, "kills", "--follow", "--json", NULL};
+    GPid follower;
+    int out_fd;
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                           &follower, NULL, &out_fd, NULL, &err));
+    g_autoptr(GString) buf = g_string_new(NULL);
+
+    /* a first, manual kill proves the follower is subscribed */
+    Hog idle;
+    const char *iargs[] = {"--cgroup", dir, "--total", "1M", "--hold", NULL};
+    for (int tries = 0;; tries++) {
+        g_assert_cmpint(tries, <, 20);
+        hog_start(&idle, iargs);
+        g_assert_cmpint(memctl_client_kill_group(c, "f", "sync", MEMCTL_CLIENT_KILL_ONE), ==, 0);
+        hog_wait(&idle, 5000);
+        json_object *o = read_line(out_fd, buf, 1000);
+        if (o) {
+            json_object_put(o);
+            break;
+        }
+    }
+
+    uint64_t worst = 0;
+    for (guint it = 0; it < iterations(); it++) {
+        Hog h;
+        const char *args[] = {"--cgroup", dir, "--step", "1M", NULL};
+        hog_start(&h, args);
+        json_object *o = read_line(out_fd, buf, 60000);
+        g_assert_nonnull(o);
+        g_assert_cmpuint(get_u64(o, "pid"), ==, (uint64_t)h.pid);
+        /* the kill is done when the victim's memory is back: the record's own clock */
+        uint64_t done = get_u64(o, "time_usec") + get_u64(o, "latency_usec") + get_u64(o, "freed_usec");
+        uint64_t seen = get_u64(o, "received_usec");
+        uint64_t delay = seen > done ? seen - done : 0;
+        g_test_message(
+                "kill %u: seen by memctl kills --follow %.1f ms after the victim's memory was released", it,
+                delay / 1000.0);
+        worst = MAX(worst, delay);
+        json_object_put(o);
+        int st = hog_wait(&h, 10000);
+        g_assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    }
+    g_assert_cmpuint(worst, <, 100000);
+    kill(follower, SIGTERM);
+    int status;
+    g_assert_cmpint(waitpid(follower, &status, 0), ==, follower);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(out_fd);
+    memctl_client_free(c);
+    apitest_stop(&t);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    cgtest_require_cgroup2();
+    g_test_add_func("/client/library", test_library);
+    g_test_add_func("/client/authorization", test_authorization);
+    g_test_add_func("/client/follow", test_follow);
+    return g_test_run();
+}
