@@ -57,6 +57,20 @@ static void test_introspection(void)
     g_autofree char *have_m = interface_xml(live, MEMCTL_MANAGER_INTERFACE);
     g_assert_cmpstr(have_m, ==, want_m);
 
+    /* the manager's properties */
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) all = g_dbus_connection_call_sync(
+            t.bus.conn, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+            g_variant_new("(s)", MEMCTL_MANAGER_INTERFACE), G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE,
+            -1, NULL, &err);
+    g_assert_no_error(err);
+    g_autoptr(GVariant) props = g_variant_get_child_value(all, 0);
+    const char *version = NULL, *root = NULL;
+    g_assert_true(g_variant_lookup(props, "Version", "&s", &version));
+    g_assert_cmpstr(version, ==, MEMCTL_VERSION);
+    g_assert_true(g_variant_lookup(props, "ManagedRoot", "&s", &root));
+    g_assert_cmpstr(root, ==, t.root);
+
     const char *out_args[] = {"create", "web", NULL};
     g_assert_cmpint(bustest_cli(&t.bus, out_args, NULL, NULL), ==, 0);
     g_autofree char *glive = introspect(&t.bus, MEMCTL_GROUP_PATH_PREFIX "web");

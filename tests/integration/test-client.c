@@ -52,6 +52,7 @@ static void on_killed(const char *group, uint32_t pid, const char *comm, const c
 static void on_alert(const char *group, const char *level, void *userdata)
 {
     Seen *s = userdata;
+    g_test_message("PressureAlert %s %s", group, level);
     if (strcmp(level, "high") == 0 && strcmp(group, "ctr") == 0) {
         s->alerts_high++;
         if (s->killed == 0)
@@ -140,6 +141,62 @@ static void test_library(void)
     g_assert_cmpuint(fin.kills, ==, iterations());
     g_assert_cmpuint(fin.oom_kill, ==, 0); /* every kill was memctld's */
     g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+    memctl_client_free(c);
+    apitest_stop(&t);
+}
+
+typedef struct {
+    guint kernel;
+    uint32_t pid;
+    uint64_t freed;
+} KernelSeen;
+
+static void on_kernel_killed(const char *group, uint32_t pid, const char *comm, const char *reason,
+                             uint64_t freed, uint64_t latency, void *userdata)
+{
+    KernelSeen *k = userdata;
+    if (strcmp(reason, "kernel") == 0 && strcmp(group, "bare") == 0) {
+        k->kernel++;
+        k->pid = pid;
+        k->freed = freed;
+    }
+}
+
+/* A group with only a hard limit: memctld does not decide for it, the kernel's OOM killer does, and
+ * the kill still reaches the API (Killed with pid 0, reason kernel; the record; the property). */
+static void test_kernel_kill(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-kkill", NULL);
+    MemctlClient *c = NULL;
+    g_assert_cmpint(memctl_client_open(t.bus.address, &c), ==, 0);
+    MemctlSetting s[] = {{"max", "32M"}};
+    g_assert_cmpint(memctl_client_create_group(c, "bare", s, 1, NULL), ==, 0);
+    g_autofree char *dir = g_build_filename(t.root, "bare", NULL);
+    KernelSeen seen = {0};
+    g_assert_cmpint(memctl_client_subscribe(c, on_kernel_killed, NULL, &seen), ==, 0);
+    Hog h;
+    const char *args[] = {"--cgroup", dir, "--step", "1M", NULL};
+    hog_start(&h, args);
+    int st = hog_wait(&h, 60000);
+    g_assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (seen.kernel == 0 && g_get_monotonic_time() < deadline)
+        g_assert_cmpint(memctl_client_wait(c, 1000000), >=, 0);
+    g_assert_cmpuint(seen.kernel, ==, 1);
+    g_assert_cmpuint(seen.pid, ==, 0);
+    MemctlKill *k = NULL;
+    size_t n = 0;
+    g_assert_cmpint(memctl_client_list_kills(c, 0, &k, &n, NULL), ==, 1);
+    g_assert_cmpstr(k[0].by, ==, "kernel");
+    g_assert_cmpstr(k[0].reason, ==, "kernel");
+    g_assert_cmpuint(k[0].processes, ==, 1);
+    memctl_kill_free_array(k, n);
+    MemctlGroupInfo g;
+    g_assert_cmpint(memctl_client_get_group(c, "bare", &g), ==, 0);
+    g_assert_cmpuint(g.kernel_oom_kills, ==, 1);
+    g_assert_cmpuint(g.kills, ==, 0);
+    memctl_group_info_clear(&g);
     memctl_client_free(c);
     apitest_stop(&t);
 }
@@ -320,6 +377,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     cgtest_require_cgroup2();
     g_test_add_func("/client/library", test_library);
+    g_test_add_func("/client/kernel-kill", test_kernel_kill);
     g_test_add_func("/client/authorization", test_authorization);
     g_test_add_func("/client/follow", test_follow);
     return g_test_run();
