@@ -30,6 +30,9 @@ const char *cli_size(uint64_t bytes, char buf[static 16]);
 /* A size for JSON: the number of bytes, or null for "max". */
 json_object *cli_json_size(uint64_t bytes);
 
+/* The groups as ListGroups gives them, as a JSON array (list --json, top --json). */
+json_object *cli_groups_json(const MemctlGroupInfo *g, size_t n);
+
 typedef int (*CliVerb)(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_list(MemctlClient *c, const CliArgs *a, int argc, char **argv);

@@ -62,6 +62,25 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
     return 0;
 }
 
+json_object *cli_groups_json(const MemctlGroupInfo *g, size_t n)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = json_object_new_object();
+        add(o, "name", json_object_new_string(g[i].name));
+        add(o, "object_path", json_object_new_string(g[i].object_path));
+        add(o, "cgroup", json_object_new_string(g[i].cgroup_path));
+        add(o, "current", cli_json_size(g[i].current));
+        add(o, "min", cli_json_size(g[i].min));
+        add(o, "high", cli_json_size(g[i].high));
+        add(o, "max", cli_json_size(g[i].max));
+        add(o, "kills", json_object_new_uint64(g[i].kills));
+        add(o, "pressure_full", json_object_new_double(g[i].pressure_full));
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
 int verb_list(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 {
     MemctlGroupInfo *g = NULL;
@@ -70,21 +89,7 @@ int verb_list(MemctlClient *c, const CliArgs *a, int argc, char **argv)
     if (r < 0)
         return cli_fail(c, r, "list");
     if (a->json) {
-        json_object *arr = json_object_new_array();
-        for (size_t i = 0; i < n; i++) {
-            json_object *o = json_object_new_object();
-            add(o, "name", json_object_new_string(g[i].name));
-            add(o, "object_path", json_object_new_string(g[i].object_path));
-            add(o, "cgroup", json_object_new_string(g[i].cgroup_path));
-            add(o, "current", cli_json_size(g[i].current));
-            add(o, "min", cli_json_size(g[i].min));
-            add(o, "high", cli_json_size(g[i].high));
-            add(o, "max", cli_json_size(g[i].max));
-            add(o, "kills", json_object_new_uint64(g[i].kills));
-            add(o, "pressure_full", json_object_new_double(g[i].pressure_full));
-            json_object_array_add(arr, o);
-        }
-        cli_print_json(arr);
+        cli_print_json(cli_groups_json(g, n));
         memctl_group_info_free_array(g, n);
         return 0;
     }
@@ -176,7 +181,8 @@ static int parse_settings(const CliArgs *a, int argc, char **argv, MemctlSetting
     return 0;
 }
 
-int verb_create(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+/* create and set: the same settings, a different call. */
+static int apply_settings(MemctlClient *c, const CliArgs *a, int argc, char **argv, bool create)
 {
     MemctlSetting s[96];
     size_t n;
@@ -184,10 +190,11 @@ int verb_create(MemctlClient *c, const CliArgs *a, int argc, char **argv)
     if (r != 0)
         return r;
     char *path = NULL;
-    r = memctl_client_create_group(c, argv[0], s, n, &path);
+    r = create ? memctl_client_create_group(c, argv[0], s, n, &path)
+               : memctl_client_set_limits(c, argv[0], s, n);
     if (r < 0)
         return cli_fail(c, r, argv[0]);
-    if (a->json) {
+    if (create && a->json) {
         json_object *o = json_object_new_object();
         add(o, "name", json_object_new_string(argv[0]));
         add(o, "object_path", json_object_new_string(path));
@@ -197,15 +204,14 @@ int verb_create(MemctlClient *c, const CliArgs *a, int argc, char **argv)
     return 0;
 }
 
+int verb_create(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    return apply_settings(c, a, argc, argv, true);
+}
+
 int verb_set(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 {
-    MemctlSetting s[96];
-    size_t n;
-    int r = parse_settings(a, argc - 1, argv + 1, s, &n);
-    if (r != 0)
-        return r;
-    r = memctl_client_set_limits(c, argv[0], s, n);
-    return r < 0 ? cli_fail(c, r, argv[0]) : 0;
+    return apply_settings(c, a, argc, argv, false);
 }
 
 int verb_attach(MemctlClient *c, const CliArgs *a, int argc, char **argv)

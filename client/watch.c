@@ -177,23 +177,13 @@ static int top_frame(MemctlClient *c, const CliArgs *a, bool clear)
     }
     qsort(g, n, sizeof(*g), by_current);
     if (a->json) {
-        json_object *o = json_object_new_object(), *arr = json_object_new_array();
+        json_object *o = json_object_new_object();
         json_object_object_add(o, "memory_available", json_object_new_uint64(s.memory_available));
         json_object_object_add(o, "memory_total", json_object_new_uint64(s.memory_total));
         json_object_object_add(o, "pressure_some", json_object_new_double(s.pressure_some));
         json_object_object_add(o, "pressure_full", json_object_new_double(s.pressure_full));
         json_object_object_add(o, "kills", json_object_new_uint64(s.kills));
-        for (size_t i = 0; i < n; i++) {
-            json_object *e = json_object_new_object();
-            json_object_object_add(e, "name", json_object_new_string(g[i].name));
-            json_object_object_add(e, "current", cli_json_size(g[i].current));
-            json_object_object_add(e, "high", cli_json_size(g[i].high));
-            json_object_object_add(e, "max", cli_json_size(g[i].max));
-            json_object_object_add(e, "pressure_full", json_object_new_double(g[i].pressure_full));
-            json_object_object_add(e, "kills", json_object_new_uint64(g[i].kills));
-            json_object_array_add(arr, e);
-        }
-        json_object_object_add(o, "groups", arr);
+        json_object_object_add(o, "groups", cli_groups_json(g, n));
         cli_print_json(o);
     } else {
         char b1[16], b2[16];
