@@ -51,10 +51,8 @@ static uint32_t priority_of(const MemctlGroup *grp)
 static void read_pressure(const char *dir, double *ret_some, double *ret_full)
 {
     g_autofree char *p = g_build_filename(dir, "memory.pressure", NULL);
-    g_autofree char *text = NULL;
     uint32_t some = 0, full = 0;
-    if (g_file_get_contents(p, &text, NULL, NULL))
-        (void)memctl_sample_pressure_avg10(text, &some, &full);
+    (void)memctl_sample_pressure_file(p, &some, &full);
     *ret_some = some / 100.0;
     *ret_full = full / 100.0;
 }

@@ -160,10 +160,8 @@ static void m_list_groups(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *pa
         uint64_t cur = 0;
         (void)memctl_cgroup_get_u64(grp->path, "memory.current", &cur);
         g_autofree char *psi_path = g_build_filename(grp->path, "memory.pressure", NULL);
-        g_autofree char *psi = NULL;
         uint32_t some = 0, full = 0;
-        if (g_file_get_contents(psi_path, &psi, NULL, NULL))
-            (void)memctl_sample_pressure_avg10(psi, &some, &full);
+        (void)memctl_sample_pressure_file(psi_path, &some, &full);
         const MemctlFileValues *v = &grp->applied;
         g_autofree char *path = memctl_bus_group_path(grp->name);
         g_variant_builder_add(

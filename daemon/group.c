@@ -18,6 +18,7 @@
 struct MemctlGroups {
     char *mount;
     char *root;
+    char *proc;
     MemctlCore *core;    /* borrowed */
     GHashTable *by_name; /* name -> MemctlGroup* (owned) */
     GHashTable *by_slot; /* slot -> MemctlGroup* (borrowed) */
@@ -32,10 +33,11 @@ static void group_free(MemctlGroup *grp)
     g_free(grp);
 }
 
-MemctlGroups *memctl_groups_new(const char *mount, const char *root, MemctlCore *core)
+MemctlGroups *memctl_groups_new(const char *mount, const char *root, const char *proc, MemctlCore *core)
 {
     MemctlGroups *g = g_new0(MemctlGroups, 1);
     g->mount = g_strdup(mount);
+    g->proc = g_strdup(proc);
     g->root = g_strdup(root);
     g->core = core;
     g->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)group_free);
@@ -51,6 +53,7 @@ void memctl_groups_free(MemctlGroups *g)
     g_hash_table_destroy(g->by_name);
     g_free(g->mount);
     g_free(g->root);
+    g_free(g->proc);
     g_free(g);
 }
 
@@ -531,8 +534,9 @@ int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids
     /* Check every pid before moving any. */
     for (size_t i = 0; i < n; i++) {
         char proc[32];
-        g_snprintf(proc, sizeof(proc), "/proc/%u", pids[i]);
-        if (pids[i] == 0 || pids[i] > INT32_MAX || !g_file_test(proc, G_FILE_TEST_IS_DIR))
+        g_snprintf(proc, sizeof(proc), "%u", pids[i]);
+        g_autofree char *dir = g_build_filename(g->proc, proc, NULL);
+        if (pids[i] == 0 || pids[i] > INT32_MAX || !g_file_test(dir, G_FILE_TEST_IS_DIR))
             return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "pids[%zu]: no process %u",
                                i, pids[i]),
                    -ESRCH;

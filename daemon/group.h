@@ -33,7 +33,8 @@ enum {
     MEMCTL_REMOVE_KILL = 1u << 0, /* kill remaining processes first (else: Busy while populated) */
 };
 
-MemctlGroups *memctl_groups_new(const char *mount, const char *root, MemctlCore *core);
+/* mount: the cgroup2 mount; root: the managed root; proc: the procfs mount (pids are checked there). */
+MemctlGroups *memctl_groups_new(const char *mount, const char *root, const char *proc, MemctlCore *core);
 void memctl_groups_free(MemctlGroups *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
 

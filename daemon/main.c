@@ -281,8 +281,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    g_autoptr(MemctlGroups) groups = memctl_groups_new(mount, root, core);
-    g_autoptr(MemctlManager) m = memctl_manager_new(core, groups, mount, root);
+    g_autoptr(MemctlGroups) groups = memctl_groups_new(mount, root, proc_root, core);
+    g_autoptr(MemctlManager) m = memctl_manager_new(core, groups, mount, root, proc_root);
     d.m = m;
     if (memctl_groups_adopt_all(groups, &err) < 0) {
         g_printerr("memctld: adopting existing groups: %s\n", err->message);

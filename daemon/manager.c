@@ -25,7 +25,8 @@ static void manual_free(ManualKill *k)
     g_free(k);
 }
 
-MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const char *mount, const char *root)
+MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const char *mount, const char *root,
+                                  const char *proc)
 {
     MemctlManager *m = g_new0(MemctlManager, 1);
     m->core = core;
@@ -33,6 +34,7 @@ MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const 
     m->history = memctl_history_new(HISTORY_CAPACITY);
     m->mount = g_strdup(mount);
     m->root = g_strdup(root);
+    m->proc = g_strdup(proc);
     m->started_usec = g_get_monotonic_time();
     m->manual = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)manual_free);
     m->core_alive = TRUE;
@@ -49,6 +51,7 @@ void memctl_manager_free(MemctlManager *m)
         fclose(m->kill_log);
     g_free(m->mount);
     g_free(m->root);
+    g_free(m->proc);
     g_free(m);
 }
 
@@ -178,10 +181,11 @@ static void add(GVariantBuilder *b, const char *k, GVariant *v)
     g_variant_builder_add(b, "{sv}", k, v);
 }
 
-static void host_memory(uint64_t *ret_total, uint64_t *ret_avail)
+static void host_memory(const char *proc, uint64_t *ret_total, uint64_t *ret_avail)
 {
+    g_autofree char *path = g_build_filename(proc, "meminfo", NULL);
     g_autofree char *text = NULL;
-    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL))
+    if (!g_file_get_contents(path, &text, NULL, NULL))
         return;
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     for (char **it = lines; *it; it++) {
@@ -205,13 +209,12 @@ GVariant *memctl_manager_status(MemctlManager *m)
     add(&b, "events_dropped", g_variant_new_uint64(memctl_core_events_dropped(m->core)));
     add(&b, "uptime_usec", g_variant_new_uint64((uint64_t)(g_get_monotonic_time() - m->started_usec)));
     uint64_t total = 0, avail = 0;
-    host_memory(&total, &avail);
+    host_memory(m->proc, &total, &avail);
     add(&b, "memory_total", g_variant_new_uint64(total));
     add(&b, "memory_available", g_variant_new_uint64(avail));
-    g_autofree char *psi = NULL;
     uint32_t some = 0, full = 0;
-    if (g_file_get_contents("/proc/pressure/memory", &psi, NULL, NULL))
-        (void)memctl_sample_pressure_avg10(psi, &some, &full);
+    g_autofree char *psi = g_build_filename(m->proc, "pressure", "memory", NULL);
+    (void)memctl_sample_pressure_file(psi, &some, &full);
     add(&b, "pressure_some", g_variant_new_double(some / 100.0));
     add(&b, "pressure_full", g_variant_new_double(full / 100.0));
     add(&b, "core_alive", g_variant_new_boolean(m->core_alive));

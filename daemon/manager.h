@@ -20,8 +20,8 @@ typedef struct {
     MemctlCore *core;     /* borrowed */
     MemctlGroups *groups; /* borrowed */
     MemctlHistory *history;
-    MemctlBus *bus; /* NULL until the bus is up */
-    char *root, *mount;
+    MemctlBus *bus;            /* NULL until the bus is up */
+    char *root, *mount, *proc; /* proc: the procfs mount (meminfo, host PSI) */
     FILE *kill_log;
     uint64_t kills, kernel_kills;
     int64_t started_usec; /* monotonic */
@@ -30,8 +30,8 @@ typedef struct {
     gboolean core_alive;
 } MemctlManager;
 
-MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const char *mount,
-                                  const char *root);
+MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const char *mount, const char *root,
+                                  const char *proc);
 void memctl_manager_free(MemctlManager *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlManager, memctl_manager_free)
 

@@ -108,6 +108,19 @@ int memctl_sample_pressure_avg10(const char *text, uint32_t *ret_some_centi, uin
     return 0;
 }
 
+int memctl_sample_pressure_file(const char *path, uint32_t *ret_some_centi, uint32_t *ret_full_centi)
+{
+    char buf[256];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = memctl_sample_read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 0)
+        return (int)n;
+    return memctl_sample_pressure_avg10(buf, ret_some_centi, ret_full_centi);
+}
+
 size_t memctl_sample_pids(const char *text, int32_t *pids, size_t max)
 {
     size_t n = 0;

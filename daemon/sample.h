@@ -32,6 +32,8 @@ int memctl_sample_pressure(const char *text, uint64_t *ret_some_total, uint64_t 
 
 /* Parses the "some" and "full" avg10 of a pressure file, in hundredths of a percent. */
 int memctl_sample_pressure_avg10(const char *text, uint32_t *ret_some_centi, uint32_t *ret_full_centi);
+/* Opens, reads and parses a pressure file (memory.pressure, /proc/pressure/memory): cold path. */
+int memctl_sample_pressure_file(const char *path, uint32_t *ret_some_centi, uint32_t *ret_full_centi);
 /* Parses cgroup.procs text into up to max pids; returns the count (excess pids are ignored). */
 size_t memctl_sample_pids(const char *text, int32_t *pids, size_t max);
 
