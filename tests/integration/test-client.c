@@ -11,6 +11,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
@@ -201,9 +204,9 @@ static void test_kernel_kill(void)
     apitest_stop(&t);
 }
 
-/* In a child as uid/gid 65534 (plus `extra_gid` unless -1): tries to create `name`, then to list.
- * Exit code: 0 created, 1 access denied, 2 other error; +10 if listing (read access) failed. */
-static int as_nobody(const char *address, const char *name, gid_t extra_gid)
+/* In a child as uid/gid 65534 (plus `extra_gid` unless -1): tries to create (or remove) `name`, then
+ * to list. Exit code: 0 done, 1 access denied, 2 other error; +10 if listing (read access) failed. */
+static int as_nobody_do(const char *address, const char *name, gid_t extra_gid, bool remove)
 {
     pid_t pid = fork();
     g_assert_cmpint(pid, >=, 0);
@@ -214,7 +217,8 @@ static int as_nobody(const char *address, const char *name, gid_t extra_gid)
         MemctlClient *c = NULL;
         if (memctl_client_open(address, &c) < 0)
             _exit(98);
-        int r = memctl_client_create_group(c, name, NULL, 0, NULL);
+        int r = remove ? memctl_client_remove_group(c, name, 0, NULL)
+                       : memctl_client_create_group(c, name, NULL, 0, NULL);
         int code = r == 0 ? 0 : r == -EACCES ? 1 : 2;
         if (r == -EACCES && !strstr(memctl_client_error_message(c), "may not call"))
             code = 3;
@@ -230,6 +234,100 @@ static int as_nobody(const char *address, const char *name, gid_t extra_gid)
     g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
     g_assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
+}
+
+static int as_nobody(const char *address, const char *name, gid_t extra_gid)
+{
+    return as_nobody_do(address, name, extra_gid, false);
+}
+
+typedef struct {
+    char *actions, *rules;
+} PolkitDirs;
+
+/* polkitd's child: its own mount namespace, where our actions and rule replace the system's. */
+static void polkit_setup(gpointer data)
+{
+    PolkitDirs *p = data;
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount(p->actions, "/usr/share/polkit-1/actions", NULL, MS_BIND, NULL) < 0 ||
+        mount(p->rules, "/etc/polkit-1/rules.d", NULL, MS_BIND, NULL) < 0)
+        _exit(127);
+}
+
+static const char polkit_rule[] =
+        "polkit.addRule(function(action, subject) {\n"
+        "    if (action.id == \"org.memctl.create-group\" && subject.user == \"nobody\")\n"
+        "        return polkit.Result.YES;\n"
+        "});\n";
+
+/* A real polkitd with the shipped actions and a rule that lets nobody create groups, nothing else:
+ * memctld asks polkit for a caller that is neither root nor admin, per verb. */
+static void test_polkit(void)
+{
+    const char *polkitd = "/usr/lib/polkit-1/polkitd";
+    if (!g_file_test(polkitd, G_FILE_TEST_IS_EXECUTABLE))
+        g_error("%s is missing: scripts/setup installs polkitd", polkitd);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *tmp = g_dir_make_tmp("memctl-polkit-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_assert_no_errno(chmod(tmp, 0755));
+    PolkitDirs dirs = {g_build_filename(tmp, "actions", NULL), g_build_filename(tmp, "rules", NULL)};
+    g_assert_no_errno(mkdir(dirs.actions, 0755));
+    g_assert_no_errno(mkdir(dirs.rules, 0755));
+    g_autofree char *src =
+            g_build_filename(g_getenv("MEMCTL_SOURCE_ROOT"), "dbus", "org.memctl.policy", NULL);
+    g_autofree char *policy = NULL;
+    g_assert_true(g_file_get_contents(src, &policy, NULL, NULL));
+    g_autofree char *dst = g_build_filename(dirs.actions, "org.memctl.policy", NULL);
+    g_autofree char *rule = g_build_filename(dirs.rules, "10-memctl-test.rules", NULL);
+    g_assert_true(g_file_set_contents(dst, policy, -1, NULL));
+    g_assert_true(g_file_set_contents(rule, polkit_rule, -1, NULL));
+    g_assert_no_errno(chmod(dst, 0644));
+    g_assert_no_errno(chmod(rule, 0644));
+
+    ApiTest t = {0};
+    cgtest_require_cgroup2();
+    t.root = g_strdup_printf("%s/memctl-polkit.%d", cgtest_mount(), (int)getpid());
+    cgtest_remove_tree(t.root);
+    const char *includes[] = {"/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf", NULL};
+    bustest_start_with(&t.bus, includes);
+    g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "DBUS_SYSTEM_BUS_ADDRESS", t.bus.address, TRUE);
+    const char *argv[] = {polkitd, "--no-debug", NULL};
+    GPid pk;
+    g_assert_true(g_spawn_async(NULL, (char **)argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, polkit_setup, &dirs,
+                                &pk, &err));
+    g_assert_no_error(err);
+    bustest_wait_name(&t.bus, "org.freedesktop.PolicyKit1", 15000);
+    g_autofree char *bus_arg = g_strdup_printf("--bus-address=%s", t.bus.address);
+    const char *args[] = {bus_arg, "--admin-group=", NULL};
+    daemontest_start(&t.d, t.root, args);
+    bustest_wait_name(&t.bus, MEMCTL_BUS_NAME, 5000);
+
+    /* nobody, not an admin: polkit's rule allows create-group */
+    g_assert_cmpint(as_nobody(t.bus.address, "pk", (gid_t)-1), ==, 0);
+    g_autofree char *pkdir = g_build_filename(t.root, "pk", NULL);
+    g_assert_true(g_file_test(pkdir, G_FILE_TEST_IS_DIR));
+    /* ... and nothing else: remove-group is refused, the group stays */
+    g_assert_cmpint(as_nobody_do(t.bus.address, "pk", (gid_t)-1, true), ==, 1);
+    g_assert_true(g_file_test(pkdir, G_FILE_TEST_IS_DIR));
+    g_autofree char *log = NULL;
+    g_assert_true(g_file_get_contents(t.d.log, &log, NULL, NULL));
+    g_assert_nonnull(strstr(log, "refused RemoveGroup"));
+    g_assert_nonnull(strstr(log, "polkit refused"));
+
+    kill(pk, SIGTERM);
+    int status;
+    waitpid(pk, &status, 0);
+    g_spawn_close_pid(pk);
+    apitest_stop(&t);
+    (void)unlink(dst);
+    (void)unlink(rule);
+    (void)rmdir(dirs.actions);
+    (void)rmdir(dirs.rules);
+    (void)rmdir(tmp);
+    g_free(dirs.actions);
+    g_free(dirs.rules);
 }
 
 static void test_authorization(void)
@@ -379,6 +477,7 @@ int main(int argc, char **argv)
     g_test_add_func("/client/library", test_library);
     g_test_add_func("/client/kernel-kill", test_kernel_kill);
     g_test_add_func("/client/authorization", test_authorization);
+    g_test_add_func("/client/polkit", test_polkit);
     g_test_add_func("/client/follow", test_follow);
     return g_test_run();
 }

@@ -34,9 +34,15 @@ static const char config_head[] =
         "           send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
         "  </policy>\n"
         "  <include>%s/dbus/org.memctl.Manager1.conf</include>\n"
+        "%s"
         "</busconfig>\n";
 
 void bustest_start(BusTest *b)
+{
+    bustest_start_with(b, NULL);
+}
+
+void bustest_start_with(BusTest *b, const char *const *includes)
 {
     memset(b, 0, sizeof(*b));
     g_autoptr(GError) err = NULL;
@@ -46,7 +52,10 @@ void bustest_start(BusTest *b)
     const char *src = g_getenv("MEMCTL_SOURCE_ROOT");
     g_assert_nonnull(src);
     g_autofree char *conf = g_build_filename(b->dir, "bus.conf", NULL);
-    g_autofree char *text = g_strdup_printf(config_head, b->dir, src);
+    g_autoptr(GString) more = g_string_new(NULL);
+    for (const char *const *i = includes; i && *i; i++)
+        g_string_append_printf(more, "  <include>%s</include>\n", *i);
+    g_autofree char *text = g_strdup_printf(config_head, b->dir, src, more->str);
     g_assert_true(g_file_set_contents(conf, text, -1, &err));
     g_autofree char *conf_arg = g_strdup_printf("--config-file=%s", conf);
     const char *argv[] = {"dbus-daemon", conf_arg, "--nofork", "--print-address=1", NULL};

@@ -19,6 +19,8 @@ typedef struct {
 
 /* Starts the bus; the CLI runs with DBUS_SYSTEM_BUS_ADDRESS pointing at it (bustest_cli). */
 void bustest_start(BusTest *b);
+/* The same, with more bus policy files included (e.g. polkitd's). */
+void bustest_start_with(BusTest *b, const char *const *includes);
 void bustest_stop(BusTest *b);
 
 /* Waits until name has an owner on the bus (asserts within timeout_ms). */
