@@ -37,11 +37,6 @@ char *memctl_bus_group_path(const char *name)
     return g_strconcat(MEMCTL_GROUP_PATH_PREFIX, esc, NULL);
 }
 
-static uint64_t file_or(const MemctlFileValues *v, MemctlFile f, uint64_t dflt)
-{
-    return (v->set & (1u << f)) ? v->value[f] : dflt;
-}
-
 static uint32_t priority_of(const MemctlGroup *grp)
 {
     return memctl_limits_has(&grp->limits, MEMCTL_KEY_PRIORITY) ? grp->limits.priority
@@ -72,9 +67,9 @@ static GVariant *limit_property(const char *prop, const MemctlFileValues *v, uin
                  {"SwapMax", MEMCTL_FILE_SWAP_MAX, MEMCTL_SIZE_MAX}};
     for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++)
         if (strcmp(prop, sizes[i].name) == 0)
-            return g_variant_new_uint64(file_or(v, sizes[i].f, sizes[i].dflt));
+            return g_variant_new_uint64(memctl_file_values_get(v, sizes[i].f, sizes[i].dflt));
     if (strcmp(prop, "OOMGroup") == 0)
-        return g_variant_new_boolean(file_or(v, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+        return g_variant_new_boolean(memctl_file_values_get(v, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     if (strcmp(prop, "Priority") == 0)
         return g_variant_new_uint32(priority);
     if (strcmp(prop, "Kills") == 0)

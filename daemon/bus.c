@@ -22,12 +22,9 @@ static MemctlGroup *lookup(MemctlBus *b, GDBusMethodInvocation *inv, const char 
 {
     int r = memctl_group_name_check(name);
     if (r < 0) {
-        g_dbus_method_invocation_return_error(
-                inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "name: '%s' is not a group name (%s)", name,
-                r == -EPERM ? "reserved for memctld itself"
-                : r == -ENAMETOOLONG
-                        ? "too long or too deep"
-                        : "use '/'-separated parts of letters, digits and _.:@-, none '.' or '..'");
+        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                              "name: '%s' is not a group name (%s)", name,
+                                              memctl_group_name_problem(r));
         return NULL;
     }
     MemctlGroup *grp = memctl_groups_get(b->m->groups, name);
@@ -164,12 +161,11 @@ static void m_list_groups(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *pa
         (void)memctl_sample_pressure_file(psi_path, &some, &full);
         const MemctlFileValues *v = &grp->applied;
         g_autofree char *path = memctl_bus_group_path(grp->name);
-        g_variant_builder_add(
-                &a, "(sostttttd)", grp->name, path, grp->path, cur,
-                (v->set & (1u << MEMCTL_FILE_MIN)) ? v->value[MEMCTL_FILE_MIN] : 0,
-                (v->set & (1u << MEMCTL_FILE_HIGH)) ? v->value[MEMCTL_FILE_HIGH] : MEMCTL_SIZE_MAX,
-                (v->set & (1u << MEMCTL_FILE_MAX)) ? v->value[MEMCTL_FILE_MAX] : MEMCTL_SIZE_MAX, grp->kills,
-                full / 100.0);
+        g_variant_builder_add(&a, "(sostttttd)", grp->name, path, grp->path, cur,
+                              memctl_file_values_get(v, MEMCTL_FILE_MIN, 0),
+                              memctl_file_values_get(v, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                              memctl_file_values_get(v, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX), grp->kills,
+                              full / 100.0);
     }
     g_dbus_method_invocation_return_value(inv, g_variant_new("(a(sostttttd))", &a));
 }

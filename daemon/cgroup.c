@@ -216,6 +216,13 @@ int memctl_cgroup_delete(const char *mount, const char *path)
     return r;
 }
 
+bool memctl_cgroup_is_populated(const char *path)
+{
+    g_autofree char *events = g_build_filename(path, "cgroup.events", NULL);
+    g_autofree char *text = NULL;
+    return g_file_get_contents(events, &text, NULL, NULL) && strstr(text, "populated 1") != NULL;
+}
+
 bool memctl_cgroup_is_delegated(const char *path)
 {
     char v[8];

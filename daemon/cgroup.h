@@ -43,5 +43,8 @@ int memctl_cgroup_attach(const char *mount, const char *path, pid_t pid);
 /* Removes the (empty) cgroup at path. -EBUSY while it has processes or children. */
 int memctl_cgroup_delete(const char *mount, const char *path);
 
+/* True while the cgroup at path (or a descendant) has processes: "populated 1" in cgroup.events. */
+bool memctl_cgroup_is_populated(const char *path);
+
 /* True if path carries systemd's delegation mark (trusted.delegate or user.delegate xattr). */
 bool memctl_cgroup_is_delegated(const char *path);

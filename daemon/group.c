@@ -232,18 +232,13 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
     return 0;
 }
 
-static uint64_t applied_or(const MemctlFileValues *v, MemctlFile f, uint64_t dflt)
-{
-    return (v->set & (1u << f)) ? v->value[f] : dflt;
-}
-
 static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
 {
     MemctlGroup *parent = parent_of(g, grp->name);
     int slot = memctl_core_add_group(g->core, grp->name, grp->path, parent ? parent->slot : -1,
-                                     applied_or(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
-                                     applied_or(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
-                                     applied_or(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+                                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     if (slot < 0)
         return g_set_error(error, MEMCTL_ERROR, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
                            "%s: cannot watch the group: %s", grp->name,
@@ -325,13 +320,8 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
 {
     int r = memctl_group_name_check(name);
     if (r < 0)
-        return g_set_error(
-                       error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "invalid group name '%s': %s",
-                       name,
-                       r == -EPERM ? "reserved for memctld itself"
-                       : r == -ENAMETOOLONG
-                               ? "too long or too deep"
-                               : "use '/'-separated parts of letters, digits and _.:@-, none '.' or '..'"),
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "invalid group name '%s': %s",
+                           name, memctl_group_name_problem(r)),
                NULL;
     MemctlGroup *grp = memctl_groups_get(g, name);
     if (grp) {
@@ -409,9 +399,9 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
     grp->limits = want;
     grp->applied = applied;
     (void)memctl_core_update_group(g->core, grp->slot,
-                                   applied_or(&applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
-                                   applied_or(&applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
-                                   applied_or(&applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+                                   memctl_file_values_get(&applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                                   memctl_file_values_get(&applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                                   memctl_file_values_get(&applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     return 0;
 }
 
@@ -436,8 +426,7 @@ static bool wait_unpopulated(const char *path, int timeout_ms)
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     bool empty = false;
     for (;;) {
-        g_autofree char *s = NULL;
-        if (g_file_get_contents(events, &s, NULL, NULL) && strstr(s, "populated 0")) {
+        if (!memctl_cgroup_is_populated(path)) {
             empty = true;
             break;
         }
@@ -480,9 +469,7 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
         (void)memctl_sample_key(ev, "max", &fin.max);
     }
 
-    g_autofree char *cg_events = g_build_filename(grp->path, "cgroup.events", NULL);
-    g_autofree char *cev = NULL;
-    bool populated = g_file_get_contents(cg_events, &cev, NULL, NULL) && strstr(cev, "populated 1");
+    bool populated = memctl_cgroup_is_populated(grp->path);
     if (populated && !(flags & MEMCTL_REMOVE_KILL))
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
                            "%s: the group still has processes; remove it with the kill flag", name),
@@ -584,9 +571,9 @@ int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_r
         grp->applied = have;
         grp->limits = have_limits;
         (void)memctl_core_update_group(g->core, grp->slot,
-                                       applied_or(&have, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
-                                       applied_or(&have, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
-                                       applied_or(&have, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+                                       memctl_file_values_get(&have, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                                       memctl_file_values_get(&have, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                                       memctl_file_values_get(&have, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     }
     /* New cgroups below the root. */
     guint before = memctl_groups_count(g);

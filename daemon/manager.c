@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/bus.h"
+#include "daemon/cgroup.h"
 #include "daemon/error.h"
 #include "daemon/record.h"
 #include "daemon/sample.h"
@@ -156,12 +157,7 @@ int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, 
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: a requested kill is in progress",
                            name),
                -EBUSY;
-    g_autofree char *events = g_build_filename(grp->path, "cgroup.events", NULL);
-    g_autofree char *text = NULL;
-    uint64_t populated = 0;
-    if (g_file_get_contents(events, &text, NULL, NULL))
-        (void)memctl_sample_key(text, "populated", &populated);
-    if (!populated)
+    if (!memctl_cgroup_is_populated(grp->path))
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the group has no processes", name),
                -ESRCH;
     int r = memctl_core_kill_group(m->core, grp->slot, whole_group);

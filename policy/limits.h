@@ -67,6 +67,12 @@ static inline bool memctl_limits_has(const MemctlLimits *l, MemctlKey k)
     return l->set & (1u << k);
 }
 
+/* The value written for f, or dflt when memctld does not manage that file. */
+static inline uint64_t memctl_file_values_get(const MemctlFileValues *v, MemctlFile f, uint64_t dflt)
+{
+    return (v->set & (1u << f)) ? v->value[f] : dflt;
+}
+
 void memctl_limits_init(MemctlLimits *l);
 
 /*

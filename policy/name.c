@@ -60,6 +60,18 @@ int memctl_group_name_check(const char *name)
     return 0;
 }
 
+const char *memctl_group_name_problem(int error)
+{
+    switch (error) {
+    case -EPERM:
+        return "reserved for memctld itself";
+    case -ENAMETOOLONG:
+        return "too long or too deep";
+    default:
+        return "use '/'-separated parts of letters, digits and _.:@-, none '.' or '..'";
+    }
+}
+
 int memctl_group_name_escape(const char *name, char *buf, size_t size)
 {
     static const char hex[] = "0123456789abcdef";

@@ -11,6 +11,9 @@
  */
 int memctl_group_name_check(const char *name);
 
+/* What is wrong, in words, for an error of memctl_group_name_check(). */
+const char *memctl_group_name_problem(int error);
+
 /*
  * The D-Bus object path element of a group name: every byte outside [A-Za-z0-9] becomes _xx
  * (lower-case hex), as systemd escapes unit names ("tenants/a" -> "tenants_2fa"); "" becomes "_".

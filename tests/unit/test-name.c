@@ -85,11 +85,20 @@ static void test_escape(void)
     }
 }
 
+static void test_problem(void)
+{
+    g_assert_nonnull(
+            strstr(memctl_group_name_problem(memctl_group_name_check(MEMCTL_SELF_LEAF)), "reserved"));
+    g_assert_nonnull(strstr(memctl_group_name_problem(memctl_group_name_check("a/b/c/d/e/f/g/h/i")), "deep"));
+    g_assert_nonnull(strstr(memctl_group_name_problem(memctl_group_name_check("../etc")), "'..'"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/name/accepts", test_accepts);
     g_test_add_func("/name/rejects", test_rejects);
     g_test_add_func("/name/escape", test_escape);
+    g_test_add_func("/name/problem", test_problem);
     return g_test_run();
 }
