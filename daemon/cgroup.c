@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "daemon/fd-util.h"
 #include "policy/size.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -87,15 +88,15 @@ int memctl_cgroup_check_root(const char *mount, const char *root)
     return 0;
 }
 
-static int write_file(const char *dir, const char *file, const char *value)
+static int write_file(const char *dir, const char *file, const char *value, int flags)
 {
     g_autofree char *p = g_build_filename(dir, file, NULL);
-    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | flags);
     if (fd < 0)
         return -errno;
-    int r = write(fd, value, strlen(value)) < 0 ? -errno : 0;
-    close(fd);
-    return r;
+    size_t len = strlen(value);
+    ssize_t n = write(fd, value, len);
+    return n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
 }
 
 static bool has_controller(const char *dir, const char *file, const char *name)
@@ -126,10 +127,10 @@ int memctl_cgroup_prepare_root(const char *mount, const char *root, const char *
         return -errno;
     char pid[24];
     snprintf(pid, sizeof(pid), "%d", (int)getpid());
-    if ((r = write_file(self, "cgroup.procs", pid)) < 0)
+    if ((r = write_file(self, "cgroup.procs", pid, 0)) < 0)
         return r;
     if (!has_controller(root, "cgroup.subtree_control", "memory") &&
-        (r = write_file(root, "cgroup.subtree_control", "+memory")) < 0)
+        (r = write_file(root, "cgroup.subtree_control", "+memory", 0)) < 0)
         return r;
     if (ret_created)
         *ret_created = created;
@@ -167,8 +168,26 @@ int memctl_cgroup_create(const char *mount, const char *path)
     return cg_errno(cgroup_create_cgroup(cg, 0));
 }
 
+/*
+ * memory.high and memory.max reclaim (and memory.max OOM-kills) in the writer's context when the
+ * new limit is below the usage. Kernels newer than 6.1 skip that when the file is opened with
+ * O_NONBLOCK and leave the work to the group's own allocators; older kernels ignore the flag. systemd
+ * opens every cgroup attribute that way for the same reason. libcgroup has no way to pass the flag,
+ * so these two files are written here, inside the checked subtree.
+ */
+static bool reclaims_on_write(const char *file)
+{
+    return strcmp(file, "memory.high") == 0 || strcmp(file, "memory.max") == 0;
+}
+
 int memctl_cgroup_set(const char *mount, const char *path, const char *file, const char *value)
 {
+    if (reclaims_on_write(file)) {
+        const char *rel = relative(mount, path);
+        if (!rel || !*rel)
+            return -EXDEV;
+        return write_file(path, file, value, O_NONBLOCK);
+    }
     _cleanup_cgroup_ struct cgroup *cg = NULL;
     struct cgroup_controller *ctrl;
     int r = new_memory_cgroup(mount, path, &cg, &ctrl);

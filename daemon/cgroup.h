@@ -31,7 +31,11 @@ int memctl_cgroup_prepare_root(const char *mount, const char *root, const char *
 /* Creates <root>/<name> (parents too, with +memory enabled on the way); 0, or -EEXIST if it was there. */
 int memctl_cgroup_create(const char *mount, const char *path);
 
-/* Writes value to <path>/<file> through libcgroup. Returns 0 or -errno (the kernel's error). */
+/*
+ * Writes value to <path>/<file>: through libcgroup, except memory.high and memory.max, which are
+ * written with O_NONBLOCK so that newer kernels do not reclaim in memctld's context. Returns 0 or
+ * -errno (the kernel's error).
+ */
 int memctl_cgroup_set(const char *mount, const char *path, const char *file, const char *value);
 
 /* Reads a single-value memory.* file ("max" is UINT64_MAX). */

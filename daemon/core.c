@@ -252,6 +252,9 @@ static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
         v->rec.npids = 1;
         memcpy(v->rec.comm, cand->comm, sizeof(v->rec.comm));
         v->rec.event_to_signal_usec = s->t_over_mono ? t0 - s->t_over_mono : 0;
+        /* The next victim needs fresh evidence: a whole decision's worth of windows, measured
+         * after this kill, in which nothing (not even this victim's release) made progress. */
+        s->pst = (MemctlProgressState){0};
         mrelease(pidfd);
         v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
@@ -301,6 +304,7 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
     memcpy(v->rec.comm, c->cands[biggest].comm, sizeof(v->rec.comm));
     v->rec.event_to_signal_usec = s->t_over_mono ? t0 - s->t_over_mono : 0;
     v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
+    s->pst = (MemctlProgressState){0};
     /* Finished when cgroup.events says "populated 0" (inotify) */
     return 0;
 }
@@ -310,9 +314,9 @@ static void slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_gr
     Slot *s = &c->slots[i];
     bool livelock = false;
     if (s->v.active) {
-        /* The previous victim has not given its memory back and nothing else progresses:
-         * record it as a livelock and go on to the next victim. */
-        s->v.rec.livelock = true;
+        /* The previous victim has neither exited nor given its memory back, and a whole decision
+         * window measured since its kill shows no progress: a livelock. Its record goes out as it
+         * stands (not exited) and the next victim's record says why it was needed. */
         victim_finish(c, i, false);
         livelock = true;
     }
@@ -374,6 +378,10 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
     s->verdict = memctl_progress_decide(&s->last, &x, &c->cfg.progress, c->page_size, &s->pst, &s->fig);
     s->last = x;
     if (s->verdict == MEMCTL_VERDICT_CALM) {
+        /* Back under high. A victim that has still not exited (stuck in the kernel with its
+         * address space reaped) released what the group needed: its episode is over. */
+        if (s->v.active)
+            victim_finish(c, i, false);
         s->sampling = false;
         s->t_over_rt = s->t_over_mono = 0;
         return;

@@ -162,6 +162,26 @@ static uint64_t status_kib(const char *status, const char *key)
     return parse_decimal(&p) * 1024;
 }
 
+/* True if the signal mask after `key` ("SigPnd:", "ShdPnd:") has SIGKILL pending. */
+static bool status_sigkill_pending(const char *status, const char *key)
+{
+    const char *p = strstr(status, key);
+    if (!p)
+        return false;
+    p += strlen(key);
+    while (*p == ' ' || *p == '\t')
+        p++;
+    const char *end = p;
+    while ((*end >= '0' && *end <= '9') || (*end >= 'a' && *end <= 'f'))
+        end++;
+    /* SIGKILL is signal 9: bit 8, in the last three hex digits of the mask. */
+    if (end - p < 3)
+        return false;
+    char d = end[-3];
+    unsigned v = d <= '9' ? (unsigned)(d - '0') : (unsigned)(d - 'a' + 10);
+    return v & 1u;
+}
+
 int memctl_sample_proc_path(char *buf, size_t size, const char *proc_root, int32_t pid, const char *leaf)
 {
     size_t rl = strlen(proc_root), ll = leaf ? strlen(leaf) + 1 : 0;
@@ -225,6 +245,9 @@ int memctl_sample_process(const char *proc_root, int32_t pid, char *scratch, siz
     /* A zombie or kernel thread has no VmRSS: nothing to free by killing it. */
     if (!strstr(scratch, "VmRSS:"))
         c.flags |= MEMCTL_CAND_GONE;
+    /* Killed already (by us or anyone) but not yet gone, e.g. stuck in the kernel: not a victim again. */
+    if (status_sigkill_pending(scratch, "ShdPnd:") || status_sigkill_pending(scratch, "SigPnd:"))
+        c.flags |= MEMCTL_CAND_DYING;
     c.anon_bytes = status_kib(scratch, "RssAnon:");
     c.swap_bytes = status_kib(scratch, "VmSwap:");
     *ret = c;

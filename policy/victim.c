@@ -10,7 +10,7 @@ bool memctl_victim_eligible(const MemctlCandidate *c)
 {
     if (c->pid <= 1)
         return false;
-    if (c->flags & (MEMCTL_CAND_CRITICAL | MEMCTL_CAND_SELF | MEMCTL_CAND_GONE))
+    if (c->flags & (MEMCTL_CAND_CRITICAL | MEMCTL_CAND_SELF | MEMCTL_CAND_GONE | MEMCTL_CAND_DYING))
         return false;
     return c->oom_score_adj > -1000;
 }

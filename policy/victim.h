@@ -18,6 +18,7 @@ enum {
     MEMCTL_CAND_PREFER = 1u << 2,   /* on the group's prefer list: chosen before all others */
     MEMCTL_CAND_AVOID = 1u << 3,    /* on the group's avoid list: chosen only when nothing else is left */
     MEMCTL_CAND_GONE = 1u << 4,     /* vanished while being sampled */
+    MEMCTL_CAND_DYING = 1u << 5,    /* SIGKILL already pending: killing it again frees nothing */
 };
 
 typedef struct {

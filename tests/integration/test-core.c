@@ -7,7 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <linux/fs.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -296,9 +300,11 @@ static void bad_input_once(void)
     g_assert_nonnull(strstr(err, "without '.', '..'"));
     g_clear_pointer(&err, g_free);
     const char *not_cgroup2[] = {"--cgroup-mount=/tmp", NULL};
-    g_assert_cmpint(daemontest_run_fail("/tmp/x", not_cgroup2, &err), ==, 1);
+    g_autofree char *nowhere = g_strdup_printf("/tmp/memctl-not-cgroup2.%d", (int)getpid());
+    g_assert_false(g_file_test(nowhere, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(daemontest_run_fail(nowhere, not_cgroup2, &err), ==, 1);
     g_assert_nonnull(strstr(err, "is not a cgroup2 mount"));
-    g_assert_false(g_file_test("/tmp/x", G_FILE_TEST_EXISTS));
+    g_assert_false(g_file_test(nowhere, G_FILE_TEST_EXISTS));
     cgtest_remove_tree(root);
 }
 
@@ -394,6 +400,145 @@ static void test_adopt(void)
     cgtest_remove_tree(root);
 }
 
+/* An ext4 filesystem on a fresh zram device: freezing it makes its writers sleep uninterruptibly. */
+typedef struct {
+    char *dir, *file, *dev;
+    int zram;
+    int fd;
+} FreezableFs;
+
+static bool freezable_fs_setup(FreezableFs *f)
+{
+    *f = (FreezableFs){.zram = -1, .fd = -1};
+    g_autofree char *id = NULL;
+    if (!g_file_get_contents("/sys/class/zram-control/hot_add", &id, NULL, NULL)) {
+        g_test_skip("no /sys/class/zram-control (zram module): cannot build a freezable filesystem");
+        return false;
+    }
+    f->zram = atoi(id);
+    g_autofree char *blk = g_strdup_printf("/sys/block/zram%d", f->zram);
+    g_assert_cmpint(cgtest_write(blk, "disksize", "33554432"), ==, 0);
+    f->dev = g_strdup_printf("/dev/zram%d", f->zram);
+    const char *mkfs[] = {"mkfs.ext4", "-q", "-F", f->dev, NULL};
+    gint status = -1;
+    g_autofree char *err = NULL;
+    g_assert_true(g_spawn_sync(NULL, (char **)mkfs, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                               NULL, NULL, NULL, &err, &status, NULL));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    f->dir = g_dir_make_tmp("memctl-frozen-XXXXXX", NULL);
+    if (mount(f->dev, f->dir, "ext4", 0, NULL) < 0) {
+        g_autofree char *why = g_strdup_printf("cannot mount ext4 (module missing?): %s", g_strerror(errno));
+        g_test_skip(why);
+        return false;
+    }
+    f->file = g_build_filename(f->dir, "f", NULL);
+    g_assert_true(g_file_set_contents(f->file, "", 0, NULL));
+    f->fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_assert_cmpint(f->fd, >=, 0);
+    return true;
+}
+
+static void freezable_fs_freeze(FreezableFs *f, bool frozen)
+{
+    g_assert_no_errno(ioctl(f->fd, frozen ? FIFREEZE : FITHAW, 0));
+}
+
+static void freezable_fs_teardown(FreezableFs *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->dir) {
+        (void)umount2(f->dir, MNT_DETACH);
+        (void)rmdir(f->dir);
+    }
+    if (f->zram >= 0) {
+        char id[16];
+        snprintf(id, sizeof(id), "%d", f->zram);
+        (void)cgtest_write("/sys/class/zram-control", "hot_remove", id);
+    }
+    g_free(f->dir);
+    g_free(f->file);
+    g_free(f->dev);
+}
+
+static char proc_state(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *s = NULL;
+    if (!g_file_get_contents(path, &s, NULL, NULL))
+        return '?';
+    const char *p = strrchr(s, ')');
+    return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * Seed 000's livelock: the chosen victim cannot exit (it sleeps uninterruptibly on a frozen
+ * filesystem) and its memory (shmem, which neither process_mrelease nor the OOM reaper can free)
+ * does not come back. memctld must escalate to the next victim on measured lack of progress, say
+ * so in the record, and never kill the stuck process twice; the kernel must not kill anything.
+ */
+static void test_livelock(void)
+{
+    FreezableFs fs;
+    if (!freezable_fs_setup(&fs)) {
+        freezable_fs_teardown(&fs);
+        return;
+    }
+    g_autofree char *root = fresh_root("memctl-livelock");
+    DaemonTest d;
+    const char *args[] = {"--group=t:limit=128M", NULL};
+    daemontest_start(&d, root, args);
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    for (guint it = 0; it < iterations(); it++) {
+        freezable_fs_freeze(&fs, true);
+        Hog stuck, hog;
+        const char *sargs[] = {"--cgroup",   grp,      "--mode", "shmem",           "--total",
+                               "80M",        "--step", "4M",     "--oom-score-adj", "1000",
+                               "--block-on", fs.file,  NULL};
+        hog_start(&stuck, sargs);
+        g_assert_true(hog_wait_line(&stuck, "blocking", 30000));
+        for (int k = 0; k < 500 && proc_state(stuck.pid) != 'D'; k++)
+            g_usleep(10 * 1000);
+        g_assert_cmpint(proc_state(stuck.pid), ==, 'D');
+
+        const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
+        hog_start(&hog, hargs);
+        int hog_pid = (int)hog.pid;
+        int status = hog_wait(&hog, 120000);
+        g_autofree char *err = hog_stderr(&hog);
+        if (!killed_by_sigkill(status) || strstr(err, "memhog:"))
+            g_error("the hog was not cleanly SIGKILLed: status %d, stderr: %s", status, err);
+
+        /* the stuck process was chosen first (oom_score_adj 1000), did not exit, and is still stuck */
+        g_autofree char *first = g_strdup_printf("\"pid\":%d,", (int)stuck.pid);
+        g_autofree char *rec1 = daemontest_wait_record(&d, 10000, first, "\"type\":\"kill\"");
+        g_assert_nonnull(rec1);
+        g_assert_nonnull(strstr(rec1, "\"signal_to_exit_usec\":0"));
+        g_assert_nonnull(strstr(rec1, "\"livelock\":false"));
+        g_assert_true(hog_alive(&stuck));
+        g_assert_cmpint(proc_state(stuck.pid), ==, 'D');
+        /* the escalation to the hog says livelock */
+        g_autofree char *second = g_strdup_printf("\"pid\":%d,", hog_pid);
+        g_autofree char *rec2 = daemontest_wait_record(&d, 10000, second, "\"livelock\":true");
+        if (!rec2)
+            g_error("no livelock record for the hog %d; stuck victim's record: %s", hog_pid, rec1);
+
+        /* thawed, the stuck process dies of memctld's SIGKILL and its memory comes back */
+        freezable_fs_freeze(&fs, false);
+        g_assert_true(killed_by_sigkill(hog_wait(&stuck, 30000)));
+        g_test_message("stuck victim: %s", rec1);
+        g_test_message("escalated: %s", rec2);
+    }
+    /* one kill each: the stuck process was never chosen twice */
+    g_assert_cmpuint(daemontest_wait_count(&d, "\"type\":\"kill\"", 2 * iterations(), 5000), ==,
+                     2 * iterations());
+    g_assert_cmpuint(daemontest_count_records(&d, "\"livelock\":true"), ==, iterations());
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+    freezable_fs_teardown(&fs);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -407,5 +552,6 @@ int main(int argc, char **argv)
     g_test_add_func("/core/core-without-main-loop", test_core_without_main_loop);
     g_test_add_func("/core/kernel-oom-recorded", test_kernel_oom_recorded);
     g_test_add_func("/core/adopt", test_adopt);
+    g_test_add_func("/core/livelock", test_livelock);
     return g_test_run();
 }

@@ -188,7 +188,7 @@ void hog_start(Hog *h, const char *const *args)
         struct pollfd p = {.fd = h->out_fd, .events = POLLIN};
         if (poll(&p, 1, 10000) <= 0)
             g_error("memhog did not become ready");
-        ssize_t n = read(h->out_fd, buf + got, sizeof(buf) - 1 - got);
+        ssize_t n = read(h->out_fd, buf + got, 1); /* byte by byte: later lines stay for hog_wait_line */
         if (n <= 0) {
             g_autofree char *e = hog_stderr(h);
             g_error("memhog exited before it was ready: %s", e);
@@ -196,6 +196,31 @@ void hog_start(Hog *h, const char *const *args)
         got += (size_t)n;
     }
     g_assert_true(g_str_has_prefix(buf, "ready "));
+}
+
+bool hog_wait_line(Hog *h, const char *prefix, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    char line[256];
+    size_t got = 0;
+    while (g_get_monotonic_time() < deadline) {
+        struct pollfd p = {.fd = h->out_fd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        char ch;
+        if (read(h->out_fd, &ch, 1) != 1)
+            return false;
+        if (ch != '\n') {
+            if (got < sizeof(line) - 1)
+                line[got++] = ch;
+            continue;
+        }
+        line[got] = '\0';
+        if (g_str_has_prefix(line, prefix))
+            return true;
+        got = 0;
+    }
+    return false;
 }
 
 int hog_wait(Hog *h, int timeout_ms)

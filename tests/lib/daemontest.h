@@ -48,6 +48,8 @@ typedef struct {
 void hog_start(Hog *h, const char *const *args);
 /* Waits up to timeout_ms for the hog to exit; returns the wait status, or -1 if it is still running. */
 int hog_wait(Hog *h, int timeout_ms);
+/* Waits up to timeout_ms for a line on the hog's stdout that starts with prefix. */
+bool hog_wait_line(Hog *h, const char *prefix, int timeout_ms);
 /* Everything the hog wrote on stderr so far. */
 char *hog_stderr(Hog *h);
 /* Kills (SIGKILL) and reaps; returns the wait status. */

@@ -9,10 +9,14 @@
  *   anon      mmap + a write to every page
  *   populate  mmap(MAP_POPULATE), then mincore() checks that every page really is resident
  *   read      mmap without populate, then read() from /dev/zero into it (kernel-side faults)
+ *   shmem     a memfd grown by ftruncate and mapped MAP_SHARED: charged to the group like anon, but
+ *             neither process_mrelease nor the OOM reaper can free it while the process lives
  * Every silent or loud allocation failure is reported on stderr and makes the exit status 3:
  * mmap ENOMEM, a short or failed read(), a populate that left pages out. With --hold it keeps its
  * memory after growing and rewrites a page per second (a "steady" process) until killed.
  * Prints "ready" when it is in the cgroup and "grown <bytes>" when --total is reached.
+ * --block-on FILE: once grown, prints "blocking" and writes a byte to FILE (which the tests put on
+ * a frozen filesystem: the process then sleeps uninterruptibly and cannot die until it is thawed).
  * Benchmark options: --mark BYTES prints "mark <CLOCK_MONOTONIC usec>" when it has grown that much;
  * --probe-ms N (with --hold) maps, touches and unmaps 64 KiB every N ms instead of idling, and on
  * SIGTERM prints "worst_gap_usec <us>": the longest it was stalled between two probes.
@@ -84,7 +88,7 @@ int main(int argc, char **argv)
     bool hold = false;
     long interval_ms = 0, probe_ms = 0;
     uint64_t mark = 0;
-    const char *adj = NULL;
+    const char *adj = NULL, *block_on = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -113,12 +117,14 @@ int main(int argc, char **argv)
             probe_ms = atol(v);
         else if (strcmp(a, "--oom-score-adj") == 0)
             adj = v;
+        else if (strcmp(a, "--block-on") == 0)
+            block_on = v;
         else {
             fprintf(stderr, "memhog: unknown option %s\n", a);
             return 2;
         }
     }
-    if (strcmp(mode, "anon") && strcmp(mode, "populate") && strcmp(mode, "read")) {
+    if (strcmp(mode, "anon") && strcmp(mode, "populate") && strcmp(mode, "read") && strcmp(mode, "shmem")) {
         fprintf(stderr, "memhog: unknown mode %s\n", mode);
         return 2;
     }
@@ -138,10 +144,22 @@ int main(int argc, char **argv)
     char *first = NULL;
     uint64_t grown = 0;
     int failures = 0;
+    bool shmem = strcmp(mode, "shmem") == 0;
+    int memfd = shmem ? memfd_create("memhog", MFD_CLOEXEC) : -1;
+    if (shmem && memfd < 0) {
+        fprintf(stderr, "memhog: memfd_create: %s\n", strerror(errno));
+        return 2;
+    }
     while (grown < total) {
         uint64_t n = total - grown < step ? total - grown : step;
         int flags = MAP_PRIVATE | MAP_ANONYMOUS | (strcmp(mode, "populate") == 0 ? MAP_POPULATE : 0);
-        char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, flags, -1, 0);
+        if (shmem && ftruncate(memfd, (off_t)(grown + n)) < 0) {
+            fprintf(stderr, "memhog: ftruncate after %llu: %s\n", (unsigned long long)grown, strerror(errno));
+            failures++;
+            break;
+        }
+        char *p = shmem ? mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, (off_t)grown)
+                        : mmap(NULL, n, PROT_READ | PROT_WRITE, flags, -1, 0);
         if (p == MAP_FAILED) {
             fprintf(stderr, "memhog: mmap of %llu bytes failed after %llu: %s\n", (unsigned long long)n,
                     (unsigned long long)grown, strerror(errno));
@@ -150,7 +168,7 @@ int main(int argc, char **argv)
         }
         if (!first)
             first = p;
-        if (strcmp(mode, "anon") == 0) {
+        if (strcmp(mode, "anon") == 0 || shmem) {
             for (uint64_t off = 0; off < n; off += (uint64_t)page)
                 p[off] = 1;
         } else if (strcmp(mode, "populate") == 0) {
@@ -187,6 +205,13 @@ int main(int argc, char **argv)
     }
     printf("grown %llu\n", (unsigned long long)grown);
     fflush(stdout);
+    if (block_on) {
+        printf("blocking\n");
+        fflush(stdout);
+        int fd = open(block_on, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "x", 1) < 0)
+            fprintf(stderr, "memhog: cannot write %s: %s\n", block_on, strerror(errno));
+    }
     if (hold && probe_ms > 0) {
         signal(SIGTERM, on_term);
         uint64_t last = now_usec(), worst = 0;

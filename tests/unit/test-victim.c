@@ -37,12 +37,13 @@ static void test_exclusions(void)
             cand(11, 80, 0, 0, MEMCTL_CAND_CRITICAL), /* registered critical client */
             cand(12, 70, 0, 0, MEMCTL_CAND_SELF),     /* memctld */
             cand(13, 60, 0, 0, MEMCTL_CAND_GONE),     /* exited while sampled */
+            cand(15, 60, 0, 0, MEMCTL_CAND_DYING),    /* SIGKILL pending: stuck, killed already */
             cand(1, 60, 0, 0, 0),                     /* init */
             cand(14, 1, 0, 0, 0),
     };
-    g_assert_cmpuint(pick(c, G_N_ELEMENTS(c)), ==, 5);
+    g_assert_cmpuint(pick(c, G_N_ELEMENTS(c)), ==, 6);
     size_t i = 999;
-    g_assert_cmpint(memctl_victim_pick(c, 5, 128 * MiB, &i), ==, -ESRCH);
+    g_assert_cmpint(memctl_victim_pick(c, 6, 128 * MiB, &i), ==, -ESRCH);
     g_assert_cmpuint(i, ==, 999);
     g_assert_cmpint(memctl_victim_pick(c, 0, 128 * MiB, &i), ==, -ESRCH);
 }

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The core's parsers on text the kernel writes, from files in a temporary directory (parsing only:
+ * what the kernel decides is tested in the VM). */
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "daemon/sample.h"
+
+#define STATUS_FMT                                                                              \
+    "Name:\t%s\nUmask:\t0022\nState:\tD (disk sleep)\nTgid:\t4242\nPid:\t4242\n"                \
+    "VmPeak:\t  200000 kB\nVmRSS:\t  150000 kB\nRssAnon:\t  102400 kB\nRssFile:\t    1024 kB\n" \
+    "RssShmem:\t   46576 kB\nVmSwap:\t    2048 kB\nThreads:\t1\nSigQ:\t1/95000\n"               \
+    "SigPnd:\t%s\nShdPnd:\t%s\nSigBlk:\t0000000000000000\n"
+
+typedef struct {
+    char *dir;
+} Proc;
+
+static void proc_write(Proc *p, const char *comm, const char *sigpnd, const char *shdpnd, const char *adj)
+{
+    g_autofree char *d = g_build_filename(p->dir, "4242", NULL);
+    g_assert_cmpint(g_mkdir_with_parents(d, 0755), ==, 0);
+    g_autofree char *status = g_strdup_printf(STATUS_FMT, comm, sigpnd, shdpnd);
+    g_autofree char *sp = g_build_filename(d, "status", NULL);
+    g_autofree char *ap = g_build_filename(d, "oom_score_adj", NULL);
+    g_assert_true(g_file_set_contents(sp, status, -1, NULL));
+    g_assert_true(g_file_set_contents(ap, adj, -1, NULL));
+}
+
+static void test_process(void)
+{
+    Proc p = {.dir = g_dir_make_tmp("memctl-proc-XXXXXX", NULL)};
+    char scratch[4096];
+    MemctlCandidate c;
+
+    proc_write(&p, "hog", "0000000000000000", "0000000000000000", "-500\n");
+    g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, sizeof(scratch), &c), ==, 0);
+    g_assert_cmpint(c.pid, ==, 4242);
+    g_assert_cmpstr(c.comm, ==, "hog");
+    g_assert_cmpint(c.oom_score_adj, ==, -500);
+    g_assert_cmpuint(c.anon_bytes, ==, 102400ull * 1024);
+    g_assert_cmpuint(c.swap_bytes, ==, 2048ull * 1024);
+    g_assert_cmpuint(c.flags, ==, 0);
+
+    /* SIGKILL (bit 8) pending in the shared or the thread's set: dying, never chosen again */
+    proc_write(&p, "stuck", "0000000000000000", "0000000000000100", "1000\n");
+    g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, sizeof(scratch), &c), ==, 0);
+    g_assert_cmpint(c.oom_score_adj, ==, 1000);
+    g_assert_true(c.flags & MEMCTL_CAND_DYING);
+    g_assert_false(memctl_victim_eligible(&c));
+    proc_write(&p, "stuck", "0000000000004100", "0000000000000000", "0\n");
+    g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, sizeof(scratch), &c), ==, 0);
+    g_assert_true(c.flags & MEMCTL_CAND_DYING);
+    /* other pending signals (SIGTERM, bit 14; SIGSTOP, bit 18) are not a kill */
+    proc_write(&p, "busy", "0000000000044000", "0000000000004000", "0\n");
+    g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, sizeof(scratch), &c), ==, 0);
+    g_assert_false(c.flags & MEMCTL_CAND_DYING);
+
+    /* a process that is gone, and a scratch buffer too small to be useful */
+    MemctlCandidate keep = {.pid = 7};
+    g_assert_cmpint(memctl_sample_process(p.dir, 4343, scratch, sizeof(scratch), &keep), ==, -ESRCH);
+    g_assert_cmpint(keep.pid, ==, 7);
+    g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, 16, &keep), ==, -EINVAL);
+    g_assert_cmpint(keep.pid, ==, 7);
+
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", p.dir);
+    g_assert_cmpint(system(cmd), ==, 0);
+    g_free(p.dir);
+}
+
+static void test_keys(void)
+{
+    const char *events = "low 0\nhigh 12\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n";
+    uint64_t v = 99;
+    g_assert_cmpint(memctl_sample_key(events, "max", &v), ==, 0);
+    g_assert_cmpuint(v, ==, 3);
+    g_assert_cmpint(memctl_sample_key(events, "oom_kill", &v), ==, 0);
+    g_assert_cmpuint(v, ==, 1);
+    g_assert_cmpint(memctl_sample_key(events, "oom", &v), ==, 0); /* not "oom_kill"'s prefix */
+    g_assert_cmpuint(v, ==, 1);
+    v = 99;
+    g_assert_cmpint(memctl_sample_key(events, "kill", &v), ==, -ENOENT); /* not a suffix either */
+    g_assert_cmpuint(v, ==, 99);
+}
+
+static void test_pressure(void)
+{
+    const char *text = "some avg10=1.50 avg60=0.20 avg300=0.00 total=123456\n"
+                       "full avg10=12.34 avg60=0.10 avg300=0.00 total=7890\n";
+    uint64_t some = 0, full = 0;
+    uint32_t favg = 0, savg = 0;
+    g_assert_cmpint(memctl_sample_pressure(text, &some, &full, &favg), ==, 0);
+    g_assert_cmpuint(some, ==, 123456);
+    g_assert_cmpuint(full, ==, 7890);
+    g_assert_cmpuint(favg, ==, 1234);
+    g_assert_cmpint(memctl_sample_pressure_avg10(text, &savg, &favg), ==, 0);
+    g_assert_cmpuint(savg, ==, 150);
+    g_assert_cmpuint(favg, ==, 1234);
+}
+
+static void test_pids(void)
+{
+    int32_t pids[3];
+    g_assert_cmpuint(memctl_sample_pids("12\n345\n6789\n42\n", pids, 3), ==, 3);
+    g_assert_cmpint(pids[0], ==, 12);
+    g_assert_cmpint(pids[2], ==, 6789);
+    g_assert_cmpuint(memctl_sample_pids("", pids, 3), ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/sample/process", test_process);
+    g_test_add_func("/sample/keys", test_keys);
+    g_test_add_func("/sample/pressure", test_pressure);
+    g_test_add_func("/sample/pids", test_pids);
+    return g_test_run();
+}
