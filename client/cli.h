@@ -14,6 +14,7 @@ typedef struct {
     uint64_t since;
     long iterations; /* top: frames to print, 0 = until interrupted */
     double delay;    /* top: seconds between frames */
+    uint32_t pid;    /* reserve: --pid */
     MemctlSetting settings[32];
     size_t n_settings;
 } CliArgs;
@@ -45,6 +46,7 @@ int verb_kill(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_reload(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_kills(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_top(MemctlClient *c, const CliArgs *a, int argc, char **argv);
+int verb_reserve(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 
 static inline void cli_json_putp(json_object **o)
 {

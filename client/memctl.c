@@ -32,14 +32,16 @@ static const struct {
         {"kills", verb_kills, 0, 0, 1u << 3},
         {"top", verb_top, 0, 0, 1u << 4},
         {"reload", verb_reload, 0, 0, 0},
+        {"reserve", verb_reserve, 0, 3, 1u << 5},
 };
 
 enum {
-    OPT_CREATE = 1u << 0, /* --limit --min --low --high --max --swap-max --headroom --priority --oom-group */
-    OPT_REMOVE = 1u << 1, /* --kill */
-    OPT_KILL = 1u << 2,   /* --reason --one */
-    OPT_KILLS = 1u << 3,  /* --follow --since */
-    OPT_TOP = 1u << 4,    /* --iterations --delay */
+    OPT_CREATE = 1u << 0,  /* --limit --min --low --high --max --swap-max --headroom --priority --oom-group */
+    OPT_REMOVE = 1u << 1,  /* --kill */
+    OPT_KILL = 1u << 2,    /* --reason --one */
+    OPT_KILLS = 1u << 3,   /* --follow --since */
+    OPT_TOP = 1u << 4,     /* --iterations --delay */
+    OPT_RESERVE = 1u << 5, /* --pid */
 };
 
 static void help(void)
@@ -57,7 +59,10 @@ static void help(void)
            "  kill GROUP                   Kill the group now (--one: only the policy's victim)\n"
            "  kills                        List recent kills (--follow: stream them live)\n"
            "  top                          Live view of the groups by usage and pressure\n"
-           "  reload                       Re-read the managed root and every group's limits\n\n"
+           "  reload                       Re-read the managed root and every group's limits\n"
+           "  reserve [list]               Show the reserve and the critical clients\n"
+           "  reserve register GROUP SIZE  Make a group (or --pid=PID) critical with SIZE of the reserve\n"
+           "  reserve unregister GROUP     End a registration (or --pid=PID)\n\n"
            "Keys: limit min low high max swap_max headroom oom_group priority, or raw files\n"
            "memory.min memory.low memory.high memory.max memory.swap.max memory.oom.group.\n"
            "Sizes take K, M, G, T suffixes (powers of 1024) or \"max\".\n\n"
@@ -70,7 +75,8 @@ static void help(void)
            "  create: --limit=SIZE --min=SIZE --low=SIZE --high=SIZE --max=SIZE --swap-max=SIZE\n"
            "          --headroom=SIZE --priority=1..100 --oom-group\n"
            "  remove: --kill       kill: --reason=TEXT --one\n"
-           "  kills:  --follow --since=SEQ       top: -n --iterations=N  -d --delay=SECONDS\n\n"
+           "  kills:  --follow --since=SEQ       top: -n --iterations=N  -d --delay=SECONDS\n"
+           "  reserve: --pid=PID\n\n"
            "Exit status: 0 success, 1 failure, 2 invalid arguments, 4 no such group.\n"
            "See memctl(1) and org.memctl.Manager1(5).\n");
 }
@@ -151,7 +157,8 @@ int main(int argc, char **argv)
         A_REASON,
         A_ONE,
         A_FOLLOW,
-        A_SINCE
+        A_SINCE,
+        A_PID
     };
     static const struct option options[] = {
             {"help", no_argument, NULL, 'h'},
@@ -175,6 +182,7 @@ int main(int argc, char **argv)
             {"since", required_argument, NULL, A_SINCE},
             {"iterations", required_argument, NULL, 'n'},
             {"delay", required_argument, NULL, 'd'},
+            {"pid", required_argument, NULL, A_PID},
             {NULL, 0, NULL, 0},
     };
     static const char *const keys[] = {
@@ -245,6 +253,15 @@ int main(int argc, char **argv)
             if (errno || *end || optarg[0] == '-' || !optarg[0])
                 return usage_error("--since: '%s' is not a sequence number", optarg);
             break;
+        case A_PID: {
+            used |= OPT_RESERVE;
+            errno = 0;
+            unsigned long long pid = strtoull(optarg, &end, 10);
+            if (errno || *end || optarg[0] == '-' || !optarg[0] || pid == 0 || pid > INT32_MAX)
+                return usage_error("--pid: '%s' is not a pid", optarg);
+            a.pid = (uint32_t)pid;
+            break;
+        }
         case 'n':
             used |= OPT_TOP;
             errno = 0;

@@ -44,6 +44,10 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         add(o, "pressure_some", json_object_new_double(s.pressure_some));
         add(o, "pressure_full", json_object_new_double(s.pressure_full));
         add(o, "core_alive", json_object_new_boolean(s.core_alive));
+        add(o, "reserve_total", json_object_new_uint64(s.reserve_total));
+        add(o, "reserve_registered", json_object_new_uint64(s.reserve_registered));
+        add(o, "reserve_leased", json_object_new_uint64(s.reserve_leased));
+        add(o, "critical_clients", json_object_new_uint64(s.critical_clients));
         cli_print_json(o);
         return 0;
     }
@@ -56,6 +60,10 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
            cli_size(s.memory_total, b2));
     printf("    Pressure: some %.2f%%, full %.2f%% (avg10)\n", s.pressure_some, s.pressure_full);
     printf("        Core: %s\n", s.core_alive ? "alive" : "NOT ANSWERING");
+    char b3[16];
+    printf("     Reserve: %s, %s registered by %u critical client(s), %s leased\n",
+           cli_size(s.reserve_total, b1), cli_size(s.reserve_registered, b2), s.critical_clients,
+           cli_size(s.reserve_leased, b3));
     if (s.events_dropped)
         printf("      Events: %" PRIu64 " dropped (the main loop fell behind)\n", s.events_dropped);
     printf("      Uptime: %" PRIu64 " s\n", s.uptime_usec / 1000000);

@@ -4,6 +4,7 @@
 
 #include "daemon/bus-internal.h"
 #include "daemon/cgroup.h"
+#include "daemon/critical.h"
 #include "daemon/memctl-dbus.h"
 #include "daemon/sample.h"
 #include "include/memctl/memctl.h"
@@ -19,6 +20,7 @@ typedef struct {
     MemctlFileValues applied;
     uint32_t priority;
     uint64_t kills, kernel_oom_kills;
+    gboolean critical;
 } GroupObject;
 
 static void object_free(GroupObject *o)
@@ -41,6 +43,11 @@ static uint32_t priority_of(const MemctlGroup *grp)
 {
     return memctl_limits_has(&grp->limits, MEMCTL_KEY_PRIORITY) ? grp->limits.priority
                                                                 : MEMCTL_PRIORITY_DEFAULT;
+}
+
+static gboolean is_critical(MemctlBus *b, const char *name)
+{
+    return b->m->critical && memctl_critical_group_is_critical(b->m->critical, name);
 }
 
 static void read_pressure(const char *dir, double *ret_some, double *ret_full)
@@ -106,7 +113,7 @@ static GVariant *get_property(GDBusConnection *conn, const char *sender, const c
         return g_variant_new_double(prop[8] == 'S' ? some : full);
     }
     if (strcmp(prop, "Critical") == 0)
-        return g_variant_new_boolean(FALSE); /* registered critical clients come with the reserve */
+        return g_variant_new_boolean(is_critical(o->b, grp->name));
     g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", prop);
     return NULL;
 }
@@ -119,6 +126,7 @@ static void remember(GroupObject *o, const MemctlGroup *grp)
     o->priority = priority_of(grp);
     o->kills = grp->kills;
     o->kernel_oom_kills = grp->kernel_oom_kills;
+    o->critical = is_critical(o->b, grp->name);
 }
 
 void memctl_bus_group_export(MemctlBus *b, const MemctlGroup *grp)
@@ -175,6 +183,11 @@ void memctl_bus_group_counters_changed(MemctlBus *b, const MemctlGroup *grp)
             any = TRUE;
         }
     }
+    gboolean critical = is_critical(b, grp->name);
+    if (critical != o->critical) {
+        g_variant_builder_add(&changed, "{sv}", "Critical", g_variant_new_boolean(critical));
+        any = TRUE;
+    }
     remember(o, grp);
     if (!any) {
         g_variant_builder_clear(&changed);
@@ -183,6 +196,13 @@ void memctl_bus_group_counters_changed(MemctlBus *b, const MemctlGroup *grp)
     g_dbus_connection_emit_signal(b->conn, NULL, o->path, "org.freedesktop.DBus.Properties",
                                   "PropertiesChanged",
                                   g_variant_new("(sa{sv}as)", MEMCTL_GROUP_INTERFACE, &changed, NULL), NULL);
+}
+
+void memctl_bus_groups_changed(MemctlBus *b)
+{
+    g_autoptr(GList) all = memctl_groups_list(b->m->groups);
+    for (GList *l = all; l; l = l->next)
+        memctl_bus_group_counters_changed(b, l->data);
 }
 
 void memctl_bus_group_init(MemctlBus *b)

@@ -15,4 +15,13 @@ struct MemctlBus {
 };
 
 void memctl_bus_group_init(MemctlBus *b);
+/* PropertiesChanged for every group whose announced properties differ (after a registration). */
+void memctl_bus_groups_changed(MemctlBus *b);
+
+/* The reserve's methods (bus-reserve.c). */
+void memctl_bus_m_register_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
+void memctl_bus_m_unregister_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
+void memctl_bus_m_acquire_reserve(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
+void memctl_bus_m_release_reserve(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
+void memctl_bus_m_list_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
 void memctl_bus_group_fini(MemctlBus *b);

@@ -7,6 +7,7 @@
 
 #include "daemon/bus-internal.h"
 #include "daemon/cgroup.h"
+#include "daemon/critical.h"
 #include "daemon/error.h"
 #include "daemon/memctl-dbus.h"
 #include "daemon/sample.h"
@@ -73,6 +74,12 @@ static void m_remove_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *p
         g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
                                               "flags: unknown bits 0x%" G_GINT64_MODIFIER "x",
                                               flags & ~(guint64)MEMCTL_REMOVE_KILL);
+        return;
+    }
+    if (b->m->critical && memctl_critical_group_is_critical(b->m->critical, name)) {
+        g_dbus_method_invocation_return_error(
+                inv, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                "group '%s' is a registered critical client: unregister it first", name);
         return;
     }
     uint64_t kills = grp->kills;
@@ -261,17 +268,25 @@ static const struct {
     const char *method;
     const char *action; /* polkit action suffix for mutating methods; NULL: open to all */
     Handler fn;
+    gboolean admin_only; /* root or the admin group, never polkit */
 } methods[] = {
-        {"CreateGroup", "create-group", m_create_group},
-        {"RemoveGroup", "remove-group", m_remove_group},
-        {"SetLimits", "set-limits", m_set_limits},
-        {"AttachProcesses", "attach-processes", m_attach},
-        {"GetGroup", NULL, m_get_group},
-        {"ListGroups", NULL, m_list_groups},
-        {"KillGroup", "kill-group", m_kill_group},
-        {"ListKills", NULL, m_list_kills},
-        {"GetStatus", NULL, m_get_status},
-        {"ReloadPolicy", "reload-policy", m_reload},
+        {"CreateGroup", "create-group", m_create_group, FALSE},
+        {"RemoveGroup", "remove-group", m_remove_group, FALSE},
+        {"SetLimits", "set-limits", m_set_limits, FALSE},
+        {"AttachProcesses", "attach-processes", m_attach, FALSE},
+        {"GetGroup", NULL, m_get_group, FALSE},
+        {"ListGroups", NULL, m_list_groups, FALSE},
+        {"KillGroup", "kill-group", m_kill_group, FALSE},
+        {"ListKills", NULL, m_list_kills, FALSE},
+        {"GetStatus", NULL, m_get_status, FALSE},
+        {"ReloadPolicy", "reload-policy", m_reload, FALSE},
+        {"RegisterCritical", "register-critical", memctl_bus_m_register_critical, TRUE},
+        {"UnregisterCritical", "register-critical", memctl_bus_m_unregister_critical, TRUE},
+        {"ListCritical", NULL, memctl_bus_m_list_critical, FALSE},
+        /* Open to every caller: only a registered critical client gets a lease, and only its holder
+         * may release one (bus-reserve.c checks). */
+        {"AcquireReserve", NULL, memctl_bus_m_acquire_reserve, FALSE},
+        {"ReleaseReserve", NULL, memctl_bus_m_release_reserve, FALSE},
 };
 
 typedef struct {
@@ -310,7 +325,10 @@ static void method_call(GDBusConnection *conn, const char *sender, const char *p
         p->b = b;
         p->inv = g_object_ref(inv);
         p->fn = methods[i].fn;
-        memctl_auth_check_async(&b->auth, inv, methods[i].action, on_authorized, p);
+        MemctlAuthConfig auth = b->auth;
+        if (methods[i].admin_only)
+            auth.polkit = FALSE;
+        memctl_auth_check_async(&auth, inv, methods[i].action, on_authorized, p);
         return;
     }
     g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",

@@ -53,6 +53,7 @@ typedef struct {
     int fd_events, fd_current, fd_stat, fd_pressure, fd_trigger, fd_procs, fd_kill, fd_swap, fd_cgevents;
     _Atomic uint64_t high, max;
     _Atomic bool oom_group;
+    _Atomic bool critical; /* a registered critical group: nothing in its subtree is a victim */
 
     /* core-private */
     int wd_events, wd_cgevents;
@@ -88,6 +89,7 @@ struct MemctlCore {
     _Atomic bool stop;
     _Atomic uint64_t heartbeat;
     int32_t self_pid;
+    _Atomic int32_t critical_pids[MEMCTL_CORE_CRITICAL_PIDS]; /* registered critical processes; 0: free */
     uint64_t page_size;
 };
 

@@ -271,6 +271,33 @@ int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t ma
     return 0;
 }
 
+int memctl_core_set_critical(MemctlCore *c, int slot, bool critical)
+{
+    int r = check_slot(c, slot);
+    if (r < 0)
+        return r;
+    atomic_store(&c->slots[slot].critical, critical);
+    return 0;
+}
+
+int memctl_core_set_critical_pid(MemctlCore *c, int32_t pid, bool critical)
+{
+    if (pid <= 0)
+        return -EINVAL;
+    for (size_t i = 0; i < MEMCTL_CORE_CRITICAL_PIDS; i++) {
+        if (critical) {
+            int32_t none = 0;
+            if (atomic_load(&c->critical_pids[i]) == pid ||
+                atomic_compare_exchange_strong(&c->critical_pids[i], &none, pid))
+                return 0;
+        } else if (atomic_load(&c->critical_pids[i]) == pid) {
+            atomic_store(&c->critical_pids[i], 0);
+            return 0;
+        }
+    }
+    return critical ? -ENOSPC : -ENOENT;
+}
+
 int memctl_core_remove_group(MemctlCore *c, int slot)
 {
     int r = check_slot(c, slot);

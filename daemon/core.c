@@ -112,6 +112,22 @@ static bool slot_in_subtree(const MemctlCore *c, size_t j, size_t root)
     return false;
 }
 
+static bool slot_is_critical(const MemctlCore *c, size_t j)
+{
+    for (int k = (int)j; k >= 0; k = c->slots[k].parent)
+        if (atomic_load(&c->slots[k].critical))
+            return true;
+    return false;
+}
+
+static bool pid_is_critical(MemctlCore *c, int32_t pid)
+{
+    for (size_t i = 0; i < MEMCTL_CORE_CRITICAL_PIDS; i++)
+        if (atomic_load(&c->critical_pids[i]) == pid)
+            return true;
+    return false;
+}
+
 /* Fills c->cands with the processes of slot i and its descendants; returns the count. */
 static size_t collect_candidates(MemctlCore *c, size_t i)
 {
@@ -129,6 +145,8 @@ static size_t collect_candidates(MemctlCore *c, size_t i)
                 continue;
             if (cand->pid == c->self_pid)
                 cand->flags |= MEMCTL_CAND_SELF;
+            if (slot_is_critical(c, j) || pid_is_critical(c, cand->pid))
+                cand->flags |= MEMCTL_CAND_CRITICAL;
             c->cand_slot[n] = (int32_t)j;
             n++;
         }
@@ -269,6 +287,9 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
 {
     Slot *s = &c->slots[i];
     size_t n = collect_candidates(c, i);
+    for (size_t k = 0; k < n; k++)
+        if (c->cands[k].flags & MEMCTL_CAND_CRITICAL)
+            return kill_one(c, i, reason, false); /* cgroup.kill would take a critical client too */
     size_t nfd = 0;
     size_t biggest = n;
     for (size_t k = 0; k < n; k++) {

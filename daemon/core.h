@@ -83,6 +83,13 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
 int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t max, bool oom_group);
 /* Asks the core to drop a slot; MEMCTL_EVENT_GROUP_RELEASED follows, then the slot is free. */
 int memctl_core_remove_group(MemctlCore *c, int slot);
+/* Marks a slot's subtree critical (never a victim) or not. Takes effect at the core's next decision. */
+int memctl_core_set_critical(MemctlCore *c, int slot, bool critical);
+/* Adds or removes a critical process (never a victim). -ENOSPC when MEMCTL_CORE_CRITICAL_PIDS are set,
+ * -ENOENT when removing a pid that is not there. */
+#define MEMCTL_CORE_CRITICAL_PIDS 256
+int memctl_core_set_critical_pid(MemctlCore *c, int32_t pid, bool critical);
+
 /* Asks the core to kill a group now (all of it with group=true, else its largest victim). */
 int memctl_core_kill_group(MemctlCore *c, int slot, bool group);
 

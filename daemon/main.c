@@ -20,9 +20,11 @@
 #include "daemon/bus.h"
 #include "daemon/cgroup.h"
 #include "daemon/core.h"
+#include "daemon/critical.h"
 #include "daemon/error.h"
 #include "daemon/group.h"
 #include "daemon/manager.h"
+#include "daemon/reserve.h"
 #include "include/memctl/memctl.h"
 #include "policy/size.h"
 
@@ -126,7 +128,7 @@ static char *root_error(int r, const char *mount, const char *root)
 int main(int argc, char **argv)
 {
     g_autofree char *root = NULL, *mount = NULL, *proc_root = NULL, *kill_log = NULL, *bus_address = NULL;
-    g_autofree char *admin_group = NULL;
+    g_autofree char *admin_group = NULL, *reserve_spec = NULL;
     gboolean no_bus = FALSE, no_polkit = FALSE;
     g_auto(GStrv) group_specs = NULL;
     gint max_groups = 1024, max_procs = 4096, window_ms = 50, stuck_windows = 2;
@@ -159,6 +161,8 @@ int main(int argc, char **argv)
              "Unix group whose members may change things over D-Bus (default memctl; '' for root only)",
              "GROUP"},
             {"no-polkit", 0, 0, G_OPTION_ARG_NONE, &no_polkit, "Never ask polkit", NULL},
+            {"reserve", 0, 0, G_OPTION_ARG_STRING, &reserve_spec,
+             "Memory preallocated for critical clients' leases (default 0; at most half of RAM)", "SIZE"},
             {"test-hooks", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &test_hooks, "Enable test hooks",
              NULL},
             {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
@@ -230,12 +234,27 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (!proc_root)
+        proc_root = g_strdup("/proc");
+    uint64_t reserve_bytes = 0;
+    if (reserve_spec) {
+        uint64_t ram = 0, avail = 0;
+        memctl_host_memory(proc_root, &ram, &avail);
+        if (memctl_size_parse(reserve_spec, &reserve_bytes) < 0 || reserve_bytes == MEMCTL_SIZE_MAX) {
+            g_printerr("memctld: --reserve: '%s' is not a size (bytes, or with K, M, G, T)\n", reserve_spec);
+            return 2;
+        }
+        if (ram && reserve_bytes > ram / 2) {
+            char b[16], h[16];
+            g_printerr("memctld: --reserve: %s is more than half of the host's memory (%s)\n",
+                       memctl_size_format(reserve_bytes, b), memctl_size_format(ram, h));
+            return 2;
+        }
+    }
     if (!mount)
         mount = g_strdup("/sys/fs/cgroup");
     if (!root)
         root = g_strdup(MEMCTL_DEFAULT_ROOT);
-    if (!proc_root)
-        proc_root = g_strdup("/proc");
 
     int r = memctl_cgroup_check_root(mount, root);
     if (r < 0) {
@@ -281,9 +300,20 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* The reserve is faulted in by this process, so it is charged to our own leaf (protected below). */
+    g_autoptr(MemctlReserve) reserve = NULL;
+    r = memctl_reserve_new(reserve_bytes, &reserve);
+    if (r < 0) {
+        g_printerr("memctld: --reserve: cannot preallocate %" G_GUINT64_FORMAT " bytes: %s\n", reserve_bytes,
+                   g_strerror(-r));
+        return 1;
+    }
     g_autoptr(MemctlGroups) groups = memctl_groups_new(mount, root, proc_root, core);
     g_autoptr(MemctlManager) m = memctl_manager_new(core, groups, mount, root, proc_root);
+    g_autoptr(MemctlCritical) critical = memctl_critical_new(reserve, groups, core, mount, proc_root);
     d.m = m;
+    m->reserve = reserve;
+    m->critical = critical;
     if (memctl_groups_adopt_all(groups, &err) < 0) {
         g_printerr("memctld: adopting existing groups: %s\n", err->message);
         return 1;
@@ -326,8 +356,10 @@ int main(int argc, char **argv)
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
         g_timeout_add((guint)(wd_usec / 2000), on_watchdog, &d);
 
-    g_message("memctld %s: managing %s (%s), %u group(s) (%u adopted), core armed", MEMCTL_VERSION, root,
-              created ? "created" : "existing", memctl_groups_count(groups), adopted);
+    char rsz[16];
+    g_message("memctld %s: managing %s (%s), %u group(s) (%u adopted), reserve %s, core armed",
+              MEMCTL_VERSION, root, created ? "created" : "existing", memctl_groups_count(groups), adopted,
+              memctl_size_format(memctl_reserve_total(reserve), rsz));
     sd_notify(0, "READY=1\nSTATUS=managing groups");
     g_main_loop_run(d.loop);
 
@@ -338,5 +370,7 @@ int main(int argc, char **argv)
               m->kills, m->kernel_kills);
     g_hash_table_remove_all(m->manual); /* answers callers still waiting, while the bus is up */
     m->bus = NULL;
+    m->critical = NULL;
+    m->reserve = NULL;
     return 0;
 }

@@ -6,8 +6,10 @@
 
 #include "daemon/bus.h"
 #include "daemon/cgroup.h"
+#include "daemon/critical.h"
 #include "daemon/error.h"
 #include "daemon/record.h"
+#include "daemon/reserve.h"
 #include "daemon/sample.h"
 
 #define HISTORY_CAPACITY 1024
@@ -177,7 +179,7 @@ static void add(GVariantBuilder *b, const char *k, GVariant *v)
     g_variant_builder_add(b, "{sv}", k, v);
 }
 
-static void host_memory(const char *proc, uint64_t *ret_total, uint64_t *ret_avail)
+void memctl_host_memory(const char *proc, uint64_t *ret_total, uint64_t *ret_avail)
 {
     g_autofree char *path = g_build_filename(proc, "meminfo", NULL);
     g_autofree char *text = NULL;
@@ -205,7 +207,7 @@ GVariant *memctl_manager_status(MemctlManager *m)
     add(&b, "events_dropped", g_variant_new_uint64(memctl_core_events_dropped(m->core)));
     add(&b, "uptime_usec", g_variant_new_uint64((uint64_t)(g_get_monotonic_time() - m->started_usec)));
     uint64_t total = 0, avail = 0;
-    host_memory(m->proc, &total, &avail);
+    memctl_host_memory(m->proc, &total, &avail);
     add(&b, "memory_total", g_variant_new_uint64(total));
     add(&b, "memory_available", g_variant_new_uint64(avail));
     uint32_t some = 0, full = 0;
@@ -214,5 +216,13 @@ GVariant *memctl_manager_status(MemctlManager *m)
     add(&b, "pressure_some", g_variant_new_double(some / 100.0));
     add(&b, "pressure_full", g_variant_new_double(full / 100.0));
     add(&b, "core_alive", g_variant_new_boolean(m->core_alive));
+    if (m->reserve && m->critical) {
+        add(&b, "reserve_total", g_variant_new_uint64(memctl_reserve_total(m->reserve)));
+        add(&b, "reserve_registered", g_variant_new_uint64(memctl_critical_registered_bytes(m->critical)));
+        add(&b, "reserve_leased", g_variant_new_uint64(memctl_critical_leased_bytes(m->critical)));
+        add(&b, "reserve_free", g_variant_new_uint64(memctl_reserve_free_bytes(m->reserve)));
+        add(&b, "reserve_resident", g_variant_new_uint64(memctl_critical_resident_bytes(m->critical)));
+        add(&b, "critical_clients", g_variant_new_uint32(memctl_critical_list(m->critical)->len));
+    }
     return g_variant_builder_end(&b);
 }

@@ -20,8 +20,10 @@ typedef struct {
     MemctlCore *core;     /* borrowed */
     MemctlGroups *groups; /* borrowed */
     MemctlHistory *history;
-    MemctlBus *bus;            /* NULL until the bus is up */
-    char *root, *mount, *proc; /* proc: the procfs mount (meminfo, host PSI) */
+    MemctlBus *bus;                  /* NULL until the bus is up */
+    struct MemctlCritical *critical; /* borrowed; NULL until set up */
+    struct MemctlReserve *reserve;   /* borrowed; NULL until set up */
+    char *root, *mount, *proc;       /* proc: the procfs mount (meminfo, host PSI) */
     FILE *kill_log;
     uint64_t kills, kernel_kills;
     int64_t started_usec; /* monotonic */
@@ -44,6 +46,9 @@ void memctl_manager_drain(MemctlManager *m);
  */
 int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, gboolean whole_group,
                         GDBusMethodInvocation *invocation, GError **error);
+
+/* MemTotal and MemAvailable from <proc>/meminfo, in bytes (left as they are when unreadable). */
+void memctl_host_memory(const char *proc, uint64_t *ret_total, uint64_t *ret_avail);
 
 /* GetStatus as a{sv}. */
 GVariant *memctl_manager_status(MemctlManager *m);

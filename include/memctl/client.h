@@ -104,9 +104,41 @@ typedef struct {
     uint64_t kills, kernel_oom_kills, events_dropped, uptime_usec, memory_total, memory_available;
     double pressure_some, pressure_full;
     bool core_alive;
+    /* the reserve (bytes) and the critical clients registered */
+    uint64_t reserve_total, reserve_registered, reserve_leased, reserve_free, reserve_resident;
+    uint32_t critical_clients;
 } MemctlStatus;
 int memctl_client_get_status(MemctlClient *c, MemctlStatus *ret);
 void memctl_status_clear(MemctlStatus *s);
+
+/*
+ * Critical clients and the reserve (root or the admin group may register). Exactly one of group
+ * (non-empty) and pid (> 0) names the client; bytes is its share of the reserve (0: never a victim,
+ * no lease). -EBUSY registered already, -ENOSPC the reserve is exhausted, -ENOENT no such group.
+ */
+int memctl_client_register_critical(MemctlClient *c, const char *group, uint32_t pid, uint64_t bytes);
+int memctl_client_unregister_critical(MemctlClient *c, const char *group, uint32_t pid);
+
+typedef struct {
+    char *group;   /* "" for a process */
+    uint32_t pid;  /* 0 for a group */
+    uint64_t size; /* registered */
+    uint64_t leased;
+    uint32_t lease; /* 0: none held */
+} MemctlCriticalInfo;
+int memctl_client_list_critical(MemctlClient *c, MemctlCriticalInfo **ret, size_t *ret_n);
+void memctl_critical_info_free_array(MemctlCriticalInfo *a, size_t n);
+
+/*
+ * Leases the calling process's share of the reserve: *ret_fd is a memfd of *ret_size bytes (the
+ * caller owns and closes it); map it MAP_SHARED, its pages are resident and charged to memctld. The
+ * lease belongs to this connection: closing the client (or dying) returns it, wiped.
+ * -EACCES not registered, -EINVAL 0 or more than registered, -EBUSY a lease is held, -ENOSPC
+ * registered without a reserve.
+ */
+int memctl_client_acquire_reserve(MemctlClient *c, uint64_t bytes, int *ret_fd, uint64_t *ret_size,
+                                  uint32_t *ret_lease);
+int memctl_client_release_reserve(MemctlClient *c, uint32_t lease);
 
 typedef void (*MemctlKilledFn)(const char *group, uint32_t pid, const char *comm, const char *reason,
                                uint64_t bytes_freed, uint64_t latency_usec, void *userdata);

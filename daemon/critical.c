@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/critical.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "daemon/error.h"
+#include "daemon/fd-util.h"
+#include "daemon/sample.h"
+#include "policy/size.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+struct MemctlCritical {
+    MemctlReserve *reserve; /* borrowed */
+    MemctlGroups *groups;   /* borrowed */
+    MemctlCore *core;       /* borrowed */
+    char *mount, *proc;
+    GPtrArray *regs; /* MemctlRegistration* */
+    uint32_t next_lease;
+};
+
+static void lease_end(MemctlRegistration *reg)
+{
+    if (!reg->lease)
+        return;
+    if (reg->holder_watch)
+        g_bus_unwatch_name(reg->holder_watch);
+    reg->holder_watch = 0;
+    g_clear_pointer(&reg->holder, g_free);
+    memctl_reserve_wipe(&reg->mem);
+    reg->lease = 0;
+    reg->leased = 0;
+}
+
+static void registration_free(MemctlRegistration *reg)
+{
+    lease_end(reg);
+    if (reg->pid_source)
+        g_source_remove(reg->pid_source);
+    memctl_closep(&reg->pidfd);
+    memctl_reserve_give_back(reg->owner->reserve, &reg->mem);
+    g_free(reg->group);
+    g_free(reg->min_group);
+    g_free(reg);
+}
+
+MemctlCritical *memctl_critical_new(MemctlReserve *reserve, MemctlGroups *groups, MemctlCore *core,
+                                    const char *mount, const char *proc)
+{
+    MemctlCritical *c = g_new0(MemctlCritical, 1);
+    c->reserve = reserve;
+    c->groups = groups;
+    c->core = core;
+    c->mount = g_strdup(mount);
+    c->proc = g_strdup(proc);
+    c->regs = g_ptr_array_new_with_free_func((GDestroyNotify)registration_free);
+    return c;
+}
+
+void memctl_critical_free(MemctlCritical *c)
+{
+    if (!c)
+        return;
+    g_ptr_array_unref(c->regs);
+    g_free(c->mount);
+    g_free(c->proc);
+    g_free(c);
+}
+
+static MemctlRegistration *find(MemctlCritical *c, const char *group, int32_t pid)
+{
+    for (guint i = 0; i < c->regs->len; i++) {
+        MemctlRegistration *reg = c->regs->pdata[i];
+        if ((group && reg->group && strcmp(reg->group, group) == 0) || (pid && reg->pid == pid))
+            return reg;
+    }
+    return NULL;
+}
+
+/* The cgroup of pid relative to the cgroup2 mount ("/memctl.slice/web"), or NULL. */
+static char *pid_cgroup(MemctlCritical *c, int32_t pid)
+{
+    g_autofree char *path = g_strdup_printf("%s/%d/cgroup", c->proc, (int)pid);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    char *line = strstr(text, "0::");
+    if (!line)
+        return NULL;
+    line += 3;
+    line[strcspn(line, "\n")] = '\0';
+    return g_strdup(line);
+}
+
+/* True if cg (relative to the mount) is the group's cgroup or below it. */
+static gboolean cgroup_within(MemctlCritical *c, const char *cg, const MemctlGroup *grp)
+{
+    size_t ml = strlen(c->mount);
+    const char *rel = grp->path + ml;
+    size_t rl = strlen(rel);
+    return strncmp(cg, rel, rl) == 0 && (cg[rl] == '\0' || cg[rl] == '/');
+}
+
+/* The deepest managed group that holds pid, or NULL. */
+static MemctlGroup *group_of_pid(MemctlCritical *c, int32_t pid)
+{
+    g_autofree char *cg = pid_cgroup(c, pid);
+    if (!cg)
+        return NULL;
+    g_autoptr(GList) all = memctl_groups_list(c->groups);
+    MemctlGroup *best = NULL;
+    for (GList *l = all; l; l = l->next) {
+        MemctlGroup *grp = l->data;
+        if (cgroup_within(c, cg, grp) && (!best || strlen(grp->path) > strlen(best->path)))
+            best = grp;
+    }
+    return best;
+}
+
+static uint64_t applied_min(const MemctlGroup *grp)
+{
+    return (grp->applied.set & (1u << MEMCTL_FILE_MIN)) ? grp->applied.value[MEMCTL_FILE_MIN] : 0;
+}
+
+static int set_min(MemctlCritical *c, const char *group, uint64_t min, GError **error)
+{
+    MemctlLimits l;
+    memctl_limits_init(&l);
+    l.set = 1u << MEMCTL_KEY_MIN;
+    l.min = min;
+    return memctl_groups_set_limits(c->groups, group, &l, error);
+}
+
+static gboolean on_pid_exit(gint fd, GIOCondition cond, gpointer user_data)
+{
+    MemctlRegistration *reg = user_data;
+    MemctlCritical *c = reg->owner;
+    reg->pid_source = 0; /* the source ends with this callback */
+    (void)memctl_critical_unregister(c, NULL, reg->pid, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+int memctl_critical_register(MemctlCritical *c, const char *group, int32_t pid, uint64_t bytes,
+                             GError **error)
+{
+    if (group && !*group)
+        group = NULL;
+    if (!group == (pid <= 0))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                           "group, pid: give either a group name or a pid (> 0), not both"),
+               -EINVAL;
+    const char *what = group ? group : "";
+    char pidbuf[16];
+    if (!group) {
+        g_snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+        what = pidbuf;
+    }
+    if (find(c, group, pid))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s%s is registered already",
+                           group ? "group " : "pid ", what),
+               -EBUSY;
+    uint64_t total = memctl_reserve_total(c->reserve), avail = memctl_reserve_free_bytes(c->reserve);
+    if (bytes > avail) {
+        char b[16], f[16], t[16];
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
+                           "reserve_bytes: %s asked, %s of the %s reserve left unregistered",
+                           memctl_size_format(bytes, b), memctl_size_format(avail, f),
+                           memctl_size_format(total, t)),
+               -ENOSPC;
+    }
+
+    g_autofree MemctlRegistration *reg = g_new0(MemctlRegistration, 1);
+    reg->owner = c;
+    reg->pidfd = -1;
+    reg->mem.fd = -1;
+    MemctlGroup *min_grp = NULL;
+    int slot = -1;
+    if (group) {
+        min_grp = memctl_groups_get(c->groups, group);
+        if (!min_grp)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", group),
+                   -ENOENT;
+        slot = min_grp->slot;
+    } else {
+        if (pid == getpid())
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                               "pid: %d is memctld itself", (int)pid),
+                   -EINVAL;
+        reg->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (reg->pidfd < 0)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "pid: no process %d",
+                               (int)pid),
+                   -ESRCH;
+        min_grp = group_of_pid(c, pid);
+    }
+
+    int r = bytes ? memctl_reserve_carve(c->reserve, bytes, &reg->mem) : 0;
+    if (r < 0) {
+        memctl_closep(&reg->pidfd);
+        return g_set_error(error, MEMCTL_ERROR,
+                           r == -ENOSPC ? MEMCTL_ERROR_RESERVE_EXHAUSTED : MEMCTL_ERROR_FAILED,
+                           "reserve_bytes: cannot carve a lease from the reserve: %s", g_strerror(-r)),
+               r;
+    }
+    reg->size = reg->mem.size;
+    r = group ? memctl_core_set_critical(c->core, slot, true)
+              : memctl_core_set_critical_pid(c->core, pid, true);
+    if (r < 0) {
+        memctl_reserve_give_back(c->reserve, &reg->mem);
+        memctl_closep(&reg->pidfd);
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                           "the core cannot take another critical %s: %s", group ? "group" : "pid",
+                           g_strerror(-r)),
+               r;
+    }
+    /* memory.min of the group up to the registered size (never lowered), validated against the
+     * parent like any min. */
+    if (min_grp && reg->size > applied_min(min_grp)) {
+        r = set_min(c, min_grp->name, reg->size, error);
+        if (r < 0) {
+            if (group)
+                (void)memctl_core_set_critical(c->core, slot, false);
+            else
+                (void)memctl_core_set_critical_pid(c->core, pid, false);
+            memctl_reserve_give_back(c->reserve, &reg->mem);
+            memctl_closep(&reg->pidfd);
+            return r;
+        }
+        reg->min_group = g_strdup(min_grp->name);
+    }
+    reg->group = g_strdup(group);
+    reg->pid = group ? 0 : pid;
+    if (reg->pidfd >= 0)
+        reg->pid_source = g_unix_fd_add(reg->pidfd, G_IO_IN, on_pid_exit, reg);
+    g_ptr_array_add(c->regs, g_steal_pointer(&reg));
+    return 0;
+}
+
+int memctl_critical_unregister(MemctlCritical *c, const char *group, int32_t pid, GError **error)
+{
+    if (group && !*group)
+        group = NULL;
+    MemctlRegistration *reg = (group || pid > 0) ? find(c, group, group ? 0 : pid) : NULL;
+    if (!reg)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s%s%.0d is not registered",
+                           group ? "group " : "pid ", group ? group : "", group ? 0 : (int)pid),
+               -ENOENT;
+    if (reg->group) {
+        MemctlGroup *grp = memctl_groups_get(c->groups, reg->group);
+        if (grp)
+            (void)memctl_core_set_critical(c->core, grp->slot, false);
+    } else {
+        (void)memctl_core_set_critical_pid(c->core, reg->pid, false);
+    }
+    /* min goes back to what the group's own settings say */
+    if (reg->min_group) {
+        MemctlGroup *grp = memctl_groups_get(c->groups, reg->min_group);
+        if (grp && applied_min(grp) == reg->size) {
+            uint64_t own = (grp->limits.set & (1u << MEMCTL_KEY_MIN)) ? grp->limits.min : 0;
+            (void)set_min(c, grp->name, own == reg->size ? 0 : own, NULL);
+        }
+    }
+    g_ptr_array_remove(c->regs, reg);
+    return 0;
+}
+
+MemctlRegistration *memctl_critical_find_for_pid(MemctlCritical *c, int32_t pid)
+{
+    MemctlRegistration *own = find(c, NULL, pid);
+    if (own)
+        return own;
+    g_autofree char *cg = pid_cgroup(c, pid);
+    if (!cg)
+        return NULL;
+    for (guint i = 0; i < c->regs->len; i++) {
+        MemctlRegistration *reg = c->regs->pdata[i];
+        MemctlGroup *grp = reg->group ? memctl_groups_get(c->groups, reg->group) : NULL;
+        if (grp && cgroup_within(c, cg, grp))
+            return reg;
+    }
+    return NULL;
+}
+
+static void on_holder_vanished(GDBusConnection *conn, const char *name, gpointer user_data)
+{
+    lease_end(user_data); /* the client exited or died: the lease returns, wiped */
+}
+
+int memctl_critical_acquire(MemctlCritical *c, MemctlRegistration *reg, GDBusConnection *conn,
+                            const char *holder, uint64_t bytes, int *ret_fd, uint64_t *ret_size,
+                            uint32_t *ret_lease, GError **error)
+{
+    char b[16], s[16];
+    if (bytes == 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "bytes: must be above 0"),
+               -EINVAL;
+    if (reg->size == 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
+                           "bytes: this client is registered without a reserve"),
+               -ENOSPC;
+    if (bytes > reg->size)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                           "bytes: %s is more than the %s registered", memctl_size_format(bytes, b),
+                           memctl_size_format(reg->size, s)),
+               -EINVAL;
+    if (reg->lease)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                           "lease %u is held already (one lease per client)", reg->lease),
+               -EBUSY;
+    _cleanup_close_ int fd = fcntl(reg->mem.fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot duplicate the lease: %s",
+                           g_strerror(errno)),
+               -errno;
+    if (++c->next_lease == 0)
+        c->next_lease = 1;
+    reg->lease = c->next_lease;
+    reg->leased = bytes;
+    reg->holder = g_strdup(holder);
+    reg->holder_watch = g_bus_watch_name_on_connection(conn, holder, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
+                                                       on_holder_vanished, reg, NULL);
+    *ret_fd = memctl_fd_steal(&fd);
+    *ret_size = reg->size;
+    *ret_lease = reg->lease;
+    return 0;
+}
+
+int memctl_critical_release(MemctlCritical *c, const char *holder, uint32_t lease, GError **error)
+{
+    for (guint i = 0; lease && i < c->regs->len; i++) {
+        MemctlRegistration *reg = c->regs->pdata[i];
+        if (reg->lease != lease)
+            continue;
+        if (holder && g_strcmp0(holder, reg->holder) != 0)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_ACCESS_DENIED,
+                               "lease: %u is held by another connection", lease),
+                   -EPERM;
+        lease_end(reg);
+        return 0;
+    }
+    return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "lease: %u is not held", lease),
+           -ENOENT;
+}
+
+gboolean memctl_critical_group_is_critical(MemctlCritical *c, const char *group)
+{
+    return find(c, group, 0) != NULL;
+}
+
+GPtrArray *memctl_critical_list(MemctlCritical *c)
+{
+    return c->regs;
+}
+
+uint64_t memctl_critical_registered_bytes(MemctlCritical *c)
+{
+    uint64_t n = 0;
+    for (guint i = 0; i < c->regs->len; i++)
+        n += ((MemctlRegistration *)c->regs->pdata[i])->size;
+    return n;
+}
+
+uint64_t memctl_critical_leased_bytes(MemctlCritical *c)
+{
+    uint64_t n = 0;
+    for (guint i = 0; i < c->regs->len; i++) {
+        MemctlRegistration *reg = c->regs->pdata[i];
+        n += reg->lease ? reg->size : 0;
+    }
+    return n;
+}
+
+uint64_t memctl_critical_resident_bytes(MemctlCritical *c)
+{
+    uint64_t n = memctl_reserve_resident(c->reserve);
+    for (guint i = 0; i < c->regs->len; i++)
+        n += memctl_reserve_lease_resident(&((MemctlRegistration *)c->regs->pdata[i])->mem);
+    return n;
+}

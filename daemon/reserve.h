@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+/*
+ * The reserve (seed 002): memory preallocated at start, resident and locked, charged to memctld's
+ * own leaf, from which registered critical clients get leases. GLib side, cold path: everything
+ * that allocates (carving a lease, refilling the pool) happens at registration time, never when a
+ * client needs its lease.
+ *
+ * The pool is one memfd whose first `free` bytes are resident (mapped by memctld, mlocked, every page
+ * touched); the rest is a hole. Carving a lease of N bytes faults a new sealed memfd of N bytes first
+ * and only then punches N bytes off the pool, so the total memctld holds never dips: the memory is
+ * moved, not released and re-taken. Giving a lease back closes it and faults N bytes back into the
+ * pool.
+ */
+
+typedef struct {
+    int fd;       /* memfd, sealed against shrinking, growing and further seals */
+    uint8_t *map; /* memctld's own mapping (MAP_SHARED, locked) */
+    uint64_t size;
+} MemctlLeaseMem;
+
+typedef struct MemctlReserve MemctlReserve;
+
+/* Preallocates `bytes` (rounded up to pages; 0: an empty reserve). Returns 0 or -errno. */
+int memctl_reserve_new(uint64_t bytes, MemctlReserve **ret);
+void memctl_reserve_free(MemctlReserve *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlReserve, memctl_reserve_free)
+
+uint64_t memctl_reserve_total(const MemctlReserve *r);
+/* Bytes not carved into leases. */
+uint64_t memctl_reserve_free_bytes(const MemctlReserve *r);
+/* Bytes memctld really holds resident now, from mincore(): in the pool, in a lease. For status: the
+ * pool plus every lease equals the total while the accounting is right. */
+uint64_t memctl_reserve_resident(const MemctlReserve *r);
+uint64_t memctl_reserve_lease_resident(const MemctlLeaseMem *mem);
+
+/* Moves `bytes` (rounded up to pages, > 0) from the pool into a new lease. -ENOSPC if the pool has
+ * less free; ret untouched on failure. */
+int memctl_reserve_carve(MemctlReserve *r, uint64_t bytes, MemctlLeaseMem *ret);
+/* Closes the lease (clients may still map it until they exit) and refills the pool by its size. */
+void memctl_reserve_give_back(MemctlReserve *r, MemctlLeaseMem *mem);
+/* Zeroes the whole lease through memctld's mapping, which also faults back any page a client punched
+ * out: no data passes to the next holder, and the lease is resident again. */
+void memctl_reserve_wipe(MemctlLeaseMem *mem);

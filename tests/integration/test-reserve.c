@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The reserve and critical clients (seed 002) on the real kernel with a private bus: a client whose
+ * group sits at memory.max writes its whole lease with no kill, no ENOMEM and no stall; a client
+ * that dies mid-lease gives the lease back wiped; critical clients are never victims; the host runs
+ * out while a critical client keeps writing; bad input gets named errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "include/memctl/client.h"
+#include "include/memctl/memctl.h"
+#include "tests/lib/bustest.h"
+#include "tests/lib/cgtest.h"
+
+#define MiB ((uint64_t)1024 * 1024)
+
+typedef struct {
+    GPid pid;
+    int in, out, err;
+    char buf[4096];
+    size_t len;
+} Client;
+
+static void client_start(Client *c, ApiTest *t, const char *cgroup, uint64_t bytes, const char *const *extra)
+{
+    memset(c, 0, sizeof(*c));
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(argv, daemontest_binary("tests/lib/reserve-client"));
+    g_ptr_array_add(argv, g_strdup("--cgroup"));
+    g_ptr_array_add(argv, g_strdup(cgroup));
+    g_ptr_array_add(argv, g_strdup("--bytes"));
+    g_ptr_array_add(argv, g_strdup_printf("%" G_GUINT64_FORMAT, bytes));
+    for (const char *const *a = extra; a && *a; a++)
+        g_ptr_array_add(argv, g_strdup(*a));
+    g_ptr_array_add(argv, NULL);
+    g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "DBUS_SYSTEM_BUS_ADDRESS", t->bus.address, TRUE);
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                           NULL, &c->pid, &c->in, &c->out, &c->err, &err));
+    g_assert_no_error(err);
+    g_unix_set_fd_nonblocking(c->err, TRUE, NULL);
+}
+
+/* The next stdout line that starts with prefix (others are skipped), or NULL after timeout_ms. */
+static char *client_line(Client *c, const char *prefix, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    for (;;) {
+        char *nl;
+        while ((nl = memchr(c->buf, '\n', c->len))) {
+            *nl = '\0';
+            char *line = g_strdup(c->buf);
+            size_t used = (size_t)(nl - c->buf) + 1;
+            memmove(c->buf, c->buf + used, c->len - used);
+            c->len -= used;
+            if (g_str_has_prefix(line, prefix))
+                return line;
+            g_free(line);
+        }
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        if (left <= 0)
+            return NULL;
+        struct pollfd p = {.fd = c->out, .events = POLLIN};
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        ssize_t n = read(c->out, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+        if (n <= 0)
+            return NULL;
+        c->len += (size_t)n;
+    }
+}
+
+static char *client_stderr(Client *c)
+{
+    char buf[4096];
+    ssize_t n = read(c->err, buf, sizeof(buf) - 1);
+    return g_strndup(buf, n > 0 ? (gsize)n : 0);
+}
+
+static void client_go(Client *c)
+{
+    g_assert_cmpint(write(c->in, "go\n", 3), ==, 3);
+}
+
+static int client_wait(Client *c, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    for (;;) {
+        int status;
+        if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
+            close(c->in);
+            close(c->out);
+            close(c->err);
+            c->pid = 0;
+            return status;
+        }
+        if (g_get_monotonic_time() >= deadline)
+            return -1;
+        g_usleep(10 * 1000);
+    }
+}
+
+static int client_kill(Client *c)
+{
+    kill(c->pid, SIGKILL);
+    return client_wait(c, 10000);
+}
+
+static uint64_t line_value(const char *line, int field)
+{
+    g_auto(GStrv) w = g_strsplit(line, " ", -1);
+    g_assert_cmpint((int)g_strv_length(w), >, field);
+    return g_ascii_strtoull(w[field], NULL, 10);
+}
+
+static GVariant *status_of(ApiTest *t)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) r = bustest_call(&t->bus, "GetStatus", NULL, &err);
+    g_assert_no_error(err);
+    return g_variant_get_child_value(r, 0);
+}
+
+static uint64_t status_u64(ApiTest *t, const char *key)
+{
+    g_autoptr(GVariant) s = status_of(t);
+    guint64 v = 0;
+    g_assert_true(g_variant_lookup(s, key, "t", &v));
+    return v;
+}
+
+static void call_ok(ApiTest *t, const char *method, GVariant *params)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) r = bustest_call(&t->bus, method, params, &err);
+    g_assert_no_error(err);
+}
+
+static void call_fails(ApiTest *t, const char *method, GVariant *params, const char *error_name,
+                       const char *text)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) r = bustest_call(&t->bus, method, params, &err);
+    g_assert_null(r);
+    g_autofree char *remote = g_dbus_error_get_remote_error(err);
+    if (g_strcmp0(remote, error_name) != 0 || (text && !strstr(err->message, text)))
+        g_error("%s: expected %s (%s), got %s: %s", method, error_name, text ? text : "", remote,
+                err->message);
+}
+
+/* A client at its group's memory.max writes its whole lease: no kill, no ENOMEM, no stall > 100 ms. */
+static void test_lease_at_max(void)
+{
+    ApiTest t;
+    const char *args[] = {"--reserve=96M", NULL};
+    apitest_start(&t, "memctl-reserve-max", args);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('db', {'max': <'64M'>})"));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "db", 0u, (guint64)(32 * MiB)));
+    g_autofree char *grp = g_build_filename(t.root, "db", NULL);
+    /* memory.min follows the registration */
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.min"), ==, 32 * MiB);
+    g_autofree char *leaf = g_build_filename(t.root, "memctld", NULL);
+    uint64_t leaf_before = cgtest_read_u64(leaf, "memory.current");
+
+    Client c;
+    const char *extra[] = {"--fill-to-max", NULL};
+    client_start(&c, &t, grp, 32 * MiB, extra);
+    g_autofree char *ready = client_line(&c, "ready", 10000);
+    g_assert_nonnull(ready);
+    client_go(&c);
+    g_autofree char *filled = client_line(&c, "filled", 60000);
+    g_assert_nonnull(filled);
+    uint64_t max = cgtest_read_u64(grp, "memory.max");
+    g_assert_cmpuint(line_value(filled, 1) + MiB, >=, max);
+    g_autofree char *wrote = client_line(&c, "wrote", 30000);
+    if (!wrote) {
+        g_autofree char *e = client_stderr(&c);
+        g_error("the client did not write its lease: %s", e);
+    }
+    uint64_t worst = line_value(wrote, 3);
+    g_autofree char *done = client_line(&c, "done", 10000);
+    g_assert_nonnull(done);
+    /* the lease was not charged to the client's group: it is still at (not above) its max */
+    uint64_t cur = cgtest_read_u64(grp, "memory.current");
+    g_assert_cmpuint(cur, <=, max);
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom"), ==, 0);
+    g_assert_cmpint(client_wait(&c, 10000), ==, 0); /* exited 0: no error, no kill */
+    g_assert_cmpuint(worst, <, 100000);
+    /* and memctld's own leaf holds the reserve (it was charged there at start) */
+    g_assert_cmpuint(leaf_before, >=, 96 * MiB);
+    g_test_message("group at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                   " bytes; 32M lease written, slowest MiB %" G_GUINT64_FORMAT " us",
+                   line_value(filled, 1), max, worst);
+    apitest_stop(&t);
+}
+
+/* A client dies holding its lease: the lease returns, wiped; the accounting is exact. */
+static void test_lease_dies(void)
+{
+    ApiTest t;
+    const char *args[] = {"--reserve=64M", NULL};
+    apitest_start(&t, "memctl-reserve-dies", args);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', @a{sv} {})"));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
+    g_autofree char *grp = g_build_filename(t.root, "shim", NULL);
+    g_assert_cmpuint(status_u64(&t, "reserve_registered"), ==, 16 * MiB);
+    g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 48 * MiB);
+
+    for (int round = 0; round < 3; round++) {
+        Client a;
+        const char *hold[] = {"--hold", NULL};
+        client_start(&a, &t, grp, 8 * MiB, hold);
+        g_free(client_line(&a, "ready", 10000));
+        client_go(&a);
+        g_autofree char *lease = client_line(&a, "lease", 10000);
+        g_assert_nonnull(lease);
+        g_assert_cmpuint(line_value(lease, 2), ==, 16 * MiB); /* the whole registration */
+        g_autofree char *done = client_line(&a, "done", 30000);
+        g_assert_nonnull(done);
+        g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 16 * MiB);
+        g_assert_true(WIFSIGNALED(client_kill(&a))); /* dies mid-lease, its data in it */
+
+        /* the lease comes back once the bus reports the connection gone */
+        gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+        while (status_u64(&t, "reserve_leased") != 0 && g_get_monotonic_time() < deadline)
+            g_usleep(10 * 1000);
+        g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 0);
+
+        Client b;
+        const char *check[] = {"--check-zero", NULL};
+        client_start(&b, &t, grp, 16 * MiB, check);
+        g_free(client_line(&b, "ready", 10000));
+        client_go(&b);
+        g_autofree char *zero = client_line(&b, "zero", 30000);
+        if (!zero) {
+            g_autofree char *e = client_stderr(&b);
+            g_error("the second client got no lease: %s", e);
+        }
+        g_assert_cmpstr(zero, ==, "zero ok");
+        g_assert_cmpint(client_wait(&b, 30000), ==, 0);
+    }
+    /* exact: everything registered is back, the pool and the lease are resident, nothing leaked */
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (status_u64(&t, "reserve_leased") != 0 && g_get_monotonic_time() < deadline)
+        g_usleep(10 * 1000);
+    g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 0);
+    g_assert_cmpuint(status_u64(&t, "reserve_total"), ==, 64 * MiB);
+    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "shim", 0u));
+    g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 64 * MiB);
+    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.min"), ==, 0);
+    apitest_stop(&t);
+}
+
+static bool killed_by_sigkill(int status)
+{
+    return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+/* A registered process is never the victim, even as the group's biggest with oom_score_adj 1000. */
+static void test_never_victim(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-reserve-victim", NULL);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('t', {'limit': <'128M'>})"));
+    g_autofree char *grp = g_build_filename(t.root, "t", NULL);
+    Hog crit;
+    const char *cargs[] = {"--cgroup", grp, "--total", "48M", "--hold", "--oom-score-adj", "1000", NULL};
+    hog_start(&crit, cargs);
+    g_assert_true(hog_wait_line(&crit, "grown", 30000));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)crit.pid, (guint64)0));
+    for (int round = 0; round < 3; round++) {
+        Hog hog;
+        const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
+        hog_start(&hog, hargs);
+        g_assert_true(killed_by_sigkill(hog_wait(&hog, 120000)));
+        g_assert_true(hog_alive(&crit));
+    }
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    /* unregistered, the same process is the policy's first choice again */
+    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)crit.pid));
+    Hog hog;
+    const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
+    hog_start(&hog, hargs);
+    g_assert_true(killed_by_sigkill(hog_wait(&crit, 120000)));
+    g_assert_true(killed_by_sigkill(hog_kill(&hog)));
+    /* a registration of a process ends when it exits */
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) l = bustest_call(&t.bus, "ListCritical", NULL, &err);
+    g_assert_no_error(err);
+    g_autoptr(GVariant) arr = g_variant_get_child_value(l, 0);
+    g_assert_cmpuint(g_variant_n_children(arr), ==, 0);
+    apitest_stop(&t);
+}
+
+/* The host runs out of memory (a hog outside every group) while a critical client keeps writing its
+ * lease: the client survives and writes everything, the hog is killed. */
+static void test_host_exhaustion(void)
+{
+    ApiTest t;
+    const char *args[] = {"--reserve=96M", NULL};
+    apitest_start(&t, "memctl-reserve-host", args);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', @a{sv} {})"));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)(64 * MiB)));
+    g_autofree char *grp = g_build_filename(t.root, "crit", NULL);
+    g_autofree char *outside_root = cgtest_root_new("memctl-reserve-hog");
+    g_autofree char *outside = cgtest_mkdir(outside_root, "hog");
+    Client c;
+    const char *extra[] = {"--loop-ms", "30000", NULL};
+    client_start(&c, &t, grp, 64 * MiB, extra);
+    g_free(client_line(&c, "ready", 10000));
+    client_go(&c);
+    g_autofree char *wrote = client_line(&c, "wrote", 30000);
+    g_assert_nonnull(wrote);
+
+    Hog hog;
+    const char *hargs[] = {"--cgroup", outside, "--step", "8M", NULL};
+    gint64 t0 = g_get_monotonic_time();
+    hog_start(&hog, hargs);
+    int status = hog_wait(&hog, 300000);
+    gint64 dt = g_get_monotonic_time() - t0;
+    g_assert_true(killed_by_sigkill(status));
+    g_assert_cmpint(dt, <, 25 * G_USEC_PER_SEC); /* the whole exhaustion fell inside the client's loop */
+    g_assert_cmpint(kill(c.pid, 0), ==, 0);      /* the critical client is alive */
+    g_autofree char *looped = client_line(&c, "looped", 90000);
+    if (!looped) {
+        g_autofree char *e = client_stderr(&c);
+        g_error("the critical client did not finish: %s", e);
+    }
+    g_assert_cmpint(client_wait(&c, 10000), ==, 0);
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    g_assert_cmpuint(cgtest_read_key(outside, "memory.events.local", "oom_kill"), >=, 1);
+    g_test_message(
+            "hog killed by the kernel after %.1f s; the critical client rewrote its 64M lease throughout "
+            "(%s)",
+            dt / 1e6, looped);
+    cgtest_remove_tree(outside_root);
+    apitest_stop(&t);
+}
+
+/* Bad input gets named errors and changes nothing. */
+static void test_bad_input(void)
+{
+    ApiTest t;
+    const char *args[] = {"--reserve=32M", NULL};
+    apitest_start(&t, "memctl-reserve-bad", args);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('g', @a{sv} {})"));
+    const char *inv = MEMCTL_DBUS_ERROR_INVALID_ARGUMENT;
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 1u, (guint64)MiB), inv, "either");
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0u, (guint64)MiB), inv, "either");
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "nope", 0u, (guint64)MiB),
+               MEMCTL_DBUS_ERROR_NO_SUCH_GROUP, "nope");
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0x7ffffff0u, (guint64)MiB), inv,
+               "no process");
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0xfffffff0u, (guint64)MiB), inv, "pid");
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)t.d.pid, (guint64)MiB), inv,
+               "memctld itself");
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)33 * MiB),
+               MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "reserve_bytes");
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, G_MAXUINT64),
+               MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "reserve_bytes");
+    g_assert_cmpuint(status_u64(&t, "reserve_registered"), ==, 0);
+
+    /* not registered yet: no lease */
+    call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)MiB), MEMCTL_DBUS_ERROR_ACCESS_DENIED,
+               "not a registered");
+    /* the sum of registrations never exceeds the reserve */
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)24 * MiB));
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)MiB), MEMCTL_DBUS_ERROR_BUSY,
+               "registered already");
+    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)getpid(), (guint64)9 * MiB),
+               MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "8.0M");
+    call_fails(&t, "RemoveGroup", g_variant_new("(st)", "g", (guint64)0), MEMCTL_DBUS_ERROR_BUSY, "critical");
+
+    /* the test itself as a registered process: sizes, a second lease, double release */
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)getpid(), (guint64)8 * MiB));
+    call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)0), inv, "bytes");
+    call_fails(&t, "AcquireReserve", g_variant_new("(t)", G_MAXUINT64), inv, "more than");
+    call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)9 * MiB), inv, "more than");
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GUnixFDList) fds = NULL;
+    g_autoptr(GVariant) r = g_dbus_connection_call_with_unix_fd_list_sync(
+            t.bus.conn, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE, "AcquireReserve",
+            g_variant_new("(t)", (guint64)MiB), G_VARIANT_TYPE("(htu)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+            &fds, NULL, &err);
+    g_assert_no_error(err);
+    gint32 idx;
+    guint64 size;
+    guint32 lease;
+    g_variant_get(r, "(htu)", &idx, &size, &lease);
+    g_assert_cmpuint(size, ==, 8 * MiB);
+    int fd = g_unix_fd_list_get(fds, idx, &err);
+    g_assert_cmpint(fd, >=, 0);
+    /* sealed: it can neither shrink nor grow */
+    g_assert_cmpint(ftruncate(fd, 0), <, 0);
+    g_assert_cmpint(ftruncate(fd, (off_t)(16 * MiB)), <, 0);
+    close(fd);
+    call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)MiB), MEMCTL_DBUS_ERROR_BUSY,
+               "held already");
+    call_fails(&t, "ReleaseReserve", g_variant_new("(u)", lease + 1000), inv, "not held");
+    call_ok(&t, "ReleaseReserve", g_variant_new("(u)", lease));
+    call_fails(&t, "ReleaseReserve", g_variant_new("(u)", lease), inv, "not held");
+    call_fails(&t, "UnregisterCritical", g_variant_new("(su)", "other", 0u), inv, "not registered");
+
+    /* a caller that is neither root nor admin may not register (polkit is never asked) */
+    pid_t child = fork();
+    g_assert_cmpint(child, >=, 0);
+    if (child == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(99);
+        MemctlClient *c = NULL; /* sd-bus: GDBus does not work in a forked child of a threaded process */
+        if (memctl_client_open(t.bus.address, &c) < 0)
+            _exit(98);
+        int code = memctl_client_register_critical(c, "g", 0, MiB) == -EACCES ? 0 : 1;
+        memctl_client_free(c);
+        _exit(code);
+    }
+    int status;
+    g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+
+    /* memctl reserve shows the registrations */
+    const char *list[] = {"reserve", "--json", NULL};
+    g_autofree char *out = NULL;
+    g_assert_cmpint(bustest_cli(&t.bus, list, &out, NULL), ==, 0);
+    g_assert_nonnull(strstr(out, "\"group\":\"g\",\"pid\":null,\"reserve\":25165824"));
+    g_assert_nonnull(strstr(out, "\"total\":33554432"));
+    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)getpid()));
+    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "g", 0u));
+    g_assert_cmpuint(status_u64(&t, "reserve_registered"), ==, 0);
+    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 32 * MiB);
+    apitest_stop(&t);
+
+    /* memctld refuses a reserve it cannot or should not take */
+    g_autofree char *root = g_strdup_printf("%s/memctl-reserve-opt.%d", cgtest_mount(), (int)getpid());
+    const char *bad[][2] = {{"--reserve=lots", "not a size"}, {"--reserve=100T", "half of the host"}};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        const char *a[] = {bad[i][0], NULL};
+        g_autofree char *e = NULL;
+        g_assert_cmpint(daemontest_run_fail(root, a, &e), ==, 2);
+        g_assert_nonnull(strstr(e, bad[i][1]));
+    }
+    cgtest_remove_tree(root);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    cgtest_require_cgroup2();
+    g_test_add_func("/reserve/lease-at-max", test_lease_at_max);
+    g_test_add_func("/reserve/lease-dies", test_lease_dies);
+    g_test_add_func("/reserve/bad-input", test_bad_input);
+    g_test_add_func("/reserve/never-victim", test_never_victim);
+    g_test_add_func("/reserve/host-exhaustion", test_host_exhaustion);
+    return g_test_run();
+}

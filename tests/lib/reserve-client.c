@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * reserve-client: a critical client for the reserve tests, on libmemctl.
+ *
+ *   reserve-client --cgroup DIR --bytes SIZE [--fill-to-max] [--check-zero] [--loop-ms N] [--hold]
+ *
+ * Moves itself into DIR, prints "ready <pid>" and waits for a line on stdin (the test registers it
+ * meanwhile). --fill-to-max: grows by anonymous memory until DIR's memory.current is within 1 MiB
+ * of its memory.max, prints "filled <current>". Then AcquireReserve(SIZE) and prints "lease <id>
+ * <size>"; maps the lease; --check-zero: prints "zero ok" or "zero BAD <offset>"; writes 0xab to the
+ * whole lease a MiB at a time and prints "wrote <bytes> worst_chunk_usec <us>"; --loop-ms: keeps
+ * rewriting it for that long and prints "looped <passes> worst_chunk_usec <us>". Prints "done"; with
+ * --hold it then waits to be killed. Any failure (an error from memctld, a failed mmap) goes to
+ * stderr with exit status 3.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "include/memctl/client.h"
+
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int fail(const char *what, int e)
+{
+    fprintf(stderr, "reserve-client: %s: %s\n", what, strerror(e < 0 ? -e : e));
+    return 3;
+}
+
+static uint64_t read_u64(const char *dir, const char *file)
+{
+    char path[4096], buf[64] = {0};
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    return strncmp(buf, "max", 3) == 0 ? UINT64_MAX : strtoull(buf, NULL, 10);
+}
+
+/* Writes the whole lease in 1 MiB chunks; returns the slowest chunk in microseconds. */
+static uint64_t write_lease(uint8_t *p, uint64_t size)
+{
+    uint64_t worst = 0;
+    for (uint64_t off = 0; off < size; off += 1 << 20) {
+        uint64_t n = size - off < (1u << 20) ? size - off : (1u << 20);
+        uint64_t t0 = now_usec();
+        memset(p + off, 0xab, n);
+        uint64_t dt = now_usec() - t0;
+        if (dt > worst)
+            worst = dt;
+    }
+    return worst;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cgroup = NULL;
+    uint64_t bytes = 0;
+    long loop_ms = 0;
+    int fill = 0, check_zero = 0, hold = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--fill-to-max") == 0)
+            fill = 1;
+        else if (strcmp(argv[i], "--check-zero") == 0)
+            check_zero = 1;
+        else if (strcmp(argv[i], "--hold") == 0)
+            hold = 1;
+        else if (i + 1 < argc && strcmp(argv[i], "--cgroup") == 0)
+            cgroup = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--bytes") == 0)
+            bytes = strtoull(argv[++i], NULL, 10);
+        else if (i + 1 < argc && strcmp(argv[i], "--loop-ms") == 0)
+            loop_ms = atol(argv[++i]);
+        else {
+            fprintf(stderr, "reserve-client: bad argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (cgroup) {
+        char path[4096], pid[24];
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+        snprintf(pid, sizeof(pid), "%d", (int)getpid());
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+            return fail("cannot join the cgroup", errno);
+        close(fd);
+    }
+    printf("ready %d\n", (int)getpid());
+    fflush(stdout);
+    char line[64];
+    if (!fgets(line, sizeof(line), stdin))
+        return fail("stdin closed before go", EPIPE);
+
+    if (fill) {
+        uint64_t max = read_u64(cgroup, "memory.max");
+        uint64_t cur = read_u64(cgroup, "memory.current");
+        while (max != UINT64_MAX && cur + (1u << 20) < max) {
+            size_t step = 256u << 10;
+            uint8_t *p = mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED)
+                return fail("mmap while filling", errno);
+            for (size_t o = 0; o < step; o += 4096)
+                p[o] = 1;
+            cur = read_u64(cgroup, "memory.current");
+        }
+        printf("filled %llu\n", (unsigned long long)cur);
+        fflush(stdout);
+    }
+
+    MemctlClient *c = NULL;
+    int r = memctl_client_open(NULL, &c);
+    if (r < 0)
+        return fail("cannot connect", r);
+    int fd = -1;
+    uint64_t size = 0;
+    uint32_t lease = 0;
+    r = memctl_client_acquire_reserve(c, bytes, &fd, &size, &lease);
+    if (r < 0) {
+        fprintf(stderr, "reserve-client: AcquireReserve: %s (%s)\n", memctl_client_error_message(c),
+                strerror(-r));
+        return 3;
+    }
+    printf("lease %u %llu\n", lease, (unsigned long long)size);
+    fflush(stdout);
+    uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return fail("mmap of the lease", errno);
+    if (check_zero) {
+        uint64_t bad = UINT64_MAX;
+        for (uint64_t o = 0; o < size && bad == UINT64_MAX; o++)
+            if (p[o])
+                bad = o;
+        if (bad == UINT64_MAX)
+            printf("zero ok\n");
+        else
+            printf("zero BAD %llu\n", (unsigned long long)bad);
+    }
+    uint64_t worst = write_lease(p, size);
+    printf("wrote %llu worst_chunk_usec %llu\n", (unsigned long long)size, (unsigned long long)worst);
+    fflush(stdout);
+    if (loop_ms > 0) {
+        uint64_t end = now_usec() + (uint64_t)loop_ms * 1000, passes = 0, lw = 0;
+        while (now_usec() < end) {
+            uint64_t w = write_lease(p, size);
+            lw = w > lw ? w : lw;
+            passes++;
+        }
+        printf("looped %llu worst_chunk_usec %llu\n", (unsigned long long)passes, (unsigned long long)lw);
+    }
+    printf("done\n");
+    fflush(stdout);
+    while (hold)
+        pause();
+    munmap(p, size);
+    close(fd);
+    memctl_client_free(c);
+    return 0;
+}
