@@ -452,6 +452,19 @@ int memctl_client_get_group(MemctlClient *c, const char *name, MemctlGroupInfo *
     return 0;
 }
 
+/* Grows *array by one zeroed element of `size` bytes and returns it, or NULL (array untouched). */
+static void *array_append(void **array, size_t *n, size_t size)
+{
+    void *grown = realloc(*array, (*n + 1) * size);
+    if (!grown)
+        return NULL;
+    *array = grown;
+    void *slot = (char *)grown + *n * size;
+    memset(slot, 0, size);
+    (*n)++;
+    return slot;
+}
+
 int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
@@ -469,16 +482,15 @@ int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *re
                                 &g.kills, &g.pressure_full);
         if (r <= 0)
             break;
-        MemctlGroupInfo *grown = realloc(out, (n + 1) * sizeof(*out));
-        if (!grown) {
+        MemctlGroupInfo *slot = array_append((void **)&out, &n, sizeof(*out));
+        if (!slot) {
             r = -ENOMEM;
             break;
         }
-        out = grown;
         g.name = strdup(name);
         g.object_path = strdup(obj);
         g.cgroup_path = strdup(cg);
-        out[n++] = g;
+        *slot = g;
         if (!g.name || !g.object_path || !g.cgroup_path)
             r = -ENOMEM;
     }
@@ -508,14 +520,8 @@ int memctl_client_list_kills(MemctlClient *c, uint64_t since, MemctlKill **ret, 
         r = sd_bus_message_at_end(reply, false);
         if (r != 0)
             break;
-        MemctlKill *grown = realloc(out, (n + 1) * sizeof(*out));
-        if (!grown) {
-            r = -ENOMEM;
-            break;
-        }
-        out = grown;
-        memset(&out[n], 0, sizeof(*out));
-        r = read_dict(reply, kill_fields, N(kill_fields), &out[n++]);
+        MemctlKill *slot = array_append((void **)&out, &n, sizeof(*out));
+        r = slot ? read_dict(reply, kill_fields, N(kill_fields), slot) : -ENOMEM;
     }
     uint64_t last = 0;
     if (r >= 0)
@@ -597,15 +603,15 @@ int memctl_client_list_critical(MemctlClient *c, MemctlCriticalInfo **ret, size_
         r = sd_bus_message_read(reply, "(suttu)", &group, &x.pid, &x.size, &x.leased, &x.lease);
         if (r <= 0)
             break;
-        MemctlCriticalInfo *grown = realloc(a, (n + 1) * sizeof(*a));
-        if (!grown || !(x.group = strdup(group))) {
-            free(grown ? grown : a);
-            a = NULL;
+        MemctlCriticalInfo *slot = array_append((void **)&a, &n, sizeof(*a));
+        if (!slot) {
             r = -ENOMEM;
             break;
         }
-        a = grown;
-        a[n++] = x;
+        x.group = strdup(group);
+        *slot = x;
+        if (!x.group)
+            r = -ENOMEM;
     }
     if (r < 0) {
         memctl_critical_info_free_array(a, n);
