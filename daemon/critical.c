@@ -36,7 +36,6 @@ static void lease_end(MemctlRegistration *reg)
     g_clear_pointer(&reg->holder, g_free);
     memctl_reserve_wipe(&reg->mem);
     reg->lease = 0;
-    reg->leased = 0;
 }
 
 static void registration_free(MemctlRegistration *reg)
@@ -223,6 +222,7 @@ int memctl_critical_register(MemctlCritical *c, const char *group, int32_t pid, 
     /* memory.min of the group up to the registered size (never lowered), validated against the
      * parent like any min. */
     if (min_grp && reg->size > applied_min(min_grp)) {
+        reg->prev_min = applied_min(min_grp);
         r = set_min(c, min_grp->name, reg->size, error);
         if (r < 0) {
             if (group)
@@ -259,13 +259,11 @@ int memctl_critical_unregister(MemctlCritical *c, const char *group, int32_t pid
     } else {
         (void)memctl_core_set_critical_pid(c->core, reg->pid, false);
     }
-    /* min goes back to what the group's own settings say */
+    /* min goes back to what it was, unless someone changed it since */
     if (reg->min_group) {
         MemctlGroup *grp = memctl_groups_get(c->groups, reg->min_group);
-        if (grp && applied_min(grp) == reg->size) {
-            uint64_t own = (grp->limits.set & (1u << MEMCTL_KEY_MIN)) ? grp->limits.min : 0;
-            (void)set_min(c, grp->name, own == reg->size ? 0 : own, NULL);
-        }
+        if (grp && applied_min(grp) == reg->size)
+            (void)set_min(c, grp->name, reg->prev_min, NULL);
     }
     g_ptr_array_remove(c->regs, reg);
     return 0;
@@ -322,7 +320,6 @@ int memctl_critical_acquire(MemctlCritical *c, MemctlRegistration *reg, GDBusCon
     if (++c->next_lease == 0)
         c->next_lease = 1;
     reg->lease = c->next_lease;
-    reg->leased = bytes;
     reg->holder = g_strdup(holder);
     reg->holder_watch = g_bus_watch_name_on_connection(conn, holder, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
                                                        on_holder_vanished, reg, NULL);

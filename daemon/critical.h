@@ -21,12 +21,12 @@ typedef struct {
     int32_t pid;   /* process registrations: its pid; 0 for a group */
     uint64_t size; /* registered reserve (page-rounded) */
     MemctlLeaseMem mem;
-    uint32_t lease;  /* the lease held now; 0 when none */
-    uint64_t leased; /* bytes asked for by the holder */
-    char *holder;    /* the holder's unique bus name */
+    uint32_t lease; /* the lease held now; 0 when none */
+    char *holder;   /* the holder's unique bus name */
     guint holder_watch;
-    char *min_group; /* the group whose memory.min this registration raised, or NULL */
-    int pidfd;       /* process registrations end when the process does */
+    char *min_group;   /* the group whose memory.min this registration raised, or NULL */
+    uint64_t prev_min; /* its memory.min before, put back on unregistration */
+    int pidfd;         /* process registrations end when the process does */
     guint pid_source;
     struct MemctlCritical *owner;
 } MemctlRegistration;

@@ -210,9 +210,10 @@ static void test_lease_dies(void)
     ApiTest t;
     const char *args[] = {"--reserve=64M", NULL};
     apitest_start(&t, "memctl-reserve-dies", args);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', @a{sv} {})"));
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', {'min': <'4M'>})"));
     call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
     g_autofree char *grp = g_build_filename(t.root, "shim", NULL);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.min"), ==, 16 * MiB);
     g_assert_cmpuint(status_u64(&t, "reserve_registered"), ==, 16 * MiB);
     g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 48 * MiB);
 
@@ -259,7 +260,7 @@ static void test_lease_dies(void)
     call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "shim", 0u));
     g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 64 * MiB);
     g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
-    g_assert_cmpuint(cgtest_read_u64(grp, "memory.min"), ==, 0);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.min"), ==, 4 * MiB); /* its own min, back */
     apitest_stop(&t);
 }
 
