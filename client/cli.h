@@ -54,3 +54,6 @@ static inline void cli_json_putp(json_object **o)
         json_object_put(*o);
 }
 #define _cleanup_json_ __attribute__((cleanup(cli_json_putp)))
+/* The library's clear functions take a pointer to the struct: usable as cleanups as they are. */
+#define _cleanup_status_ __attribute__((cleanup(memctl_status_clear)))
+#define _cleanup_group_info_ __attribute__((cleanup(memctl_group_info_clear)))

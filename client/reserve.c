@@ -19,11 +19,6 @@ static void infos_clear(Infos *x)
     memctl_critical_info_free_array(x->a, x->n);
 }
 
-static void status_clear(MemctlStatus *s)
-{
-    memctl_status_clear(s);
-}
-
 static const char *target(const MemctlCriticalInfo *x, char buf[static 24])
 {
     if (x->group[0])
@@ -34,7 +29,7 @@ static const char *target(const MemctlCriticalInfo *x, char buf[static 24])
 
 static int reserve_list(MemctlClient *c, const CliArgs *a)
 {
-    __attribute__((cleanup(status_clear))) MemctlStatus s = {0};
+    _cleanup_status_ MemctlStatus s = {0};
     __attribute__((cleanup(infos_clear))) Infos x = {0};
     int r = memctl_client_get_status(c, &s);
     if (r >= 0)

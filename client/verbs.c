@@ -14,19 +14,9 @@ static void add(json_object *o, const char *k, json_object *v)
     json_object_object_add(o, k, v);
 }
 
-static void group_info_freep(MemctlGroupInfo *g)
-{
-    memctl_group_info_clear(g);
-}
-
-static void status_freep(MemctlStatus *s)
-{
-    memctl_status_clear(s);
-}
-
 int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 {
-    __attribute__((cleanup(status_freep))) MemctlStatus s = {0};
+    _cleanup_status_ MemctlStatus s = {0};
     int r = memctl_client_get_status(c, &s);
     if (r < 0)
         return cli_fail(c, r, "status");
@@ -128,7 +118,7 @@ int verb_list(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 
 int verb_show(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 {
-    __attribute__((cleanup(group_info_freep))) MemctlGroupInfo g = {0};
+    _cleanup_group_info_ MemctlGroupInfo g = {0};
     int r = memctl_client_get_group(c, argv[0], &g);
     if (r < 0)
         return cli_fail(c, r, argv[0]);

@@ -114,8 +114,7 @@ uint64_t memctl_reserve_resident(const MemctlReserve *r)
 
 uint64_t memctl_reserve_lease_resident(const MemctlLeaseMem *mem)
 {
-    long p = sysconf(_SC_PAGESIZE);
-    return mem->fd >= 0 ? resident(mem->map, mem->size, p > 0 ? (uint64_t)p : 4096) : 0;
+    return mem->fd >= 0 ? resident(mem->map, mem->size, page_size()) : 0;
 }
 
 int memctl_reserve_carve(MemctlReserve *r, uint64_t bytes, MemctlLeaseMem *ret)
