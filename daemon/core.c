@@ -94,6 +94,10 @@ static int slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret)
     if (memctl_sample_read(s->fd_stat, c->buf, c->buf_size) > 0) {
         (void)memctl_sample_key(c->buf, "pgsteal", &x.pgsteal);
         (void)memctl_sample_key(c->buf, "pgscan", &x.pgscan);
+        uint64_t ra = 0, rf = 0;
+        (void)memctl_sample_key(c->buf, "workingset_refault_anon", &ra);
+        (void)memctl_sample_key(c->buf, "workingset_refault_file", &rf);
+        x.refault = ra + rf;
     }
     if (s->fd_swap >= 0)
         (void)memctl_sample_read_u64(s->fd_swap, &x.swap_current);

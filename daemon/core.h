@@ -46,7 +46,7 @@ typedef struct {
     int32_t pid;    /* the victim, or the first process of a group kill */
     uint32_t npids; /* processes killed (group kills) or kernel oom_kill count */
     char comm[MEMCTL_COMM_MAX];
-    char reason[16]; /* no-progress, stall, max, group-kill, manual, kernel; pressure: high, stall */
+    char reason[24]; /* no-progress, stall, max, manual, kernel, host-*; pressure: high, stall */
     bool group_kill;
     bool livelock;         /* the previous victim did not release its memory: escalated */
     uint64_t t_event_usec; /* CLOCK_REALTIME of the detection (crossing high, or the event) */

@@ -24,6 +24,7 @@ MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const Mem
     MemctlProgressFigures f = {0};
     f.dt_usec = delta(prev->t_usec, cur->t_usec);
     f.reclaimed_bytes = delta(prev->pgsteal, cur->pgsteal) * page_size;
+    f.refaulted_bytes = delta(prev->refault, cur->refault) * page_size;
     f.swapped_bytes = delta(prev->swap_current, cur->swap_current);
     f.freed_bytes = delta(cur->current, prev->current);
     uint64_t stall = delta(prev->full_total_usec, cur->full_total_usec);
@@ -44,7 +45,9 @@ MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const Mem
     uint64_t floor = cfg->progress_floor;
     if (cfg->window_usec > 0 && f.dt_usec < cfg->window_usec)
         floor = floor * f.dt_usec / cfg->window_usec;
-    bool progress = f.freed_bytes > 0 || f.reclaimed_bytes + f.swapped_bytes >= (floor > 0 ? floor : 1);
+    /* Reclaim counts net of refaults: pages that come straight back were not really reclaimed. */
+    uint64_t net = f.reclaimed_bytes > f.refaulted_bytes ? f.reclaimed_bytes - f.refaulted_bytes : 0;
+    bool progress = f.freed_bytes > 0 || net + f.swapped_bytes >= (floor > 0 ? floor : 1);
 
     state->stalled = f.stall_pct >= cfg->stall_budget_pct ? state->stalled + 1 : 0;
     state->stuck = progress ? 0 : state->stuck + 1;

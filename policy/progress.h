@@ -18,6 +18,7 @@ typedef struct {
     uint64_t pgscan;          /* memory.stat pgscan: pages scanned, cumulative */
     uint64_t swap_current;    /* memory.swap.current, bytes (0 without swap) */
     uint64_t full_total_usec; /* memory.pressure "full total=", cumulative */
+    uint64_t refault;         /* memory.stat workingset_refault_anon + _file: pages, cumulative */
 } MemctlProgressSample;
 
 typedef struct {
@@ -48,6 +49,7 @@ typedef struct {
 typedef struct {
     uint64_t dt_usec;
     uint64_t reclaimed_bytes; /* pgsteal delta in bytes */
+    uint64_t refaulted_bytes; /* refault delta in bytes: reclaim that was undone (thrashing) */
     uint64_t swapped_bytes;   /* swap_current growth */
     uint64_t freed_bytes;     /* memory.current fall */
     uint32_t stall_pct;       /* full stall share of the window */

@@ -140,6 +140,40 @@ static void test_late_sample_scaling_and_figures(void)
     g_assert_cmpuint(fig.reclaimed_bytes, ==, 0);
 }
 
+/* Thrashing: reclaim scans and steals, but as much comes straight back as refaults. */
+static void test_refaults_cancel_reclaim(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    uint64_t pages = 4 * MiB / 4096;
+    f.s.refault += pages;
+    MemctlProgressSample prev = f.s;
+    f.s.t_usec += f.cfg.window_usec;
+    f.s.pgsteal += pages;
+    f.s.refault += pages;
+    MemctlProgressFigures fig;
+    g_assert_cmpint(memctl_progress_decide(&prev, &f.s, &f.cfg, 4096, &f.st, &fig), ==, MEMCTL_VERDICT_WAIT);
+    g_assert_cmpuint(fig.reclaimed_bytes, ==, 4 * MiB);
+    g_assert_cmpuint(fig.refaulted_bytes, ==, 4 * MiB);
+    prev = f.s;
+    f.s.t_usec += f.cfg.window_usec;
+    f.s.pgsteal += pages;
+    f.s.refault += pages / 2; /* half of it stays reclaimed: 2 MiB net, above the floor */
+    g_assert_cmpint(memctl_progress_decide(&prev, &f.s, &f.cfg, 4096, &f.st, &fig), ==,
+                    MEMCTL_VERDICT_PROGRESS);
+    prev = f.s;
+    f.s.t_usec += f.cfg.window_usec;
+    f.s.pgsteal += pages;
+    f.s.refault += pages;
+    g_assert_cmpint(memctl_progress_decide(&prev, &f.s, &f.cfg, 4096, &f.st, &fig), ==, MEMCTL_VERDICT_WAIT);
+    prev = f.s;
+    f.s.t_usec += f.cfg.window_usec;
+    f.s.pgsteal += pages;
+    f.s.refault += pages + 10; /* more refaults than reclaim: still no progress, never negative */
+    g_assert_cmpint(memctl_progress_decide(&prev, &f.s, &f.cfg, 4096, &f.st, &fig), ==,
+                    MEMCTL_VERDICT_NO_PROGRESS);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -151,5 +185,6 @@ int main(int argc, char **argv)
     g_test_add_func("/progress/resets", test_progress_resets);
     g_test_add_func("/progress/stall-kills", test_stall_kills);
     g_test_add_func("/progress/late-sample", test_late_sample_scaling_and_figures);
+    g_test_add_func("/progress/refaults", test_refaults_cancel_reclaim);
     return g_test_run();
 }

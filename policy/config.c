@@ -1,0 +1,676 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "policy/config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/name.h"
+#include "policy/size.h"
+
+static void json_putp(json_object **o)
+{
+    if (*o)
+        json_object_put(*o);
+}
+#define _cleanup_json_ __attribute__((cleanup(json_putp)))
+
+static void freep(void *p)
+{
+    free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+/* The state of one document's parse: where we are, for errors. */
+typedef struct {
+    MemctlPolicy *p;
+    uint8_t file;
+    const char *label;
+    MemctlPolicyError *err;
+} Doc;
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(const Doc *d, const char *path, const char *fmt, ...)
+{
+    if (d->err) {
+        copy_str(d->err->file, sizeof(d->err->file), d->label);
+        copy_str(d->err->path, sizeof(d->err->path), path);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->err->message, sizeof(d->err->message), fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static const char *type_name(json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return "null";
+    case json_type_boolean:
+        return "a boolean";
+    case json_type_double:
+        return "a fraction";
+    case json_type_int:
+        return "an integer";
+    case json_type_object:
+        return "an object";
+    case json_type_array:
+        return "an array";
+    case json_type_string:
+        return "a string";
+    }
+    return "?";
+}
+
+/* Error paths and messages may be cut short at their buffer's end: they still name the place. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
+#define trunc_ok(x) ((void)(x))
+
+static void join(char *buf, size_t size, const char *base, const char *key)
+{
+    trunc_ok(snprintf(buf, size, "%s%s%s", base, *base ? "." : "", key));
+}
+
+/* Unknown keys are errors: `allowed` is NULL-terminated. */
+static int check_keys(const Doc *d, const char *path, json_object *o, const char *const *allowed)
+{
+    json_object_object_foreach(o, key, val)
+    {
+        (void)val;
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, key) == 0;
+        if (!ok) {
+            char p[sizeof(d->err->path)];
+            join(p, sizeof(p), path, key);
+            return fail(d, p, "unknown key");
+        }
+    }
+    return 0;
+}
+
+static int want_object(const Doc *d, const char *path, json_object *v)
+{
+    if (!json_object_is_type(v, json_type_object))
+        return fail(d, path, "expected an object, got %s", type_name(v));
+    return 0;
+}
+
+static int get_uint(const Doc *d, const char *path, json_object *v, uint64_t lo, uint64_t hi, uint32_t *ret)
+{
+    if (!json_object_is_type(v, json_type_int))
+        return fail(d, path, "expected an integer, got %s", type_name(v));
+    int64_t x = json_object_get_int64(v);
+    if (x < 0 || (uint64_t)x < lo || (uint64_t)x > hi)
+        return fail(d, path, "%" PRId64 " is out of range (%" PRIu64 "-%" PRIu64 ")", x, lo, hi);
+    *ret = (uint32_t)x;
+    return 0;
+}
+
+static int get_bool(const Doc *d, const char *path, json_object *v, bool *ret)
+{
+    if (!json_object_is_type(v, json_type_boolean))
+        return fail(d, path, "expected true or false, got %s", type_name(v));
+    *ret = json_object_get_boolean(v);
+    return 0;
+}
+
+/* A size: a non-negative integer (bytes) or a string ("512M", "max"). Writes its text form. */
+static int size_text(const Doc *d, const char *path, json_object *v, char *buf, size_t size)
+{
+    if (json_object_is_type(v, json_type_int)) {
+        errno = 0;
+        int64_t x = json_object_get_int64(v);
+        if (x < 0)
+            return fail(d, path, "a size cannot be negative");
+        if (x == INT64_MAX)
+            return fail(d, path, "too large (give sizes above 8 EiB as \"max\")");
+        snprintf(buf, size, "%" PRId64, x);
+        return 0;
+    }
+    if (json_object_is_type(v, json_type_string)) {
+        copy_str(buf, size, json_object_get_string(v));
+        return 0;
+    }
+    return fail(d, path, "expected a size (bytes, or a string such as \"512M\" or \"max\"), got %s",
+                type_name(v));
+}
+
+static int get_size(const Doc *d, const char *path, json_object *v, bool allow_max, uint64_t *ret)
+{
+    char text[64];
+    if (size_text(d, path, v, text, sizeof(text)) < 0)
+        return -EINVAL;
+    uint64_t b;
+    int r = memctl_size_parse(text, &b);
+    if (r == -ERANGE)
+        return fail(d, path, "'%s' is too large", text);
+    if (r < 0)
+        return fail(d, path, "'%s' is not a size (bytes, or a number with K, M, G or T)", text);
+    if (!allow_max && b == MEMCTL_SIZE_MAX)
+        return fail(d, path, "'max' is not allowed here");
+    *ret = b;
+    return 0;
+}
+
+static int get_path(const Doc *d, const char *path, json_object *v, bool allow_empty, char *buf, size_t size)
+{
+    if (!json_object_is_type(v, json_type_string))
+        return fail(d, path, "expected a path (a string), got %s", type_name(v));
+    const char *s = json_object_get_string(v);
+    if (!*s && allow_empty) {
+        buf[0] = '\0';
+        return 0;
+    }
+    if (s[0] != '/')
+        return fail(d, path, "'%s' is not an absolute path", s);
+    if (strlen(s) >= size)
+        return fail(d, path, "longer than %zu characters", size - 1);
+    copy_str(buf, size, s);
+    return 0;
+}
+
+/* "host:port", "[v6]:port" with a port of 1-65535, or "" (off). */
+static int get_address(const Doc *d, const char *path, json_object *v, char *buf, size_t size)
+{
+    if (!json_object_is_type(v, json_type_string))
+        return fail(d, path, "expected \"address:port\" (a string), got %s", type_name(v));
+    const char *s = json_object_get_string(v);
+    if (*s) {
+        const char *colon = strrchr(s, ':');
+        char *end = NULL;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        bool v6 = s[0] == '[';
+        if (!colon || colon == s || !end || *end || colon[1] == '\0' || port < 1 || port > 65535 ||
+            (v6 && colon[-1] != ']') || (!v6 && memchr(s, ':', (size_t)(colon - s))))
+            return fail(d, path, "'%s' is not \"address:port\" (port 1-65535; IPv6 as [addr]:port)", s);
+    }
+    if (strlen(s) >= size)
+        return fail(d, path, "longer than %zu characters", size - 1);
+    copy_str(buf, size, s);
+    return 0;
+}
+
+static int parse_daemon(const Doc *d, json_object *o)
+{
+    static const char *const keys[] = {"root",     "reserve",   "metrics_address", "state_file",
+                                       "kill_log", "window_ms", "stuck_windows",   NULL};
+    if (want_object(d, "daemon", o) < 0 || check_keys(d, "daemon", o, keys) < 0)
+        return -EINVAL;
+    MemctlPolicy *p = d->p;
+    json_object *v;
+    if (json_object_object_get_ex(o, "root", &v)) {
+        if (get_path(d, "daemon.root", v, false, p->root, sizeof(p->root)) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_ROOT;
+    }
+    if (json_object_object_get_ex(o, "reserve", &v)) {
+        if (get_size(d, "daemon.reserve", v, false, &p->reserve) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_RESERVE;
+    }
+    if (json_object_object_get_ex(o, "metrics_address", &v)) {
+        if (get_address(d, "daemon.metrics_address", v, p->metrics_address, sizeof(p->metrics_address)) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_METRICS;
+    }
+    if (json_object_object_get_ex(o, "state_file", &v)) {
+        if (get_path(d, "daemon.state_file", v, false, p->state_file, sizeof(p->state_file)) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_STATE_FILE;
+    }
+    if (json_object_object_get_ex(o, "kill_log", &v)) {
+        if (get_path(d, "daemon.kill_log", v, true, p->kill_log, sizeof(p->kill_log)) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_KILL_LOG;
+    }
+    if (json_object_object_get_ex(o, "window_ms", &v)) {
+        if (get_uint(d, "daemon.window_ms", v, 5, 10000, &p->window_ms) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_WINDOW;
+    }
+    if (json_object_object_get_ex(o, "stuck_windows", &v)) {
+        if (get_uint(d, "daemon.stuck_windows", v, 1, 1000, &p->stuck_windows) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_STUCK;
+    }
+    return 0;
+}
+
+static int parse_budget(const Doc *d, const char *base, json_object *o, MemctlBudget *b)
+{
+    char path[sizeof(d->err->path)];
+    json_object *v;
+    if (json_object_object_get_ex(o, "stall_budget_pct", &v)) {
+        join(path, sizeof(path), base, "stall_budget_pct");
+        if (get_uint(d, path, v, 1, 100, &b->stall_budget_pct) < 0)
+            return -EINVAL;
+    }
+    if (json_object_object_get_ex(o, "stall_windows", &v)) {
+        join(path, sizeof(path), base, "stall_windows");
+        if (get_uint(d, path, v, 1, 100000, &b->stall_windows) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static int parse_defaults(const Doc *d, json_object *o)
+{
+    static const char *const keys[] = {"priority", "progress_floor", "stall_budget_pct", "stall_windows",
+                                       NULL};
+    if (want_object(d, "defaults", o) < 0 || check_keys(d, "defaults", o, keys) < 0)
+        return -EINVAL;
+    json_object *v;
+    if (json_object_object_get_ex(o, "priority", &v) &&
+        get_uint(d, "defaults.priority", v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX, &d->p->priority) < 0)
+        return -EINVAL;
+    if (json_object_object_get_ex(o, "progress_floor", &v)) {
+        uint64_t b;
+        if (get_size(d, "defaults.progress_floor", v, false, &b) < 0)
+            return -EINVAL;
+        if (b == 0 || b > (1ull << 30))
+            return fail(d, "defaults.progress_floor", "must be between 1 byte and 1G");
+        d->p->progress_floor = b;
+    }
+    return parse_budget(d, "defaults", o, &d->p->budget);
+}
+
+static int parse_host(const Doc *d, json_object *o)
+{
+    static const char *const keys[] = {"enabled", "available_min", "watermark_windows", NULL};
+    if (want_object(d, "host", o) < 0 || check_keys(d, "host", o, keys) < 0)
+        return -EINVAL;
+    MemctlHostConfig *h = &d->p->host;
+    json_object *v;
+    if (json_object_object_get_ex(o, "enabled", &v) && get_bool(d, "host.enabled", v, &h->enabled) < 0)
+        return -EINVAL;
+    if (json_object_object_get_ex(o, "available_min", &v)) {
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        size_t n = s ? strlen(s) : 0;
+        if (n > 1 && s[n - 1] == '%') {
+            char *end = NULL;
+            long pct = strtol(s, &end, 10);
+            if (end != s + n - 1 || pct < 1 || pct > 50)
+                return fail(d, "host.available_min", "'%s': a percentage of MemTotal must be 1%%-50%%", s);
+            h->available_min = 0;
+            h->available_min_pct = (uint32_t)pct;
+        } else {
+            uint64_t b;
+            if (get_size(d, "host.available_min", v, false, &b) < 0)
+                return -EINVAL;
+            if (b == 0)
+                return fail(d, "host.available_min", "must not be 0 (turn the guard off with host.enabled)");
+            h->available_min = b;
+        }
+    }
+    if (json_object_object_get_ex(o, "watermark_windows", &v) &&
+        get_uint(d, "host.watermark_windows", v, 0, 1000, &h->watermark_windows) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static int parse_list(const Doc *d, const char *path, json_object *o, MemctlMatchList *ret)
+{
+    static const char *const keys[] = {"comm", "cgroup", NULL};
+    if (want_object(d, path, o) < 0 || check_keys(d, path, o, keys) < 0)
+        return -EINVAL;
+    MemctlMatchList l = {0};
+    for (int which = 0; which < 2; which++) {
+        const char *key = which == 0 ? "comm" : "cgroup";
+        char p[sizeof(d->err->path)];
+        join(p, sizeof(p), path, key);
+        json_object *a;
+        if (!json_object_object_get_ex(o, key, &a))
+            continue;
+        if (!json_object_is_type(a, json_type_array))
+            return fail(d, p, "expected an array of strings, got %s", type_name(a));
+        size_t n = json_object_array_length(a);
+        if (n > MEMCTL_POLICY_LIST_MAX)
+            return fail(d, p, "%zu entries; at most %d", n, MEMCTL_POLICY_LIST_MAX);
+        for (size_t i = 0; i < n; i++) {
+            json_object *e = json_object_array_get_idx(a, i);
+            char pi[sizeof(p) + 16];
+            snprintf(pi, sizeof(pi), "%s[%zu]", p, i);
+            if (!json_object_is_type(e, json_type_string))
+                return fail(d, pi, "expected a string, got %s", type_name(e));
+            const char *s = json_object_get_string(e);
+            if (which == 0) {
+                if (!*s || strlen(s) >= MEMCTL_COMM_MAX || strchr(s, '/'))
+                    return fail(d, pi, "'%s' is not a process name (1-%d characters, no '/')", s,
+                                MEMCTL_COMM_MAX - 1);
+                copy_str(l.comm[l.n_comm++], MEMCTL_COMM_MAX, s);
+            } else {
+                int r = memctl_group_name_check(s);
+                if (r < 0)
+                    return fail(d, pi, "'%s' is not a group name: %s", s, memctl_group_name_problem(r));
+                copy_str(l.cgroup[l.n_cgroup++], MEMCTL_GROUP_NAME_MAX + 1, s);
+            }
+        }
+    }
+    *ret = l;
+    return 0;
+}
+
+static const char *const limit_keys[] = {"min", "low", "high", "max", "swap_max", "limit", "headroom", NULL};
+
+static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGroupPolicy *g)
+{
+    static const char *const keys[] = {"min",
+                                       "low",
+                                       "high",
+                                       "max",
+                                       "swap_max",
+                                       "limit",
+                                       "headroom",
+                                       "oom_group",
+                                       "kill_mode",
+                                       "priority",
+                                       "prefer",
+                                       "avoid",
+                                       "stall_budget_pct",
+                                       "stall_windows",
+                                       NULL};
+    char base[sizeof(d->err->path)], path[sizeof(d->err->path)];
+    snprintf(base, sizeof(base), "groups.%s", name);
+    if (want_object(d, base, o) < 0 || check_keys(d, base, o, keys) < 0)
+        return -EINVAL;
+    json_object *v;
+    for (const char *const *k = limit_keys; *k; k++) {
+        if (!json_object_object_get_ex(o, *k, &v))
+            continue;
+        join(path, sizeof(path), base, *k);
+        char text[64];
+        if (size_text(d, path, v, text, sizeof(text)) < 0)
+            return -EINVAL;
+        int r = memctl_limits_set(&g->limits, *k, text);
+        if (r < 0)
+            return fail(d, path, "'%s' %s", text,
+                        r == -ERANGE ? "is out of range" : "is not a size (bytes, K, M, G, T or \"max\")");
+        g->origin[memctl_key_from_name(*k)] = d->file;
+    }
+    json_object *og = NULL, *km = NULL;
+    json_object_object_get_ex(o, "oom_group", &og);
+    json_object_object_get_ex(o, "kill_mode", &km);
+    if (og && km)
+        return fail(d, base, "give kill_mode or oom_group, not both");
+    if (og) {
+        join(path, sizeof(path), base, "oom_group");
+        if (get_bool(d, path, og, &g->limits.oom_group) < 0)
+            return -EINVAL;
+    } else if (km) {
+        join(path, sizeof(path), base, "kill_mode");
+        const char *s = json_object_is_type(km, json_type_string) ? json_object_get_string(km) : "";
+        if (strcmp(s, "process") != 0 && strcmp(s, "group") != 0)
+            return fail(d, path,
+                        "expected \"process\" (one victim at a time) or \"group\" (the whole group)");
+        g->limits.oom_group = strcmp(s, "group") == 0;
+    }
+    if (og || km) {
+        g->limits.set |= 1u << MEMCTL_KEY_OOM_GROUP;
+        g->origin[MEMCTL_KEY_OOM_GROUP] = d->file;
+    }
+    if (json_object_object_get_ex(o, "priority", &v)) {
+        join(path, sizeof(path), base, "priority");
+        if (get_uint(d, path, v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX, &g->limits.priority) < 0)
+            return -EINVAL;
+        g->limits.set |= 1u << MEMCTL_KEY_PRIORITY;
+        g->origin[MEMCTL_KEY_PRIORITY] = d->file;
+    }
+    if (json_object_object_get_ex(o, "prefer", &v)) {
+        join(path, sizeof(path), base, "prefer");
+        if (parse_list(d, path, v, &g->prefer) < 0)
+            return -EINVAL;
+    }
+    if (json_object_object_get_ex(o, "avoid", &v)) {
+        join(path, sizeof(path), base, "avoid");
+        if (parse_list(d, path, v, &g->avoid) < 0)
+            return -EINVAL;
+    }
+    if (parse_budget(d, base, o, &g->budget) < 0)
+        return -EINVAL;
+    g->origin_any = d->file;
+    return 0;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+    return strcmp(((const MemctlGroupPolicy *)a)->name, ((const MemctlGroupPolicy *)b)->name);
+}
+
+static MemctlGroupPolicy *find_group(MemctlGroupPolicy *g, size_t n, const char *name)
+{
+    MemctlGroupPolicy key;
+    copy_str(key.name, sizeof(key.name), name);
+    return bsearch(&key, g, n, sizeof(*g), group_cmp);
+}
+
+static int parse_groups(const Doc *d, json_object *o)
+{
+    if (want_object(d, "groups", o) < 0)
+        return -EINVAL;
+    MemctlPolicy *p = d->p;
+    json_object_object_foreach(o, name, val)
+    {
+        char path[sizeof(d->err->path)];
+        snprintf(path, sizeof(path), "groups.%s", name);
+        int r = memctl_group_name_check(name);
+        if (r < 0)
+            return fail(d, path, "'%s' is not a group name: %s", name, memctl_group_name_problem(r));
+        MemctlGroupPolicy *g = find_group(p->groups, p->n_groups, name);
+        if (!g) {
+            if (p->n_groups >= MEMCTL_POLICY_GROUPS_MAX)
+                return fail(d, path, "more than %d groups", MEMCTL_POLICY_GROUPS_MAX);
+            MemctlGroupPolicy *ng = realloc(p->groups, (p->n_groups + 1) * sizeof(*ng));
+            if (!ng)
+                return -ENOMEM;
+            p->groups = ng;
+            g = &ng[p->n_groups++];
+            memset(g, 0, sizeof(*g));
+            copy_str(g->name, sizeof(g->name), name);
+            memctl_limits_init(&g->limits);
+        }
+        MemctlGroupPolicy copy = *g;
+        if (parse_group(d, name, val, &copy) < 0)
+            return -EINVAL;
+        *g = copy;
+        qsort(p->groups, p->n_groups, sizeof(*p->groups), group_cmp);
+    }
+    return 0;
+}
+
+void memctl_policy_init(MemctlPolicy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->window_ms = 50;
+    p->stuck_windows = 2;
+    p->priority = MEMCTL_PRIORITY_DEFAULT;
+    MemctlProgressConfig pc;
+    memctl_progress_config_default(&pc);
+    p->progress_floor = pc.progress_floor;
+    p->budget.stall_budget_pct = pc.stall_budget_pct;
+    p->budget.stall_windows = pc.stall_windows;
+    memctl_host_config_default(&p->host);
+}
+
+void memctl_policy_clear(MemctlPolicy *p)
+{
+    free(p->groups);
+    for (size_t i = 0; i < p->n_files; i++)
+        free(p->files[i]);
+    memctl_policy_init(p);
+}
+
+int memctl_policy_add(MemctlPolicy *p, const char *file, const char *text, MemctlPolicyError *ret_error)
+{
+    MemctlPolicy tmp = *p;
+    Doc d = {.p = &tmp, .file = (uint8_t)p->n_files, .label = file, .err = ret_error};
+    if (p->n_files >= MEMCTL_POLICY_FILES_MAX)
+        return fail(&d, "", "more than %d policy files", MEMCTL_POLICY_FILES_MAX);
+
+    _cleanup_free_ char *name = strdup(file);
+    _cleanup_free_ MemctlGroupPolicy *groups = NULL;
+    if (!name)
+        return -ENOMEM;
+    if (p->n_groups > 0) {
+        groups = malloc(p->n_groups * sizeof(*groups));
+        if (!groups)
+            return -ENOMEM;
+        memcpy(groups, p->groups, p->n_groups * sizeof(*groups));
+    }
+    tmp.groups = groups;
+
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return -ENOMEM;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    size_t len = strlen(text);
+    _cleanup_json_ json_object *root =
+            json_tokener_parse_ex(tok, text, (int)(len > INT32_MAX ? INT32_MAX : len));
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t off = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (jerr != json_tokener_success || !root) {
+        int line = 1;
+        for (size_t i = 0; i < off && i < len; i++)
+            line += text[i] == '\n';
+        return fail(&d, "", "line %d: not valid JSON: %s", line,
+                    jerr == json_tokener_continue ? "unexpected end of file" : json_tokener_error_desc(jerr));
+    }
+    for (size_t i = off; i < len; i++)
+        if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
+            return fail(&d, "", "trailing text after the JSON document");
+    if (want_object(&d, "", root) < 0)
+        return -EINVAL;
+    static const char *const keys[] = {"$schema", "daemon", "defaults", "host", "groups", NULL};
+    if (check_keys(&d, "", root, keys) < 0)
+        return -EINVAL;
+    json_object *v;
+    if (json_object_object_get_ex(root, "daemon", &v) && parse_daemon(&d, v) < 0)
+        return -EINVAL;
+    if (json_object_object_get_ex(root, "defaults", &v) && parse_defaults(&d, v) < 0)
+        return -EINVAL;
+    if (json_object_object_get_ex(root, "host", &v) && parse_host(&d, v) < 0)
+        return -EINVAL;
+    if (json_object_object_get_ex(root, "groups", &v)) {
+        int r = parse_groups(&d, v);
+        groups = tmp.groups; /* realloc may have moved it */
+        if (r < 0)
+            return r;
+    }
+    /* Success: commit. */
+    tmp.files[tmp.n_files++] = name;
+    name = NULL;
+    free(p->groups);
+    groups = NULL;
+    *p = tmp;
+    return 0;
+}
+
+static const char *origin(const MemctlPolicy *p, uint8_t i)
+{
+    return i < p->n_files ? p->files[i] : "?";
+}
+
+static int check_fail(const MemctlPolicy *p, MemctlPolicyError *e, uint8_t file, const char *group,
+                      const char *key, const char *msg)
+{
+    if (e) {
+        copy_str(e->file, sizeof(e->file), origin(p, file));
+        snprintf(e->path, sizeof(e->path), "groups.%s%s%s", group, key ? "." : "", key ? key : "");
+        copy_str(e->message, sizeof(e->message), msg);
+    }
+    return -EINVAL;
+}
+
+static const char *resolve_problem(const MemctlLimits *l, MemctlKey k)
+{
+    bool limit = memctl_limits_has(l, MEMCTL_KEY_LIMIT);
+    if (k == MEMCTL_KEY_MAX && limit)
+        return "limit and max exclude each other (limit sets max)";
+    if (k == MEMCTL_KEY_HEADROOM)
+        return "headroom needs limit and must be below it";
+    if (k == MEMCTL_KEY_HIGH && limit && l->high > l->limit)
+        return "high must not exceed limit";
+    return "must keep min <= low <= high <= max";
+}
+
+int memctl_policy_check(const MemctlPolicy *p, MemctlPolicyError *ret_error)
+{
+    for (size_t i = 0; i < p->n_groups; i++) {
+        const MemctlGroupPolicy *g = &p->groups[i];
+        MemctlFileValues fv;
+        MemctlKey bad = MEMCTL_KEY_MIN;
+        if (memctl_limits_resolve(&g->limits, &fv, &bad) < 0)
+            return check_fail(p, ret_error, g->origin[bad], g->name, memctl_key_name(bad),
+                              resolve_problem(&g->limits, bad));
+        for (int which = 0; which < 2; which++) {
+            const MemctlMatchList *l = which == 0 ? &g->prefer : &g->avoid;
+            for (uint32_t k = 0; k < l->n_cgroup; k++) {
+                char full[2 * MEMCTL_GROUP_NAME_MAX + 2];
+                snprintf(full, sizeof(full), "%s/%s", g->name, l->cgroup[k]);
+                if (memctl_group_name_check(full) < 0) {
+                    char msg[256];
+                    trunc_ok(snprintf(msg, sizeof(msg), "cgroup '%s': '%s' is not a valid group name",
+                                      l->cgroup[k], full));
+                    return check_fail(p, ret_error, g->origin_any, g->name, which == 0 ? "prefer" : "avoid",
+                                      msg);
+                }
+            }
+        }
+        /* A declared parent's min must hold its declared children's. */
+        if (!memctl_limits_has(&g->limits, MEMCTL_KEY_MIN) || g->limits.min == 0)
+            continue;
+        uint64_t sum = 0;
+        size_t len = strlen(g->name);
+        for (size_t j = 0; j < p->n_groups; j++) {
+            const MemctlGroupPolicy *c = &p->groups[j];
+            if (strncmp(c->name, g->name, len) != 0 || c->name[len] != '/' || strchr(c->name + len + 1, '/'))
+                continue;
+            if (memctl_limits_has(&c->limits, MEMCTL_KEY_MIN)) {
+                uint64_t m = c->limits.min;
+                if (memctl_limits_check_children_min(g->limits.min, (uint64_t[]){sum, m}, 2) < 0)
+                    return check_fail(p, ret_error, c->origin[MEMCTL_KEY_MIN], c->name, "min",
+                                      "the children's min add up to more than the parent's min");
+                sum += m;
+            }
+        }
+    }
+    return 0;
+}
+
+const MemctlGroupPolicy *memctl_policy_group(const MemctlPolicy *p, const char *name)
+{
+    return find_group(p->groups, p->n_groups, name);
+}
+
+const char *memctl_policy_error_format(const MemctlPolicyError *e, char *buf, size_t size)
+{
+    if (e->path[0])
+        snprintf(buf, size, "%s: %s: %s", e->file, e->path, e->message);
+    else
+        snprintf(buf, size, "%s: %s", e->file, e->message);
+    return buf;
+}
+
+bool memctl_group_policy_same_extras(const MemctlGroupPolicy *a, const MemctlGroupPolicy *b)
+{
+    return memcmp(&a->prefer, &b->prefer, sizeof(a->prefer)) == 0 &&
+           memcmp(&a->avoid, &b->avoid, sizeof(a->avoid)) == 0 &&
+           memcmp(&a->budget, &b->budget, sizeof(a->budget)) == 0;
+}

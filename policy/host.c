@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "policy/host.h"
+
+#include <stddef.h>
+
+void memctl_host_config_default(MemctlHostConfig *c)
+{
+    c->enabled = true;
+    c->available_min = 0;
+    c->available_min_pct = 5;
+    c->watermark_windows = 2;
+}
+
+uint64_t memctl_host_available_min(const MemctlHostConfig *c, uint64_t total)
+{
+    if (c->available_min > 0)
+        return c->available_min;
+    return total / 100 * c->available_min_pct;
+}
+
+void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConfig *c,
+                                 MemctlProgressSample *ret)
+{
+    uint64_t amin = memctl_host_available_min(c, s->total);
+    MemctlProgressSample x = {
+            .t_usec = s->t_usec,
+            .current = s->total > s->available ? s->total - s->available : 0,
+            .high = s->total > amin ? s->total - amin : 0,
+            .pgsteal = s->pgsteal,
+            .pgscan = s->pgscan,
+            .swap_current = s->swap_total > s->swap_free ? s->swap_total - s->swap_free : 0,
+            .full_total_usec = s->full_total_usec,
+            .refault = s->refault,
+    };
+    *ret = x;
+}
+
+/* Zones that matter: populated ones with a watermark (the kernel gives empty zones min 0). */
+static bool zone_counts(const MemctlZone *z)
+{
+    return z->managed > 0 && z->min > 0;
+}
+
+/* The zone closest to (or furthest below) its min watermark, or n if none counts. */
+static uint32_t worst_zone(const MemctlHostSample *s)
+{
+    uint32_t best = s->n_zones;
+    int64_t best_margin = 0;
+    for (uint32_t i = 0; i < s->n_zones && i < MEMCTL_HOST_ZONES_MAX; i++) {
+        const MemctlZone *z = &s->zones[i];
+        if (!zone_counts(z))
+            continue;
+        int64_t margin = (int64_t)z->free - (int64_t)z->min;
+        if (best == s->n_zones || margin < best_margin) {
+            best = i;
+            best_margin = margin;
+        }
+    }
+    return best;
+}
+
+static bool any_zone_below_low(const MemctlHostSample *s)
+{
+    for (uint32_t i = 0; i < s->n_zones && i < MEMCTL_HOST_ZONES_MAX; i++)
+        if (zone_counts(&s->zones[i]) && s->zones[i].free < s->zones[i].low)
+            return true;
+    return false;
+}
+
+MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlHostSample *cur,
+                                     const MemctlHostConfig *cfg, const MemctlProgressConfig *pcfg,
+                                     uint64_t page_size, MemctlHostState *state,
+                                     MemctlHostFigures *ret_figures)
+{
+    MemctlHostFigures f = {.available = cur->available, .zone = cur->n_zones};
+    MemctlProgressSample pp, pc;
+    memctl_host_progress_sample(prev, cfg, &pp);
+    memctl_host_progress_sample(cur, cfg, &pc);
+    MemctlProgressState pst = state->progress;
+    MemctlVerdict pv = memctl_progress_decide(&pp, &pc, pcfg, page_size, &pst, &f.progress);
+
+    /* Watermarks: the worst zone now, and where it is heading at this window's rate. */
+    bool breach = false;
+    uint32_t z = worst_zone(cur);
+    if (z < cur->n_zones) {
+        const MemctlZone *zc = &cur->zones[z];
+        f.zone = z;
+        f.zone_free = zc->free;
+        f.zone_min = zc->min;
+        if (z < prev->n_zones)
+            f.zone_delta = (int64_t)zc->free - (int64_t)prev->zones[z].free;
+        if (zc->free < zc->min)
+            breach = f.zone_delta <= 0; /* below min and not recovering */
+        else if (zc->free < zc->low && f.zone_delta < 0)
+            breach = (int64_t)zc->free + f.zone_delta < (int64_t)zc->min; /* there within a window */
+    }
+    if (ret_figures)
+        *ret_figures = f;
+
+    if (pv == MEMCTL_VERDICT_CALM && !breach && !any_zone_below_low(cur)) {
+        *state = (MemctlHostState){0};
+        return MEMCTL_HOST_CALM;
+    }
+    state->breach = breach ? state->breach + 1 : 0;
+    if (cfg->watermark_windows > 0 && state->breach >= cfg->watermark_windows)
+        return MEMCTL_HOST_WATERMARK;
+    if (pv == MEMCTL_VERDICT_CALM) {
+        /* Enough available memory overall: only the watermarks may call for a kill. */
+        state->progress = (MemctlProgressState){0};
+        return MEMCTL_HOST_WATCH;
+    }
+    state->progress = pst;
+    if (pv == MEMCTL_VERDICT_NO_PROGRESS)
+        return MEMCTL_HOST_NO_PROGRESS;
+    if (pv == MEMCTL_VERDICT_STALL)
+        return MEMCTL_HOST_STALL;
+    return MEMCTL_HOST_WATCH;
+}
+
+const char *memctl_host_verdict_name(MemctlHostVerdict v)
+{
+    static const char *const names[] = {
+            [MEMCTL_HOST_CALM] = "calm",
+            [MEMCTL_HOST_WATCH] = "watch",
+            [MEMCTL_HOST_WATERMARK] = "host-watermark",
+            [MEMCTL_HOST_NO_PROGRESS] = "host-no-progress",
+            [MEMCTL_HOST_STALL] = "host-stall",
+    };
+    return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
+}
+
+bool memctl_host_verdict_is_kill(MemctlHostVerdict v)
+{
+    return v == MEMCTL_HOST_WATERMARK || v == MEMCTL_HOST_NO_PROGRESS || v == MEMCTL_HOST_STALL;
+}

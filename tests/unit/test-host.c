@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib.h>
+
+#include "policy/host.h"
+
+#define MiB (1024ull * 1024)
+#define MS 1000ull
+#define PAGE 4096ull
+
+/* A 1 GiB host with a DMA zone that never matters and one Normal zone (pages). */
+typedef struct {
+    MemctlHostConfig cfg;
+    MemctlProgressConfig pcfg;
+    MemctlHostState st;
+    MemctlHostSample s;
+    MemctlHostFigures fig;
+} Fixture;
+
+static void fixture_init(Fixture *f)
+{
+    memctl_host_config_default(&f->cfg);
+    memctl_progress_config_default(&f->pcfg);
+    f->st = (MemctlHostState){0};
+    f->s = (MemctlHostSample){
+            .t_usec = 1000 * MS,
+            .total = 1024 * MiB,
+            .available = 500 * MiB,
+            .n_zones = 3,
+            .zones = {{.free = 3000, .min = 60, .low = 75, .high = 90, .managed = 3900},
+                      {.free = 100000, .min = 1000, .low = 1250, .high = 1500, .managed = 200000},
+                      {.free = 0, .min = 0, .low = 0, .high = 0, .managed = 0}},
+    };
+}
+
+/* One window later: available and the Normal zone's free change, and the counters advance. */
+static MemctlHostVerdict step(Fixture *f, int64_t davail_mib, int64_t dfree_pages, uint64_t steal_pages,
+                              uint64_t refault_pages, uint64_t dswap_mib, uint64_t stall_ms)
+{
+    MemctlHostSample prev = f->s;
+    f->s.t_usec += f->pcfg.window_usec;
+    f->s.available = (uint64_t)((int64_t)f->s.available + davail_mib * (int64_t)MiB);
+    f->s.zones[1].free = (uint64_t)((int64_t)f->s.zones[1].free + dfree_pages);
+    f->s.pgsteal += steal_pages;
+    f->s.pgscan += steal_pages * 2;
+    f->s.refault += refault_pages;
+    f->s.swap_free -= dswap_mib * MiB;
+    f->s.full_total_usec += stall_ms * MS;
+    return memctl_host_decide(&prev, &f->s, &f->cfg, &f->pcfg, PAGE, &f->st, &f->fig);
+}
+
+static void test_defaults(void)
+{
+    MemctlHostConfig c;
+    memctl_host_config_default(&c);
+    g_assert_true(c.enabled);
+    g_assert_cmpuint(c.available_min_pct, ==, 5);
+    g_assert_cmpuint(c.watermark_windows, ==, 2);
+    g_assert_cmpuint(memctl_host_available_min(&c, 1000 * MiB), ==, 50 * MiB);
+    c.available_min = 64 * MiB;
+    g_assert_cmpuint(memctl_host_available_min(&c, 1000 * MiB), ==, 64 * MiB);
+}
+
+static void test_calm(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    g_assert_cmpint(step(&f, -10, -1000, 0, 0, 0, 0), ==, MEMCTL_HOST_CALM);
+    g_assert_cmpuint(f.fig.zone, ==, 0); /* DMA: 2940 pages above min, Normal 98000 */
+}
+
+/* Seed 003: free below min, not recovering, for two windows: kill even though reclaim progresses. */
+static void test_watermark_breach(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.zones[1].free = 1100;
+    f.s.available = 400 * MiB;
+    g_assert_cmpint(step(&f, 0, -200, 10000, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 900 < min 1000 */
+    g_assert_cmpuint(f.fig.zone, ==, 1);
+    g_assert_cmpuint(f.fig.zone_free, ==, 900);
+    g_assert_cmpuint(f.fig.zone_min, ==, 1000);
+    g_assert_cmpint(f.fig.zone_delta, ==, -200);
+    g_assert_cmpint(step(&f, 0, 0, 10000, 0, 0, 0), ==, MEMCTL_HOST_WATERMARK);
+}
+
+static void test_watermark_recovering(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.zones[1].free = 1100;
+    g_assert_cmpint(step(&f, 0, -200, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    /* below min, but reclaim brings it back: no breach, the count starts again */
+    g_assert_cmpint(step(&f, 0, 50, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpuint(f.st.breach, ==, 0);
+    g_assert_cmpint(step(&f, 0, -10, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATERMARK);
+}
+
+/* Falling toward min so fast that the next window ends below it counts as a breach. */
+static void test_watermark_projection(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.zones[1].free = 1240;                                              /* below low (1250) */
+    g_assert_cmpint(step(&f, 0, -100, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 1140 - 100 > 1000 */
+    g_assert_cmpuint(f.st.breach, ==, 0);
+    g_assert_cmpint(step(&f, 0, -120, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 1020 - 120 < 1000 */
+    g_assert_cmpuint(f.st.breach, ==, 1);
+    f.cfg.watermark_windows = 0; /* the rule can be switched off */
+    g_assert_cmpint(step(&f, 0, -10, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+}
+
+/* Seed 004: short of memory but swapping out steadily: never a kill. */
+static void test_swap_progress_no_kill(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.swap_total = f.s.swap_free = 512 * MiB;
+    f.s.available = 30 * MiB; /* below 5% of 1 GiB */
+    for (int i = 0; i < 200; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0, 2, 10), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpuint(f.fig.progress.swapped_bytes, ==, 2 * MiB);
+}
+
+static void test_no_progress_kills(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.available = 30 * MiB;
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
+}
+
+/* Thrashing: reclaim steals as much as comes back as refaults. */
+static void test_thrashing_kills(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.available = 30 * MiB;
+    uint64_t p = 8 * MiB / PAGE;
+    g_assert_cmpint(step(&f, 0, 0, p, p, 0, 20), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, p, p, 0, 20), ==, MEMCTL_HOST_NO_PROGRESS);
+    g_assert_cmpuint(f.fig.progress.refaulted_bytes, ==, 8 * MiB);
+}
+
+/* Progress, but the host does nothing else: stall budget. */
+static void test_stall_kills(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.swap_total = f.s.swap_free = 512 * MiB;
+    f.s.available = 30 * MiB;
+    for (int i = 0; i < 19; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0, 2, 40), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 2, 40), ==, MEMCTL_HOST_STALL);
+}
+
+static void test_back_to_calm_resets(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.available = 30 * MiB;
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 100, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_CALM);
+    g_assert_cmpuint(f.st.progress.stuck, ==, 0);
+    g_assert_cmpint(step(&f, -100, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
+}
+
+static void test_names(void)
+{
+    g_assert_cmpstr(memctl_host_verdict_name(MEMCTL_HOST_WATERMARK), ==, "host-watermark");
+    g_assert_true(memctl_host_verdict_is_kill(MEMCTL_HOST_STALL));
+    g_assert_false(memctl_host_verdict_is_kill(MEMCTL_HOST_WATCH));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/host/defaults", test_defaults);
+    g_test_add_func("/host/calm", test_calm);
+    g_test_add_func("/host/watermark-breach", test_watermark_breach);
+    g_test_add_func("/host/watermark-recovering", test_watermark_recovering);
+    g_test_add_func("/host/watermark-projection", test_watermark_projection);
+    g_test_add_func("/host/swap-progress-no-kill", test_swap_progress_no_kill);
+    g_test_add_func("/host/no-progress-kills", test_no_progress_kills);
+    g_test_add_func("/host/thrashing-kills", test_thrashing_kills);
+    g_test_add_func("/host/stall-kills", test_stall_kills);
+    g_test_add_func("/host/back-to-calm", test_back_to_calm_resets);
+    g_test_add_func("/host/names", test_names);
+    return g_test_run();
+}
