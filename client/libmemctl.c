@@ -25,6 +25,7 @@ static const sd_bus_error_map memctl_errors[] = {
         SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_ACCESS_DENIED, EACCES),
         SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_BUSY, EBUSY),
         SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, ENOSPC),
+        SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_INVALID_POLICY, EBADMSG),
         SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,
 };
@@ -241,13 +242,30 @@ int memctl_client_kill_group(MemctlClient *c, const char *name, const char *reas
     return r < 0 ? r : 0;
 }
 
-int memctl_client_reload(MemctlClient *c)
+void memctl_strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+int memctl_client_reload(MemctlClient *c, char ***ret_changes)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
     int r = new_call(c, "ReloadPolicy", &m);
     if (r >= 0)
         r = call(c, m, &reply);
-    return r < 0 ? r : 0;
+    if (r < 0)
+        return r;
+    char **changes = NULL;
+    r = sd_bus_message_read_strv(reply, &changes);
+    if (r < 0)
+        return r;
+    if (ret_changes)
+        *ret_changes = changes;
+    else
+        memctl_strv_free(changes);
+    return 0;
 }
 
 /* ---- reading dictionaries into structs -------------------------------------------------- */

@@ -267,6 +267,22 @@ int verb_kill(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 
 int verb_reload(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 {
-    int r = memctl_client_reload(c);
-    return r < 0 ? cli_fail(c, r, "reload") : 0;
+    char **changes = NULL;
+    int r = memctl_client_reload(c, &changes);
+    if (r < 0)
+        return cli_fail(c, r, "reload");
+    if (a->json) {
+        json_object *arr = json_object_new_array();
+        for (char **p = changes; p && *p; p++)
+            json_object_array_add(arr, json_object_new_string(*p));
+        printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+        json_object_put(arr);
+    } else if (!changes || !changes[0]) {
+        printf("nothing changed\n");
+    } else {
+        for (char **p = changes; *p; p++)
+            printf("%s\n", *p);
+    }
+    memctl_strv_free(changes);
+    return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/bus-internal.h"
+#include "daemon/config.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
 #include "daemon/fd-util.h"
@@ -37,6 +38,8 @@ void memctl_bus_m_register_critical(MemctlBus *b, GDBusMethodInvocation *inv, GV
         g_dbus_method_invocation_return_gerror(inv, err);
         return;
     }
+    if (b->m->config)
+        memctl_config_changed(b->m->config);
     char sz[16];
     g_message("critical client registered by %s: %s%s%.0u with %s of the reserve",
               g_dbus_method_invocation_get_sender(inv), *group ? "group " : "pid ", group, *group ? 0u : pid,
@@ -61,6 +64,8 @@ void memctl_bus_m_unregister_critical(MemctlBus *b, GDBusMethodInvocation *inv, 
                                                   "pid: %u is not a pid", pid);
         return;
     }
+    if (b->m->config)
+        memctl_config_changed(b->m->config);
     g_message("critical client unregistered by %s: %s%s%.0u", g_dbus_method_invocation_get_sender(inv),
               *group ? "group " : "pid ", group, *group ? 0u : pid);
     memctl_bus_groups_changed(b);

@@ -247,21 +247,14 @@ static void m_get_status(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *par
 
 static void m_reload(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
 {
-    g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) err = NULL;
-    int r = memctl_groups_rescan(b->m->groups, added, removed, &err);
-    for (guint i = 0; i < removed->len; i++)
-        memctl_bus_group_unexport(b, removed->pdata[i]);
-    g_autoptr(GList) all = memctl_groups_list(b->m->groups);
-    for (GList *l = all; l; l = l->next)
-        memctl_bus_group_export(b, l->data); /* new ones exported, known ones announce changes */
-    g_message("reload: %u group(s) adopted, %u gone", added->len, removed->len);
-    if (r < 0) {
+    if (memctl_manager_reload(b->m, changes, &err) < 0) {
         g_dbus_method_invocation_return_gerror(inv, err);
         return;
     }
-    g_dbus_method_invocation_return_value(inv, NULL);
+    g_ptr_array_add(changes, NULL);
+    g_dbus_method_invocation_return_value(inv, g_variant_new("(^as)", (char **)changes->pdata));
 }
 
 static const struct {

@@ -26,7 +26,7 @@
 #define CORE_ALERT_INTERVAL_USEC 1000000
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
-enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI };
+enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER };
 enum { CMD_ADD, CMD_UPDATE, CMD_REMOVE, CMD_KILL, CMD_KILL_GROUP, CMD_PING };
 enum { CAUSE_EVENT, CAUSE_TICK, CAUSE_PRESSURE };
 
@@ -54,6 +54,10 @@ typedef struct {
     _Atomic uint64_t high, max;
     _Atomic bool oom_group;
     _Atomic bool critical; /* a registered critical group: nothing in its subtree is a victim */
+    _Atomic uint32_t priority, stall_budget_pct, stall_windows;
+    _Atomic uint64_t prot_min, prot_low;
+    _Atomic uint32_t lists_seq; /* seqlock over prefer/avoid: odd while the GLib side writes */
+    MemctlCoreMatch prefer, avoid;
 
     /* core-private */
     int wd_events, wd_cgevents;
@@ -91,9 +95,38 @@ struct MemctlCore {
     int32_t self_pid;
     _Atomic int32_t critical_pids[MEMCTL_CORE_CRITICAL_PIDS]; /* registered critical processes; 0: free */
     uint64_t page_size;
+
+    /* the host guard */
+    int host_tfd, fd_zoneinfo, fd_meminfo, fd_vmstat, fd_host_pressure;
+    char *host_buf;
+    size_t host_buf_size;
+    bool host_armed;
+    int32_t host_victim; /* slot whose victim the guard waits for, or -1 */
+    uint64_t host_t_rt, host_t_mono;
+    MemctlHostSample host_last;
+    MemctlHostState host_state;
+    MemctlHostFigures host_fig;
+    MemctlGroupCandidate *gcands;
+    int32_t *gcand_slot;
+    bool *gskip;
 };
 
 /* The thread's entry point. */
 void *memctl_core_main(void *arg);
 /* Closes a slot's fds and returns it to SLOT_FREE defaults. */
 void memctl_core_slot_reset(Slot *s);
+
+/* core.c, for the host guard: kills in slot i (its policy's way); 0 or -errno (-ESRCH: no victim). */
+int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group);
+/* Reads a slot's memory.current etc. into a progress sample. */
+int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret);
+bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j);
+void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);
+
+/* core-host.c: the host guard, on the core thread. */
+void memctl_core_host_pressure(MemctlCore *c); /* the host PSI trigger fired */
+void memctl_core_host_tick(MemctlCore *c);     /* the host timer expired */
+void memctl_core_host_victim_done(MemctlCore *c, size_t slot);
+/* core-host.c, GLib side: opens the host's files (setup) / closes them. */
+int memctl_core_host_setup(MemctlCore *c);
+void memctl_core_host_teardown(MemctlCore *c);

@@ -16,6 +16,7 @@
 
 #include "daemon/core-internal.h"
 #include "daemon/sample.h"
+#include "policy/limits.h"
 #include "policy/size.h"
 
 void memctl_core_config_default(MemctlCoreConfig *c)
@@ -28,6 +29,9 @@ void memctl_core_config_default(MemctlCoreConfig *c)
     memctl_progress_config_default(&c->progress);
     c->psi_stall_usec = 100 * 1000;
     c->psi_window_usec = 1000 * 1000;
+    memctl_host_config_default(&c->host);
+    c->host_psi_stall_usec = 20 * 1000;
+    c->host_psi_window_usec = 500 * 1000;
 }
 
 static int epoll_add(int epfd, int fd, uint32_t events, uint32_t kind, uint32_t idx)
@@ -60,6 +64,8 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     if (!c)
         return -ENOMEM;
     c->epfd = c->ifd = c->tfd = c->host_psi_fd = -1;
+    c->host_tfd = c->fd_zoneinfo = c->fd_meminfo = c->fd_vmstat = c->fd_host_pressure = -1;
+    c->host_victim = -1;
     c->cfg = *cfg;
     snprintf(c->mount, sizeof(c->mount), "%s", cfg->cgroup_mount);
     snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
@@ -96,11 +102,14 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
         (r = epoll_add(c->epfd, c->tfd, EPOLLIN, K_TIMER, 0)) < 0)
         goto fail;
 
-    /* Host pressure: wake up and look at every group when the whole machine stalls. */
+    if ((r = memctl_core_host_setup(c)) < 0)
+        goto fail;
+
+    /* Host pressure: look at every group, and arm the host guard, when the whole machine stalls. */
     char path[96], spec[64];
     snprintf(path, sizeof(path), "%s/pressure/memory", c->proc_root);
-    snprintf(spec, sizeof(spec), "some %llu %llu", (unsigned long long)cfg->psi_stall_usec,
-             (unsigned long long)cfg->psi_window_usec);
+    snprintf(spec, sizeof(spec), "some %llu %llu", (unsigned long long)cfg->host_psi_stall_usec,
+             (unsigned long long)cfg->host_psi_window_usec);
     c->host_psi_fd = open_trigger(path, spec);
     if (c->host_psi_fd < 0) {
         r = c->host_psi_fd;
@@ -157,6 +166,7 @@ void memctl_core_free(MemctlCore *c)
     if (c->slots)
         for (size_t i = 0; i < c->cfg.max_groups; i++)
             memctl_core_slot_reset(&c->slots[i]);
+    memctl_core_host_teardown(c);
     int fds[] = {c->epfd, c->ifd, c->tfd, c->host_psi_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
@@ -246,6 +256,7 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
     atomic_store(&s->high, high);
     atomic_store(&s->max, max);
     atomic_store(&s->oom_group, oom_group);
+    atomic_store(&s->priority, MEMCTL_PRIORITY_DEFAULT); /* until the GLib side publishes the policy */
     atomic_store(&s->state, SLOT_PREPARED);
     push_command(c, CMD_ADD, (int32_t)i);
     return (int)i;
@@ -268,6 +279,30 @@ int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t ma
     atomic_store(&c->slots[slot].max, max);
     atomic_store(&c->slots[slot].oom_group, oom_group);
     push_command(c, CMD_UPDATE, slot);
+    return 0;
+}
+
+int memctl_core_set_policy(MemctlCore *c, int slot, const MemctlCorePolicy *p)
+{
+    int r = check_slot(c, slot);
+    if (r < 0)
+        return r;
+    if (p->priority < MEMCTL_PRIORITY_MIN || p->priority > MEMCTL_PRIORITY_MAX ||
+        p->prefer.n_comm > MEMCTL_CORE_LIST_MAX || p->prefer.n_slot > MEMCTL_CORE_LIST_MAX ||
+        p->avoid.n_comm > MEMCTL_CORE_LIST_MAX || p->avoid.n_slot > MEMCTL_CORE_LIST_MAX)
+        return -EINVAL;
+    Slot *s = &c->slots[slot];
+    atomic_store(&s->priority, p->priority);
+    atomic_store(&s->prot_min, p->min);
+    atomic_store(&s->prot_low, p->low);
+    atomic_store(&s->stall_budget_pct, p->stall_budget_pct);
+    atomic_store(&s->stall_windows, p->stall_windows);
+    /* seqlock: odd while writing; the core copies the lists and retries if the count moved */
+    atomic_fetch_add_explicit(&s->lists_seq, 1, memory_order_acq_rel);
+    atomic_thread_fence(memory_order_release);
+    memcpy(&s->prefer, &p->prefer, sizeof(s->prefer));
+    memcpy(&s->avoid, &p->avoid, sizeof(s->avoid));
+    atomic_fetch_add_explicit(&s->lists_seq, 1, memory_order_release);
     return 0;
 }
 

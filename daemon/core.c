@@ -56,7 +56,7 @@ static void copy_str(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static void emit_error(MemctlCore *c, int slot, const char *what, int err)
+void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err)
 {
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_ERROR, .slot = slot, .error = err};
     if (slot >= 0)
@@ -85,7 +85,7 @@ static void timer_set(MemctlCore *c, bool on)
 
 /* ---- sampling ---------------------------------------------------------------------------- */
 
-static int slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret)
+int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret)
 {
     MemctlProgressSample x = {.t_usec = memctl_now_usec(), .high = atomic_load(&s->high)};
     int r = memctl_sample_read_u64(s->fd_current, &x.current);
@@ -116,7 +116,7 @@ static bool slot_in_subtree(const MemctlCore *c, size_t j, size_t root)
     return false;
 }
 
-static bool slot_is_critical(const MemctlCore *c, size_t j)
+bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j)
 {
     for (int k = (int)j; k >= 0; k = c->slots[k].parent)
         if (atomic_load(&c->slots[k].critical))
@@ -132,10 +132,42 @@ static bool pid_is_critical(MemctlCore *c, int32_t pid)
     return false;
 }
 
-/* Fills c->cands with the processes of slot i and its descendants; returns the count. */
+/* A consistent copy of slot i's prefer/avoid lists (seqlock: the GLib side may be writing). */
+static void read_lists(Slot *s, MemctlCoreMatch *ret_prefer, MemctlCoreMatch *ret_avoid)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        uint32_t seq = atomic_load_explicit(&s->lists_seq, memory_order_acquire);
+        if (seq & 1)
+            continue;
+        memcpy(ret_prefer, &s->prefer, sizeof(*ret_prefer));
+        memcpy(ret_avoid, &s->avoid, sizeof(*ret_avoid));
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->lists_seq, memory_order_relaxed) == seq)
+            return;
+    }
+    memset(ret_prefer, 0, sizeof(*ret_prefer)); /* a writer that never finishes: no preferences */
+    memset(ret_avoid, 0, sizeof(*ret_avoid));
+}
+
+static bool list_matches(const MemctlCore *c, const MemctlCoreMatch *l, const MemctlCandidate *cand, size_t j)
+{
+    for (uint32_t k = 0; k < l->n_comm && k < MEMCTL_CORE_LIST_MAX; k++)
+        if (strncmp(cand->comm, l->comm[k], MEMCTL_COMM_MAX) == 0)
+            return true;
+    for (uint32_t k = 0; k < l->n_slot && k < MEMCTL_CORE_LIST_MAX; k++)
+        if (l->slot[k] >= 0 && (size_t)l->slot[k] < c->cfg.max_groups &&
+            slot_in_subtree(c, j, (size_t)l->slot[k]))
+            return true;
+    return false;
+}
+
+/* Fills c->cands with the processes of slot i and its descendants; returns the count. The
+ * prefer/avoid lists of slot i apply to all of them. */
 static size_t collect_candidates(MemctlCore *c, size_t i)
 {
     size_t n = 0;
+    MemctlCoreMatch prefer, avoid;
+    read_lists(&c->slots[i], &prefer, &avoid);
     for (size_t j = 0; j < c->cfg.max_groups && n < c->cfg.max_procs; j++) {
         Slot *s = &c->slots[j];
         if (atomic_load(&s->state) != SLOT_ACTIVE || !slot_in_subtree(c, j, i))
@@ -149,8 +181,12 @@ static size_t collect_candidates(MemctlCore *c, size_t i)
                 continue;
             if (cand->pid == c->self_pid)
                 cand->flags |= MEMCTL_CAND_SELF;
-            if (slot_is_critical(c, j) || pid_is_critical(c, cand->pid))
+            if (memctl_core_slot_is_critical(c, j) || pid_is_critical(c, cand->pid))
                 cand->flags |= MEMCTL_CAND_CRITICAL;
+            if (list_matches(c, &prefer, cand, j))
+                cand->flags |= MEMCTL_CAND_PREFER;
+            else if (list_matches(c, &avoid, cand, j))
+                cand->flags |= MEMCTL_CAND_AVOID;
             c->cand_slot[n] = (int32_t)j;
             n++;
         }
@@ -219,6 +255,8 @@ static void victim_finish(MemctlCore *c, size_t i, bool exited)
         close_fd(&v->pidfd);
     }
     v->active = false;
+    if (c->host_victim == (int32_t)i)
+        memctl_core_host_victim_done(c, i);
     if (!exited)
         return; /* escalation or teardown: the episode (and its sampling) goes on */
     /* The victim is gone and its memory back: decide afresh from what the group looks like now. */
@@ -334,7 +372,7 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
     return 0;
 }
 
-static void slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)
+int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)
 {
     Slot *s = &c->slots[i];
     bool livelock = false;
@@ -345,10 +383,15 @@ static void slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_gr
         victim_finish(c, i, false);
         livelock = true;
     }
-    int r = (force_group || atomic_load(&s->oom_group)) ? kill_all(c, i, reason)
-                                                        : kill_one(c, i, reason, livelock);
+    return (force_group || atomic_load(&s->oom_group)) ? kill_all(c, i, reason)
+                                                       : kill_one(c, i, reason, livelock);
+}
+
+static void slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)
+{
+    int r = memctl_core_slot_kill(c, i, reason, force_group);
     if (r < 0)
-        emit_error(c, (int)i, r == -ESRCH ? "no eligible victim" : "kill failed", r);
+        memctl_core_emit_error(c, (int)i, r == -ESRCH ? "no eligible victim" : "kill failed", r);
 }
 
 /* ---- decisions --------------------------------------------------------------------------- */
@@ -382,7 +425,7 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
         if (s->v.active)
             return; /* a victim is being released: wait for it, don't guess */
         MemctlProgressSample x;
-        if (slot_sample(c, s, &x) < 0 || x.current <= high)
+        if (memctl_core_slot_sample(c, s, &x) < 0 || x.current <= high)
             return;
         s->sampling = true;
         s->t_over_rt = memctl_realtime_usec();
@@ -398,9 +441,15 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
         return; /* sampling already: decide on the window's edges only */
 
     MemctlProgressSample x;
-    if (slot_sample(c, s, &x) < 0)
+    if (memctl_core_slot_sample(c, s, &x) < 0)
         return;
-    s->verdict = memctl_progress_decide(&s->last, &x, &c->cfg.progress, c->page_size, &s->pst, &s->fig);
+    MemctlProgressConfig pc = c->cfg.progress;
+    uint32_t budget = atomic_load(&s->stall_budget_pct), windows = atomic_load(&s->stall_windows);
+    if (budget)
+        pc.stall_budget_pct = budget;
+    if (windows)
+        pc.stall_windows = windows;
+    s->verdict = memctl_progress_decide(&s->last, &x, &pc, c->page_size, &s->pst, &s->fig);
     s->last = x;
     if (s->verdict == MEMCTL_VERDICT_CALM) {
         /* Back under high. A victim that has still not exited (stuck in the kernel with its
@@ -476,11 +525,11 @@ static void slot_register(MemctlCore *c, size_t i)
     memcpy(p + pl, "/cgroup.events", 15);
     s->wd_cgevents = inotify_add_watch(c->ifd, p, IN_MODIFY);
     if (s->wd_events < 0 || s->wd_cgevents < 0)
-        emit_error(c, (int)i, "inotify_add_watch", -errno);
+        memctl_core_emit_error(c, (int)i, "inotify_add_watch", -errno);
     if (s->fd_trigger >= 0) {
         struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = ((uint64_t)K_TRIGGER << 32) | i};
         if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, s->fd_trigger, &ev) < 0)
-            emit_error(c, (int)i, "epoll_ctl psi trigger", -errno);
+            memctl_core_emit_error(c, (int)i, "epoll_ctl psi trigger", -errno);
     }
     if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) > 0) {
         (void)memctl_sample_key(c->buf, "oom_kill", &s->seen_oom_kill);
@@ -535,7 +584,7 @@ static void handle_commands(MemctlCore *c)
         case CMD_KILL_GROUP:
             if (st == SLOT_ACTIVE) {
                 Slot *s = &c->slots[i];
-                (void)slot_sample(c, s, &s->last);
+                (void)memctl_core_slot_sample(c, s, &s->last);
                 s->t_over_rt = memctl_realtime_usec();
                 s->t_over_mono = memctl_now_usec();
                 slot_kill(c, i, "manual", cmd.op == CMD_KILL_GROUP);
@@ -617,7 +666,7 @@ void *memctl_core_main(void *arg)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            emit_error(c, -1, "epoll_wait", -errno);
+            memctl_core_emit_error(c, -1, "epoll_wait", -errno);
             break;
         }
         for (int k = 0; k < n; k++) {
@@ -645,6 +694,10 @@ void *memctl_core_main(void *arg)
                 break;
             case K_HOST_PSI:
                 handle_host_pressure(c);
+                memctl_core_host_pressure(c);
+                break;
+            case K_HOST_TIMER:
+                memctl_core_host_tick(c);
                 break;
             default:
                 break;

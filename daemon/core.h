@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "include/memctl/memctl.h"
+#include "policy/host.h"
 #include "policy/progress.h"
 #include "policy/victim.h"
 
@@ -27,7 +28,26 @@ typedef struct {
     MemctlProgressConfig progress;
     uint64_t psi_stall_usec; /* group PSI trigger: "full <stall> <window>" */
     uint64_t psi_window_usec;
+    MemctlHostConfig host;        /* the host guard */
+    uint64_t host_psi_stall_usec; /* host PSI trigger that arms it: "some <stall> <window>" */
+    uint64_t host_psi_window_usec;
 } MemctlCoreConfig;
+
+/* What the policy says about one group, beyond its limits: published to the core per slot. */
+#define MEMCTL_CORE_LIST_MAX 16
+typedef struct {
+    uint32_t n_comm, n_slot;
+    char comm[MEMCTL_CORE_LIST_MAX][MEMCTL_COMM_MAX];
+    int32_t slot[MEMCTL_CORE_LIST_MAX]; /* descendant groups, by slot */
+} MemctlCoreMatch;
+
+typedef struct {
+    uint32_t priority;         /* 1 (killed first across groups) .. 100 */
+    uint64_t min, low;         /* the group's protection, for the ranking across groups */
+    uint32_t stall_budget_pct; /* 0: the core's default */
+    uint32_t stall_windows;    /* 0: the core's default */
+    MemctlCoreMatch prefer, avoid;
+} MemctlCorePolicy;
 
 void memctl_core_config_default(MemctlCoreConfig *c);
 
@@ -59,7 +79,11 @@ typedef struct {
     uint64_t signal_to_exit_usec;
     uint64_t signal_to_freed_usec; /* until process_mrelease returned / memory.current fell */
     uint64_t bytes_freed;
-    int32_t error; /* -errno for MEMCTL_EVENT_ERROR, or a non-fatal kill error */
+    /* host guard kills: what the host looked like at the decision */
+    bool host;
+    uint64_t host_available;                /* MemAvailable, bytes */
+    uint64_t host_zone_free, host_zone_min; /* the zone closest to its min watermark, pages */
+    int32_t error;                          /* -errno for MEMCTL_EVENT_ERROR, or a non-fatal kill error */
     char what[32];
 } MemctlCoreEvent;
 
@@ -89,6 +113,9 @@ int memctl_core_set_critical(MemctlCore *c, int slot, bool critical);
  * -ENOENT when removing a pid that is not there. */
 #define MEMCTL_CORE_CRITICAL_PIDS 256
 int memctl_core_set_critical_pid(MemctlCore *c, int32_t pid, bool critical);
+
+/* Publishes a slot's policy (priority, protection, budgets, prefer/avoid). */
+int memctl_core_set_policy(MemctlCore *c, int slot, const MemctlCorePolicy *p);
 
 /* Asks the core to kill a group now (all of it with group=true, else its largest victim). */
 int memctl_core_kill_group(MemctlCore *c, int slot, bool group);

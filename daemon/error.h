@@ -14,4 +14,5 @@ typedef enum {
     MEMCTL_ERROR_BUSY,
     MEMCTL_ERROR_ACCESS_DENIED,
     MEMCTL_ERROR_RESERVE_EXHAUSTED,
+    MEMCTL_ERROR_INVALID_POLICY, /* a policy file: the message names the file, the JSON path and why */
 } MemctlError;

@@ -22,7 +22,21 @@ struct MemctlGroups {
     MemctlCore *core;    /* borrowed */
     GHashTable *by_name; /* name -> MemctlGroup* (owned) */
     GHashTable *by_slot; /* slot -> MemctlGroup* (borrowed) */
+    MemctlGroupsListener listener;
+    void *listener_data;
 };
+
+static void notify(MemctlGroups *g)
+{
+    if (g->listener)
+        g->listener(g->listener_data);
+}
+
+void memctl_groups_set_listener(MemctlGroups *g, MemctlGroupsListener fn, void *data)
+{
+    g->listener = fn;
+    g->listener_data = data;
+}
 
 static void group_free(MemctlGroup *grp)
 {
@@ -246,6 +260,7 @@ static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
                slot;
     grp->slot = slot;
     g_hash_table_insert(g->by_slot, GINT_TO_POINTER(slot), grp);
+    notify(g);
     return 0;
 }
 
@@ -402,6 +417,7 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
                                    memctl_file_values_get(&applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
                                    memctl_file_values_get(&applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
                                    memctl_file_values_get(&applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    notify(g);
     return 0;
 }
 
@@ -502,6 +518,7 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
         *ret_final = fin;
     g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
     g_hash_table_remove(g->by_name, name);
+    notify(g);
     return 0;
 }
 
@@ -587,5 +604,6 @@ int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_r
             if (!g_hash_table_contains(known, ((MemctlGroup *)l->data)->name))
                 g_ptr_array_add(ret_added, g_strdup(((MemctlGroup *)l->data)->name));
     }
+    notify(g);
     return r;
 }

@@ -36,6 +36,10 @@ enum {
 /* mount: the cgroup2 mount; root: the managed root; proc: the procfs mount (pids are checked there). */
 MemctlGroups *memctl_groups_new(const char *mount, const char *root, const char *proc, MemctlCore *core);
 void memctl_groups_free(MemctlGroups *g);
+
+/* Called (on the GLib side) after every change: a group added, removed, or its limits changed. */
+typedef void (*MemctlGroupsListener)(void *data);
+void memctl_groups_set_listener(MemctlGroups *g, MemctlGroupsListener fn, void *data);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
 
 /* Adopts every cgroup below the root (but memctld's own leaf): limits read back, never reset. */

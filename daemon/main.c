@@ -19,6 +19,7 @@
 
 #include "daemon/bus.h"
 #include "daemon/cgroup.h"
+#include "daemon/config.h"
 #include "daemon/core.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
@@ -32,6 +33,35 @@ typedef struct {
     MemctlManager *m;
     GMainLoop *loop;
 } Daemon;
+
+/* SIGHUP: the policy files again (and the managed root rescanned), like ReloadPolicy(). */
+static gboolean on_reload(gpointer user_data)
+{
+    MemctlManager *m = ((Daemon *)user_data)->m;
+    sd_notify(0, "RELOADING=1");
+    g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    if (memctl_manager_reload(m, changes, &err) < 0)
+        g_warning("reload failed, the running policy stays: %s", err->message);
+    sd_notify(0, "READY=1");
+    return G_SOURCE_CONTINUE;
+}
+
+static int check_config(char **files, const char *config, const char *config_dir)
+{
+    MemctlPolicy p;
+    memctl_policy_init(&p);
+    g_autoptr(GError) err = NULL;
+    int r = files && files[0] ? memctl_config_read_files(files, &p, &err)
+                              : memctl_config_read(config, false, config_dir, &p, &err);
+    if (r < 0) {
+        g_printerr("memctld: %s\n", err->message);
+        return 1;
+    }
+    g_print("memctld: policy OK: %zu file(s), %zu group(s)\n", p.n_files, p.n_groups);
+    memctl_policy_clear(&p);
+    return 0;
+}
 
 static gboolean on_core_events(gint fd, GIOCondition cond, gpointer user_data)
 {
@@ -129,9 +159,10 @@ int main(int argc, char **argv)
 {
     g_autofree char *root = NULL, *mount = NULL, *proc_root = NULL, *kill_log = NULL, *bus_address = NULL;
     g_autofree char *admin_group = NULL, *reserve_spec = NULL;
-    gboolean no_bus = FALSE, no_polkit = FALSE;
+    g_autofree char *config = NULL, *config_dir = NULL, *state_file = NULL;
+    gboolean no_bus = FALSE, no_polkit = FALSE, check = FALSE;
     g_auto(GStrv) group_specs = NULL;
-    gint max_groups = 1024, max_procs = 4096, window_ms = 50, stuck_windows = 2;
+    gint max_groups = 1024, max_procs = 4096, window_ms = -1, stuck_windows = -1;
     gboolean test_hooks = FALSE, version = FALSE;
     GOptionEntry entries[] = {
             {"root", 0, 0, G_OPTION_ARG_FILENAME, &root, "Managed cgroup (default " MEMCTL_DEFAULT_ROOT ")",
@@ -163,6 +194,17 @@ int main(int argc, char **argv)
             {"no-polkit", 0, 0, G_OPTION_ARG_NONE, &no_polkit, "Never ask polkit", NULL},
             {"reserve", 0, 0, G_OPTION_ARG_STRING, &reserve_spec,
              "Memory preallocated for critical clients' leases (default 0; at most half of RAM)", "SIZE"},
+            {"config", 0, 0, G_OPTION_ARG_FILENAME, &config,
+             "Policy file (default " MEMCTL_CONFIG_FILE ", optional)", "FILE"},
+            {"config-dir", 0, 0, G_OPTION_ARG_FILENAME, &config_dir,
+             "Drop-in policy directory, *.json in name order (default " MEMCTL_CONFIG_DIR ")", "DIR"},
+            {"state-file", 0, 0, G_OPTION_ARG_FILENAME, &state_file,
+             "Where groups created over D-Bus are kept across restarts (default " MEMCTL_STATE_FILE
+             "; '' for none)",
+             "FILE"},
+            {"check-config", 0, 0, G_OPTION_ARG_NONE, &check,
+             "Validate the policy files given as arguments (default: --config and --config-dir) and exit",
+             NULL},
             {"test-hooks", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &test_hooks, "Enable test hooks",
              NULL},
             {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
@@ -179,10 +221,42 @@ int main(int argc, char **argv)
         g_print("memctld %s\n", MEMCTL_VERSION);
         return 0;
     }
+    bool config_given = config != NULL; /* then it must exist; --config='' reads none */
+    if (!config)
+        config = g_strdup(MEMCTL_CONFIG_FILE);
+    else if (!config[0])
+        g_clear_pointer(&config, g_free);
+    if (!config_dir)
+        config_dir = g_strdup(MEMCTL_CONFIG_DIR);
+    if (check)
+        return check_config(argv + 1, config, config_dir);
     if (argc > 1) {
         g_printerr("memctld: unexpected argument '%s'\n", argv[1]);
         return 2;
     }
+
+    /* The policy files first: the command line overrides what they say about the daemon. */
+    MemctlPolicy policy;
+    memctl_policy_init(&policy);
+    {
+        g_autoptr(GError) perr = NULL;
+        if (memctl_config_read(config, config_given, config_dir, &policy, &perr) < 0) {
+            g_printerr("memctld: %s\n", perr->message);
+            return 1;
+        }
+    }
+    if (!root && (policy.set & MEMCTL_DAEMON_ROOT))
+        root = g_strdup(policy.root);
+    if (!kill_log && (policy.set & MEMCTL_DAEMON_KILL_LOG) && policy.kill_log[0])
+        kill_log = g_strdup(policy.kill_log);
+    if (!state_file)
+        state_file =
+                g_strdup((policy.set & MEMCTL_DAEMON_STATE_FILE) ? policy.state_file : MEMCTL_STATE_FILE);
+    if (window_ms < 0)
+        window_ms = (gint)policy.window_ms;
+    if (stuck_windows < 0)
+        stuck_windows = (gint)policy.stuck_windows;
+
     struct {
         const char *name;
         gint v, lo, hi;
@@ -236,7 +310,17 @@ int main(int argc, char **argv)
 
     if (!proc_root)
         proc_root = g_strdup("/proc");
-    uint64_t reserve_bytes = 0;
+    uint64_t reserve_bytes = policy.set & MEMCTL_DAEMON_RESERVE ? policy.reserve : 0;
+    if (!reserve_spec && reserve_bytes) {
+        uint64_t ram = 0, avail = 0;
+        memctl_host_memory(proc_root, &ram, &avail);
+        if (ram && reserve_bytes > ram / 2) {
+            char b[16], h[16];
+            g_printerr("memctld: %s: daemon.reserve: %s is more than half of the host's memory (%s)\n",
+                       config, memctl_size_format(reserve_bytes, b), memctl_size_format(ram, h));
+            return 1;
+        }
+    }
     if (reserve_spec) {
         uint64_t ram = 0, avail = 0;
         memctl_host_memory(proc_root, &ram, &avail);
@@ -284,6 +368,10 @@ int main(int argc, char **argv)
     cfg.max_procs = (size_t)max_procs;
     cfg.progress.window_usec = (uint64_t)window_ms * 1000;
     cfg.progress.stuck_windows = (uint32_t)stuck_windows;
+    cfg.progress.progress_floor = policy.progress_floor;
+    cfg.progress.stall_budget_pct = policy.budget.stall_budget_pct;
+    cfg.progress.stall_windows = policy.budget.stall_windows;
+    cfg.host = policy.host;
 
     Daemon d = {0};
     _cleanup_core_ MemctlCore *core = NULL;
@@ -319,11 +407,30 @@ int main(int argc, char **argv)
         return 1;
     }
     guint adopted = memctl_groups_count(groups);
+    g_autoptr(MemctlConfig) conf =
+            memctl_config_new(config, config_given, config_dir, state_file, groups, core);
+    memctl_config_set_critical(conf, critical);
+    m->config = conf;
+    if (memctl_config_apply(conf, &policy, NULL, &err) < 0) {
+        g_printerr("memctld: %s\n", err->message);
+        memctl_policy_clear(&policy);
+        return 1;
+    }
+    if (memctl_config_restore_state(conf, &err) < 0) {
+        g_warning("state file: %s", err->message); /* what could be restored is; the rest is named */
+        g_clear_error(&err);
+    }
     for (guint i = 0; i < names->len; i++) {
         if (!memctl_groups_create(groups, names->pdata[i], &g_array_index(limits, MemctlLimits, i), &err)) {
             g_printerr("memctld: --group %s: %s\n", (char *)names->pdata[i], err->message);
             return 1;
         }
+    }
+    memctl_config_publish_all(conf);
+    memctl_config_watch_groups(conf);
+    if (memctl_config_save_state(conf, &err) < 0) {
+        g_warning("cannot write the state file %s: %s", state_file, err->message);
+        g_clear_error(&err);
     }
     protect_self(mount, self_leaf);
 
@@ -350,6 +457,7 @@ int main(int argc, char **argv)
     g_unix_fd_add(memctl_core_event_fd(core), G_IO_IN, on_core_events, &d);
     g_unix_signal_add(SIGTERM, on_quit, &d);
     g_unix_signal_add(SIGINT, on_quit, &d);
+    g_unix_signal_add(SIGHUP, on_reload, &d);
     if (test_hooks)
         g_unix_signal_add(SIGUSR2, on_block_main_loop, &d);
     uint64_t wd_usec = 0;
@@ -365,11 +473,16 @@ int main(int argc, char **argv)
 
     memctl_core_stop(core);
     memctl_manager_drain(m); /* whatever the core said last */
+    if (memctl_config_save_state(conf, &err) < 0) {
+        g_warning("cannot write the state file %s: %s", state_file, err->message);
+        g_clear_error(&err);
+    }
     g_main_loop_unref(d.loop);
     g_message("stopped after %" G_GUINT64_FORMAT " kill(s); %" G_GUINT64_FORMAT " kernel OOM kill(s) seen",
               m->kills, m->kernel_kills);
     g_hash_table_remove_all(m->manual); /* answers callers still waiting, while the bus is up */
     m->bus = NULL;
+    m->config = NULL;
     m->critical = NULL;
     m->reserve = NULL;
     return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/bus.h"
+#include "daemon/config.h"
 #include "daemon/cgroup.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
@@ -225,4 +226,39 @@ GVariant *memctl_manager_status(MemctlManager *m)
         add(&b, "critical_clients", g_variant_new_uint32(memctl_critical_list(m->critical)->len));
     }
     return g_variant_builder_end(&b);
+}
+
+int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **error)
+{
+    g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) scan_err = NULL;
+    int r = memctl_groups_rescan(m->groups, added, removed, &scan_err);
+    for (guint i = 0; i < added->len; i++)
+        g_ptr_array_add(ret_changes, g_strdup_printf("adopted %s", (char *)added->pdata[i]));
+    for (guint i = 0; i < removed->len; i++)
+        g_ptr_array_add(ret_changes, g_strdup_printf("gone %s", (char *)removed->pdata[i]));
+    if (r < 0) {
+        g_propagate_error(error, g_steal_pointer(&scan_err));
+        return r;
+    }
+    if (m->config) {
+        r = memctl_config_reload(m->config, ret_changes, error);
+        if (r < 0) {
+            g_warning("reload: %s; the running policy stays", (*error)->message);
+        }
+    }
+    if (m->bus) {
+        for (guint i = 0; i < removed->len; i++)
+            memctl_bus_group_unexport(m->bus, removed->pdata[i]);
+        g_autoptr(GList) all = memctl_groups_list(m->groups);
+        for (GList *l = all; l; l = l->next)
+            memctl_bus_group_export(m->bus, l->data); /* new ones exported, known ones announce changes */
+    }
+    if (r < 0)
+        return r;
+    g_message("reload: %u change(s)", ret_changes->len);
+    for (guint i = 0; i < ret_changes->len; i++)
+        g_message("reload: %s", (char *)ret_changes->pdata[i]);
+    return 0;
 }

@@ -23,6 +23,7 @@ typedef struct {
     MemctlBus *bus;                  /* NULL until the bus is up */
     struct MemctlCritical *critical; /* borrowed; NULL until set up */
     struct MemctlReserve *reserve;   /* borrowed; NULL until set up */
+    struct MemctlConfig *config;     /* borrowed; NULL until set up */
     char *root, *mount, *proc;       /* proc: the procfs mount (meminfo, host PSI) */
     FILE *kill_log;
     uint64_t kills, kernel_kills;
@@ -46,6 +47,13 @@ void memctl_manager_drain(MemctlManager *m);
  */
 int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, gboolean whole_group,
                         GDBusMethodInvocation *invocation, GError **error);
+
+/*
+ * Reload: the managed root rescanned (cgroups others made adopted, vanished ones dropped), then the
+ * policy files read and applied (only what changed). Appends what changed to ret_changes. On a
+ * policy error the running policy stays and *error names the file, the JSON path and the problem.
+ */
+int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **error);
 
 /* MemTotal and MemAvailable from <proc>/meminfo, in bytes (left as they are when unreadable). */
 void memctl_host_memory(const char *proc, uint64_t *ret_total, uint64_t *ret_avail);

@@ -41,9 +41,17 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
     json_object_object_add(trig, "psi_full_avg10", json_object_new_double(e->full_avg10_centi / 100.0));
     add_u64(trig, "window_usec", e->figures.dt_usec);
     add_u64(trig, "reclaimed_bytes", e->figures.reclaimed_bytes);
+    add_u64(trig, "refaulted_bytes", e->figures.refaulted_bytes);
     add_u64(trig, "swapped_bytes", e->figures.swapped_bytes);
     add_u64(trig, "freed_bytes", e->figures.freed_bytes);
     add_u64(trig, "stall_pct", e->figures.stall_pct);
+    if (e->host) {
+        json_object *host = json_object_new_object();
+        add_u64(host, "available_bytes", e->host_available);
+        add_u64(host, "zone_free_pages", e->host_zone_free);
+        add_u64(host, "zone_min_pages", e->host_zone_min);
+        json_object_object_add(trig, "host", host);
+    }
     json_object_object_add(o, "trigger", trig);
     if (e->type == MEMCTL_EVENT_KILL) {
         json_object *lat = json_object_new_object();
@@ -62,10 +70,11 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
     switch (e->type) {
     case MEMCTL_EVENT_KILL:
         return g_strdup_printf(
-                "%s: killed %s%d (%s), %s, %s freed, %.1f ms after crossing high (current %s)%s", e->group,
+                "%s: killed %s%d (%s), %s, %s freed, %.1f ms after %s (current %s)%s", e->group,
                 e->group_kill ? "the whole group, largest " : "", e->pid, e->comm, e->reason,
                 memctl_size_format(e->bytes_freed, a), e->event_to_signal_usec / 1000.0,
-                memctl_size_format(e->current, b), e->livelock ? "; previous victim stuck: livelock" : "");
+                e->host ? "the host guard armed" : "crossing high", memctl_size_format(e->current, b),
+                e->livelock ? "; previous victim stuck: livelock" : "");
     case MEMCTL_EVENT_KERNEL_OOM:
         return g_strdup_printf("%s: the kernel's OOM killer killed %u process(es) (current %s)", e->group,
                                e->npids, memctl_size_format(e->current, a));

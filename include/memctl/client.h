@@ -66,7 +66,13 @@ int memctl_client_remove_group(MemctlClient *c, const char *name, uint64_t flags
 #define MEMCTL_CLIENT_KILL_ONE 1u /* only the process the policy picks; default: the whole group */
 /* Returns when the kill is done (the victim's memory released). */
 int memctl_client_kill_group(MemctlClient *c, const char *name, const char *reason, uint64_t flags);
-int memctl_client_reload(MemctlClient *c);
+/*
+ * Re-reads the managed root and the policy files (ReloadPolicy). With ret_changes, a NULL-terminated
+ * array of what changed ("created batch", "web: limit"), freed with memctl_strv_free(). -EBADMSG when
+ * a policy file is invalid (memctl_client_last_error() names the file, the JSON path and why).
+ */
+int memctl_client_reload(MemctlClient *c, char ***ret_changes);
+void memctl_strv_free(char **v);
 
 typedef struct {
     char *name, *object_path, *cgroup_path;

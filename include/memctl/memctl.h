@@ -18,6 +18,7 @@
 #define MEMCTL_DBUS_ERROR_ACCESS_DENIED "org.memctl.Error.AccessDenied"
 #define MEMCTL_DBUS_ERROR_BUSY "org.memctl.Error.Busy"
 #define MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED "org.memctl.Error.ReserveExhausted"
+#define MEMCTL_DBUS_ERROR_INVALID_POLICY "org.memctl.Error.InvalidPolicy"
 
 /* Default managed root, below the cgroup2 mount, when not running under systemd delegation. */
 #define MEMCTL_DEFAULT_ROOT "/sys/fs/cgroup/memctl.slice"

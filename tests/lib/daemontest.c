@@ -22,18 +22,30 @@ char *daemontest_binary(const char *rel)
     return g_build_filename(b, rel, NULL);
 }
 
-static GPtrArray *build_argv(const char *root, const char *kill_log, const char *const *args)
+/* Policy files and the state file are the test's own unless it gives them: never /etc or /var. */
+static GPtrArray *build_argv(const char *root, const char *kill_log, const char *tmpdir,
+                             const char *const *args)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(argv, daemontest_binary("daemon/memctld"));
     g_ptr_array_add(argv, g_strdup_printf("--root=%s", root));
     if (kill_log)
         g_ptr_array_add(argv, g_strdup_printf("--kill-log=%s", kill_log));
-    bool bus = false;
+    bool bus = false, config = false, config_dir = false, state = false;
     for (const char *const *a = args; a && *a; a++) {
         g_ptr_array_add(argv, g_strdup(*a));
         bus |= g_str_has_prefix(*a, "--bus-address");
+        config |= g_str_has_prefix(*a, "--config=") || strcmp(*a, "--check-config") == 0;
+        config_dir |= g_str_has_prefix(*a, "--config-dir=");
+        state |= g_str_has_prefix(*a, "--state-file=");
     }
+    if (!config)
+        g_ptr_array_add(argv, g_strdup("--config="));
+    if (!config_dir)
+        g_ptr_array_add(argv, g_strdup_printf("--config-dir=%s/policy.d", tmpdir ? tmpdir : "/nonexistent"));
+    if (!state)
+        g_ptr_array_add(argv, tmpdir ? g_strdup_printf("--state-file=%s/state.json", tmpdir)
+                                     : g_strdup("--state-file="));
     if (!bus) /* the core's tests run without a bus; the API's tests give theirs */
         g_ptr_array_add(argv, g_strdup("--no-bus"));
     g_ptr_array_add(argv, NULL);
@@ -56,7 +68,7 @@ void daemontest_start(DaemonTest *t, const char *root, const char *const *args)
     g_strlcpy(sa.sun_path, sock_path, sizeof(sa.sun_path));
     g_assert_no_errno(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)));
 
-    g_autoptr(GPtrArray) argv = build_argv(root, t->kill_log, args);
+    g_autoptr(GPtrArray) argv = build_argv(root, t->kill_log, t->tmpdir, args);
     g_auto(GStrv) envp = g_get_environ();
     envp = g_environ_setenv(envp, "NOTIFY_SOCKET", sock_path, TRUE);
     /* The daemon runs as in production: its warnings (a kernel OOM kill, say) are reports, not
@@ -93,7 +105,7 @@ void daemontest_start(DaemonTest *t, const char *root, const char *const *args)
 
 int daemontest_run_fail(const char *root, const char *const *args, char **ret_stderr)
 {
-    g_autoptr(GPtrArray) argv = build_argv(root, NULL, args);
+    g_autoptr(GPtrArray) argv = build_argv(root, NULL, NULL, args);
     g_autoptr(GError) err = NULL;
     int status = 0;
     g_autofree char *out = NULL;

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "daemon/error.h"
+#include "policy/size.h"
+
+#define POLICY_FILE_MAX (4u << 20)
+
+struct MemctlConfig {
+    MemctlPolicy policy; /* running */
+    char *main_file, *dropin_dir, *state_file;
+    bool main_required;
+    MemctlGroups *groups;     /* borrowed */
+    MemctlCore *core;         /* borrowed */
+    MemctlCritical *critical; /* borrowed, may be NULL */
+    guint save_source;
+};
+
+static void policy_clearp(MemctlPolicy *p)
+{
+    memctl_policy_clear(p);
+}
+#define _cleanup_policy_ __attribute__((cleanup(policy_clearp)))
+
+static void json_putp(json_object **o)
+{
+    if (*o)
+        json_object_put(*o);
+}
+#define _cleanup_json_ __attribute__((cleanup(json_putp)))
+
+static int policy_error(GError **error, const MemctlPolicyError *e)
+{
+    char buf[1024];
+    g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s",
+                memctl_policy_error_format(e, buf, sizeof(buf)));
+    return -EINVAL;
+}
+
+static int add_file(MemctlPolicy *p, const char *path, bool required, GError **error)
+{
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    g_autoptr(GError) e = NULL;
+    if (!g_file_get_contents(path, &text, &len, &e)) {
+        if (!required && g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return 0;
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s: cannot read: %s", path,
+                           e->message),
+               -EIO;
+    }
+    if (len > POLICY_FILE_MAX)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s: larger than %u bytes", path,
+                           POLICY_FILE_MAX),
+               -EFBIG;
+    if (memchr(text, '\0', len))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s: contains a NUL byte", path),
+               -EINVAL;
+    MemctlPolicyError pe;
+    int r = memctl_policy_add(p, path, text, &pe);
+    if (r == -ENOMEM)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: out of memory", path), r;
+    return r < 0 ? policy_error(error, &pe) : 0;
+}
+
+static int finish(MemctlPolicy *p, MemctlPolicy *ret, GError **error)
+{
+    MemctlPolicyError pe;
+    if (memctl_policy_check(p, &pe) < 0)
+        return policy_error(error, &pe);
+    *ret = *p;
+    memctl_policy_init(p); /* ownership moved to *ret */
+    return 0;
+}
+
+static gint path_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int memctl_config_read(const char *main_file, bool main_required, const char *dropin_dir, MemctlPolicy *ret,
+                       GError **error)
+{
+    _cleanup_policy_ MemctlPolicy p;
+    memctl_policy_init(&p);
+    if (main_file && add_file(&p, main_file, main_required, error) < 0)
+        return -EINVAL;
+    if (dropin_dir) {
+        g_autoptr(GDir) d = g_dir_open(dropin_dir, 0, NULL);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        const char *e;
+        while (d && (e = g_dir_read_name(d)))
+            if (g_str_has_suffix(e, ".json") && e[0] != '.')
+                g_ptr_array_add(names, g_build_filename(dropin_dir, e, NULL));
+        g_ptr_array_sort(names, path_cmp);
+        for (guint i = 0; i < names->len; i++)
+            if (add_file(&p, names->pdata[i], true, error) < 0)
+                return -EINVAL;
+    }
+    return finish(&p, ret, error);
+}
+
+int memctl_config_read_files(char **files, MemctlPolicy *ret, GError **error)
+{
+    _cleanup_policy_ MemctlPolicy p;
+    memctl_policy_init(&p);
+    for (char **f = files; f && *f; f++)
+        if (add_file(&p, *f, true, error) < 0)
+            return -EINVAL;
+    return finish(&p, ret, error);
+}
+
+MemctlConfig *memctl_config_new(const char *main_file, bool main_required, const char *dropin_dir,
+                                const char *state_file, MemctlGroups *groups, MemctlCore *core)
+{
+    MemctlConfig *c = g_new0(MemctlConfig, 1);
+    memctl_policy_init(&c->policy);
+    c->main_file = g_strdup(main_file);
+    c->main_required = main_required;
+    c->dropin_dir = g_strdup(dropin_dir);
+    c->state_file = state_file && *state_file ? g_strdup(state_file) : NULL;
+    c->groups = groups;
+    c->core = core;
+    return c;
+}
+
+void memctl_config_free(MemctlConfig *c)
+{
+    if (!c)
+        return;
+    if (c->save_source)
+        g_source_remove(c->save_source);
+    memctl_groups_set_listener(c->groups, NULL, NULL);
+    memctl_policy_clear(&c->policy);
+    g_free(c->main_file);
+    g_free(c->dropin_dir);
+    g_free(c->state_file);
+    g_free(c);
+}
+
+void memctl_config_set_critical(MemctlConfig *c, MemctlCritical *critical)
+{
+    c->critical = critical;
+}
+
+const MemctlPolicy *memctl_config_policy(MemctlConfig *c)
+{
+    return &c->policy;
+}
+
+/* ---- limits as keys ------------------------------------------------------------------------ */
+
+static uint64_t key_value(const MemctlLimits *l, MemctlKey k)
+{
+    switch (k) {
+    case MEMCTL_KEY_MIN:
+        return l->min;
+    case MEMCTL_KEY_LOW:
+        return l->low;
+    case MEMCTL_KEY_HIGH:
+        return l->high;
+    case MEMCTL_KEY_MAX:
+        return l->max;
+    case MEMCTL_KEY_SWAP_MAX:
+        return l->swap_max;
+    case MEMCTL_KEY_LIMIT:
+        return l->limit;
+    case MEMCTL_KEY_HEADROOM:
+        return l->headroom;
+    case MEMCTL_KEY_OOM_GROUP:
+        return l->oom_group;
+    case MEMCTL_KEY_PRIORITY:
+        return l->priority;
+    default:
+        return 0;
+    }
+}
+
+static void key_set(MemctlLimits *l, MemctlKey k, uint64_t v)
+{
+    MemctlLimits one;
+    memctl_limits_init(&one);
+    char buf[24];
+    if (k == MEMCTL_KEY_OOM_GROUP)
+        g_snprintf(buf, sizeof(buf), "%s", v ? "true" : "false");
+    else if (v == MEMCTL_SIZE_MAX && k != MEMCTL_KEY_PRIORITY)
+        g_snprintf(buf, sizeof(buf), "max");
+    else
+        g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT, v);
+    if (memctl_limits_set(&one, memctl_key_name(k), buf) == 0)
+        memctl_limits_merge(l, &one);
+}
+
+/*
+ * The SetLimits update that takes a group declared with `from` (NULL: nothing declared) to `to`:
+ * the keys whose value changes, and for keys `to` no longer gives, the kernel's default.
+ */
+static void limits_diff(const MemctlLimits *from, const MemctlLimits *to, uint32_t dflt_priority,
+                        MemctlLimits *ret)
+{
+    memctl_limits_init(ret);
+    bool to_limit = memctl_limits_has(to, MEMCTL_KEY_LIMIT);
+    bool recompute_high = false;
+    for (int k = 0; k < _MEMCTL_KEY_COUNT; k++) {
+        bool in_to = memctl_limits_has(to, (MemctlKey)k);
+        bool in_from = from && memctl_limits_has(from, (MemctlKey)k);
+        if (in_to) {
+            if (!in_from || key_value(from, (MemctlKey)k) != key_value(to, (MemctlKey)k))
+                key_set(ret, (MemctlKey)k, key_value(to, (MemctlKey)k));
+            continue;
+        }
+        if (!in_from)
+            continue;
+        switch ((MemctlKey)k) {
+        case MEMCTL_KEY_MIN:
+        case MEMCTL_KEY_LOW:
+            key_set(ret, (MemctlKey)k, 0);
+            break;
+        case MEMCTL_KEY_HIGH:
+            if (to_limit)
+                recompute_high = true; /* high goes back to limit - headroom */
+            else
+                key_set(ret, MEMCTL_KEY_HIGH, MEMCTL_SIZE_MAX);
+            break;
+        case MEMCTL_KEY_MAX:
+            if (!to_limit) /* (a limit sets max itself) */
+                key_set(ret, MEMCTL_KEY_MAX, MEMCTL_SIZE_MAX);
+            break;
+        case MEMCTL_KEY_SWAP_MAX:
+            key_set(ret, MEMCTL_KEY_SWAP_MAX, MEMCTL_SIZE_MAX);
+            break;
+        case MEMCTL_KEY_LIMIT:
+            if (!memctl_limits_has(to, MEMCTL_KEY_MAX))
+                key_set(ret, MEMCTL_KEY_MAX, MEMCTL_SIZE_MAX); /* clears the limit and its headroom */
+            if (!memctl_limits_has(to, MEMCTL_KEY_HIGH))
+                key_set(ret, MEMCTL_KEY_HIGH, MEMCTL_SIZE_MAX);
+            break;
+        case MEMCTL_KEY_HEADROOM:
+            if (to_limit) {
+                key_set(ret, MEMCTL_KEY_HEADROOM, memctl_limits_default_headroom(to->limit));
+                recompute_high = true;
+            }
+            break;
+        case MEMCTL_KEY_OOM_GROUP:
+            key_set(ret, MEMCTL_KEY_OOM_GROUP, 0);
+            break;
+        case MEMCTL_KEY_PRIORITY:
+            key_set(ret, MEMCTL_KEY_PRIORITY, dflt_priority);
+            break;
+        default:
+            break;
+        }
+    }
+    if (recompute_high && !memctl_limits_has(to, MEMCTL_KEY_HIGH))
+        key_set(ret, MEMCTL_KEY_LIMIT, to->limit); /* SetLimits: a limit without high re-derives high */
+}
+
+static char *keys_text(const MemctlLimits *l)
+{
+    GString *s = g_string_new(NULL);
+    for (int k = 0; k < _MEMCTL_KEY_COUNT; k++)
+        if (memctl_limits_has(l, (MemctlKey)k))
+            g_string_append_printf(s, "%s%s", s->len ? ", " : "", memctl_key_name((MemctlKey)k));
+    return g_string_free(s, FALSE);
+}
+
+/* ---- publishing to the core ------------------------------------------------------------------ */
+
+static void match_list(MemctlConfig *c, const char *group, const MemctlMatchList *l, MemctlCoreMatch *ret)
+{
+    for (uint32_t i = 0; i < l->n_comm && ret->n_comm < MEMCTL_CORE_LIST_MAX; i++)
+        memcpy(ret->comm[ret->n_comm++], l->comm[i], MEMCTL_COMM_MAX);
+    for (uint32_t i = 0; i < l->n_cgroup && ret->n_slot < MEMCTL_CORE_LIST_MAX; i++) {
+        g_autofree char *name = g_strconcat(group, "/", l->cgroup[i], NULL);
+        MemctlGroup *sub = memctl_groups_get(c->groups, name);
+        if (sub) /* a group that does not exist (yet) matches nothing; published again when it does */
+            ret->slot[ret->n_slot++] = sub->slot;
+    }
+}
+
+static void publish(MemctlConfig *c, MemctlGroup *grp)
+{
+    const MemctlPolicy *pol = &c->policy;
+    const MemctlGroupPolicy *d = memctl_policy_group(pol, grp->name);
+    MemctlCorePolicy p;
+    memset(&p, 0, sizeof(p));
+    p.priority = memctl_limits_has(&grp->limits, MEMCTL_KEY_PRIORITY) ? grp->limits.priority : pol->priority;
+    p.min = memctl_file_values_get(&grp->applied, MEMCTL_FILE_MIN, 0);
+    p.low = memctl_file_values_get(&grp->applied, MEMCTL_FILE_LOW, 0);
+    p.stall_budget_pct =
+            d && d->budget.stall_budget_pct ? d->budget.stall_budget_pct : pol->budget.stall_budget_pct;
+    p.stall_windows = d && d->budget.stall_windows ? d->budget.stall_windows : pol->budget.stall_windows;
+    if (d) {
+        match_list(c, grp->name, &d->prefer, &p.prefer);
+        match_list(c, grp->name, &d->avoid, &p.avoid);
+    }
+    (void)memctl_core_set_policy(c->core, grp->slot, &p);
+}
+
+void memctl_config_publish_all(MemctlConfig *c)
+{
+    g_autoptr(GList) all = memctl_groups_list(c->groups);
+    for (GList *l = all; l; l = l->next)
+        publish(c, l->data);
+}
+
+/* ---- apply ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    char *name;
+    bool created;
+    MemctlLimits prev; /* the group's settings before (when not created) */
+} Undo;
+
+static void undo_clear(gpointer p)
+{
+    g_free(((Undo *)p)->name);
+}
+
+static void rollback(MemctlConfig *c, GArray *undo)
+{
+    for (guint i = undo->len; i-- > 0;) {
+        Undo *u = &g_array_index(undo, Undo, i);
+        if (u->created) {
+            (void)memctl_groups_remove(c->groups, u->name, 0, NULL, NULL);
+            continue;
+        }
+        MemctlGroup *grp = memctl_groups_get(c->groups, u->name);
+        if (!grp)
+            continue;
+        MemctlLimits back;
+        limits_diff(&grp->limits, &u->prev, MEMCTL_PRIORITY_DEFAULT, &back);
+        (void)memctl_groups_set_limits(c->groups, u->name, &back, NULL);
+    }
+}
+
+int memctl_config_apply(MemctlConfig *c, MemctlPolicy *next, GPtrArray *ret_changes, GError **error)
+{
+    g_autoptr(GArray) undo = g_array_new(FALSE, TRUE, sizeof(Undo));
+    g_array_set_clear_func(undo, undo_clear);
+    g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(g_free);
+    for (size_t i = 0; i < next->n_groups; i++) { /* sorted: parents before their children */
+        const MemctlGroupPolicy *g = &next->groups[i];
+        const MemctlGroupPolicy *old = memctl_policy_group(&c->policy, g->name);
+        MemctlGroup *grp = memctl_groups_get(c->groups, g->name);
+        g_autoptr(GError) e = NULL;
+        if (!grp) {
+            if (!memctl_groups_create(c->groups, g->name, &g->limits, &e))
+                goto fail;
+            Undo u = {.name = g_strdup(g->name), .created = true};
+            g_array_append_val(undo, u);
+            g_ptr_array_add(changes, g_strdup_printf("created %s", g->name));
+            continue;
+        }
+        MemctlLimits update;
+        limits_diff(old ? &old->limits : NULL, &g->limits, next->priority, &update);
+        if (update.set) {
+            Undo u = {.name = g_strdup(g->name), .prev = grp->limits};
+            if (memctl_groups_set_limits(c->groups, g->name, &update, &e) < 0) {
+                g_free(u.name);
+                goto fail;
+            }
+            g_array_append_val(undo, u);
+            g_autofree char *keys = keys_text(&update);
+            g_ptr_array_add(changes, g_strdup_printf("%s: %s", g->name, keys));
+        }
+        if (old && !memctl_group_policy_same_extras(old, g))
+            g_ptr_array_add(changes, g_strdup_printf("%s: prefer/avoid or budgets", g->name));
+        continue;
+    fail:
+        rollback(c, undo);
+        memctl_config_publish_all(c);
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY,
+                           "%s: groups.%s: %s (nothing was changed)",
+                           g->origin_any < next->n_files ? next->files[g->origin_any] : "?", g->name,
+                           e->message),
+               -EINVAL;
+    }
+    for (size_t i = 0; i < c->policy.n_groups; i++)
+        if (!memctl_policy_group(next, c->policy.groups[i].name))
+            g_ptr_array_add(changes, g_strdup_printf("%s: no longer declared (left as it is)",
+                                                     c->policy.groups[i].name));
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } restart_only[] = {
+            {MEMCTL_DAEMON_ROOT, "root"},
+            {MEMCTL_DAEMON_RESERVE, "reserve"},
+            {MEMCTL_DAEMON_METRICS, "metrics_address"},
+            {MEMCTL_DAEMON_STATE_FILE, "state_file"},
+            {MEMCTL_DAEMON_KILL_LOG, "kill_log"},
+            {MEMCTL_DAEMON_WINDOW, "window_ms"},
+            {MEMCTL_DAEMON_STUCK, "stuck_windows"},
+    };
+    if (c->policy.n_files > 0) /* a reload: say what waits for a restart */
+        for (size_t i = 0; i < G_N_ELEMENTS(restart_only); i++)
+            if ((next->set ^ c->policy.set) & restart_only[i].bit)
+                g_ptr_array_add(changes, g_strdup_printf("daemon.%s: takes effect at the next start",
+                                                         restart_only[i].name));
+    if (c->policy.n_files > 0 && (c->policy.host.enabled != next->host.enabled ||
+                                  c->policy.host.available_min != next->host.available_min ||
+                                  c->policy.host.available_min_pct != next->host.available_min_pct ||
+                                  c->policy.host.watermark_windows != next->host.watermark_windows))
+        g_ptr_array_add(changes, g_strdup("host: takes effect at the next start"));
+
+    memctl_policy_clear(&c->policy);
+    c->policy = *next;
+    memctl_policy_init(next);
+    memctl_config_publish_all(c);
+    if (ret_changes)
+        for (guint i = 0; i < changes->len; i++)
+            g_ptr_array_add(ret_changes, g_strdup(changes->pdata[i]));
+    return 0;
+}
+
+int memctl_config_reload(MemctlConfig *c, GPtrArray *ret_changes, GError **error)
+{
+    _cleanup_policy_ MemctlPolicy next;
+    memctl_policy_init(&next);
+    if (memctl_config_read(c->main_file, c->main_required, c->dropin_dir, &next, error) < 0)
+        return -EINVAL;
+    return memctl_config_apply(c, &next, ret_changes, error);
+}
+
+/* ---- the state file ---------------------------------------------------------------------------- */
+
+static json_object *limits_to_json(const MemctlLimits *l, const MemctlRegistration *raised)
+{
+    json_object *o = json_object_new_object();
+    for (int k = 0; k < _MEMCTL_KEY_COUNT; k++) {
+        if (!memctl_limits_has(l, (MemctlKey)k))
+            continue;
+        uint64_t v = key_value(l, (MemctlKey)k);
+        if (k == MEMCTL_KEY_MIN && raised)
+            v = raised->prev_min; /* the group's own min, not the registration's */
+        json_object *j = k == MEMCTL_KEY_OOM_GROUP                          ? json_object_new_boolean(v != 0)
+                         : v == MEMCTL_SIZE_MAX && k != MEMCTL_KEY_PRIORITY ? json_object_new_string("max")
+                                                                            : json_object_new_uint64(v);
+        json_object_object_add(o, memctl_key_name((MemctlKey)k), j);
+    }
+    return o;
+}
+
+int memctl_config_save_state(MemctlConfig *c, GError **error)
+{
+    if (!c->state_file)
+        return 0;
+    GPtrArray *regs = c->critical ? memctl_critical_list(c->critical) : NULL;
+    _cleanup_json_ json_object *root = json_object_new_object();
+    json_object_object_add(root, "version", json_object_new_int(1));
+    json_object *groups = json_object_new_object();
+    json_object_object_add(root, "groups", groups);
+    g_autoptr(GList) all = memctl_groups_list(c->groups);
+    for (GList *l = all; l; l = l->next) {
+        MemctlGroup *grp = l->data;
+        if (memctl_policy_group(&c->policy, grp->name))
+            continue; /* the policy files declare it */
+        const MemctlRegistration *raised = NULL;
+        for (guint i = 0; regs && i < regs->len; i++) {
+            const MemctlRegistration *r = regs->pdata[i];
+            if (r->min_group && strcmp(r->min_group, grp->name) == 0)
+                raised = r;
+        }
+        json_object_object_add(groups, grp->name, limits_to_json(&grp->limits, raised));
+    }
+    json_object *crit = json_object_new_array();
+    json_object_object_add(root, "critical", crit);
+    for (guint i = 0; regs && i < regs->len; i++) {
+        const MemctlRegistration *r = regs->pdata[i];
+        if (!r->group)
+            continue; /* a process registration does not outlive its process's view of us */
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "group", json_object_new_string(r->group));
+        json_object_object_add(o, "bytes", json_object_new_uint64(r->size));
+        json_object_array_add(crit, o);
+    }
+    const char *text =
+            json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+    g_autofree char *dir = g_path_get_dirname(c->state_file);
+    if (g_mkdir_with_parents(dir, 0755) < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot create %s: %s", dir,
+                           g_strerror(errno)),
+               -errno;
+    g_autofree char *body = g_strconcat(text, "\n", NULL);
+    if (!g_file_set_contents_full(c->state_file, body, -1,
+                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, error))
+        return -EIO;
+    return 0;
+}
+
+static gboolean on_save(gpointer data)
+{
+    MemctlConfig *c = data;
+    c->save_source = 0;
+    g_autoptr(GError) err = NULL;
+    if (memctl_config_save_state(c, &err) < 0)
+        g_warning("cannot write the state file %s: %s", c->state_file, err->message);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_groups_changed(void *data)
+{
+    MemctlConfig *c = data;
+    memctl_config_publish_all(c);
+    if (c->state_file && !c->save_source)
+        c->save_source = g_idle_add(on_save, c);
+}
+
+void memctl_config_changed(MemctlConfig *c)
+{
+    on_groups_changed(c);
+}
+
+void memctl_config_watch_groups(MemctlConfig *c)
+{
+    memctl_groups_set_listener(c->groups, on_groups_changed, c);
+}
+
+int memctl_config_restore_state(MemctlConfig *c, GError **error)
+{
+    if (!c->state_file)
+        return 0;
+    g_autofree char *text = NULL;
+    g_autoptr(GError) e = NULL;
+    if (!g_file_get_contents(c->state_file, &text, NULL, &e)) {
+        if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return 0;
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: %s", c->state_file, e->message),
+               -EIO;
+    }
+    _cleanup_json_ json_object *root = json_tokener_parse(text);
+    json_object *v, *groups = NULL, *crit = NULL;
+    if (!root || !json_object_is_type(root, json_type_object) ||
+        !json_object_object_get_ex(root, "version", &v) || json_object_get_int(v) != 1)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY,
+                           "%s: not a memctl state file of version 1", c->state_file),
+               -EINVAL;
+    json_object_object_get_ex(root, "groups", &groups);
+    json_object_object_get_ex(root, "critical", &crit);
+
+    /* The groups are in the policy files' format: the same parser checks them. */
+    _cleanup_policy_ MemctlPolicy st;
+    memctl_policy_init(&st);
+    if (groups) {
+        _cleanup_json_ json_object *wrap = json_object_new_object();
+        json_object_object_add(wrap, "groups", json_object_get(groups));
+        MemctlPolicyError pe;
+        if (memctl_policy_add(&st, c->state_file, json_object_to_json_string(wrap), &pe) < 0 ||
+            memctl_policy_check(&st, &pe) < 0)
+            return policy_error(error, &pe);
+    }
+    g_autoptr(GString) problems = g_string_new(NULL);
+    for (size_t i = 0; i < st.n_groups; i++) {
+        const MemctlGroupPolicy *g = &st.groups[i];
+        if (memctl_policy_group(&c->policy, g->name))
+            continue; /* the policy files own it now */
+        g_autoptr(GError) ge = NULL;
+        if (!memctl_groups_create(c->groups, g->name, &g->limits, &ge))
+            g_string_append_printf(problems, "%sgroup %s: %s", problems->len ? "; " : "", g->name,
+                                   ge->message);
+    }
+    size_t n = crit && json_object_is_type(crit, json_type_array) ? json_object_array_length(crit) : 0;
+    for (size_t i = 0; i < n && c->critical; i++) {
+        json_object *o = json_object_array_get_idx(crit, i), *jg, *jb;
+        if (!json_object_object_get_ex(o, "group", &jg) || !json_object_object_get_ex(o, "bytes", &jb) ||
+            !json_object_is_type(jg, json_type_string) || !json_object_is_type(jb, json_type_int)) {
+            g_string_append_printf(problems, "%scritical[%zu]: needs \"group\" and \"bytes\"",
+                                   problems->len ? "; " : "", i);
+            continue;
+        }
+        g_autoptr(GError) ce = NULL;
+        if (memctl_critical_register(c->critical, json_object_get_string(jg), 0, json_object_get_uint64(jb),
+                                     &ce) < 0)
+            g_string_append_printf(problems, "%scritical %s: %s", problems->len ? "; " : "",
+                                   json_object_get_string(jg), ce->message);
+    }
+    if (problems->len)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: %s", c->state_file, problems->str),
+               -EINVAL;
+    return 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "daemon/core.h"
+#include "daemon/critical.h"
+#include "daemon/group.h"
+#include "policy/config.h"
+
+/*
+ * The running configuration (GLib side): the policy read from memctld.json and the policy.d drop-ins, its
+ * application to the groups (created, limits written, prefer/avoid, budgets and priority published
+ * to the core), reloads that change only what changed, and the state file that keeps the groups
+ * created over D-Bus (and critical group registrations) across restarts.
+ */
+
+#define MEMCTL_CONFIG_FILE "/etc/memctl/memctld.json"
+#define MEMCTL_CONFIG_DIR "/etc/memctl/policy.d"
+#define MEMCTL_STATE_FILE "/var/lib/memctl/state.json"
+
+/*
+ * Reads and checks a policy: `main_file` (missing is fine unless main_required), then every
+ * `*.json` in `dropin_dir` in name order (a missing directory is fine). Errors (MEMCTL_ERROR_
+ * INVALID_POLICY) name the file, the JSON path and the problem. *ret is set only on success.
+ */
+int memctl_config_read(const char *main_file, bool main_required, const char *dropin_dir, MemctlPolicy *ret,
+                       GError **error);
+
+/* Reads and checks the given files, in order (memctld --check-config). */
+int memctl_config_read_files(char **files, MemctlPolicy *ret, GError **error);
+
+typedef struct MemctlConfig MemctlConfig;
+
+MemctlConfig *memctl_config_new(const char *main_file, bool main_required, const char *dropin_dir,
+                                const char *state_file, MemctlGroups *groups, MemctlCore *core);
+void memctl_config_free(MemctlConfig *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlConfig, memctl_config_free)
+
+/* For group registrations in the state file; NULL until set. */
+void memctl_config_set_critical(MemctlConfig *c, MemctlCritical *critical);
+
+/* The running policy. */
+const MemctlPolicy *memctl_config_policy(MemctlConfig *c);
+
+/*
+ * Makes `next` the running policy: creates the groups it declares that do not exist, writes the
+ * limits that differ from the running policy's (keys it no longer gives go back to the kernel's
+ * defaults), publishes every group's policy to the core. Groups it no longer declares stay as they
+ * are. All or nothing: on error what was changed is put back and the running policy stays.
+ * `next` is taken over on success. Appends one line per change to ret_changes (may be NULL).
+ */
+int memctl_config_apply(MemctlConfig *c, MemctlPolicy *next, GPtrArray *ret_changes, GError **error);
+
+/* Reads the policy files again and applies them (SIGHUP, ReloadPolicy). */
+int memctl_config_reload(MemctlConfig *c, GPtrArray *ret_changes, GError **error);
+
+/* Publishes every group's policy to the core (after groups were added or changed). */
+void memctl_config_publish_all(MemctlConfig *c);
+
+/* Creates the groups of the state file (those the policy files do not declare) and re-registers
+ * its critical groups. A missing file is fine. */
+int memctl_config_restore_state(MemctlConfig *c, GError **error);
+
+/* Writes the state file atomically (temporary file, fsync, rename). */
+int memctl_config_save_state(MemctlConfig *c, GError **error);
+
+/* From now on, every change to the groups republishes the policies and saves the state. */
+void memctl_config_watch_groups(MemctlConfig *c);
+
+/* Something the state file keeps changed (a critical registration): save it soon. */
+void memctl_config_changed(MemctlConfig *c);

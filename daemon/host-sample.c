@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/host-sample.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const char *skip_spaces(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* A decimal number at p (after spaces); false if there is none. */
+static bool number(const char *p, uint64_t *ret)
+{
+    p = skip_spaces(p);
+    if (*p < '0' || *p > '9')
+        return false;
+    uint64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    *ret = v;
+    return true;
+}
+
+/* If line (after its indentation) is "<word> <number>", stores the number. */
+static bool field(const char *line, const char *word, uint64_t *ret)
+{
+    size_t n = strlen(word);
+    return strncmp(line, word, n) == 0 && (line[n] == ' ' || line[n] == '\t') && number(line + n, ret);
+}
+
+int memctl_host_sample_zoneinfo(const char *text, MemctlHostSample *s)
+{
+    MemctlZone zones[MEMCTL_HOST_ZONES_MAX];
+    int n = -1;
+    for (const char *l = text; l && *l;) {
+        const char *p = skip_spaces(l);
+        if (strncmp(l, "Node ", 5) == 0) {
+            n++;
+            if (n < MEMCTL_HOST_ZONES_MAX)
+                memset(&zones[n], 0, sizeof(zones[n]));
+        } else if (n >= 0 && n < MEMCTL_HOST_ZONES_MAX) {
+            MemctlZone *z = &zones[n];
+            if (strncmp(p, "pages free", 10) == 0)
+                (void)number(p + 10, &z->free);
+            else if (!field(p, "min", &z->min) && !field(p, "low", &z->low) && !field(p, "high", &z->high))
+                (void)field(p, "managed", &z->managed);
+        }
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    if (n < 0)
+        return -EINVAL;
+    uint32_t count = (uint32_t)(n + 1 > MEMCTL_HOST_ZONES_MAX ? MEMCTL_HOST_ZONES_MAX : n + 1);
+    memcpy(s->zones, zones, count * sizeof(zones[0]));
+    s->n_zones = count;
+    return 0;
+}
+
+/* "Key:   123 kB" -> bytes */
+static bool meminfo_key(const char *text, const char *key, uint64_t *ret)
+{
+    size_t n = strlen(key);
+    for (const char *l = text; l && *l;) {
+        if (strncmp(l, key, n) == 0 && l[n] == ':') {
+            uint64_t kb;
+            if (!number(l + n + 1, &kb))
+                return false;
+            *ret = kb * 1024;
+            return true;
+        }
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    return false;
+}
+
+int memctl_host_sample_meminfo(const char *text, MemctlHostSample *s)
+{
+    uint64_t total, avail, st = 0, sf = 0;
+    if (!meminfo_key(text, "MemTotal", &total) || !meminfo_key(text, "MemAvailable", &avail))
+        return -EINVAL;
+    (void)meminfo_key(text, "SwapTotal", &st);
+    (void)meminfo_key(text, "SwapFree", &sf);
+    s->total = total;
+    s->available = avail;
+    s->swap_total = st;
+    s->swap_free = sf > st ? st : sf;
+    return 0;
+}
+
+int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
+{
+    uint64_t steal = 0, scan = 0, refault = 0, v;
+    bool split_refaults = false, any = false;
+    for (const char *l = text; l && *l;) {
+        if (strncmp(l, "pgsteal_", 8) == 0 &&
+            (field(l, "pgsteal_kswapd", &v) || field(l, "pgsteal_direct", &v) ||
+             field(l, "pgsteal_khugepaged", &v))) {
+            steal += v;
+            any = true;
+        } else if (strncmp(l, "pgscan_", 7) == 0 &&
+                   (field(l, "pgscan_kswapd", &v) || field(l, "pgscan_direct", &v) ||
+                    field(l, "pgscan_khugepaged", &v))) {
+            scan += v;
+        } else if (field(l, "workingset_refault_anon", &v) || field(l, "workingset_refault_file", &v)) {
+            refault = split_refaults ? refault + v : v;
+            split_refaults = true;
+        } else if (!split_refaults && field(l, "workingset_refault", &v)) {
+            refault = v;
+        }
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    if (!any)
+        return -EINVAL;
+    s->pgsteal = steal;
+    s->pgscan = scan;
+    s->refault = refault;
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "policy/host.h"
+
+/*
+ * Parsers of the host's memory files for the host guard, on caller-provided text (the core reads
+ * the files with pread() on fds opened once). No allocation, no stdio. Each returns 0 or -errno and
+ * fills only its own fields of *s.
+ */
+
+/* /proc/zoneinfo: every zone's free pages, min/low/high watermarks and managed pages, in order.
+ * -EINVAL when no zone is found; zones past MEMCTL_HOST_ZONES_MAX are ignored. */
+int memctl_host_sample_zoneinfo(const char *text, MemctlHostSample *s);
+
+/* /proc/meminfo: MemTotal, MemAvailable (both required), SwapTotal, SwapFree (0 when absent). */
+int memctl_host_sample_meminfo(const char *text, MemctlHostSample *s);
+
+/* /proc/vmstat: pgsteal_* and pgscan_* summed (kswapd, direct, khugepaged), and the workingset
+ * refaults (anon + file on 5.9+, workingset_refault before). */
+int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s);
