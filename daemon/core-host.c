@@ -19,6 +19,7 @@
 
 #include "daemon/core-internal.h"
 #include "daemon/host-sample.h"
+#include "daemon/ring.h"
 #include "daemon/sample.h"
 
 /* ---- GLib side: setup ---------------------------------------------------------------------- */
@@ -47,6 +48,7 @@ static ssize_t proc_size(int fd)
 int memctl_core_host_setup(MemctlCore *c)
 {
     c->host_victim = -1;
+    memctl_host_progress_config(&c->cfg.host, &c->cfg.progress, &c->host_progress);
     c->host_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (c->host_tfd < 0)
         return -errno;
@@ -111,17 +113,16 @@ static int host_sample(MemctlCore *c, MemctlHostSample *ret)
         return -EIO;
     if (memctl_sample_read(c->fd_vmstat, b, n) <= 0 || memctl_host_sample_vmstat(b, &x) < 0)
         return -EIO;
-    uint64_t some;
     uint32_t avg10;
     if (memctl_sample_read(c->fd_host_pressure, b, n) > 0)
-        (void)memctl_sample_pressure(b, &some, &x.full_total_usec, &avg10);
+        (void)memctl_sample_pressure(b, &x.some_total_usec, &x.full_total_usec, &avg10);
     *ret = x;
     return 0;
 }
 
 static void host_timer(MemctlCore *c, bool on)
 {
-    uint64_t w = c->cfg.progress.window_usec;
+    uint64_t w = c->cfg.host.window_usec;
     struct itimerspec its = {0};
     if (on) {
         its.it_interval.tv_sec = (time_t)(w / 1000000);
@@ -131,6 +132,8 @@ static void host_timer(MemctlCore *c, bool on)
     if (timerfd_settime(c->host_tfd, 0, &its, NULL) == 0)
         c->host_armed = on;
 }
+
+static void host_kill(MemctlCore *c, MemctlHostVerdict verdict);
 
 void memctl_core_host_pressure(MemctlCore *c)
 {
@@ -143,7 +146,19 @@ void memctl_core_host_pressure(MemctlCore *c)
     c->host_state = (MemctlHostState){0};
     c->host_t_rt = memctl_realtime_usec();
     c->host_t_mono = c->host_last.t_usec;
+    /* The arming sample counts: a zone already below its min watermark is a first breach window
+     * (the PSI event may come late, when a fast allocator has already emptied the host). */
+    (void)memctl_host_decide(&c->host_last, &c->host_last, &c->cfg.host, &c->host_progress, c->page_size,
+                             &c->host_state, &c->host_fig);
     host_timer(c, true);
+    bool exhausted = memctl_host_exhausted(&c->host_last, &c->cfg.host);
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = -1, .host = true};
+    memcpy(e.reason, "host", 5);
+    e.t_event_usec = c->host_t_rt;
+    e.host_available = c->host_last.available;
+    memctl_ring_push(c->events, &e);
+    if (exhausted)
+        host_kill(c, MEMCTL_HOST_EXHAUSTED); /* the PSI event is the wait: no progress is possible */
 }
 
 void memctl_core_host_victim_done(MemctlCore *c, size_t slot)
@@ -208,6 +223,12 @@ static void host_kill(MemctlCore *c, MemctlHostVerdict verdict)
             c->host_state = (MemctlHostState){0};
             return;
         }
+        if (r == -EINPROGRESS) {
+            /* Someone there is dying already (the kernel's OOM killer got there first): its memory
+             * is coming back. Killing in another group now would be collateral: decide afresh. */
+            c->host_state = (MemctlHostState){0};
+            return;
+        }
         skip[i] = true; /* nothing to kill in there: the next group */
     }
     memctl_core_emit_error(c, -1, "host: no eligible victim", -ESRCH);
@@ -228,7 +249,7 @@ void memctl_core_host_tick(MemctlCore *c)
         c->host_last = x;
         return;
     }
-    MemctlHostVerdict v = memctl_host_decide(&c->host_last, &x, &c->cfg.host, &c->cfg.progress, c->page_size,
+    MemctlHostVerdict v = memctl_host_decide(&c->host_last, &x, &c->cfg.host, &c->host_progress, c->page_size,
                                              &c->host_state, &c->host_fig);
     c->host_last = x;
     if (v == MEMCTL_HOST_CALM) {

@@ -106,6 +106,7 @@ struct MemctlCore {
     MemctlHostSample host_last;
     MemctlHostState host_state;
     MemctlHostFigures host_fig;
+    MemctlProgressConfig host_progress; /* the group verdict's settings on the host window */
     MemctlGroupCandidate *gcands;
     int32_t *gcand_slot;
     bool *gskip;

@@ -30,7 +30,7 @@ void memctl_core_config_default(MemctlCoreConfig *c)
     c->psi_stall_usec = 100 * 1000;
     c->psi_window_usec = 1000 * 1000;
     memctl_host_config_default(&c->host);
-    c->host_psi_stall_usec = 20 * 1000;
+    c->host_psi_stall_usec = 5 * 1000;
     c->host_psi_window_usec = 500 * 1000;
 }
 

@@ -275,6 +275,16 @@ static void mrelease(int pidfd)
             break;
 }
 
+/* True if one of the n candidates is being killed already (by the kernel's OOM killer, say): its
+ * memory is on its way back, and killing someone else now would be collateral (seed 000). */
+static bool any_dying(const MemctlCore *c, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (c->cands[k].flags & MEMCTL_CAND_DYING)
+            return true;
+    return false;
+}
+
 static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
 {
     Slot *s = &c->slots[i];
@@ -283,7 +293,7 @@ static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
     for (int attempt = 0; attempt < 4; attempt++) {
         size_t k;
         if (memctl_victim_pick(c->cands, n, scale, &k) < 0)
-            return -ESRCH;
+            return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
         MemctlCandidate *cand = &c->cands[k];
         int pidfd = (int)syscall(SYS_pidfd_open, cand->pid, 0);
         if (pidfd < 0 || !still_member(c, cand->pid, (size_t)c->cand_slot[k])) {
@@ -390,7 +400,7 @@ int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool forc
 static void slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)
 {
     int r = memctl_core_slot_kill(c, i, reason, force_group);
-    if (r < 0)
+    if (r < 0 && r != -EINPROGRESS)
         memctl_core_emit_error(c, (int)i, r == -ESRCH ? "no eligible victim" : "kill failed", r);
 }
 

@@ -104,7 +104,10 @@ void memctl_manager_drain(MemctlManager *m)
         MemctlGroup *grp = memctl_groups_by_slot(m->groups, e.slot);
         g_autofree char *line = memctl_record_describe(&e);
         if (e.type == MEMCTL_EVENT_PRESSURE) {
-            g_debug("%s", line);
+            if (e.host)
+                g_message("%s", line); /* once per episode: the guard armed */
+            else
+                g_debug("%s", line);
             if (m->bus)
                 memctl_bus_emit_pressure(m->bus, e.group, e.reason);
             continue;

@@ -79,6 +79,9 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
         return g_strdup_printf("%s: the kernel's OOM killer killed %u process(es) (current %s)", e->group,
                                e->npids, memctl_size_format(e->current, a));
     case MEMCTL_EVENT_PRESSURE:
+        if (e->host)
+            return g_strdup_printf("host: pressure, guard armed (MemAvailable %s)",
+                                   memctl_size_format(e->host_available, a));
         return g_strdup_printf("%s: pressure alert '%s' (current %s)", e->group, e->reason,
                                memctl_size_format(e->current, a));
     case MEMCTL_EVENT_ERROR:

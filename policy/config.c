@@ -293,7 +293,7 @@ static int parse_defaults(const Doc *d, json_object *o)
 
 static int parse_host(const Doc *d, json_object *o)
 {
-    static const char *const keys[] = {"enabled", "available_min", "watermark_windows", NULL};
+    static const char *const keys[] = {"enabled", "available_min", "watermark_windows", "window_ms", NULL};
     if (want_object(d, "host", o) < 0 || check_keys(d, "host", o, keys) < 0)
         return -EINVAL;
     MemctlHostConfig *h = &d->p->host;
@@ -322,6 +322,12 @@ static int parse_host(const Doc *d, json_object *o)
     if (json_object_object_get_ex(o, "watermark_windows", &v) &&
         get_uint(d, "host.watermark_windows", v, 0, 1000, &h->watermark_windows) < 0)
         return -EINVAL;
+    uint32_t ms;
+    if (json_object_object_get_ex(o, "window_ms", &v)) {
+        if (get_uint(d, "host.window_ms", v, 2, 1000, &ms) < 0)
+            return -EINVAL;
+        h->window_usec = (uint64_t)ms * 1000;
+    }
     return 0;
 }
 

@@ -9,6 +9,23 @@ void memctl_host_config_default(MemctlHostConfig *c)
     c->available_min = 0;
     c->available_min_pct = 5;
     c->watermark_windows = 2;
+    c->window_usec = 10 * 1000;
+    c->swap_room = 16ull << 20;
+}
+
+void memctl_host_progress_config(const MemctlHostConfig *c, const MemctlProgressConfig *group,
+                                 MemctlProgressConfig *ret)
+{
+    MemctlProgressConfig p = *group;
+    if (c->window_usec > 0 && group->window_usec > 0) {
+        p.window_usec = c->window_usec;
+        p.progress_floor = group->progress_floor * c->window_usec / group->window_usec;
+        if (p.progress_floor == 0)
+            p.progress_floor = 1;
+        uint64_t sw = (uint64_t)group->stall_windows * group->window_usec / c->window_usec;
+        p.stall_windows = group->stall_windows == 0 ? 0 : sw > 0 ? (uint32_t)sw : 1;
+    }
+    *ret = p;
 }
 
 uint64_t memctl_host_available_min(const MemctlHostConfig *c, uint64_t total)
@@ -29,7 +46,9 @@ void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConf
             .pgsteal = s->pgsteal,
             .pgscan = s->pgscan,
             .swap_current = s->swap_total > s->swap_free ? s->swap_total - s->swap_free : 0,
-            .full_total_usec = s->full_total_usec,
+            /* the host's stall is "some": other runnable work (memctld's own core, a bystander)
+             * keeps "full" low even while the workload that needs memory makes no progress */
+            .full_total_usec = s->some_total_usec,
             .refault = s->refault,
     };
     *ret = x;
@@ -77,7 +96,15 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     memctl_host_progress_sample(prev, cfg, &pp);
     memctl_host_progress_sample(cur, cfg, &pc);
     MemctlProgressState pst = state->progress;
-    MemctlVerdict pv = memctl_progress_decide(&pp, &pc, pcfg, page_size, &pst, &f.progress);
+    /* Free swap means swap-out can still bring progress, and it starts late (the kernel ages anon
+     * pages first): windows without progress must add up to the stall budget's time. */
+    MemctlProgressConfig pc_eff = *pcfg;
+    if (cur->swap_free >= cfg->swap_room && pcfg->stall_windows > pc_eff.stuck_windows)
+        pc_eff.stuck_windows = pcfg->stall_windows;
+    MemctlVerdict pv = memctl_progress_decide(&pp, &pc, &pc_eff, page_size, &pst, &f.progress);
+    bool waited =
+            cur->some_total_usec > prev->some_total_usec || cur->full_total_usec > prev->full_total_usec;
+    uint64_t dt = cur->t_usec > prev->t_usec ? cur->t_usec - prev->t_usec : 0;
 
     /* Watermarks: the worst zone now, and where it is heading at this window's rate. */
     bool breach = false;
@@ -89,10 +116,13 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
         f.zone_min = zc->min;
         if (z < prev->n_zones)
             f.zone_delta = (int64_t)zc->free - (int64_t)prev->zones[z].free;
-        if (zc->free < zc->min)
-            breach = f.zone_delta <= 0; /* below min and not recovering */
+        /* "Substantially under" min (seed 003): a quarter of the atomic reserve is gone. Dips just
+         * below min are normal while direct reclaim and swap-out get going. */
+        int64_t floor = (int64_t)(zc->min - zc->min / 4);
+        if ((int64_t)zc->free < floor)
+            breach = f.zone_delta <= 0; /* under it and not recovering */
         else if (zc->free < zc->low && f.zone_delta < 0)
-            breach = (int64_t)zc->free + f.zone_delta < (int64_t)zc->min; /* there within a window */
+            breach = (int64_t)zc->free + f.zone_delta < floor; /* there within a window */
     }
     if (ret_figures)
         *ret_figures = f;
@@ -104,6 +134,23 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     state->breach = breach ? state->breach + 1 : 0;
     if (cfg->watermark_windows > 0 && state->breach >= cfg->watermark_windows)
         return MEMCTL_HOST_WATERMARK;
+    if (waited && memctl_host_exhausted(cur, cfg))
+        return MEMCTL_HOST_EXHAUSTED;
+    if (dt > 0 && !waited) {
+        /* Nobody waited for memory in this window: no evidence either way. A second of that while
+         * no zone is in danger ends the episode. */
+        state->idle_usec += dt;
+        pst.stuck = state->progress.stuck;
+        pst.stalled = 0;
+        state->progress = pst;
+        if (!breach && state->idle_usec >= 1000 * 1000) {
+            *state = (MemctlHostState){0};
+            return MEMCTL_HOST_CALM;
+        }
+        return MEMCTL_HOST_WATCH;
+    }
+    if (dt > 0)
+        state->idle_usec = 0;
     if (pv == MEMCTL_VERDICT_CALM) {
         /* Enough available memory overall: only the watermarks may call for a kill. */
         state->progress = (MemctlProgressState){0};
@@ -117,6 +164,11 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     return MEMCTL_HOST_WATCH;
 }
 
+bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c)
+{
+    return s->total > 0 && s->available < s->total / 100 && s->swap_free < c->swap_room;
+}
+
 const char *memctl_host_verdict_name(MemctlHostVerdict v)
 {
     static const char *const names[] = {
@@ -125,11 +177,13 @@ const char *memctl_host_verdict_name(MemctlHostVerdict v)
             [MEMCTL_HOST_WATERMARK] = "host-watermark",
             [MEMCTL_HOST_NO_PROGRESS] = "host-no-progress",
             [MEMCTL_HOST_STALL] = "host-stall",
+            [MEMCTL_HOST_EXHAUSTED] = "host-exhausted",
     };
     return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
 }
 
 bool memctl_host_verdict_is_kill(MemctlHostVerdict v)
 {
-    return v == MEMCTL_HOST_WATERMARK || v == MEMCTL_HOST_NO_PROGRESS || v == MEMCTL_HOST_STALL;
+    return v == MEMCTL_HOST_WATERMARK || v == MEMCTL_HOST_NO_PROGRESS || v == MEMCTL_HOST_STALL ||
+           v == MEMCTL_HOST_EXHAUSTED;
 }

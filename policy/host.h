@@ -12,13 +12,23 @@
  * on /proc/pressure/memory), and asks for a verdict on the last two samples.
  *
  * Two ways to a kill:
- *  - watermarks (seed 003): a zone's free pages are below its min watermark, or fall toward it
- *    faster than reclaim restores them (the next window at this rate ends below min), for
+ *  - watermarks (seed 003): a zone's free pages are substantially under its min watermark (below
+ *    3/4 of it: a quarter of the reserve of atomic allocations is used up), or fall toward that
+ *    faster than reclaim restores them (the next window at this rate ends below it), for
  *    `watermark_windows` windows in a row: atomic allocations are about to fail, whatever
  *    reclaim's progress;
  *  - progress (seed 004): with MemAvailable below `available_min`, the same verdict as a group's
  *    (policy/progress.h) on the host's counters: reclaim net of refaults, swap-out, freed memory,
- *    and the full stall.
+ *    and the full stall. A window counts against progress only when some task waited for memory
+ *    in it (PSI "some" grew): a host that is full but idle needs no kill. With free swap left, the
+ *    windows without progress must add up to the stall budget's time (swap-out starts late: the
+ *    kernel ages anon pages first); with none left, `stuck_windows` host windows decide.
+ *  - exhausted: MemAvailable below 1% of MemTotal (the kernel's own estimate: no free memory above
+ *    the watermarks and no reclaimable cache), no free swap, and a task waiting for memory: no
+ *    progress is possible, and waiting only lets the kernel's OOM killer choose (it fires within
+ *    tens of milliseconds from there). The PSI event that arms the guard is such a wait.
+ *  - calm: every zone above low and MemAvailable above available_min, or nobody waiting for
+ *    memory for a second: the guard disarms until the next PSI event.
  */
 
 #define MEMCTL_HOST_ZONES_MAX 32
@@ -34,6 +44,7 @@ typedef struct {
     uint64_t pgsteal, pgscan;       /* /proc/vmstat, pages, cumulative (kswapd + direct + khugepaged) */
     uint64_t refault;               /* workingset_refault_anon + _file (or workingset_refault), pages */
     uint64_t full_total_usec;       /* /proc/pressure/memory "full total=" */
+    uint64_t some_total_usec;       /* /proc/pressure/memory "some total=" */
     uint32_t n_zones;
     MemctlZone zones[MEMCTL_HOST_ZONES_MAX];
 } MemctlHostSample;
@@ -43,9 +54,11 @@ typedef struct {
     uint64_t available_min;     /* bytes; 0: available_min_pct of MemTotal */
     uint32_t available_min_pct; /* 1-50 */
     uint32_t watermark_windows; /* consecutive windows at or toward min before a kill */
+    uint64_t window_usec;       /* sampling period while armed */
+    uint64_t swap_room;         /* free swap (bytes) below which swap-out cannot be counted on */
 } MemctlHostConfig;
 
-/* Defaults (docs/POLICY.md): enabled, 5 % of MemTotal, 2 windows. */
+/* Defaults (docs/POLICY.md): enabled, 5 % of MemTotal, 2 windows of 10 ms. */
 void memctl_host_config_default(MemctlHostConfig *c);
 
 /* The MemAvailable threshold in bytes for a host with `total` bytes. */
@@ -57,10 +70,12 @@ typedef enum {
     MEMCTL_HOST_WATERMARK,   /* kill: a zone is (about to be) below its min watermark */
     MEMCTL_HOST_NO_PROGRESS, /* kill: short of memory and nothing makes progress */
     MEMCTL_HOST_STALL,       /* kill: short of memory and stalling over the budget */
+    MEMCTL_HOST_EXHAUSTED,   /* kill: nothing left to reclaim or swap to, and tasks wait */
 } MemctlHostVerdict;
 
 typedef struct {
-    uint32_t breach; /* consecutive windows at or toward a min watermark */
+    uint32_t breach;    /* consecutive windows at or toward a min watermark */
+    uint64_t idle_usec; /* time since a task last waited for memory */
     MemctlProgressState progress;
 } MemctlHostState;
 
@@ -73,6 +88,13 @@ typedef struct {
     uint64_t available; /* MemAvailable, bytes */
 } MemctlHostFigures;
 
+/*
+ * The group verdict's settings rescaled to the host window: the same progress floor per unit of
+ * time and the same stall budget in time (stall_windows x window), the same stuck_windows.
+ */
+void memctl_host_progress_config(const MemctlHostConfig *c, const MemctlProgressConfig *group,
+                                 MemctlProgressConfig *ret);
+
 /* The progress sample the verdict uses for the host: used = total - available, "high" the point
  * at which available falls below available_min. */
 void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConfig *c,
@@ -82,6 +104,9 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
                                      const MemctlHostConfig *cfg, const MemctlProgressConfig *pcfg,
                                      uint64_t page_size, MemctlHostState *state,
                                      MemctlHostFigures *ret_figures);
+
+/* True if s shows a host with nothing left to reclaim and no swap to write to (see above). */
+bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c);
 
 const char *memctl_host_verdict_name(MemctlHostVerdict v);
 bool memctl_host_verdict_is_kill(MemctlHostVerdict v);

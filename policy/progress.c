@@ -49,7 +49,11 @@ MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const Mem
     uint64_t net = f.reclaimed_bytes > f.refaulted_bytes ? f.reclaimed_bytes - f.refaulted_bytes : 0;
     bool progress = f.freed_bytes > 0 || net + f.swapped_bytes >= (floor > 0 ? floor : 1);
 
-    state->stalled = f.stall_pct >= cfg->stall_budget_pct ? state->stalled + 1 : 0;
+    /* A leaky count: a window over the budget adds one, a window under it takes one away, so that
+     * short dips in a long stall (a scheduling gap, a burst of progress) do not restart the clock. */
+    state->stalled = f.stall_pct >= cfg->stall_budget_pct ? state->stalled + 1
+                     : state->stalled > 0                 ? state->stalled - 1
+                                                          : 0;
     state->stuck = progress ? 0 : state->stuck + 1;
 
     if (state->stuck >= cfg->stuck_windows)

@@ -26,7 +26,7 @@ typedef struct {
     uint32_t stuck_windows;    /* consecutive windows without progress before a kill */
     uint64_t progress_floor;   /* bytes reclaimed (or swapped out, or freed) per window that count */
     uint32_t stall_budget_pct; /* full-stall share of a window (0-100) that counts as stalling */
-    uint32_t stall_windows;    /* consecutive stalling windows before a kill, even with progress */
+    uint32_t stall_windows;    /* stalling windows (net of calm ones) before a kill, even with progress */
 } MemctlProgressConfig;
 
 /* Defaults (documented in docs/POLICY.md): 50 ms, 2, 1 MiB, 60 %, 20 (one second of thrashing). */
@@ -42,7 +42,7 @@ typedef enum {
 
 typedef struct {
     uint32_t stuck;   /* consecutive windows without progress */
-    uint32_t stalled; /* consecutive windows over the stall budget */
+    uint32_t stalled; /* windows over the stall budget, less windows under it (never below 0) */
 } MemctlProgressState;
 
 /* What a verdict was based on, for the kill record. */

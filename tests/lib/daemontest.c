@@ -212,6 +212,12 @@ void hog_start(Hog *h, const char *const *args)
 
 bool hog_wait_line(Hog *h, const char *prefix, int timeout_ms)
 {
+    g_autofree char *line = hog_read_line(h, prefix, timeout_ms);
+    return line != NULL;
+}
+
+char *hog_read_line(Hog *h, const char *prefix, int timeout_ms)
+{
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     char line[256];
     size_t got = 0;
@@ -221,7 +227,7 @@ bool hog_wait_line(Hog *h, const char *prefix, int timeout_ms)
             continue;
         char ch;
         if (read(h->out_fd, &ch, 1) != 1)
-            return false;
+            return NULL;
         if (ch != '\n') {
             if (got < sizeof(line) - 1)
                 line[got++] = ch;
@@ -229,10 +235,10 @@ bool hog_wait_line(Hog *h, const char *prefix, int timeout_ms)
         }
         line[got] = '\0';
         if (g_str_has_prefix(line, prefix))
-            return true;
+            return g_strdup(line);
         got = 0;
     }
-    return false;
+    return NULL;
 }
 
 int hog_wait(Hog *h, int timeout_ms)

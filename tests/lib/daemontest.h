@@ -50,6 +50,8 @@ void hog_start(Hog *h, const char *const *args);
 int hog_wait(Hog *h, int timeout_ms);
 /* Waits up to timeout_ms for a line on the hog's stdout that starts with prefix. */
 bool hog_wait_line(Hog *h, const char *prefix, int timeout_ms);
+/* The same, returning the line (or NULL). */
+char *hog_read_line(Hog *h, const char *prefix, int timeout_ms);
 /* Everything the hog wrote on stderr so far. */
 char *hog_stderr(Hog *h);
 /* Kills (SIGKILL) and reaps; returns the wait status. */

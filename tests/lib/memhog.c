@@ -17,6 +17,9 @@
  * Prints "ready" when it is in the cgroup and "grown <bytes>" when --total is reached.
  * --block-on FILE: once grown, prints "blocking" and writes a byte to FILE (which the tests put on
  * a frozen filesystem: the process then sleeps uninterruptibly and cannot die until it is thawed).
+ * --fill random: (anon) writes whole pages of pseudo-random bytes instead of one byte per page, so
+ * that zram cannot compress them; --rewalk: after each step, reads a byte of every page grown so far
+ * (a working set that is all in use: once it exceeds RAM + swap, the host thrashes).
  * Benchmark options: --mark BYTES prints "mark <CLOCK_MONOTONIC usec>" when it has grown that much;
  * --probe-ms N (with --hold) maps, touches and unmaps 64 KiB every N ms instead of idling, and on
  * SIGTERM prints "worst_gap_usec <us>": the longest it was stalled between two probes.
@@ -88,12 +91,14 @@ int main(int argc, char **argv)
     bool hold = false;
     long interval_ms = 0, probe_ms = 0;
     uint64_t mark = 0;
-    const char *adj = NULL, *block_on = NULL;
+    const char *adj = NULL, *block_on = NULL, *fill = "byte";
+    bool rewalk = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--hold") == 0) {
-            hold = true;
+        if (strcmp(a, "--hold") == 0 || strcmp(a, "--rewalk") == 0) {
+            hold |= strcmp(a, "--hold") == 0;
+            rewalk |= strcmp(a, "--rewalk") == 0;
             continue;
         }
         if (!v) {
@@ -119,6 +124,8 @@ int main(int argc, char **argv)
             adj = v;
         else if (strcmp(a, "--block-on") == 0)
             block_on = v;
+        else if (strcmp(a, "--fill") == 0)
+            fill = v;
         else {
             fprintf(stderr, "memhog: unknown option %s\n", a);
             return 2;
@@ -150,6 +157,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "memhog: memfd_create: %s\n", strerror(errno));
         return 2;
     }
+    static struct {
+        char *p;
+        uint64_t n;
+    } maps[65536];
+    size_t nmaps = 0;
     while (grown < total) {
         uint64_t n = total - grown < step ? total - grown : step;
         int flags = MAP_PRIVATE | MAP_ANONYMOUS | (strcmp(mode, "populate") == 0 ? MAP_POPULATE : 0);
@@ -168,7 +180,15 @@ int main(int argc, char **argv)
         }
         if (!first)
             first = p;
-        if (strcmp(mode, "anon") == 0 || shmem) {
+        if ((strcmp(mode, "anon") == 0 || shmem) && strcmp(fill, "random") == 0) {
+            static uint64_t x = 0x9e3779b97f4a7c15ull;
+            for (uint64_t off = 0; off + 8 <= n; off += 8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                memcpy(p + off, &x, 8);
+            }
+        } else if (strcmp(mode, "anon") == 0 || shmem) {
             for (uint64_t off = 0; off < n; off += (uint64_t)page)
                 p[off] = 1;
         } else if (strcmp(mode, "populate") == 0) {
@@ -198,6 +218,19 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
         grown += n;
+        if (rewalk && !shmem) {
+            /* the whole working set in use: every page grown so far is read again (mappings are
+             * contiguous only by luck, so each step's mapping is remembered) */
+            if (nmaps < sizeof(maps) / sizeof(maps[0])) {
+                maps[nmaps].p = p;
+                maps[nmaps++].n = n;
+            }
+            volatile char sink = 0;
+            for (size_t m = 0; m < nmaps; m++)
+                for (uint64_t off = 0; off < maps[m].n; off += (uint64_t)page)
+                    sink += maps[m].p[off];
+            (void)sink;
+        }
         if (interval_ms > 0) {
             struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
             nanosleep(&ts, NULL);

@@ -14,6 +14,7 @@ typedef struct {
     MemctlHostState st;
     MemctlHostSample s;
     MemctlHostFigures fig;
+    bool idle; /* nobody waits for memory: PSI "some" does not grow */
 } Fixture;
 
 static void fixture_init(Fixture *f)
@@ -21,6 +22,7 @@ static void fixture_init(Fixture *f)
     memctl_host_config_default(&f->cfg);
     memctl_progress_config_default(&f->pcfg);
     f->st = (MemctlHostState){0};
+    f->idle = false;
     f->s = (MemctlHostSample){
             .t_usec = 1000 * MS,
             .total = 1024 * MiB,
@@ -45,6 +47,7 @@ static MemctlHostVerdict step(Fixture *f, int64_t davail_mib, int64_t dfree_page
     f->s.refault += refault_pages;
     f->s.swap_free -= dswap_mib * MiB;
     f->s.full_total_usec += stall_ms * MS;
+    f->s.some_total_usec += f->idle ? 0 : stall_ms * MS + 1000;
     return memctl_host_decide(&prev, &f->s, &f->cfg, &f->pcfg, PAGE, &f->st, &f->fig);
 }
 
@@ -68,18 +71,22 @@ static void test_calm(void)
     g_assert_cmpuint(f.fig.zone, ==, 0); /* DMA: 2940 pages above min, Normal 98000 */
 }
 
-/* Seed 003: free below min, not recovering, for two windows: kill even though reclaim progresses. */
+/* Seed 003: free substantially under min (3/4 of it), not recovering, for two windows: kill even
+ * though reclaim progresses. Just under min is not enough. */
 static void test_watermark_breach(void)
 {
     Fixture f;
     fixture_init(&f);
-    f.s.zones[1].free = 1100;
+    f.s.zones[1].free = 1000;
     f.s.available = 400 * MiB;
-    g_assert_cmpint(step(&f, 0, -200, 10000, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 900 < min 1000 */
+    g_assert_cmpint(step(&f, 0, -100, 10000, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 900: under min 1000 */
+    g_assert_cmpuint(f.st.breach, ==, 0);
+    g_assert_cmpint(step(&f, 0, -200, 10000, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 700 < 750 */
     g_assert_cmpuint(f.fig.zone, ==, 1);
-    g_assert_cmpuint(f.fig.zone_free, ==, 900);
+    g_assert_cmpuint(f.fig.zone_free, ==, 700);
     g_assert_cmpuint(f.fig.zone_min, ==, 1000);
     g_assert_cmpint(f.fig.zone_delta, ==, -200);
+    g_assert_cmpuint(f.st.breach, ==, 1);
     g_assert_cmpint(step(&f, 0, 0, 10000, 0, 0, 0), ==, MEMCTL_HOST_WATERMARK);
 }
 
@@ -87,27 +94,27 @@ static void test_watermark_recovering(void)
 {
     Fixture f;
     fixture_init(&f);
-    f.s.zones[1].free = 1100;
-    g_assert_cmpint(step(&f, 0, -200, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
-    /* below min, but reclaim brings it back: no breach, the count starts again */
-    g_assert_cmpint(step(&f, 0, 50, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    f.s.zones[1].free = 800;
+    g_assert_cmpint(step(&f, 0, -100, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 700 */
+    /* under it, but reclaim brings it back: no breach, the count starts again */
+    g_assert_cmpint(step(&f, 0, 20, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpuint(f.st.breach, ==, 0);
     g_assert_cmpint(step(&f, 0, -10, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATERMARK);
 }
 
-/* Falling toward min so fast that the next window ends below it counts as a breach. */
+/* Falling so fast that the next window ends under 3/4 of min counts as a breach. */
 static void test_watermark_projection(void)
 {
     Fixture f;
     fixture_init(&f);
     f.s.zones[1].free = 1240;                                              /* below low (1250) */
-    g_assert_cmpint(step(&f, 0, -100, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 1140 - 100 > 1000 */
+    g_assert_cmpint(step(&f, 0, -100, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 1140 - 100 > 750 */
     g_assert_cmpuint(f.st.breach, ==, 0);
-    g_assert_cmpint(step(&f, 0, -120, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 1020 - 120 < 1000 */
+    g_assert_cmpint(step(&f, 0, -300, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH); /* 840 - 300 < 750 */
     g_assert_cmpuint(f.st.breach, ==, 1);
     f.cfg.watermark_windows = 0; /* the rule can be switched off */
-    g_assert_cmpint(step(&f, 0, -10, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, -200, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
 }
 
 /* Seed 004: short of memory but swapping out steadily: never a kill. */
@@ -167,6 +174,63 @@ static void test_back_to_calm_resets(void)
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
 }
 
+/* A host that is full but where nobody waits for memory is not killed, and the guard disarms. */
+static void test_idle_is_not_stuck(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.available = 30 * MiB;
+    f.idle = true;
+    for (int i = 0; i < 19; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_CALM); /* 20 x 50 ms: a second */
+    f.idle = false;
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
+}
+
+/* On the host window (10 ms), free swap stretches the windows without progress to the stall
+ * budget's time (1 s); without free swap, two host windows decide. */
+static void test_swap_room_gives_time(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    MemctlProgressConfig group = f.pcfg;
+    memctl_host_progress_config(&f.cfg, &group, &f.pcfg);
+    g_assert_cmpuint(f.pcfg.window_usec, ==, 10 * MS);
+    g_assert_cmpuint(f.pcfg.progress_floor, ==, group.progress_floor / 5);
+    g_assert_cmpuint(f.pcfg.stall_windows, ==, 100); /* the same second of stall */
+    f.s.available = 30 * MiB;
+    f.s.swap_total = f.s.swap_free = 512 * MiB;
+    for (int i = 0; i < 99; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
+    f.st = (MemctlHostState){0};
+    f.s.swap_free = 1 * MiB; /* swap full: nothing left to make progress with */
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
+}
+
+/* Nothing to reclaim, no swap, someone waiting: at once. With swap room: the progress verdict. */
+static void test_exhausted(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.available = 5 * MiB; /* < 1% of 1 GiB */
+    g_assert_true(memctl_host_exhausted(&f.s, &f.cfg));
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_EXHAUSTED);
+    f.idle = true; /* nobody waits: no kill */
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    f.idle = false;
+    f.s.swap_total = f.s.swap_free = 512 * MiB;
+    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg));
+    f.st = (MemctlHostState){0};
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 4, 0), ==, MEMCTL_HOST_WATCH);
+    f.s.available = 20 * MiB;
+    f.s.swap_total = f.s.swap_free = 0;
+    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg)); /* 2% left: the progress verdict decides */
+}
+
 static void test_names(void)
 {
     g_assert_cmpstr(memctl_host_verdict_name(MEMCTL_HOST_WATERMARK), ==, "host-watermark");
@@ -187,6 +251,9 @@ int main(int argc, char **argv)
     g_test_add_func("/host/thrashing-kills", test_thrashing_kills);
     g_test_add_func("/host/stall-kills", test_stall_kills);
     g_test_add_func("/host/back-to-calm", test_back_to_calm_resets);
+    g_test_add_func("/host/idle", test_idle_is_not_stuck);
+    g_test_add_func("/host/swap-room", test_swap_room_gives_time);
+    g_test_add_func("/host/exhausted", test_exhausted);
     g_test_add_func("/host/names", test_names);
     return g_test_run();
 }

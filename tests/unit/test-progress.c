@@ -174,6 +174,20 @@ static void test_refaults_cancel_reclaim(void)
                     MEMCTL_VERDICT_NO_PROGRESS);
 }
 
+/* A short dip under the stall budget does not restart the count: it takes one window back. */
+static void test_stall_dip_leaks(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    for (int i = 0; i < 15; i++)
+        g_assert_cmpint(step(&f, 0, 512, 0, 40), ==, MEMCTL_VERDICT_PROGRESS); /* 80% stall, progress */
+    g_assert_cmpint(step(&f, 0, 512, 0, 0), ==, MEMCTL_VERDICT_PROGRESS);      /* a calm window: 14 */
+    g_assert_cmpuint(f.st.stalled, ==, 14);
+    for (int i = 0; i < 5; i++)
+        g_assert_cmpint(step(&f, 0, 512, 0, 40), ==, MEMCTL_VERDICT_PROGRESS);
+    g_assert_cmpint(step(&f, 0, 512, 0, 40), ==, MEMCTL_VERDICT_STALL); /* 20 */
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -186,5 +200,6 @@ int main(int argc, char **argv)
     g_test_add_func("/progress/stall-kills", test_stall_kills);
     g_test_add_func("/progress/late-sample", test_late_sample_scaling_and_figures);
     g_test_add_func("/progress/refaults", test_refaults_cancel_reclaim);
+    g_test_add_func("/progress/stall-dip", test_stall_dip_leaks);
     return g_test_run();
 }
