@@ -265,9 +265,14 @@ int verb_kill(MemctlClient *c, const CliArgs *a, int argc, char **argv)
     return r < 0 ? cli_fail(c, r, argv[0]) : 0;
 }
 
+static void strv_freep(char ***v)
+{
+    memctl_strv_free(*v);
+}
+
 int verb_reload(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 {
-    char **changes = NULL;
+    __attribute__((cleanup(strv_freep))) char **changes = NULL;
     int r = memctl_client_reload(c, &changes);
     if (r < 0)
         return cli_fail(c, r, "reload");
@@ -283,6 +288,5 @@ int verb_reload(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         for (char **p = changes; *p; p++)
             printf("%s\n", *p);
     }
-    memctl_strv_free(changes);
     return 0;
 }
