@@ -122,14 +122,7 @@ static int host_sample(MemctlCore *c, MemctlHostSample *ret)
 
 static void host_timer(MemctlCore *c, bool on)
 {
-    uint64_t w = c->cfg.host.window_usec;
-    struct itimerspec its = {0};
-    if (on) {
-        its.it_interval.tv_sec = (time_t)(w / 1000000);
-        its.it_interval.tv_nsec = (long)(w % 1000000) * 1000;
-        its.it_value = its.it_interval;
-    }
-    if (timerfd_settime(c->host_tfd, 0, &its, NULL) == 0)
+    if (memctl_core_timer_period(c->host_tfd, on ? c->cfg.host.window_usec : 0) == 0)
         c->host_armed = on;
 }
 

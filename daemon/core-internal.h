@@ -122,6 +122,8 @@ int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool forc
 /* Reads a slot's memory.current etc. into a progress sample. */
 int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret);
 bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j);
+/* Makes a timerfd fire every period_usec (0: disarms it); 0 or -errno. */
+int memctl_core_timer_period(int tfd, uint64_t period_usec);
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);
 
 /* core-host.c: the host guard, on the core thread. */

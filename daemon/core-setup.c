@@ -5,6 +5,7 @@
  * through the command ring.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +140,11 @@ int memctl_core_start(MemctlCore *c)
         return -r;
     pthread_setname_np(c->thread, "memctl-core");
     c->running = true;
-    return 0;
+    /* The core sleeps until an event and then must run at once, ahead of the allocators it is about
+     * to stop (a hog spinning in reclaim on every CPU): the lowest real-time priority. Best effort:
+     * without CAP_SYS_NICE it stays SCHED_OTHER (the caller reports it). */
+    struct sched_param sp = {.sched_priority = 1};
+    return -pthread_setschedparam(c->thread, SCHED_RR, &sp);
 }
 
 static void push_command(MemctlCore *c, uint32_t op, int32_t slot)

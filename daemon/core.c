@@ -68,18 +68,18 @@ void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err)
 
 /* ---- timer ------------------------------------------------------------------------------- */
 
+int memctl_core_timer_period(int tfd, uint64_t period_usec)
+{
+    struct itimerspec its = {0};
+    its.it_interval.tv_sec = (time_t)(period_usec / 1000000);
+    its.it_interval.tv_nsec = (long)(period_usec % 1000000) * 1000;
+    its.it_value = its.it_interval;
+    return timerfd_settime(tfd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
 static void timer_set(MemctlCore *c, bool on)
 {
-    if (c->timer_armed == on)
-        return;
-    uint64_t w = c->cfg.progress.window_usec;
-    struct itimerspec its = {0};
-    if (on) {
-        its.it_interval.tv_sec = (time_t)(w / 1000000);
-        its.it_interval.tv_nsec = (long)(w % 1000000) * 1000;
-        its.it_value = its.it_interval;
-    }
-    if (timerfd_settime(c->tfd, 0, &its, NULL) == 0)
+    if (c->timer_armed != on && memctl_core_timer_period(c->tfd, on ? c->cfg.progress.window_usec : 0) == 0)
         c->timer_armed = on;
 }
 

@@ -91,7 +91,8 @@ typedef struct {
 int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret);
 void memctl_core_free(MemctlCore *c);
 
-/* Starts the core thread (stack pre-faulted). */
+/* Starts the core thread (stack pre-faulted) at SCHED_RR priority 1. Returns 0, -EPERM or -EINVAL
+ * when only the real-time priority could not be set (the thread runs anyway), or another -errno. */
 int memctl_core_start(MemctlCore *c);
 /* Stops and joins the core thread. */
 void memctl_core_stop(MemctlCore *c);

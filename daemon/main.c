@@ -383,6 +383,12 @@ int main(int argc, char **argv)
     }
     harden_self();
     r = memctl_core_start(core);
+    if (r == -EPERM || r == -EINVAL) {
+        g_warning("cannot give the core thread real-time priority (SCHED_RR 1): %s; it may be late "
+                  "under CPU contention",
+                  g_strerror(-r));
+        r = 0;
+    }
     if (r < 0) {
         g_printerr("memctld: cannot start the core thread: %s\n", g_strerror(-r));
         return 1;

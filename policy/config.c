@@ -461,6 +461,8 @@ static int group_cmp(const void *a, const void *b)
 
 static MemctlGroupPolicy *find_group(MemctlGroupPolicy *g, size_t n, const char *name)
 {
+    if (n == 0)
+        return NULL; /* g may be NULL: bsearch() must not see it */
     MemctlGroupPolicy key;
     copy_str(key.name, sizeof(key.name), name);
     return bsearch(&key, g, n, sizeof(*g), group_cmp);

@@ -103,25 +103,6 @@ static const char *json_str(json_object *o, const char *key)
 }
 
 /* Runs the CLI and asserts its exit code; returns stdout. */
-static char *cli(ApiTest *t, int want, const char *const *args)
-{
-    char *out = NULL;
-    g_autofree char *err = NULL;
-    int rc = bustest_cli(&t->bus, args, &out, &err);
-    if (rc != want)
-        g_error("memctl %s ...: exit %d, expected %d; stderr: %s", args[0], rc, want, err);
-    return out;
-}
-
-static char *cli_err(ApiTest *t, int want, const char *const *args)
-{
-    g_autofree char *out = NULL;
-    char *err = NULL;
-    int rc = bustest_cli(&t->bus, args, &out, &err);
-    if (rc != want)
-        g_error("memctl %s ...: exit %d, expected %d; stderr: %s", args[0], rc, want, err);
-    return err;
-}
 
 /* A child reaped by its own thread: the cgroup of a killed child empties only once it is reaped. */
 typedef struct {
@@ -203,19 +184,20 @@ static void test_cli_lifecycle(void)
     g_autofree char *web = g_build_filename(t.root, "web", NULL);
 
     /* create: the files are written, and again is idempotent */
-    g_free(cli(&t, 0, (const char *[]){"create", "web", "--limit", "256M", "--min", "16M", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"create", "web", "--limit", "256M", "--min", "16M", NULL}));
     g_assert_cmpuint(cgtest_read_u64(web, "memory.max"), ==, 256 * MiB);
     /* the kernel rounds to pages */
     uint64_t want_high = 256 * MiB - memctl_limits_default_headroom(256 * MiB);
     g_assert_cmpuint(cgtest_read_u64(web, "memory.high"), ==, want_high / 4096 * 4096);
     g_assert_cmpuint(cgtest_read_u64(web, "memory.min"), ==, 16 * MiB);
-    g_autofree char *again = cli(&t, 0, (const char *[]){"--json", "create", "web", "--limit", "256M", NULL});
+    g_autofree char *again =
+            apitest_cli(&t, 0, (const char *[]){"--json", "create", "web", "--limit", "256M", NULL});
     json_object *created = parse_json(again);
     g_assert_cmpstr(json_str(created, "object_path"), ==, MEMCTL_GROUP_PATH_PREFIX "web");
     json_object_put(created);
 
     /* show --json has every property */
-    g_autofree char *show = cli(&t, 0, (const char *[]){"show", "web", "--json", NULL});
+    g_autofree char *show = apitest_cli(&t, 0, (const char *[]){"show", "web", "--json", NULL});
     json_object *p = parse_json(show);
     g_assert_cmpuint(json_u64(p, "MemoryMax"), ==, 256 * MiB);
     g_assert_cmpuint(json_u64(p, "MemoryMin"), ==, 16 * MiB);
@@ -236,32 +218,32 @@ static void test_cli_lifecycle(void)
     guint sub2 = g_dbus_connection_signal_subscribe(t.bus.conn, MEMCTL_BUS_NAME, MEMCTL_MANAGER_INTERFACE,
                                                     "GroupRemoved", MEMCTL_MANAGER_PATH, NULL,
                                                     G_DBUS_SIGNAL_FLAGS_NONE, on_removed, &sig, NULL);
-    g_free(cli(&t, 0, (const char *[]){"set", "web", "limit=128M", "priority=10", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"set", "web", "limit=128M", "priority=10", NULL}));
     g_assert_cmpuint(cgtest_read_u64(web, "memory.max"), ==, 128 * MiB);
     g_assert_true(bustest_wait_flag(&sig.changed, 5000));
     g_assert_nonnull(strstr(sig.changed_keys, "MemoryMax"));
     g_assert_nonnull(strstr(sig.changed_keys, "MemoryHigh"));
     g_assert_nonnull(strstr(sig.changed_keys, "Priority"));
     g_assert_null(strstr(sig.changed_keys, "MemoryMin"));
-    g_autofree char *e1 = cli_err(&t, 2, (const char *[]){"set", "web", "min=1G", NULL});
+    g_autofree char *e1 = apitest_cli_err(&t, 2, (const char *[]){"set", "web", "min=1G", NULL});
     g_assert_nonnull(strstr(e1, "min"));
-    g_autofree char *e2 = cli_err(&t, 2, (const char *[]){"set", "web", "bogus=1", NULL});
+    g_autofree char *e2 = apitest_cli_err(&t, 2, (const char *[]){"set", "web", "bogus=1", NULL});
     g_assert_nonnull(strstr(e2, "bogus"));
-    g_autofree char *e3 = cli_err(&t, 2, (const char *[]){"set", "web", "limit", NULL});
+    g_autofree char *e3 = apitest_cli_err(&t, 2, (const char *[]){"set", "web", "limit", NULL});
     g_assert_cmpuint(cgtest_read_u64(web, "memory.max"), ==, 128 * MiB);
     g_assert_cmpuint(cgtest_read_u64(web, "memory.min"), ==, 16 * MiB);
-    g_free(cli(&t, 0, (const char *[]){"set", "web", "memory.swap.max=0", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"set", "web", "memory.swap.max=0", NULL}));
     g_assert_cmpuint(cgtest_read_u64(web, "memory.swap.max"), ==, 0);
 
     /* list, human and JSON */
-    g_autofree char *list = cli(&t, 0, (const char *[]){"list", NULL});
+    g_autofree char *list = apitest_cli(&t, 0, (const char *[]){"list", NULL});
     g_assert_nonnull(strstr(list, "GROUP"));
     g_assert_nonnull(strstr(list, "128.0M"));
     g_assert_nonnull(strstr(list, "1 group(s) listed."));
-    g_autofree char *bare = cli(&t, 0, (const char *[]){"list", "--no-legend", NULL});
+    g_autofree char *bare = apitest_cli(&t, 0, (const char *[]){"list", "--no-legend", NULL});
     g_assert_null(strstr(bare, "GROUP"));
     g_assert_true(g_str_has_prefix(bare, "web "));
-    g_autofree char *lj = cli(&t, 0, (const char *[]){"list", "--json", NULL});
+    g_autofree char *lj = apitest_cli(&t, 0, (const char *[]){"list", "--json", NULL});
     json_object *arr = parse_json(lj);
     g_assert_cmpuint(json_object_array_length(arr), ==, 1);
     g_assert_cmpstr(json_str(json_object_array_get_idx(arr, 0), "name"), ==, "web");
@@ -272,13 +254,13 @@ static void test_cli_lifecycle(void)
     Child sleeper;
     spawn_sleeper(&sleeper);
     g_autofree char *spid = g_strdup_printf("%d", sleeper.pid);
-    g_free(cli(&t, 0, (const char *[]){"attach", "web", spid, NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"attach", "web", spid, NULL}));
     g_autofree char *procs = cgtest_read(web, "cgroup.procs");
     g_assert_nonnull(strstr(procs, spid));
-    g_free(cli(&t, 0, (const char *[]){"kill", "web", "--one", "--reason", "cli test", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"kill", "web", "--one", "--reason", "cli test", NULL}));
     int st = reap(&sleeper, 5000);
     g_assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    g_autofree char *kj = cli(&t, 0, (const char *[]){"kills", "--json", NULL});
+    g_autofree char *kj = apitest_cli(&t, 0, (const char *[]){"kills", "--json", NULL});
     json_object *kills = parse_json(kj);
     g_assert_cmpuint(json_object_array_length(kills), ==, 1);
     json_object *k0 = json_object_array_get_idx(kills, 0);
@@ -288,22 +270,22 @@ static void test_cli_lifecycle(void)
     g_assert_cmpstr(json_str(k0, "comm"), ==, "sleep");
     g_assert_cmpuint(json_u64(k0, "pid"), ==, (uint64_t)sleeper.pid);
     json_object_put(kills);
-    g_autofree char *kh = cli(&t, 0, (const char *[]){"kills", NULL});
+    g_autofree char *kh = apitest_cli(&t, 0, (const char *[]){"kills", NULL});
     g_assert_nonnull(strstr(kh, "manual"));
     g_assert_nonnull(strstr(kh, "1 kill(s) listed."));
-    g_autofree char *empty_kill = cli_err(&t, 1, (const char *[]){"kill", "web", NULL});
+    g_autofree char *empty_kill = apitest_cli_err(&t, 1, (const char *[]){"kill", "web", NULL});
     g_assert_nonnull(strstr(empty_kill, "no processes"));
 
     /* status and top */
-    g_autofree char *status = cli(&t, 0, (const char *[]){"status", NULL});
+    g_autofree char *status = apitest_cli(&t, 0, (const char *[]){"status", NULL});
     g_assert_nonnull(strstr(status, t.root));
     g_assert_nonnull(strstr(status, "Core: alive"));
-    g_autofree char *sj = cli(&t, 0, (const char *[]){"status", "--json", NULL});
+    g_autofree char *sj = apitest_cli(&t, 0, (const char *[]){"status", "--json", NULL});
     json_object *so = parse_json(sj);
     g_assert_cmpuint(json_u64(so, "kills"), ==, 1);
     g_assert_cmpuint(json_u64(so, "groups"), ==, 1);
     json_object_put(so);
-    g_autofree char *top = cli(&t, 0, (const char *[]){"top", "-n", "2", "-d", "0.1", NULL});
+    g_autofree char *top = apitest_cli(&t, 0, (const char *[]){"top", "-n", "2", "-d", "0.1", NULL});
     g_assert_nonnull(strstr(top, "memctl top"));
     g_assert_nonnull(strstr(top, "web"));
 
@@ -311,13 +293,13 @@ static void test_cli_lifecycle(void)
     Child s2;
     spawn_sleeper(&s2);
     g_autofree char *s2pid = g_strdup_printf("%d", s2.pid);
-    g_free(cli(&t, 0, (const char *[]){"attach", "web", s2pid, NULL}));
-    g_autofree char *busy = cli_err(&t, 1, (const char *[]){"remove", "web", NULL});
+    g_free(apitest_cli(&t, 0, (const char *[]){"attach", "web", s2pid, NULL}));
+    g_autofree char *busy = apitest_cli_err(&t, 1, (const char *[]){"remove", "web", NULL});
     g_assert_nonnull(strstr(busy, "still has processes"));
     g_assert_true(g_file_test(web, G_FILE_TEST_IS_DIR));
     uint64_t peak = cgtest_read_u64(web, "memory.peak");
     uint64_t high_events = cgtest_read_key(web, "memory.events", "high");
-    g_autofree char *rm = cli(&t, 0, (const char *[]){"remove", "web", "--kill", "--json", NULL});
+    g_autofree char *rm = apitest_cli(&t, 0, (const char *[]){"remove", "web", "--kill", "--json", NULL});
     json_object *fin = parse_json(rm);
     g_assert_cmpuint(json_u64(fin, "kills"), ==, 1);
     g_assert_cmpuint(json_u64(fin, "peak"), ==, peak); /* read before the cgroup went */
@@ -330,9 +312,9 @@ static void test_cli_lifecycle(void)
     g_assert_cmpstr(sig.removed_name, ==, "web");
 
     /* gone: exit code 4 like systemctl's "no such unit" */
-    g_autofree char *nosuch = cli_err(&t, 4, (const char *[]){"show", "web", NULL});
+    g_autofree char *nosuch = apitest_cli_err(&t, 4, (const char *[]){"show", "web", NULL});
     g_assert_nonnull(strstr(nosuch, "no group 'web'"));
-    g_free(cli_err(&t, 4, (const char *[]){"remove", "web", NULL}));
+    g_free(apitest_cli_err(&t, 4, (const char *[]){"remove", "web", NULL}));
 
     g_dbus_connection_signal_unsubscribe(t.bus.conn, sub1);
     g_dbus_connection_signal_unsubscribe(t.bus.conn, sub2);
@@ -481,25 +463,25 @@ static void test_reload(void)
     /* made behind memctld's back: adopted on reload, with its limit read back */
     g_autofree char *ext = cgtest_mkdir(t.root, "ext");
     g_assert_cmpint(cgtest_write(ext, "memory.max", "100663296"), ==, 0);
-    g_free(cli_err(&t, 4, (const char *[]){"show", "ext", NULL}));
-    g_free(cli(&t, 0, (const char *[]){"reload", NULL}));
-    g_autofree char *show = cli(&t, 0, (const char *[]){"show", "ext", "--json", NULL});
+    g_free(apitest_cli_err(&t, 4, (const char *[]){"show", "ext", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"reload", NULL}));
+    g_autofree char *show = apitest_cli(&t, 0, (const char *[]){"show", "ext", "--json", NULL});
     json_object *p = parse_json(show);
     g_assert_cmpuint(json_u64(p, "MemoryMax"), ==, 96 * MiB);
     json_object_put(p);
     /* a limit changed behind its back is read back too */
     g_assert_cmpint(cgtest_write(ext, "memory.max", "50331648"), ==, 0);
-    g_free(cli(&t, 0, (const char *[]){"reload", NULL}));
-    g_autofree char *show2 = cli(&t, 0, (const char *[]){"show", "ext", "--json", NULL});
+    g_free(apitest_cli(&t, 0, (const char *[]){"reload", NULL}));
+    g_autofree char *show2 = apitest_cli(&t, 0, (const char *[]){"show", "ext", "--json", NULL});
     p = parse_json(show2);
     g_assert_cmpuint(json_u64(p, "MemoryMax"), ==, 48 * MiB);
     json_object_put(p);
     /* removed behind its back: dropped on reload, GroupRemoved sent */
     g_assert_no_errno(rmdir(ext));
-    g_free(cli(&t, 0, (const char *[]){"reload", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"reload", NULL}));
     g_assert_true(bustest_wait_flag(&sig.removed, 5000));
     g_assert_cmpstr(sig.removed_name, ==, "ext");
-    g_free(cli_err(&t, 4, (const char *[]){"show", "ext", NULL}));
+    g_free(apitest_cli_err(&t, 4, (const char *[]){"show", "ext", NULL}));
     g_dbus_connection_signal_unsubscribe(t.bus.conn, sub);
     g_free(sig.removed_name);
     apitest_stop(&t);

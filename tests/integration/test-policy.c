@@ -21,16 +21,6 @@
 
 #define MiB ((uint64_t)1024 * 1024)
 
-static char *cli(ApiTest *t, int want, const char *const *args)
-{
-    char *out = NULL;
-    g_autofree char *err = NULL;
-    int rc = bustest_cli(&t->bus, args, &out, &err);
-    if (rc != want)
-        g_error("memctl %s ...: exit %d, expected %d; stderr: %s", args[0], rc, want, err);
-    return out;
-}
-
 static void write_file(const char *dir, const char *name, const char *text)
 {
     g_autofree char *p = g_build_filename(dir, name, NULL);
@@ -196,10 +186,10 @@ static void test_state_survives_restart(void)
     ApiTest t;
     apitest_start(&t, "memctl-state", (const char *[]){a_state, NULL});
     a_bus = g_strdup_printf("--bus-address=%s", t.bus.address);
-    g_free(cli(&t, 0, (const char *[]){"create", "dyn", "--limit", "64M", NULL}));
-    g_free(cli(&t, 0, (const char *[]){"set", "dyn", "priority=20", "min=4M", NULL}));
-    g_free(cli(&t, 0, (const char *[]){"create", "dyn/leaf", NULL}));
-    g_free(cli(&t, 0, (const char *[]){"reserve", "register", "dyn", "0", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"create", "dyn", "--limit", "64M", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"set", "dyn", "priority=20", "min=4M", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"create", "dyn/leaf", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"reserve", "register", "dyn", "0", NULL}));
     daemontest_stop(&t.d);
 
     g_autofree char *text = NULL;
@@ -227,16 +217,16 @@ static void test_state_survives_restart(void)
     g_assert_cmpuint(read_u64(t.root, "dyn", "memory.min"), ==, 4 * MiB);
     g_autofree char *leaf = g_build_filename(t.root, "dyn", "leaf", NULL);
     g_assert_true(g_file_test(leaf, G_FILE_TEST_IS_DIR));
-    g_autofree char *show = cli(&t, 0, (const char *[]){"show", "dyn", "--json", NULL});
+    g_autofree char *show = apitest_cli(&t, 0, (const char *[]){"show", "dyn", "--json", NULL});
     json_object *sj = json_tokener_parse(show);
     g_assert_true(json_object_object_get_ex(sj, "Priority", &v));
     g_assert_cmpint(json_object_get_int(v), ==, 20);
     json_object_put(sj);
-    g_autofree char *list = cli(&t, 0, (const char *[]){"reserve", "list", NULL});
+    g_autofree char *list = apitest_cli(&t, 0, (const char *[]){"reserve", "list", NULL});
     g_assert_nonnull(strstr(list, "dyn"));
     /* removed over D-Bus: gone from the state file too */
-    g_free(cli(&t, 0, (const char *[]){"reserve", "unregister", "dyn", NULL}));
-    g_free(cli(&t, 0, (const char *[]){"remove", "dyn/leaf", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"reserve", "unregister", "dyn", NULL}));
+    g_free(apitest_cli(&t, 0, (const char *[]){"remove", "dyn/leaf", NULL}));
     daemontest_stop(&t.d);
     g_free(g_steal_pointer(&text));
     g_assert_true(g_file_get_contents(state, &text, NULL, NULL));

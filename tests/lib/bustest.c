@@ -174,3 +174,27 @@ bool bustest_wait_flag(const bool *flag, int timeout_ms)
             g_usleep(1000);
     return *flag;
 }
+
+static char *cli_run(ApiTest *t, int want, const char *const *args, bool want_err)
+{
+    char *out = NULL, *err = NULL;
+    int rc = bustest_cli(&t->bus, args, &out, &err);
+    if (rc != want)
+        g_error("memctl %s ...: exit %d, expected %d; stderr: %s", args[0], rc, want, err);
+    if (want_err) {
+        g_free(out);
+        return err;
+    }
+    g_free(err);
+    return out;
+}
+
+char *apitest_cli(ApiTest *t, int want, const char *const *args)
+{
+    return cli_run(t, want, args, false);
+}
+
+char *apitest_cli_err(ApiTest *t, int want, const char *const *args)
+{
+    return cli_run(t, want, args, true);
+}

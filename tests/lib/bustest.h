@@ -47,5 +47,10 @@ typedef struct {
 void apitest_start(ApiTest *t, const char *prefix, const char *const *extra_args);
 void apitest_stop(ApiTest *t);
 
+/* Runs the CLI against the test's memctld; fails the test unless it exits with `want`. Returns its
+ * stdout (apitest_cli) or its stderr (apitest_cli_err), to free. */
+char *apitest_cli(ApiTest *t, int want, const char *const *args);
+char *apitest_cli_err(ApiTest *t, int want, const char *const *args);
+
 /* Iterates the default main context until *flag is set or timeout_ms passes; returns *flag. */
 bool bustest_wait_flag(const bool *flag, int timeout_ms);
