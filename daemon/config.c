@@ -20,12 +20,6 @@ struct MemctlConfig {
     guint save_source;
 };
 
-static void policy_clearp(MemctlPolicy *p)
-{
-    memctl_policy_clear(p);
-}
-#define _cleanup_policy_ __attribute__((cleanup(policy_clearp)))
-
 static void json_putp(json_object **o)
 {
     if (*o)
@@ -154,47 +148,6 @@ const MemctlPolicy *memctl_config_policy(MemctlConfig *c)
 
 /* ---- limits as keys ------------------------------------------------------------------------ */
 
-static uint64_t key_value(const MemctlLimits *l, MemctlKey k)
-{
-    switch (k) {
-    case MEMCTL_KEY_MIN:
-        return l->min;
-    case MEMCTL_KEY_LOW:
-        return l->low;
-    case MEMCTL_KEY_HIGH:
-        return l->high;
-    case MEMCTL_KEY_MAX:
-        return l->max;
-    case MEMCTL_KEY_SWAP_MAX:
-        return l->swap_max;
-    case MEMCTL_KEY_LIMIT:
-        return l->limit;
-    case MEMCTL_KEY_HEADROOM:
-        return l->headroom;
-    case MEMCTL_KEY_OOM_GROUP:
-        return l->oom_group;
-    case MEMCTL_KEY_PRIORITY:
-        return l->priority;
-    default:
-        return 0;
-    }
-}
-
-static void key_set(MemctlLimits *l, MemctlKey k, uint64_t v)
-{
-    MemctlLimits one;
-    memctl_limits_init(&one);
-    char buf[24];
-    if (k == MEMCTL_KEY_OOM_GROUP)
-        g_snprintf(buf, sizeof(buf), "%s", v ? "true" : "false");
-    else if (v == MEMCTL_SIZE_MAX && k != MEMCTL_KEY_PRIORITY)
-        g_snprintf(buf, sizeof(buf), "max");
-    else
-        g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT, v);
-    if (memctl_limits_set(&one, memctl_key_name(k), buf) == 0)
-        memctl_limits_merge(l, &one);
-}
-
 /*
  * The SetLimits update that takes a group declared with `from` (NULL: nothing declared) to `to`:
  * the keys whose value changes, and for keys `to` no longer gives, the kernel's default.
@@ -209,8 +162,8 @@ static void limits_diff(const MemctlLimits *from, const MemctlLimits *to, uint32
         bool in_to = memctl_limits_has(to, (MemctlKey)k);
         bool in_from = from && memctl_limits_has(from, (MemctlKey)k);
         if (in_to) {
-            if (!in_from || key_value(from, (MemctlKey)k) != key_value(to, (MemctlKey)k))
-                key_set(ret, (MemctlKey)k, key_value(to, (MemctlKey)k));
+            if (!in_from || memctl_limits_get(from, (MemctlKey)k) != memctl_limits_get(to, (MemctlKey)k))
+                memctl_limits_put(ret, (MemctlKey)k, memctl_limits_get(to, (MemctlKey)k));
             continue;
         }
         if (!in_from)
@@ -218,45 +171,47 @@ static void limits_diff(const MemctlLimits *from, const MemctlLimits *to, uint32
         switch ((MemctlKey)k) {
         case MEMCTL_KEY_MIN:
         case MEMCTL_KEY_LOW:
-            key_set(ret, (MemctlKey)k, 0);
+            memctl_limits_put(ret, (MemctlKey)k, 0);
             break;
         case MEMCTL_KEY_HIGH:
             if (to_limit)
                 recompute_high = true; /* high goes back to limit - headroom */
             else
-                key_set(ret, MEMCTL_KEY_HIGH, MEMCTL_SIZE_MAX);
+                memctl_limits_put(ret, MEMCTL_KEY_HIGH, MEMCTL_SIZE_MAX);
             break;
         case MEMCTL_KEY_MAX:
             if (!to_limit) /* (a limit sets max itself) */
-                key_set(ret, MEMCTL_KEY_MAX, MEMCTL_SIZE_MAX);
+                memctl_limits_put(ret, MEMCTL_KEY_MAX, MEMCTL_SIZE_MAX);
             break;
         case MEMCTL_KEY_SWAP_MAX:
-            key_set(ret, MEMCTL_KEY_SWAP_MAX, MEMCTL_SIZE_MAX);
+            memctl_limits_put(ret, MEMCTL_KEY_SWAP_MAX, MEMCTL_SIZE_MAX);
             break;
         case MEMCTL_KEY_LIMIT:
             if (!memctl_limits_has(to, MEMCTL_KEY_MAX))
-                key_set(ret, MEMCTL_KEY_MAX, MEMCTL_SIZE_MAX); /* clears the limit and its headroom */
+                memctl_limits_put(ret, MEMCTL_KEY_MAX,
+                                  MEMCTL_SIZE_MAX); /* clears the limit and its headroom */
             if (!memctl_limits_has(to, MEMCTL_KEY_HIGH))
-                key_set(ret, MEMCTL_KEY_HIGH, MEMCTL_SIZE_MAX);
+                memctl_limits_put(ret, MEMCTL_KEY_HIGH, MEMCTL_SIZE_MAX);
             break;
         case MEMCTL_KEY_HEADROOM:
             if (to_limit) {
-                key_set(ret, MEMCTL_KEY_HEADROOM, memctl_limits_default_headroom(to->limit));
+                memctl_limits_put(ret, MEMCTL_KEY_HEADROOM, memctl_limits_default_headroom(to->limit));
                 recompute_high = true;
             }
             break;
         case MEMCTL_KEY_OOM_GROUP:
-            key_set(ret, MEMCTL_KEY_OOM_GROUP, 0);
+            memctl_limits_put(ret, MEMCTL_KEY_OOM_GROUP, 0);
             break;
         case MEMCTL_KEY_PRIORITY:
-            key_set(ret, MEMCTL_KEY_PRIORITY, dflt_priority);
+            memctl_limits_put(ret, MEMCTL_KEY_PRIORITY, dflt_priority);
             break;
         default:
             break;
         }
     }
     if (recompute_high && !memctl_limits_has(to, MEMCTL_KEY_HIGH))
-        key_set(ret, MEMCTL_KEY_LIMIT, to->limit); /* SetLimits: a limit without high re-derives high */
+        memctl_limits_put(ret, MEMCTL_KEY_LIMIT,
+                          to->limit); /* SetLimits: a limit without high re-derives high */
 }
 
 static char *keys_text(const MemctlLimits *l)
@@ -434,7 +389,7 @@ static json_object *limits_to_json(const MemctlLimits *l, const MemctlRegistrati
     for (int k = 0; k < _MEMCTL_KEY_COUNT; k++) {
         if (!memctl_limits_has(l, (MemctlKey)k))
             continue;
-        uint64_t v = key_value(l, (MemctlKey)k);
+        uint64_t v = memctl_limits_get(l, (MemctlKey)k);
         if (k == MEMCTL_KEY_MIN && raised)
             v = raised->prev_min; /* the group's own min, not the registration's */
         json_object *j = k == MEMCTL_KEY_OOM_GROUP                          ? json_object_new_boolean(v != 0)

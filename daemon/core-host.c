@@ -154,9 +154,8 @@ void memctl_core_host_pressure(MemctlCore *c)
         host_kill(c, MEMCTL_HOST_EXHAUSTED); /* the PSI event is the wait: no progress is possible */
 }
 
-void memctl_core_host_victim_done(MemctlCore *c, size_t slot)
+void memctl_core_host_victim_done(MemctlCore *c)
 {
-    (void)slot;
     c->host_victim = -1;
     c->host_state = (MemctlHostState){0}; /* the next kill needs evidence measured from here */
     c->host_t_rt = memctl_realtime_usec();
@@ -191,7 +190,8 @@ static int pick_child(MemctlCore *c, int parent, const bool *skip)
 
 static void host_kill(MemctlCore *c, MemctlHostVerdict verdict)
 {
-    bool *skip = c->gskip; /* groups found without an eligible victim during this decision */
+    c->host_state = (MemctlHostState){0}; /* whatever happens, the next decision needs fresh evidence */
+    bool *skip = c->gskip;                /* groups found without an eligible victim during this decision */
     memset(skip, 0, c->cfg.max_groups * sizeof(*skip));
     for (int attempt = 0; attempt < 8; attempt++) {
         int i = pick_child(c, -1, skip);
@@ -213,19 +213,14 @@ static void host_kill(MemctlCore *c, MemctlHostVerdict verdict)
             e->host_zone_min = c->host_fig.zone_min;
             if (s->v.active)
                 c->host_victim = i;
-            c->host_state = (MemctlHostState){0};
             return;
         }
-        if (r == -EINPROGRESS) {
-            /* Someone there is dying already (the kernel's OOM killer got there first): its memory
-             * is coming back. Killing in another group now would be collateral: decide afresh. */
-            c->host_state = (MemctlHostState){0};
-            return;
-        }
+        if (r == -EINPROGRESS)
+            return;     /* someone there is dying already (the kernel's OOM killer got there first): its
+                         * memory is coming back; killing in another group now would be collateral */
         skip[i] = true; /* nothing to kill in there: the next group */
     }
     memctl_core_emit_error(c, -1, "host: no eligible victim", -ESRCH);
-    c->host_state = (MemctlHostState){0};
 }
 
 void memctl_core_host_tick(MemctlCore *c)

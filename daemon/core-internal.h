@@ -127,9 +127,9 @@ int memctl_core_timer_period(int tfd, uint64_t period_usec);
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);
 
 /* core-host.c: the host guard, on the core thread. */
-void memctl_core_host_pressure(MemctlCore *c); /* the host PSI trigger fired */
-void memctl_core_host_tick(MemctlCore *c);     /* the host timer expired */
-void memctl_core_host_victim_done(MemctlCore *c, size_t slot);
+void memctl_core_host_pressure(MemctlCore *c);    /* the host PSI trigger fired */
+void memctl_core_host_tick(MemctlCore *c);        /* the host timer expired */
+void memctl_core_host_victim_done(MemctlCore *c); /* the victim it waited for is done */
 /* core-host.c, GLib side: opens the host's files (setup) / closes them. */
 int memctl_core_host_setup(MemctlCore *c);
 void memctl_core_host_teardown(MemctlCore *c);

@@ -256,7 +256,7 @@ static void victim_finish(MemctlCore *c, size_t i, bool exited)
     }
     v->active = false;
     if (c->host_victim == (int32_t)i)
-        memctl_core_host_victim_done(c, i);
+        memctl_core_host_victim_done(c);
     if (!exited)
         return; /* escalation or teardown: the episode (and its sampling) goes on */
     /* The victim is gone and its memory back: decide afresh from what the group looks like now. */

@@ -41,15 +41,14 @@ static gboolean on_reload(gpointer user_data)
     sd_notify(0, "RELOADING=1");
     g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) err = NULL;
-    if (memctl_manager_reload(m, changes, &err) < 0)
-        g_warning("reload failed, the running policy stays: %s", err->message);
+    (void)memctl_manager_reload(m, changes, &err); /* it logs what changed, or why nothing did */
     sd_notify(0, "READY=1");
     return G_SOURCE_CONTINUE;
 }
 
 static int check_config(char **files, const char *config, const char *config_dir)
 {
-    MemctlPolicy p;
+    _cleanup_policy_ MemctlPolicy p;
     memctl_policy_init(&p);
     g_autoptr(GError) err = NULL;
     int r = files && files[0] ? memctl_config_read_files(files, &p, &err)
@@ -59,7 +58,6 @@ static int check_config(char **files, const char *config, const char *config_dir
         return 1;
     }
     g_print("memctld: policy OK: %zu file(s), %zu group(s)\n", p.n_files, p.n_groups);
-    memctl_policy_clear(&p);
     return 0;
 }
 
@@ -236,7 +234,7 @@ int main(int argc, char **argv)
     }
 
     /* The policy files first: the command line overrides what they say about the daemon. */
-    MemctlPolicy policy;
+    _cleanup_policy_ MemctlPolicy policy;
     memctl_policy_init(&policy);
     {
         g_autoptr(GError) perr = NULL;
@@ -419,7 +417,6 @@ int main(int argc, char **argv)
     m->config = conf;
     if (memctl_config_apply(conf, &policy, NULL, &err) < 0) {
         g_printerr("memctld: %s\n", err->message);
-        memctl_policy_clear(&policy);
         return 1;
     }
     if (memctl_config_restore_state(conf, &err) < 0) {

@@ -241,16 +241,10 @@ int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **err
         g_ptr_array_add(ret_changes, g_strdup_printf("adopted %s", (char *)added->pdata[i]));
     for (guint i = 0; i < removed->len; i++)
         g_ptr_array_add(ret_changes, g_strdup_printf("gone %s", (char *)removed->pdata[i]));
-    if (r < 0) {
+    if (r < 0)
         g_propagate_error(error, g_steal_pointer(&scan_err));
-        return r;
-    }
-    if (m->config) {
+    else if (m->config)
         r = memctl_config_reload(m->config, ret_changes, error);
-        if (r < 0) {
-            g_warning("reload: %s; the running policy stays", (*error)->message);
-        }
-    }
     if (m->bus) {
         for (guint i = 0; i < removed->len; i++)
             memctl_bus_group_unexport(m->bus, removed->pdata[i]);
@@ -258,8 +252,10 @@ int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **err
         for (GList *l = all; l; l = l->next)
             memctl_bus_group_export(m->bus, l->data); /* new ones exported, known ones announce changes */
     }
-    if (r < 0)
+    if (r < 0) {
+        g_warning("reload failed, the running policy stays: %s", (*error)->message);
         return r;
+    }
     g_message("reload: %u change(s)", ret_changes->len);
     for (guint i = 0; i < ret_changes->len; i++)
         g_message("reload: %s", (char *)ret_changes->pdata[i]);

@@ -454,18 +454,31 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
     return 0;
 }
 
-static int group_cmp(const void *a, const void *b)
+/* Where name is, or would go, in the sorted array g of n groups; *ret_found says which. */
+static size_t group_index(const MemctlGroupPolicy *g, size_t n, const char *name, bool *ret_found)
 {
-    return strcmp(((const MemctlGroupPolicy *)a)->name, ((const MemctlGroupPolicy *)b)->name);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(g[mid].name, name);
+        if (c == 0) {
+            *ret_found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *ret_found = false;
+    return lo;
 }
 
 static MemctlGroupPolicy *find_group(MemctlGroupPolicy *g, size_t n, const char *name)
 {
-    if (n == 0)
-        return NULL; /* g may be NULL: bsearch() must not see it */
-    MemctlGroupPolicy key;
-    copy_str(key.name, sizeof(key.name), name);
-    return bsearch(&key, g, n, sizeof(*g), group_cmp);
+    bool found;
+    size_t i = group_index(g, n, name, &found);
+    return found ? &g[i] : NULL;
 }
 
 static int parse_groups(const Doc *d, json_object *o)
@@ -480,24 +493,24 @@ static int parse_groups(const Doc *d, json_object *o)
         int r = memctl_group_name_check(name);
         if (r < 0)
             return fail(d, path, "'%s' is not a group name: %s", name, memctl_group_name_problem(r));
-        MemctlGroupPolicy *g = find_group(p->groups, p->n_groups, name);
-        if (!g) {
+        bool found;
+        size_t i = group_index(p->groups, p->n_groups, name, &found);
+        if (!found) { /* inserted in place: the array stays sorted */
             if (p->n_groups >= MEMCTL_POLICY_GROUPS_MAX)
                 return fail(d, path, "more than %d groups", MEMCTL_POLICY_GROUPS_MAX);
             MemctlGroupPolicy *ng = realloc(p->groups, (p->n_groups + 1) * sizeof(*ng));
             if (!ng)
                 return -ENOMEM;
             p->groups = ng;
-            g = &ng[p->n_groups++];
-            memset(g, 0, sizeof(*g));
-            copy_str(g->name, sizeof(g->name), name);
-            memctl_limits_init(&g->limits);
+            memmove(&ng[i + 1], &ng[i], (p->n_groups - i) * sizeof(*ng));
+            p->n_groups++;
+            memset(&ng[i], 0, sizeof(ng[i]));
+            copy_str(ng[i].name, sizeof(ng[i].name), name);
+            memctl_limits_init(&ng[i].limits);
         }
-        MemctlGroupPolicy copy = *g;
-        if (parse_group(d, name, val, &copy) < 0)
+        /* Parsed in place: on an error the caller throws this whole copy of the policy away. */
+        if (parse_group(d, name, val, &p->groups[i]) < 0)
             return -EINVAL;
-        *g = copy;
-        qsort(p->groups, p->n_groups, sizeof(*p->groups), group_cmp);
     }
     return 0;
 }

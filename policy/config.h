@@ -91,6 +91,11 @@ typedef struct {
 /* An empty policy: the built-in defaults, no groups. */
 void memctl_policy_init(MemctlPolicy *p);
 void memctl_policy_clear(MemctlPolicy *p);
+static inline void memctl_policy_clearp(MemctlPolicy *p)
+{
+    memctl_policy_clear(p);
+}
+#define _cleanup_policy_ __attribute__((cleanup(memctl_policy_clearp)))
 
 /*
  * Overlays one document (NUL-terminated JSON text; `file` names it in errors) on *p. On failure

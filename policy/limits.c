@@ -180,20 +180,35 @@ int memctl_limits_parse_list(const char *spec, MemctlLimits *ret, const char **r
     return 0;
 }
 
+uint64_t memctl_limits_get(const MemctlLimits *l, MemctlKey k)
+{
+    if (k == MEMCTL_KEY_OOM_GROUP)
+        return l->oom_group;
+    if (k == MEMCTL_KEY_PRIORITY)
+        return l->priority;
+    const uint64_t *v = size_field((MemctlLimits *)l, k);
+    return v ? *v : 0;
+}
+
+void memctl_limits_put(MemctlLimits *l, MemctlKey k, uint64_t v)
+{
+    uint64_t *dst = size_field(l, k);
+    if (dst)
+        *dst = v;
+    else if (k == MEMCTL_KEY_OOM_GROUP)
+        l->oom_group = v != 0;
+    else if (k == MEMCTL_KEY_PRIORITY)
+        l->priority = (uint32_t)v;
+    else
+        return;
+    l->set |= 1u << k;
+}
+
 void memctl_limits_merge(MemctlLimits *base, const MemctlLimits *update)
 {
-    for (int k = 0; k < _MEMCTL_KEY_COUNT; k++) {
-        if (!(update->set & (1u << k)))
-            continue;
-        uint64_t *dst = size_field(base, (MemctlKey)k);
-        if (dst)
-            *dst = *size_field((MemctlLimits *)update, (MemctlKey)k);
-        else if (k == MEMCTL_KEY_OOM_GROUP)
-            base->oom_group = update->oom_group;
-        else if (k == MEMCTL_KEY_PRIORITY)
-            base->priority = update->priority;
-        base->set |= 1u << k;
-    }
+    for (int k = 0; k < _MEMCTL_KEY_COUNT; k++)
+        if (memctl_limits_has(update, (MemctlKey)k))
+            memctl_limits_put(base, (MemctlKey)k, memctl_limits_get(update, (MemctlKey)k));
 }
 
 uint64_t memctl_limits_default_headroom(uint64_t limit)

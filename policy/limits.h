@@ -89,6 +89,13 @@ int memctl_limits_set(MemctlLimits *l, const char *key, const char *value);
 int memctl_limits_parse_list(const char *spec, MemctlLimits *ret, const char **ret_bad_key,
                              size_t *ret_bad_len);
 
+/* The value of key k, given or not: bytes for the sizes, 0/1 for oom_group, the priority. */
+uint64_t memctl_limits_get(const MemctlLimits *l, MemctlKey k);
+
+/* Gives key k the value v (as memctl_limits_get returns it), unparsed and unchecked: for values
+ * that come from valid settings or the kernel's defaults. */
+void memctl_limits_put(MemctlLimits *l, MemctlKey k, uint64_t v);
+
 /* Overlays every key set in `update` onto `base` (SetLimits semantics). */
 void memctl_limits_merge(MemctlLimits *base, const MemctlLimits *update);
 

@@ -61,8 +61,7 @@ static void host_stop(HostTest *t)
 {
     daemontest_stop(&t->d);
     cgtest_remove_tree(t->root);
-    g_autofree char *cmd = g_strdup_printf("rm -rf %s", t->dir);
-    g_assert_true(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+    cgtest_remove_tmpdir(t->dir);
     g_free(t->root);
     g_free(t->dir);
 }

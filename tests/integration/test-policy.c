@@ -34,12 +34,6 @@ static uint64_t read_u64(const char *root, const char *group, const char *file)
     return cgtest_read_u64(dir, file);
 }
 
-static void rm_rf(const char *dir)
-{
-    g_autofree char *cmd = g_strdup_printf("rm -rf %s", dir);
-    g_assert_true(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
-}
-
 static ino_t inode_of(const char *root, const char *group)
 {
     g_autofree char *dir = g_build_filename(root, group, NULL);
@@ -172,7 +166,7 @@ static void test_apply_and_reload(void)
     g_assert_cmpuint(inode_of(t.root, "web"), ==, web_ino);
     close(ifd);
     apitest_stop(&t);
-    rm_rf(dir);
+    cgtest_remove_tmpdir(dir);
 }
 
 static void test_state_survives_restart(void)
@@ -235,7 +229,7 @@ static void test_state_survives_restart(void)
     bustest_stop(&t.bus);
     cgtest_remove_tree(t.root);
     g_free(t.root);
-    rm_rf(dir);
+    cgtest_remove_tmpdir(dir);
 }
 
 /* A prefer list by cgroup: the smaller process in the preferred child goes first. */
@@ -270,7 +264,7 @@ static void test_prefer_cgroup(void)
     hog_kill(&big);
     hog_kill(&grow);
     apitest_stop(&t);
-    rm_rf(dir);
+    cgtest_remove_tmpdir(dir);
 }
 
 int main(int argc, char **argv)

@@ -211,3 +211,13 @@ int cgtest_child_kill(CgtestChild *c)
     c->pid = -1;
     return status;
 }
+
+void cgtest_remove_tmpdir(const char *dir)
+{
+    g_assert_true(g_str_has_prefix(dir, g_get_tmp_dir()));
+    const char *argv[] = {"rm", "-rf", "--", dir, NULL};
+    gint status = -1;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                               &status, NULL));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+}

@@ -41,6 +41,9 @@ uint64_t cgtest_read_key(const char *dir, const char *file, const char *key);
 /* Moves pid into dir. */
 void cgtest_attach(const char *dir, pid_t pid);
 
+/* Removes a test's temporary directory and everything in it (not a cgroup: see below). */
+void cgtest_remove_tmpdir(const char *dir);
+
 /* Kills every process below path (cgroup.kill), waits until they are gone, removes the subtree. */
 void cgtest_remove_tree(const char *path);
 

@@ -6,12 +6,6 @@
 
 #define MiB (1024ull * 1024)
 
-static void policy_clearp(MemctlPolicy *p)
-{
-    memctl_policy_clear(p);
-}
-#define _cleanup_policy_ __attribute__((cleanup(policy_clearp)))
-
 /* Adds a document and checks the policy; returns the formatted error, or NULL on success. */
 static char *load(MemctlPolicy *p, const char *file, const char *text)
 {

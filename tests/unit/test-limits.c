@@ -157,6 +157,26 @@ static void test_children_min(void)
     g_assert_cmpint(memctl_limits_check_children_min(UINT64_MAX - 1, huge, 2), ==, -ERANGE);
 }
 
+/* get/put: the raw value of a key, round trip, and put marks the key given. */
+static void test_get_put(void)
+{
+    MemctlLimits l;
+    memctl_limits_init(&l);
+    memctl_limits_put(&l, MEMCTL_KEY_LIMIT, 256 << 20);
+    memctl_limits_put(&l, MEMCTL_KEY_OOM_GROUP, 1);
+    memctl_limits_put(&l, MEMCTL_KEY_PRIORITY, 7);
+    memctl_limits_put(&l, MEMCTL_KEY_SWAP_MAX, UINT64_MAX);
+    g_assert_true(memctl_limits_has(&l, MEMCTL_KEY_LIMIT));
+    g_assert_false(memctl_limits_has(&l, MEMCTL_KEY_MAX));
+    g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_LIMIT), ==, 256 << 20);
+    g_assert_cmpuint(l.limit, ==, 256 << 20);
+    g_assert_true(l.oom_group);
+    g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_OOM_GROUP), ==, 1);
+    g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_PRIORITY), ==, 7);
+    g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_SWAP_MAX), ==, UINT64_MAX);
+    g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_MIN), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -166,5 +186,6 @@ int main(int argc, char **argv)
     g_test_add_func("/limits/resolve/rejects", test_resolve_rejects);
     g_test_add_func("/limits/merge", test_merge);
     g_test_add_func("/limits/children-min", test_children_min);
+    g_test_add_func("/limits/get-put", test_get_put);
     return g_test_run();
 }
