@@ -24,6 +24,7 @@
 
 #include "tests/lib/cgtest.h"
 #include "tests/lib/daemontest.h"
+#include "stats.h"
 
 #define MiB ((uint64_t)1024 * 1024)
 #define LIMIT (128 * MiB)
@@ -39,27 +40,6 @@ typedef struct {
     bool kernel_killed;
     bool alloc_failure;
 } Run;
-
-static char *read_line(int fd, int timeout_ms)
-{
-    GString *s = g_string_new(NULL);
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    for (;;) {
-        char ch;
-        ssize_t n = read(fd, &ch, 1);
-        if (n == 1) {
-            if (ch == '\n')
-                break;
-            g_string_append_c(s, ch);
-            continue;
-        }
-        if (n == 0 || g_get_monotonic_time() > deadline)
-            break;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        poll(&p, 1, 10);
-    }
-    return g_string_free(s, FALSE);
-}
 
 static uint64_t now_usec(void)
 {
@@ -80,7 +60,7 @@ static Run one_run(const char *grp, DaemonTest *d)
     int pid = (int)hog.pid;
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     g_assert_cmpint(pidfd, >=, 0);
-    g_autofree char *line = read_line(hog.out_fd, 120000);
+    g_autofree char *line = bench_read_line(hog.out_fd, 120000);
     uint64_t t_mark = 0;
     if (sscanf(line, "mark %" G_GUINT64_FORMAT, &t_mark) != 1)
         g_error("hog printed no mark: '%s'", line);
@@ -98,7 +78,7 @@ static Run one_run(const char *grp, DaemonTest *d)
     if (r.bystander_survived) {
         kill(by.pid, SIGTERM);
         for (int k = 0; k < 4; k++) { /* skip "grown ..." */
-            g_autofree char *gap = read_line(by.out_fd, 10000);
+            g_autofree char *gap = bench_read_line(by.out_fd, 10000);
             uint64_t worst = 0;
             if (sscanf(gap, "worst_gap_usec %" G_GUINT64_FORMAT, &worst) == 1) {
                 r.bystander_worst_ms = (double)worst / 1000.0;
@@ -120,23 +100,6 @@ static Run one_run(const char *grp, DaemonTest *d)
             r.signal_to_freed_ms = g_ascii_strtod(b + 23, NULL) / 1000.0;
     }
     return r;
-}
-
-static int cmp_double(gconstpointer a, gconstpointer b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile. */
-static double pct(GArray *v, double q)
-{
-    if (v->len == 0)
-        return 0;
-    g_array_sort(v, cmp_double);
-    guint idx = (guint)(q * v->len + 0.999999);
-    idx = idx == 0 ? 0 : idx - 1;
-    return g_array_index(v, double, MIN(idx, v->len - 1));
 }
 
 typedef struct {
@@ -224,35 +187,35 @@ int main(int argc, char **argv)
     }
     cgtest_remove_tree(kroot);
 
-    g_autofree char *kernel = NULL;
-    g_file_get_contents("/proc/sys/kernel/osrelease", &kernel, NULL, NULL);
-    printf("kernel %s", kernel ? kernel : "?\n");
+    g_autofree char *kernel = bench_kernel_release();
+    printf("kernel %s\n", kernel);
     printf("%d runs per mode; times in ms from the hog reaching high-16M (its own mark)\n\n", runs);
     printf("| mode | hog dead p50 | p99 | max | SIGKILL p50 | p99 | memory freed p50 | p99 | bystander worst "
            "stall p50 | p99 | max | bystander survived | kernel OOM kills | allocation failures |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     g_autoptr(GString) js = g_string_new("{\n");
-    g_string_append_printf(js, "  \"kernel\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n",
-                           kernel ? g_strstrip(kernel) : "?", runs);
+    g_string_append_printf(js, "  \"kernel\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n", kernel, runs);
     for (int m = 0; m < 3; m++) {
         Mode *x = &modes[m];
-        printf("| %s | %.1f | %.1f | %.1f | ", x->name, pct(x->dead, .5), pct(x->dead, .99), pct(x->dead, 1));
+        printf("| %s | %.1f | %.1f | %.1f | ", x->name, bench_pct(x->dead, .5), bench_pct(x->dead, .99),
+               bench_pct(x->dead, 1));
         if (x->signal->len)
-            printf("%.1f | %.1f | %.1f | %.1f | ", pct(x->signal, .5), pct(x->signal, .99), pct(x->freed, .5),
-                   pct(x->freed, .99));
+            printf("%.1f | %.1f | %.1f | %.1f | ", bench_pct(x->signal, .5), bench_pct(x->signal, .99),
+                   bench_pct(x->freed, .5), bench_pct(x->freed, .99));
         else
             printf("- | - | - | - | ");
-        printf("%.1f | %.1f | %.1f | %u/%u | %u | %u |\n", pct(x->stall, .5), pct(x->stall, .99),
-               pct(x->stall, 1), x->survived, x->runs, x->kernel_kills, x->alloc_failures);
+        printf("%.1f | %.1f | %.1f | %u/%u | %u | %u |\n", bench_pct(x->stall, .5), bench_pct(x->stall, .99),
+               bench_pct(x->stall, 1), x->survived, x->runs, x->kernel_kills, x->alloc_failures);
         g_string_append_printf(
                 js,
                 "    \"%s\": {\"dead_p50_ms\": %.2f, \"dead_p99_ms\": %.2f, \"signal_p50_ms\": %.2f, "
                 "\"signal_p99_ms\": %.2f, \"freed_p50_ms\": %.2f, \"freed_p99_ms\": %.2f, "
                 "\"stall_p50_ms\": %.2f, \"stall_p99_ms\": %.2f, \"stall_max_ms\": %.2f, "
                 "\"bystander_survived\": %u, \"kernel_oom_kills\": %u, \"alloc_failures\": %u}%s\n",
-                x->name, pct(x->dead, .5), pct(x->dead, .99), pct(x->signal, .5), pct(x->signal, .99),
-                pct(x->freed, .5), pct(x->freed, .99), pct(x->stall, .5), pct(x->stall, .99),
-                pct(x->stall, 1), x->survived, x->kernel_kills, x->alloc_failures, m < 2 ? "," : "");
+                x->name, bench_pct(x->dead, .5), bench_pct(x->dead, .99), bench_pct(x->signal, .5),
+                bench_pct(x->signal, .99), bench_pct(x->freed, .5), bench_pct(x->freed, .99),
+                bench_pct(x->stall, .5), bench_pct(x->stall, .99), bench_pct(x->stall, 1), x->survived,
+                x->kernel_kills, x->alloc_failures, m < 2 ? "," : "");
     }
     g_string_append(js, "  }\n}\n");
     if (json && !g_file_set_contents(json, js->str, -1, &err)) {

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bench-host-guard: how fast a hog that exhausts the whole host is stopped, and what a bystander in
+ * another group suffers meanwhile, with memctld's host guard and with the kernel's global OOM killer
+ * alone, runs interleaved in one invocation.
+ *
+ *   bench-host-guard [--runs N] [--json FILE]
+ *
+ * Per run: a fresh managed root with groups web (priority 90) and batch (priority 10), neither with a
+ * limit; a bystander in web holding 16 MiB that maps, touches and unmaps 64 KiB every millisecond and
+ * reports its worst gap between two probes; a hog in batch that grows 4 MiB at a time until something
+ * kills it. The reference instant is the first host PSI event "some 5ms in 500ms" seen by the bench
+ * itself (its own trigger on /proc/pressure/memory, in both modes). Time to death is measured with a
+ * pidfd. Modes:
+ *   memctld  memctld with its default host guard (the policy of data/examples: no limits)
+ *   kernel   no memctld: the kernel's global OOM killer
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/cgtest.h"
+#include "tests/lib/daemontest.h"
+#include "stats.h"
+
+typedef struct {
+    double psi_to_dead_ms;
+    double start_to_dead_ms;
+    double arm_to_signal_ms; /* memctld's own record: the event (guard armed) -> SIGKILL */
+    double arm_to_freed_ms;  /* ... -> process_mrelease returned */
+    double bystander_worst_ms;
+    bool bystander_survived;
+    bool hog_killed;
+    bool kernel_killed;
+    char reason[32];
+} Run;
+
+typedef struct {
+    int psi_fd, stop_fd;
+    gint64 first_usec; /* 0 until the first event */
+} PsiWatch;
+
+static gpointer psi_watch_thread(gpointer data)
+{
+    PsiWatch *w = data;
+    struct pollfd p[2] = {{.fd = w->psi_fd, .events = POLLPRI}, {.fd = w->stop_fd, .events = POLLIN}};
+    while (poll(p, 2, -1) >= 0 || errno == EINTR) {
+        if (p[0].revents & POLLPRI) {
+            g_atomic_pointer_set((gpointer *)&w->first_usec, (gpointer)(gintptr)g_get_monotonic_time());
+            break;
+        }
+        if (p[1].revents)
+            break;
+    }
+    return NULL;
+}
+
+static GThread *psi_watch_start(PsiWatch *w)
+{
+    static const char trigger[] = "some 5000 500000";
+    w->first_usec = 0;
+    w->psi_fd = open("/proc/pressure/memory", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (w->psi_fd < 0 || write(w->psi_fd, trigger, sizeof(trigger)) < 0)
+        g_error("cannot set a PSI trigger on /proc/pressure/memory: %s", g_strerror(errno));
+    w->stop_fd = eventfd(0, EFD_CLOEXEC);
+    g_assert_cmpint(w->stop_fd, >=, 0);
+    return g_thread_new("psi", psi_watch_thread, w);
+}
+
+static void psi_watch_stop(PsiWatch *w, GThread *t)
+{
+    uint64_t one = 1;
+    g_assert_cmpint(write(w->stop_fd, &one, sizeof(one)), ==, sizeof(one));
+    g_thread_join(t);
+    close(w->psi_fd);
+    close(w->stop_fd);
+}
+
+static uint64_t vmstat(const char *key)
+{
+    return cgtest_read_key("/proc", "vmstat", key);
+}
+
+static double record_ms(const char *rec, const char *key)
+{
+    const char *a = rec ? strstr(rec, key) : NULL;
+    return a ? g_ascii_strtod(a + strlen(key), NULL) / 1000.0 : 0;
+}
+
+/* Waits until the host has its memory back (MemAvailable above half of MemTotal), at most 10 s. */
+static void settle(void)
+{
+    for (int i = 0; i < 100; i++) {
+        uint64_t avail = cgtest_read_key("/proc", "meminfo", "MemAvailable:");
+        uint64_t total = cgtest_read_key("/proc", "meminfo", "MemTotal:");
+        if (avail > total / 2)
+            break;
+        g_usleep(100 * 1000);
+    }
+    g_usleep(500 * 1000); /* let PSI's 500 ms window pass */
+}
+
+static Run one_run(const char *root, DaemonTest *d)
+{
+    Run r = {0};
+    g_autofree char *web = g_build_filename(root, "web", NULL);
+    g_autofree char *batch = g_build_filename(root, "batch", NULL);
+    Hog by, hog;
+    hog_start(&by, (const char *[]){"--cgroup", web, "--total", "16M", "--hold", "--probe-ms", "1", NULL});
+    g_assert_true(hog_wait_line(&by, "grown", 30000));
+    settle();
+    uint64_t oom_before = vmstat("oom_kill");
+    PsiWatch w;
+    GThread *wt = psi_watch_start(&w);
+    gint64 t_start = g_get_monotonic_time();
+    hog_start(&hog, (const char *[]){"--cgroup", batch, "--step", "4M", NULL});
+    int pid = (int)hog.pid;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    g_assert_cmpint(pidfd, >=, 0);
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    g_assert_cmpint(poll(&p, 1, 300000), ==, 1);
+    gint64 t_dead = g_get_monotonic_time();
+    close(pidfd);
+    psi_watch_stop(&w, wt);
+    int st = hog_wait(&hog, 10000);
+    r.hog_killed = st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+    r.start_to_dead_ms = (double)(t_dead - t_start) / 1000.0;
+    gint64 t_psi = (gint64)(gintptr)g_atomic_pointer_get((gpointer *)&w.first_usec);
+    r.psi_to_dead_ms = t_psi ? (double)(t_dead - t_psi) / 1000.0 : -1;
+    r.kernel_killed = vmstat("oom_kill") > oom_before;
+
+    r.bystander_survived = hog_alive(&by);
+    if (r.bystander_survived) {
+        kill(by.pid, SIGTERM);
+        g_autofree char *line = hog_read_line(&by, "worst_gap_usec ", 10000);
+        if (line)
+            r.bystander_worst_ms = g_ascii_strtod(line + strlen("worst_gap_usec "), NULL) / 1000.0;
+    }
+    hog_wait(&by, 10000);
+
+    if (d) {
+        g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+        g_autofree char *rec = daemontest_wait_record(d, 5000, needle, "\"type\":\"kill\"");
+        if (!rec) {
+            g_autofree char *all = NULL;
+            g_file_get_contents(d->kill_log, &all, NULL, NULL);
+            g_printerr("bench-host-guard: no kill record for pid %d in %s\n", pid, all ? all : "(none)");
+        }
+        r.arm_to_signal_ms = record_ms(rec, "\"event_to_signal_usec\":");
+        r.arm_to_freed_ms = r.arm_to_signal_ms + record_ms(rec, "\"signal_to_freed_usec\":");
+        const char *reason = rec ? strstr(rec, "\"reason\":\"") : NULL;
+        if (reason)
+            sscanf(reason + strlen("\"reason\":\""), "%31[^\"]", r.reason);
+    }
+    settle();
+    return r;
+}
+
+typedef struct {
+    const char *name;
+    GArray *psi_dead, *start_dead, *arm_signal, *arm_freed, *stall;
+    guint runs, hog_killed, survived, kernel_kills, no_psi;
+    GString *reasons;
+} Mode;
+
+static void mode_init(Mode *m, const char *name)
+{
+    memset(m, 0, sizeof(*m));
+    m->name = name;
+    m->psi_dead = g_array_new(FALSE, FALSE, sizeof(double));
+    m->start_dead = g_array_new(FALSE, FALSE, sizeof(double));
+    m->arm_signal = g_array_new(FALSE, FALSE, sizeof(double));
+    m->arm_freed = g_array_new(FALSE, FALSE, sizeof(double));
+    m->stall = g_array_new(FALSE, FALSE, sizeof(double));
+    m->reasons = g_string_new(NULL);
+}
+
+static void mode_add(Mode *m, const Run *r)
+{
+    m->runs++;
+    if (r->psi_to_dead_ms >= 0)
+        g_array_append_val(m->psi_dead, r->psi_to_dead_ms);
+    else
+        m->no_psi++;
+    g_array_append_val(m->start_dead, r->start_to_dead_ms);
+    if (r->arm_to_signal_ms > 0) {
+        g_array_append_val(m->arm_signal, r->arm_to_signal_ms);
+        g_array_append_val(m->arm_freed, r->arm_to_freed_ms);
+    }
+    if (r->bystander_survived) {
+        m->survived++;
+        g_array_append_val(m->stall, r->bystander_worst_ms);
+    }
+    m->hog_killed += r->hog_killed;
+    m->kernel_kills += r->kernel_killed;
+    if (r->reason[0] && !strstr(m->reasons->str, r->reason))
+        g_string_append_printf(m->reasons, "%s%s", m->reasons->len ? " " : "", r->reason);
+}
+
+static const char config_text[] =
+        "{\"groups\": {\"batch\": {\"priority\": 10}, \"web\": {\"priority\": 90}}}";
+
+int main(int argc, char **argv)
+{
+    gint runs = 10;
+    g_autofree char *json = NULL;
+    GOptionEntry entries[] = {{"runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per mode (default 10)", "N"},
+                              {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write results as JSON", "FILE"},
+                              {NULL}};
+    g_autoptr(GOptionContext) ctx =
+            g_option_context_new("- host exhaustion: memctld's guard against the kernel");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) || runs < 1) {
+        g_printerr("bench-host-guard: %s\n", err ? err->message : "--runs must be positive");
+        return 2;
+    }
+    cgtest_require_cgroup2();
+    g_autofree char *dir = g_dir_make_tmp("memctl-bench-host-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_autofree char *config = g_build_filename(dir, "memctld.json", NULL);
+    g_assert_true(g_file_set_contents(config, config_text, -1, NULL));
+    g_autofree char *a_config = g_strdup_printf("--config=%s", config);
+
+    Mode modes[2];
+    mode_init(&modes[0], "memctld");
+    mode_init(&modes[1], "kernel");
+    for (gint i = 0; i < runs; i++) {
+        g_autofree char *root = cgtest_root_new("memctl-bench-host");
+        DaemonTest d;
+        daemontest_start(&d, root, (const char *[]){a_config, NULL});
+        Run r = one_run(root, &d);
+        mode_add(&modes[0], &r);
+        daemontest_stop(&d);
+        cgtest_remove_tree(root);
+
+        g_autofree char *kroot = cgtest_root_new("memctl-bench-host-kernel");
+        g_free(cgtest_mkdir(kroot, "web"));
+        g_free(cgtest_mkdir(kroot, "batch"));
+        r = one_run(kroot, NULL);
+        mode_add(&modes[1], &r);
+        cgtest_remove_tree(kroot);
+    }
+    cgtest_remove_tmpdir(dir);
+
+    g_autofree char *kernel = bench_kernel_release();
+    uint64_t total_kb = cgtest_read_key("/proc", "meminfo", "MemTotal:");
+    printf("kernel %s, MemTotal %" G_GUINT64_FORMAT " MiB, swap %" G_GUINT64_FORMAT " MiB\n", kernel,
+           total_kb / 1024, cgtest_read_key("/proc", "meminfo", "SwapTotal:") / 1024);
+    printf("%d runs per mode, interleaved; times in ms\n\n", runs);
+    printf("| mode | first host PSI event -> hog dead p50 | p99 | max | hog start -> dead p50 | guard armed "
+           "-> "
+           "SIGKILL p50 | p99 | -> memory freed p50 | p99 | bystander worst stall p50 | p99 | max | hog "
+           "killed | bystander survived | "
+           "kernel OOM kills | reasons |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    g_autoptr(GString) js = g_string_new(NULL);
+    g_string_append_printf(js, "{\n  \"kernel\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n", kernel, runs);
+    for (int m = 0; m < 2; m++) {
+        Mode *x = &modes[m];
+        printf("| %s | %.1f | %.1f | %.1f | %.0f | ", x->name, bench_pct(x->psi_dead, .5),
+               bench_pct(x->psi_dead, .99), bench_pct(x->psi_dead, 1), bench_pct(x->start_dead, .5));
+        if (x->arm_signal->len)
+            printf("%.1f | %.1f | %.1f | %.1f | ", bench_pct(x->arm_signal, .5),
+                   bench_pct(x->arm_signal, .99), bench_pct(x->arm_freed, .5), bench_pct(x->arm_freed, .99));
+        else
+            printf("- | - | - | - | ");
+        printf("%.1f | %.1f | %.1f | %u/%u | %u/%u | %u | %s |\n", bench_pct(x->stall, .5),
+               bench_pct(x->stall, .99), bench_pct(x->stall, 1), x->hog_killed, x->runs, x->survived, x->runs,
+               x->kernel_kills, x->reasons->len ? x->reasons->str : "-");
+        if (x->no_psi)
+            printf("(%s: %u runs saw no PSI event before the hog died)\n", x->name, x->no_psi);
+        g_string_append_printf(
+                js,
+                "    \"%s\": {\"psi_to_dead_p50_ms\": %.2f, \"psi_to_dead_p99_ms\": %.2f, "
+                "\"arm_to_signal_p50_ms\": %.2f, \"arm_to_freed_p50_ms\": %.2f, \"stall_p50_ms\": %.2f, "
+                "\"stall_p99_ms\": "
+                "%.2f, \"stall_max_ms\": %.2f, \"hog_killed\": %u, \"bystander_survived\": %u, "
+                "\"kernel_oom_kills\": %u}%s\n",
+                x->name, bench_pct(x->psi_dead, .5), bench_pct(x->psi_dead, .99),
+                bench_pct(x->arm_signal, .5), bench_pct(x->arm_freed, .5), bench_pct(x->stall, .5),
+                bench_pct(x->stall, .99), bench_pct(x->stall, 1), x->hog_killed, x->survived, x->kernel_kills,
+                m < 1 ? "," : "");
+        g_string_free(x->reasons, TRUE);
+    }
+    g_string_append(js, "  }\n}\n");
+    if (json && !g_file_set_contents(json, js->str, -1, &err)) {
+        g_printerr("bench-host-guard: %s\n", err->message);
+        return 1;
+    }
+    return 0;
+}
