@@ -9,7 +9,8 @@
 
 /* What the command line gave, shared by the verbs (verbs.c, watch.c). */
 typedef struct {
-    bool json, legend, follow, kill, one, oom_group;
+    bool json, legend, follow, kill, one, oom_group, openmetrics;
+    const char *textfile_dir; /* metrics: write DIR/memctl.prom */
     const char *reason;
     uint64_t since;
     long iterations; /* top: frames to print, 0 = until interrupted */
@@ -47,6 +48,7 @@ int verb_reload(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_kills(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_top(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_reserve(MemctlClient *c, const CliArgs *a, int argc, char **argv);
+int verb_metrics(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 
 static inline void cli_json_putp(json_object **o)
 {

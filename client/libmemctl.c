@@ -268,6 +268,32 @@ int memctl_client_reload(MemctlClient *c, char ***ret_changes)
     return 0;
 }
 
+int memctl_client_get_metrics(MemctlClient *c, const char *format, char **ret_text, char **ret_content_type)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "GetMetrics", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "s", format ? format : "");
+    if (r >= 0)
+        r = call(c, m, &reply);
+    if (r < 0)
+        return r;
+    const char *text, *type;
+    r = sd_bus_message_read(reply, "ss", &text, &type);
+    if (r < 0)
+        return r;
+    char *t = strdup(text), *ct = ret_content_type ? strdup(type) : NULL;
+    if (!t || (ret_content_type && !ct)) {
+        free(t);
+        free(ct);
+        return -ENOMEM;
+    }
+    *ret_text = t;
+    if (ret_content_type)
+        *ret_content_type = ct;
+    return 0;
+}
+
 /* ---- reading dictionaries into structs -------------------------------------------------- */
 
 typedef struct {
@@ -399,6 +425,9 @@ static const Field status_fields[] = {
         FIELD(MemctlStatus, "pressure_some", 'd', pressure_some),
         FIELD(MemctlStatus, "pressure_full", 'd', pressure_full),
         FIELD(MemctlStatus, "core_alive", 'b', core_alive),
+        FIELD(MemctlStatus, "swap_total", 't', swap_total),
+        FIELD(MemctlStatus, "swap_free", 't', swap_free),
+        FIELD(MemctlStatus, "metrics_url", 's', metrics_url),
         FIELD(MemctlStatus, "reserve_total", 't', reserve_total),
         FIELD(MemctlStatus, "reserve_registered", 't', reserve_registered),
         FIELD(MemctlStatus, "reserve_leased", 't', reserve_leased),
@@ -440,6 +469,7 @@ void memctl_status_clear(MemctlStatus *s)
 {
     free(s->version);
     free(s->root);
+    free(s->metrics_url);
     memset(s, 0, sizeof(*s));
 }
 

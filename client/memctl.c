@@ -33,6 +33,7 @@ static const struct {
         {"top", verb_top, 0, 0, 1u << 4},
         {"reload", verb_reload, 0, 0, 0},
         {"reserve", verb_reserve, 0, 3, 1u << 5},
+        {"metrics", verb_metrics, 0, 0, 1u << 6},
 };
 
 enum {
@@ -42,6 +43,7 @@ enum {
     OPT_KILLS = 1u << 3,   /* --follow --since */
     OPT_TOP = 1u << 4,     /* --iterations --delay */
     OPT_RESERVE = 1u << 5, /* --pid */
+    OPT_METRICS = 1u << 6, /* --openmetrics --textfile-dir */
 };
 
 static void help(void)
@@ -62,7 +64,9 @@ static void help(void)
            "  reload                       Re-read the managed root and every group's limits\n"
            "  reserve [list]               Show the reserve and the critical clients\n"
            "  reserve register GROUP SIZE  Make a group (or --pid=PID) critical with SIZE of the reserve\n"
-           "  reserve unregister GROUP     End a registration (or --pid=PID)\n\n"
+           "  reserve unregister GROUP     End a registration (or --pid=PID)\n"
+           "  metrics                      Print the Prometheus metrics (--textfile-dir: write "
+           "memctl.prom)\n\n"
            "Keys: limit min low high max swap_max headroom oom_group priority, or raw files\n"
            "memory.min memory.low memory.high memory.max memory.swap.max memory.oom.group.\n"
            "Sizes take K, M, G, T suffixes (powers of 1024) or \"max\".\n\n"
@@ -76,7 +80,7 @@ static void help(void)
            "          --headroom=SIZE --priority=1..100 --oom-group\n"
            "  remove: --kill       kill: --reason=TEXT --one\n"
            "  kills:  --follow --since=SEQ       top: -n --iterations=N  -d --delay=SECONDS\n"
-           "  reserve: --pid=PID\n\n"
+           "  reserve: --pid=PID       metrics: --openmetrics --textfile-dir=DIR\n\n"
            "Exit status: 0 success, 1 failure, 2 invalid arguments, 4 no such group.\n"
            "See memctl(1) and org.memctl.Manager1(5).\n");
 }
@@ -158,7 +162,9 @@ int main(int argc, char **argv)
         A_ONE,
         A_FOLLOW,
         A_SINCE,
-        A_PID
+        A_PID,
+        A_OPENMETRICS,
+        A_TEXTFILE
     };
     static const struct option options[] = {
             {"help", no_argument, NULL, 'h'},
@@ -183,6 +189,8 @@ int main(int argc, char **argv)
             {"iterations", required_argument, NULL, 'n'},
             {"delay", required_argument, NULL, 'd'},
             {"pid", required_argument, NULL, A_PID},
+            {"openmetrics", no_argument, NULL, A_OPENMETRICS},
+            {"textfile-dir", required_argument, NULL, A_TEXTFILE},
             {NULL, 0, NULL, 0},
     };
     static const char *const keys[] = {
@@ -262,6 +270,16 @@ int main(int argc, char **argv)
             a.pid = (uint32_t)pid;
             break;
         }
+        case A_OPENMETRICS:
+            used |= OPT_METRICS;
+            a.openmetrics = true;
+            break;
+        case A_TEXTFILE:
+            used |= OPT_METRICS;
+            if (!optarg[0])
+                return usage_error("--textfile-dir: give a directory");
+            a.textfile_dir = optarg;
+            break;
         case 'n':
             used |= OPT_TOP;
             errno = 0;

@@ -8,16 +8,64 @@
 
 #include "client/cli.h"
 #include "client/table.h"
+#include "policy/size.h"
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static void add(json_object *o, const char *k, json_object *v)
 {
     json_object_object_add(o, k, v);
 }
 
+/* A usage bar against the group's limit: "[#######.............]  35%". */
+static void status_bar(uint64_t used, uint64_t limit, char buf[static 32])
+{
+    enum { W = 20 };
+    double frac = limit && limit != MEMCTL_SIZE_MAX ? (double)used / (double)limit : 0;
+    int fill = (int)(MIN(frac, 1.0) * W + 0.5);
+    buf[0] = '[';
+    for (int i = 0; i < W; i++)
+        buf[1 + i] = i < fill ? '#' : '.';
+    snprintf(buf + 1 + W, 32 - 1 - W, "] %3.0f%%", frac * 100);
+}
+
+static void status_groups(const MemctlGroupInfo *g, size_t n, uint64_t host_total)
+{
+    if (n == 0) {
+        printf("\nNo groups.\n");
+        return;
+    }
+    static const char *const cols[] = {"GROUP", ">CURRENT", ">LIMIT", "USAGE", ">PSI-FULL", ">KILLS"};
+    _cleanup_table_ Table *t = table_new(cols, 6);
+    for (size_t i = 0; t && i < n; i++) {
+        uint64_t limit = g[i].max != MEMCTL_SIZE_MAX    ? g[i].max
+                         : g[i].high != MEMCTL_SIZE_MAX ? g[i].high
+                                                        : 0;
+        char cur[16], lim[16], bar[32], psi[16], kills[24];
+        status_bar(g[i].current, limit ? limit : host_total, bar);
+        snprintf(psi, sizeof(psi), "%.2f%%", g[i].pressure_full);
+        snprintf(kills, sizeof(kills), "%" PRIu64, g[i].kills);
+        const char *row[] = {
+                g[i].name, cli_size(g[i].current, cur), limit ? cli_size(limit, lim) : "host", bar, psi,
+                kills};
+        if (table_add_row(t, row) < 0)
+            break;
+    }
+    if (t) {
+        printf("\n");
+        table_print(t, stdout, true);
+    }
+}
+
 int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 {
     _cleanup_status_ MemctlStatus s = {0};
     int r = memctl_client_get_status(c, &s);
+    if (r < 0)
+        return cli_fail(c, r, "status");
+    MemctlGroupInfo *g = NULL;
+    size_t n = 0;
+    r = memctl_client_list_groups(c, &g, &n);
     if (r < 0)
         return cli_fail(c, r, "status");
     if (a->json) {
@@ -31,32 +79,48 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         add(o, "uptime_usec", json_object_new_uint64(s.uptime_usec));
         add(o, "memory_total", json_object_new_uint64(s.memory_total));
         add(o, "memory_available", json_object_new_uint64(s.memory_available));
+        add(o, "swap_total", json_object_new_uint64(s.swap_total));
+        add(o, "swap_free", json_object_new_uint64(s.swap_free));
         add(o, "pressure_some", json_object_new_double(s.pressure_some));
         add(o, "pressure_full", json_object_new_double(s.pressure_full));
         add(o, "core_alive", json_object_new_boolean(s.core_alive));
+        add(o, "metrics_url", json_object_new_string(s.metrics_url ? s.metrics_url : ""));
         add(o, "reserve_total", json_object_new_uint64(s.reserve_total));
         add(o, "reserve_registered", json_object_new_uint64(s.reserve_registered));
         add(o, "reserve_leased", json_object_new_uint64(s.reserve_leased));
         add(o, "critical_clients", json_object_new_uint64(s.critical_clients));
+        add(o, "group_list", cli_groups_json(g, n));
+        memctl_group_info_free_array(g, n);
         cli_print_json(o);
         return 0;
     }
-    char b1[16], b2[16];
-    printf("memctld %s, managing %s\n", s.version ? s.version : "?", s.root ? s.root : "?");
-    printf("      Groups: %u\n", s.groups);
+    char b1[16], b2[16], b3[16];
+    uint64_t up = s.uptime_usec / 1000000;
+    printf("memctld %s, managing %s, up %" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s\n",
+           s.version ? s.version : "?", s.root ? s.root : "?", up / 3600, up / 60 % 60, up % 60);
+    printf("        Core: %s\n", s.core_alive ? "alive" : "NOT ANSWERING");
     printf("       Kills: %" PRIu64 " by memctld, %" PRIu64 " by the kernel's OOM killer\n", s.kills,
            s.kernel_oom_kills);
-    printf("      Memory: %s available of %s\n", cli_size(s.memory_available, b1),
-           cli_size(s.memory_total, b2));
-    printf("    Pressure: some %.2f%%, full %.2f%% (avg10)\n", s.pressure_some, s.pressure_full);
-    printf("        Core: %s\n", s.core_alive ? "alive" : "NOT ANSWERING");
-    char b3[16];
     printf("     Reserve: %s, %s registered by %u critical client(s), %s leased\n",
            cli_size(s.reserve_total, b1), cli_size(s.reserve_registered, b2), s.critical_clients,
            cli_size(s.reserve_leased, b3));
+    printf("     Metrics: %s\n",
+           s.metrics_url && s.metrics_url[0] ? s.metrics_url : "HTTP off (memctl metrics)");
     if (s.events_dropped)
         printf("      Events: %" PRIu64 " dropped (the main loop fell behind)\n", s.events_dropped);
-    printf("      Uptime: %" PRIu64 " s\n", s.uptime_usec / 1000000);
+    char bar[32];
+    status_bar(s.memory_total - MIN(s.memory_available, s.memory_total), s.memory_total, bar);
+    printf("\n  Host memory: %s %s available of %s\n", bar, cli_size(s.memory_available, b1),
+           cli_size(s.memory_total, b2));
+    if (s.swap_total) {
+        status_bar(s.swap_total - MIN(s.swap_free, s.swap_total), s.swap_total, bar);
+        printf("         Swap: %s %s free of %s\n", bar, cli_size(s.swap_free, b1),
+               cli_size(s.swap_total, b2));
+    } else
+        printf("         Swap: none\n");
+    printf("     Pressure: some %.2f%%, full %.2f%% (avg10)\n", s.pressure_some, s.pressure_full);
+    status_groups(g, n, s.memory_total);
+    memctl_group_info_free_array(g, n);
     return 0;
 }
 

@@ -245,6 +245,21 @@ static void m_get_status(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *par
     g_dbus_method_invocation_return_value(inv, g_variant_new("(@a{sv})", memctl_manager_status(b->m)));
 }
 
+static void m_get_metrics(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *format;
+    g_variant_get(params, "(&s)", &format);
+    MemctlExpoFormat f;
+    if (!memctl_expo_format_from_string(format, &f)) {
+        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                              "format: '%s' is not \"prometheus\", \"openmetrics\" or \"\"",
+                                              g_utf8_validate(format, -1, NULL) ? format : "(not UTF-8)");
+        return;
+    }
+    g_autoptr(GString) text = memctl_manager_metrics(b->m, f);
+    g_dbus_method_invocation_return_value(inv, g_variant_new("(ss)", text->str, memctl_expo_content_type(f)));
+}
+
 static void m_reload(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
 {
     g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(g_free);
@@ -272,6 +287,7 @@ static const struct {
         {"KillGroup", "kill-group", m_kill_group, FALSE},
         {"ListKills", NULL, m_list_kills, FALSE},
         {"GetStatus", NULL, m_get_status, FALSE},
+        {"GetMetrics", NULL, m_get_metrics, FALSE},
         {"ReloadPolicy", "reload-policy", m_reload, FALSE},
         {"RegisterCritical", "register-critical", memctl_bus_m_register_critical, TRUE},
         {"UnregisterCritical", "register-critical", memctl_bus_m_unregister_critical, TRUE},

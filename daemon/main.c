@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "daemon/critical.h"
 #include "daemon/error.h"
 #include "daemon/group.h"
+#include "daemon/http.h"
 #include "daemon/manager.h"
 #include "daemon/reserve.h"
 #include "include/memctl/memctl.h"
@@ -59,6 +61,11 @@ static int check_config(char **files, const char *config, const char *config_dir
     }
     g_print("memctld: policy OK: %zu file(s), %zu group(s)\n", p.n_files, p.n_groups);
     return 0;
+}
+
+static GString *render_metrics(MemctlExpoFormat format, void *data)
+{
+    return memctl_manager_metrics(data, format);
 }
 
 static gboolean on_core_events(gint fd, GIOCondition cond, gpointer user_data)
@@ -157,7 +164,7 @@ int main(int argc, char **argv)
 {
     g_autofree char *root = NULL, *mount = NULL, *proc_root = NULL, *kill_log = NULL, *bus_address = NULL;
     g_autofree char *admin_group = NULL, *reserve_spec = NULL;
-    g_autofree char *config = NULL, *config_dir = NULL, *state_file = NULL;
+    g_autofree char *config = NULL, *config_dir = NULL, *state_file = NULL, *metrics_address = NULL;
     gboolean no_bus = FALSE, no_polkit = FALSE, check = FALSE;
     g_auto(GStrv) group_specs = NULL;
     gint max_groups = 1024, max_procs = 4096, window_ms = -1, stuck_windows = -1;
@@ -200,6 +207,10 @@ int main(int argc, char **argv)
              "Where groups created over D-Bus are kept across restarts (default " MEMCTL_STATE_FILE
              "; '' for none)",
              "FILE"},
+            {"metrics-address", 0, 0, G_OPTION_ARG_STRING, &metrics_address,
+             "Serve Prometheus /metrics on ADDRESS:PORT or [ADDRESS]:PORT (port 0: any free port; '' off; "
+             "default off, or daemon.metrics_address)",
+             "ADDRESS"},
             {"check-config", 0, 0, G_OPTION_ARG_NONE, &check,
              "Validate the policy files given as arguments (default: --config and --config-dir) and exit",
              NULL},
@@ -250,6 +261,16 @@ int main(int argc, char **argv)
     if (!state_file)
         state_file =
                 g_strdup((policy.set & MEMCTL_DAEMON_STATE_FILE) ? policy.state_file : MEMCTL_STATE_FILE);
+    if (!metrics_address && (policy.set & MEMCTL_DAEMON_METRICS))
+        metrics_address = g_strdup(policy.metrics_address);
+    if (metrics_address && metrics_address[0]) {
+        struct sockaddr_storage ss;
+        g_autofree char *why = NULL;
+        if (memctl_http_parse_address(metrics_address, &ss, sizeof(ss), &why) < 0) {
+            g_printerr("memctld: --metrics-address: %s\n", why);
+            return 2;
+        }
+    }
     if (window_ms < 0)
         window_ms = (gint)policy.window_ms;
     if (stuck_windows < 0)
@@ -310,8 +331,9 @@ int main(int argc, char **argv)
         proc_root = g_strdup("/proc");
     uint64_t reserve_bytes = policy.set & MEMCTL_DAEMON_RESERVE ? policy.reserve : 0;
     if (!reserve_spec && reserve_bytes) {
-        uint64_t ram = 0, avail = 0;
-        memctl_host_memory(proc_root, &ram, &avail);
+        MemctlHostMemory mem = {0};
+        (void)memctl_host_memory(proc_root, &mem);
+        uint64_t ram = mem.total;
         if (ram && reserve_bytes > ram / 2) {
             char b[16], h[16];
             g_printerr("memctld: %s: daemon.reserve: %s is more than half of the host's memory (%s)\n",
@@ -320,8 +342,9 @@ int main(int argc, char **argv)
         }
     }
     if (reserve_spec) {
-        uint64_t ram = 0, avail = 0;
-        memctl_host_memory(proc_root, &ram, &avail);
+        MemctlHostMemory mem = {0};
+        (void)memctl_host_memory(proc_root, &mem);
+        uint64_t ram = mem.total;
         if (memctl_size_parse(reserve_spec, &reserve_bytes) < 0 || reserve_bytes == MEMCTL_SIZE_MAX) {
             g_printerr("memctld: --reserve: '%s' is not a size (bytes, or with K, M, G, T)\n", reserve_spec);
             return 2;
@@ -454,6 +477,17 @@ int main(int argc, char **argv)
             return 1;
         }
         m->bus = bus;
+    }
+
+    g_autoptr(MemctlHttp) http = NULL;
+    if (metrics_address && metrics_address[0]) {
+        r = memctl_http_new(metrics_address, render_metrics, m, &http, &err);
+        if (r < 0) {
+            g_printerr("memctld: --metrics-address: %s\n", err->message);
+            return 1;
+        }
+        m->metrics_url = g_strdup(memctl_http_url(http));
+        g_message("metrics: serving %s", m->metrics_url);
     }
 
     d.loop = g_main_loop_new(NULL, FALSE);

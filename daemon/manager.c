@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/manager.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "daemon/cgroup.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
+#include "daemon/metrics.h"
 #include "daemon/record.h"
 #include "daemon/reserve.h"
 #include "daemon/sample.h"
@@ -36,6 +38,7 @@ MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const 
     m->core = core;
     m->groups = groups;
     m->history = memctl_history_new(HISTORY_CAPACITY);
+    m->metrics = memctl_metrics_new();
     m->mount = g_strdup(mount);
     m->root = g_strdup(root);
     m->proc = g_strdup(proc);
@@ -51,6 +54,8 @@ void memctl_manager_free(MemctlManager *m)
         return;
     g_hash_table_destroy(m->manual);
     memctl_history_free(m->history);
+    memctl_metrics_free(m->metrics);
+    g_free(m->metrics_url);
     if (m->kill_log)
         fclose(m->kill_log);
     g_free(m->mount);
@@ -134,6 +139,7 @@ void memctl_manager_drain(MemctlManager *m)
                 grp->kernel_oom_kills += e.npids;
             g_warning("%s", line);
         }
+        memctl_metrics_record(m->metrics, &e);
         const MemctlKillEntry *k = memctl_history_add(m->history, &e, message);
         write_kill_log(m, &e, k);
         if (m->bus) {
@@ -183,20 +189,37 @@ static void add(GVariantBuilder *b, const char *k, GVariant *v)
     g_variant_builder_add(b, "{sv}", k, v);
 }
 
-void memctl_host_memory(const char *proc, uint64_t *ret_total, uint64_t *ret_avail)
+int memctl_host_memory(const char *proc, MemctlHostMemory *ret)
 {
     g_autofree char *path = g_build_filename(proc, "meminfo", NULL);
     g_autofree char *text = NULL;
     if (!g_file_get_contents(path, &text, NULL, NULL))
-        return;
+        return -EIO;
+    MemctlHostMemory h = {0};
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     for (char **it = lines; *it; it++) {
         guint64 kb;
         if (sscanf(*it, "MemTotal: %" G_GUINT64_FORMAT, &kb) == 1)
-            *ret_total = kb * 1024;
+            h.total = kb * 1024;
         else if (sscanf(*it, "MemAvailable: %" G_GUINT64_FORMAT, &kb) == 1)
-            *ret_avail = kb * 1024;
+            h.available = kb * 1024;
+        else if (sscanf(*it, "SwapTotal: %" G_GUINT64_FORMAT, &kb) == 1)
+            h.swap_total = kb * 1024;
+        else if (sscanf(*it, "SwapFree: %" G_GUINT64_FORMAT, &kb) == 1)
+            h.swap_free = kb * 1024;
     }
+    if (!h.total)
+        return -EBADMSG;
+    *ret = h;
+    return 0;
+}
+
+GString *memctl_manager_metrics(MemctlManager *m, MemctlExpoFormat format)
+{
+    gint64 t0 = g_get_monotonic_time();
+    GString *text = memctl_metrics_render(m->metrics, m, format);
+    memctl_metrics_count_scrape(m->metrics, (uint64_t)(g_get_monotonic_time() - t0));
+    return text;
 }
 
 GVariant *memctl_manager_status(MemctlManager *m)
@@ -210,16 +233,19 @@ GVariant *memctl_manager_status(MemctlManager *m)
     add(&b, "kernel_oom_kills", g_variant_new_uint64(m->kernel_kills));
     add(&b, "events_dropped", g_variant_new_uint64(memctl_core_events_dropped(m->core)));
     add(&b, "uptime_usec", g_variant_new_uint64((uint64_t)(g_get_monotonic_time() - m->started_usec)));
-    uint64_t total = 0, avail = 0;
-    memctl_host_memory(m->proc, &total, &avail);
-    add(&b, "memory_total", g_variant_new_uint64(total));
-    add(&b, "memory_available", g_variant_new_uint64(avail));
+    MemctlHostMemory mem = {0};
+    (void)memctl_host_memory(m->proc, &mem);
+    add(&b, "memory_total", g_variant_new_uint64(mem.total));
+    add(&b, "memory_available", g_variant_new_uint64(mem.available));
+    add(&b, "swap_total", g_variant_new_uint64(mem.swap_total));
+    add(&b, "swap_free", g_variant_new_uint64(mem.swap_free));
     uint32_t some = 0, full = 0;
     g_autofree char *psi = g_build_filename(m->proc, "pressure", "memory", NULL);
     (void)memctl_sample_pressure_file(psi, &some, &full);
     add(&b, "pressure_some", g_variant_new_double(some / 100.0));
     add(&b, "pressure_full", g_variant_new_double(full / 100.0));
     add(&b, "core_alive", g_variant_new_boolean(m->core_alive));
+    add(&b, "metrics_url", g_variant_new_string(m->metrics_url ? m->metrics_url : ""));
     if (m->reserve && m->critical) {
         add(&b, "reserve_total", g_variant_new_uint64(memctl_reserve_total(m->reserve)));
         add(&b, "reserve_registered", g_variant_new_uint64(memctl_critical_registered_bytes(m->critical)));

@@ -7,6 +7,7 @@
 
 #include "daemon/core.h"
 #include "daemon/group.h"
+#include "daemon/expo.h"
 #include "daemon/history.h"
 
 /*
@@ -16,10 +17,11 @@
  */
 typedef struct MemctlBus MemctlBus;
 
-typedef struct {
+typedef struct MemctlManager {
     MemctlCore *core;     /* borrowed */
     MemctlGroups *groups; /* borrowed */
     MemctlHistory *history;
+    struct MemctlMetrics *metrics;
     MemctlBus *bus;                  /* NULL until the bus is up */
     struct MemctlCritical *critical; /* borrowed; NULL until set up */
     struct MemctlReserve *reserve;   /* borrowed; NULL until set up */
@@ -28,6 +30,7 @@ typedef struct {
     FILE *kill_log;
     uint64_t kills, kernel_kills;
     int64_t started_usec; /* monotonic */
+    char *metrics_url;    /* the /metrics endpoint, or NULL */
     GHashTable *manual;   /* slot -> ManualKill*: KillGroup calls waiting for their kill */
     uint64_t last_heartbeat;
     gboolean core_alive;
@@ -55,8 +58,14 @@ int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, 
  */
 int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **error);
 
-/* MemTotal and MemAvailable from <proc>/meminfo, in bytes (left as they are when unreadable). */
-void memctl_host_memory(const char *proc, uint64_t *ret_total, uint64_t *ret_avail);
+/* The host's memory and swap from <proc>/meminfo, in bytes; ret untouched on failure. */
+typedef struct {
+    uint64_t total, available, swap_total, swap_free;
+} MemctlHostMemory;
+int memctl_host_memory(const char *proc, MemctlHostMemory *ret);
+
+/* The metrics exposition (GetMetrics and /metrics); counts the scrape and its cost. */
+GString *memctl_manager_metrics(MemctlManager *m, MemctlExpoFormat format);
 
 /* GetStatus as a{sv}. */
 GVariant *memctl_manager_status(MemctlManager *m);

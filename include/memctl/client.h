@@ -113,9 +113,17 @@ typedef struct {
     /* the reserve (bytes) and the critical clients registered */
     uint64_t reserve_total, reserve_registered, reserve_leased, reserve_free, reserve_resident;
     uint32_t critical_clients;
+    uint64_t swap_total, swap_free;
+    char *metrics_url; /* the /metrics endpoint, "" when off */
 } MemctlStatus;
 int memctl_client_get_status(MemctlClient *c, MemctlStatus *ret);
 void memctl_status_clear(MemctlStatus *s);
+
+/*
+ * The metrics exposition (GetMetrics): format "prometheus" (text 0.0.4), "openmetrics" or "".
+ * *ret_text (and *ret_content_type if not NULL) are the caller's to free(). -EINVAL: unknown format.
+ */
+int memctl_client_get_metrics(MemctlClient *c, const char *format, char **ret_text, char **ret_content_type);
 
 /*
  * Critical clients and the reserve (root or the admin group may register). Exactly one of group

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/critical.h"
+#include "daemon/fd-util.h"
+#include "daemon/group.h"
+#include "daemon/manager.h"
+#include "daemon/reserve.h"
+#include "daemon/sample.h"
+#include "include/memctl/memctl.h"
+
+/* Kill latency buckets, seconds: from a millisecond (a fast kill on hardware) to 10 s (a livelock). */
+static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                        0.25,  0.5,    1,     2.5,  5,     10};
+#define N_BOUNDS G_N_ELEMENTS(latency_bounds)
+
+typedef enum { STAGE_SIGNAL, STAGE_FREED, STAGE_EXIT, _STAGE_COUNT } Stage;
+static const char *const stage_names[_STAGE_COUNT] = {"signal", "freed", "exit"};
+
+typedef struct {
+    uint64_t counts[N_BOUNDS + 1];
+    double sum;
+} Histogram;
+
+struct MemctlMetrics {
+    GHashTable *kills; /* "group\037reason" -> uint64_t* */
+    Histogram latency[_STAGE_COUNT];
+    uint64_t scrapes, scrape_usec;
+};
+
+MemctlMetrics *memctl_metrics_new(void)
+{
+    MemctlMetrics *mx = g_new0(MemctlMetrics, 1);
+    mx->kills = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    return mx;
+}
+
+void memctl_metrics_free(MemctlMetrics *mx)
+{
+    if (!mx)
+        return;
+    g_hash_table_destroy(mx->kills);
+    g_free(mx);
+}
+
+static void metrics_observe(Histogram *h, double seconds)
+{
+    size_t i = 0;
+    while (i < N_BOUNDS && seconds > latency_bounds[i])
+        i++;
+    h->counts[i]++;
+    h->sum += seconds;
+}
+
+void memctl_metrics_record(MemctlMetrics *mx, const MemctlCoreEvent *e)
+{
+    if (e->type != MEMCTL_EVENT_KILL)
+        return;
+    char *key = g_strdup_printf("%s\037%s", e->group, e->reason);
+    uint64_t *n = g_hash_table_lookup(mx->kills, key);
+    if (n) {
+        g_free(key);
+        (*n)++;
+    } else {
+        n = g_new(uint64_t, 1);
+        *n = 1;
+        g_hash_table_insert(mx->kills, key, n);
+    }
+    metrics_observe(&mx->latency[STAGE_SIGNAL], e->event_to_signal_usec / 1e6);
+    metrics_observe(&mx->latency[STAGE_FREED], (e->event_to_signal_usec + e->signal_to_freed_usec) / 1e6);
+    metrics_observe(&mx->latency[STAGE_EXIT], (e->event_to_signal_usec + e->signal_to_exit_usec) / 1e6);
+}
+
+void memctl_metrics_count_scrape(MemctlMetrics *mx, uint64_t render_usec)
+{
+    mx->scrapes++;
+    mx->scrape_usec += render_usec;
+}
+
+/* A small file of a directory, read into buf (NUL-terminated). */
+static int metrics_read(const char *dir, const char *file, char *buf, size_t size)
+{
+    char path[4096];
+    if ((size_t)g_snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+        return -ENAMETOOLONG;
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = memctl_sample_read(fd, buf, size);
+    return n < 0 ? (int)n : 0;
+}
+
+static int metrics_read_u64(const char *dir, const char *file, uint64_t *ret)
+{
+    char buf[64];
+    int r = metrics_read(dir, file, buf, sizeof(buf));
+    if (r < 0)
+        return r;
+    if (strncmp(buf, "max", 3) == 0) {
+        *ret = UINT64_MAX;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    uint64_t v = g_ascii_strtoull(buf, &end, 10);
+    if (errno || end == buf)
+        return -EBADMSG;
+    *ret = v;
+    return 0;
+}
+
+/* What one scrape reads of a group, once, before the families are written. */
+typedef struct {
+    const MemctlGroup *g;
+    bool ok; /* the cgroup could be read */
+    uint64_t current, peak, swap;
+    bool has_peak;
+    char events[512];
+    uint64_t some_usec, full_usec;
+    bool has_pressure;
+} GroupSample;
+
+static void metrics_sample_group(const MemctlGroup *g, GroupSample *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->g = g;
+    s->ok = metrics_read_u64(g->path, "memory.current", &s->current) == 0;
+    s->has_peak = metrics_read_u64(g->path, "memory.peak", &s->peak) == 0;
+    (void)metrics_read_u64(g->path, "memory.swap.current", &s->swap);
+    if (metrics_read(g->path, "memory.events", s->events, sizeof(s->events)) < 0)
+        s->events[0] = '\0';
+    char psi[256];
+    uint32_t avg = 0;
+    s->has_pressure = metrics_read(g->path, "memory.pressure", psi, sizeof(psi)) == 0 &&
+                      memctl_sample_pressure(psi, &s->some_usec, &s->full_usec, &avg) == 0;
+}
+
+typedef uint64_t (*GroupValue)(const GroupSample *s);
+static uint64_t v_current(const GroupSample *s)
+{
+    return s->current;
+}
+static uint64_t v_swap(const GroupSample *s)
+{
+    return s->swap;
+}
+static uint64_t v_min(const GroupSample *s)
+{
+    return memctl_file_values_get(&s->g->applied, MEMCTL_FILE_MIN, 0);
+}
+static uint64_t v_low(const GroupSample *s)
+{
+    return memctl_file_values_get(&s->g->applied, MEMCTL_FILE_LOW, 0);
+}
+static uint64_t v_high(const GroupSample *s)
+{
+    return memctl_file_values_get(&s->g->applied, MEMCTL_FILE_HIGH, UINT64_MAX);
+}
+static uint64_t v_max(const GroupSample *s)
+{
+    return memctl_file_values_get(&s->g->applied, MEMCTL_FILE_MAX, UINT64_MAX);
+}
+static uint64_t v_swap_max(const GroupSample *s)
+{
+    return memctl_file_values_get(&s->g->applied, MEMCTL_FILE_SWAP_MAX, UINT64_MAX);
+}
+static uint64_t v_kernel_kills(const GroupSample *s)
+{
+    return s->g->kernel_oom_kills;
+}
+
+static void metrics_group_family(MemctlExpo *x, GroupSample *gs, guint n, const char *name,
+                                 MemctlExpoType type, const char *help, GroupValue fn)
+{
+    memctl_expo_family(x, name, type, help);
+    for (guint i = 0; i < n; i++)
+        if (gs[i].ok)
+            memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, NULL}, fn(&gs[i]));
+}
+
+static void metrics_render_groups(MemctlMetrics *mx, MemctlManager *m, MemctlExpo *x)
+{
+    g_autoptr(GList) list = memctl_groups_list(m->groups);
+    guint n = g_list_length(list);
+    g_autofree GroupSample *gs = g_new(GroupSample, MAX(n, 1));
+    guint i = 0;
+    for (GList *l = list; l; l = l->next)
+        metrics_sample_group(l->data, &gs[i++]);
+
+    metrics_group_family(x, gs, n, "memctl_group_memory_current_bytes", MEMCTL_EXPO_GAUGE,
+                         "Memory charged to the group (memory.current).", v_current);
+    memctl_expo_family(x, "memctl_group_memory_peak_bytes", MEMCTL_EXPO_GAUGE,
+                       "Highest memory.current since the group was created (memory.peak).");
+    for (i = 0; i < n; i++)
+        if (gs[i].ok && gs[i].has_peak)
+            memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, NULL}, gs[i].peak);
+    metrics_group_family(x, gs, n, "memctl_group_swap_current_bytes", MEMCTL_EXPO_GAUGE,
+                         "Swap used by the group (memory.swap.current).", v_swap);
+    metrics_group_family(x, gs, n, "memctl_group_memory_min_bytes", MEMCTL_EXPO_GAUGE,
+                         "memory.min as written by memctld (hard protection).", v_min);
+    metrics_group_family(x, gs, n, "memctl_group_memory_low_bytes", MEMCTL_EXPO_GAUGE,
+                         "memory.low as written by memctld (best-effort protection).", v_low);
+    metrics_group_family(x, gs, n, "memctl_group_memory_high_bytes", MEMCTL_EXPO_GAUGE,
+                         "memory.high as written by memctld (throttle point; +Inf: none).", v_high);
+    metrics_group_family(x, gs, n, "memctl_group_memory_max_bytes", MEMCTL_EXPO_GAUGE,
+                         "memory.max as written by memctld (the kernel's backstop; +Inf: none).", v_max);
+    metrics_group_family(x, gs, n, "memctl_group_swap_max_bytes", MEMCTL_EXPO_GAUGE,
+                         "memory.swap.max as written by memctld (+Inf: none).", v_swap_max);
+
+    static const char *const events[] = {"low", "high", "max", "oom", "oom_kill", "oom_group_kill"};
+    memctl_expo_family(x, "memctl_group_memory_events", MEMCTL_EXPO_COUNTER,
+                       "The group's memory.events counters (hierarchical), by event.");
+    for (i = 0; i < n; i++)
+        for (size_t k = 0; gs[i].ok && k < G_N_ELEMENTS(events); k++) {
+            uint64_t v;
+            if (memctl_sample_key(gs[i].events, events[k], &v) == 0)
+                memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, "event", events[k], NULL}, v);
+        }
+    memctl_expo_family(x, "memctl_group_pressure_stall_seconds", MEMCTL_EXPO_COUNTER,
+                       "Time the group's tasks stalled on memory (memory.pressure totals): some = at least "
+                       "one task, full = all non-idle tasks at once.");
+    for (i = 0; i < n; i++)
+        if (gs[i].ok && gs[i].has_pressure) {
+            memctl_expo_double(x, (const char *[]){"group", gs[i].g->name, "kind", "some", NULL},
+                               gs[i].some_usec / 1e6);
+            memctl_expo_double(x, (const char *[]){"group", gs[i].g->name, "kind", "full", NULL},
+                               gs[i].full_usec / 1e6);
+        }
+    metrics_group_family(x, gs, n, "memctl_kernel_oom_kills", MEMCTL_EXPO_COUNTER,
+                         "Processes the kernel's OOM killer killed in the group while memctld watched.",
+                         v_kernel_kills);
+
+    /* memctld's kills by group and reason; series of groups that are gone are dropped */
+    memctl_expo_family(x, "memctl_kills", MEMCTL_EXPO_COUNTER,
+                       "Kills by memctld, by group and reason (a whole-group kill counts once).");
+    g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(mx->kills), (GCompareFunc)strcmp);
+    for (GList *l = keys; l; l = l->next) {
+        const char *key = l->data;
+        const char *sep = strchr(key, '\037');
+        g_autofree char *group = g_strndup(key, (gsize)(sep - key));
+        if (!memctl_groups_get(m->groups, group)) {
+            g_hash_table_remove(mx->kills, key);
+            continue;
+        }
+        const uint64_t *v = g_hash_table_lookup(mx->kills, key);
+        memctl_expo_u64(x, (const char *[]){"group", group, "reason", sep + 1, NULL}, *v);
+    }
+}
+
+static void metrics_render_host(MemctlManager *m, MemctlExpo *x)
+{
+    MemctlHostMemory mem;
+    if (memctl_host_memory(m->proc, &mem) == 0) {
+        const struct {
+            const char *name, *help;
+            uint64_t v;
+        } host[] = {
+                {"memctl_host_memory_total_bytes", "MemTotal of the host.", mem.total},
+                {"memctl_host_memory_available_bytes", "MemAvailable of the host.", mem.available},
+                {"memctl_host_swap_total_bytes", "SwapTotal of the host.", mem.swap_total},
+                {"memctl_host_swap_free_bytes", "SwapFree of the host.", mem.swap_free},
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(host); i++) {
+            memctl_expo_family(x, host[i].name, MEMCTL_EXPO_GAUGE, host[i].help);
+            memctl_expo_u64(x, NULL, host[i].v);
+        }
+    }
+    char dir[4096], psi[256];
+    g_snprintf(dir, sizeof(dir), "%s/pressure", m->proc);
+    uint64_t some = 0, full = 0;
+    uint32_t avg = 0;
+    if (metrics_read(dir, "memory", psi, sizeof(psi)) == 0 &&
+        memctl_sample_pressure(psi, &some, &full, &avg) == 0) {
+        memctl_expo_family(x, "memctl_host_pressure_stall_seconds", MEMCTL_EXPO_COUNTER,
+                           "Time tasks stalled on memory host-wide (/proc/pressure/memory totals).");
+        memctl_expo_double(x, (const char *[]){"kind", "some", NULL}, some / 1e6);
+        memctl_expo_double(x, (const char *[]){"kind", "full", NULL}, full / 1e6);
+    }
+}
+
+static void metrics_render_daemon(MemctlMetrics *mx, MemctlManager *m, MemctlExpo *x)
+{
+    memctl_expo_family(x, "memctl_build", MEMCTL_EXPO_INFO, "memctld's version.");
+    memctl_expo_u64(x, (const char *[]){"version", MEMCTL_VERSION, NULL}, 1);
+    memctl_expo_family(x, "memctl_daemon_uptime_seconds", MEMCTL_EXPO_GAUGE, "Time since memctld started.");
+    memctl_expo_double(x, NULL, (double)(g_get_monotonic_time() - m->started_usec) / 1e6);
+    char dir[4096], statm[128];
+    g_snprintf(dir, sizeof(dir), "%s/self", m->proc);
+    if (metrics_read(dir, "statm", statm, sizeof(statm)) == 0) {
+        uint64_t size = 0, resident = 0;
+        if (sscanf(statm, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &size, &resident) == 2) {
+            memctl_expo_family(x, "memctl_daemon_resident_memory_bytes", MEMCTL_EXPO_GAUGE,
+                               "memctld's resident set (all of it locked), the reserve included.");
+            memctl_expo_u64(x, NULL, resident * (uint64_t)sysconf(_SC_PAGESIZE));
+        }
+    }
+    memctl_expo_family(x, "memctl_core_alive", MEMCTL_EXPO_GAUGE,
+                       "1 while the core thread answers the watchdog's pings.");
+    memctl_expo_u64(x, NULL, m->core_alive ? 1 : 0);
+    memctl_expo_family(x, "memctl_core_events_dropped", MEMCTL_EXPO_COUNTER,
+                       "Core events lost because the main loop fell behind (kills still happened).");
+    memctl_expo_u64(x, NULL, memctl_core_events_dropped(m->core));
+    memctl_expo_family(x, "memctl_groups", MEMCTL_EXPO_GAUGE, "Groups memctld manages.");
+    memctl_expo_u64(x, NULL, memctl_groups_count(m->groups));
+    memctl_expo_family(x, "memctl_scrapes", MEMCTL_EXPO_COUNTER,
+                       "Metric expositions rendered (HTTP and D-Bus).");
+    memctl_expo_u64(x, NULL, mx->scrapes);
+    memctl_expo_family(x, "memctl_scrape_render_seconds", MEMCTL_EXPO_COUNTER,
+                       "Time spent rendering expositions, this one excluded.");
+    memctl_expo_double(x, NULL, mx->scrape_usec / 1e6);
+
+    if (m->reserve && m->critical) {
+        const struct {
+            const char *name, *help;
+            uint64_t v;
+        } res[] = {
+                {"memctl_reserve_size_bytes", "The preallocated reserve.", memctl_reserve_total(m->reserve)},
+                {"memctl_reserve_registered_bytes", "Reserve promised to registered critical clients.",
+                 memctl_critical_registered_bytes(m->critical)},
+                {"memctl_reserve_leased_bytes", "Reserve held by clients as leases now.",
+                 memctl_critical_leased_bytes(m->critical)},
+                {"memctl_reserve_free_bytes", "Reserve not carved into leases.",
+                 memctl_reserve_free_bytes(m->reserve)},
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(res); i++) {
+            memctl_expo_family(x, res[i].name, MEMCTL_EXPO_GAUGE, res[i].help);
+            memctl_expo_u64(x, NULL, res[i].v);
+        }
+    }
+}
+
+GString *memctl_metrics_render(MemctlMetrics *mx, MemctlManager *m, MemctlExpoFormat format)
+{
+    GString *out = g_string_sized_new(4096 + 2048 * memctl_groups_count(m->groups));
+    MemctlExpo x;
+    memctl_expo_init(&x, format, out);
+    metrics_render_daemon(mx, m, &x);
+    metrics_render_host(m, &x);
+    metrics_render_groups(mx, m, &x);
+    memctl_expo_family(
+            &x, "memctl_kill_latency_seconds", MEMCTL_EXPO_HISTOGRAM,
+            "Time from the event that decided a kill (crossing memory.high, the host guard arming, "
+            "a request) to SIGKILL (stage signal), to the victim's memory being freed (freed), and to "
+            "its exit (exit).");
+    for (int s = 0; s < _STAGE_COUNT; s++)
+        memctl_expo_histogram(&x, (const char *[]){"stage", stage_names[s], NULL}, latency_bounds,
+                              mx->latency[s].counts, N_BOUNDS, mx->latency[s].sum);
+    memctl_expo_finish(&x);
+    return out;
+}

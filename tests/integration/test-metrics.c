@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The Prometheus export on the real kernel and a private bus: /metrics after a real kill (promtool
+ * check metrics passes, OpenMetrics when asked, the same text over D-Bus and as node_exporter's
+ * textfile); a real Prometheus server scraping memctld and answering a query for the kill; and bad
+ * HTTP input (wrong paths and methods, garbage, huge headers, slow and piled-up clients) that
+ * leaves the daemon serving.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/bustest.h"
+#include "tests/lib/cgtest.h"
+
+/* ---- a minimal HTTP client over loopback ----------------------------------------------------- */
+
+static int http_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(fd, >=, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -errno;
+    }
+    return fd;
+}
+
+static bool send_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return false;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Reads until the server closes or timeout_ms pass; returns what came (maybe empty). */
+static GString *recv_all(int fd, int timeout_ms)
+{
+    GString *s = g_string_new(NULL);
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    char buf[65536];
+    for (;;) {
+        int left = (int)((deadline - g_get_monotonic_time()) / 1000);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            break;
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            break;
+        g_string_append_len(s, buf, n);
+    }
+    return s;
+}
+
+typedef struct {
+    int status; /* 0: no HTTP answer */
+    char *headers, *body;
+} Reply;
+
+static void reply_clear(Reply *r)
+{
+    g_free(r->headers);
+    g_free(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Sends a raw request (the connection closes after the answer) and parses the answer. */
+static Reply http_raw(int port, const char *request, size_t len, int timeout_ms)
+{
+    Reply r = {0};
+    int fd = http_connect(port);
+    if (fd < 0)
+        return r; /* refused: status 0 */
+    if (send_all(fd, request, len)) {
+        g_autoptr(GString) s = recv_all(fd, timeout_ms);
+        const char *end = strstr(s->str, "\r\n\r\n");
+        if (g_str_has_prefix(s->str, "HTTP/1.") && end) {
+            r.status = atoi(s->str + 9);
+            r.headers = g_strndup(s->str, (gsize)(end - s->str));
+            r.body = g_strdup(end + 4);
+        }
+    }
+    close(fd);
+    return r;
+}
+
+static Reply http_get(int port, const char *path, const char *accept)
+{
+    g_autofree char *req =
+            g_strdup_printf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sConnection: close\r\n\r\n", path,
+                            accept ? "Accept: " : "", accept ? accept : "", accept ? "\r\n" : "");
+    return http_raw(port, req, strlen(req), 30000);
+}
+
+static bool header_has(const Reply *r, const char *line)
+{
+    return r->headers && strcasestr(r->headers, line) != NULL;
+}
+
+/* ---- the daemon under test ------------------------------------------------------------------- */
+
+/* The port memctld bound (it was given port 0), from `memctl status --json`. */
+static int metrics_port(ApiTest *t)
+{
+    g_autofree char *out = apitest_cli(t, 0, (const char *[]){"--json", "status", NULL});
+    json_object *o = json_tokener_parse(out);
+    json_object *u = NULL;
+    g_assert_true(o && json_object_object_get_ex(o, "metrics_url", &u));
+    const char *url = json_object_get_string(u);
+    g_test_message("metrics at %s", url);
+    g_assert_true(g_str_has_prefix(url, "http://127.0.0.1:") && g_str_has_suffix(url, "/metrics"));
+    int port = atoi(url + strlen("http://127.0.0.1:"));
+    json_object_put(o);
+    g_assert_cmpint(port, >, 0);
+    return port;
+}
+
+static void metrics_start(ApiTest *t, const char *prefix)
+{
+    apitest_start(t, prefix, (const char *[]){"--metrics-address=127.0.0.1:0", "--group=t:limit=64M", NULL});
+}
+
+/* A hog in group t, killed by memctld; returns its pid. */
+static int cause_kill(ApiTest *t)
+{
+    g_autofree char *grp = g_build_filename(t->root, "t", NULL);
+    Hog hog;
+    hog_start(&hog, (const char *[]){"--cgroup", grp, "--step", "1M", NULL});
+    int pid = (int)hog.pid;
+    int st = hog_wait(&hog, 60000);
+    g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+    g_autofree char *rec = daemontest_wait_record(&t->d, 10000, needle, "\"type\":\"kill\"");
+    g_assert_nonnull(rec);
+    return pid;
+}
+
+/* promtool check metrics on text: exit 0, no lint complaint. */
+static void assert_promtool(const char *text)
+{
+    g_autofree char *dir = g_dir_make_tmp("memctl-promtool-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "m.txt", NULL);
+    g_assert_true(g_file_set_contents(file, text, -1, NULL));
+    g_autofree char *cmd = g_strdup_printf("promtool check metrics < %s", file);
+    g_autofree char *out = NULL, *err = NULL;
+    gint status = -1;
+    g_autoptr(GError) e = NULL;
+    const char *argv[] = {"sh", "-c", cmd, NULL};
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                               &status, &e));
+    g_test_message("promtool: %s%s", out, err);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    g_assert_cmpstr(g_strstrip(out), ==, "");
+    cgtest_remove_tmpdir(dir);
+}
+
+/* The value of the first sample line that starts with `prefix` (labels included), or -1. */
+static double sample_value(const char *text, const char *prefix)
+{
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (g_str_has_prefix(p, prefix))
+            return g_ascii_strtod(strchr(p + strlen(prefix), ' ') + 1, NULL);
+    return -1;
+}
+
+static void test_exposition(void)
+{
+    ApiTest t;
+    metrics_start(&t, "memctl-metrics");
+    int port = metrics_port(&t);
+    cause_kill(&t);
+
+    Reply r = http_get(port, "/metrics", NULL);
+    g_assert_cmpint(r.status, ==, 200);
+    g_assert_true(header_has(&r, "Content-Type: text/plain; version=0.0.4"));
+    g_assert_cmpfloat(sample_value(r.body, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
+    g_assert_cmpfloat(sample_value(r.body, "memctl_group_memory_max_bytes{group=\"t\"}"), ==,
+                      64.0 * 1024 * 1024);
+    g_assert_cmpfloat(sample_value(r.body, "memctl_group_memory_events_total{group=\"t\",event=\"high\"}"), >,
+                      0);
+    g_assert_cmpfloat(
+            sample_value(r.body, "memctl_group_memory_events_total{group=\"t\",event=\"oom_kill\"}"), ==, 0);
+    g_assert_cmpfloat(sample_value(r.body, "memctl_kill_latency_seconds_count{stage=\"signal\"}"), ==, 1);
+    g_assert_cmpfloat(sample_value(r.body, "memctl_kill_latency_seconds_bucket{stage=\"freed\",le=\"+Inf\"}"),
+                      ==, 1);
+    g_assert_cmpfloat(
+            sample_value(r.body, "memctl_group_pressure_stall_seconds_total{group=\"t\",kind=\"some\"}"), >,
+            0);
+    g_assert_cmpfloat(sample_value(r.body, "memctl_daemon_resident_memory_bytes"), >, 1024 * 1024);
+    g_assert_cmpfloat(sample_value(r.body, "memctl_build_info{version=\""), ==, 1);
+    g_assert_cmpfloat(sample_value(r.body, "memctl_core_alive"), ==, 1);
+    assert_promtool(r.body);
+    reply_clear(&r);
+
+    /* OpenMetrics when the scraper asks for it; HEAD has headers and no body */
+    r = http_get(port, "/metrics",
+                 "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5");
+    g_assert_cmpint(r.status, ==, 200);
+    g_assert_true(header_has(&r, "Content-Type: application/openmetrics-text; version=1.0.0"));
+    g_assert_true(g_str_has_suffix(r.body, "\n# EOF\n"));
+    g_assert_nonnull(strstr(r.body, "# TYPE memctl_kills counter\n"));
+    g_assert_cmpfloat(sample_value(r.body, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
+    reply_clear(&r);
+    const char head[] = "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    r = http_raw(port, head, sizeof(head) - 1, 10000);
+    g_assert_cmpint(r.status, ==, 200);
+    g_assert_cmpstr(r.body, ==, "");
+    reply_clear(&r);
+
+    /* the same over D-Bus, and as a textfile */
+    g_autofree char *cli = apitest_cli(&t, 0, (const char *[]){"metrics", NULL});
+    g_assert_cmpfloat(sample_value(cli, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
+    assert_promtool(cli);
+    g_autofree char *om = apitest_cli(&t, 0, (const char *[]){"metrics", "--openmetrics", NULL});
+    g_assert_true(g_str_has_suffix(om, "\n# EOF\n"));
+    g_autofree char *dir = g_dir_make_tmp("memctl-textfile-XXXXXX", NULL);
+    g_free(apitest_cli(&t, 0, (const char *[]){"metrics", "--textfile-dir", dir, NULL}));
+    g_autofree char *prom = g_build_filename(dir, "memctl.prom", NULL);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(prom, &text, NULL, NULL));
+    g_assert_cmpfloat(sample_value(text, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint files = 0;
+    while (g_dir_read_name(d))
+        files++;
+    g_assert_cmpuint(files, ==, 1); /* no temporary file left behind */
+    g_autofree char *bad = g_build_filename(dir, "nope", NULL);
+    g_autofree char *err = apitest_cli_err(&t, 2, (const char *[]){"metrics", "--textfile-dir", bad, NULL});
+    g_assert_nonnull(strstr(err, "--textfile-dir"));
+    g_autoptr(GError) e = NULL;
+    g_autoptr(GVariant) v = bustest_call(&t.bus, "GetMetrics", g_variant_new("(s)", "json"), &e);
+    g_assert_null(v);
+    g_assert_nonnull(strstr(e->message, "format"));
+    cgtest_remove_tmpdir(dir);
+
+    /* a removed group's series go away */
+    g_free(apitest_cli(&t, 0, (const char *[]){"remove", "t", NULL}));
+    r = http_get(port, "/metrics", NULL);
+    g_assert_cmpint(r.status, ==, 200);
+    g_assert_null(strstr(r.body, "group=\"t\""));
+    reply_clear(&r);
+    apitest_stop(&t);
+}
+
+/* ---- a real Prometheus server ---------------------------------------------------------------- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* The value of a PromQL instant query's first result as a string, or NULL. */
+static char *prom_query(int port, const char *query, char **ret_labels)
+{
+    g_autofree char *q = g_uri_escape_string(query, NULL, FALSE);
+    g_autofree char *path = g_strdup_printf("/api/v1/query?query=%s", q);
+    Reply r = http_get(port, path, NULL);
+    char *value = NULL;
+    json_object *o = r.status == 200 ? json_tokener_parse(r.body) : NULL, *data, *result, *v, *m;
+    if (o && json_object_object_get_ex(o, "data", &data) &&
+        json_object_object_get_ex(data, "result", &result) && json_object_array_length(result) > 0) {
+        json_object *first = json_object_array_get_idx(result, 0);
+        if (json_object_object_get_ex(first, "value", &v))
+            value = g_strdup(json_object_get_string(json_object_array_get_idx(v, 1)));
+        if (ret_labels && json_object_object_get_ex(first, "metric", &m))
+            *ret_labels = g_strdup(json_object_to_json_string(m));
+    }
+    json_object_put(o);
+    reply_clear(&r);
+    return value;
+}
+
+static void test_prometheus_scrape(void)
+{
+    if (!g_find_program_in_path("prometheus")) {
+        g_test_skip("no prometheus binary (Debian package prometheus; scripts/setup installs it)");
+        return;
+    }
+    ApiTest t;
+    metrics_start(&t, "memctl-prom");
+    int port = metrics_port(&t);
+    cause_kill(&t);
+
+    g_autofree char *dir = g_dir_make_tmp("memctl-prometheus-XXXXXX", NULL);
+    g_autofree char *conf = g_build_filename(dir, "prometheus.yml", NULL);
+    g_autofree char *yml = g_strdup_printf("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                                           "scrape_configs:\n  - job_name: memctl\n    static_configs:\n"
+                                           "      - targets: ['127.0.0.1:%d']\n",
+                                           port);
+    g_assert_true(g_file_set_contents(conf, yml, -1, NULL));
+    int pport = free_port();
+    g_autofree char *a_conf = g_strdup_printf("--config.file=%s", conf);
+    g_autofree char *a_data = g_strdup_printf("--storage.tsdb.path=%s/data", dir);
+    g_autofree char *a_listen = g_strdup_printf("--web.listen-address=127.0.0.1:%d", pport);
+    g_autofree char *log = g_build_filename(dir, "prometheus.log", NULL);
+    const char *argv[] = {"prometheus", a_conf, a_data, a_listen, "--log.level=warn", NULL};
+    GPid pid;
+    g_autoptr(GError) e = NULL;
+    int out_fd = -1;
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
+                                           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                                           NULL, NULL, &out_fd, &e));
+    /* up, then the kill, as Prometheus sees them (its first scrape comes within a second or two) */
+    g_autofree char *up = NULL, *kills = NULL, *labels = NULL;
+    gint64 deadline = g_get_monotonic_time() + 180 * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < deadline) {
+        g_free(up);
+        up = prom_query(pport, "up{job=\"memctl\"}", NULL);
+        if (up && strcmp(up, "1") == 0) {
+            kills = prom_query(pport, "memctl_kills_total{group=\"t\"}", &labels);
+            if (kills)
+                break;
+        }
+        g_usleep(500 * 1000);
+    }
+    g_autoptr(GString) perr = recv_all(out_fd, 100);
+    g_test_message("prometheus: up=%s kills=%s %s; stderr: %s", up ? up : "-", kills ? kills : "-",
+                   labels ? labels : "", perr->str);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    close(out_fd);
+    g_assert_cmpstr(up, ==, "1");
+    g_assert_cmpstr(kills, ==, "1");
+    g_assert_nonnull(strstr(labels, "\"reason\""));
+    cgtest_remove_tmpdir(dir);
+    apitest_stop(&t);
+}
+
+/* ---- hostile HTTP ---------------------------------------------------------------------------- */
+
+static void assert_still_serving(ApiTest *t, int port)
+{
+    Reply r = http_get(port, "/metrics", NULL);
+    g_assert_cmpint(r.status, ==, 200);
+    g_assert_nonnull(strstr(r.body, "memctl_core_alive 1\n"));
+    reply_clear(&r);
+    g_autoptr(GError) e = NULL;
+    g_autoptr(GVariant) v = bustest_call(&t->bus, "GetStatus", NULL, &e);
+    g_assert_no_error(e);
+    g_assert_cmpint(waitpid(t->d.pid, NULL, WNOHANG), ==, 0); /* memctld still runs */
+}
+
+static void test_bad_http(void)
+{
+    ApiTest t;
+    metrics_start(&t, "memctl-badhttp");
+    int port = metrics_port(&t);
+
+    Reply r = http_get(port, "/nope", NULL);
+    g_assert_cmpint(r.status, ==, 404);
+    reply_clear(&r);
+    const char post[] =
+            "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+    r = http_raw(port, post, sizeof(post) - 1, 10000);
+    g_assert_cmpint(r.status, ==, 405);
+    g_assert_true(header_has(&r, "Allow: GET, HEAD"));
+    reply_clear(&r);
+    const char garbage[] = "\x01\x02 NOT HTTP AT ALL\r\n\r\n";
+    r = http_raw(port, garbage, sizeof(garbage) - 1, 10000);
+    g_assert_cmpint(r.status, !=, 200);
+    reply_clear(&r);
+    /* a 256 KiB header: refused (431 or the connection closed), never served */
+    g_autoptr(GString) huge = g_string_new("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    for (int i = 0; i < 256 * 1024; i++)
+        g_string_append_c(huge, 'a');
+    g_string_append(huge, "\r\nConnection: close\r\n\r\n");
+    r = http_raw(port, huge->str, huge->len, 10000);
+    g_test_message("huge header: status %d", r.status);
+    g_assert_cmpint(r.status, !=, 200);
+    reply_clear(&r);
+    assert_still_serving(&t, port);
+
+    /* slow clients: half a request each, held open; others are served meanwhile, and the server
+     * drops the slow ones after its idle timeout */
+    int slow[8];
+    for (int i = 0; i < 8; i++) {
+        slow[i] = http_connect(port);
+        g_assert_cmpint(slow[i], >=, 0);
+        g_assert_true(send_all(slow[i], "GET /metrics HTTP/1.1\r\nHost:", 29));
+    }
+    gint64 t0 = g_get_monotonic_time();
+    assert_still_serving(&t, port);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 5 * G_USEC_PER_SEC);
+    for (int i = 0; i < 8; i++) {
+        g_autoptr(GString) rest = recv_all(slow[i], 30000); /* returns when the server closes */
+        g_assert_false(g_str_has_prefix(rest->str, "HTTP/1.1 200"));
+        close(slow[i]);
+    }
+    g_test_message("slow clients dropped after %.1f s", (g_get_monotonic_time() - t0) / 1e6);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 25 * G_USEC_PER_SEC);
+
+    /* a pile of connections beyond the limit: refused or closed, and the daemon stays */
+    int pile[200], opened = 0;
+    for (int i = 0; i < 200; i++) {
+        pile[i] = http_connect(port);
+        opened += pile[i] >= 0;
+    }
+    g_test_message("%d of 200 connections accepted by the kernel", opened);
+    for (int i = 0; i < 200; i++)
+        if (pile[i] >= 0)
+            close(pile[i]);
+    g_usleep(200 * 1000);
+    assert_still_serving(&t, port);
+    apitest_stop(&t);
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/metrics/exposition", test_exposition);
+    g_test_add_func("/metrics/prometheus-scrape", test_prometheus_scrape);
+    g_test_add_func("/metrics/bad-http", test_bad_http);
+    return g_test_run();
+}
