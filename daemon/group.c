@@ -42,9 +42,26 @@ static void group_free(MemctlGroup *grp)
 {
     if (!grp)
         return;
+    for (int i = 0; i < _MEMCTL_GROUP_FILE_COUNT; i++)
+        if (grp->read_fd1[i])
+            close(grp->read_fd1[i] - 1);
     g_free(grp->name);
     g_free(grp->path);
     g_free(grp);
+}
+
+ssize_t memctl_group_read(MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size)
+{
+    static const char *const files[_MEMCTL_GROUP_FILE_COUNT] = {
+            "memory.current", "memory.peak", "memory.swap.current", "memory.events", "memory.pressure"};
+    if (!grp->read_fd1[f]) {
+        g_autofree char *path = g_build_filename(grp->path, files[f], NULL);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        grp->read_fd1[f] = fd + 1;
+    }
+    return memctl_sample_read(grp->read_fd1[f] - 1, buf, size);
 }
 
 MemctlGroups *memctl_groups_new(const char *mount, const char *root, const char *proc, MemctlCore *core)

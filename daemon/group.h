@@ -12,6 +12,16 @@
  * The groups memctld manages: cgroups below the managed root, each with the settings it was given,
  * the memory.* values written for them, and a slot in the core. GLib side only.
  */
+/* Files read for status and metrics through fds opened once (the core has its own). */
+typedef enum {
+    MEMCTL_GROUP_FILE_CURRENT,
+    MEMCTL_GROUP_FILE_PEAK,
+    MEMCTL_GROUP_FILE_SWAP,
+    MEMCTL_GROUP_FILE_EVENTS,
+    MEMCTL_GROUP_FILE_PRESSURE,
+    _MEMCTL_GROUP_FILE_COUNT,
+} MemctlGroupFile;
+
 typedef struct {
     char *name; /* relative to the root: "web", "tenants/a" */
     char *path; /* absolute cgroup directory */
@@ -20,7 +30,12 @@ typedef struct {
     MemctlLimits limits;      /* what was asked, merged over time */
     MemctlFileValues applied; /* what is written */
     uint64_t kills, kernel_oom_kills;
+    int read_fd1[_MEMCTL_GROUP_FILE_COUNT]; /* fd + 1, opened on first read; 0: not open */
 } MemctlGroup;
+
+/* Reads one of the group's files (NUL-terminated) through an fd opened on first use and kept until
+ * the group goes: the length, or -errno. */
+ssize_t memctl_group_read(MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size);
 
 /* Final counters read before a group is deleted. */
 typedef struct {

@@ -109,7 +109,12 @@ static gboolean on_watchdog(gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
-static void harden_self(void)
+/* The core holds 9 fds per group and the GLib side 5 (status, metrics), plus the bus, leases and HTTP
+ * clients. */
+#define FDS_PER_GROUP 15
+#define FDS_BASE 1024
+
+static void harden_self(size_t max_groups)
 {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "-1000", 5) < 0)
@@ -118,9 +123,22 @@ static void harden_self(void)
         close(fd);
     if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
         g_warning("mlockall failed (%s): memctld may be paged out under pressure", g_strerror(errno));
-    /* Room for one fd set per group. */
+    /* Room for one fd set per group: the soft limit up to the hard one, and the hard one up to what
+     * --max-groups needs when we may raise it (root: CAP_SYS_RESOURCE). */
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rlim_t need = (rlim_t)max_groups * FDS_PER_GROUP + FDS_BASE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+        struct rlimit more = {need, need};
+        if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+            return;
+        g_warning("RLIMIT_NOFILE is %llu, --max-groups %zu needs %llu: groups beyond about %llu will fail "
+                  "(raise LimitNOFILE)",
+                  (unsigned long long)rl.rlim_max, max_groups, (unsigned long long)need,
+                  (unsigned long long)((rl.rlim_max - MIN(rl.rlim_max, FDS_BASE)) / FDS_PER_GROUP));
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
@@ -209,7 +227,7 @@ int main(int argc, char **argv)
              "FILE"},
             {"metrics-address", 0, 0, G_OPTION_ARG_STRING, &metrics_address,
              "Serve Prometheus /metrics on ADDRESS:PORT or [ADDRESS]:PORT (port 0: any free port; '' off; "
-             "default off, or daemon.metrics_address)",
+             "default " MEMCTL_METRICS_DEFAULT_ADDRESS ", or daemon.metrics_address)",
              "ADDRESS"},
             {"check-config", 0, 0, G_OPTION_ARG_NONE, &check,
              "Validate the policy files given as arguments (default: --config and --config-dir) and exit",
@@ -261,8 +279,12 @@ int main(int argc, char **argv)
     if (!state_file)
         state_file =
                 g_strdup((policy.set & MEMCTL_DAEMON_STATE_FILE) ? policy.state_file : MEMCTL_STATE_FILE);
-    if (!metrics_address && (policy.set & MEMCTL_DAEMON_METRICS))
-        metrics_address = g_strdup(policy.metrics_address);
+    /* An address given (command line or policy) must work; the default one may be taken, and then
+     * memctld runs without HTTP rather than not at all. */
+    bool metrics_explicit = metrics_address || (policy.set & MEMCTL_DAEMON_METRICS);
+    if (!metrics_address)
+        metrics_address = g_strdup((policy.set & MEMCTL_DAEMON_METRICS) ? policy.metrics_address
+                                                                        : MEMCTL_METRICS_DEFAULT_ADDRESS);
     if (metrics_address && metrics_address[0]) {
         struct sockaddr_storage ss;
         g_autofree char *why = NULL;
@@ -402,7 +424,7 @@ int main(int argc, char **argv)
                    r == -ENOENT || r == -EOPNOTSUPP ? " (is PSI enabled? /proc/pressure/memory)" : "");
         return 1;
     }
-    harden_self();
+    harden_self((size_t)max_groups);
     r = memctl_core_start(core);
     if (r == -EPERM || r == -EINVAL) {
         g_warning("cannot give the core thread real-time priority (SCHED_RR 1): %s; it may be late "
@@ -482,12 +504,17 @@ int main(int argc, char **argv)
     g_autoptr(MemctlHttp) http = NULL;
     if (metrics_address && metrics_address[0]) {
         r = memctl_http_new(metrics_address, render_metrics, m, &http, &err);
-        if (r < 0) {
+        if (r < 0 && metrics_explicit) {
             g_printerr("memctld: --metrics-address: %s\n", err->message);
             return 1;
         }
-        m->metrics_url = g_strdup(memctl_http_url(http));
-        g_message("metrics: serving %s", m->metrics_url);
+        if (r < 0) {
+            g_warning("metrics: %s; /metrics is off (memctl metrics still works)", err->message);
+            g_clear_error(&err);
+        } else {
+            m->metrics_url = g_strdup(memctl_http_url(http));
+            g_message("metrics: serving %s", m->metrics_url);
+        }
     }
 
     d.loop = g_main_loop_new(NULL, FALSE);

@@ -95,25 +95,6 @@ static int metrics_read(const char *dir, const char *file, char *buf, size_t siz
     return n < 0 ? (int)n : 0;
 }
 
-static int metrics_read_u64(const char *dir, const char *file, uint64_t *ret)
-{
-    char buf[64];
-    int r = metrics_read(dir, file, buf, sizeof(buf));
-    if (r < 0)
-        return r;
-    if (strncmp(buf, "max", 3) == 0) {
-        *ret = UINT64_MAX;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    uint64_t v = g_ascii_strtoull(buf, &end, 10);
-    if (errno || end == buf)
-        return -EBADMSG;
-    *ret = v;
-    return 0;
-}
-
 /* What one scrape reads of a group, once, before the families are written. */
 typedef struct {
     const MemctlGroup *g;
@@ -125,18 +106,33 @@ typedef struct {
     bool has_pressure;
 } GroupSample;
 
-static void metrics_sample_group(const MemctlGroup *g, GroupSample *s)
+static int metrics_group_u64(MemctlGroup *g, MemctlGroupFile f, uint64_t *ret)
+{
+    char buf[64];
+    ssize_t n = memctl_group_read(g, f, buf, sizeof(buf));
+    if (n < 0)
+        return (int)n;
+    char *end;
+    errno = 0;
+    uint64_t v = g_ascii_strtoull(buf, &end, 10);
+    if (errno || end == buf)
+        return -EBADMSG;
+    *ret = v;
+    return 0;
+}
+
+static void metrics_sample_group(MemctlGroup *g, GroupSample *s)
 {
     memset(s, 0, sizeof(*s));
     s->g = g;
-    s->ok = metrics_read_u64(g->path, "memory.current", &s->current) == 0;
-    s->has_peak = metrics_read_u64(g->path, "memory.peak", &s->peak) == 0;
-    (void)metrics_read_u64(g->path, "memory.swap.current", &s->swap);
-    if (metrics_read(g->path, "memory.events", s->events, sizeof(s->events)) < 0)
+    s->ok = metrics_group_u64(g, MEMCTL_GROUP_FILE_CURRENT, &s->current) == 0;
+    s->has_peak = metrics_group_u64(g, MEMCTL_GROUP_FILE_PEAK, &s->peak) == 0;
+    (void)metrics_group_u64(g, MEMCTL_GROUP_FILE_SWAP, &s->swap);
+    if (memctl_group_read(g, MEMCTL_GROUP_FILE_EVENTS, s->events, sizeof(s->events)) < 0)
         s->events[0] = '\0';
     char psi[256];
     uint32_t avg = 0;
-    s->has_pressure = metrics_read(g->path, "memory.pressure", psi, sizeof(psi)) == 0 &&
+    s->has_pressure = memctl_group_read(g, MEMCTL_GROUP_FILE_PRESSURE, psi, sizeof(psi)) >= 0 &&
                       memctl_sample_pressure(psi, &s->some_usec, &s->full_usec, &avg) == 0;
 }
 

@@ -22,6 +22,9 @@
 
 /* Default managed root, below the cgroup2 mount, when not running under systemd delegation. */
 #define MEMCTL_DEFAULT_ROOT "/sys/fs/cgroup/memctl.slice"
+/* The /metrics endpoint unless configured otherwise: loopback only. 9100-9999, the Prometheus
+ * exporters' range, is exhausted; 10735 lies above the allocations made since (docs/METRICS.md). */
+#define MEMCTL_METRICS_DEFAULT_ADDRESS "127.0.0.1:10735"
 /* The leaf memctld moves itself into (cgroup v2 has no processes in inner nodes). */
 #define MEMCTL_SELF_LEAF "memctld"
 

@@ -17,94 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "include/memctl/memctl.h"
 #include "tests/lib/bustest.h"
 #include "tests/lib/cgtest.h"
-
-/* ---- a minimal HTTP client over loopback ----------------------------------------------------- */
-
-static int http_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    g_assert_cmpint(fd, >=, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -errno;
-    }
-    return fd;
-}
-
-static bool send_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n <= 0)
-            return false;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* Reads until the server closes or timeout_ms pass; returns what came (maybe empty). */
-static GString *recv_all(int fd, int timeout_ms)
-{
-    GString *s = g_string_new(NULL);
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    char buf[65536];
-    for (;;) {
-        int left = (int)((deadline - g_get_monotonic_time()) / 1000);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            break;
-        ssize_t n = recv(fd, buf, sizeof(buf), 0);
-        if (n <= 0)
-            break;
-        g_string_append_len(s, buf, n);
-    }
-    return s;
-}
-
-typedef struct {
-    int status; /* 0: no HTTP answer */
-    char *headers, *body;
-} Reply;
-
-static void reply_clear(Reply *r)
-{
-    g_free(r->headers);
-    g_free(r->body);
-    memset(r, 0, sizeof(*r));
-}
-
-/* Sends a raw request (the connection closes after the answer) and parses the answer. */
-static Reply http_raw(int port, const char *request, size_t len, int timeout_ms)
-{
-    Reply r = {0};
-    int fd = http_connect(port);
-    if (fd < 0)
-        return r; /* refused: status 0 */
-    if (send_all(fd, request, len)) {
-        g_autoptr(GString) s = recv_all(fd, timeout_ms);
-        const char *end = strstr(s->str, "\r\n\r\n");
-        if (g_str_has_prefix(s->str, "HTTP/1.") && end) {
-            r.status = atoi(s->str + 9);
-            r.headers = g_strndup(s->str, (gsize)(end - s->str));
-            r.body = g_strdup(end + 4);
-        }
-    }
-    close(fd);
-    return r;
-}
-
-static Reply http_get(int port, const char *path, const char *accept)
-{
-    g_autofree char *req =
-            g_strdup_printf("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sConnection: close\r\n\r\n", path,
-                            accept ? "Accept: " : "", accept ? accept : "", accept ? "\r\n" : "");
-    return http_raw(port, req, strlen(req), 30000);
-}
+#include "tests/lib/httptest.h"
 
 static bool header_has(const Reply *r, const char *line)
 {
@@ -204,7 +120,7 @@ static void test_exposition(void)
     g_assert_cmpfloat(sample_value(r.body, "memctl_build_info{version=\""), ==, 1);
     g_assert_cmpfloat(sample_value(r.body, "memctl_core_alive"), ==, 1);
     assert_promtool(r.body);
-    reply_clear(&r);
+    http_reply_clear(&r);
 
     /* OpenMetrics when the scraper asks for it; HEAD has headers and no body */
     r = http_get(port, "/metrics",
@@ -214,12 +130,12 @@ static void test_exposition(void)
     g_assert_true(g_str_has_suffix(r.body, "\n# EOF\n"));
     g_assert_nonnull(strstr(r.body, "# TYPE memctl_kills counter\n"));
     g_assert_cmpfloat(sample_value(r.body, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
-    reply_clear(&r);
+    http_reply_clear(&r);
     const char head[] = "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     r = http_raw(port, head, sizeof(head) - 1, 10000);
     g_assert_cmpint(r.status, ==, 200);
     g_assert_cmpstr(r.body, ==, "");
-    reply_clear(&r);
+    http_reply_clear(&r);
 
     /* the same over D-Bus, and as a textfile */
     g_autofree char *cli = apitest_cli(&t, 0, (const char *[]){"metrics", NULL});
@@ -252,7 +168,7 @@ static void test_exposition(void)
     r = http_get(port, "/metrics", NULL);
     g_assert_cmpint(r.status, ==, 200);
     g_assert_null(strstr(r.body, "group=\"t\""));
-    reply_clear(&r);
+    http_reply_clear(&r);
     apitest_stop(&t);
 }
 
@@ -287,7 +203,7 @@ static char *prom_query(int port, const char *query, char **ret_labels)
             *ret_labels = g_strdup(json_object_to_json_string(m));
     }
     json_object_put(o);
-    reply_clear(&r);
+    http_reply_clear(&r);
     return value;
 }
 
@@ -334,7 +250,7 @@ static void test_prometheus_scrape(void)
         }
         g_usleep(500 * 1000);
     }
-    g_autoptr(GString) perr = recv_all(out_fd, 100);
+    g_autoptr(GString) perr = http_recv_all(out_fd, 100);
     g_test_message("prometheus: up=%s kills=%s %s; stderr: %s", up ? up : "-", kills ? kills : "-",
                    labels ? labels : "", perr->str);
     kill(pid, SIGTERM);
@@ -354,7 +270,7 @@ static void assert_still_serving(ApiTest *t, int port)
     Reply r = http_get(port, "/metrics", NULL);
     g_assert_cmpint(r.status, ==, 200);
     g_assert_nonnull(strstr(r.body, "memctl_core_alive 1\n"));
-    reply_clear(&r);
+    http_reply_clear(&r);
     g_autoptr(GError) e = NULL;
     g_autoptr(GVariant) v = bustest_call(&t->bus, "GetStatus", NULL, &e);
     g_assert_no_error(e);
@@ -369,17 +285,17 @@ static void test_bad_http(void)
 
     Reply r = http_get(port, "/nope", NULL);
     g_assert_cmpint(r.status, ==, 404);
-    reply_clear(&r);
+    http_reply_clear(&r);
     const char post[] =
             "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
     r = http_raw(port, post, sizeof(post) - 1, 10000);
     g_assert_cmpint(r.status, ==, 405);
     g_assert_true(header_has(&r, "Allow: GET, HEAD"));
-    reply_clear(&r);
+    http_reply_clear(&r);
     const char garbage[] = "\x01\x02 NOT HTTP AT ALL\r\n\r\n";
     r = http_raw(port, garbage, sizeof(garbage) - 1, 10000);
     g_assert_cmpint(r.status, !=, 200);
-    reply_clear(&r);
+    http_reply_clear(&r);
     /* a 256 KiB header: refused (431 or the connection closed), never served */
     g_autoptr(GString) huge = g_string_new("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ");
     for (int i = 0; i < 256 * 1024; i++)
@@ -388,7 +304,7 @@ static void test_bad_http(void)
     r = http_raw(port, huge->str, huge->len, 10000);
     g_test_message("huge header: status %d", r.status);
     g_assert_cmpint(r.status, !=, 200);
-    reply_clear(&r);
+    http_reply_clear(&r);
     assert_still_serving(&t, port);
 
     /* slow clients: half a request each, held open; others are served meanwhile, and the server
@@ -397,13 +313,13 @@ static void test_bad_http(void)
     for (int i = 0; i < 8; i++) {
         slow[i] = http_connect(port);
         g_assert_cmpint(slow[i], >=, 0);
-        g_assert_true(send_all(slow[i], "GET /metrics HTTP/1.1\r\nHost:", 29));
+        g_assert_true(http_send_all(slow[i], "GET /metrics HTTP/1.1\r\nHost:", 29));
     }
     gint64 t0 = g_get_monotonic_time();
     assert_still_serving(&t, port);
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 5 * G_USEC_PER_SEC);
     for (int i = 0; i < 8; i++) {
-        g_autoptr(GString) rest = recv_all(slow[i], 30000); /* returns when the server closes */
+        g_autoptr(GString) rest = http_recv_all(slow[i], 30000); /* returns when the server closes */
         g_assert_false(g_str_has_prefix(rest->str, "HTTP/1.1 200"));
         close(slow[i]);
     }
@@ -425,6 +341,93 @@ static void test_bad_http(void)
     apitest_stop(&t);
 }
 
+/* ---- where it listens ------------------------------------------------------------------------ */
+
+static char *status_url(ApiTest *t)
+{
+    g_autofree char *out = apitest_cli(t, 0, (const char *[]){"--json", "status", NULL});
+    json_object *o = json_tokener_parse(out), *u = NULL;
+    g_assert_true(o && json_object_object_get_ex(o, "metrics_url", &u));
+    char *url = g_strdup(json_object_get_string(u));
+    json_object_put(o);
+    return url;
+}
+
+static char *write_config(const char *dir, const char *json)
+{
+    char *file = g_build_filename(dir, "memctld.json", NULL);
+    g_assert_true(g_file_set_contents(file, json, -1, NULL));
+    return file;
+}
+
+static int listen_on(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1; /* the last connection to memctld may still be in TIME_WAIT */
+    g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), ==, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(fd, 1), ==, 0);
+    return fd;
+}
+
+static void test_addresses(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("memctl-metrics-addr-XXXXXX", NULL);
+    ApiTest t;
+    /* the policy file's daemon.metrics_address */
+    int port = free_port();
+    g_autofree char *json = g_strdup_printf("{\"daemon\": {\"metrics_address\": \"127.0.0.1:%d\"}}", port);
+    g_autofree char *conf = write_config(dir, json);
+    g_autofree char *a_conf = g_strdup_printf("--config=%s", conf);
+    apitest_start(&t, "memctl-metrics-addr", (const char *[]){a_conf, NULL});
+    g_autofree char *want = g_strdup_printf("http://127.0.0.1:%d/metrics", port);
+    g_autofree char *url = status_url(&t);
+    g_assert_cmpstr(url, ==, want);
+    Reply r = http_get(port, "/metrics", NULL);
+    g_assert_cmpint(r.status, ==, 200);
+    http_reply_clear(&r);
+    apitest_stop(&t);
+
+    /* nothing said: the documented default, loopback only */
+    g_free(conf);
+    conf = write_config(dir, "{}");
+    apitest_start(&t, "memctl-metrics-addr", (const char *[]){a_conf, NULL});
+    g_free(url);
+    url = status_url(&t);
+    g_assert_cmpstr(url, ==, "http://" MEMCTL_METRICS_DEFAULT_ADDRESS "/metrics");
+    r = http_get(10735, "/metrics", NULL);
+    g_assert_cmpint(r.status, ==, 200);
+    http_reply_clear(&r);
+    apitest_stop(&t);
+
+    /* the default port taken: memctld runs anyway, without HTTP, and says so */
+    int held = listen_on(10735);
+    apitest_start(&t, "memctl-metrics-addr", (const char *[]){a_conf, NULL});
+    g_free(url);
+    url = status_url(&t);
+    g_assert_cmpstr(url, ==, "");
+    g_autofree char *log = NULL;
+    g_assert_true(g_file_get_contents(t.d.log, &log, NULL, NULL));
+    g_assert_nonnull(strstr(log, "/metrics is off"));
+    apitest_stop(&t);
+
+    /* an address asked for that cannot be had, or is not an address: memctld refuses to start */
+    g_autofree char *root = g_strdup_printf("%s/memctl-metrics-fail.%d", cgtest_mount(), (int)getpid());
+    g_autofree char *err = NULL;
+    int st = daemontest_run_fail(root, (const char *[]){"--metrics-address=127.0.0.1:10735", NULL}, &err);
+    g_assert_cmpint(st, ==, 1);
+    g_assert_nonnull(strstr(err, "--metrics-address"));
+    g_clear_pointer(&err, g_free);
+    st = daemontest_run_fail(root, (const char *[]){"--metrics-address=localhost:80", NULL}, &err);
+    g_assert_cmpint(st, ==, 2);
+    g_assert_nonnull(strstr(err, "not an IPv4 address"));
+    close(held);
+    cgtest_remove_tree(root);
+    cgtest_remove_tmpdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -432,5 +435,6 @@ int main(int argc, char **argv)
     g_test_add_func("/metrics/exposition", test_exposition);
     g_test_add_func("/metrics/prometheus-scrape", test_prometheus_scrape);
     g_test_add_func("/metrics/bad-http", test_bad_http);
+    g_test_add_func("/metrics/addresses", test_addresses);
     return g_test_run();
 }

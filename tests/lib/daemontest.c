@@ -22,7 +22,8 @@ char *daemontest_binary(const char *rel)
     return g_build_filename(b, rel, NULL);
 }
 
-/* Policy files and the state file are the test's own unless it gives them: never /etc or /var. */
+/* Policy files and the state file are the test's own unless it gives them: never /etc or /var. The
+ * metrics endpoint is off unless the test gives an address or a policy file. */
 static GPtrArray *build_argv(const char *root, const char *kill_log, const char *tmpdir,
                              const char *const *args)
 {
@@ -31,14 +32,18 @@ static GPtrArray *build_argv(const char *root, const char *kill_log, const char 
     g_ptr_array_add(argv, g_strdup_printf("--root=%s", root));
     if (kill_log)
         g_ptr_array_add(argv, g_strdup_printf("--kill-log=%s", kill_log));
-    bool bus = false, config = false, config_dir = false, state = false;
+    bool bus = false, config = false, config_dir = false, state = false, metrics = false;
     for (const char *const *a = args; a && *a; a++) {
         g_ptr_array_add(argv, g_strdup(*a));
         bus |= g_str_has_prefix(*a, "--bus-address");
         config |= g_str_has_prefix(*a, "--config=") || strcmp(*a, "--check-config") == 0;
         config_dir |= g_str_has_prefix(*a, "--config-dir=");
         state |= g_str_has_prefix(*a, "--state-file=");
+        metrics |=
+                g_str_has_prefix(*a, "--metrics-address") || (g_str_has_prefix(*a, "--config=") && (*a)[9]);
     }
+    if (!metrics) /* off unless the test asks (or its policy file decides) */
+        g_ptr_array_add(argv, g_strdup("--metrics-address="));
     if (!config)
         g_ptr_array_add(argv, g_strdup("--config="));
     if (!config_dir)

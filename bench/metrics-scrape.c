@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bench-metrics-scrape: what a Prometheus scrape of memctld costs as the number of groups grows.
+ *
+ *   bench-metrics-scrape [--scrapes N] [--groups A,B,...]
+ *
+ * For each group count: memctld with that many groups declared in a policy file (each with a limit,
+ * so every series is there), then N scrapes of /metrics one after the other over loopback, each
+ * timed from connect to the last byte, against a floor measured in the same run: N GETs of "/"
+ * (the same HTTP round trip through libmicrohttpd and the main loop, without rendering). memctld's
+ * own account of its rendering time (memctl_scrape_render_seconds_total / memctl_scrapes_total)
+ * separates rendering from transfer.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "stats.h"
+#include "tests/lib/cgtest.h"
+#include "tests/lib/daemontest.h"
+#include "tests/lib/httptest.h"
+
+static double sample(const char *text, const char *name)
+{
+    g_autofree char *needle = g_strdup_printf("\n%s ", name);
+    const char *p = strstr(text, needle);
+    return p ? g_ascii_strtod(p + strlen(needle), NULL) : -1;
+}
+
+static int logged_port(DaemonTest *d)
+{
+    for (int i = 0; i < 100; i++) {
+        g_autofree char *log = NULL;
+        g_file_get_contents(d->log, &log, NULL, NULL);
+        const char *p = log ? strstr(log, "metrics: serving http://127.0.0.1:") : NULL;
+        if (p)
+            return atoi(p + strlen("metrics: serving http://127.0.0.1:"));
+        g_usleep(50 * 1000);
+    }
+    g_error("memctld did not say where it serves /metrics");
+}
+
+static void one_size(guint groups, gint scrapes)
+{
+    g_autofree char *dir = g_dir_make_tmp("memctl-bench-scrape-XXXXXX", NULL);
+    g_autoptr(GString) json = g_string_new("{\"groups\": {");
+    for (guint i = 0; i < groups; i++)
+        g_string_append_printf(json, "%s\"g%05u\": {\"limit\": \"64M\"}", i ? ", " : "", i);
+    g_string_append(json, "}}");
+    g_autofree char *conf = g_build_filename(dir, "memctld.json", NULL);
+    g_assert_true(g_file_set_contents(conf, json->str, -1, NULL));
+    g_autofree char *a_conf = g_strdup_printf("--config=%s", conf);
+    g_autofree char *a_max = g_strdup_printf("--max-groups=%u", groups + 16);
+    g_autofree char *root = cgtest_root_new("memctl-bench-scrape");
+    DaemonTest d;
+    gint64 t0 = g_get_monotonic_time();
+    daemontest_start(&d, root, (const char *[]){a_conf, a_max, "--metrics-address=127.0.0.1:0", NULL});
+    double start_s = (g_get_monotonic_time() - t0) / 1e6;
+    int port = logged_port(&d);
+
+    g_autoptr(GArray) floor_ms = g_array_new(FALSE, FALSE, sizeof(double));
+    g_autoptr(GArray) scrape_ms = g_array_new(FALSE, FALSE, sizeof(double));
+    size_t bytes = 0;
+    guint series = 0;
+    for (gint i = 0; i < scrapes; i++) {
+        gint64 a = g_get_monotonic_time();
+        Reply r = http_get(port, "/", NULL);
+        double ms = (g_get_monotonic_time() - a) / 1000.0;
+        g_assert_cmpint(r.status, ==, 200);
+        g_array_append_val(floor_ms, ms);
+        http_reply_clear(&r);
+
+        a = g_get_monotonic_time();
+        r = http_get(port, "/metrics", NULL);
+        ms = (g_get_monotonic_time() - a) / 1000.0;
+        g_assert_cmpint(r.status, ==, 200);
+        g_array_append_val(scrape_ms, ms);
+        bytes = strlen(r.body);
+        series = 0;
+        for (const char *p = r.body; *p; p = strchr(p, '\n') + 1)
+            series += *p != '#';
+        http_reply_clear(&r);
+    }
+    Reply r = http_get(port, "/metrics", NULL);
+    double render_total = sample(r.body, "memctl_scrape_render_seconds_total");
+    double n = sample(r.body, "memctl_scrapes_total");
+    double rss = sample(r.body, "memctl_daemon_resident_memory_bytes");
+    http_reply_clear(&r);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+    cgtest_remove_tmpdir(dir);
+
+    printf("| %u | %.0f KiB | %u | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f MiB |\n", groups,
+           bytes / 1024.0, series, bench_pct(floor_ms, .5), bench_pct(floor_ms, .99),
+           bench_pct(scrape_ms, .5), bench_pct(scrape_ms, .99), n > 0 ? render_total / n * 1000 : -1, start_s,
+           rss / 1048576);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    gint scrapes = 50;
+    g_autofree char *sizes = NULL;
+    GOptionEntry entries[] = {
+            {"scrapes", 0, 0, G_OPTION_ARG_INT, &scrapes, "Scrapes per size (default 50)", "N"},
+            {"groups", 0, 0, G_OPTION_ARG_STRING, &sizes, "Group counts (default 10,100,1000)", "A,B,..."},
+            {NULL}};
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- the cost of a /metrics scrape");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) || scrapes < 1) {
+        g_printerr("bench-metrics-scrape: %s\n", err ? err->message : "--scrapes must be positive");
+        return 2;
+    }
+    cgtest_require_cgroup2();
+    g_autofree char *kernel = bench_kernel_release();
+    printf("kernel %s; %d scrapes per size, one after the other, times in ms\n\n", kernel, scrapes);
+    printf("| groups | exposition | samples | GET / p50 (floor) | p99 | GET /metrics p50 | p99 | rendering "
+           "(memctld's own, mean) | memctld start-up (s) | memctld RSS |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    g_auto(GStrv) list = g_strsplit(sizes ? sizes : "10,100,1000", ",", -1);
+    for (char **s = list; *s; s++) {
+        guint64 g = g_ascii_strtoull(*s, NULL, 10);
+        if (g < 1 || g > 60000) {
+            g_printerr("bench-metrics-scrape: --groups: '%s' is not between 1 and 60000\n", *s);
+            return 2;
+        }
+        one_size((guint)g, scrapes);
+    }
+    return 0;
+}
