@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "policy/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -197,9 +198,24 @@ static int get_address(const Doc *d, const char *path, json_object *v, char *buf
         char *end = NULL;
         long port = colon ? strtol(colon + 1, &end, 10) : 0;
         bool v6 = s[0] == '[';
-        if (!colon || colon == s || !end || *end || colon[1] == '\0' || port < 1 || port > 65535 ||
-            (v6 && colon[-1] != ']') || (!v6 && memchr(s, ':', (size_t)(colon - s))))
-            return fail(d, path, "'%s' is not \"address:port\" (port 1-65535; IPv6 as [addr]:port)", s);
+        char host[64] = "";
+        unsigned char addr[sizeof(struct in6_addr)];
+        bool bad = !colon || colon == s || !end || *end || colon[1] == '\0' || port < 1 || port > 65535 ||
+                   (v6 && colon[-1] != ']') || (!v6 && memchr(s, ':', (size_t)(colon - s)));
+        if (!bad) { /* a numeric address: memctld does not resolve names */
+            size_t len = v6 ? (size_t)(colon - s) - 2 : (size_t)(colon - s);
+            bad = len >= sizeof(host);
+            if (!bad) {
+                memcpy(host, s + (v6 ? 1 : 0), len);
+                host[len] = '\0';
+                bad = inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1;
+            }
+        }
+        if (bad)
+            return fail(d, path,
+                        "'%s' is not \"address:port\" (a numeric IPv4 address, or IPv6 as [addr]:port; port "
+                        "1-65535)",
+                        s);
     }
     if (strlen(s) >= size)
         return fail(d, path, "longer than %zu characters", size - 1);

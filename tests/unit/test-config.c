@@ -132,6 +132,8 @@ static void test_errors_name_the_path(void)
                  "daemon.metrics_address: 'localhost' is not");
     assert_error("{\"daemon\": {\"metrics_address\": \"1.2.3.4:0\"}}", "daemon.metrics_address");
     assert_error("{\"daemon\": {\"metrics_address\": \"::1:80\"}}", "daemon.metrics_address");
+    assert_error("{\"daemon\": {\"metrics_address\": \"localhost:80\"}}", "a numeric IPv4 address");
+    assert_error("{\"daemon\": {\"metrics_address\": \"[zz]:80\"}}", "daemon.metrics_address");
     assert_error("{\"daemon\": {\"sockets\": 1}}", "daemon.sockets: unknown key");
     assert_error("{\"defaults\": {\"progress_floor\": 0}}", "defaults.progress_floor: must be between");
     assert_error("{\"host\": {\"available_min\": \"60%\"}}", "host.available_min: '60%': a percentage");
