@@ -148,6 +148,7 @@ int memctl_http_new(const char *address, MemctlHttpRender render, void *data, Me
     g_autofree MemctlHttp *h = g_new0(MemctlHttp, 1);
     h->render = render;
     h->data = data;
+    errno = 0;
     h->d = MHD_start_daemon(
             MHD_USE_EPOLL | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, http_access, h, MHD_OPTION_SOCK_ADDR,
             (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,

@@ -188,25 +188,29 @@ static void metrics_render_groups(MemctlMetrics *mx, MemctlManager *m, MemctlExp
     for (GList *l = list; l; l = l->next)
         metrics_sample_group(l->data, &gs[i++]);
 
-    metrics_group_family(x, gs, n, "memctl_group_memory_current_bytes", MEMCTL_EXPO_GAUGE,
-                         "Memory charged to the group (memory.current).", v_current);
+    static const struct {
+        const char *name, *help;
+        GroupValue fn;
+    } gauges[] = {
+            {"memctl_group_memory_current_bytes", "Memory charged to the group (memory.current).", v_current},
+            {"memctl_group_swap_current_bytes", "Swap used by the group (memory.swap.current).", v_swap},
+            {"memctl_group_memory_min_bytes", "memory.min as written by memctld (hard protection).", v_min},
+            {"memctl_group_memory_low_bytes", "memory.low as written by memctld (best-effort protection).",
+             v_low},
+            {"memctl_group_memory_high_bytes",
+             "memory.high as written by memctld (throttle point; +Inf: none).", v_high},
+            {"memctl_group_memory_max_bytes",
+             "memory.max as written by memctld (the kernel's backstop; +Inf: none).", v_max},
+            {"memctl_group_swap_max_bytes", "memory.swap.max as written by memctld (+Inf: none).",
+             v_swap_max},
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(gauges); k++)
+        metrics_group_family(x, gs, n, gauges[k].name, MEMCTL_EXPO_GAUGE, gauges[k].help, gauges[k].fn);
     memctl_expo_family(x, "memctl_group_memory_peak_bytes", MEMCTL_EXPO_GAUGE,
                        "Highest memory.current since the group was created (memory.peak).");
     for (i = 0; i < n; i++)
         if (gs[i].ok && gs[i].has_peak)
             memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, NULL}, gs[i].peak);
-    metrics_group_family(x, gs, n, "memctl_group_swap_current_bytes", MEMCTL_EXPO_GAUGE,
-                         "Swap used by the group (memory.swap.current).", v_swap);
-    metrics_group_family(x, gs, n, "memctl_group_memory_min_bytes", MEMCTL_EXPO_GAUGE,
-                         "memory.min as written by memctld (hard protection).", v_min);
-    metrics_group_family(x, gs, n, "memctl_group_memory_low_bytes", MEMCTL_EXPO_GAUGE,
-                         "memory.low as written by memctld (best-effort protection).", v_low);
-    metrics_group_family(x, gs, n, "memctl_group_memory_high_bytes", MEMCTL_EXPO_GAUGE,
-                         "memory.high as written by memctld (throttle point; +Inf: none).", v_high);
-    metrics_group_family(x, gs, n, "memctl_group_memory_max_bytes", MEMCTL_EXPO_GAUGE,
-                         "memory.max as written by memctld (the kernel's backstop; +Inf: none).", v_max);
-    metrics_group_family(x, gs, n, "memctl_group_swap_max_bytes", MEMCTL_EXPO_GAUGE,
-                         "memory.swap.max as written by memctld (+Inf: none).", v_swap_max);
 
     static const char *const events[] = {"low", "high", "max", "oom", "oom_kill", "oom_group_kill"};
     memctl_expo_family(x, "memctl_group_memory_events", MEMCTL_EXPO_COUNTER,
