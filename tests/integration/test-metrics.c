@@ -29,18 +29,24 @@ static bool header_has(const Reply *r, const char *line)
 
 /* ---- the daemon under test ------------------------------------------------------------------- */
 
-/* The port memctld bound (it was given port 0), from `memctl status --json`. */
-static int metrics_port(ApiTest *t)
+/* The /metrics URL memctld reports in `memctl status --json` ("" when off). */
+static char *status_url(ApiTest *t)
 {
     g_autofree char *out = apitest_cli(t, 0, (const char *[]){"--json", "status", NULL});
-    json_object *o = json_tokener_parse(out);
-    json_object *u = NULL;
+    json_object *o = json_tokener_parse(out), *u = NULL;
     g_assert_true(o && json_object_object_get_ex(o, "metrics_url", &u));
-    const char *url = json_object_get_string(u);
+    char *url = g_strdup(json_object_get_string(u));
+    json_object_put(o);
+    return url;
+}
+
+/* The port memctld bound (it was given port 0). */
+static int metrics_port(ApiTest *t)
+{
+    g_autofree char *url = status_url(t);
     g_test_message("metrics at %s", url);
     g_assert_true(g_str_has_prefix(url, "http://127.0.0.1:") && g_str_has_suffix(url, "/metrics"));
     int port = atoi(url + strlen("http://127.0.0.1:"));
-    json_object_put(o);
     g_assert_cmpint(port, >, 0);
     return port;
 }
@@ -342,16 +348,6 @@ static void test_bad_http(void)
 }
 
 /* ---- where it listens ------------------------------------------------------------------------ */
-
-static char *status_url(ApiTest *t)
-{
-    g_autofree char *out = apitest_cli(t, 0, (const char *[]){"--json", "status", NULL});
-    json_object *o = json_tokener_parse(out), *u = NULL;
-    g_assert_true(o && json_object_object_get_ex(o, "metrics_url", &u));
-    char *url = g_strdup(json_object_get_string(u));
-    json_object_put(o);
-    return url;
-}
 
 static char *write_config(const char *dir, const char *json)
 {
