@@ -60,10 +60,10 @@ static Run one_run(const char *grp, DaemonTest *d)
     int pid = (int)hog.pid;
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     g_assert_cmpint(pidfd, >=, 0);
-    g_autofree char *line = bench_read_line(hog.out_fd, 120000);
+    g_autofree char *line = hog_read_line(&hog, "mark ", 120000);
     uint64_t t_mark = 0;
-    if (sscanf(line, "mark %" G_GUINT64_FORMAT, &t_mark) != 1)
-        g_error("hog printed no mark: '%s'", line);
+    if (!line || sscanf(line, "mark %" G_GUINT64_FORMAT, &t_mark) != 1)
+        g_error("hog printed no mark");
     struct pollfd p = {.fd = pidfd, .events = POLLIN};
     g_assert_cmpint(poll(&p, 1, 300000), ==, 1);
     uint64_t t_dead = now_usec();
@@ -77,14 +77,9 @@ static Run one_run(const char *grp, DaemonTest *d)
     r.bystander_survived = hog_alive(&by);
     if (r.bystander_survived) {
         kill(by.pid, SIGTERM);
-        for (int k = 0; k < 4; k++) { /* skip "grown ..." */
-            g_autofree char *gap = bench_read_line(by.out_fd, 10000);
-            uint64_t worst = 0;
-            if (sscanf(gap, "worst_gap_usec %" G_GUINT64_FORMAT, &worst) == 1) {
-                r.bystander_worst_ms = (double)worst / 1000.0;
-                break;
-            }
-        }
+        g_autofree char *gap = hog_read_line(&by, "worst_gap_usec ", 10000);
+        if (gap)
+            r.bystander_worst_ms = g_ascii_strtod(gap + strlen("worst_gap_usec "), NULL) / 1000.0;
         hog_wait(&by, 10000);
     }
     r.kernel_killed = cgtest_read_key(grp, "memory.events.local", "oom_kill") > oom_before;

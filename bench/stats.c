@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "stats.h"
 
-#include <poll.h>
-#include <unistd.h>
-
 static int bench_cmp_double(gconstpointer a, gconstpointer b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -18,27 +15,6 @@ double bench_pct(GArray *v, double q)
     guint idx = (guint)(q * v->len + 0.999999);
     idx = idx == 0 ? 0 : idx - 1;
     return g_array_index(v, double, MIN(idx, v->len - 1));
-}
-
-char *bench_read_line(int fd, int timeout_ms)
-{
-    GString *s = g_string_new(NULL);
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    for (;;) {
-        char ch;
-        ssize_t n = read(fd, &ch, 1);
-        if (n == 1) {
-            if (ch == '\n')
-                break;
-            g_string_append_c(s, ch);
-            continue;
-        }
-        if (n == 0 || g_get_monotonic_time() > deadline)
-            break;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        poll(&p, 1, 10);
-    }
-    return g_string_free(s, FALSE);
 }
 
 char *bench_kernel_release(void)
