@@ -18,6 +18,7 @@
 #include "daemon/ring.h"
 #include "daemon/sample.h"
 #include "policy/size.h"
+#include "policy/str.h"
 
 static void close_fd(int *fd)
 {
@@ -47,21 +48,12 @@ void memctl_core_slot_reset(Slot *s)
 
 /* ---- events out -------------------------------------------------------------------------- */
 
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err)
 {
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_ERROR, .slot = slot, .error = err};
     if (slot >= 0)
-        copy_str(e.group, sizeof(e.group), c->slots[slot].name);
-    copy_str(e.what, sizeof(e.what), what);
+        memctl_str_copy(e.group, sizeof(e.group), c->slots[slot].name);
+    memctl_str_copy(e.what, sizeof(e.what), what);
     e.t_event_usec = memctl_realtime_usec();
     memctl_ring_push(c->events, &e);
 }
@@ -226,8 +218,8 @@ static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livel
     memset(e, 0, sizeof(*e));
     e->type = MEMCTL_EVENT_KILL;
     e->slot = (int32_t)i;
-    copy_str(e->group, sizeof(e->group), s->name);
-    copy_str(e->reason, sizeof(e->reason), reason);
+    memctl_str_copy(e->group, sizeof(e->group), s->name);
+    memctl_str_copy(e->reason, sizeof(e->reason), reason);
     e->livelock = livelock;
     e->t_event_usec = s->t_over_rt ? s->t_over_rt : memctl_realtime_usec();
     e->current = s->last.current;
@@ -415,8 +407,8 @@ static void slot_alert(MemctlCore *c, size_t i, int level)
         return;
     s->t_alert[level] = now;
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = (int32_t)i};
-    copy_str(e.group, sizeof(e.group), s->name);
-    copy_str(e.reason, sizeof(e.reason), level == 0 ? "high" : "stall");
+    memctl_str_copy(e.group, sizeof(e.group), s->name);
+    memctl_str_copy(e.reason, sizeof(e.reason), level == 0 ? "high" : "stall");
     e.t_event_usec = memctl_realtime_usec();
     e.high = atomic_load(&s->high);
     e.max = atomic_load(&s->max);
@@ -492,8 +484,8 @@ static void slot_events_changed(MemctlCore *c, size_t i)
     (void)memctl_sample_key(c->buf, "max", &max);
     if (oom_kill > s->seen_oom_kill) {
         MemctlCoreEvent e = {.type = MEMCTL_EVENT_KERNEL_OOM, .slot = (int32_t)i};
-        copy_str(e.group, sizeof(e.group), s->name);
-        copy_str(e.reason, sizeof(e.reason), "kernel");
+        memctl_str_copy(e.group, sizeof(e.group), s->name);
+        memctl_str_copy(e.reason, sizeof(e.reason), "kernel");
         e.npids = (uint32_t)(oom_kill - s->seen_oom_kill);
         e.t_event_usec = memctl_realtime_usec();
         e.high = atomic_load(&s->high);
@@ -564,7 +556,7 @@ static void slot_unregister(MemctlCore *c, size_t i)
     s->sampling = false;
     atomic_store(&s->state, SLOT_RETIRED);
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_GROUP_RELEASED, .slot = (int32_t)i};
-    copy_str(e.group, sizeof(e.group), s->name);
+    memctl_str_copy(e.group, sizeof(e.group), s->name);
     memctl_ring_push(c->events, &e);
 }
 

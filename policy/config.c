@@ -12,6 +12,7 @@
 
 #include "policy/name.h"
 #include "policy/size.h"
+#include "policy/str.h"
 
 static void json_putp(json_object **o)
 {
@@ -34,20 +35,11 @@ typedef struct {
     MemctlPolicyError *err;
 } Doc;
 
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 __attribute__((format(printf, 3, 4))) static int fail(const Doc *d, const char *path, const char *fmt, ...)
 {
     if (d->err) {
-        copy_str(d->err->file, sizeof(d->err->file), d->label);
-        copy_str(d->err->path, sizeof(d->err->path), path);
+        memctl_str_copy(d->err->file, sizeof(d->err->file), d->label);
+        memctl_str_copy(d->err->path, sizeof(d->err->path), path);
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(d->err->message, sizeof(d->err->message), fmt, ap);
@@ -146,7 +138,7 @@ static int size_text(const Doc *d, const char *path, json_object *v, char *buf, 
         return 0;
     }
     if (json_object_is_type(v, json_type_string)) {
-        copy_str(buf, size, json_object_get_string(v));
+        memctl_str_copy(buf, size, json_object_get_string(v));
         return 0;
     }
     return fail(d, path, "expected a size (bytes, or a string such as \"512M\" or \"max\"), got %s",
@@ -183,7 +175,7 @@ static int get_path(const Doc *d, const char *path, json_object *v, bool allow_e
         return fail(d, path, "'%s' is not an absolute path", s);
     if (strlen(s) >= size)
         return fail(d, path, "longer than %zu characters", size - 1);
-    copy_str(buf, size, s);
+    memctl_str_copy(buf, size, s);
     return 0;
 }
 
@@ -219,7 +211,7 @@ static int get_address(const Doc *d, const char *path, json_object *v, char *buf
     }
     if (strlen(s) >= size)
         return fail(d, path, "longer than %zu characters", size - 1);
-    copy_str(buf, size, s);
+    memctl_str_copy(buf, size, s);
     return 0;
 }
 
@@ -376,12 +368,12 @@ static int parse_list(const Doc *d, const char *path, json_object *o, MemctlMatc
                 if (!*s || strlen(s) >= MEMCTL_COMM_MAX || strchr(s, '/'))
                     return fail(d, pi, "'%s' is not a process name (1-%d characters, no '/')", s,
                                 MEMCTL_COMM_MAX - 1);
-                copy_str(l.comm[l.n_comm++], MEMCTL_COMM_MAX, s);
+                memctl_str_copy(l.comm[l.n_comm++], MEMCTL_COMM_MAX, s);
             } else {
                 int r = memctl_group_name_check(s);
                 if (r < 0)
                     return fail(d, pi, "'%s' is not a group name: %s", s, memctl_group_name_problem(r));
-                copy_str(l.cgroup[l.n_cgroup++], MEMCTL_GROUP_NAME_MAX + 1, s);
+                memctl_str_copy(l.cgroup[l.n_cgroup++], MEMCTL_GROUP_NAME_MAX + 1, s);
             }
         }
     }
@@ -521,7 +513,7 @@ static int parse_groups(const Doc *d, json_object *o)
             memmove(&ng[i + 1], &ng[i], (p->n_groups - i) * sizeof(*ng));
             p->n_groups++;
             memset(&ng[i], 0, sizeof(ng[i]));
-            copy_str(ng[i].name, sizeof(ng[i].name), name);
+            memctl_str_copy(ng[i].name, sizeof(ng[i].name), name);
             memctl_limits_init(&ng[i].limits);
         }
         /* Parsed in place: on an error the caller throws this whole copy of the policy away. */
@@ -628,9 +620,9 @@ static int check_fail(const MemctlPolicy *p, MemctlPolicyError *e, uint8_t file,
                       const char *key, const char *msg)
 {
     if (e) {
-        copy_str(e->file, sizeof(e->file), origin(p, file));
+        memctl_str_copy(e->file, sizeof(e->file), origin(p, file));
         snprintf(e->path, sizeof(e->path), "groups.%s%s%s", group, key ? "." : "", key ? key : "");
-        copy_str(e->message, sizeof(e->message), msg);
+        memctl_str_copy(e->message, sizeof(e->message), msg);
     }
     return -EINVAL;
 }
