@@ -356,10 +356,7 @@ int memctl_config_apply(MemctlConfig *c, MemctlPolicy *next, GPtrArray *ret_chan
             if ((next->set ^ c->policy.set) & restart_only[i].bit)
                 g_ptr_array_add(changes, g_strdup_printf("daemon.%s: takes effect at the next start",
                                                          restart_only[i].name));
-    if (c->policy.n_files > 0 && (c->policy.host.enabled != next->host.enabled ||
-                                  c->policy.host.available_min != next->host.available_min ||
-                                  c->policy.host.available_min_pct != next->host.available_min_pct ||
-                                  c->policy.host.watermark_windows != next->host.watermark_windows))
+    if (c->policy.n_files > 0 && !memctl_host_config_equal(&c->policy.host, &next->host))
         g_ptr_array_add(changes, g_strdup("host: takes effect at the next start"));
 
     memctl_policy_clear(&c->policy);

@@ -137,8 +137,10 @@ void memctl_core_host_pressure(MemctlCore *c)
         return;
     }
     c->host_state = (MemctlHostState){0};
+    c->host_stall_peak = 0;
     c->host_t_rt = memctl_realtime_usec();
     c->host_t_mono = c->host_last.t_usec;
+    c->host_t_armed = c->host_last.t_usec;
     /* The arming sample counts: a zone already below its min watermark is a first breach window
      * (the PSI event may come late, when a fast allocator has already emptied the host). */
     (void)memctl_host_decide(&c->host_last, &c->host_last, &c->cfg.host, &c->host_progress, c->page_size,
@@ -240,8 +242,18 @@ void memctl_core_host_tick(MemctlCore *c)
     MemctlHostVerdict v = memctl_host_decide(&c->host_last, &x, &c->cfg.host, &c->host_progress, c->page_size,
                                              &c->host_state, &c->host_fig);
     c->host_last = x;
+    if (c->host_state.progress.stalled > c->host_stall_peak)
+        c->host_stall_peak = c->host_state.progress.stalled;
     if (v == MEMCTL_HOST_CALM) {
         host_timer(c, false);
+        MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = -1, .host = true};
+        memcpy(e.reason, "calm", 5);
+        e.t_event_usec = memctl_realtime_usec();
+        e.host_available = x.available;
+        e.host_episode_usec = x.t_usec > c->host_t_armed ? x.t_usec - c->host_t_armed : 0;
+        e.host_stall_peak = c->host_stall_peak;
+        e.host_stall_limit = memctl_host_stall_windows(&c->cfg.host);
+        memctl_ring_push(c->events, &e);
         return;
     }
     if (memctl_host_verdict_is_kill(v))

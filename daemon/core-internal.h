@@ -101,12 +101,14 @@ struct MemctlCore {
     char *host_buf;
     size_t host_buf_size;
     bool host_armed;
-    int32_t host_victim; /* slot whose victim the guard waits for, or -1 */
-    uint64_t host_t_rt, host_t_mono;
+    int32_t host_victim;             /* slot whose victim the guard waits for, or -1 */
+    uint64_t host_t_rt, host_t_mono; /* the evidence's start: arming, or the last victim's release */
+    uint64_t host_t_armed;           /* CLOCK_MONOTONIC when the guard armed */
     MemctlHostSample host_last;
     MemctlHostState host_state;
     MemctlHostFigures host_fig;
     MemctlProgressConfig host_progress; /* the group verdict's settings on the host window */
+    uint32_t host_stall_peak;           /* this episode's most windows over the stall budget (net) */
     MemctlGroupCandidate *gcands;
     int32_t *gcand_slot;
     bool *gskip;

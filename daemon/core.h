@@ -66,7 +66,7 @@ typedef struct {
     int32_t pid;    /* the victim, or the first process of a group kill */
     uint32_t npids; /* processes killed (group kills) or kernel oom_kill count */
     char comm[MEMCTL_COMM_MAX];
-    char reason[24]; /* no-progress, stall, max, manual, kernel, host-*; pressure: high, stall */
+    char reason[24]; /* no-progress, stall, max, manual, kernel, host-*; pressure: high, stall, host, calm */
     bool group_kill;
     bool livelock;         /* the previous victim did not release its memory: escalated */
     uint64_t t_event_usec; /* CLOCK_REALTIME of the detection (crossing high, or the event) */
@@ -83,7 +83,11 @@ typedef struct {
     bool host;
     uint64_t host_available;                /* MemAvailable, bytes */
     uint64_t host_zone_free, host_zone_min; /* the zone closest to its min watermark, pages */
-    int32_t error;                          /* -errno for MEMCTL_EVENT_ERROR, or a non-fatal kill error */
+    /* host "calm" (the guard disarmed): how long it was armed, and how close the stall came to
+     * killing (the episode's most windows over the stall budget, of the windows that kill) */
+    uint64_t host_episode_usec;
+    uint32_t host_stall_peak, host_stall_limit;
+    int32_t error; /* -errno for MEMCTL_EVENT_ERROR, or a non-fatal kill error */
     char what[32];
 } MemctlCoreEvent;
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/record.h"
 
+#include <string.h>
+
 #include <glib.h>
 
 #include "policy/size.h"
@@ -79,6 +81,11 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
         return g_strdup_printf("%s: the kernel's OOM killer killed %u process(es) (current %s)", e->group,
                                e->npids, memctl_size_format(e->current, a));
     case MEMCTL_EVENT_PRESSURE:
+        if (e->host && strcmp(e->reason, "calm") == 0)
+            return g_strdup_printf("host: calm, guard disarmed after %.1f s (MemAvailable %s; stall %u%% of "
+                                   "the budget at most)",
+                                   e->host_episode_usec / 1e6, memctl_size_format(e->host_available, a),
+                                   e->host_stall_limit ? e->host_stall_peak * 100 / e->host_stall_limit : 0);
         if (e->host)
             return g_strdup_printf("host: pressure, guard armed (MemAvailable %s)",
                                    memctl_size_format(e->host_available, a));

@@ -301,7 +301,8 @@ static int parse_defaults(const Doc *d, json_object *o)
 
 static int parse_host(const Doc *d, json_object *o)
 {
-    static const char *const keys[] = {"enabled", "available_min", "watermark_windows", "window_ms", NULL};
+    static const char *const keys[] = {"enabled",   "available_min", "watermark_windows",
+                                       "window_ms", "stall_seconds", NULL};
     if (want_object(d, "host", o) < 0 || check_keys(d, "host", o, keys) < 0)
         return -EINVAL;
     MemctlHostConfig *h = &d->p->host;
@@ -335,6 +336,12 @@ static int parse_host(const Doc *d, json_object *o)
         if (get_uint(d, "host.window_ms", v, 2, 1000, &ms) < 0)
             return -EINVAL;
         h->window_usec = (uint64_t)ms * 1000;
+    }
+    uint32_t sec;
+    if (json_object_object_get_ex(o, "stall_seconds", &v)) {
+        if (get_uint(d, "host.stall_seconds", v, 0, 3600, &sec) < 0)
+            return -EINVAL;
+        h->stall_usec = (uint64_t)sec * 1000 * 1000;
     }
     return 0;
 }

@@ -11,6 +11,22 @@ void memctl_host_config_default(MemctlHostConfig *c)
     c->watermark_windows = 2;
     c->window_usec = 10 * 1000;
     c->swap_room = 16ull << 20;
+    c->stall_usec = 10ull * 1000 * 1000;
+}
+
+bool memctl_host_config_equal(const MemctlHostConfig *a, const MemctlHostConfig *b)
+{
+    return a->enabled == b->enabled && a->available_min == b->available_min &&
+           a->available_min_pct == b->available_min_pct && a->watermark_windows == b->watermark_windows &&
+           a->window_usec == b->window_usec && a->swap_room == b->swap_room && a->stall_usec == b->stall_usec;
+}
+
+uint32_t memctl_host_stall_windows(const MemctlHostConfig *c)
+{
+    if (c->stall_usec == 0)
+        return 0;
+    uint64_t n = c->window_usec > 0 ? c->stall_usec / c->window_usec : 1;
+    return n == 0 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 void memctl_host_progress_config(const MemctlHostConfig *c, const MemctlProgressConfig *group,
@@ -97,10 +113,13 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     memctl_host_progress_sample(cur, cfg, &pc);
     MemctlProgressState pst = state->progress;
     /* Free swap means swap-out can still bring progress, and it starts late (the kernel ages anon
-     * pages first): windows without progress must add up to the stall budget's time. */
+     * pages first): windows without progress must add up to the stall budget's time. A host that
+     * stalls but makes progress (swap-out to a slow device, seed 004) is not livelocked: only the
+     * host's own, longer stall time kills it. */
     MemctlProgressConfig pc_eff = *pcfg;
     if (cur->swap_free >= cfg->swap_room && pcfg->stall_windows > pc_eff.stuck_windows)
         pc_eff.stuck_windows = pcfg->stall_windows;
+    pc_eff.stall_windows = memctl_host_stall_windows(cfg);
     MemctlVerdict pv = memctl_progress_decide(&pp, &pc, &pc_eff, page_size, &pst, &f.progress);
     bool waited =
             cur->some_total_usec > prev->some_total_usec || cur->full_total_usec > prev->full_total_usec;

@@ -56,10 +56,14 @@ typedef struct {
     uint32_t watermark_windows; /* consecutive windows at or toward min before a kill */
     uint64_t window_usec;       /* sampling period while armed */
     uint64_t swap_room;         /* free swap (bytes) below which swap-out cannot be counted on */
+    uint64_t stall_usec;        /* time over the stall budget (net of calmer windows) that kills even
+                                 * while reclaim or swap-out still makes progress */
 } MemctlHostConfig;
 
-/* Defaults (docs/POLICY.md): enabled, 5 % of MemTotal, 2 windows of 10 ms. */
+/* Defaults (docs/POLICY.md): enabled, 5 % of MemTotal, 2 windows of 10 ms, 10 s of stall. */
 void memctl_host_config_default(MemctlHostConfig *c);
+
+bool memctl_host_config_equal(const MemctlHostConfig *a, const MemctlHostConfig *b);
 
 /* The MemAvailable threshold in bytes for a host with `total` bytes. */
 uint64_t memctl_host_available_min(const MemctlHostConfig *c, uint64_t total);
@@ -90,7 +94,9 @@ typedef struct {
 
 /*
  * The group verdict's settings rescaled to the host window: the same progress floor per unit of
- * time and the same stall budget in time (stall_windows x window), the same stuck_windows.
+ * time, the same stall share, the same stuck_windows; stall_windows is the group's stall budget in
+ * time (stall_windows x window): how long the host may go without progress while swap is free.
+ * The stall that kills despite progress is the host's own, stall_usec.
  */
 void memctl_host_progress_config(const MemctlHostConfig *c, const MemctlProgressConfig *group,
                                  MemctlProgressConfig *ret);
@@ -104,6 +110,9 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
                                      const MemctlHostConfig *cfg, const MemctlProgressConfig *pcfg,
                                      uint64_t page_size, MemctlHostState *state,
                                      MemctlHostFigures *ret_figures);
+
+/* Windows over the stall budget (net) that kill even with progress: stall_usec in windows. */
+uint32_t memctl_host_stall_windows(const MemctlHostConfig *c);
 
 /* True if s shows a host with nothing left to reclaim and no swap to write to (see above). */
 bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c);

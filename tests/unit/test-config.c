@@ -54,7 +54,8 @@ static void test_full(void)
             "   \"kill_log\": \"\", \"window_ms\": 20, \"stuck_windows\": 3},"
             " \"defaults\": {\"priority\": 40, \"progress_floor\": \"2M\","
             "   \"stall_budget_pct\": 70, \"stall_windows\": 10},"
-            " \"host\": {\"enabled\": false, \"available_min\": \"10%\", \"watermark_windows\": 3},"
+            " \"host\": {\"enabled\": false, \"available_min\": \"10%\", \"watermark_windows\": 3,"
+            "   \"stall_seconds\": 30},"
             " \"groups\": {"
             "   \"web\": {\"limit\": \"512M\", \"low\": 104857600, \"priority\": 80,"
             "     \"kill_mode\": \"group\", \"prefer\": {\"comm\": [\"worker\"], \"cgroup\": [\"batch\"]},"
@@ -75,6 +76,7 @@ static void test_full(void)
     g_assert_false(p.host.enabled);
     g_assert_cmpuint(p.host.available_min_pct, ==, 10);
     g_assert_cmpuint(p.host.watermark_windows, ==, 3);
+    g_assert_cmpuint(p.host.stall_usec, ==, 30 * G_USEC_PER_SEC);
     g_assert_cmpuint(p.n_groups, ==, 3);
     g_assert_cmpstr(p.groups[0].name, ==, "db"); /* sorted */
     const MemctlGroupPolicy *web = memctl_policy_group(&p, "web");
@@ -139,6 +141,8 @@ static void test_errors_name_the_path(void)
     assert_error("{\"host\": {\"available_min\": \"60%\"}}", "host.available_min: '60%': a percentage");
     assert_error("{\"host\": {\"available_min\": 0}}", "host.available_min: must not be 0");
     assert_error("{\"host\": {\"enabled\": \"yes\"}}", "host.enabled: expected true or false");
+    assert_error("{\"host\": {\"stall_seconds\": 3601}}",
+                 "host.stall_seconds: 3601 is out of range (0-3600)");
     assert_error("[1, 2]", "test.json: expected an object, got an array");
     assert_error("{\"groups\": {}}\n{}", "test.json: line 2: not valid JSON");
     assert_error("{\n\"groups\": {,}\n}", "test.json: line 2: not valid JSON");

@@ -150,16 +150,63 @@ static void test_thrashing_kills(void)
     g_assert_cmpuint(f.fig.progress.refaulted_bytes, ==, 8 * MiB);
 }
 
-/* Progress, but the host does nothing else: stall budget. */
+/* Progress, but the host stalls over the budget (80%) window after window: seed 004's slow swap is
+ * progress, so the group's second of stall is not enough; the host's stall time (10 s) is. */
 static void test_stall_kills(void)
 {
     Fixture f;
     fixture_init(&f);
+    f.cfg.window_usec = f.pcfg.window_usec; /* step() advances one window of the fixture's 50 ms */
+    g_assert_cmpuint(f.cfg.stall_usec, ==, 10 * 1000 * MS);
+    uint32_t n = memctl_host_stall_windows(&f.cfg);
+    g_assert_cmpuint(n, ==, 200);
     f.s.swap_total = f.s.swap_free = 512 * MiB;
     f.s.available = 30 * MiB;
-    for (int i = 0; i < 19; i++)
+    for (uint32_t i = 0; i < n - 1; i++)
         g_assert_cmpint(step(&f, 0, 0, 0, 0, 2, 40), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpuint(f.st.progress.stalled, ==, n - 1);
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 2, 40), ==, MEMCTL_HOST_STALL);
+}
+
+/* The stall count is leaky: windows under the budget pay back windows over it, so a host that
+ * stalls over the budget only half the time never gets there. */
+static void test_stall_leaks(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.cfg.window_usec = f.pcfg.window_usec;
+    f.s.swap_total = f.s.swap_free = 1024 * MiB;
+    f.s.available = 30 * MiB;
+    for (int i = 0; i < 1000; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0, 1, i % 2 ? 40 : 10), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpuint(f.st.progress.stalled, <=, 1);
+}
+
+/* host.stall_seconds 0: a host that makes progress is never killed for stalling. */
+static void test_stall_off(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.cfg.stall_usec = 0;
+    g_assert_cmpuint(memctl_host_stall_windows(&f.cfg), ==, 0);
+    f.s.swap_total = f.s.swap_free = 4096 * MiB;
+    f.s.available = 30 * MiB;
+    for (int i = 0; i < 2000; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0, 2, 50), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 50), ==, MEMCTL_HOST_WATCH); /* no progress: 1 s */
+}
+
+static void test_config_equal(void)
+{
+    MemctlHostConfig a, b;
+    memctl_host_config_default(&a);
+    memctl_host_config_default(&b);
+    g_assert_true(memctl_host_config_equal(&a, &b));
+    b.stall_usec = 0;
+    g_assert_false(memctl_host_config_equal(&a, &b));
+    b = a;
+    b.window_usec = 20 * MS;
+    g_assert_false(memctl_host_config_equal(&a, &b));
 }
 
 static void test_back_to_calm_resets(void)
@@ -250,6 +297,9 @@ int main(int argc, char **argv)
     g_test_add_func("/host/no-progress-kills", test_no_progress_kills);
     g_test_add_func("/host/thrashing-kills", test_thrashing_kills);
     g_test_add_func("/host/stall-kills", test_stall_kills);
+    g_test_add_func("/host/stall-leaks", test_stall_leaks);
+    g_test_add_func("/host/stall-off", test_stall_off);
+    g_test_add_func("/host/config-equal", test_config_equal);
     g_test_add_func("/host/back-to-calm", test_back_to_calm_resets);
     g_test_add_func("/host/idle", test_idle_is_not_stuck);
     g_test_add_func("/host/swap-room", test_swap_room_gives_time);
