@@ -433,6 +433,7 @@ static const Field status_fields[] = {
         FIELD(MemctlStatus, "reserve_leased", 't', reserve_leased),
         FIELD(MemctlStatus, "reserve_free", 't', reserve_free),
         FIELD(MemctlStatus, "reserve_resident", 't', reserve_resident),
+        FIELD(MemctlStatus, "reserve_lent", 't', reserve_lent),
         FIELD(MemctlStatus, "critical_clients", 'u', critical_clients),
 };
 

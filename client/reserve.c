@@ -43,6 +43,7 @@ static int reserve_list(MemctlClient *c, const CliArgs *a)
         json_object_object_add(o, "leased", json_object_new_uint64(s.reserve_leased));
         json_object_object_add(o, "free", json_object_new_uint64(s.reserve_free));
         json_object_object_add(o, "resident", json_object_new_uint64(s.reserve_resident));
+        json_object_object_add(o, "lent", json_object_new_uint64(s.reserve_lent));
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < x.n; i++) {
             json_object *e = json_object_new_object();
@@ -57,10 +58,13 @@ static int reserve_list(MemctlClient *c, const CliArgs *a)
         cli_print_json(o);
         return 0;
     }
-    char b1[16], b2[16], b3[16], b4[16], b5[16];
-    printf("Reserve: %s, %s registered, %s leased, %s free, %s resident\n", cli_size(s.reserve_total, b1),
+    char b1[16], b2[16], b3[16], b4[16], b5[16], b6[16];
+    printf("Reserve: %s, %s registered, %s leased, %s free, %s resident", cli_size(s.reserve_total, b1),
            cli_size(s.reserve_registered, b2), cli_size(s.reserve_leased, b3), cli_size(s.reserve_free, b4),
            cli_size(s.reserve_resident, b5));
+    if (s.reserve_lent)
+        printf(", %s lent to critical groups as boosts", cli_size(s.reserve_lent, b6));
+    printf("\n");
     static const char *const cols[] = {"CLIENT", "RESERVE", "LEASED", "LEASE"};
     _cleanup_table_ Table *t = table_new(cols, 4);
     for (size_t i = 0; t && i < x.n; i++) {

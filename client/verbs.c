@@ -88,6 +88,7 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         add(o, "reserve_total", json_object_new_uint64(s.reserve_total));
         add(o, "reserve_registered", json_object_new_uint64(s.reserve_registered));
         add(o, "reserve_leased", json_object_new_uint64(s.reserve_leased));
+        add(o, "reserve_lent", json_object_new_uint64(s.reserve_lent));
         add(o, "critical_clients", json_object_new_uint64(s.critical_clients));
         add(o, "group_list", cli_groups_json(g, n));
         memctl_group_info_free_array(g, n);

@@ -133,6 +133,14 @@ static const char *file_value(MemctlFile f, uint64_t v, char buf[static 24])
     return buf;
 }
 
+/* What the kernel file holds for a setting of v: high and max carry the group's boost. */
+static uint64_t boosted(MemctlFile f, uint64_t v, uint64_t boost)
+{
+    if ((f != MEMCTL_FILE_HIGH && f != MEMCTL_FILE_MAX) || v == MEMCTL_SIZE_MAX)
+        return v;
+    return v > MEMCTL_SIZE_MAX - 1 - boost ? MEMCTL_SIZE_MAX - 1 : v + boost;
+}
+
 static MemctlKey key_for_file(const MemctlLimits *l, MemctlFile f)
 {
     switch (f) {
@@ -205,7 +213,8 @@ static int check_min_fits(MemctlGroups *g, const char *name, uint64_t own, GErro
  * validation fails. On success *ret_applied holds what is now written.
  */
 static int apply_limits(MemctlGroups *g, const char *name, const char *path, const MemctlLimits *want,
-                        const MemctlFileValues *have, MemctlFileValues *ret_applied, GError **error)
+                        const MemctlFileValues *have, uint64_t boost, MemctlFileValues *ret_applied,
+                        GError **error)
 {
     MemctlFileValues v;
     MemctlKey bad = _MEMCTL_KEY_COUNT;
@@ -222,7 +231,8 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
     if ((v.set & (1u << MEMCTL_FILE_MAX)) && have && (have->set & (1u << MEMCTL_FILE_MAX)) &&
         v.value[MEMCTL_FILE_MAX] < have->value[MEMCTL_FILE_MAX]) {
         uint64_t cur = 0;
-        if (memctl_cgroup_get_u64(path, "memory.current", &cur) == 0 && v.value[MEMCTL_FILE_MAX] <= cur)
+        if (memctl_cgroup_get_u64(path, "memory.current", &cur) == 0 &&
+            boosted(MEMCTL_FILE_MAX, v.value[MEMCTL_FILE_MAX], boost) <= cur)
             return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
                                "%s: '%s' is not above the current usage (%" G_GUINT64_FORMAT " bytes)", name,
                                memctl_key_name(key_for_file(want, MEMCTL_FILE_MAX)), cur),
@@ -239,13 +249,13 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
             continue; /* no limit is rewritten that did not change */
         char buf[24];
         int r = memctl_cgroup_set(g->mount, path, memctl_file_name((MemctlFile)f),
-                                  file_value((MemctlFile)f, v.value[f], buf));
+                                  file_value((MemctlFile)f, boosted((MemctlFile)f, v.value[f], boost), buf));
         if (r < 0) {
             for (size_t k = ndone; k-- > 0;) {
                 MemctlFile back = done[k];
                 if (have && (have->set & (1u << back)))
                     (void)memctl_cgroup_set(g->mount, path, memctl_file_name(back),
-                                            file_value(back, have->value[back], buf));
+                                            file_value(back, boosted(back, have->value[back], boost), buf));
             }
             return g_set_error(error, MEMCTL_ERROR,
                                r == -EINVAL || r == -ERANGE ? MEMCTL_ERROR_INVALID_ARGUMENT
@@ -261,6 +271,18 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
     }
     *ret_applied = written;
     return 0;
+}
+
+/* Tells the core the limits the kernel enforces now (the boost included). */
+static void update_core(MemctlGroups *g, MemctlGroup *grp)
+{
+    (void)memctl_core_update_group(
+            g->core, grp->slot,
+            boosted(MEMCTL_FILE_HIGH,
+                    memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX), grp->boost),
+            boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                    grp->boost),
+            memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
 }
 
 static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
@@ -392,7 +414,7 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
     MemctlFileValues have;
     read_back(path, &have_limits, &have);
     MemctlFileValues applied;
-    if (apply_limits(g, name, path, &want, &have, &applied, error) < 0) {
+    if (apply_limits(g, name, path, &want, &have, 0, &applied, error) < 0) {
         if (r != -EEXIST)
             (void)memctl_cgroup_delete(g->mount, path);
         return NULL;
@@ -425,15 +447,90 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
         want.set &= ~(1u << MEMCTL_KEY_HIGH); /* high follows the new limit */
     memctl_limits_merge(&want, update);
     MemctlFileValues applied;
-    int r = apply_limits(g, name, grp->path, &want, &grp->applied, &applied, error);
+    int r = apply_limits(g, name, grp->path, &want, &grp->applied, grp->boost, &applied, error);
     if (r < 0)
         return r;
     grp->limits = want;
     grp->applied = applied;
-    (void)memctl_core_update_group(g->core, grp->slot,
-                                   memctl_file_values_get(&applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
-                                   memctl_file_values_get(&applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
-                                   memctl_file_values_get(&applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    update_core(g, grp);
+    notify(g);
+    return 0;
+}
+
+/* Writes high and max (those set) with `boost` on top, in `order`; on a kernel error puts back what
+ * it wrote (with the group's current boost). */
+static int write_boost(MemctlGroups *g, MemctlGroup *grp, uint64_t boost, const MemctlFile order[2],
+                       GError **error)
+{
+    char buf[24];
+    for (int k = 0; k < 2; k++) {
+        MemctlFile f = order[k];
+        uint64_t v = memctl_file_values_get(&grp->applied, f, MEMCTL_SIZE_MAX);
+        if (v == MEMCTL_SIZE_MAX)
+            continue;
+        int r = memctl_cgroup_set(g->mount, grp->path, memctl_file_name(f),
+                                  file_value(f, boosted(f, v, boost), buf));
+        if (r < 0) {
+            if (k == 1 && memctl_file_values_get(&grp->applied, order[0], MEMCTL_SIZE_MAX) != MEMCTL_SIZE_MAX)
+                (void)memctl_cgroup_set(
+                        g->mount, grp->path, memctl_file_name(order[0]),
+                        file_value(order[0], boosted(order[0], grp->applied.value[order[0]], grp->boost),
+                                   buf));
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the kernel refused %s: %s",
+                               grp->name, memctl_file_name(f), g_strerror(-r)),
+                   r;
+        }
+    }
+    return 0;
+}
+
+int memctl_groups_boost(MemctlGroups *g, const char *name, uint64_t bytes, GError **error)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+    if (memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX) == MEMCTL_SIZE_MAX &&
+        memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX) == MEMCTL_SIZE_MAX)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: has no limit to raise",
+                           name),
+               -EINVAL;
+    static const MemctlFile up[2] = {MEMCTL_FILE_MAX, MEMCTL_FILE_HIGH}; /* high never above max */
+    int r = write_boost(g, grp, bytes, up, error);
+    if (r < 0)
+        return r;
+    grp->boost = bytes;
+    update_core(g, grp);
+    notify(g);
+    return 0;
+}
+
+int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+    if (grp->boost == 0)
+        return 0;
+    uint64_t high = memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX);
+    uint64_t max = memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX);
+    uint64_t cur = 0;
+    char c[MEMCTL_SIZE_FORMAT_MAX], l[MEMCTL_SIZE_FORMAT_MAX];
+    int r = memctl_cgroup_get_u64(grp->path, "memory.current", &cur);
+    if (r < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: memory.current: %s", name,
+                           g_strerror(-r)),
+               r;
+    uint64_t limit = high < max ? high : max;
+    if (cur > limit)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: uses %s, above its own limit %s",
+                           name, memctl_size_format(cur, c), memctl_size_format(limit, l)),
+               -EBUSY;
+    static const MemctlFile down[2] = {MEMCTL_FILE_HIGH, MEMCTL_FILE_MAX};
+    r = write_boost(g, grp, 0, down, error);
+    if (r < 0)
+        return r;
+    grp->boost = 0;
+    update_core(g, grp);
     notify(g);
     return 0;
 }

@@ -28,7 +28,8 @@ typedef struct {
     int slot;   /* the core's slot */
     bool adopted;
     MemctlLimits limits;      /* what was asked, merged over time */
-    MemctlFileValues applied; /* what is written */
+    MemctlFileValues applied; /* what is written (without the boost) */
+    uint64_t boost;           /* bytes memory.high and memory.max are raised by now (the reserve lent) */
     uint64_t kills, kernel_oom_kills;
     int read_fd1[_MEMCTL_GROUP_FILE_COUNT]; /* fd + 1, opened on first read; 0: not open */
 } MemctlGroup;
@@ -69,6 +70,16 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
 
 /* Overlays `update` on the group's settings and writes what changed, all or nothing. */
 int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimits *update, GError **error);
+
+/*
+ * Boost (seed 002): raises the group's memory.high and memory.max (those set) by `bytes` above its
+ * own settings, max first. The settings and what status shows as the limits stay the group's own;
+ * a later SetLimits is written with the boost on top. Nothing changes on error.
+ */
+int memctl_groups_boost(MemctlGroups *g, const char *name, uint64_t bytes, GError **error);
+/* Puts high and max back to the group's own settings, high first: -EBUSY (nothing written) while
+ * the usage is above them (a lower max would make the kernel reclaim or kill). */
+int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error);
 
 /* Reads the final counters, kills what is left if asked, deletes the cgroup. */
 int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,

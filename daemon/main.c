@@ -22,6 +22,7 @@
 #include "daemon/cgroup.h"
 #include "daemon/config.h"
 #include "daemon/core.h"
+#include "daemon/boost.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
 #include "daemon/group.h"
@@ -66,6 +67,14 @@ static int check_config(char **files, const char *config, const char *config_dir
 static GString *render_metrics(MemctlExpoFormat format, void *data)
 {
     return memctl_manager_metrics(data, format);
+}
+
+static void report_boost(bool warning, const char *message, void *data)
+{
+    if (warning)
+        g_warning("%s", message);
+    else
+        g_message("%s", message);
 }
 
 static gboolean on_core_events(gint fd, GIOCondition cond, gpointer user_data)
@@ -448,9 +457,12 @@ int main(int argc, char **argv)
     g_autoptr(MemctlGroups) groups = memctl_groups_new(mount, root, proc_root, core);
     g_autoptr(MemctlManager) m = memctl_manager_new(core, groups, mount, root, proc_root);
     g_autoptr(MemctlCritical) critical = memctl_critical_new(reserve, groups, core, mount, proc_root);
+    g_autoptr(MemctlBoost) boost =
+            memctl_boost_new(critical, groups, proc_root, &cfg.host, report_boost, NULL);
     d.m = m;
     m->reserve = reserve;
     m->critical = critical;
+    m->boost = boost;
     if (memctl_groups_adopt_all(groups, &err) < 0) {
         g_printerr("memctld: adopting existing groups: %s\n", err->message);
         return 1;
@@ -547,6 +559,7 @@ int main(int argc, char **argv)
     g_hash_table_remove_all(m->manual); /* answers callers still waiting, while the bus is up */
     m->bus = NULL;
     m->config = NULL;
+    m->boost = NULL;
     m->critical = NULL;
     m->reserve = NULL;
     return 0;

@@ -8,8 +8,10 @@
 #include "daemon/bus.h"
 #include "daemon/config.h"
 #include "daemon/cgroup.h"
+#include "daemon/boost.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
+#include "daemon/host-sample.h"
 #include "daemon/metrics.h"
 #include "daemon/record.h"
 #include "daemon/reserve.h"
@@ -110,9 +112,13 @@ void memctl_manager_drain(MemctlManager *m)
         g_autofree char *line = memctl_record_describe(&e);
         if (e.type == MEMCTL_EVENT_PRESSURE) {
             if (e.host)
-                g_message("%s", line); /* once per episode: the guard armed */
+                g_message("%s", line); /* once per episode: the guard armed, and disarmed */
             else
                 g_debug("%s", line);
+            if (m->boost && e.host)
+                (strcmp(e.reason, "calm") == 0 ? memctl_boost_host_calm : memctl_boost_host_armed)(m->boost);
+            else if (m->boost && strcmp(e.reason, "high") == 0)
+                memctl_boost_group_high(m->boost, e.group);
             if (m->bus)
                 memctl_bus_emit_pressure(m->bus, e.group, e.reason);
             continue;
@@ -195,22 +201,11 @@ int memctl_host_memory(const char *proc, MemctlHostMemory *ret)
     g_autofree char *text = NULL;
     if (!g_file_get_contents(path, &text, NULL, NULL))
         return -EIO;
-    MemctlHostMemory h = {0};
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **it = lines; *it; it++) {
-        guint64 kb;
-        if (sscanf(*it, "MemTotal: %" G_GUINT64_FORMAT, &kb) == 1)
-            h.total = kb * 1024;
-        else if (sscanf(*it, "MemAvailable: %" G_GUINT64_FORMAT, &kb) == 1)
-            h.available = kb * 1024;
-        else if (sscanf(*it, "SwapTotal: %" G_GUINT64_FORMAT, &kb) == 1)
-            h.swap_total = kb * 1024;
-        else if (sscanf(*it, "SwapFree: %" G_GUINT64_FORMAT, &kb) == 1)
-            h.swap_free = kb * 1024;
-    }
-    if (!h.total)
+    MemctlHostSample s = {0};
+    if (memctl_host_sample_meminfo(text, &s) < 0 || !s.total)
         return -EBADMSG;
-    *ret = h;
+    *ret = (MemctlHostMemory){
+            .total = s.total, .available = s.available, .swap_total = s.swap_total, .swap_free = s.swap_free};
     return 0;
 }
 
@@ -252,6 +247,7 @@ GVariant *memctl_manager_status(MemctlManager *m)
         add(&b, "reserve_leased", g_variant_new_uint64(memctl_critical_leased_bytes(m->critical)));
         add(&b, "reserve_free", g_variant_new_uint64(memctl_reserve_free_bytes(m->reserve)));
         add(&b, "reserve_resident", g_variant_new_uint64(memctl_critical_resident_bytes(m->critical)));
+        add(&b, "reserve_lent", g_variant_new_uint64(m->boost ? memctl_boost_lent_bytes(m->boost) : 0));
         add(&b, "critical_clients", g_variant_new_uint32(memctl_critical_list(m->critical)->len));
     }
     return g_variant_builder_end(&b);

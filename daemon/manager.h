@@ -26,6 +26,7 @@ typedef struct MemctlManager {
     struct MemctlCritical *critical; /* borrowed; NULL until set up */
     struct MemctlReserve *reserve;   /* borrowed; NULL until set up */
     struct MemctlConfig *config;     /* borrowed; NULL until set up */
+    struct MemctlBoost *boost;       /* borrowed; NULL until set up */
     char *root, *mount, *proc;       /* proc: the procfs mount (meminfo, host PSI) */
     FILE *kill_log;
     uint64_t kills, kernel_kills;

@@ -10,6 +10,7 @@
 #include "daemon/fd-util.h"
 #include "daemon/group.h"
 #include "daemon/manager.h"
+#include "daemon/boost.h"
 #include "daemon/reserve.h"
 #include "daemon/sample.h"
 #include "include/memctl/memctl.h"
@@ -326,6 +327,9 @@ static void metrics_render_daemon(MemctlMetrics *mx, MemctlManager *m, MemctlExp
                  memctl_critical_leased_bytes(m->critical)},
                 {"memctl_reserve_free_bytes", "Reserve not carved into leases.",
                  memctl_reserve_free_bytes(m->reserve)},
+                {"memctl_reserve_lent_bytes",
+                 "Registered reserve lent to critical groups as boosts under host pressure.",
+                 m->boost ? memctl_boost_lent_bytes(m->boost) : 0},
         };
         for (size_t i = 0; i < G_N_ELEMENTS(res); i++) {
             memctl_expo_family(x, res[i].name, MEMCTL_EXPO_GAUGE, res[i].help);

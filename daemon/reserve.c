@@ -165,3 +165,22 @@ void memctl_reserve_wipe(MemctlLeaseMem *mem)
     if (mem->fd >= 0)
         memset(mem->map, 0, mem->size);
 }
+
+int memctl_reserve_lend(MemctlLeaseMem *mem)
+{
+    if (mem->fd < 0)
+        return -EBADF;
+    if (fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)mem->size) < 0)
+        return -errno;
+    return 0;
+}
+
+int memctl_reserve_refill(MemctlLeaseMem *mem)
+{
+    if (mem->fd < 0)
+        return -EBADF;
+    if (fallocate(mem->fd, 0, 0, (off_t)mem->size) < 0)
+        return -errno;
+    touch(mem->map, 0, mem->size, page_size()); /* the pages exist: these faults only map them */
+    return 0;
+}

@@ -46,3 +46,11 @@ void memctl_reserve_give_back(MemctlReserve *r, MemctlLeaseMem *mem);
 /* Zeroes the whole lease through memctld's mapping, which also faults back any page a client punched
  * out: no data passes to the next holder, and the lease is resident again. */
 void memctl_reserve_wipe(MemctlLeaseMem *mem);
+
+/* Lends a lease's memory to the system: its pages are freed (punched out of the memfd) so that a
+ * boosted group can use them. 0 or -errno. */
+int memctl_reserve_lend(MemctlLeaseMem *mem);
+/* Takes it back: allocates every page of the lease again (fallocate, so a host that still has no
+ * memory fails with -ENOMEM/-ENOSPC instead of a fault) and maps it in, zeroed. 0 or -errno; on
+ * failure what was allocated stays and a later call completes it. */
+int memctl_reserve_refill(MemctlLeaseMem *mem);

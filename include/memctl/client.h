@@ -114,7 +114,8 @@ typedef struct {
     uint64_t reserve_total, reserve_registered, reserve_leased, reserve_free, reserve_resident;
     uint32_t critical_clients;
     uint64_t swap_total, swap_free;
-    char *metrics_url; /* the /metrics endpoint, "" when off */
+    char *metrics_url;     /* the /metrics endpoint, "" when off */
+    uint64_t reserve_lent; /* registered reserve lent to critical groups as boosts (not resident) */
 } MemctlStatus;
 int memctl_client_get_status(MemctlClient *c, MemctlStatus *ret);
 void memctl_status_clear(MemctlStatus *s);

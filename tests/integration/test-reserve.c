@@ -350,6 +350,102 @@ static void test_host_exhaustion(void)
     apitest_stop(&t);
 }
 
+/* Waits up to timeout_ms for a cgroup file's value to be `want`. */
+static uint64_t wait_u64(const char *dir, const char *file, uint64_t want, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    uint64_t v;
+    while ((v = cgtest_read_u64(dir, file)) != want && g_get_monotonic_time() < deadline)
+        g_usleep(10 * 1000);
+    return v;
+}
+
+/*
+ * Boost: the host is short of memory (a batch hog holds all but ~30 MiB of what was available)
+ * when a critical group reaches its own limit (64M, high 60.8M). memctld lends the group's 32 MiB
+ * registration from the reserve (freed first) and raises its high and max by as much: the group
+ * grows to 80M with no kill. Once the host is calm and the group is back under its own limits, they
+ * are put back and the reserve is whole and resident again.
+ */
+static void test_boost(void)
+{
+    ApiTest t;
+    const char *args[] = {"--reserve=64M", NULL};
+    apitest_start(&t, "memctl-reserve-boost", args);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('db', {'limit': <'64M'>, 'priority': <'90'>})"));
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('batch', {'priority': <'10'>})"));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "db", 0u, (guint64)(32 * MiB)));
+    g_autofree char *db = g_build_filename(t.root, "db", NULL);
+    g_autofree char *batch = g_build_filename(t.root, "batch", NULL);
+    uint64_t max = cgtest_read_u64(db, "memory.max"), high = cgtest_read_u64(db, "memory.high");
+    g_assert_cmpuint(max, ==, 64 * MiB);
+    g_assert_cmpuint(high, <, max);
+
+    /* the group's resident set, under its high */
+    Hog a, hog, b;
+    hog_start(&a, (const char *[]){"--cgroup", db, "--total", "58M", "--hold", NULL});
+    g_assert_true(hog_wait_line(&a, "grown", 30000));
+    /* the host short: MemAvailable ~30M, under the guard's 5% (48M of 958M) and above exhaustion */
+    uint64_t avail = cgtest_read_key("/proc", "meminfo", "MemAvailable:") * 1024;
+    g_assert_cmpuint(avail, >, 200 * MiB);
+    g_autofree char *total = g_strdup_printf("%" G_GUINT64_FORMAT "M", (avail - 30 * MiB) / MiB);
+    hog_start(&hog, (const char *[]){"--cgroup", batch, "--total", total, "--step", "8M", "--hold", NULL});
+    g_assert_true(hog_wait_line(&hog, "grown", 60000));
+    g_test_message("MemAvailable %" G_GUINT64_FORMAT " MiB with the batch hog at %s",
+                   cgtest_read_key("/proc", "meminfo", "MemAvailable:") / 1024, total);
+    /* the group reaches its limit and goes on: 22M more, to 80M */
+    hog_start(&b, (const char *[]){"--cgroup", db, "--total", "22M", "--step", "1M", "--interval-ms", "10",
+                                   "--hold", NULL});
+    bool grown = hog_wait_line(&b, "grown", 120000);
+    g_autofree char *log = NULL;
+    g_file_get_contents(t.d.log, &log, NULL, NULL);
+    g_test_message("memctld: %s", log);
+    g_assert_true(grown);
+    g_assert_true(hog_alive(&a));
+    g_assert_cmpuint(cgtest_read_key(db, "memory.events.local", "oom_kill"), ==, 0);
+    g_assert_nonnull(strstr(log, "db: at its limit under host pressure: boosted 32.0M above it"));
+    g_assert_cmpuint(cgtest_read_u64(db, "memory.current"), >, max); /* above its own limit, on the boost */
+    g_assert_cmpuint(status_u64(&t, "reserve_lent"), ==, 32 * MiB);
+    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 32 * MiB); /* the lent half is not resident */
+    /* the registration's reserve is in use as the boost: no lease for now */
+    Client c;
+    client_start(&c, &t, db, 32 * MiB, NULL);
+    g_free(client_line(&c, "ready", 10000));
+    client_go(&c);
+    g_autofree char *lease = client_line(&c, "lease", 30000); /* NULL: it exited without one */
+    g_assert_null(lease);
+    g_autofree char *cerr = client_stderr(&c);
+    int cst = client_wait(&c, 30000);
+    g_test_message("a lease while boosted: %s", cerr);
+    g_assert_true(cst != -1 && WIFEXITED(cst) && WEXITSTATUS(cst) != 0);
+    g_assert_nonnull(strstr(cerr, "lent to group db as a boost"));
+    (void)hog_kill(&hog); /* if memctld has not killed it for the host already */
+    g_assert_cmpuint(cgtest_read_u64(db, "memory.max"), ==, max + 32 * MiB);
+    g_assert_cmpuint(cgtest_read_u64(db, "memory.high"), ==, high + 32 * MiB);
+    /* a change of the group's own settings meanwhile is written with the boost on top */
+    call_ok(&t, "SetLimits", g_variant_new_parsed("('db', {'limit': <'66M'>})"));
+    max = cgtest_read_u64(db, "memory.max") - 32 * MiB;
+    high = cgtest_read_u64(db, "memory.high") - 32 * MiB;
+    g_assert_cmpuint(max, ==, 66 * MiB);
+    g_assert_cmpuint(high, <, max);
+
+    /* back under its own limits: the limits and the reserve come back */
+    (void)hog_kill(&b);
+    g_assert_cmpuint(wait_u64(db, "memory.max", max, 10000), ==, max);
+    g_assert_cmpuint(cgtest_read_u64(db, "memory.high"), ==, high);
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (status_u64(&t, "reserve_lent") != 0 && g_get_monotonic_time() < deadline)
+        g_usleep(10 * 1000);
+    g_assert_cmpuint(status_u64(&t, "reserve_lent"), ==, 0);
+    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+    g_assert_true(hog_alive(&a));
+    g_assert_cmpuint(cgtest_read_key(db, "memory.events.local", "oom_kill"), ==, 0);
+    g_autofree char *db_kill = daemontest_wait_record(&t.d, 0, "\"type\":\"kill\"", "\"group\":\"db\"");
+    g_assert_null(db_kill); /* memctld killed nothing in it either */
+    (void)hog_kill(&a);
+    apitest_stop(&t);
+}
+
 /* Bad input gets named errors and changes nothing. */
 static void test_bad_input(void)
 {
@@ -465,5 +561,6 @@ int main(int argc, char **argv)
     g_test_add_func("/reserve/bad-input", test_bad_input);
     g_test_add_func("/reserve/never-victim", test_never_victim);
     g_test_add_func("/reserve/host-exhaustion", test_host_exhaustion);
+    g_test_add_func("/reserve/boost", test_boost);
     return g_test_run();
 }

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon/boost.h"
+
+#include <errno.h>
+#include <stdarg.h>
+
+#include "daemon/host-sample.h"
+#include "daemon/reserve.h"
+#include "policy/size.h"
+
+#define BOOST_CHECK_MS 100
+#define BOOST_RETRY_SECONDS 1
+
+struct MemctlBoost {
+    MemctlCritical *critical; /* borrowed */
+    MemctlGroups *groups;     /* borrowed */
+    char *meminfo;
+    MemctlHostConfig host;
+    gboolean armed; /* the host guard is armed */
+    guint check;    /* the check while armed, or 0 */
+    guint retry;    /* the take-back timer while calm, or 0 */
+    MemctlBoostReport report;
+    void *data;
+};
+
+MemctlBoost *memctl_boost_new(MemctlCritical *critical, MemctlGroups *groups, const char *proc,
+                              const MemctlHostConfig *host, MemctlBoostReport report, void *data)
+{
+    MemctlBoost *b = g_new0(MemctlBoost, 1);
+    b->critical = critical;
+    b->groups = groups;
+    b->meminfo = g_build_filename(proc, "meminfo", NULL);
+    b->host = *host;
+    b->report = report;
+    b->data = data;
+    return b;
+}
+
+static void clear_source(guint *id)
+{
+    if (*id)
+        g_source_remove(*id);
+    *id = 0;
+}
+
+G_GNUC_PRINTF(3, 4) static void say(MemctlBoost *b, bool warning, const char *fmt, ...)
+{
+    if (!b->report)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *m = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    b->report(warning, m, b->data);
+}
+
+void memctl_boost_free(MemctlBoost *b)
+{
+    if (!b)
+        return;
+    clear_source(&b->check);
+    clear_source(&b->retry);
+    g_free(b->meminfo);
+    g_free(b);
+}
+
+/* The group's own limit: the lower of memory.high and memory.max (MEMCTL_SIZE_MAX: none). */
+static uint64_t own_limit(const MemctlGroup *grp)
+{
+    uint64_t high = memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX);
+    uint64_t max = memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX);
+    return high < max ? high : max;
+}
+
+static bool at_limit(MemctlGroup *grp)
+{
+    uint64_t limit = own_limit(grp);
+    if (limit == MEMCTL_SIZE_MAX)
+        return false;
+    char buf[32];
+    if (memctl_group_read(grp, MEMCTL_GROUP_FILE_CURRENT, buf, sizeof(buf)) <= 0)
+        return false;
+    uint64_t cur = g_ascii_strtoull(buf, NULL, 10);
+    return cur + limit / 32 >= limit;
+}
+
+static void boost_one(MemctlBoost *b, MemctlRegistration *reg)
+{
+    if (!reg->group || reg->size == 0 || reg->lease || reg->lent || reg->boost)
+        return;
+    MemctlGroup *grp = memctl_groups_get(b->groups, reg->group);
+    if (!grp || !at_limit(grp))
+        return;
+    char s[MEMCTL_SIZE_FORMAT_MAX];
+    /* The memory first: freed before the group may use it, so that it exists. */
+    int r = memctl_reserve_lend(&reg->mem);
+    if (r < 0) {
+        say(b, true, "%s: cannot lend the reserve for a boost: %s", reg->group, g_strerror(-r));
+        return;
+    }
+    reg->lent = true;
+    g_autoptr(GError) err = NULL;
+    if (memctl_groups_boost(b->groups, reg->group, reg->size, &err) < 0) {
+        say(b, true, "%s: no boost: %s", reg->group, err->message);
+        if (memctl_reserve_refill(&reg->mem) == 0)
+            reg->lent = false;
+        return;
+    }
+    reg->boost = reg->size;
+    say(b, false, "%s: at its limit under host pressure: boosted %s above it, on the reserve", reg->group,
+        memctl_size_format(reg->size, s));
+}
+
+/* Under host pressure: the guard armed and MemAvailable below its threshold. */
+static bool host_short(MemctlBoost *b)
+{
+    if (!b->armed)
+        return false;
+    g_autofree char *text = NULL;
+    MemctlHostSample s = {0};
+    if (!g_file_get_contents(b->meminfo, &text, NULL, NULL) || memctl_host_sample_meminfo(text, &s) < 0)
+        return false;
+    return s.available < memctl_host_available_min(&b->host, s.total);
+}
+
+/* Boosts the registrations of `group` (NULL: all) that are at their limit, if the host is short. */
+static void boost_all(MemctlBoost *b, const char *group)
+{
+    GPtrArray *regs = memctl_critical_list(b->critical);
+    bool any = false;
+    for (guint i = 0; i < regs->len && !any; i++) {
+        MemctlRegistration *reg = regs->pdata[i];
+        any = reg->group && reg->size && !reg->lent && (!group || g_str_equal(reg->group, group));
+    }
+    if (!any || !host_short(b))
+        return;
+    for (guint i = 0; i < regs->len; i++) {
+        MemctlRegistration *reg = regs->pdata[i];
+        if (reg->group && (!group || g_str_equal(reg->group, group)))
+            boost_one(b, reg);
+    }
+}
+
+static gboolean on_check(gpointer user_data)
+{
+    boost_all(user_data, NULL);
+    return G_SOURCE_CONTINUE;
+}
+
+void memctl_boost_host_armed(MemctlBoost *b)
+{
+    b->armed = TRUE;
+    clear_source(&b->retry);
+    boost_all(b, NULL);
+    if (!b->check && memctl_critical_list(b->critical)->len > 0)
+        b->check = g_timeout_add(BOOST_CHECK_MS, on_check, b);
+}
+
+void memctl_boost_group_high(MemctlBoost *b, const char *group)
+{
+    boost_all(b, group);
+}
+
+/* Takes back what it can; true while something is still lent. */
+static bool take_back(MemctlBoost *b)
+{
+    bool pending = false;
+    char s[MEMCTL_SIZE_FORMAT_MAX];
+    GPtrArray *regs = memctl_critical_list(b->critical);
+    for (guint i = 0; i < regs->len; i++) {
+        MemctlRegistration *reg = regs->pdata[i];
+        if (reg->boost) {
+            g_autoptr(GError) err = NULL;
+            int r = memctl_groups_get(b->groups, reg->group)
+                            ? memctl_groups_unboost(b->groups, reg->group, &err)
+                            : 0;
+            if (r == -EBUSY) {
+                pending = true; /* still above its own limits: next time */
+                continue;
+            }
+            if (r < 0)
+                say(b, true, "%s: cannot put its limits back: %s", reg->group, err->message);
+            else
+                say(b, false, "%s: host calm and back under its limits: boost of %s taken back", reg->group,
+                    memctl_size_format(reg->boost, s));
+            if (r < 0) {
+                pending = true;
+                continue;
+            }
+            reg->boost = 0;
+        }
+        if (reg->lent) {
+            int r = memctl_reserve_refill(&reg->mem);
+            if (r < 0) {
+                pending = true; /* the host has not got it to give yet */
+                continue;
+            }
+            reg->lent = false;
+        }
+    }
+    return pending;
+}
+
+static gboolean on_retry(gpointer user_data)
+{
+    MemctlBoost *b = user_data;
+    if (take_back(b))
+        return G_SOURCE_CONTINUE;
+    b->retry = 0;
+    return G_SOURCE_REMOVE;
+}
+
+void memctl_boost_host_calm(MemctlBoost *b)
+{
+    b->armed = FALSE;
+    clear_source(&b->check);
+    if (take_back(b) && !b->retry)
+        b->retry = g_timeout_add_seconds(BOOST_RETRY_SECONDS, on_retry, b);
+}
+
+uint64_t memctl_boost_bytes(MemctlBoost *b)
+{
+    uint64_t n = 0;
+    GPtrArray *regs = memctl_critical_list(b->critical);
+    for (guint i = 0; i < regs->len; i++)
+        n += ((MemctlRegistration *)regs->pdata[i])->boost;
+    return n;
+}
+
+uint64_t memctl_boost_lent_bytes(MemctlBoost *b)
+{
+    uint64_t n = 0;
+    GPtrArray *regs = memctl_critical_list(b->critical);
+    for (guint i = 0; i < regs->len; i++) {
+        MemctlRegistration *reg = regs->pdata[i];
+        n += reg->lent ? reg->size : 0;
+    }
+    return n;
+}
