@@ -64,11 +64,8 @@ static gpointer psi_watch_thread(gpointer data)
 
 static GThread *psi_watch_start(PsiWatch *w)
 {
-    static const char trigger[] = "some 5000 500000";
     w->first_usec = 0;
-    w->psi_fd = open("/proc/pressure/memory", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (w->psi_fd < 0 || write(w->psi_fd, trigger, sizeof(trigger)) < 0)
-        g_error("cannot set a PSI trigger on /proc/pressure/memory: %s", g_strerror(errno));
+    w->psi_fd = bench_psi_trigger();
     w->stop_fd = eventfd(0, EFD_CLOEXEC);
     g_assert_cmpint(w->stop_fd, >=, 0);
     return g_thread_new("psi", psi_watch_thread, w);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "stats.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 static int bench_cmp_double(gconstpointer a, gconstpointer b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -23,4 +27,13 @@ char *bench_kernel_release(void)
     if (!g_file_get_contents("/proc/sys/kernel/osrelease", &kernel, NULL, NULL))
         return g_strdup("?");
     return g_strstrip(kernel);
+}
+
+int bench_psi_trigger(void)
+{
+    static const char trigger[] = "some 5000 500000";
+    int fd = open("/proc/pressure/memory", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 || write(fd, trigger, sizeof(trigger)) < 0)
+        g_error("cannot set a PSI trigger on /proc/pressure/memory: %s", g_strerror(errno));
+    return fd;
 }

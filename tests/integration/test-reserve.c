@@ -20,100 +20,9 @@
 #include "include/memctl/memctl.h"
 #include "tests/lib/bustest.h"
 #include "tests/lib/cgtest.h"
+#include "tests/lib/reservetest.h"
 
 #define MiB ((uint64_t)1024 * 1024)
-
-typedef struct {
-    GPid pid;
-    int in, out, err;
-    char buf[4096];
-    size_t len;
-} Client;
-
-static void client_start(Client *c, ApiTest *t, const char *cgroup, uint64_t bytes, const char *const *extra)
-{
-    memset(c, 0, sizeof(*c));
-    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    g_ptr_array_add(argv, daemontest_binary("tests/lib/reserve-client"));
-    g_ptr_array_add(argv, g_strdup("--cgroup"));
-    g_ptr_array_add(argv, g_strdup(cgroup));
-    g_ptr_array_add(argv, g_strdup("--bytes"));
-    g_ptr_array_add(argv, g_strdup_printf("%" G_GUINT64_FORMAT, bytes));
-    for (const char *const *a = extra; a && *a; a++)
-        g_ptr_array_add(argv, g_strdup(*a));
-    g_ptr_array_add(argv, NULL);
-    g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "DBUS_SYSTEM_BUS_ADDRESS", t->bus.address, TRUE);
-    g_autoptr(GError) err = NULL;
-    g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv->pdata, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                           NULL, &c->pid, &c->in, &c->out, &c->err, &err));
-    g_assert_no_error(err);
-    g_unix_set_fd_nonblocking(c->err, TRUE, NULL);
-}
-
-/* The next stdout line that starts with prefix (others are skipped), or NULL after timeout_ms. */
-static char *client_line(Client *c, const char *prefix, int timeout_ms)
-{
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    for (;;) {
-        char *nl;
-        while ((nl = memchr(c->buf, '\n', c->len))) {
-            *nl = '\0';
-            char *line = g_strdup(c->buf);
-            size_t used = (size_t)(nl - c->buf) + 1;
-            memmove(c->buf, c->buf + used, c->len - used);
-            c->len -= used;
-            if (g_str_has_prefix(line, prefix))
-                return line;
-            g_free(line);
-        }
-        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-        if (left <= 0)
-            return NULL;
-        struct pollfd p = {.fd = c->out, .events = POLLIN};
-        if (poll(&p, 1, (int)left) <= 0)
-            continue;
-        ssize_t n = read(c->out, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-        if (n <= 0)
-            return NULL;
-        c->len += (size_t)n;
-    }
-}
-
-static char *client_stderr(Client *c)
-{
-    char buf[4096];
-    ssize_t n = read(c->err, buf, sizeof(buf) - 1);
-    return g_strndup(buf, n > 0 ? (gsize)n : 0);
-}
-
-static void client_go(Client *c)
-{
-    g_assert_cmpint(write(c->in, "go\n", 3), ==, 3);
-}
-
-static int client_wait(Client *c, int timeout_ms)
-{
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    for (;;) {
-        int status;
-        if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-            close(c->in);
-            close(c->out);
-            close(c->err);
-            c->pid = 0;
-            return status;
-        }
-        if (g_get_monotonic_time() >= deadline)
-            return -1;
-        g_usleep(10 * 1000);
-    }
-}
-
-static int client_kill(Client *c)
-{
-    kill(c->pid, SIGKILL);
-    return client_wait(c, 10000);
-}
 
 static uint64_t line_value(const char *line, int field)
 {
@@ -171,30 +80,30 @@ static void test_lease_at_max(void)
     g_autofree char *leaf = g_build_filename(t.root, "memctld", NULL);
     uint64_t leaf_before = cgtest_read_u64(leaf, "memory.current");
 
-    Client c;
+    ReserveClient c;
     const char *extra[] = {"--fill-to-max", NULL};
-    client_start(&c, &t, grp, 32 * MiB, extra);
-    g_autofree char *ready = client_line(&c, "ready", 10000);
+    reserve_client_start(&c, &t, grp, 32 * MiB, extra);
+    g_autofree char *ready = reserve_client_line(&c, "ready", 10000);
     g_assert_nonnull(ready);
-    client_go(&c);
-    g_autofree char *filled = client_line(&c, "filled", 60000);
+    reserve_client_go(&c);
+    g_autofree char *filled = reserve_client_line(&c, "filled", 60000);
     g_assert_nonnull(filled);
     uint64_t max = cgtest_read_u64(grp, "memory.max");
     g_assert_cmpuint(line_value(filled, 1) + MiB, >=, max);
-    g_autofree char *wrote = client_line(&c, "wrote", 30000);
+    g_autofree char *wrote = reserve_client_line(&c, "wrote", 30000);
     if (!wrote) {
-        g_autofree char *e = client_stderr(&c);
+        g_autofree char *e = reserve_client_stderr(&c);
         g_error("the client did not write its lease: %s", e);
     }
     uint64_t worst = line_value(wrote, 3);
-    g_autofree char *done = client_line(&c, "done", 10000);
+    g_autofree char *done = reserve_client_line(&c, "done", 10000);
     g_assert_nonnull(done);
     /* the lease was not charged to the client's group: it is still at (not above) its max */
     uint64_t cur = cgtest_read_u64(grp, "memory.current");
     g_assert_cmpuint(cur, <=, max);
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom"), ==, 0);
-    g_assert_cmpint(client_wait(&c, 10000), ==, 0); /* exited 0: no error, no kill */
+    g_assert_cmpint(reserve_client_wait(&c, 10000), ==, 0); /* exited 0: no error, no kill */
     g_assert_cmpuint(worst, <, 100000);
     /* and memctld's own leaf holds the reserve (it was charged there at start) */
     g_assert_cmpuint(leaf_before, >=, 96 * MiB);
@@ -218,18 +127,18 @@ static void test_lease_dies(void)
     g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 48 * MiB);
 
     for (int round = 0; round < 3; round++) {
-        Client a;
+        ReserveClient a;
         const char *hold[] = {"--hold", NULL};
-        client_start(&a, &t, grp, 8 * MiB, hold);
-        g_free(client_line(&a, "ready", 10000));
-        client_go(&a);
-        g_autofree char *lease = client_line(&a, "lease", 10000);
+        reserve_client_start(&a, &t, grp, 8 * MiB, hold);
+        g_free(reserve_client_line(&a, "ready", 10000));
+        reserve_client_go(&a);
+        g_autofree char *lease = reserve_client_line(&a, "lease", 10000);
         g_assert_nonnull(lease);
         g_assert_cmpuint(line_value(lease, 2), ==, 16 * MiB); /* the whole registration */
-        g_autofree char *done = client_line(&a, "done", 30000);
+        g_autofree char *done = reserve_client_line(&a, "done", 30000);
         g_assert_nonnull(done);
         g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 16 * MiB);
-        g_assert_true(WIFSIGNALED(client_kill(&a))); /* dies mid-lease, its data in it */
+        g_assert_true(WIFSIGNALED(reserve_client_kill(&a))); /* dies mid-lease, its data in it */
 
         /* the lease comes back once the bus reports the connection gone */
         gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
@@ -237,18 +146,18 @@ static void test_lease_dies(void)
             g_usleep(10 * 1000);
         g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 0);
 
-        Client b;
+        ReserveClient b;
         const char *check[] = {"--check-zero", NULL};
-        client_start(&b, &t, grp, 16 * MiB, check);
-        g_free(client_line(&b, "ready", 10000));
-        client_go(&b);
-        g_autofree char *zero = client_line(&b, "zero", 30000);
+        reserve_client_start(&b, &t, grp, 16 * MiB, check);
+        g_free(reserve_client_line(&b, "ready", 10000));
+        reserve_client_go(&b);
+        g_autofree char *zero = reserve_client_line(&b, "zero", 30000);
         if (!zero) {
-            g_autofree char *e = client_stderr(&b);
+            g_autofree char *e = reserve_client_stderr(&b);
             g_error("the second client got no lease: %s", e);
         }
         g_assert_cmpstr(zero, ==, "zero ok");
-        g_assert_cmpint(client_wait(&b, 30000), ==, 0);
+        g_assert_cmpint(reserve_client_wait(&b, 30000), ==, 0);
     }
     /* exact: everything registered is back, the pool and the lease are resident, nothing leaked */
     gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
@@ -317,12 +226,12 @@ static void test_host_exhaustion(void)
     g_autofree char *grp = g_build_filename(t.root, "crit", NULL);
     g_autofree char *outside_root = cgtest_root_new("memctl-reserve-hog");
     g_autofree char *outside = cgtest_mkdir(outside_root, "hog");
-    Client c;
+    ReserveClient c;
     const char *extra[] = {"--loop-ms", "30000", NULL};
-    client_start(&c, &t, grp, 64 * MiB, extra);
-    g_free(client_line(&c, "ready", 10000));
-    client_go(&c);
-    g_autofree char *wrote = client_line(&c, "wrote", 30000);
+    reserve_client_start(&c, &t, grp, 64 * MiB, extra);
+    g_free(reserve_client_line(&c, "ready", 10000));
+    reserve_client_go(&c);
+    g_autofree char *wrote = reserve_client_line(&c, "wrote", 30000);
     g_assert_nonnull(wrote);
 
     Hog hog;
@@ -334,12 +243,12 @@ static void test_host_exhaustion(void)
     g_assert_true(killed_by_sigkill(status));
     g_assert_cmpint(dt, <, 25 * G_USEC_PER_SEC); /* the whole exhaustion fell inside the client's loop */
     g_assert_cmpint(kill(c.pid, 0), ==, 0);      /* the critical client is alive */
-    g_autofree char *looped = client_line(&c, "looped", 90000);
+    g_autofree char *looped = reserve_client_line(&c, "looped", 90000);
     if (!looped) {
-        g_autofree char *e = client_stderr(&c);
+        g_autofree char *e = reserve_client_stderr(&c);
         g_error("the critical client did not finish: %s", e);
     }
-    g_assert_cmpint(client_wait(&c, 10000), ==, 0);
+    g_assert_cmpint(reserve_client_wait(&c, 10000), ==, 0);
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
     g_assert_cmpuint(cgtest_read_key(outside, "memory.events.local", "oom_kill"), >=, 1);
     g_test_message(
@@ -408,14 +317,14 @@ static void test_boost(void)
     g_assert_cmpuint(status_u64(&t, "reserve_lent"), ==, 32 * MiB);
     g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 32 * MiB); /* the lent half is not resident */
     /* the registration's reserve is in use as the boost: no lease for now */
-    Client c;
-    client_start(&c, &t, db, 32 * MiB, NULL);
-    g_free(client_line(&c, "ready", 10000));
-    client_go(&c);
-    g_autofree char *lease = client_line(&c, "lease", 30000); /* NULL: it exited without one */
+    ReserveClient c;
+    reserve_client_start(&c, &t, db, 32 * MiB, NULL);
+    g_free(reserve_client_line(&c, "ready", 10000));
+    reserve_client_go(&c);
+    g_autofree char *lease = reserve_client_line(&c, "lease", 30000); /* NULL: it exited without one */
     g_assert_null(lease);
-    g_autofree char *cerr = client_stderr(&c);
-    int cst = client_wait(&c, 30000);
+    g_autofree char *cerr = reserve_client_stderr(&c);
+    int cst = reserve_client_wait(&c, 30000);
     g_test_message("a lease while boosted: %s", cerr);
     g_assert_true(cst != -1 && WIFEXITED(cst) && WEXITSTATUS(cst) != 0);
     g_assert_nonnull(strstr(cerr, "lent to group db as a boost"));

@@ -3,12 +3,15 @@
  * reserve-client: a critical client for the reserve tests, on libmemctl.
  *
  *   reserve-client --cgroup DIR --bytes SIZE [--fill-to-max] [--check-zero] [--loop-ms N] [--hold]
+ *                  [--anon]
  *
  * Moves itself into DIR, prints "ready <pid>" and waits for a line on stdin (the test registers it
  * meanwhile). --fill-to-max: grows by anonymous memory until DIR's memory.current is within 1 MiB
  * of its memory.max, prints "filled <current>". Then AcquireReserve(SIZE) and prints "lease <id>
  * <size>"; maps the lease; --check-zero: prints "zero ok" or "zero BAD <offset>"; writes 0xab to the
- * whole lease a MiB at a time and prints "wrote <bytes> worst_chunk_usec <us>"; --loop-ms: keeps
+ * whole lease a MiB at a time and prints "wrote <bytes> worst_chunk_usec <us> total_usec <us>" (total:
+ * from the line on stdin, AcquireReserve and mmap included); --anon (the benchmark's baseline):
+ * instead of a lease, SIZE of its own anonymous memory, mapped and written the same way; --loop-ms: keeps
  * rewriting it for that long and prints "looped <passes> worst_chunk_usec <us>". Prints "done"; with
  * --hold it then waits to be killed. Any failure (an error from memctld, a failed mmap) goes to
  * stderr with exit status 3.
@@ -72,7 +75,7 @@ int main(int argc, char **argv)
     const char *cgroup = NULL;
     uint64_t bytes = 0;
     long loop_ms = 0;
-    int fill = 0, check_zero = 0, hold = 0;
+    int fill = 0, check_zero = 0, hold = 0, anon = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fill-to-max") == 0)
             fill = 1;
@@ -80,6 +83,8 @@ int main(int argc, char **argv)
             check_zero = 1;
         else if (strcmp(argv[i], "--hold") == 0)
             hold = 1;
+        else if (strcmp(argv[i], "--anon") == 0)
+            anon = 1;
         else if (i + 1 < argc && strcmp(argv[i], "--cgroup") == 0)
             cgroup = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--bytes") == 0)
@@ -122,24 +127,32 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
+    uint64_t t_go = now_usec();
     MemctlClient *c = NULL;
-    int r = memctl_client_open(NULL, &c);
-    if (r < 0)
-        return fail("cannot connect", r);
     int fd = -1;
-    uint64_t size = 0;
-    uint32_t lease = 0;
-    r = memctl_client_acquire_reserve(c, bytes, &fd, &size, &lease);
-    if (r < 0) {
-        fprintf(stderr, "reserve-client: AcquireReserve: %s (%s)\n", memctl_client_error_message(c),
-                strerror(-r));
-        return 3;
+    uint64_t size = bytes;
+    uint8_t *p;
+    if (anon) {
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return fail("mmap of anonymous memory", errno);
+    } else {
+        int r = memctl_client_open(NULL, &c);
+        if (r < 0)
+            return fail("cannot connect", r);
+        uint32_t lease = 0;
+        r = memctl_client_acquire_reserve(c, bytes, &fd, &size, &lease);
+        if (r < 0) {
+            fprintf(stderr, "reserve-client: AcquireReserve: %s (%s)\n", memctl_client_error_message(c),
+                    strerror(-r));
+            return 3;
+        }
+        printf("lease %u %llu\n", lease, (unsigned long long)size);
+        fflush(stdout);
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+            return fail("mmap of the lease", errno);
     }
-    printf("lease %u %llu\n", lease, (unsigned long long)size);
-    fflush(stdout);
-    uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED)
-        return fail("mmap of the lease", errno);
     if (check_zero) {
         uint64_t bad = UINT64_MAX;
         for (uint64_t o = 0; o < size && bad == UINT64_MAX; o++)
@@ -151,7 +164,8 @@ int main(int argc, char **argv)
             printf("zero BAD %llu\n", (unsigned long long)bad);
     }
     uint64_t worst = write_lease(p, size);
-    printf("wrote %llu worst_chunk_usec %llu\n", (unsigned long long)size, (unsigned long long)worst);
+    printf("wrote %llu worst_chunk_usec %llu total_usec %llu\n", (unsigned long long)size,
+           (unsigned long long)worst, (unsigned long long)(now_usec() - t_go));
     fflush(stdout);
     if (loop_ms > 0) {
         uint64_t end = now_usec() + (uint64_t)loop_ms * 1000, passes = 0, lw = 0;
@@ -167,7 +181,9 @@ int main(int argc, char **argv)
     while (hold)
         pause();
     munmap(p, size);
-    close(fd);
-    memctl_client_free(c);
+    if (fd >= 0)
+        close(fd);
+    if (c)
+        memctl_client_free(c);
     return 0;
 }
