@@ -11,7 +11,8 @@
  * (so that memctld cannot kill it: the pressure lasts until the kernel's OOM killer ends it) grows
  * 8 MiB at a time. At the bench's first host PSI event ("some 5ms in 500ms") the client is told to
  * go and writes 32 MiB a MiB at a time:
- *   lease  AcquireReserve over D-Bus, mmap of the memfd, the writes (memctld's resident pages)
+ *   held   the lease acquired and mapped before (the recommended use): the writes only
+ *   lease  AcquireReserve over D-Bus at go, mmap of the memfd, the writes
  *   anon   mmap of its own anonymous memory and the writes (the kernel's page allocator)
  * Reported: go -> 32 MiB written (total), the slowest MiB, runs where the client finished, and
  * whom the kernel's OOM killer killed.
@@ -62,7 +63,8 @@ static void settle(void)
     g_usleep(500 * 1000);
 }
 
-static Run one_run(bool anon)
+/* mode: reserve-client's flag (--early, --anon), or NULL for a lease acquired at go. */
+static Run one_run(const char *mode)
 {
     Run r = {0};
     ApiTest t;
@@ -74,7 +76,7 @@ static Run one_run(bool anon)
     g_autofree char *hogdir = cgtest_mkdir(outside, "hog");
 
     ReserveClient c;
-    reserve_client_start(&c, &t, crit, 32 * MiB, anon ? (const char *[]){"--anon", NULL} : NULL);
+    reserve_client_start(&c, &t, crit, 32 * MiB, (const char *[]){mode, NULL});
     g_free(reserve_client_line(&c, "ready", 10000));
     settle();
     int psi = bench_psi_trigger();
@@ -94,7 +96,7 @@ static Run one_run(bool anon)
     r.hog_killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
     if (!r.finished) {
         g_autofree char *e = reserve_client_stderr(&c);
-        g_printerr("bench-lease: the %s client did not finish: %s\n", anon ? "anon" : "lease", e);
+        g_printerr("bench-lease: the %s client did not finish: %s\n", mode ? mode : "lease", e);
     }
     int cst = reserve_client_kill(&c);
     r.client_killed = !r.finished && cst != -1 && WIFSIGNALED(cst);
@@ -137,14 +139,17 @@ int main(int argc, char **argv)
         return 2;
     }
     cgtest_require_cgroup2();
-    Mode modes[2] = {{.name = "lease"}, {.name = "anon (kernel)"}};
-    for (int k = 0; k < 2; k++) {
+    static const char *const flags[3] = {"--early", NULL, "--anon"}; /* NULL: at go */
+    Mode modes[3] = {{.name = "a lease held (acquired before)"},
+                     {.name = "a lease acquired at go"},
+                     {.name = "its own anon memory (kernel)"}};
+    for (int k = 0; k < 3; k++) {
         modes[k].total = g_array_new(FALSE, FALSE, sizeof(double));
         modes[k].worst = g_array_new(FALSE, FALSE, sizeof(double));
     }
     for (gint i = 0; i < runs; i++)
-        for (int k = 0; k < 2; k++) {
-            Run r = one_run(k == 1);
+        for (int k = 0; k < 3; k++) {
+            Run r = one_run(flags[k]);
             mode_add(&modes[k], &r);
         }
 
@@ -157,7 +162,7 @@ int main(int argc, char **argv)
     printf("| memory from | go -> 32 MiB written p50 | p99 | max | slowest MiB p50 | p99 | max | finished | "
            "client killed | hog killed by the kernel | no PSI event |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         Mode *m = &modes[k];
         printf("| %s | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %u/%u | %u | %u | %u |\n", m->name,
                bench_pct(m->total, 0.5), bench_pct(m->total, 0.99), bench_pct(m->total, 1.0),

@@ -3,7 +3,7 @@
  * reserve-client: a critical client for the reserve tests, on libmemctl.
  *
  *   reserve-client --cgroup DIR --bytes SIZE [--fill-to-max] [--check-zero] [--loop-ms N] [--hold]
- *                  [--anon]
+ *                  [--anon] [--early]
  *
  * Moves itself into DIR, prints "ready <pid>" and waits for a line on stdin (the test registers it
  * meanwhile). --fill-to-max: grows by anonymous memory until DIR's memory.current is within 1 MiB
@@ -11,7 +11,8 @@
  * <size>"; maps the lease; --check-zero: prints "zero ok" or "zero BAD <offset>"; writes 0xab to the
  * whole lease a MiB at a time and prints "wrote <bytes> worst_chunk_usec <us> total_usec <us>" (total:
  * from the line on stdin, AcquireReserve and mmap included); --anon (the benchmark's baseline):
- * instead of a lease, SIZE of its own anonymous memory, mapped and written the same way; --loop-ms: keeps
+ * instead of a lease, SIZE of its own anonymous memory, mapped and written the same way; --early: the
+ * lease is acquired and mapped before "ready" (as a client that keeps it for the bad day); --loop-ms: keeps
  * rewriting it for that long and prints "looped <passes> worst_chunk_usec <us>". Prints "done"; with
  * --hold it then waits to be killed. Any failure (an error from memctld, a failed mmap) goes to
  * stderr with exit status 3.
@@ -70,12 +71,47 @@ static uint64_t write_lease(uint8_t *p, uint64_t size)
     return worst;
 }
 
+/* The lease (or, anon, its own memory), mapped: 0, or the exit status after a message. */
+static int get_memory(int anon, uint64_t bytes, MemctlClient **c, int *ret_fd, uint64_t *ret_size,
+                      uint8_t **ret_p)
+{
+    uint8_t *p;
+    if (anon) {
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return fail("mmap of anonymous memory", errno);
+        *ret_p = p;
+        return 0;
+    }
+    int r = memctl_client_open(NULL, c);
+    if (r < 0)
+        return fail("cannot connect", r);
+    uint32_t lease = 0;
+    int fd = -1;
+    uint64_t size = 0;
+    r = memctl_client_acquire_reserve(*c, bytes, &fd, &size, &lease);
+    if (r < 0) {
+        fprintf(stderr, "reserve-client: AcquireReserve: %s (%s)\n", memctl_client_error_message(*c),
+                strerror(-r));
+        return 3;
+    }
+    printf("lease %u %llu\n", lease, (unsigned long long)size);
+    fflush(stdout);
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return fail("mmap of the lease", errno);
+    *ret_fd = fd;
+    *ret_size = size;
+    *ret_p = p;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *cgroup = NULL;
     uint64_t bytes = 0;
     long loop_ms = 0;
-    int fill = 0, check_zero = 0, hold = 0, anon = 0;
+    int fill = 0, check_zero = 0, hold = 0, anon = 0, early = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fill-to-max") == 0)
             fill = 1;
@@ -85,6 +121,8 @@ int main(int argc, char **argv)
             hold = 1;
         else if (strcmp(argv[i], "--anon") == 0)
             anon = 1;
+        else if (strcmp(argv[i], "--early") == 0)
+            early = 1;
         else if (i + 1 < argc && strcmp(argv[i], "--cgroup") == 0)
             cgroup = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--bytes") == 0)
@@ -105,6 +143,12 @@ int main(int argc, char **argv)
             return fail("cannot join the cgroup", errno);
         close(fd);
     }
+    MemctlClient *c = NULL;
+    int fd = -1, r;
+    uint64_t size = bytes;
+    uint8_t *p = NULL;
+    if (early && (r = get_memory(anon, bytes, &c, &fd, &size, &p)) != 0)
+        return r;
     printf("ready %d\n", (int)getpid());
     fflush(stdout);
     char line[64];
@@ -116,11 +160,11 @@ int main(int argc, char **argv)
         uint64_t cur = read_u64(cgroup, "memory.current");
         while (max != UINT64_MAX && cur + (1u << 20) < max) {
             size_t step = 256u << 10;
-            uint8_t *p = mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (p == MAP_FAILED)
+            uint8_t *q = mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (q == MAP_FAILED)
                 return fail("mmap while filling", errno);
             for (size_t o = 0; o < step; o += 4096)
-                p[o] = 1;
+                q[o] = 1;
             cur = read_u64(cgroup, "memory.current");
         }
         printf("filled %llu\n", (unsigned long long)cur);
@@ -128,31 +172,8 @@ int main(int argc, char **argv)
     }
 
     uint64_t t_go = now_usec();
-    MemctlClient *c = NULL;
-    int fd = -1;
-    uint64_t size = bytes;
-    uint8_t *p;
-    if (anon) {
-        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            return fail("mmap of anonymous memory", errno);
-    } else {
-        int r = memctl_client_open(NULL, &c);
-        if (r < 0)
-            return fail("cannot connect", r);
-        uint32_t lease = 0;
-        r = memctl_client_acquire_reserve(c, bytes, &fd, &size, &lease);
-        if (r < 0) {
-            fprintf(stderr, "reserve-client: AcquireReserve: %s (%s)\n", memctl_client_error_message(c),
-                    strerror(-r));
-            return 3;
-        }
-        printf("lease %u %llu\n", lease, (unsigned long long)size);
-        fflush(stdout);
-        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED)
-            return fail("mmap of the lease", errno);
-    }
+    if (!early && (r = get_memory(anon, bytes, &c, &fd, &size, &p)) != 0)
+        return r;
     if (check_zero) {
         uint64_t bad = UINT64_MAX;
         for (uint64_t o = 0; o < size && bad == UINT64_MAX; o++)
