@@ -11,7 +11,7 @@ void memctl_host_config_default(MemctlHostConfig *c)
     c->watermark_windows = 2;
     c->window_usec = 10 * 1000;
     c->swap_room = 16ull << 20;
-    c->stall_usec = 10ull * 1000 * 1000;
+    c->stall_usec = 3ull * 1000 * 1000;
 }
 
 bool memctl_host_config_equal(const MemctlHostConfig *a, const MemctlHostConfig *b)

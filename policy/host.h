@@ -60,7 +60,7 @@ typedef struct {
                                  * while reclaim or swap-out still makes progress */
 } MemctlHostConfig;
 
-/* Defaults (docs/POLICY.md): enabled, 5 % of MemTotal, 2 windows of 10 ms, 10 s of stall. */
+/* Defaults (docs/POLICY.md): enabled, 5 % of MemTotal, 2 windows of 10 ms, 3 s of stall. */
 void memctl_host_config_default(MemctlHostConfig *c);
 
 bool memctl_host_config_equal(const MemctlHostConfig *a, const MemctlHostConfig *b);
