@@ -84,10 +84,15 @@ static bool at_limit(MemctlGroup *grp)
     return cur + limit / 32 >= limit;
 }
 
+/* A group registration (of `group`, or any if NULL) with a reserve that is neither leased nor lent. */
+static bool boostable(const MemctlRegistration *reg, const char *group)
+{
+    return reg->group && reg->size && !reg->lease && !reg->lent && (!group || g_str_equal(reg->group, group));
+}
+
+/* Boosts reg (boostable) if its group is at its limit. */
 static void boost_one(MemctlBoost *b, MemctlRegistration *reg)
 {
-    if (!reg->group || reg->size == 0 || reg->lease || reg->lent || reg->boost)
-        return;
     MemctlGroup *grp = memctl_groups_get(b->groups, reg->group);
     if (!grp || !at_limit(grp))
         return;
@@ -127,17 +132,16 @@ static bool host_short(MemctlBoost *b)
 static void boost_all(MemctlBoost *b, const char *group)
 {
     GPtrArray *regs = memctl_critical_list(b->critical);
-    bool any = false;
-    for (guint i = 0; i < regs->len && !any; i++) {
-        MemctlRegistration *reg = regs->pdata[i];
-        any = reg->group && reg->size && !reg->lent && (!group || g_str_equal(reg->group, group));
-    }
-    if (!any || !host_short(b))
-        return;
+    int short_of_memory = -1; /* meminfo is read once, and only if some registration could be boosted */
     for (guint i = 0; i < regs->len; i++) {
         MemctlRegistration *reg = regs->pdata[i];
-        if (reg->group && (!group || g_str_equal(reg->group, group)))
-            boost_one(b, reg);
+        if (!boostable(reg, group))
+            continue;
+        if (short_of_memory < 0)
+            short_of_memory = host_short(b);
+        if (!short_of_memory)
+            return;
+        boost_one(b, reg);
     }
 }
 
@@ -178,15 +182,13 @@ static bool take_back(MemctlBoost *b)
                 pending = true; /* still above its own limits: next time */
                 continue;
             }
-            if (r < 0)
-                say(b, true, "%s: cannot put its limits back: %s", reg->group, err->message);
-            else
-                say(b, false, "%s: host calm and back under its limits: boost of %s taken back", reg->group,
-                    memctl_size_format(reg->boost, s));
             if (r < 0) {
+                say(b, true, "%s: cannot put its limits back: %s", reg->group, err->message);
                 pending = true;
                 continue;
             }
+            say(b, false, "%s: host calm and back under its limits: boost of %s taken back", reg->group,
+                memctl_size_format(reg->boost, s));
             reg->boost = 0;
         }
         if (reg->lent) {
@@ -216,15 +218,6 @@ void memctl_boost_host_calm(MemctlBoost *b)
     clear_source(&b->check);
     if (take_back(b) && !b->retry)
         b->retry = g_timeout_add_seconds(BOOST_RETRY_SECONDS, on_retry, b);
-}
-
-uint64_t memctl_boost_bytes(MemctlBoost *b)
-{
-    uint64_t n = 0;
-    GPtrArray *regs = memctl_critical_list(b->critical);
-    for (guint i = 0; i < regs->len; i++)
-        n += ((MemctlRegistration *)regs->pdata[i])->boost;
-    return n;
 }
 
 uint64_t memctl_boost_lent_bytes(MemctlBoost *b)

@@ -44,6 +44,5 @@ void memctl_boost_group_high(MemctlBoost *b, const char *group);
 /* The host guard disarmed: boosts are taken back as their groups come under their own limits. */
 void memctl_boost_host_calm(MemctlBoost *b);
 
-/* Bytes lent to groups now (their limits raised), and lent bytes not yet taken back. */
-uint64_t memctl_boost_bytes(MemctlBoost *b);
+/* Registered reserve lent out: to boosted groups, or not yet taken back. */
 uint64_t memctl_boost_lent_bytes(MemctlBoost *b);
