@@ -95,7 +95,7 @@ int memctl_host_sample_meminfo(const char *text, MemctlHostSample *s)
 
 int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
 {
-    uint64_t steal = 0, scan = 0, refault = 0, v;
+    uint64_t steal = 0, scan = 0, refault = 0, refault_anon = 0, swapin = 0, v;
     bool split_refaults = false, any = false;
     for (const char *l = text; l && *l;) {
         if (strncmp(l, "pgsteal_", 8) == 0 &&
@@ -107,9 +107,15 @@ int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
                    (field(l, "pgscan_kswapd", &v) || field(l, "pgscan_direct", &v) ||
                     field(l, "pgscan_khugepaged", &v))) {
             scan += v;
-        } else if (field(l, "workingset_refault_anon", &v) || field(l, "workingset_refault_file", &v)) {
+        } else if (field(l, "workingset_refault_anon", &v)) {
+            refault = split_refaults ? refault + v : v;
+            refault_anon = v;
+            split_refaults = true;
+        } else if (field(l, "workingset_refault_file", &v)) {
             refault = split_refaults ? refault + v : v;
             split_refaults = true;
+        } else if (field(l, "pswpin", &v)) {
+            swapin = v;
         } else if (!split_refaults && field(l, "workingset_refault", &v)) {
             refault = v;
         }
@@ -122,5 +128,7 @@ int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
     s->pgsteal = steal;
     s->pgscan = scan;
     s->refault = refault;
+    s->refault_anon = refault_anon;
+    s->swapin = swapin;
     return 0;
 }

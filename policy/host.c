@@ -55,6 +55,10 @@ void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConf
                                  MemctlProgressSample *ret)
 {
     uint64_t amin = memctl_host_available_min(c, s->total);
+    /* Pages that came back: file refaults, and anon ones counted by swap-ins (each anon refault is
+     * a swap-in; not each swap-in is a refault). Both counters only grow, so their max does too. */
+    uint64_t anon = s->swapin > s->refault_anon ? s->swapin : s->refault_anon;
+    uint64_t file = s->refault > s->refault_anon ? s->refault - s->refault_anon : 0;
     MemctlProgressSample x = {
             .t_usec = s->t_usec,
             .current = s->total > s->available ? s->total - s->available : 0,
@@ -65,7 +69,7 @@ void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConf
             /* the host's stall is "some": other runnable work (memctld's own core, a bystander)
              * keeps "full" low even while the workload that needs memory makes no progress */
             .full_total_usec = s->some_total_usec,
-            .refault = s->refault,
+            .refault = file + anon,
     };
     *ret = x;
 }

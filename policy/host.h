@@ -18,10 +18,13 @@
  *    `watermark_windows` windows in a row: atomic allocations are about to fail, whatever
  *    reclaim's progress;
  *  - progress (seed 004): with MemAvailable below `available_min`, the same verdict as a group's
- *    (policy/progress.h) on the host's counters: reclaim net of refaults, swap-out, freed memory,
- *    and the full stall. A window counts against progress only when some task waited for memory
- *    in it (PSI "some" grew): a host that is full but idle needs no kill. With free swap left, the
- *    windows without progress must add up to the stall budget's time (swap-out starts late: the
+ *    (policy/progress.h) on the host's counters: reclaim net of what comes back, swap-out, freed
+ *    memory, and the stall. What comes back is the file refaults plus every swap-in (pswpin), not
+ *    only the anon refaults the kernel still has a shadow entry for: a thrashing workload reads
+ *    back pages evicted long ago, and to zram with incompressible pages swap-out frees nothing,
+ *    so only the swap-ins show that its "reclaim" is no progress. A window counts against progress only when
+ * some task waited for memory in it (PSI "some" grew): a host that is full but idle needs no kill. With free
+ * swap left, the windows without progress must add up to the stall budget's time (swap-out starts late: the
  *    kernel ages anon pages first); with none left, `stuck_windows` host windows decide.
  *  - exhausted: MemAvailable below 1% of MemTotal (the kernel's own estimate: no free memory above
  *    the watermarks and no reclaimable cache), no free swap, and a task waiting for memory: no
@@ -43,6 +46,8 @@ typedef struct {
     uint64_t swap_total, swap_free; /* bytes */
     uint64_t pgsteal, pgscan;       /* /proc/vmstat, pages, cumulative (kswapd + direct + khugepaged) */
     uint64_t refault;               /* workingset_refault_anon + _file (or workingset_refault), pages */
+    uint64_t refault_anon;          /* workingset_refault_anon (0 on kernels before 5.9), pages */
+    uint64_t swapin;                /* pswpin: every page read back from swap, pages */
     uint64_t full_total_usec;       /* /proc/pressure/memory "full total=" */
     uint64_t some_total_usec;       /* /proc/pressure/memory "some total=" */
     uint32_t n_zones;

@@ -14,7 +14,9 @@ typedef struct {
     MemctlHostState st;
     MemctlHostSample s;
     MemctlHostFigures fig;
-    bool idle; /* nobody waits for memory: PSI "some" does not grow */
+    bool idle;             /* nobody waits for memory: PSI "some" does not grow */
+    uint64_t swapin_pages; /* read back from swap in each window */
+    bool anon_refaults;    /* step()'s refaults are anon ones (the default: file) */
 } Fixture;
 
 static void fixture_init(Fixture *f)
@@ -23,6 +25,8 @@ static void fixture_init(Fixture *f)
     memctl_progress_config_default(&f->pcfg);
     f->st = (MemctlHostState){0};
     f->idle = false;
+    f->swapin_pages = 0;
+    f->anon_refaults = false;
     f->s = (MemctlHostSample){
             .t_usec = 1000 * MS,
             .total = 1024 * MiB,
@@ -45,6 +49,8 @@ static MemctlHostVerdict step(Fixture *f, int64_t davail_mib, int64_t dfree_page
     f->s.pgsteal += steal_pages;
     f->s.pgscan += steal_pages * 2;
     f->s.refault += refault_pages;
+    f->s.refault_anon += f->anon_refaults ? refault_pages : 0;
+    f->s.swapin += f->swapin_pages;
     f->s.swap_free -= dswap_mib * MiB;
     f->s.full_total_usec += stall_ms * MS;
     f->s.some_total_usec += f->idle ? 0 : stall_ms * MS + 1000;
@@ -148,6 +154,36 @@ static void test_thrashing_kills(void)
     g_assert_cmpint(step(&f, 0, 0, p, p, 0, 20), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, 0, 0, p, p, 0, 20), ==, MEMCTL_HOST_NO_PROGRESS);
     g_assert_cmpuint(f.fig.progress.refaulted_bytes, ==, 8 * MiB);
+}
+
+/* Thrashing to zram with pages the kernel no longer has a shadow entry for: reclaim steals 8 MiB a
+ * window and only 1 MiB shows as anon refaults, but 8 MiB is read back from swap. Swap-ins count as
+ * what came back, so this is no progress, decided on the windows free swap gives (20 x 50 ms). */
+static void test_swapins_are_not_progress(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.cfg.window_usec = f.pcfg.window_usec;
+    f.s.available = 30 * MiB;
+    f.s.swap_total = f.s.swap_free = 512 * MiB;
+    uint64_t p = 8 * MiB / PAGE;
+    f.swapin_pages = p;
+    f.anon_refaults = true;
+    for (uint32_t i = 1; i < f.pcfg.stall_windows; i++)
+        g_assert_cmpint(step(&f, 0, 0, p, p / 8, 0, 20), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, 0, 0, p, p / 8, 0, 20), ==, MEMCTL_HOST_NO_PROGRESS);
+    g_assert_cmpuint(f.fig.progress.refaulted_bytes, ==, 8 * MiB);
+
+    /* Only 1 MiB read back from swap (all of it anon refaults): 7 MiB net reclaim, progress. */
+    fixture_init(&f);
+    f.cfg.window_usec = f.pcfg.window_usec;
+    f.s.available = 30 * MiB;
+    f.s.swap_total = f.s.swap_free = 512 * MiB;
+    f.swapin_pages = p / 8;
+    f.anon_refaults = true;
+    for (uint32_t i = 0; i < 2 * f.pcfg.stall_windows; i++)
+        g_assert_cmpint(step(&f, 0, 0, p, p / 8, 0, 20), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpuint(f.fig.progress.refaulted_bytes, ==, 1 * MiB);
 }
 
 /* Progress, but the host stalls over the budget (80%) window after window: seed 004's slow swap is
@@ -303,6 +339,7 @@ int main(int argc, char **argv)
     g_test_add_func("/host/back-to-calm", test_back_to_calm_resets);
     g_test_add_func("/host/idle", test_idle_is_not_stuck);
     g_test_add_func("/host/swap-room", test_swap_room_gives_time);
+    g_test_add_func("/host/swapins-are-not-progress", test_swapins_are_not_progress);
     g_test_add_func("/host/exhausted", test_exhausted);
     g_test_add_func("/host/names", test_names);
     return g_test_run();

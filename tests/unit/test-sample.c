@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "daemon/host-sample.h"
 #include "daemon/sample.h"
 
 #define STATUS_FMT                                                                              \
@@ -108,6 +109,28 @@ static void test_pids(void)
     g_assert_cmpuint(memctl_sample_pids("", pids, 3), ==, 0);
 }
 
+static void test_host_vmstat(void)
+{
+    /* 6.1's order, trimmed; "pswpin" must not match "pswpout", nor the refault keys each other. */
+    const char *text = "nr_free_pages 1000\nworkingset_refault_anon 30\nworkingset_refault_file 70\n"
+                       "pswpin 500\npswpout 900\npgsteal_kswapd 10\npgsteal_direct 5\n"
+                       "pgsteal_khugepaged 1\npgsteal_anon 16\npgscan_kswapd 40\npgscan_direct 20\n"
+                       "pgscan_khugepaged 2\npgscan_file 62\n";
+    MemctlHostSample s = {0};
+    g_assert_cmpint(memctl_host_sample_vmstat(text, &s), ==, 0);
+    g_assert_cmpuint(s.pgsteal, ==, 16);
+    g_assert_cmpuint(s.pgscan, ==, 62);
+    g_assert_cmpuint(s.refault, ==, 100);
+    g_assert_cmpuint(s.refault_anon, ==, 30);
+    g_assert_cmpuint(s.swapin, ==, 500);
+    /* before 5.9: one refault counter, no anon share */
+    s = (MemctlHostSample){0};
+    g_assert_cmpint(memctl_host_sample_vmstat("workingset_refault 42\npgsteal_direct 3\n", &s), ==, 0);
+    g_assert_cmpuint(s.refault, ==, 42);
+    g_assert_cmpuint(s.refault_anon, ==, 0);
+    g_assert_cmpint(memctl_host_sample_vmstat("nr_free_pages 1\n", &s), ==, -EINVAL);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -115,5 +138,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sample/keys", test_keys);
     g_test_add_func("/sample/pressure", test_pressure);
     g_test_add_func("/sample/pids", test_pids);
+    g_test_add_func("/sample/host-vmstat", test_host_vmstat);
     return g_test_run();
 }
