@@ -45,6 +45,27 @@ static ssize_t proc_size(int fd)
     return n < 0 ? -errno : total;
 }
 
+/* The zram devices swapped on now, each mm_stat opened once (at setup and at each arming: swap
+ * may have been switched on since). Devices that cannot be read are left out. */
+static void zram_rescan(MemctlCore *c)
+{
+    for (uint32_t i = 0; i < c->n_zram; i++)
+        if (c->fd_zram[i] >= 0)
+            close(c->fd_zram[i]);
+    c->n_zram = 0;
+    uint32_t nums[MEMCTL_HOST_ZRAM_MAX];
+    if (c->fd_swaps < 0 || memctl_sample_read(c->fd_swaps, c->host_buf, c->host_buf_size) <= 0)
+        return;
+    uint32_t n = memctl_host_sample_zram_devices(c->host_buf, nums, MEMCTL_HOST_ZRAM_MAX);
+    for (uint32_t i = 0; i < n; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/block/zram%u/mm_stat", c->sys_root, nums[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+            c->fd_zram[c->n_zram++] = fd;
+    }
+}
+
 int memctl_core_host_setup(MemctlCore *c)
 {
     c->host_victim = -1;
@@ -79,12 +100,18 @@ int memctl_core_host_setup(MemctlCore *c)
     c->gskip = calloc(c->cfg.max_groups, sizeof(*c->gskip));
     if (!c->host_buf || !c->gcands || !c->gcand_slot || !c->gskip)
         return -ENOMEM;
+    c->fd_swaps = open_proc(c, "swaps"); /* no swap support: no zram to account for */
+    zram_rescan(c);
     return 0;
 }
 
 void memctl_core_host_teardown(MemctlCore *c)
 {
-    int *fds[] = {&c->host_tfd, &c->fd_zoneinfo, &c->fd_meminfo, &c->fd_vmstat, &c->fd_host_pressure};
+    int *fds[] = {&c->host_tfd,  &c->fd_zoneinfo,      &c->fd_meminfo,
+                  &c->fd_vmstat, &c->fd_host_pressure, &c->fd_swaps};
+    for (uint32_t i = 0; i < c->n_zram; i++)
+        close(c->fd_zram[i]);
+    c->n_zram = 0;
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
         if (*fds[i] >= 0)
             close(*fds[i]);
@@ -113,6 +140,11 @@ static int host_sample(MemctlCore *c, MemctlHostSample *ret)
         return -EIO;
     if (memctl_sample_read(c->fd_vmstat, b, n) <= 0 || memctl_host_sample_vmstat(b, &x) < 0)
         return -EIO;
+    for (uint32_t i = 0; i < c->n_zram; i++) {
+        uint64_t used;
+        if (memctl_sample_read(c->fd_zram[i], b, n) > 0 && memctl_host_sample_zram_used(b, &used) == 0)
+            x.zram_used += used;
+    }
     uint32_t avg10;
     if (memctl_sample_read(c->fd_host_pressure, b, n) > 0)
         (void)memctl_sample_pressure(b, &x.some_total_usec, &x.full_total_usec, &avg10);
@@ -132,6 +164,7 @@ void memctl_core_host_pressure(MemctlCore *c)
 {
     if (!c->cfg.host.enabled || c->host_armed || c->host_tfd < 0)
         return;
+    zram_rescan(c);
     if (host_sample(c, &c->host_last) < 0) {
         memctl_core_emit_error(c, -1, "host sample", -EIO);
         return;

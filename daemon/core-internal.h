@@ -27,7 +27,7 @@
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
 enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER };
-enum { CMD_ADD, CMD_UPDATE, CMD_REMOVE, CMD_KILL, CMD_KILL_GROUP, CMD_PING };
+enum { CMD_ADD, CMD_UPDATE, CMD_REMOVE, CMD_KILL, CMD_KILL_GROUP, CMD_PING, CMD_WEDGE };
 enum { CAUSE_EVENT, CAUSE_TICK, CAUSE_PRESSURE };
 
 typedef struct {
@@ -78,6 +78,7 @@ struct MemctlCore {
     MemctlCoreConfig cfg;
     char mount[CORE_PATH_MAX];
     char proc_root[64];
+    char sys_root[64];
     Slot *slots;
     MemctlCandidate *cands;
     int32_t *cand_slot;
@@ -98,6 +99,8 @@ struct MemctlCore {
 
     /* the host guard */
     int host_tfd, fd_zoneinfo, fd_meminfo, fd_vmstat, fd_host_pressure;
+    int fd_swaps, fd_zram[MEMCTL_HOST_ZRAM_MAX]; /* /proc/swaps; the zram swap devices' mm_stat */
+    uint32_t n_zram;
     char *host_buf;
     size_t host_buf_size;
     bool host_armed;

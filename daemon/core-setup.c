@@ -58,20 +58,25 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
 {
     if (!cfg || cfg->max_groups == 0 || cfg->max_groups > 65536 || cfg->max_procs == 0 ||
         cfg->max_procs > (1u << 20) || cfg->progress.window_usec < 1000 ||
-        strlen(cfg->cgroup_mount) >= CORE_PATH_MAX || strlen(cfg->proc_root) + 24 >= 64)
+        strlen(cfg->cgroup_mount) >= CORE_PATH_MAX || strlen(cfg->proc_root) + 24 >= 64 ||
+        (cfg->sys_root && strlen(cfg->sys_root) + 40 >= 64))
         return -EINVAL;
 
     MemctlCore *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
     c->epfd = c->ifd = c->tfd = c->host_psi_fd = -1;
-    c->host_tfd = c->fd_zoneinfo = c->fd_meminfo = c->fd_vmstat = c->fd_host_pressure = -1;
+    c->host_tfd = c->fd_zoneinfo = c->fd_meminfo = c->fd_vmstat = c->fd_host_pressure = c->fd_swaps = -1;
+    for (size_t i = 0; i < MEMCTL_HOST_ZRAM_MAX; i++)
+        c->fd_zram[i] = -1;
     c->host_victim = -1;
     c->cfg = *cfg;
     snprintf(c->mount, sizeof(c->mount), "%s", cfg->cgroup_mount);
     snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
+    snprintf(c->sys_root, sizeof(c->sys_root), "%s", cfg->sys_root ? cfg->sys_root : "/sys");
     c->cfg.cgroup_mount = c->mount;
     c->cfg.proc_root = c->proc_root;
+    c->cfg.sys_root = c->sys_root;
     c->self_pid = (int32_t)getpid();
     c->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 
@@ -391,4 +396,9 @@ uint64_t memctl_core_heartbeat(const MemctlCore *c)
 void memctl_core_ping(MemctlCore *c)
 {
     push_command(c, CMD_PING, -1);
+}
+
+void memctl_core_test_wedge(MemctlCore *c)
+{
+    push_command(c, CMD_WEDGE, -1);
 }

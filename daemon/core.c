@@ -565,7 +565,11 @@ static void handle_commands(MemctlCore *c)
     memctl_ring_ack(c->cmds);
     Command cmd;
     while (memctl_ring_pop(c->cmds, &cmd)) {
-        if (cmd.op == CMD_PING || cmd.slot < 0 || (size_t)cmd.slot >= c->cfg.max_groups)
+        /* Test hook: a core that stops answering, as a deadlocked one would (stop still ends it). */
+        while (cmd.op == CMD_WEDGE && !atomic_load(&c->stop))
+            usleep(100 * 1000);
+        if (cmd.op == CMD_PING || cmd.op == CMD_WEDGE || cmd.slot < 0 ||
+            (size_t)cmd.slot >= c->cfg.max_groups)
             continue;
         size_t i = (size_t)cmd.slot;
         int st = atomic_load(&c->slots[i].state);

@@ -23,6 +23,7 @@ typedef struct MemctlCore MemctlCore;
 typedef struct {
     const char *cgroup_mount; /* the cgroup2 mount, e.g. /sys/fs/cgroup */
     const char *proc_root;    /* /proc */
+    const char *sys_root;     /* /sys: zram devices' mm_stat (NULL: /sys) */
     size_t max_groups;
     size_t max_procs;
     MemctlProgressConfig progress;
@@ -138,6 +139,9 @@ uint64_t memctl_core_events_dropped(const MemctlCore *c);
 uint64_t memctl_core_heartbeat(const MemctlCore *c);
 /* Wakes the core so that its heartbeat moves when it is alive. */
 void memctl_core_ping(MemctlCore *c);
+/* Test hook: the core thread stops answering (it only notices memctl_core_stop()), as a deadlocked
+ * one would; the watchdog must then starve. */
+void memctl_core_test_wedge(MemctlCore *c);
 
 static inline void memctl_core_freep(MemctlCore **c)
 {

@@ -132,3 +132,38 @@ int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
     s->swapin = swapin;
     return 0;
 }
+
+uint32_t memctl_host_sample_zram_devices(const char *text, uint32_t *ret_numbers, uint32_t max)
+{
+    uint32_t n = 0;
+    for (const char *l = text; l && *l && n < max;) {
+        uint64_t v;
+        if (strncmp(l, "/dev/zram", 9) == 0 && l[9] >= '0' && l[9] <= '9' && number(l + 9, &v) &&
+            v <= UINT32_MAX) {
+            const char *p = l + 9;
+            while (*p >= '0' && *p <= '9')
+                p++;
+            if (*p == ' ' || *p == '\t')
+                ret_numbers[n++] = (uint32_t)v;
+        }
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    return n;
+}
+
+int memctl_host_sample_zram_used(const char *text, uint64_t *ret)
+{
+    const char *p = text;
+    uint64_t v = 0;
+    for (int field = 0; field < 3; field++) {
+        p = skip_spaces(p);
+        if (!number(p, &v))
+            return -EINVAL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    *ret = v;
+    return 0;
+}

@@ -18,6 +18,13 @@ int memctl_host_sample_zoneinfo(const char *text, MemctlHostSample *s);
 /* /proc/meminfo: MemTotal, MemAvailable (both required), SwapTotal, SwapFree (0 when absent). */
 int memctl_host_sample_meminfo(const char *text, MemctlHostSample *s);
 
-/* /proc/vmstat: pgsteal_* and pgscan_* summed (kswapd, direct, khugepaged), and the workingset
- * refaults (anon + file on 5.9+, workingset_refault before). */
+/* /proc/vmstat: pgsteal_* and pgscan_* summed (kswapd, direct, khugepaged), the workingset
+ * refaults (anon + file on 5.9+, workingset_refault before; the anon share apart) and pswpin. */
 int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s);
+
+/* /proc/swaps: the zram devices swapped on, as their numbers (N of /dev/zramN), at most max.
+ * Returns how many. */
+uint32_t memctl_host_sample_zram_devices(const char *text, uint32_t *ret_numbers, uint32_t max);
+
+/* /sys/block/zramN/mm_stat: its third field, mem_used_total (bytes of RAM the device holds). */
+int memctl_host_sample_zram_used(const char *text, uint64_t *ret);

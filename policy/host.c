@@ -11,7 +11,7 @@ void memctl_host_config_default(MemctlHostConfig *c)
     c->watermark_windows = 2;
     c->window_usec = 10 * 1000;
     c->swap_room = 16ull << 20;
-    c->stall_usec = 3ull * 1000 * 1000;
+    c->stall_usec = 10ull * 1000 * 1000;
 }
 
 bool memctl_host_config_equal(const MemctlHostConfig *a, const MemctlHostConfig *b)
@@ -51,7 +51,7 @@ uint64_t memctl_host_available_min(const MemctlHostConfig *c, uint64_t total)
     return total / 100 * c->available_min_pct;
 }
 
-void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConfig *c,
+void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConfig *c, uint64_t page_size,
                                  MemctlProgressSample *ret)
 {
     uint64_t amin = memctl_host_available_min(c, s->total);
@@ -59,17 +59,21 @@ void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConf
      * a swap-in; not each swap-in is a refault). Both counters only grow, so their max does too. */
     uint64_t anon = s->swapin > s->refault_anon ? s->swapin : s->refault_anon;
     uint64_t file = s->refault > s->refault_anon ? s->refault - s->refault_anon : 0;
+    /* Swap that lives in RAM (zram) frees only what compression saves: its growth comes back as
+     * if it had refaulted, and swap used counts net of it. */
+    uint64_t zram_pages = page_size > 0 ? s->zram_used / page_size : 0;
+    uint64_t swap_used = s->swap_total > s->swap_free ? s->swap_total - s->swap_free : 0;
     MemctlProgressSample x = {
             .t_usec = s->t_usec,
             .current = s->total > s->available ? s->total - s->available : 0,
             .high = s->total > amin ? s->total - amin : 0,
             .pgsteal = s->pgsteal,
             .pgscan = s->pgscan,
-            .swap_current = s->swap_total > s->swap_free ? s->swap_total - s->swap_free : 0,
+            .swap_current = swap_used > s->zram_used ? swap_used - s->zram_used : 0,
             /* the host's stall is "some": other runnable work (memctld's own core, a bystander)
              * keeps "full" low even while the workload that needs memory makes no progress */
             .full_total_usec = s->some_total_usec,
-            .refault = file + anon,
+            .refault = file + anon + zram_pages,
     };
     *ret = x;
 }
@@ -113,8 +117,8 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
 {
     MemctlHostFigures f = {.available = cur->available, .zone = cur->n_zones};
     MemctlProgressSample pp, pc;
-    memctl_host_progress_sample(prev, cfg, &pp);
-    memctl_host_progress_sample(cur, cfg, &pc);
+    memctl_host_progress_sample(prev, cfg, page_size, &pp);
+    memctl_host_progress_sample(cur, cfg, page_size, &pc);
     MemctlProgressState pst = state->progress;
     /* Free swap means swap-out can still bring progress, and it starts late (the kernel ages anon
      * pages first): windows without progress must add up to the stall budget's time. A host that
@@ -124,6 +128,11 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     if (cur->swap_free >= cfg->swap_room && pcfg->stall_windows > pc_eff.stuck_windows)
         pc_eff.stuck_windows = pcfg->stall_windows;
     pc_eff.stall_windows = memctl_host_stall_windows(cfg);
+    /* 10 ms windows are short enough that a burst of file reclaim or swap-out now and then would
+     * restart a count in a row, while the workload as a whole gets nowhere (measured in the VM: a
+     * workload thrashing on 1 GiB of zram was never a second in a row without progress, and only
+     * the watermarks stopped it, after 5-7 s). */
+    pc_eff.stuck_leaky = true;
     MemctlVerdict pv = memctl_progress_decide(&pp, &pc, &pc_eff, page_size, &pst, &f.progress);
     bool waited =
             cur->some_total_usec > prev->some_total_usec || cur->full_total_usec > prev->full_total_usec;

@@ -22,10 +22,13 @@
  *    memory, and the stall. What comes back is the file refaults plus every swap-in (pswpin), not
  *    only the anon refaults the kernel still has a shadow entry for: a thrashing workload reads
  *    back pages evicted long ago, and to zram with incompressible pages swap-out frees nothing,
- *    so only the swap-ins show that its "reclaim" is no progress. A window counts against progress only when
- * some task waited for memory in it (PSI "some" grew): a host that is full but idle needs no kill. With free
- * swap left, the windows without progress must add up to the stall budget's time (swap-out starts late: the
- *    kernel ages anon pages first); with none left, `stuck_windows` host windows decide.
+ *    so only the swap-ins show that its "reclaim" is no progress. And swap to zram is paid in RAM:
+ *    what zram holds grows as pages go out, so reclaim and swap-out count net of that growth (pages
+ *    that compress well still free most of their memory; incompressible ones free none). A window counts
+ * against progress only when some task waited for memory in it (PSI "some" grew): a host that is full but
+ * idle needs no kill. With free swap left, the windows without progress must add up to the stall budget's
+ * time (swap-out starts late: the kernel ages anon pages first); with none left, `stuck_windows` host windows
+ * decide.
  *  - exhausted: MemAvailable below 1% of MemTotal (the kernel's own estimate: no free memory above
  *    the watermarks and no reclaimable cache), no free swap, and a task waiting for memory: no
  *    progress is possible, and waiting only lets the kernel's OOM killer choose (it fires within
@@ -35,6 +38,7 @@
  */
 
 #define MEMCTL_HOST_ZONES_MAX 32
+#define MEMCTL_HOST_ZRAM_MAX 8
 
 typedef struct {
     uint64_t free, min, low, high, managed; /* pages */
@@ -48,6 +52,7 @@ typedef struct {
     uint64_t refault;               /* workingset_refault_anon + _file (or workingset_refault), pages */
     uint64_t refault_anon;          /* workingset_refault_anon (0 on kernels before 5.9), pages */
     uint64_t swapin;                /* pswpin: every page read back from swap, pages */
+    uint64_t zram_used;             /* RAM the zram swap devices hold (mm_stat mem_used_total), bytes */
     uint64_t full_total_usec;       /* /proc/pressure/memory "full total=" */
     uint64_t some_total_usec;       /* /proc/pressure/memory "some total=" */
     uint32_t n_zones;
@@ -65,7 +70,7 @@ typedef struct {
                                  * while reclaim or swap-out still makes progress */
 } MemctlHostConfig;
 
-/* Defaults (docs/POLICY.md): enabled, 5 % of MemTotal, 2 windows of 10 ms, 3 s of stall. */
+/* Defaults (docs/POLICY.md): enabled, 5 % of MemTotal, 2 windows of 10 ms, 10 s of stall. */
 void memctl_host_config_default(MemctlHostConfig *c);
 
 bool memctl_host_config_equal(const MemctlHostConfig *a, const MemctlHostConfig *b);
@@ -108,7 +113,7 @@ void memctl_host_progress_config(const MemctlHostConfig *c, const MemctlProgress
 
 /* The progress sample the verdict uses for the host: used = total - available, "high" the point
  * at which available falls below available_min. */
-void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConfig *c,
+void memctl_host_progress_sample(const MemctlHostSample *s, const MemctlHostConfig *c, uint64_t page_size,
                                  MemctlProgressSample *ret);
 
 MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlHostSample *cur,

@@ -54,7 +54,10 @@ MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const Mem
     state->stalled = f.stall_pct >= cfg->stall_budget_pct ? state->stalled + 1
                      : state->stalled > 0                 ? state->stalled - 1
                                                           : 0;
-    state->stuck = progress ? 0 : state->stuck + 1;
+    if (!progress)
+        state->stuck++;
+    else
+        state->stuck = cfg->stuck_leaky && state->stuck > 0 ? state->stuck - 1 : 0;
 
     if (state->stuck >= cfg->stuck_windows)
         return MEMCTL_VERDICT_NO_PROGRESS;

@@ -27,6 +27,8 @@ typedef struct {
     uint64_t progress_floor;   /* bytes reclaimed (or swapped out, or freed) per window that count */
     uint32_t stall_budget_pct; /* full-stall share of a window (0-100) that counts as stalling */
     uint32_t stall_windows;    /* stalling windows (net of calm ones) before a kill, even with progress */
+    bool stuck_leaky;          /* count windows without progress net of windows with it, instead of in
+                                * a row (the host's short windows: one burst of noise must not reset) */
 } MemctlProgressConfig;
 
 /* Defaults (documented in docs/POLICY.md): 50 ms, 2, 1 MiB, 60 %, 20 (one second of thrashing). */
@@ -41,7 +43,7 @@ typedef enum {
 } MemctlVerdict;
 
 typedef struct {
-    uint32_t stuck;   /* consecutive windows without progress */
+    uint32_t stuck;   /* windows without progress: in a row, or net of progress ones (stuck_leaky) */
     uint32_t stalled; /* windows over the stall budget, less windows under it (never below 0) */
 } MemctlProgressState;
 

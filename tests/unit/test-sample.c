@@ -131,6 +131,32 @@ static void test_host_vmstat(void)
     g_assert_cmpint(memctl_host_sample_vmstat("nr_free_pages 1\n", &s), ==, -EINVAL);
 }
 
+static void test_host_zram(void)
+{
+    const char *swaps = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+                        "/dev/zram0                              partition\t1048572\t\t0\t\t100\n"
+                        "/swapfile                               file\t\t524284\t\t0\t\t-2\n"
+                        "/dev/zram12\tpartition\t1\t0\t5\n"
+                        "/dev/zramx\tpartition\t1\t0\t5\n";
+    uint32_t nums[4] = {0};
+    g_assert_cmpuint(memctl_host_sample_zram_devices(swaps, nums, 4), ==, 2);
+    g_assert_cmpuint(nums[0], ==, 0);
+    g_assert_cmpuint(nums[1], ==, 12);
+    g_assert_cmpuint(memctl_host_sample_zram_devices(swaps, nums, 1), ==, 1);
+    g_assert_cmpuint(memctl_host_sample_zram_devices("Filename Type\n", nums, 4), ==, 0);
+
+    uint64_t used = 7;
+    g_assert_cmpint(
+            memctl_host_sample_zram_used(
+                    "  4096000   204800   245760        0   245760      100        0        0        0\n",
+                    &used),
+            ==, 0);
+    g_assert_cmpuint(used, ==, 245760);
+    used = 7;
+    g_assert_cmpint(memctl_host_sample_zram_used("12 34\n", &used), ==, -EINVAL);
+    g_assert_cmpuint(used, ==, 7);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -139,5 +165,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sample/pressure", test_pressure);
     g_test_add_func("/sample/pids", test_pids);
     g_test_add_func("/sample/host-vmstat", test_host_vmstat);
+    g_test_add_func("/sample/host-zram", test_host_zram);
     return g_test_run();
 }
