@@ -242,9 +242,62 @@ bool memctl_cgroup_is_populated(const char *path)
     return g_file_get_contents(events, &text, NULL, NULL) && strstr(text, "populated 1") != NULL;
 }
 
-bool memctl_cgroup_is_delegated(const char *path)
+static bool xattr_is_one(const char *path, const char *name)
 {
     char v[8];
-    return getxattr(path, "trusted.delegate", v, sizeof(v)) > 0 ||
-           getxattr(path, "user.delegate", v, sizeof(v)) > 0;
+    ssize_t n = getxattr(path, name, v, sizeof(v));
+    return n == 1 && v[0] == '1';
+}
+
+bool memctl_cgroup_is_delegated(const char *path)
+{
+    return xattr_is_one(path, "trusted.delegate") || xattr_is_one(path, "user.delegate");
+}
+
+int memctl_cgroup_parse_membership(const char *text, char **ret_path)
+{
+    for (const char *l = text; l && *l;) {
+        const char *end = strchrnul(l, '\n');
+        if (strncmp(l, "0::", 3) == 0) {
+            g_autofree char *path = g_strndup(l + 3, (gsize)(end - l - 3));
+            if (path[0] != '/' || strstr(path, "/./") || strstr(path, "/../") ||
+                g_str_has_suffix(path, "/.") || g_str_has_suffix(path, "/..") ||
+                g_str_has_suffix(path, " (deleted)"))
+                return -EINVAL;
+            *ret_path = g_steal_pointer(&path);
+            return 0;
+        }
+        l = *end ? end + 1 : end;
+    }
+    return -ENOENT;
+}
+
+int memctl_cgroup_self(const char *mount, const char *proc_root, char **ret_path)
+{
+    g_autofree char *file = g_build_filename(proc_root, "self", "cgroup", NULL);
+    g_autofree char *text = NULL, *rel = NULL;
+    g_autoptr(GError) err = NULL;
+    if (!g_file_get_contents(file, &text, NULL, &err))
+        return err->domain == G_FILE_ERROR && err->code == G_FILE_ERROR_NOENT ? -ENOENT : -EIO;
+    int r = memctl_cgroup_parse_membership(text, &rel);
+    if (r < 0)
+        return r;
+    *ret_path = strcmp(rel, "/") == 0 ? g_strdup(mount) : g_build_filename(mount, rel, NULL);
+    return 0;
+}
+
+int memctl_cgroup_delegated_root(const char *mount, const char *self, const char *leaf, char **ret_root)
+{
+    if (!g_str_has_prefix(self, mount) || strlen(self) <= strlen(mount))
+        return -ENXIO;
+    g_autofree char *base = g_path_get_basename(self);
+    g_autofree char *parent = g_path_get_dirname(self);
+    if (strcmp(base, leaf) == 0 && strlen(parent) > strlen(mount) && memctl_cgroup_is_delegated(parent)) {
+        *ret_root = g_steal_pointer(&parent);
+        return 0;
+    }
+    if (!memctl_cgroup_is_delegated(self))
+        return -ENXIO;
+    *ret_root = g_strdup(self);
+    return 0;
 }

@@ -50,5 +50,24 @@ int memctl_cgroup_delete(const char *mount, const char *path);
 /* True while the cgroup at path (or a descendant) has processes: "populated 1" in cgroup.events. */
 bool memctl_cgroup_is_populated(const char *path);
 
-/* True if path carries systemd's delegation mark (trusted.delegate or user.delegate xattr). */
+/* True if path carries systemd's delegation mark: trusted.delegate, or user.delegate (systemd 251+,
+ * readable without CAP_SYS_ADMIN), set to "1". */
 bool memctl_cgroup_is_delegated(const char *path);
+
+/*
+ * The cgroup2 path in the text of /proc/<pid>/cgroup (its "0::" line), relative to the cgroup2
+ * mount ("/system.slice/memctld.service"). -ENOENT without a cgroup2 line (cgroup v1 only),
+ * -EINVAL if the path is not absolute or has "." or ".." parts (or " (deleted)").
+ */
+int memctl_cgroup_parse_membership(const char *text, char **ret_path);
+
+/* The absolute path of the cgroup this process is in, from <proc_root>/self/cgroup. */
+int memctl_cgroup_self(const char *mount, const char *proc_root, char **ret_path);
+
+/*
+ * The managed root systemd delegated to a process in cgroup `self` (systemd's
+ * docs/CGROUP_DELEGATION.md): `self`, or its parent if the process already moved into
+ * <parent>/<leaf>, when that cgroup carries the delegation mark. -ENXIO when it does not (or
+ * `self` is the mount itself: the root cgroup is never delegated).
+ */
+int memctl_cgroup_delegated_root(const char *mount, const char *self, const char *leaf, char **ret_root);

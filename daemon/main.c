@@ -102,6 +102,15 @@ static gboolean on_block_main_loop(gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Test hook (--test-hooks): SIGUSR1 wedges the core thread, to prove that the watchdog starves. */
+static gboolean on_wedge_core(gpointer user_data)
+{
+    MemctlManager *m = ((Daemon *)user_data)->m;
+    g_message("test hook: wedging the core thread");
+    memctl_core_test_wedge(m->core);
+    return G_SOURCE_CONTINUE;
+}
+
 /* The watchdog is fed only when the core thread moved since the last check: a wedged core is a
  * dead daemon even if the main loop still runs. */
 static gboolean on_watchdog(gpointer user_data)
@@ -187,6 +196,28 @@ static char *root_error(int r, const char *mount, const char *root)
     }
 }
 
+/*
+ * No --root and none in the policy: the cgroup systemd delegated to us (Delegate=yes: systemd's
+ * docs/CGROUP_DELEGATION.md, "use the cgroup you are started in"). Started by systemd without
+ * delegation: an error, since creating cgroups in systemd's own tree is what that document forbids.
+ * Otherwise the default root. Returns 1 for a delegated root, 0 for the default, -ENXIO.
+ */
+static int default_root(const char *mount, const char *proc_root, char **ret_root, char **ret_error)
+{
+    g_autofree char *self = NULL;
+    if (memctl_cgroup_self(mount, proc_root, &self) >= 0 &&
+        memctl_cgroup_delegated_root(mount, self, MEMCTL_SELF_LEAF, ret_root) >= 0)
+        return 1;
+    if (getenv("INVOCATION_ID")) {
+        *ret_error = g_strdup_printf("started by systemd in %s, which is not delegated to memctld: set "
+                                     "Delegate=yes in the unit, or give --root",
+                                     self ? self : "a cgroup that /proc/self/cgroup does not name");
+        return -ENXIO;
+    }
+    *ret_root = g_strdup(MEMCTL_DEFAULT_ROOT);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     g_autofree char *root = NULL, *mount = NULL, *proc_root = NULL, *kill_log = NULL, *bus_address = NULL;
@@ -197,7 +228,8 @@ int main(int argc, char **argv)
     gint max_groups = 1024, max_procs = 4096, window_ms = -1, stuck_windows = -1;
     gboolean test_hooks = FALSE, version = FALSE;
     GOptionEntry entries[] = {
-            {"root", 0, 0, G_OPTION_ARG_FILENAME, &root, "Managed cgroup (default " MEMCTL_DEFAULT_ROOT ")",
+            {"root", 0, 0, G_OPTION_ARG_FILENAME, &root,
+             "Managed cgroup (default: the delegated cgroup memctld runs in, else " MEMCTL_DEFAULT_ROOT ")",
              "PATH"},
             {"cgroup-mount", 0, 0, G_OPTION_ARG_FILENAME, &mount, "cgroup2 mount (default /sys/fs/cgroup)",
              "PATH"},
@@ -389,8 +421,16 @@ int main(int argc, char **argv)
     }
     if (!mount)
         mount = g_strdup("/sys/fs/cgroup");
-    if (!root)
-        root = g_strdup(MEMCTL_DEFAULT_ROOT);
+    bool delegated = false;
+    if (!root) {
+        g_autofree char *why = NULL;
+        int r = default_root(mount, proc_root, &root, &why);
+        if (r < 0) {
+            g_printerr("memctld: %s\n", why);
+            return 1;
+        }
+        delegated = r > 0;
+    }
 
     int r = memctl_cgroup_check_root(mount, root);
     if (r < 0) {
@@ -534,16 +574,21 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, on_quit, &d);
     g_unix_signal_add(SIGINT, on_quit, &d);
     g_unix_signal_add(SIGHUP, on_reload, &d);
-    if (test_hooks)
+    if (test_hooks) {
         g_unix_signal_add(SIGUSR2, on_block_main_loop, &d);
+        g_unix_signal_add(SIGUSR1, on_wedge_core, &d);
+    }
     uint64_t wd_usec = 0;
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
         g_timeout_add((guint)(wd_usec / 2000), on_watchdog, &d);
 
     char rsz[16];
     g_message("memctld %s: managing %s (%s), %u group(s) (%u adopted), reserve %s, core armed",
-              MEMCTL_VERSION, root, created ? "created" : "existing", memctl_groups_count(groups), adopted,
-              memctl_size_format(memctl_reserve_total(reserve), rsz));
+              MEMCTL_VERSION, root,
+              delegated ? "delegated by systemd"
+              : created ? "created"
+                        : "existing",
+              memctl_groups_count(groups), adopted, memctl_size_format(memctl_reserve_total(reserve), rsz));
     sd_notify(0, "READY=1\nSTATUS=managing groups");
     g_main_loop_run(d.loop);
 
