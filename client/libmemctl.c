@@ -390,6 +390,7 @@ static const Field group_fields[] = {
         FIELD(MemctlGroupInfo, "PressureSome", 'd', pressure_some),
         FIELD(MemctlGroupInfo, "PressureFull", 'd', pressure_full),
         FIELD(MemctlGroupInfo, "Critical", 'b', critical),
+        FIELD(MemctlGroupInfo, "Slice", 's', slice),
 };
 
 static const Field kill_fields[] = {
@@ -444,6 +445,7 @@ void memctl_group_info_clear(MemctlGroupInfo *g)
     free(g->name);
     free(g->object_path);
     free(g->cgroup_path);
+    free(g->slice);
     memset(g, 0, sizeof(*g));
 }
 

@@ -207,6 +207,7 @@ int verb_show(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         add(o, "PressureSome", json_object_new_double(g.pressure_some));
         add(o, "PressureFull", json_object_new_double(g.pressure_full));
         add(o, "Critical", json_object_new_boolean(g.critical));
+        add(o, "Slice", json_object_new_string(g.slice ? g.slice : ""));
         cli_print_json(o);
         return 0;
     }
@@ -216,9 +217,9 @@ int verb_show(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         printf("%s=%s\n", sizes[i].name, cli_size(sizes[i].v, b));
     }
     printf("OOMGroup=%s\nPriority=%u\nKills=%" PRIu64 "\nKernelOOMKills=%" PRIu64
-           "\nPressureSome=%.2f\nPressureFull=%.2f\nCritical=%s\n",
+           "\nPressureSome=%.2f\nPressureFull=%.2f\nCritical=%s\nSlice=%s\n",
            g.oom_group ? "yes" : "no", g.priority, g.kills, g.kernel_oom_kills, g.pressure_some,
-           g.pressure_full, g.critical ? "yes" : "no");
+           g.pressure_full, g.critical ? "yes" : "no", g.slice ? g.slice : "");
     return 0;
 }
 

@@ -21,10 +21,12 @@ typedef struct {
     uint32_t priority;
     uint64_t kills, kernel_oom_kills;
     gboolean critical;
+    char *slice;
 } GroupObject;
 
 static void object_free(GroupObject *o)
 {
+    g_free(o->slice);
     g_free(o->name);
     g_free(o->path);
     g_free(o);
@@ -114,6 +116,8 @@ static GVariant *get_property(GDBusConnection *conn, const char *sender, const c
     }
     if (strcmp(prop, "Critical") == 0)
         return g_variant_new_boolean(is_critical(o->b, grp->name));
+    if (strcmp(prop, "Slice") == 0)
+        return g_variant_new_string(grp->slice ? grp->slice : "");
     g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", prop);
     return NULL;
 }
@@ -127,6 +131,8 @@ static void remember(GroupObject *o, const MemctlGroup *grp)
     o->kills = grp->kills;
     o->kernel_oom_kills = grp->kernel_oom_kills;
     o->critical = is_critical(o->b, grp->name);
+    g_free(o->slice);
+    o->slice = g_strdup(grp->slice);
 }
 
 void memctl_bus_group_export(MemctlBus *b, const MemctlGroup *grp)
@@ -186,6 +192,10 @@ void memctl_bus_group_counters_changed(MemctlBus *b, const MemctlGroup *grp)
     gboolean critical = is_critical(b, grp->name);
     if (critical != o->critical) {
         g_variant_builder_add(&changed, "{sv}", "Critical", g_variant_new_boolean(critical));
+        any = TRUE;
+    }
+    if (g_strcmp0(o->slice, grp->slice) != 0) {
+        g_variant_builder_add(&changed, "{sv}", "Slice", g_variant_new_string(grp->slice ? grp->slice : ""));
         any = TRUE;
     }
     remember(o, grp);

@@ -47,16 +47,19 @@ static void m_create_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *p
     g_autoptr(GVariant) dict = NULL;
     g_variant_get(params, "(&s@a{sv})", &name, &dict);
     MemctlLimits l;
+    g_autofree char *slice = NULL;
     g_autoptr(GError) err = NULL;
-    if (memctl_settings_from_variant(dict, &l, &err) < 0) {
+    if (memctl_settings_from_variant(dict, &l, &slice, &err) < 0) {
         g_dbus_method_invocation_return_gerror(inv, err);
         return;
     }
-    MemctlGroup *grp = memctl_groups_create(b->m->groups, name, g_variant_n_children(dict) ? &l : NULL, &err);
+    MemctlGroup *grp = memctl_groups_create(b->m->groups, name, l.set ? &l : NULL, &err);
     if (!grp) {
         g_dbus_method_invocation_return_gerror(inv, err);
         return;
     }
+    if (slice)
+        (void)memctl_groups_set_slice(b->m->groups, name, slice);
     g_message("group %s: created or updated by %s", name, g_dbus_method_invocation_get_sender(inv));
     memctl_bus_group_export(b, grp);
     reply_path(inv, name);
@@ -119,12 +122,15 @@ static void m_set_limits(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *par
         return;
     }
     MemctlLimits l;
+    g_autofree char *slice = NULL;
     g_autoptr(GError) err = NULL;
-    if (memctl_settings_from_variant(dict, &l, &err) < 0 ||
+    if (memctl_settings_from_variant(dict, &l, &slice, &err) < 0 ||
         memctl_groups_set_limits(b->m->groups, name, &l, &err) < 0) {
         g_dbus_method_invocation_return_gerror(inv, err);
         return;
     }
+    if (slice)
+        (void)memctl_groups_set_slice(b->m->groups, name, slice);
     memctl_bus_group_counters_changed(b, grp);
     g_dbus_method_invocation_return_value(inv, NULL);
 }

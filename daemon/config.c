@@ -269,11 +269,14 @@ typedef struct {
     char *name;
     bool created;
     MemctlLimits prev; /* the group's settings before (when not created) */
+    bool slice_set;    /* the slice changed: prev_slice was it before */
+    char *prev_slice;
 } Undo;
 
 static void undo_clear(gpointer p)
 {
     g_free(((Undo *)p)->name);
+    g_free(((Undo *)p)->prev_slice);
 }
 
 static void rollback(MemctlConfig *c, GArray *undo)
@@ -287,6 +290,10 @@ static void rollback(MemctlConfig *c, GArray *undo)
         MemctlGroup *grp = memctl_groups_get(c->groups, u->name);
         if (!grp)
             continue;
+        if (u->slice_set) {
+            (void)memctl_groups_set_slice(c->groups, u->name, u->prev_slice);
+            continue;
+        }
         MemctlLimits back;
         limits_diff(&grp->limits, &u->prev, MEMCTL_PRIORITY_DEFAULT, &back);
         (void)memctl_groups_set_limits(c->groups, u->name, &back, NULL);
@@ -309,7 +316,18 @@ int memctl_config_apply(MemctlConfig *c, MemctlPolicy *next, GPtrArray *ret_chan
             Undo u = {.name = g_strdup(g->name), .created = true};
             g_array_append_val(undo, u);
             g_ptr_array_add(changes, g_strdup_printf("created %s", g->name));
+            (void)memctl_groups_set_slice(c->groups, g->name, g->slice);
             continue;
+        }
+        /* The slice a file declares (or declared and no longer does) replaces the group's. */
+        if (old ? strcmp(old->slice, g->slice) != 0 : g->slice[0] != '\0') {
+            Undo u = {.name = g_strdup(g->name), .slice_set = true, .prev_slice = g_strdup(grp->slice)};
+            if (memctl_groups_set_slice(c->groups, g->name, g->slice) > 0) {
+                g_array_append_val(undo, u);
+                g_ptr_array_add(changes, g_strdup_printf("%s: slice", g->name));
+            } else {
+                undo_clear(&u);
+            }
         }
         MemctlLimits update;
         limits_diff(old ? &old->limits : NULL, &g->limits, next->priority, &update);
@@ -417,7 +435,10 @@ int memctl_config_save_state(MemctlConfig *c, GError **error)
             if (r->min_group && strcmp(r->min_group, grp->name) == 0)
                 raised = r;
         }
-        json_object_object_add(groups, grp->name, limits_to_json(&grp->limits, raised));
+        json_object *o = limits_to_json(&grp->limits, raised);
+        if (grp->slice)
+            json_object_object_add(o, "slice", json_object_new_string(grp->slice));
+        json_object_object_add(groups, grp->name, o);
     }
     json_object *crit = json_object_new_array();
     json_object_object_add(root, "critical", crit);
@@ -514,6 +535,8 @@ int memctl_config_restore_state(MemctlConfig *c, GError **error)
         if (!memctl_groups_create(c->groups, g->name, &g->limits, &ge))
             g_string_append_printf(problems, "%sgroup %s: %s", problems->len ? "; " : "", g->name,
                                    ge->message);
+        else
+            (void)memctl_groups_set_slice(c->groups, g->name, g->slice);
     }
     size_t n = crit && json_object_is_type(crit, json_type_array) ? json_object_array_length(crit) : 0;
     for (size_t i = 0; i < n && c->critical; i++) {

@@ -47,6 +47,7 @@ static void group_free(MemctlGroup *grp)
             close(grp->read_fd1[i] - 1);
     g_free(grp->name);
     g_free(grp->path);
+    g_free(grp->slice);
     g_free(grp);
 }
 
@@ -360,7 +361,8 @@ int memctl_groups_adopt_all(MemctlGroups *g, GError **error)
     const char *e;
     while ((e = g_dir_read_name(d))) {
         g_autofree char *sub = g_build_filename(g->root, e, NULL);
-        if (strcmp(e, MEMCTL_SELF_LEAF) == 0 || !g_file_test(sub, G_FILE_TEST_IS_DIR))
+        /* our own leaf, and the service manager's hidden ones (systemd's ".control") */
+        if (strcmp(e, MEMCTL_SELF_LEAF) == 0 || e[0] == '.' || !g_file_test(sub, G_FILE_TEST_IS_DIR))
             continue;
         int r = adopt_dir(g, sub, e, error);
         if (r < 0)
@@ -430,6 +432,21 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
         return NULL;
     }
     return grp;
+}
+
+int memctl_groups_set_slice(MemctlGroups *g, const char *name, const char *slice)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp)
+        return -ENOENT;
+    if (slice && !*slice)
+        slice = NULL;
+    if (g_strcmp0(grp->slice, slice) == 0)
+        return 0;
+    g_free(grp->slice);
+    grp->slice = g_strdup(slice);
+    notify(g);
+    return 1;
 }
 
 int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimits *update, GError **error)

@@ -31,6 +31,7 @@ typedef struct {
     MemctlFileValues applied; /* what is written (without the boost) */
     uint64_t boost;           /* bytes memory.high and memory.max are raised by now (the reserve lent) */
     uint64_t kills, kernel_oom_kills;
+    char *slice; /* systemd-style display name given over D-Bus ("machines.slice/ctr-1.scope"), or NULL */
     int read_fd1[_MEMCTL_GROUP_FILE_COUNT]; /* fd + 1, opened on first read; 0: not open */
 } MemctlGroup;
 
@@ -67,6 +68,10 @@ int memctl_groups_adopt_all(MemctlGroups *g, GError **error);
  */
 MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const MemctlLimits *limits,
                                   GError **error);
+
+/* Sets (or with NULL or "", clears) the group's display name; the caller validated it. Returns
+ * 1 if it changed, 0 if not, -ENOENT without such a group. */
+int memctl_groups_set_slice(MemctlGroups *g, const char *name, const char *slice);
 
 /* Overlays `update` on the group's settings and writes what changed, all or nothing. */
 int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimits *update, GError **error);

@@ -205,6 +205,15 @@ static void metrics_render_groups(MemctlMetrics *mx, MemctlManager *m, MemctlExp
             {"memctl_group_swap_max_bytes", "memory.swap.max as written by memctld (+Inf: none).",
              v_swap_max},
     };
+    /* Metadata as the Prometheus idiom has it: join with
+     * `* on(group) group_left(slice) memctl_group_info` to see the names systemd users know. */
+    memctl_expo_family(x, "memctl_group_info", MEMCTL_EXPO_GAUGE,
+                       "1 for every managed group; slice: its systemd-style display name (\"\" if none).");
+    for (i = 0; i < n; i++)
+        memctl_expo_u64(
+                x,
+                (const char *[]){"group", gs[i].g->name, "slice", gs[i].g->slice ? gs[i].g->slice : "", NULL},
+                1);
     for (size_t k = 0; k < G_N_ELEMENTS(gauges); k++)
         metrics_group_family(x, gs, n, gauges[k].name, MEMCTL_EXPO_GAUGE, gauges[k].help, gauges[k].fn);
     memctl_expo_family(x, "memctl_group_memory_peak_bytes", MEMCTL_EXPO_GAUGE,

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "daemon/error.h"
+#include "policy/name.h"
 
 /* The memory.* files a runtime may pass in "unified", and the key each one sets. */
 static const struct {
@@ -93,20 +94,43 @@ static int set_unified(MemctlLimits *l, GVariant *v, GError **error)
     return 0;
 }
 
-int memctl_settings_from_variant(GVariant *dict, MemctlLimits *ret, GError **error)
+static int set_slice(GVariant *v, char **slice, GError **error)
+{
+    if (!g_variant_is_of_type(v, G_VARIANT_TYPE_STRING))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                           "limits key 'slice': expected s, got '%s'", g_variant_get_type_string(v)),
+               -EINVAL;
+    const char *s = g_variant_get_string(v, NULL);
+    int r = memctl_slice_name_check(s);
+    if (r < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                           "limits key 'slice': '%s' is not a systemd-style name (%s)", s,
+                           r == -ENAMETOOLONG ? "longer than 255"
+                                              : "'/'-separated unit names of [A-Za-z0-9:_.@\\-]"),
+               -EINVAL;
+    g_free(*slice);
+    *slice = g_strdup(s);
+    return 0;
+}
+
+int memctl_settings_from_variant(GVariant *dict, MemctlLimits *ret, char **ret_slice, GError **error)
 {
     MemctlLimits l;
     memctl_limits_init(&l);
+    g_autofree char *slice = NULL;
     GVariantIter it;
     const char *key;
     GVariant *raw;
     g_variant_iter_init(&it, dict);
     while (g_variant_iter_next(&it, "{&sv}", &key, &raw)) {
         g_autoptr(GVariant) v = raw;
-        int r = g_strcmp0(key, "unified") == 0 ? set_unified(&l, v, error) : set_one(&l, key, v, error);
+        int r = g_strcmp0(key, "unified") == 0 ? set_unified(&l, v, error)
+                : g_strcmp0(key, "slice") == 0 ? set_slice(v, &slice, error)
+                                               : set_one(&l, key, v, error);
         if (r < 0)
             return r;
     }
     *ret = l;
+    *ret_slice = g_steal_pointer(&slice);
     return 0;
 }

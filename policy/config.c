@@ -406,6 +406,7 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
                                        "avoid",
                                        "stall_budget_pct",
                                        "stall_windows",
+                                       "slice",
                                        NULL};
     char base[sizeof(d->err->path)], path[sizeof(d->err->path)];
     snprintf(base, sizeof(base), "groups.%s", name);
@@ -465,6 +466,18 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
     }
     if (parse_budget(d, base, o, &g->budget) < 0)
         return -EINVAL;
+    if (json_object_object_get_ex(o, "slice", &v)) {
+        join(path, sizeof(path), base, "slice");
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        if (!s)
+            return fail(d, path, "expected a string such as \"machines.slice/web.scope\"");
+        int r = memctl_slice_name_check(s);
+        if (r < 0)
+            return fail(d, path, "'%s' is not a systemd-style name: %s", s,
+                        r == -ENAMETOOLONG ? "longer than 255"
+                                           : "'/'-separated unit names of [A-Za-z0-9:_.@\\-]");
+        snprintf(g->slice, sizeof(g->slice), "%s", s);
+    }
     g->origin_any = d->file;
     return 0;
 }

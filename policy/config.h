@@ -44,6 +44,7 @@ typedef struct {
     MemctlLimits limits;
     MemctlMatchList prefer, avoid;
     MemctlBudget budget;
+    char slice[MEMCTL_SLICE_NAME_MAX + 1]; /* systemd-style display name; "" if none */
     /* the document that last set each key (index into MemctlPolicy.files), for error messages */
     uint8_t origin[_MEMCTL_KEY_COUNT];
     uint8_t origin_any;

@@ -53,6 +53,10 @@ int memctl_group_name_check(const char *name)
             return -EPERM;
         if (depth == 1 && len == strlen(MEMCTL_SELF_LEAF) && strncmp(p, MEMCTL_SELF_LEAF, len) == 0)
             return -EPERM;
+        /* Hidden top-level names belong to the service manager: systemd creates ".control" in a
+         * delegated cgroup for ExecReload= and the like (docs/CGROUP_DELEGATION.md). */
+        if (depth == 1 && p[0] == '.')
+            return -EPERM;
         if (!slash)
             break;
         p = slash + 1;
@@ -64,7 +68,7 @@ const char *memctl_group_name_problem(int error)
 {
     switch (error) {
     case -EPERM:
-        return "reserved for memctld itself";
+        return "reserved for memctld itself, or (starting with '.') for the service manager";
     case -ENAMETOOLONG:
         return "too long or too deep";
     default:
@@ -137,4 +141,28 @@ int memctl_group_name_unescape(const char *element, char *buf, size_t size)
     }
     buf[n] = '\0';
     return (int)n;
+}
+
+int memctl_slice_name_check(const char *slice)
+{
+    if (!slice)
+        return -EINVAL;
+    size_t total = strlen(slice);
+    if (total == 0)
+        return 0;
+    if (total > MEMCTL_SLICE_NAME_MAX)
+        return -ENAMETOOLONG;
+    for (const char *p = slice;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+            if (!is_alnum(p[i]) && p[i] != ':' && p[i] != '_' && p[i] != '.' && p[i] != '@' && p[i] != '-' &&
+                p[i] != '\\')
+                return -EINVAL;
+        if (!slash)
+            return 0;
+        p = slash + 1;
+    }
 }

@@ -11,6 +11,14 @@
  */
 int memctl_group_name_check(const char *name);
 
+/*
+ * The systemd-style name a group is shown under ("machines.slice", "machines.slice/ctr-1.scope"):
+ * '/'-separated unit names of [A-Za-z0-9:_.@\\-], none empty, "." or "..", at most
+ * MEMCTL_SLICE_NAME_MAX long. A label for display and metrics only: memctld never looks it up
+ * in systemd nor creates it. "" (no label) is valid. Returns 0, -EINVAL or -ENAMETOOLONG.
+ */
+int memctl_slice_name_check(const char *slice);
+
 /* What is wrong, in words, for an error of memctl_group_name_check(). */
 const char *memctl_group_name_problem(int error);
 

@@ -81,6 +81,7 @@ typedef struct {
     uint32_t priority;
     bool oom_group, critical;
     double pressure_some, pressure_full; /* avg10, percent */
+    char *slice;                         /* systemd-style display name, "" if none (get_group only) */
 } MemctlGroupInfo;
 
 /* Every property of one group. */

@@ -31,3 +31,5 @@
 /* Group names: path components of [A-Za-z0-9_.:@-], no "." or "..", joined by '/'. */
 #define MEMCTL_GROUP_NAME_MAX 200
 #define MEMCTL_GROUP_DEPTH_MAX 8
+/* A group's systemd-style display name ("machines.slice/ctr-1.scope"): metadata only. */
+#define MEMCTL_SLICE_NAME_MAX 255

@@ -487,6 +487,65 @@ static void test_reload(void)
     apitest_stop(&t);
 }
 
+/* Slices: a group's systemd-style display name, from CreateGroup/SetLimits ("slice") or a policy
+ * file; shown by memctl show, labelled in memctl_group_info, kept across a restart (state file),
+ * a bad one refused naming the key, and nothing changed. */
+static void test_slice(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("memctl-slice-XXXXXX", NULL);
+    g_autofree char *state = g_build_filename(dir, "state.json", NULL);
+    g_autofree char *policy = g_build_filename(dir, "memctld.json", NULL);
+    g_assert_true(g_file_set_contents(
+            policy, "{\"groups\": {\"db\": {\"limit\": \"64M\", \"slice\": \"system.slice/db.service\"}}}",
+            -1, NULL));
+    g_autofree char *a_state = g_strdup_printf("--state-file=%s", state);
+    g_autofree char *a_policy = g_strdup_printf("--config=%s", policy);
+    const char *args[] = {a_state, a_policy, NULL};
+    ApiTest t;
+    apitest_start(&t, "memctl-slice", args);
+
+    g_free(apitest_cli(
+            &t, 0, (const char *[]){"create", "web", "limit=64M", "slice=machines.slice/web.scope", NULL}));
+    g_autofree char *show = apitest_cli(&t, 0, (const char *[]){"show", "web", "--json", NULL});
+    json_object *p = parse_json(show);
+    g_assert_cmpstr(json_str(p, "Slice"), ==, "machines.slice/web.scope");
+    json_object_put(p);
+    g_autofree char *metrics = apitest_cli(&t, 0, (const char *[]){"metrics", NULL});
+    g_assert_nonnull(
+            strstr(metrics, "memctl_group_info{group=\"web\",slice=\"machines.slice/web.scope\"} 1"));
+    g_assert_nonnull(strstr(metrics, "memctl_group_info{group=\"db\",slice=\"system.slice/db.service\"} 1"));
+
+    /* refused, naming the key; nothing changes (not even the limit given with it) */
+    g_autofree char *e1 =
+            apitest_cli_err(&t, 2, (const char *[]){"set", "web", "limit=32M", "slice=../etc", NULL});
+    g_assert_nonnull(strstr(e1, "slice"));
+    g_autofree char *web = g_build_filename(t.root, "web", NULL);
+    g_assert_cmpuint(cgtest_read_u64(web, "memory.max"), ==, 64 * MiB);
+    g_autofree char *show2 = apitest_cli(&t, 0, (const char *[]){"show", "web", "--json", NULL});
+    p = parse_json(show2);
+    g_assert_cmpstr(json_str(p, "Slice"), ==, "machines.slice/web.scope");
+    json_object_put(p);
+
+    /* a restart: the D-Bus group's slice comes back from the state file, the policy's from the file */
+    daemontest_stop(&t.d);
+    g_autofree char *a_bus = g_strdup_printf("--bus-address=%s", t.bus.address);
+    daemontest_start(&t.d, t.root, (const char *[]){a_bus, a_state, a_policy, NULL});
+    bustest_wait_name(&t.bus, MEMCTL_BUS_NAME, 5000);
+    g_autofree char *metrics2 = apitest_cli(&t, 0, (const char *[]){"metrics", NULL});
+    g_assert_nonnull(
+            strstr(metrics2, "memctl_group_info{group=\"web\",slice=\"machines.slice/web.scope\"} 1"));
+    g_assert_nonnull(strstr(metrics2, "memctl_group_info{group=\"db\",slice=\"system.slice/db.service\"} 1"));
+
+    /* "" clears it */
+    g_free(apitest_cli(&t, 0, (const char *[]){"set", "web", "slice=", NULL}));
+    g_autofree char *show3 = apitest_cli(&t, 0, (const char *[]){"show", "web", "--json", NULL});
+    p = parse_json(show3);
+    g_assert_cmpstr(json_str(p, "Slice"), ==, "");
+    json_object_put(p);
+    apitest_stop(&t);
+    cgtest_remove_tmpdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -495,5 +554,6 @@ int main(int argc, char **argv)
     g_test_add_func("/bus/cli-lifecycle", test_cli_lifecycle);
     g_test_add_func("/bus/bad-input", test_bad_input);
     g_test_add_func("/bus/reload", test_reload);
+    g_test_add_func("/bus/slice", test_slice);
     return g_test_run();
 }

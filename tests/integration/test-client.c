@@ -2,8 +2,8 @@
 /*
  * libmemctl, the client library runtimes link, on the real kernel and a private bus: a runtime's
  * life cycle with Killed and PressureAlert signals from a real hog; authorization (an unprivileged
- * caller is refused and nothing changes, an admin-group member is not); and `memctl kills --follow`
- * seeing a kill within 100 ms.
+ * caller is refused and nothing changes, an admin-group member is not); `memctl kills --follow`
+ * seeing a kill within 100 ms; and client/examples/run-in-group.c, the example runtimes copy.
  */
 #include <errno.h>
 #include <grp.h>
@@ -470,6 +470,32 @@ static void test_follow(void)
     apitest_stop(&t);
 }
 
+/* The documented example (client/examples/run-in-group.c) does what it says: its payload, a hog
+ * over the limit, is killed by memctld, it says so and exits 137, and the group is gone after. */
+static void test_example(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-example", NULL);
+    g_autofree char *example = daemontest_binary("client/run-in-group");
+    g_autofree char *hog = daemontest_binary("tests/lib/memhog");
+    const char *argv[] = {example, "ctr-1", "48M", hog, "--step", "1M", "--total", "200M", NULL};
+    g_autofree char *env_bus = g_strdup_printf("DBUS_SYSTEM_BUS_ADDRESS=%s", t.bus.address);
+    const char *envp[] = {env_bus, "PATH=/usr/bin:/bin", NULL};
+    g_autofree char *out = NULL, *errs = NULL;
+    int status = -1;
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, (char **)envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs,
+                               &status, &err));
+    g_test_message("run-in-group said: %s", errs);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 128 + SIGKILL);
+    g_assert_nonnull(strstr(errs, "was killed by memctld ("));
+    g_assert_nonnull(strstr(errs, "kernel OOM kills 0"));
+    g_autofree char *dir = g_build_filename(t.root, "ctr-1", NULL);
+    g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+    apitest_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -479,5 +505,6 @@ int main(int argc, char **argv)
     g_test_add_func("/client/authorization", test_authorization);
     g_test_add_func("/client/polkit", test_polkit);
     g_test_add_func("/client/follow", test_follow);
+    g_test_add_func("/client/example", test_example);
     return g_test_run();
 }

@@ -116,6 +116,10 @@ static void test_errors_name_the_path(void)
     assert_error("{\"groups\": {\"web\": {\"kill_mode\": \"group\", \"oom_group\": true}}}",
                  "groups.web: give kill_mode or oom_group, not both");
     assert_error("{\"groups\": {\"../x\": {}}}", "groups.../x: '../x' is not a group name");
+    assert_error("{\"groups\": {\".control\": {}}}", "groups..control: '.control' is not a group name");
+    assert_error("{\"groups\": {\"w\": {\"slice\": \"a//b\"}}}",
+                 "groups.w.slice: 'a//b' is not a systemd-style name");
+    assert_error("{\"groups\": {\"w\": {\"slice\": 3}}}", "groups.w.slice: expected a string");
     assert_error("{\"groups\": {\"memctld\": {}}}", "groups.memctld: 'memctld' is not a group name");
     assert_error("{\"groups\": {\"web\": []}}", "groups.web: expected an object, got an array");
     assert_error("{\"groups\": {\"w\": {\"prefer\": {\"comm\": [\"a-name-longer-than-15\"]}}}}",
@@ -188,15 +192,18 @@ static void test_merge(void)
                        "{\"daemon\": {\"reserve\": \"32M\"}, \"groups\": {\"web\": {\"limit\": \"1G\", "
                        "\"low\": \"100M\","
                        " \"prefer\": {\"comm\": [\"a\", \"b\"]}}}}"));
-    g_assert_null(load(
-            &p, "policy.d/10-web.json",
-            "{\"groups\": {\"web\": {\"limit\": \"2G\", \"prefer\": {\"comm\": [\"c\"]}}, \"db\": {}}}"));
+    g_assert_null(
+            load(&p, "policy.d/10-web.json",
+                 "{\"groups\": {\"web\": {\"limit\": \"2G\", \"prefer\": {\"comm\": [\"c\"]}, \"slice\": "
+                 "\"machines.slice/web.scope\"}, \"db\": {}}}"));
     g_assert_cmpuint(p.reserve, ==, 32 * MiB);
     const MemctlGroupPolicy *web = memctl_policy_group(&p, "web");
     g_assert_cmpuint(web->limits.limit, ==, 2048 * MiB);
     g_assert_cmpuint(web->limits.low, ==, 100 * MiB);
     g_assert_cmpuint(web->prefer.n_comm, ==, 1);
     g_assert_cmpstr(web->prefer.comm[0], ==, "c");
+    g_assert_cmpstr(web->slice, ==, "machines.slice/web.scope");
+    g_assert_cmpstr(memctl_policy_group(&p, "db")->slice, ==, "");
     g_assert_cmpuint(p.n_groups, ==, 2);
 
     /* A broken document changes nothing. */

@@ -8,8 +8,8 @@
 
 static void test_accepts(void)
 {
-    const char *ok[] = {"web",       "tenants/a",       "a.b", "x_y-z", "user@1000",
-                        "k8s:pod-1", "a/b/c/d/e/f/g/h", "..a", "a.."};
+    const char *ok[] = {"web",       "tenants/a",       "a.b",   "x_y-z", "user@1000",
+                        "k8s:pod-1", "a/b/c/d/e/f/g/h", "x/..a", "a..",   "a/.b"};
     for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
         g_assert_cmpint(memctl_group_name_check(ok[i]), ==, 0);
 }
@@ -37,6 +37,9 @@ static void test_rejects(void)
             {"a/b/c/d/e/f/g/h/i", -ENAMETOOLONG},
             {MEMCTL_SELF_LEAF, -EPERM},
             {MEMCTL_SELF_LEAF "/x", -EPERM},
+            {".control", -EPERM}, /* systemd runs ExecReload= there in a delegated cgroup */
+            {"..a", -EPERM},
+            {".x/y", -EPERM},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         if (memctl_group_name_check(bad[i].name) != bad[i].err)
@@ -85,6 +88,23 @@ static void test_escape(void)
     }
 }
 
+static void test_slice(void)
+{
+    const char *ok[] = {"", "machines.slice", "machines.slice/ctr-1.scope", "system.slice/getty@tty1.service",
+                        "user.slice/user-1000.slice/app-x\\x2dy.scope"};
+    for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
+        g_assert_cmpint(memctl_slice_name_check(ok[i]), ==, 0);
+    const char *bad[] = {"/machines.slice", "a/", "a//b", "..", "a/../b", "sp ace", "new\nline", "q\"uote"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+        g_assert_cmpint(memctl_slice_name_check(bad[i]), ==, -EINVAL);
+    char long_name[MEMCTL_SLICE_NAME_MAX + 2];
+    memset(long_name, 'a', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    g_assert_cmpint(memctl_slice_name_check(long_name), ==, -ENAMETOOLONG);
+    long_name[MEMCTL_SLICE_NAME_MAX] = '\0';
+    g_assert_cmpint(memctl_slice_name_check(long_name), ==, 0);
+}
+
 static void test_problem(void)
 {
     g_assert_nonnull(
@@ -100,5 +120,6 @@ int main(int argc, char **argv)
     g_test_add_func("/name/rejects", test_rejects);
     g_test_add_func("/name/escape", test_escape);
     g_test_add_func("/name/problem", test_problem);
+    g_test_add_func("/name/slice", test_slice);
     return g_test_run();
 }
