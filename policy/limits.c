@@ -289,6 +289,10 @@ int memctl_limits_resolve(const MemctlLimits *l, MemctlFileValues *ret, MemctlKe
     };
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         uint32_t need = (1u << order[i].lo) | (1u << order[i].hi);
+        /* A low of 0 is no best-effort protection at all, not a bound on min: a group read back
+         * from the kernel (low 0) may still get a hard minimum (a critical registration's). */
+        if (order[i].hi == MEMCTL_FILE_LOW && v.value[MEMCTL_FILE_LOW] == 0)
+            continue;
         if ((v.set & need) == need && v.value[order[i].lo] > v.value[order[i].hi])
             return fail(order[i].blame, ret_bad_key);
     }

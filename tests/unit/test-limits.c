@@ -124,6 +124,9 @@ static void test_resolve_rejects(void)
     g_assert_cmpint(resolve_bad("limit=100M,high=101M"), ==, MEMCTL_KEY_HIGH);
     g_assert_cmpint(resolve_bad("min=5M,max=4M"), ==, MEMCTL_KEY_MIN);
     g_assert_cmpint(resolve_bad("min=5M,low=4M"), ==, MEMCTL_KEY_MIN);
+    /* low 0 (as the kernel's default reads back) is no protection, not a bound on min */
+    MemctlFileValues z = resolve_ok("min=4M,low=0,limit=48M");
+    g_assert_cmpuint(z.value[MEMCTL_FILE_MIN], ==, 4 * MiB);
     g_assert_cmpint(resolve_bad("low=5M,high=4M"), ==, MEMCTL_KEY_LOW);
     g_assert_cmpint(resolve_bad("high=5M,max=4M"), ==, MEMCTL_KEY_HIGH);
     g_assert_cmpint(resolve_bad("min=200M,limit=100M"), ==, MEMCTL_KEY_MIN);
