@@ -69,6 +69,7 @@ typedef struct {
     MemctlVerdict verdict;
     uint32_t full_avg10;
     uint64_t seen_oom_kill, seen_max;
+    _Atomic uint64_t last_events[4]; /* memory.events oom, oom_kill, high, max as last read */
     bool max_hit;
     uint64_t t_alert[2]; /* last PressureAlert per level (high, stall), CLOCK_MONOTONIC */
     Victim v;

@@ -398,6 +398,20 @@ void memctl_core_ping(MemctlCore *c)
     push_command(c, CMD_PING, -1);
 }
 
+int memctl_core_group_events(MemctlCore *c, int slot, MemctlCoreEvents *ret)
+{
+    if (slot < 0 || (size_t)slot >= c->cfg.max_groups)
+        return -EINVAL;
+    Slot *s = &c->slots[slot];
+    *ret = (MemctlCoreEvents){
+            .oom = atomic_load(&s->last_events[0]),
+            .oom_kill = atomic_load(&s->last_events[1]),
+            .high = atomic_load(&s->last_events[2]),
+            .max = atomic_load(&s->last_events[3]),
+    };
+    return 0;
+}
+
 void memctl_core_test_wedge(MemctlCore *c)
 {
     push_command(c, CMD_WEDGE, -1);

@@ -474,11 +474,23 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
         slot_kill(c, i, reason, false);
 }
 
+/* Kept for RemoveGroup: a runtime may delete the cgroup before its poststop hook asks. */
+static void slot_note_events(Slot *s, const char *text)
+{
+    static const char *const keys[] = {"oom", "oom_kill", "high", "max"};
+    for (size_t k = 0; k < 4; k++) {
+        uint64_t v;
+        if (memctl_sample_key(text, keys[k], &v) == 0)
+            atomic_store(&s->last_events[k], v);
+    }
+}
+
 static void slot_events_changed(MemctlCore *c, size_t i)
 {
     Slot *s = &c->slots[i];
     if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) <= 0)
         return;
+    slot_note_events(s, c->buf);
     uint64_t oom_kill = 0, max = 0;
     (void)memctl_sample_key(c->buf, "oom_kill", &oom_kill);
     (void)memctl_sample_key(c->buf, "max", &max);
@@ -536,6 +548,7 @@ static void slot_register(MemctlCore *c, size_t i)
     if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) > 0) {
         (void)memctl_sample_key(c->buf, "oom_kill", &s->seen_oom_kill);
         (void)memctl_sample_key(c->buf, "max", &s->seen_max);
+        slot_note_events(s, c->buf);
     }
     atomic_store(&s->state, SLOT_ACTIVE);
     slot_check(c, i, CAUSE_EVENT); /* an adopted group may be over high already */

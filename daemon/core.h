@@ -135,6 +135,13 @@ void memctl_core_ack_events(MemctlCore *c);
 /* Events lost because the GLib side did not drain the ring in time. */
 uint64_t memctl_core_events_dropped(const MemctlCore *c);
 
+/* A group's memory.events counters as the core last read them (at every change the kernel
+ * notifies): what RemoveGroup reports when the cgroup is already gone. -EINVAL for a bad slot. */
+typedef struct {
+    uint64_t oom, oom_kill, high, max;
+} MemctlCoreEvents;
+int memctl_core_group_events(MemctlCore *c, int slot, MemctlCoreEvents *ret);
+
 /* Number of loop iterations the core has made: the watchdog checks that it moves. */
 uint64_t memctl_core_heartbeat(const MemctlCore *c);
 /* Wakes the core so that its heartbeat moves when it is alive. */

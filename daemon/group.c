@@ -604,6 +604,21 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
                            name, child),
                -EBUSY;
 
+    /* Already deleted by someone else (crun deletes a container's cgroup before its poststop hook
+     * runs): the counters are the last memory.events the core read; memory.peak is gone with it. */
+    if (!g_file_test(grp->path, G_FILE_TEST_IS_DIR)) {
+        MemctlCoreEvents ce = {0};
+        (void)memctl_core_group_events(g->core, grp->slot, &ce);
+        (void)memctl_core_remove_group(g->core, grp->slot);
+        if (ret_final)
+            *ret_final = (MemctlGroupFinal){
+                    .oom = ce.oom, .oom_kill = ce.oom_kill, .high = ce.high, .max = ce.max};
+        g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
+        g_hash_table_remove(g->by_name, name);
+        notify(g);
+        return 0;
+    }
+
     /* Read the final counters before anything goes (containerd loses OOM reports otherwise). */
     MemctlGroupFinal fin = {0};
     (void)memctl_cgroup_get_u64(grp->path, "memory.peak", &fin.peak);
