@@ -49,6 +49,9 @@ int verb_kills(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_top(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_reserve(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_metrics(MemctlClient *c, const CliArgs *a, int argc, char **argv);
+/* memctl oci-hook [STAGE] (client/oci.c): connects by itself, and fails only when the container's
+ * annotation org.memctl.required=true says so. */
+int cli_oci_hook(const char *address, int argc, char **argv);
 
 static inline void cli_json_putp(json_object **o)
 {

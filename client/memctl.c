@@ -66,8 +66,9 @@ static void help(void)
            "  reserve register GROUP SIZE  Make a group (or --pid=PID) critical with SIZE of the reserve\n"
            "  reserve unregister GROUP     End a registration (or --pid=PID)\n"
            "  metrics                      Print the Prometheus metrics (--textfile-dir: write "
-           "memctl.prom)\n\n"
-           "Keys: limit min low high max swap_max headroom oom_group priority, or raw files\n"
+           "memctl.prom)\n"
+           "  oci-hook [STAGE]             OCI runtime hook: the container's cgroup becomes a group\n\n"
+           "Keys: limit min low high max swap_max headroom oom_group priority slice, or raw files\n"
            "memory.min memory.low memory.high memory.max memory.swap.max memory.oom.group.\n"
            "Sizes take K, M, G, T suffixes (powers of 1024) or \"max\".\n\n"
            "Options:\n"
@@ -301,6 +302,11 @@ int main(int argc, char **argv)
     const char *verb = optind < argc ? argv[optind] : "list";
     int nargs = optind < argc ? argc - optind - 1 : 0;
     char **args = argv + optind + (optind < argc ? 1 : 0);
+    if (strcmp(verb, "oci-hook") == 0) {
+        if (used || a.json || nargs > 1)
+            return usage_error("'oci-hook' takes at most a STAGE and no options but --bus-address");
+        return cli_oci_hook(address, nargs, args);
+    }
     size_t v = 0;
     while (v < sizeof(verbs) / sizeof(verbs[0]) && strcmp(verbs[v].name, verb) != 0)
         v++;

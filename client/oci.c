@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * memctl oci-hook [STAGE]: an OCI runtime hook (crun, runc, podman's hooks.d). The runtime writes
+ * the container's state JSON on stdin; the bundle's config.json says the rest.
+ *
+ *   createRuntime, createContainer, poststart: the container's cgroup (linux.cgroupsPath, else
+ *     /proc/<pid>/cgroup), which must be below memctld's managed root, becomes a memctl group
+ *     (CreateGroup is idempotent and adopts the directory the runtime made) with
+ *     linux.resources.memory translated: limit -> limit (memory.max, memory.high a little below),
+ *     reservation -> low, swap (memory + swap) -> swap_max = swap - limit; linux.resources.unified
+ *     memory.* files passed through; annotations org.memctl.priority (1-100), org.memctl.oom-group
+ *     (true/false), org.memctl.slice, org.memctl.critical=true (RegisterCritical, with
+ *     org.memctl.reserve of the reserve, default none).
+ *   poststop: the group's registration ends and the group is removed; its final counters (read by
+ *     memctld before the removal) are printed on stderr.
+ *
+ * STAGE defaults to what the state's "status" says (creating, created, running: create; stopped:
+ * remove). A problem is printed on stderr and never blocks the container (exit 0), unless the
+ * annotation org.memctl.required=true says memctl must manage it (exit 1: the runtime fails it).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/cli.h"
+#include "include/memctl/memctl.h"
+#include "policy/name.h"
+#include "policy/size.h"
+
+static inline void freep(void *p)
+{
+    free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+
+#define OCI_JSON_MAX (4u << 20)
+#define CGROUP_MOUNT "/sys/fs/cgroup"
+
+typedef struct {
+    const char *id, *status, *bundle;
+    int64_t pid;
+    json_object *state, *config;
+    json_object *annotations; /* config's, then the state's over them (borrowed; may be NULL) */
+    bool required;
+    char *problem; /* the first problem found (owned) */
+} Hook;
+
+static int problem(Hook *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int problem(Hook *h, const char *fmt, ...)
+{
+    if (!h->problem) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&h->problem, fmt, ap) < 0)
+            h->problem = NULL;
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static json_object *parse_json(const char *text, size_t len, const char *what, Hook *h)
+{
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return NULL;
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    if (!o || e != json_tokener_success) {
+        problem(h, "%s: not JSON (%s)", what, json_tokener_error_desc(e));
+        json_object_put(o);
+        return NULL;
+    }
+    if (!json_object_is_type(o, json_type_object)) {
+        problem(h, "%s: expected an object", what);
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static char *read_all(FILE *f, size_t *ret_len)
+{
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+        if (len == cap) {
+            if (cap >= OCI_JSON_MAX) {
+                free(buf);
+                return NULL;
+            }
+            char *nb = realloc(buf, cap * 2 + 1);
+            if (!nb)
+                free(buf);
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (buf) {
+        buf[len] = '\0';
+        *ret_len = len;
+    }
+    return buf;
+}
+
+static const char *get_string(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                   ? json_object_get_string(v)
+                   : NULL;
+}
+
+/* An annotation: the state's (the runtime copies them from config.json), else config.json's. */
+static const char *annotation(const Hook *h, const char *key)
+{
+    json_object *sa = NULL;
+    const char *v = NULL;
+    if (h->state && json_object_object_get_ex(h->state, "annotations", &sa) &&
+        json_object_is_type(sa, json_type_object))
+        v = get_string(sa, key);
+    return v ? v : get_string(h->annotations, key);
+}
+
+/* The state on stdin and the bundle's config.json. */
+static int hook_load(Hook *h, FILE *in)
+{
+    size_t len = 0;
+    _cleanup_free_ char *text = read_all(in, &len);
+    if (!text)
+        return problem(h, "the state on stdin: unreadable or larger than 4 MiB");
+    h->state = parse_json(text, len, "the state on stdin", h);
+    if (!h->state)
+        return -EINVAL;
+    h->id = get_string(h->state, "id");
+    h->status = get_string(h->state, "status");
+    h->bundle = get_string(h->state, "bundle");
+    if (!h->id || !*h->id)
+        return problem(h, "the state on stdin: \"id\" is missing");
+    if (!h->status)
+        return problem(h, "container %s: state.status is missing", h->id);
+    json_object *pid;
+    h->pid = json_object_object_get_ex(h->state, "pid", &pid) && json_object_is_type(pid, json_type_int)
+                     ? json_object_get_int64(pid)
+                     : 0;
+    if (!h->bundle || h->bundle[0] != '/')
+        return problem(h, "container %s: state.bundle is not an absolute path", h->id);
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "%s/config.json", h->bundle) < 0)
+        return -ENOMEM;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return problem(h, "container %s: cannot read %s: %s", h->id, path, strerror(errno));
+    _cleanup_free_ char *ctext = read_all(f, &len);
+    fclose(f);
+    if (!ctext)
+        return problem(h, "container %s: %s: unreadable or larger than 4 MiB", h->id, path);
+    h->config = parse_json(ctext, len, path, h);
+    if (!h->config)
+        return -EINVAL;
+    json_object *a;
+    if (json_object_object_get_ex(h->config, "annotations", &a) && json_object_is_type(a, json_type_object))
+        h->annotations = a;
+    const char *req = annotation(h, "org.memctl.required");
+    h->required = req && strcmp(req, "true") == 0;
+    return 0;
+}
+
+/* linux.<a>.<b>... of config.json, or NULL. */
+static json_object *config_at(const Hook *h, const char *const *keys)
+{
+    json_object *o = h->config;
+    for (; o && *keys; keys++)
+        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, *keys, &o))
+            return NULL;
+    return o;
+}
+
+/* The group: the container's cgroup relative to memctld's root. */
+static int hook_group(Hook *h, MemctlClient *c, bool creating, char **ret_name)
+{
+    _cleanup_free_ char *cg = NULL;
+    json_object *p = config_at(h, (const char *[]){"linux", "cgroupsPath", NULL});
+    const char *cgpath = p && json_object_is_type(p, json_type_string) ? json_object_get_string(p) : NULL;
+    if (cgpath && cgpath[0] == '/') {
+        cg = strdup(cgpath);
+    } else if (creating && h->pid > 0) {
+        char file[64], line[4096];
+        snprintf(file, sizeof(file), "/proc/%" PRId64 "/cgroup", h->pid);
+        FILE *f = fopen(file, "re");
+        while (f && fgets(line, sizeof(line), f))
+            if (strncmp(line, "0::/", 4) == 0) {
+                line[strcspn(line, "\n")] = '\0';
+                cg = strdup(line + 3);
+            }
+        if (f)
+            fclose(f);
+    }
+    if (!cg)
+        return problem(h,
+                       "container %s: no cgroup path (linux.cgroupsPath must be an absolute path for "
+                       "memctl: \"slice:prefix:name\" systemd paths are not supported)",
+                       h->id);
+    _cleanup_status_ MemctlStatus st = {0};
+    int r = memctl_client_get_status(c, &st);
+    if (r < 0)
+        return problem(h, "container %s: memctld: %s", h->id,
+                       *memctl_client_error_message(c) ? memctl_client_error_message(c) : strerror(-r));
+    size_t ml = strlen(CGROUP_MOUNT);
+    const char *root = st.root && strncmp(st.root, CGROUP_MOUNT, ml) == 0 ? st.root + ml : NULL;
+    size_t rl = root ? strlen(root) : 0;
+    if (!root || strncmp(cg, root, rl) != 0 || cg[rl] != '/' || !cg[rl + 1])
+        return problem(h,
+                       "container %s: its cgroup %s is outside memctld's managed root %s: give "
+                       "linux.cgroupsPath below it",
+                       h->id, cg, st.root ? st.root : "(unknown)");
+    const char *name = cg + rl + 1;
+    r = memctl_group_name_check(name);
+    if (r < 0)
+        return problem(h, "container %s: linux.cgroupsPath: '%s' is not a memctl group name (%s)", h->id,
+                       name, memctl_group_name_problem(r));
+    *ret_name = strdup(name);
+    return *ret_name ? 0 : -ENOMEM;
+}
+
+typedef struct {
+    MemctlSetting s[40];
+    char buf[40][32];
+    size_t n;
+} Settings;
+
+static int add(Settings *s, const char *key, const char *value)
+{
+    if (s->n == sizeof(s->s) / sizeof(s->s[0]))
+        return -E2BIG;
+    s->s[s->n++] = (MemctlSetting){key, value};
+    return 0;
+}
+
+static int add_u64(Settings *s, const char *key, uint64_t v)
+{
+    if (s->n == sizeof(s->s) / sizeof(s->s[0]))
+        return -E2BIG;
+    snprintf(s->buf[s->n], sizeof(s->buf[s->n]), "%" PRIu64, v);
+    return add(s, key, s->buf[s->n]);
+}
+
+/* An int64 member of linux.resources.memory: 1 and *ret if present, 0 if absent. */
+static int mem_value(Hook *h, const char *key, int64_t *ret)
+{
+    json_object *v = config_at(h, (const char *[]){"linux", "resources", "memory", key, NULL});
+    if (!v)
+        return 0;
+    if (!json_object_is_type(v, json_type_int))
+        return problem(h, "container %s: linux.resources.memory.%s: expected an integer", h->id, key);
+    *ret = json_object_get_int64(v);
+    return 1;
+}
+
+/* linux.resources.memory, linux.resources.unified and the annotations as CreateGroup settings. */
+static int hook_settings(Hook *h, Settings *s)
+{
+    int64_t limit = -1, reservation = -1, swap = 0;
+    int has_limit = mem_value(h, "limit", &limit), has_res = mem_value(h, "reservation", &reservation),
+        has_swap = mem_value(h, "swap", &swap);
+    if (has_limit < 0 || has_res < 0 || has_swap < 0)
+        return -EINVAL;
+    if (has_limit && limit == 0)
+        return problem(h, "container %s: linux.resources.memory.limit: 0 is no memory at all", h->id);
+    if (has_limit && limit > 0 && add_u64(s, "limit", (uint64_t)limit) < 0)
+        return -E2BIG;
+    if (has_res && reservation < -1)
+        return problem(h, "container %s: linux.resources.memory.reservation: %" PRId64 " is negative", h->id,
+                       reservation);
+    if (has_res && reservation >= 0 && add_u64(s, "low", (uint64_t)reservation) < 0)
+        return -E2BIG;
+    if (has_swap && swap == -1) {
+        if (add(s, "swap_max", "max") < 0)
+            return -E2BIG;
+    } else if (has_swap && swap != 0) {
+        if (!(has_limit && limit > 0) || swap < limit)
+            return problem(h,
+                           "container %s: linux.resources.memory.swap (%" PRId64 ", memory + swap) needs a "
+                           "limit at most as large",
+                           h->id, swap);
+        if (add_u64(s, "swap_max", (uint64_t)(swap - limit)) < 0)
+            return -E2BIG;
+    }
+    json_object *u = config_at(h, (const char *[]){"linux", "resources", "unified", NULL});
+    if (u) {
+        if (!json_object_is_type(u, json_type_object))
+            return problem(h, "container %s: linux.resources.unified: expected an object", h->id);
+        json_object_object_foreach(u, key, val)
+        {
+            if (strncmp(key, "memory.", 7) != 0)
+                continue; /* other controllers are the runtime's */
+            if (!json_object_is_type(val, json_type_string))
+                return problem(h, "container %s: linux.resources.unified.%s: expected a string", h->id, key);
+            if (add(s, key, json_object_get_string(val)) < 0)
+                return problem(h, "container %s: linux.resources.unified: too many memory files", h->id);
+        }
+    }
+    const char *prio = annotation(h, "org.memctl.priority"), *og = annotation(h, "org.memctl.oom-group"),
+               *slice = annotation(h, "org.memctl.slice");
+    if (prio && add(s, "priority", prio) < 0)
+        return -E2BIG;
+    if (og) {
+        if (strcmp(og, "true") != 0 && strcmp(og, "false") != 0)
+            return problem(h, "container %s: annotation org.memctl.oom-group: '%s' is not true or false",
+                           h->id, og);
+        if (add(s, "oom_group", og) < 0)
+            return -E2BIG;
+    }
+    if (slice && add(s, "slice", slice) < 0)
+        return -E2BIG;
+    return 0;
+}
+
+static int hook_create(Hook *h, MemctlClient *c)
+{
+    Settings s = {.n = 0};
+    if (hook_settings(h, &s) < 0)
+        return -EINVAL;
+    uint64_t reserve = 0;
+    const char *crit = annotation(h, "org.memctl.critical"), *res = annotation(h, "org.memctl.reserve");
+    if (crit && strcmp(crit, "true") != 0 && strcmp(crit, "false") != 0)
+        return problem(h, "container %s: annotation org.memctl.critical: '%s' is not true or false", h->id,
+                       crit);
+    if (res && (memctl_size_parse(res, &reserve) < 0 || reserve == MEMCTL_SIZE_MAX))
+        return problem(h, "container %s: annotation org.memctl.reserve: '%s' is not a size", h->id, res);
+    _cleanup_free_ char *name = NULL;
+    if (hook_group(h, c, true, &name) < 0)
+        return -EINVAL;
+    int r = memctl_client_create_group(c, name, s.s, s.n, NULL);
+    if (r < 0)
+        return problem(h, "container %s: group %s: %s", h->id, name, memctl_client_error_message(c));
+    if (crit && strcmp(crit, "true") == 0) {
+        r = memctl_client_register_critical(c, name, 0, reserve);
+        if (r < 0 && r != -EEXIST)
+            return problem(h, "container %s: group %s: registering it as critical: %s", h->id, name,
+                           memctl_client_error_message(c));
+    }
+    fprintf(stderr, "memctl oci-hook: container %s is memctl group %s (%zu setting(s)%s)\n", h->id, name, s.n,
+            crit && strcmp(crit, "true") == 0 ? ", critical" : "");
+    return 0;
+}
+
+static int hook_remove(Hook *h, MemctlClient *c)
+{
+    _cleanup_free_ char *name = NULL;
+    if (hook_group(h, c, false, &name) < 0)
+        return -EINVAL;
+    /* A critical group cannot be removed while registered; no registration is not a problem. */
+    (void)memctl_client_unregister_critical(c, name, 0);
+    MemctlFinal f;
+    int r = memctl_client_remove_group(c, name, MEMCTL_CLIENT_REMOVE_KILL, &f);
+    if (r == -ENOENT) {
+        fprintf(stderr, "memctl oci-hook: container %s: group %s was already gone\n", h->id, name);
+        return 0;
+    }
+    if (r < 0)
+        return problem(h, "container %s: removing group %s: %s", h->id, name, memctl_client_error_message(c));
+    char peak[48] = ""; /* absent when the runtime deleted the cgroup first */
+    if (f.peak)
+        snprintf(peak, sizeof(peak), "peak %" PRIu64 ", ", f.peak);
+    fprintf(stderr,
+            "memctl oci-hook: container %s: group %s removed: %shigh %" PRIu64 ", max %" PRIu64
+            ", oom %" PRIu64 ", kernel OOM kills %" PRIu64 ", memctld kills %" PRIu64 "\n",
+            h->id, name, peak, f.high, f.max, f.oom, f.oom_kill, f.kills);
+    return 0;
+}
+
+int cli_oci_hook(const char *address, int argc, char **argv)
+{
+    static const char *const create_stages[] = {"createRuntime", "createContainer", "poststart", "prestart"};
+    Hook h = {0};
+    int r = hook_load(&h, stdin);
+    bool create = false, known = false;
+    if (r >= 0 && argc > 0) {
+        for (size_t i = 0; i < sizeof(create_stages) / sizeof(create_stages[0]); i++)
+            if (strcmp(argv[0], create_stages[i]) == 0)
+                create = known = true;
+        if (strcmp(argv[0], "poststop") == 0)
+            known = true;
+        if (!known)
+            r = problem(&h, "stage '%s': expected createRuntime, createContainer, poststart or poststop",
+                        argv[0]);
+    } else if (r >= 0) {
+        create = strcmp(h.status, "stopped") != 0;
+    }
+    if (r >= 0) {
+        MemctlClient *c = NULL;
+        r = memctl_client_open(address, &c);
+        if (r < 0)
+            r = problem(&h, "container %s: cannot connect to memctld: %s", h.id, strerror(-r));
+        else
+            r = create ? hook_create(&h, c) : hook_remove(&h, c);
+        memctl_client_free(c);
+    }
+    int status = 0;
+    if (r < 0) {
+        fprintf(stderr, "memctl oci-hook: %s%s\n", h.problem ? h.problem : strerror(-r),
+                h.required ? "" : " (org.memctl.required is not true: the container goes on without memctl)");
+        status = h.required ? CLI_EXIT_FAILURE : 0;
+    }
+    free(h.problem);
+    json_object_put(h.state);
+    json_object_put(h.config);
+    return status;
+}
