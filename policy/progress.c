@@ -10,6 +10,7 @@ void memctl_progress_config_default(MemctlProgressConfig *c)
     c->progress_floor = 1 << 20;
     c->stall_budget_pct = 60;
     c->stall_windows = 20;
+    c->stuck_leaky = false; /* groups: windows without progress in a row (the host sets it) */
 }
 
 static uint64_t delta(uint64_t a, uint64_t b)
