@@ -147,6 +147,16 @@ static void test_no_progress_kills(void)
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
 }
 
+/* A host short of memory (30 MiB available) with free swap, stepped in its own 50 ms windows: free
+ * swap stretches the windows without progress to the stall budget's (20). */
+static void fixture_short_with_swap(Fixture *f, uint64_t swap_mib)
+{
+    fixture_init(f);
+    f->cfg.window_usec = f->pcfg.window_usec;
+    f->s.available = 30 * MiB;
+    f->s.swap_total = f->s.swap_free = swap_mib * MiB;
+}
+
 /* Thrashing: reclaim steals as much as comes back as refaults. */
 static void test_thrashing_kills(void)
 {
@@ -165,10 +175,7 @@ static void test_thrashing_kills(void)
 static void test_swapins_are_not_progress(void)
 {
     Fixture f;
-    fixture_init(&f);
-    f.cfg.window_usec = f.pcfg.window_usec;
-    f.s.available = 30 * MiB;
-    f.s.swap_total = f.s.swap_free = 512 * MiB;
+    fixture_short_with_swap(&f, 512);
     uint64_t p = 8 * MiB / PAGE;
     f.swapin_pages = p;
     f.anon_refaults = true;
@@ -178,10 +185,7 @@ static void test_swapins_are_not_progress(void)
     g_assert_cmpuint(f.fig.progress.refaulted_bytes, ==, 8 * MiB);
 
     /* Only 1 MiB read back from swap (all of it anon refaults): 7 MiB net reclaim, progress. */
-    fixture_init(&f);
-    f.cfg.window_usec = f.pcfg.window_usec;
-    f.s.available = 30 * MiB;
-    f.s.swap_total = f.s.swap_free = 512 * MiB;
+    fixture_short_with_swap(&f, 512);
     f.swapin_pages = p / 8;
     f.anon_refaults = true;
     for (uint32_t i = 0; i < 2 * f.pcfg.stall_windows; i++)
@@ -195,10 +199,7 @@ static void test_swapins_are_not_progress(void)
 static void test_zram_is_paid_in_ram(void)
 {
     Fixture f;
-    fixture_init(&f);
-    f.cfg.window_usec = f.pcfg.window_usec;
-    f.s.available = 30 * MiB;
-    f.s.swap_total = f.s.swap_free = 1024 * MiB;
+    fixture_short_with_swap(&f, 1024);
     uint64_t p = 8 * MiB / PAGE;
     f.zram_bytes = 8 * MiB;
     for (uint32_t i = 1; i < f.pcfg.stall_windows; i++)
@@ -206,10 +207,7 @@ static void test_zram_is_paid_in_ram(void)
     g_assert_cmpint(step(&f, 0, 0, p, 0, 8, 20), ==, MEMCTL_HOST_NO_PROGRESS);
     g_assert_cmpuint(f.fig.progress.swapped_bytes, ==, 0);
 
-    fixture_init(&f);
-    f.cfg.window_usec = f.pcfg.window_usec;
-    f.s.available = 30 * MiB;
-    f.s.swap_total = f.s.swap_free = 1024 * MiB;
+    fixture_short_with_swap(&f, 1024);
     f.zram_bytes = 1 * MiB;
     for (uint32_t i = 0; i < 2 * f.pcfg.stall_windows; i++)
         g_assert_cmpint(step(&f, 0, 0, p, 0, 8, 20), ==, MEMCTL_HOST_WATCH);
@@ -222,10 +220,7 @@ static void test_zram_is_paid_in_ram(void)
 static void test_stuck_is_leaky(void)
 {
     Fixture f;
-    fixture_init(&f);
-    f.cfg.window_usec = f.pcfg.window_usec;
-    f.s.available = 30 * MiB;
-    f.s.swap_total = f.s.swap_free = 1024 * MiB;
+    fixture_short_with_swap(&f, 1024);
     uint64_t burst = 4 * MiB / PAGE;
     MemctlHostVerdict v = MEMCTL_HOST_WATCH;
     uint32_t n = 0;
