@@ -105,8 +105,7 @@ static int set_slice(GVariant *v, char **slice, GError **error)
     if (r < 0)
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
                            "limits key 'slice': '%s' is not a systemd-style name (%s)", s,
-                           r == -ENAMETOOLONG ? "longer than 255"
-                                              : "'/'-separated unit names of [A-Za-z0-9:_.@\\-]"),
+                           memctl_slice_name_problem(r)),
                -EINVAL;
     g_free(*slice);
     *slice = g_strdup(s);

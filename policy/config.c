@@ -473,9 +473,7 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
             return fail(d, path, "expected a string such as \"machines.slice/web.scope\"");
         int r = memctl_slice_name_check(s);
         if (r < 0)
-            return fail(d, path, "'%s' is not a systemd-style name: %s", s,
-                        r == -ENAMETOOLONG ? "longer than 255"
-                                           : "'/'-separated unit names of [A-Za-z0-9:_.@\\-]");
+            return fail(d, path, "'%s' is not a systemd-style name: %s", s, memctl_slice_name_problem(r));
         snprintf(g->slice, sizeof(g->slice), "%s", s);
     }
     g->origin_any = d->file;

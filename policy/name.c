@@ -166,3 +166,8 @@ int memctl_slice_name_check(const char *slice)
         p = slash + 1;
     }
 }
+
+const char *memctl_slice_name_problem(int error)
+{
+    return error == -ENAMETOOLONG ? "longer than 255" : "'/'-separated unit names of [A-Za-z0-9:_.@\\-]";
+}

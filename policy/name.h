@@ -19,6 +19,9 @@ int memctl_group_name_check(const char *name);
  */
 int memctl_slice_name_check(const char *slice);
 
+/* What is wrong, in words, for an error of memctl_slice_name_check(). */
+const char *memctl_slice_name_problem(int error);
+
 /* What is wrong, in words, for an error of memctl_group_name_check(). */
 const char *memctl_group_name_problem(int error);
 
