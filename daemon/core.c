@@ -474,14 +474,17 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
         slot_kill(c, i, reason, false);
 }
 
-/* Kept for RemoveGroup: a runtime may delete the cgroup before its poststop hook asks. */
-static void slot_note_events(Slot *s, const char *text)
+enum { EV_OOM, EV_OOM_KILL, EV_HIGH, EV_MAX, _EV_COUNT };
+
+/* Parses memory.events once into ret (0 for a key that is missing) and keeps the values for
+ * RemoveGroup: a runtime may delete the cgroup before its poststop hook asks. */
+static void slot_note_events(Slot *s, const char *text, uint64_t ret[static _EV_COUNT])
 {
-    static const char *const keys[] = {"oom", "oom_kill", "high", "max"};
-    for (size_t k = 0; k < 4; k++) {
-        uint64_t v;
-        if (memctl_sample_key(text, keys[k], &v) == 0)
-            atomic_store(&s->last_events[k], v);
+    static const char *const keys[_EV_COUNT] = {"oom", "oom_kill", "high", "max"};
+    for (size_t k = 0; k < _EV_COUNT; k++) {
+        ret[k] = 0;
+        if (memctl_sample_key(text, keys[k], &ret[k]) == 0)
+            atomic_store(&s->last_events[k], ret[k]);
     }
 }
 
@@ -490,10 +493,9 @@ static void slot_events_changed(MemctlCore *c, size_t i)
     Slot *s = &c->slots[i];
     if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) <= 0)
         return;
-    slot_note_events(s, c->buf);
-    uint64_t oom_kill = 0, max = 0;
-    (void)memctl_sample_key(c->buf, "oom_kill", &oom_kill);
-    (void)memctl_sample_key(c->buf, "max", &max);
+    uint64_t ev[_EV_COUNT];
+    slot_note_events(s, c->buf, ev);
+    uint64_t oom_kill = ev[EV_OOM_KILL], max = ev[EV_MAX];
     if (oom_kill > s->seen_oom_kill) {
         MemctlCoreEvent e = {.type = MEMCTL_EVENT_KERNEL_OOM, .slot = (int32_t)i};
         memctl_str_copy(e.group, sizeof(e.group), s->name);
@@ -546,9 +548,10 @@ static void slot_register(MemctlCore *c, size_t i)
             memctl_core_emit_error(c, (int)i, "epoll_ctl psi trigger", -errno);
     }
     if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) > 0) {
-        (void)memctl_sample_key(c->buf, "oom_kill", &s->seen_oom_kill);
-        (void)memctl_sample_key(c->buf, "max", &s->seen_max);
-        slot_note_events(s, c->buf);
+        uint64_t ev[_EV_COUNT];
+        slot_note_events(s, c->buf, ev);
+        s->seen_oom_kill = ev[EV_OOM_KILL];
+        s->seen_max = ev[EV_MAX];
     }
     atomic_store(&s->state, SLOT_ACTIVE);
     slot_check(c, i, CAUSE_EVENT); /* an adopted group may be over high already */
