@@ -592,6 +592,18 @@ static bool wait_unpopulated(const char *path, int timeout_ms)
     return empty;
 }
 
+/* The group's cgroup is gone: the core lets go of it, and so do the tables (grp is freed). */
+static void forget(MemctlGroups *g, MemctlGroup *grp, const MemctlGroupFinal *fin,
+                   MemctlGroupFinal *ret_final)
+{
+    (void)memctl_core_remove_group(g->core, grp->slot);
+    if (ret_final)
+        *ret_final = *fin;
+    g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
+    g_hash_table_remove(g->by_name, grp->name);
+    notify(g);
+}
+
 int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,
                          GError **error)
 {
@@ -609,13 +621,8 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
     if (!g_file_test(grp->path, G_FILE_TEST_IS_DIR)) {
         MemctlCoreEvents ce = {0};
         (void)memctl_core_group_events(g->core, grp->slot, &ce);
-        (void)memctl_core_remove_group(g->core, grp->slot);
-        if (ret_final)
-            *ret_final = (MemctlGroupFinal){
-                    .oom = ce.oom, .oom_kill = ce.oom_kill, .high = ce.high, .max = ce.max};
-        g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
-        g_hash_table_remove(g->by_name, name);
-        notify(g);
+        MemctlGroupFinal gone = {.oom = ce.oom, .oom_kill = ce.oom_kill, .high = ce.high, .max = ce.max};
+        forget(g, grp, &gone, ret_final);
         return 0;
     }
 
@@ -659,12 +666,7 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
                            "%s: cannot delete %s: %s", name, grp->path, g_strerror(-r)),
                r;
     /* Only now does the core let go: a failed removal leaves the group fully managed. */
-    (void)memctl_core_remove_group(g->core, grp->slot);
-    if (ret_final)
-        *ret_final = fin;
-    g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
-    g_hash_table_remove(g->by_name, name);
-    notify(g);
+    forget(g, grp, &fin, ret_final);
     return 0;
 }
 
