@@ -31,6 +31,8 @@ void cli_print_json(json_object *o);
 const char *cli_size(uint64_t bytes, char buf[static 16]);
 /* A size for JSON: the number of bytes, or null for "max". */
 json_object *cli_json_size(uint64_t bytes);
+/* A PSI percentage (avg10, two decimals as the kernel gives it) for JSON: 0.72, not 0.7199999. */
+json_object *cli_json_percent(double pct);
 
 /* The groups as ListGroups gives them, as a JSON array (list --json, top --json). */
 json_object *cli_groups_json(const MemctlGroupInfo *g, size_t n);

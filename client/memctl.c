@@ -122,6 +122,13 @@ json_object *cli_json_size(uint64_t bytes)
     return bytes == MEMCTL_SIZE_MAX ? NULL : json_object_new_uint64(bytes);
 }
 
+json_object *cli_json_percent(double pct)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%.2f", pct);
+    return json_object_new_double_s(pct, text);
+}
+
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {

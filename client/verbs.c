@@ -81,8 +81,8 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         add(o, "memory_available", json_object_new_uint64(s.memory_available));
         add(o, "swap_total", json_object_new_uint64(s.swap_total));
         add(o, "swap_free", json_object_new_uint64(s.swap_free));
-        add(o, "pressure_some", json_object_new_double(s.pressure_some));
-        add(o, "pressure_full", json_object_new_double(s.pressure_full));
+        add(o, "pressure_some", cli_json_percent(s.pressure_some));
+        add(o, "pressure_full", cli_json_percent(s.pressure_full));
         add(o, "core_alive", json_object_new_boolean(s.core_alive));
         add(o, "metrics_url", json_object_new_string(s.metrics_url ? s.metrics_url : ""));
         add(o, "reserve_total", json_object_new_uint64(s.reserve_total));
@@ -138,7 +138,7 @@ json_object *cli_groups_json(const MemctlGroupInfo *g, size_t n)
         add(o, "high", cli_json_size(g[i].high));
         add(o, "max", cli_json_size(g[i].max));
         add(o, "kills", json_object_new_uint64(g[i].kills));
-        add(o, "pressure_full", json_object_new_double(g[i].pressure_full));
+        add(o, "pressure_full", cli_json_percent(g[i].pressure_full));
         json_object_array_add(arr, o);
     }
     return arr;
@@ -204,8 +204,8 @@ int verb_show(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         add(o, "Priority", json_object_new_uint64(g.priority));
         add(o, "Kills", json_object_new_uint64(g.kills));
         add(o, "KernelOOMKills", json_object_new_uint64(g.kernel_oom_kills));
-        add(o, "PressureSome", json_object_new_double(g.pressure_some));
-        add(o, "PressureFull", json_object_new_double(g.pressure_full));
+        add(o, "PressureSome", cli_json_percent(g.pressure_some));
+        add(o, "PressureFull", cli_json_percent(g.pressure_full));
         add(o, "Critical", json_object_new_boolean(g.critical));
         add(o, "Slice", json_object_new_string(g.slice ? g.slice : ""));
         cli_print_json(o);

@@ -180,8 +180,8 @@ static int top_frame(MemctlClient *c, const CliArgs *a, bool clear)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "memory_available", json_object_new_uint64(s.memory_available));
         json_object_object_add(o, "memory_total", json_object_new_uint64(s.memory_total));
-        json_object_object_add(o, "pressure_some", json_object_new_double(s.pressure_some));
-        json_object_object_add(o, "pressure_full", json_object_new_double(s.pressure_full));
+        json_object_object_add(o, "pressure_some", cli_json_percent(s.pressure_some));
+        json_object_object_add(o, "pressure_full", cli_json_percent(s.pressure_full));
         json_object_object_add(o, "kills", json_object_new_uint64(s.kills));
         json_object_object_add(o, "groups", cli_groups_json(g, n));
         cli_print_json(o);

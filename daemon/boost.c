@@ -94,7 +94,7 @@ static bool boostable(const MemctlRegistration *reg, const char *group)
 static void boost_one(MemctlBoost *b, MemctlRegistration *reg)
 {
     MemctlGroup *grp = memctl_groups_get(b->groups, reg->group);
-    if (!grp || !at_limit(grp))
+    if (!grp || grp->boost || !at_limit(grp))
         return;
     char s[MEMCTL_SIZE_FORMAT_MAX];
     /* The memory first: freed before the group may use it, so that it exists. */
@@ -105,15 +105,19 @@ static void boost_one(MemctlBoost *b, MemctlRegistration *reg)
     }
     reg->lent = true;
     g_autoptr(GError) err = NULL;
-    if (memctl_groups_boost(b->groups, reg->group, reg->size, &err) < 0) {
+    r = memctl_groups_boost(b->groups, reg->group, reg->size, &err);
+    if (r < 0) {
         say(b, true, "%s: no boost: %s", reg->group, err->message);
         if (memctl_reserve_refill(&reg->mem) == 0)
             reg->lent = false;
         return;
     }
-    reg->boost = reg->size;
     say(b, false, "%s: at its limit under host pressure: boosted %s above it, on the reserve", reg->group,
         memctl_size_format(reg->size, s));
+    if (r > 0)
+        say(b, true, "%s: the boost is not marked on the cgroup (no user xattrs on cgroupfs before Linux 5.7): "
+            "if memctld stops before taking it back, it stays",
+            reg->group);
 }
 
 /* Under host pressure: the guard armed and MemAvailable below its threshold. */
@@ -170,35 +174,38 @@ static bool take_back(MemctlBoost *b)
 {
     bool pending = false;
     char s[MEMCTL_SIZE_FORMAT_MAX];
+    /* the limits first, then the reserve: lent pages come back once the group is off them */
+    g_autoptr(GList) all = memctl_groups_list(b->groups);
+    for (GList *l = all; l; l = l->next) {
+        MemctlGroup *grp = l->data;
+        if (!grp->boost)
+            continue;
+        uint64_t boost = grp->boost;
+        g_autoptr(GError) err = NULL;
+        int r = memctl_groups_unboost(b->groups, grp->name, &err);
+        if (r == -EBUSY) {
+            pending = true; /* still above its own limits: next time */
+            continue;
+        }
+        if (r < 0) {
+            say(b, true, "%s: cannot put its limits back: %s", grp->name, err->message);
+            pending = true;
+            continue;
+        }
+        say(b, false, "%s: host calm and back under its limits: boost of %s taken back", grp->name,
+            memctl_size_format(boost, s));
+    }
     GPtrArray *regs = memctl_critical_list(b->critical);
     for (guint i = 0; i < regs->len; i++) {
         MemctlRegistration *reg = regs->pdata[i];
-        if (reg->boost) {
-            g_autoptr(GError) err = NULL;
-            int r = memctl_groups_get(b->groups, reg->group)
-                            ? memctl_groups_unboost(b->groups, reg->group, &err)
-                            : 0;
-            if (r == -EBUSY) {
-                pending = true; /* still above its own limits: next time */
-                continue;
-            }
-            if (r < 0) {
-                say(b, true, "%s: cannot put its limits back: %s", reg->group, err->message);
-                pending = true;
-                continue;
-            }
-            say(b, false, "%s: host calm and back under its limits: boost of %s taken back", reg->group,
-                memctl_size_format(reg->boost, s));
-            reg->boost = 0;
+        if (!reg->lent)
+            continue;
+        MemctlGroup *grp = memctl_groups_get(b->groups, reg->group);
+        if ((grp && grp->boost) || memctl_reserve_refill(&reg->mem) < 0) {
+            pending = true; /* the group still runs on it, or the host has not got it to give yet */
+            continue;
         }
-        if (reg->lent) {
-            int r = memctl_reserve_refill(&reg->mem);
-            if (r < 0) {
-                pending = true; /* the host has not got it to give yet */
-                continue;
-            }
-            reg->lent = false;
-        }
+        reg->lent = false;
     }
     return pending;
 }
@@ -217,6 +224,34 @@ void memctl_boost_host_calm(MemctlBoost *b)
     b->armed = FALSE;
     clear_source(&b->check);
     if (take_back(b) && !b->retry)
+        b->retry = g_timeout_add_seconds(BOOST_RETRY_SECONDS, on_retry, b);
+}
+
+void memctl_boost_resume(MemctlBoost *b)
+{
+    bool boosted = false;
+    GPtrArray *regs = memctl_critical_list(b->critical);
+    for (guint i = 0; i < regs->len; i++) {
+        MemctlRegistration *reg = regs->pdata[i];
+        MemctlGroup *grp = reg->group ? memctl_groups_get(b->groups, reg->group) : NULL;
+        if (!grp || !grp->boost || !reg->size || reg->lease || reg->lent)
+            continue;
+        /* the group holds that memory now: the pool gives up as much, as when the boost began */
+        if (memctl_reserve_lend(&reg->mem) == 0)
+            reg->lent = true;
+    }
+    g_autoptr(GList) all = memctl_groups_list(b->groups);
+    char s[MEMCTL_SIZE_FORMAT_MAX];
+    for (GList *l = all; l; l = l->next) {
+        MemctlGroup *grp = l->data;
+        if (!grp->boost)
+            continue;
+        boosted = true;
+        say(b, false, "%s: still boosted %s above its own limits from before the restart: taken back once "
+            "the host is calm and the group under them",
+            grp->name, memctl_size_format(grp->boost, s));
+    }
+    if (boosted && !b->armed && !b->retry)
         b->retry = g_timeout_add_seconds(BOOST_RETRY_SECONDS, on_retry, b);
 }
 

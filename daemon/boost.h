@@ -44,5 +44,10 @@ void memctl_boost_group_high(MemctlBoost *b, const char *group);
 /* The host guard disarmed: boosts are taken back as their groups come under their own limits. */
 void memctl_boost_host_calm(MemctlBoost *b);
 
+/* At start, once groups and registrations are back: groups adopted still boosted (memctld stopped
+ * before taking a boost back; daemon/group.h's mark) get their registration's reserve lent again and
+ * are taken back like any other boost, once the host is calm and they are under their own limits. */
+void memctl_boost_resume(MemctlBoost *b);
+
 /* Registered reserve lent out: to boosted groups, or not yet taken back. */
 uint64_t memctl_boost_lent_bytes(MemctlBoost *b);

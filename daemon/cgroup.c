@@ -242,6 +242,42 @@ bool memctl_cgroup_is_populated(const char *path)
     return g_file_get_contents(events, &text, NULL, NULL) && strstr(text, "populated 1") != NULL;
 }
 
+static char *mark_name(const char *name)
+{
+    return g_strconcat("user.", name, NULL);
+}
+
+int memctl_cgroup_set_mark(const char *path, const char *name, uint64_t value)
+{
+    g_autofree char *attr = mark_name(name);
+    char v[24];
+    int n = g_snprintf(v, sizeof(v), "%" G_GUINT64_FORMAT, value);
+    return setxattr(path, attr, v, (size_t)n, 0) < 0 ? -errno : 0;
+}
+
+int memctl_cgroup_get_mark(const char *path, const char *name, uint64_t *ret)
+{
+    g_autofree char *attr = mark_name(name);
+    char v[24];
+    ssize_t n = getxattr(path, attr, v, sizeof(v) - 1);
+    if (n < 0)
+        return -errno;
+    v[n] = '\0';
+    char *end = NULL;
+    errno = 0;
+    guint64 x = g_ascii_strtoull(v, &end, 10);
+    if (n == 0 || errno || *end || !g_ascii_isdigit(v[0]))
+        return -EINVAL;
+    *ret = x;
+    return 0;
+}
+
+int memctl_cgroup_clear_mark(const char *path, const char *name)
+{
+    g_autofree char *attr = mark_name(name);
+    return removexattr(path, attr) < 0 && errno != ENODATA ? -errno : 0;
+}
+
 static bool xattr_is_one(const char *path, const char *name)
 {
     char v[8];

@@ -50,6 +50,17 @@ int memctl_cgroup_delete(const char *mount, const char *path);
 /* True while the cgroup at path (or a descendant) has processes: "populated 1" in cgroup.events. */
 bool memctl_cgroup_is_populated(const char *path);
 
+/*
+ * Marks kept on the cgroup itself as a user.* extended attribute (kernfs keeps them in memory since
+ * Linux 5.7), so that they outlive a crash of memctld and go with the cgroup: `name` without the
+ * "user." prefix, the value a number. set: 0 or -errno (-EOPNOTSUPP on older kernels); get: 0, or
+ * -ENODATA when the mark is absent, -EINVAL when it is not a number (ret untouched on failure);
+ * clear: 0 also when it was absent.
+ */
+int memctl_cgroup_set_mark(const char *path, const char *name, uint64_t value);
+int memctl_cgroup_get_mark(const char *path, const char *name, uint64_t *ret);
+int memctl_cgroup_clear_mark(const char *path, const char *name);
+
 /* True if path carries systemd's delegation mark: trusted.delegate, or user.delegate (systemd 251+,
  * readable without CAP_SYS_ADMIN), set to "1". */
 bool memctl_cgroup_is_delegated(const char *path);

@@ -252,12 +252,11 @@ int memctl_critical_unregister(MemctlCritical *c, const char *group, int32_t pid
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s%s%.0d is not registered",
                            group ? "group " : "pid ", group ? group : "", group ? 0 : (int)pid),
                -ENOENT;
-    if (reg->boost) {
+    MemctlGroup *boosted = reg->group ? memctl_groups_get(c->groups, reg->group) : NULL;
+    if (boosted && boosted->boost) {
         /* the group runs on the reserve: its own limits first, or it would be over them */
-        if (memctl_groups_get(c->groups, reg->group) &&
-            memctl_groups_unboost(c->groups, reg->group, error) < 0)
+        if (memctl_groups_unboost(c->groups, reg->group, error) < 0)
             return -EBUSY;
-        reg->boost = 0;
     }
     if (reg->group) {
         MemctlGroup *grp = memctl_groups_get(c->groups, reg->group);
@@ -323,7 +322,7 @@ int memctl_critical_acquire(MemctlCritical *c, MemctlRegistration *reg, GDBusCon
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
                            "bytes: the reserve is lent to group %s as a boost (%s above its limits) "
                            "until host pressure is over",
-                           reg->group ? reg->group : "?", memctl_size_format(reg->boost, b)),
+                           reg->group ? reg->group : "?", memctl_size_format(reg->size, b)),
                -ENOSPC;
     _cleanup_close_ int fd = fcntl(reg->mem.fd, F_DUPFD_CLOEXEC, 3);
     if (fd < 0)

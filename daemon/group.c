@@ -289,10 +289,13 @@ static void update_core(MemctlGroups *g, MemctlGroup *grp)
 static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
 {
     MemctlGroup *parent = parent_of(g, grp->name);
-    int slot = memctl_core_add_group(g->core, grp->name, grp->path, parent ? parent->slot : -1,
-                                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
-                                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
-                                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    int slot = memctl_core_add_group(
+            g->core, grp->name, grp->path, parent ? parent->slot : -1,
+            boosted(MEMCTL_FILE_HIGH, memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                    grp->boost),
+            boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                    grp->boost),
+            memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     if (slot < 0)
         return g_set_error(error, MEMCTL_ERROR, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
                            "%s: cannot watch the group: %s", grp->name,
@@ -324,6 +327,48 @@ static void read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValu
     }
 }
 
+/*
+ * A group memctld boosted before it stopped (crashed, or was restarted under host pressure) still
+ * runs on the boost: the kernel's high and max are its own plus the boost, and the mark on the
+ * cgroup says by how much. Its own settings are taken back out of what the kernel holds, and the
+ * boost is kept until it can be taken back as usual. A mark that does not fit what the kernel holds
+ * (the limits were changed while memctld was away) is dropped.
+ */
+static void adopt_boost(MemctlGroup *grp)
+{
+    uint64_t boost;
+    if (memctl_cgroup_get_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, &boost) < 0 || boost == 0)
+        return;
+    static const struct {
+        MemctlFile file;
+        MemctlKey key;
+    } raised[] = {{MEMCTL_FILE_HIGH, MEMCTL_KEY_HIGH}, {MEMCTL_FILE_MAX, MEMCTL_KEY_MAX}};
+    MemctlFileValues applied = grp->applied;
+    MemctlLimits limits = grp->limits;
+    int n = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(raised); i++) {
+        uint64_t v = memctl_file_values_get(&applied, raised[i].file, MEMCTL_SIZE_MAX);
+        if (v == MEMCTL_SIZE_MAX)
+            continue;
+        if (v < boost || v == MEMCTL_SIZE_MAX - 1) {
+            n = -1; /* not what a boost of this size leaves */
+            break;
+        }
+        char buf[24];
+        applied.value[raised[i].file] = v - boost;
+        (void)memctl_limits_set(&limits, memctl_key_name(raised[i].key),
+                                file_value(raised[i].file, v - boost, buf));
+        n++;
+    }
+    if (n <= 0) {
+        (void)memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK);
+        return;
+    }
+    grp->applied = applied;
+    grp->limits = limits;
+    grp->boost = boost;
+}
+
 static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError **error)
 {
     if (memctl_group_name_check(name) < 0)
@@ -335,6 +380,7 @@ static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError
         grp->path = g_strdup(path);
         grp->adopted = true;
         read_back(path, &grp->limits, &grp->applied);
+        adopt_boost(grp);
         g_hash_table_insert(g->by_name, grp->name, grp);
         if ((r = group_attach_core(g, grp, error)) < 0)
             return r;
@@ -511,14 +557,20 @@ int memctl_groups_boost(MemctlGroups *g, const char *name, uint64_t bytes, GErro
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: has no limit to raise",
                            name),
                -EINVAL;
+    /* The mark first: a crash between it and the limits leaves a mark that adopt_boost drops. */
+    int marked = memctl_cgroup_set_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, bytes);
     static const MemctlFile up[2] = {MEMCTL_FILE_MAX, MEMCTL_FILE_HIGH}; /* high never above max */
     int r = write_boost(g, grp, bytes, up, error);
-    if (r < 0)
+    if (r < 0) {
+        if (marked == 0)
+            (void)(grp->boost ? memctl_cgroup_set_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, grp->boost)
+                              : memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK));
         return r;
+    }
     grp->boost = bytes;
     update_core(g, grp);
     notify(g);
-    return 0;
+    return marked < 0 ? 1 : 0;
 }
 
 int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error)
@@ -546,6 +598,7 @@ int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error)
     r = write_boost(g, grp, 0, down, error);
     if (r < 0)
         return r;
+    (void)memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK);
     grp->boost = 0;
     update_core(g, grp);
     notify(g);

@@ -80,7 +80,11 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
  * Boost (seed 002): raises the group's memory.high and memory.max (those set) by `bytes` above its
  * own settings, max first. The settings and what status shows as the limits stay the group's own;
  * a later SetLimits is written with the boost on top. Nothing changes on error.
+ * The boost is marked on the cgroup (MEMCTL_GROUP_BOOST_MARK) before the limits are raised, so a
+ * memctld that restarts adopts the group with its own settings and the boost still on; returns 1
+ * (boosted all the same) when the kernel refuses the mark.
  */
+#define MEMCTL_GROUP_BOOST_MARK "memctl.boost"
 int memctl_groups_boost(MemctlGroups *g, const char *name, uint64_t bytes, GError **error);
 /* Puts high and max back to the group's own settings, high first: -EBUSY (nothing written) while
  * the usage is above them (a lower max would make the kernel reclaim or kill). */

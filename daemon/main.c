@@ -526,6 +526,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    memctl_boost_resume(boost);
     memctl_config_publish_all(conf);
     memctl_config_watch_groups(conf);
     if (memctl_config_save_state(conf, &err) < 0) {

@@ -281,6 +281,8 @@ static void test_cli_lifecycle(void)
     g_assert_nonnull(strstr(status, t.root));
     g_assert_nonnull(strstr(status, "Core: alive"));
     g_autofree char *sj = apitest_cli(&t, 0, (const char *[]){"status", "--json", NULL});
+    /* PSI percentages as the kernel gives them (two decimals), not as binary floats print */
+    g_assert_true(g_regex_match_simple("\"pressure_some\":[0-9]+\\.[0-9]{1,2}[,}]", sj, 0, 0));
     json_object *so = parse_json(sj);
     g_assert_cmpuint(json_u64(so, "kills"), ==, 1);
     g_assert_cmpuint(json_u64(so, "groups"), ==, 1);

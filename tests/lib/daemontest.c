@@ -120,6 +120,8 @@ int daemontest_run_fail(const char *root, const char *const *args, char **ret_st
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+static void cleanup(DaemonTest *t);
+
 void daemontest_stop(DaemonTest *t)
 {
     kill(t->pid, SIGTERM);
@@ -130,6 +132,23 @@ void daemontest_stop(DaemonTest *t)
         g_file_get_contents(t->log, &out, NULL, NULL);
         g_error("memctld did not exit cleanly (status %d): %s", status, out ? out : "");
     }
+    cleanup(t);
+}
+
+char *daemontest_crash(DaemonTest *t)
+{
+    kill(t->pid, SIGKILL);
+    int status = 0;
+    g_assert_cmpint(waitpid(t->pid, &status, 0), ==, t->pid);
+    g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    char *out = NULL;
+    g_file_get_contents(t->log, &out, NULL, NULL);
+    cleanup(t);
+    return out;
+}
+
+static void cleanup(DaemonTest *t)
+{
     unlink(t->log);
     g_clear_pointer(&t->log, g_free);
     g_spawn_close_pid(t->pid);

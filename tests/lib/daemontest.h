@@ -29,6 +29,8 @@ int daemontest_run_fail(const char *root, const char *const *args, char **ret_st
 
 /* SIGTERM and reap; asserts a clean exit. Removes the temp dir. */
 void daemontest_stop(DaemonTest *t);
+/* A crash: SIGKILL and reap; returns memctld's output until then (to free). Removes the temp dir. */
+char *daemontest_crash(DaemonTest *t);
 
 /* Waits until the kill log has a line containing all of the given substrings; returns it or NULL. */
 char *daemontest_wait_record(DaemonTest *t, int timeout_ms, const char *needle1, const char *needle2);
