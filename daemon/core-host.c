@@ -171,6 +171,7 @@ void memctl_core_host_pressure(MemctlCore *c)
     }
     c->host_state = (MemctlHostState){0};
     c->host_stall_peak = 0;
+    c->host_no_victim_said = false;
     c->host_t_rt = memctl_realtime_usec();
     c->host_t_mono = c->host_last.t_usec;
     c->host_t_armed = c->host_last.t_usec;
@@ -241,6 +242,7 @@ static void host_kill(MemctlCore *c, MemctlHostVerdict verdict)
         s->fig = c->host_fig.progress;
         int r = memctl_core_slot_kill(c, (size_t)i, memctl_host_verdict_name(verdict), false);
         if (r == 0) {
+            c->host_no_victim_said = false;
             MemctlCoreEvent *e = &s->v.rec;
             e->host = true;
             e->host_available = c->host_fig.available;
@@ -255,7 +257,9 @@ static void host_kill(MemctlCore *c, MemctlHostVerdict verdict)
                          * memory is coming back; killing in another group now would be collateral */
         skip[i] = true; /* nothing to kill in there: the next group */
     }
-    memctl_core_emit_error(c, -1, "host: no eligible victim", -ESRCH);
+    if (!c->host_no_victim_said) /* once per arming: it is checked at every window */
+        memctl_core_emit_error(c, -1, "host: no eligible victim", -ESRCH);
+    c->host_no_victim_said = true;
 }
 
 void memctl_core_host_tick(MemctlCore *c)

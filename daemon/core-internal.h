@@ -71,6 +71,7 @@ typedef struct {
     uint64_t seen_oom_kill, seen_max;
     _Atomic uint64_t last_events[4]; /* memory.events oom, oom_kill, high, max as last read */
     bool max_hit;
+    bool no_victim_said; /* "no eligible victim" reported in this episode over high (said once) */
     uint64_t t_alert[2]; /* last PressureAlert per level (high, stall), CLOCK_MONOTONIC */
     Victim v;
 } Slot;
@@ -113,6 +114,7 @@ struct MemctlCore {
     MemctlHostFigures host_fig;
     MemctlProgressConfig host_progress; /* the group verdict's settings on the host window */
     uint32_t host_stall_peak;           /* this episode's most windows over the stall budget (net) */
+    bool host_no_victim_said;           /* "host: no eligible victim" reported in this episode */
     MemctlGroupCandidate *gcands;
     int32_t *gcand_slot;
     bool *gskip;

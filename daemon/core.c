@@ -391,9 +391,18 @@ int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool forc
 
 static void slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)
 {
+    Slot *s = &c->slots[i];
     int r = memctl_core_slot_kill(c, i, reason, force_group);
-    if (r < 0 && r != -EINPROGRESS)
-        memctl_core_emit_error(c, (int)i, r == -ESRCH ? "no eligible victim" : "kill failed", r);
+    if (r == 0)
+        s->no_victim_said = false;
+    if (r == -ESRCH) {
+        /* Everything in it is critical, protected or memctld: that stays so at every decision of
+         * the episode (a critical group over high without progress), so it is said once. */
+        if (!s->no_victim_said)
+            memctl_core_emit_error(c, (int)i, "no eligible victim", r);
+        s->no_victim_said = true;
+    } else if (r < 0 && r != -EINPROGRESS)
+        memctl_core_emit_error(c, (int)i, "kill failed", r);
 }
 
 /* ---- decisions --------------------------------------------------------------------------- */
@@ -460,6 +469,7 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
             victim_finish(c, i, false);
         s->sampling = false;
         s->t_over_rt = s->t_over_mono = 0;
+        s->no_victim_said = false;
         return;
     }
     const char *reason = memctl_verdict_name(s->verdict);

@@ -217,6 +217,37 @@ static void test_never_victim(void)
     apitest_stop(&t);
 }
 
+/*
+ * A registered critical group over its high without progress has no eligible victim at every
+ * decision (every 100 ms window while it stays there): that is said once per episode over high, not
+ * at every decision, and said again in the next episode.
+ */
+static void test_no_victim_once(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-reserve-novictim", NULL);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', {'limit': <'64M'>})"));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)0));
+    g_autofree char *grp = g_build_filename(t.root, "crit", NULL);
+    const char *needle = "\"type\":\"error\"";
+    for (guint episode = 1; episode <= 2; episode++) {
+        /* over high (60.8M), under max (64M): held, nothing to reclaim without swap */
+        Hog hog;
+        hog_start(&hog, (const char *[]){"--cgroup", grp, "--total", "62M", "--hold", NULL});
+        g_assert_true(hog_wait_line(&hog, "grown", 30000));
+        g_assert_cmpuint(daemontest_wait_count(&t.d, needle, episode, 10000), ==, episode);
+        g_usleep(3 * G_USEC_PER_SEC); /* 30 more decisions */
+        g_assert_cmpuint(daemontest_count_records(&t.d, needle), ==, episode);
+        g_autofree char *rec = daemontest_wait_record(&t.d, 0, needle, "no eligible victim");
+        g_assert_nonnull(rec);
+        g_assert_true(hog_alive(&hog));
+        g_assert_true(killed_by_sigkill(hog_kill(&hog)));
+        g_usleep(500 * 1000); /* back under high: the episode ends */
+    }
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    apitest_stop(&t);
+}
+
 /* The host runs out of memory (a hog outside every group) while a critical client keeps writing its
  * lease: the client survives and writes everything, the hog is killed. */
 static void test_host_exhaustion(void)
@@ -568,6 +599,7 @@ int main(int argc, char **argv)
     g_test_add_func("/reserve/lease-dies", test_lease_dies);
     g_test_add_func("/reserve/bad-input", test_bad_input);
     g_test_add_func("/reserve/never-victim", test_never_victim);
+    g_test_add_func("/reserve/no-victim-once", test_no_victim_once);
     g_test_add_func("/reserve/host-exhaustion", test_host_exhaustion);
     g_test_add_func("/reserve/boost", test_boost);
     g_test_add_func("/reserve/boost-restart", test_boost_restart);
