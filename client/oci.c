@@ -12,7 +12,8 @@
  *     (true/false), org.memctl.slice, org.memctl.critical=true (RegisterCritical, with
  *     org.memctl.reserve of the reserve, default none).
  *   poststop: the group's registration ends and the group is removed; its final counters (read by
- *     memctld before the removal) are printed on stderr.
+ *     memctld before the removal) are printed on stderr. A group found through the pid is noted
+ *     under $MEMCTL_OCI_RUN_DIR (/run/memctl/oci) from create to poststop, when the pid is gone.
  *
  * STAGE defaults to what the state's "status" says (creating, created, running: create; stopped:
  * remove). A problem is printed on stderr and never blocks the container (exit 0), unless the
@@ -21,12 +22,16 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "client/cli.h"
 #include "include/memctl/memctl.h"
+#include "policy/cgpath.h"
 #include "policy/name.h"
 #include "policy/size.h"
 
@@ -129,6 +134,113 @@ static const char *annotation(const Hook *h, const char *key)
     return v ? v : get_string(h->annotations, key);
 }
 
+/* The cgroup v2 path of pid (relative to the mount, "/..."), or NULL. */
+static char *pid_cgroup(int64_t pid)
+{
+    char file[64];
+    snprintf(file, sizeof(file), "/proc/%" PRId64 "/cgroup", pid);
+    FILE *f = fopen(file, "re");
+    if (!f)
+        return NULL;
+    size_t len;
+    _cleanup_free_ char *text = read_all(f, &len);
+    fclose(f);
+    const char *p;
+    if (!text || memctl_cgpath_membership(text, &p, &len) < 0)
+        return NULL;
+    return strndup(p, len);
+}
+
+/*
+ * Containers whose cgroup came from /proc/<pid>/cgroup: at poststop the process is gone, so the
+ * hook keeps the group's name in $MEMCTL_OCI_RUN_DIR (default /run/memctl/oci, a tmpfs: nothing
+ * outlives a reboot, like the cgroups) under the container's id, from create to poststop.
+ */
+static const char *run_dir(void)
+{
+    const char *d = getenv("MEMCTL_OCI_RUN_DIR");
+    return d && d[0] == '/' ? d : "/run/memctl/oci";
+}
+
+/* An id usable as a file name: [A-Za-z0-9_.+-], 1 to 255 bytes, not starting with '.'. */
+static bool id_is_file_name(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 255 || id[0] == '.')
+        return false;
+    return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-") == n;
+}
+
+static int mkdir_parents(const char *dir)
+{
+    _cleanup_free_ char *p = strdup(dir);
+    if (!p)
+        return -ENOMEM;
+    for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+        if (s)
+            *s = '\0';
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+            return -errno;
+        if (!s)
+            return 0;
+        *s = '/';
+    }
+}
+
+static int record_path(const Hook *h, char **ret)
+{
+    if (!id_is_file_name(h->id))
+        return -EINVAL;
+    return asprintf(ret, "%s/%s", run_dir(), h->id) < 0 ? -ENOMEM : 0;
+}
+
+static int remember(const Hook *h, const char *name)
+{
+    _cleanup_free_ char *path = NULL, *tmp = NULL;
+    int r = record_path(h, &path);
+    if (r < 0 || (r = mkdir_parents(run_dir())) < 0)
+        return r;
+    if (asprintf(&tmp, "%s.tmp", path) < 0)
+        return -ENOMEM;
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        return -errno;
+    bool ok = fputs(name, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        r = -errno;
+        (void)unlink(tmp);
+        return r ? r : -EIO;
+    }
+    return 0;
+}
+
+/* The group remembered for the container, or NULL. */
+static char *recall(const Hook *h)
+{
+    _cleanup_free_ char *path = NULL;
+    if (record_path(h, &path) < 0)
+        return NULL;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    size_t len;
+    char *name = read_all(f, &len);
+    fclose(f);
+    if (name && memctl_group_name_check(name) < 0) {
+        free(name);
+        return NULL;
+    }
+    return name;
+}
+
+static void forget(const Hook *h)
+{
+    _cleanup_free_ char *path = NULL;
+    if (record_path(h, &path) == 0)
+        (void)unlink(path);
+}
+
 /* The state on stdin and the bundle's config.json. */
 static int hook_load(Hook *h, FILE *in)
 {
@@ -192,16 +304,9 @@ static int hook_group(Hook *h, MemctlClient *c, bool creating, char **ret_name)
     if (cgpath && cgpath[0] == '/') {
         cg = strdup(cgpath);
     } else if (creating && h->pid > 0) {
-        char file[64], line[4096];
-        snprintf(file, sizeof(file), "/proc/%" PRId64 "/cgroup", h->pid);
-        FILE *f = fopen(file, "re");
-        while (f && fgets(line, sizeof(line), f))
-            if (strncmp(line, "0::/", 4) == 0) {
-                line[strcspn(line, "\n")] = '\0';
-                cg = strdup(line + 3);
-            }
-        if (f)
-            fclose(f);
+        cg = pid_cgroup(h->pid);
+    } else if (!creating && (*ret_name = recall(h))) {
+        return 0;
     }
     if (!cg)
         return problem(h,
@@ -349,6 +454,11 @@ static int hook_create(Hook *h, MemctlClient *c)
     }
     fprintf(stderr, "memctl oci-hook: container %s is memctl group %s (%zu setting(s)%s)\n", h->id, name, s.n,
             crit && strcmp(crit, "true") == 0 ? ", critical" : "");
+    json_object *p = config_at(h, (const char *[]){"linux", "cgroupsPath", NULL});
+    bool from_pid = !p || !json_object_is_type(p, json_type_string) || json_object_get_string(p)[0] != '/';
+    if (from_pid && (r = remember(h, name)) < 0)
+        fprintf(stderr, "memctl oci-hook: container %s: cannot note its group in %s (%s): poststop will not "
+                "find it; give linux.cgroupsPath\n", h->id, run_dir(), strerror(-r));
     return 0;
 }
 
@@ -361,6 +471,8 @@ static int hook_remove(Hook *h, MemctlClient *c)
     (void)memctl_client_unregister_critical(c, name, 0);
     MemctlFinal f;
     int r = memctl_client_remove_group(c, name, MEMCTL_CLIENT_REMOVE_KILL, &f);
+    if (r == -ENOENT || r == 0)
+        forget(h);
     if (r == -ENOENT) {
         fprintf(stderr, "memctl oci-hook: container %s: group %s was already gone\n", h->id, name);
         return 0;

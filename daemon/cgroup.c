@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/fd-util.h"
+#include "policy/cgpath.h"
 #include "policy/size.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -292,20 +293,13 @@ bool memctl_cgroup_is_delegated(const char *path)
 
 int memctl_cgroup_parse_membership(const char *text, char **ret_path)
 {
-    for (const char *l = text; l && *l;) {
-        const char *end = strchrnul(l, '\n');
-        if (strncmp(l, "0::", 3) == 0) {
-            g_autofree char *path = g_strndup(l + 3, (gsize)(end - l - 3));
-            if (path[0] != '/' || strstr(path, "/./") || strstr(path, "/../") ||
-                g_str_has_suffix(path, "/.") || g_str_has_suffix(path, "/..") ||
-                g_str_has_suffix(path, " (deleted)"))
-                return -EINVAL;
-            *ret_path = g_steal_pointer(&path);
-            return 0;
-        }
-        l = *end ? end + 1 : end;
-    }
-    return -ENOENT;
+    const char *p;
+    size_t len;
+    int r = memctl_cgpath_membership(text, &p, &len);
+    if (r < 0)
+        return r;
+    *ret_path = g_strndup(p, len);
+    return 0;
 }
 
 int memctl_cgroup_self(const char *mount, const char *proc_root, char **ret_path)

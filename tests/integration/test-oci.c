@@ -292,14 +292,33 @@ static char *subst(const char *tmpl, const char *root, const char *bundle)
     return g_strjoinv(bundle, b);
 }
 
+/* Runs `memctl oci-hook STAGE` with config.json in dir and `state` on stdin; returns its stderr. */
+static char *run_hook(ApiTest *t, const char *dir, const char *config, const char *state, const char *stage,
+                      int want_status)
+{
+    g_autofree char *cfile = g_build_filename(dir, "config.json", NULL);
+    g_autofree char *sfile = g_build_filename(dir, "state.json", NULL);
+    g_assert_true(g_file_set_contents(cfile, config, -1, NULL));
+    g_assert_true(g_file_set_contents(sfile, state, -1, NULL));
+    g_autofree char *memctl = g_build_filename(g_getenv("MEMCTL_BUILD_ROOT"), "client", "memctl", NULL);
+    g_autofree char *cmd = g_strdup_printf("MEMCTL_OCI_RUN_DIR='%s/run' '%s' '--bus-address=%s' oci-hook %s < '%s'",
+                                           dir, memctl, t->bus.address, stage, sfile);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    g_autofree char *out = NULL;
+    char *errs = NULL;
+    int st = -1;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &st, NULL));
+    g_test_message("%s: status %d: %s", *stage ? stage : "(stage from the state)", st, errs);
+    g_assert_true(WIFEXITED(st));
+    g_assert_cmpint(WEXITSTATUS(st), ==, want_status);
+    return errs;
+}
+
 static void test_bad_input(void)
 {
     ApiTest t;
     apitest_start(&t, "memctl-oci-bad", NULL);
     g_autofree char *dir = g_dir_make_tmp("memctl-oci-XXXXXX", NULL);
-    g_autofree char *config = g_build_filename(dir, "config.json", NULL);
-    g_autofree char *memctl = g_build_filename(g_getenv("MEMCTL_BUILD_ROOT"), "client", "memctl", NULL);
-    g_autofree char *bus = g_strdup_printf("--bus-address=%s", t.bus.address);
     const struct {
         const char *config, *state, *want;
         int status;
@@ -323,24 +342,52 @@ static void test_bad_input(void)
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *ctext = subst(cases[i].config, rel(&t), dir);
-        g_assert_true(g_file_set_contents(config, ctext, -1, NULL));
         g_autofree char *stext = subst(cases[i].state, rel(&t), dir);
-        g_autofree char *input = g_build_filename(dir, "state.json", NULL);
-        g_assert_true(g_file_set_contents(input, stext, -1, NULL));
-        g_autofree char *cmd = g_strdup_printf("'%s' '%s' oci-hook < '%s'", memctl, bus, input);
-        const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-        g_autofree char *out = NULL, *errs = NULL;
-        int st = -1;
-        g_assert_true(
-                g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &st, NULL));
-        g_test_message("case %zu: status %d: %s", i, st, errs);
-        g_assert_true(WIFEXITED(st));
-        g_assert_cmpint(WEXITSTATUS(st), ==, cases[i].status);
+        g_autofree char *errs = run_hook(&t, dir, ctext, stext, "", cases[i].status);
         g_assert_nonnull(strstr(errs, cases[i].want));
     }
     /* nothing was created on the way */
     g_autofree char *c = g_build_filename(t.root, "c", NULL);
     g_assert_false(g_file_test(c, G_FILE_TEST_EXISTS));
+    cgtest_remove_tmpdir(dir);
+    apitest_stop(&t);
+}
+
+/*
+ * A runtime that gives no linux.cgroupsPath (or a relative one) but has put the container's
+ * process in its cgroup: the hook finds the cgroup in /proc/<pid>/cgroup (the state's pid) and
+ * manages it with the config's limit; poststop, when the pid is gone, finds the group in the
+ * hook's note (MEMCTL_OCI_RUN_DIR) and removes both.
+ */
+static void test_pid_cgroup(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-oci-pid", NULL);
+    g_autofree char *dir = g_dir_make_tmp("memctl-oci-XXXXXX", NULL);
+    g_autofree char *ctr = cgtest_mkdir(t.root, "ctr-pid");
+    Hog init;
+    hog_start(&init, (const char *[]){"--cgroup", ctr, "--total", "1M", "--hold", NULL});
+    g_assert_true(hog_wait_line(&init, "grown", 30000));
+    const char *config = "{\"linux\": {\"resources\": {\"memory\": {\"limit\": 67108864}}}}";
+    g_autofree char *state = g_strdup_printf(
+            "{\"ociVersion\": \"1.0.2\", \"id\": \"ctr-pid\", \"status\": \"creating\", \"pid\": %d, "
+            "\"bundle\": \"%s\"}",
+            (int)init.pid, dir);
+    g_autofree char *e1 = run_hook(&t, dir, config, state, "createRuntime", 0);
+    g_assert_nonnull(strstr(e1, "container ctr-pid is memctl group ctr-pid"));
+    g_assert_cmpuint(cgtest_read_u64(ctr, "memory.max"), ==, 64 * 1024 * 1024);
+    g_autofree char *show = apitest_cli(&t, 0, (const char *[]){"show", "ctr-pid", NULL});
+    g_assert_nonnull(strstr(show, "MemoryMax=64.0M"));
+    g_autofree char *note = g_build_filename(dir, "run", "ctr-pid", NULL), *noted = NULL;
+    g_assert_true(g_file_get_contents(note, &noted, NULL, NULL));
+    g_assert_cmpstr(noted, ==, "ctr-pid");
+    (void)hog_kill(&init);
+    g_autofree char *stopped = g_strdup_printf(
+            "{\"ociVersion\": \"1.0.2\", \"id\": \"ctr-pid\", \"status\": \"stopped\", \"bundle\": \"%s\"}", dir);
+    g_autofree char *e2 = run_hook(&t, dir, config, stopped, "poststop", 0);
+    g_assert_nonnull(strstr(e2, "group ctr-pid removed"));
+    g_assert_false(g_file_test(ctr, G_FILE_TEST_EXISTS));
+    g_assert_false(g_file_test(note, G_FILE_TEST_EXISTS));
     cgtest_remove_tmpdir(dir);
     apitest_stop(&t);
 }
@@ -352,5 +399,6 @@ int main(int argc, char **argv)
     g_test_add_func("/oci/killed-in-container", test_killed_in_container);
     g_test_add_func("/oci/required", test_required);
     g_test_add_func("/oci/bad-input", test_bad_input);
+    g_test_add_func("/oci/pid-cgroup", test_pid_cgroup);
     return g_test_run();
 }

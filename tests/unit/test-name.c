@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "include/memctl/memctl.h"
+#include "policy/cgpath.h"
 #include "policy/name.h"
 
 static void test_accepts(void)
@@ -113,9 +114,55 @@ static void test_problem(void)
     g_assert_nonnull(strstr(memctl_group_name_problem(memctl_group_name_check("../etc")), "'..'"));
 }
 
+/* /proc/<pid>/cgroup: the unified line, wherever it is, checked; nothing written on failure. */
+static void test_membership(void)
+{
+    const struct {
+        const char *text, *want;
+    } good[] = {
+            /* a hybrid host: v1 controllers first, the unified line last */
+            {"12:memory:/system.slice/x.service\n1:name=systemd:/x\n0::/system.slice/memctld.service\n",
+             "/system.slice/memctld.service"},
+            {"0::/\n", "/"},
+            {"0::/a/b", "/a/b"}, /* no final newline */
+            {"0::/a/..b/c.\n", "/a/..b/c."},
+            {"0::/machine.slice/libpod-1.scope/container\n", "/machine.slice/libpod-1.scope/container"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+        const char *p = NULL;
+        size_t len = 0;
+        g_assert_cmpint(memctl_cgpath_membership(good[i].text, &p, &len), ==, 0);
+        g_assert_cmpuint(len, ==, strlen(good[i].want));
+        g_assert_true(strncmp(p, good[i].want, len) == 0);
+    }
+    const struct {
+        const char *text;
+        int err;
+    } bad[] = {
+            {"", -ENOENT},
+            {"4:memory:/a\n", -ENOENT},
+            {"10::/not-unified\n", -ENOENT},
+            {"0::relative\n", -EINVAL},
+            {"0::\n", -EINVAL},
+            {"0::/a/../b\n", -EINVAL},
+            {"0::/a/./b\n", -EINVAL},
+            {"0::/a/..\n", -EINVAL},
+            {"0::/..\n", -EINVAL},
+            {"0::/gone (deleted)\n", -EINVAL},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        const char *p = "untouched";
+        size_t len = 7;
+        g_assert_cmpint(memctl_cgpath_membership(bad[i].text, &p, &len), ==, bad[i].err);
+        g_assert_cmpstr(p, ==, "untouched");
+        g_assert_cmpuint(len, ==, 7);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/name/membership", test_membership);
     g_test_add_func("/name/accepts", test_accepts);
     g_test_add_func("/name/rejects", test_rejects);
     g_test_add_func("/name/escape", test_escape);
