@@ -457,8 +457,10 @@ static int hook_create(Hook *h, MemctlClient *c)
     json_object *p = config_at(h, (const char *[]){"linux", "cgroupsPath", NULL});
     bool from_pid = !p || !json_object_is_type(p, json_type_string) || json_object_get_string(p)[0] != '/';
     if (from_pid && (r = remember(h, name)) < 0)
-        fprintf(stderr, "memctl oci-hook: container %s: cannot note its group in %s (%s): poststop will not "
-                "find it; give linux.cgroupsPath\n", h->id, run_dir(), strerror(-r));
+        fprintf(stderr,
+                "memctl oci-hook: container %s: cannot note its group in %s (%s): poststop will not "
+                "find it; give linux.cgroupsPath\n",
+                h->id, run_dir(), strerror(-r));
     return 0;
 }
 

@@ -115,7 +115,8 @@ static void boost_one(MemctlBoost *b, MemctlRegistration *reg)
     say(b, false, "%s: at its limit under host pressure: boosted %s above it, on the reserve", reg->group,
         memctl_size_format(reg->size, s));
     if (r > 0)
-        say(b, true, "%s: the boost is not marked on the cgroup (no user xattrs on cgroupfs before Linux 5.7): "
+        say(b, true,
+            "%s: the boost is not marked on the cgroup (no user xattrs on cgroupfs before Linux 5.7): "
             "if memctld stops before taking it back, it stays",
             reg->group);
 }
@@ -247,7 +248,8 @@ void memctl_boost_resume(MemctlBoost *b)
         if (!grp->boost)
             continue;
         boosted = true;
-        say(b, false, "%s: still boosted %s above its own limits from before the restart: taken back once "
+        say(b, false,
+            "%s: still boosted %s above its own limits from before the restart: taken back once "
             "the host is calm and the group under them",
             grp->name, memctl_size_format(grp->boost, s));
     }

@@ -26,8 +26,8 @@ typedef struct {
     guint holder_watch;
     char *min_group;   /* the group whose memory.min this registration raised, or NULL */
     uint64_t prev_min; /* its memory.min before, put back on unregistration */
-    bool lent; /* mem's pages are lent out as its group's boost (MemctlGroup.boost, daemon/boost.h),
-                * or not yet taken back: no lease */
+    bool lent;         /* mem's pages are lent out as its group's boost (MemctlGroup.boost, daemon/boost.h),
+                        * or not yet taken back: no lease */
     int pidfd;         /* process registrations end when the process does */
     guint pid_source;
     struct MemctlCritical *owner;

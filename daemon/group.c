@@ -291,8 +291,8 @@ static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
     MemctlGroup *parent = parent_of(g, grp->name);
     int slot = memctl_core_add_group(
             g->core, grp->name, grp->path, parent ? parent->slot : -1,
-            boosted(MEMCTL_FILE_HIGH, memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
-                    grp->boost),
+            boosted(MEMCTL_FILE_HIGH,
+                    memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX), grp->boost),
             boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
                     grp->boost),
             memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);

@@ -301,13 +301,15 @@ static char *run_hook(ApiTest *t, const char *dir, const char *config, const cha
     g_assert_true(g_file_set_contents(cfile, config, -1, NULL));
     g_assert_true(g_file_set_contents(sfile, state, -1, NULL));
     g_autofree char *memctl = g_build_filename(g_getenv("MEMCTL_BUILD_ROOT"), "client", "memctl", NULL);
-    g_autofree char *cmd = g_strdup_printf("MEMCTL_OCI_RUN_DIR='%s/run' '%s' '--bus-address=%s' oci-hook %s < '%s'",
-                                           dir, memctl, t->bus.address, stage, sfile);
+    g_autofree char *cmd =
+            g_strdup_printf("MEMCTL_OCI_RUN_DIR='%s/run' '%s' '--bus-address=%s' oci-hook %s < '%s'", dir,
+                            memctl, t->bus.address, stage, sfile);
     const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     g_autofree char *out = NULL;
     char *errs = NULL;
     int st = -1;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &st, NULL));
+    g_assert_true(
+            g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &st, NULL));
     g_test_message("%s: status %d: %s", *stage ? stage : "(stage from the state)", st, errs);
     g_assert_true(WIFEXITED(st));
     g_assert_cmpint(WEXITSTATUS(st), ==, want_status);
@@ -383,7 +385,8 @@ static void test_pid_cgroup(void)
     g_assert_cmpstr(noted, ==, "ctr-pid");
     (void)hog_kill(&init);
     g_autofree char *stopped = g_strdup_printf(
-            "{\"ociVersion\": \"1.0.2\", \"id\": \"ctr-pid\", \"status\": \"stopped\", \"bundle\": \"%s\"}", dir);
+            "{\"ociVersion\": \"1.0.2\", \"id\": \"ctr-pid\", \"status\": \"stopped\", \"bundle\": \"%s\"}",
+            dir);
     g_autofree char *e2 = run_hook(&t, dir, config, stopped, "poststop", 0);
     g_assert_nonnull(strstr(e2, "group ctr-pid removed"));
     g_assert_false(g_file_test(ctr, G_FILE_TEST_EXISTS));

@@ -14,8 +14,9 @@
 static void test_membership(void)
 {
     g_autofree char *p = NULL;
-    g_assert_cmpint(memctl_cgroup_parse_membership("1:name=systemd:/x\n0::/system.slice/memctld.service\n", &p),
-                    ==, 0);
+    g_assert_cmpint(
+            memctl_cgroup_parse_membership("1:name=systemd:/x\n0::/system.slice/memctld.service\n", &p), ==,
+            0);
     g_assert_cmpstr(p, ==, "/system.slice/memctld.service");
     char *keep = (char *)"untouched";
     g_assert_cmpint(memctl_cgroup_parse_membership("0::/a/../b\n", &keep), ==, -EINVAL);
