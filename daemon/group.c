@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/group.h"
+#include "daemon/group-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,18 +16,8 @@
 #include "policy/name.h"
 #include "policy/size.h"
 
-struct MemctlGroups {
-    char *mount;
-    char *root;
-    char *proc;
-    MemctlCore *core;    /* borrowed */
-    GHashTable *by_name; /* name -> MemctlGroup* (owned) */
-    GHashTable *by_slot; /* slot -> MemctlGroup* (borrowed) */
-    MemctlGroupsListener listener;
-    void *listener_data;
-};
 
-static void notify(MemctlGroups *g)
+void memctl_groups_notify(MemctlGroups *g)
 {
     if (g->listener)
         g->listener(g->listener_data);
@@ -124,7 +115,7 @@ static MemctlGroup *parent_of(MemctlGroups *g, const char *name)
     return memctl_groups_get(g, parent);
 }
 
-static const char *file_value(MemctlFile f, uint64_t v, char buf[static 24])
+const char *memctl_group_file_value(MemctlFile f, uint64_t v, char buf[static 24])
 {
     if (f == MEMCTL_FILE_OOM_GROUP)
         return v ? "1" : "0";
@@ -134,8 +125,7 @@ static const char *file_value(MemctlFile f, uint64_t v, char buf[static 24])
     return buf;
 }
 
-/* What the kernel file holds for a setting of v: high and max carry the group's boost. */
-static uint64_t boosted(MemctlFile f, uint64_t v, uint64_t boost)
+uint64_t memctl_group_boosted(MemctlFile f, uint64_t v, uint64_t boost)
 {
     if ((f != MEMCTL_FILE_HIGH && f != MEMCTL_FILE_MAX) || v == MEMCTL_SIZE_MAX)
         return v;
@@ -233,7 +223,7 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
         v.value[MEMCTL_FILE_MAX] < have->value[MEMCTL_FILE_MAX]) {
         uint64_t cur = 0;
         if (memctl_cgroup_get_u64(path, "memory.current", &cur) == 0 &&
-            boosted(MEMCTL_FILE_MAX, v.value[MEMCTL_FILE_MAX], boost) <= cur)
+            memctl_group_boosted(MEMCTL_FILE_MAX, v.value[MEMCTL_FILE_MAX], boost) <= cur)
             return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
                                "%s: '%s' is not above the current usage (%" G_GUINT64_FORMAT " bytes)", name,
                                memctl_key_name(key_for_file(want, MEMCTL_FILE_MAX)), cur),
@@ -250,13 +240,13 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
             continue; /* no limit is rewritten that did not change */
         char buf[24];
         int r = memctl_cgroup_set(g->mount, path, memctl_file_name((MemctlFile)f),
-                                  file_value((MemctlFile)f, boosted((MemctlFile)f, v.value[f], boost), buf));
+                                  memctl_group_file_value((MemctlFile)f, memctl_group_boosted((MemctlFile)f, v.value[f], boost), buf));
         if (r < 0) {
             for (size_t k = ndone; k-- > 0;) {
                 MemctlFile back = done[k];
                 if (have && (have->set & (1u << back)))
                     (void)memctl_cgroup_set(g->mount, path, memctl_file_name(back),
-                                            file_value(back, boosted(back, have->value[back], boost), buf));
+                                            memctl_group_file_value(back, memctl_group_boosted(back, have->value[back], boost), buf));
             }
             return g_set_error(error, MEMCTL_ERROR,
                                r == -EINVAL || r == -ERANGE ? MEMCTL_ERROR_INVALID_ARGUMENT
@@ -274,14 +264,13 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
     return 0;
 }
 
-/* Tells the core the limits the kernel enforces now (the boost included). */
-static void update_core(MemctlGroups *g, MemctlGroup *grp)
+void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp)
 {
     (void)memctl_core_update_group(
             g->core, grp->slot,
-            boosted(MEMCTL_FILE_HIGH,
+            memctl_group_boosted(MEMCTL_FILE_HIGH,
                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX), grp->boost),
-            boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+            memctl_group_boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
                     grp->boost),
             memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
 }
@@ -291,9 +280,9 @@ static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
     MemctlGroup *parent = parent_of(g, grp->name);
     int slot = memctl_core_add_group(
             g->core, grp->name, grp->path, parent ? parent->slot : -1,
-            boosted(MEMCTL_FILE_HIGH,
+            memctl_group_boosted(MEMCTL_FILE_HIGH,
                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX), grp->boost),
-            boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+            memctl_group_boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
                     grp->boost),
             memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     if (slot < 0)
@@ -303,7 +292,7 @@ static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
                slot;
     grp->slot = slot;
     g_hash_table_insert(g->by_slot, GINT_TO_POINTER(slot), grp);
-    notify(g);
+    memctl_groups_notify(g);
     return 0;
 }
 
@@ -323,50 +312,8 @@ static void read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValu
         ret_applied->set |= 1u << f;
         ret_applied->value[f] = v;
         char buf[24];
-        (void)memctl_limits_set(ret_limits, memctl_key_name(keys[f]), file_value((MemctlFile)f, v, buf));
+        (void)memctl_limits_set(ret_limits, memctl_key_name(keys[f]), memctl_group_file_value((MemctlFile)f, v, buf));
     }
-}
-
-/*
- * A group memctld boosted before it stopped (crashed, or was restarted under host pressure) still
- * runs on the boost: the kernel's high and max are its own plus the boost, and the mark on the
- * cgroup says by how much. Its own settings are taken back out of what the kernel holds, and the
- * boost is kept until it can be taken back as usual. A mark that does not fit what the kernel holds
- * (the limits were changed while memctld was away) is dropped.
- */
-static void adopt_boost(MemctlGroup *grp)
-{
-    uint64_t boost;
-    if (memctl_cgroup_get_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, &boost) < 0 || boost == 0)
-        return;
-    static const struct {
-        MemctlFile file;
-        MemctlKey key;
-    } raised[] = {{MEMCTL_FILE_HIGH, MEMCTL_KEY_HIGH}, {MEMCTL_FILE_MAX, MEMCTL_KEY_MAX}};
-    MemctlFileValues applied = grp->applied;
-    MemctlLimits limits = grp->limits;
-    int n = 0;
-    for (size_t i = 0; i < G_N_ELEMENTS(raised); i++) {
-        uint64_t v = memctl_file_values_get(&applied, raised[i].file, MEMCTL_SIZE_MAX);
-        if (v == MEMCTL_SIZE_MAX)
-            continue;
-        if (v < boost || v == MEMCTL_SIZE_MAX - 1) {
-            n = -1; /* not what a boost of this size leaves */
-            break;
-        }
-        char buf[24];
-        applied.value[raised[i].file] = v - boost;
-        (void)memctl_limits_set(&limits, memctl_key_name(raised[i].key),
-                                file_value(raised[i].file, v - boost, buf));
-        n++;
-    }
-    if (n <= 0) {
-        (void)memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK);
-        return;
-    }
-    grp->applied = applied;
-    grp->limits = limits;
-    grp->boost = boost;
 }
 
 static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError **error)
@@ -380,7 +327,7 @@ static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError
         grp->path = g_strdup(path);
         grp->adopted = true;
         read_back(path, &grp->limits, &grp->applied);
-        adopt_boost(grp);
+        memctl_group_adopt_boost(grp);
         g_hash_table_insert(g->by_name, grp->name, grp);
         if ((r = group_attach_core(g, grp, error)) < 0)
             return r;
@@ -491,7 +438,7 @@ int memctl_groups_set_slice(MemctlGroups *g, const char *name, const char *slice
         return 0;
     g_free(grp->slice);
     grp->slice = g_strdup(slice);
-    notify(g);
+    memctl_groups_notify(g);
     return 1;
 }
 
@@ -515,93 +462,8 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
         return r;
     grp->limits = want;
     grp->applied = applied;
-    update_core(g, grp);
-    notify(g);
-    return 0;
-}
-
-/* Writes high and max (those set) with `boost` on top, in `order`; on a kernel error puts back what
- * it wrote (with the group's current boost). */
-static int write_boost(MemctlGroups *g, MemctlGroup *grp, uint64_t boost, const MemctlFile order[2],
-                       GError **error)
-{
-    char buf[24];
-    for (int k = 0; k < 2; k++) {
-        MemctlFile f = order[k];
-        uint64_t v = memctl_file_values_get(&grp->applied, f, MEMCTL_SIZE_MAX);
-        if (v == MEMCTL_SIZE_MAX)
-            continue;
-        int r = memctl_cgroup_set(g->mount, grp->path, memctl_file_name(f),
-                                  file_value(f, boosted(f, v, boost), buf));
-        if (r < 0) {
-            if (k == 1 && memctl_file_values_get(&grp->applied, order[0], MEMCTL_SIZE_MAX) != MEMCTL_SIZE_MAX)
-                (void)memctl_cgroup_set(
-                        g->mount, grp->path, memctl_file_name(order[0]),
-                        file_value(order[0], boosted(order[0], grp->applied.value[order[0]], grp->boost),
-                                   buf));
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the kernel refused %s: %s",
-                               grp->name, memctl_file_name(f), g_strerror(-r)),
-                   r;
-        }
-    }
-    return 0;
-}
-
-int memctl_groups_boost(MemctlGroups *g, const char *name, uint64_t bytes, GError **error)
-{
-    MemctlGroup *grp = memctl_groups_get(g, name);
-    if (!grp)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
-    if (memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX) == MEMCTL_SIZE_MAX &&
-        memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX) == MEMCTL_SIZE_MAX)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: has no limit to raise",
-                           name),
-               -EINVAL;
-    /* The mark first: a crash between it and the limits leaves a mark that adopt_boost drops. */
-    int marked = memctl_cgroup_set_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, bytes);
-    static const MemctlFile up[2] = {MEMCTL_FILE_MAX, MEMCTL_FILE_HIGH}; /* high never above max */
-    int r = write_boost(g, grp, bytes, up, error);
-    if (r < 0) {
-        if (marked == 0)
-            (void)(grp->boost ? memctl_cgroup_set_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, grp->boost)
-                              : memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK));
-        return r;
-    }
-    grp->boost = bytes;
-    update_core(g, grp);
-    notify(g);
-    return marked < 0 ? 1 : 0;
-}
-
-int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error)
-{
-    MemctlGroup *grp = memctl_groups_get(g, name);
-    if (!grp)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
-    if (grp->boost == 0)
-        return 0;
-    uint64_t high = memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX);
-    uint64_t max = memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX);
-    uint64_t cur = 0;
-    char c[MEMCTL_SIZE_FORMAT_MAX], l[MEMCTL_SIZE_FORMAT_MAX];
-    int r = memctl_cgroup_get_u64(grp->path, "memory.current", &cur);
-    if (r < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: memory.current: %s", name,
-                           g_strerror(-r)),
-               r;
-    uint64_t limit = high < max ? high : max;
-    if (cur > limit)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: uses %s, above its own limit %s",
-                           name, memctl_size_format(cur, c), memctl_size_format(limit, l)),
-               -EBUSY;
-    static const MemctlFile down[2] = {MEMCTL_FILE_HIGH, MEMCTL_FILE_MAX};
-    r = write_boost(g, grp, 0, down, error);
-    if (r < 0)
-        return r;
-    (void)memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK);
-    grp->boost = 0;
-    update_core(g, grp);
-    notify(g);
+    memctl_groups_update_core(g, grp);
+    memctl_groups_notify(g);
     return 0;
 }
 
@@ -654,7 +516,7 @@ static void forget(MemctlGroups *g, MemctlGroup *grp, const MemctlGroupFinal *fi
         *ret_final = *fin;
     g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
     g_hash_table_remove(g->by_name, grp->name);
-    notify(g);
+    memctl_groups_notify(g);
 }
 
 int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,
@@ -805,6 +667,6 @@ int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_r
             if (!g_hash_table_contains(known, ((MemctlGroup *)l->data)->name))
                 g_ptr_array_add(ret_added, g_strdup(((MemctlGroup *)l->data)->name));
     }
-    notify(g);
+    memctl_groups_notify(g);
     return r;
 }

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The boost of a group (daemon/group.h, daemon/boost.h): its limits raised and put back, its mark on
+ * the cgroup, and a boost found on a group memctld adopts. */
+#include <errno.h>
+
+#include "daemon/cgroup.h"
+#include "daemon/error.h"
+#include "daemon/group-internal.h"
+#include "daemon/group.h"
+#include "include/memctl/memctl.h"
+#include "policy/size.h"
+
+void memctl_group_adopt_boost(MemctlGroup *grp)
+{
+    uint64_t boost;
+    if (memctl_cgroup_get_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, &boost) < 0 || boost == 0)
+        return;
+    static const struct {
+        MemctlFile file;
+        MemctlKey key;
+    } raised[] = {{MEMCTL_FILE_HIGH, MEMCTL_KEY_HIGH}, {MEMCTL_FILE_MAX, MEMCTL_KEY_MAX}};
+    MemctlFileValues applied = grp->applied;
+    MemctlLimits limits = grp->limits;
+    int n = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(raised); i++) {
+        uint64_t v = memctl_file_values_get(&applied, raised[i].file, MEMCTL_SIZE_MAX);
+        if (v == MEMCTL_SIZE_MAX)
+            continue;
+        if (v < boost || v == MEMCTL_SIZE_MAX - 1) {
+            n = -1; /* not what a boost of this size leaves */
+            break;
+        }
+        char buf[24];
+        applied.value[raised[i].file] = v - boost;
+        (void)memctl_limits_set(&limits, memctl_key_name(raised[i].key),
+                                memctl_group_file_value(raised[i].file, v - boost, buf));
+        n++;
+    }
+    if (n <= 0) {
+        (void)memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK);
+        return;
+    }
+    grp->applied = applied;
+    grp->limits = limits;
+    grp->boost = boost;
+}
+
+/* Writes high and max (those set) with `boost` on top, in `order`; on a kernel error puts back what
+ * it wrote (with the group's current boost). */
+static int write_boost(MemctlGroups *g, MemctlGroup *grp, uint64_t boost, const MemctlFile order[2],
+                       GError **error)
+{
+    char buf[24];
+    for (int k = 0; k < 2; k++) {
+        MemctlFile f = order[k];
+        uint64_t v = memctl_file_values_get(&grp->applied, f, MEMCTL_SIZE_MAX);
+        if (v == MEMCTL_SIZE_MAX)
+            continue;
+        int r = memctl_cgroup_set(g->mount, grp->path, memctl_file_name(f),
+                                  memctl_group_file_value(f, memctl_group_boosted(f, v, boost), buf));
+        if (r < 0) {
+            if (k == 1 && memctl_file_values_get(&grp->applied, order[0], MEMCTL_SIZE_MAX) != MEMCTL_SIZE_MAX)
+                (void)memctl_cgroup_set(
+                        g->mount, grp->path, memctl_file_name(order[0]),
+                        memctl_group_file_value(order[0], memctl_group_boosted(order[0], grp->applied.value[order[0]], grp->boost),
+                                   buf));
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the kernel refused %s: %s",
+                               grp->name, memctl_file_name(f), g_strerror(-r)),
+                   r;
+        }
+    }
+    return 0;
+}
+
+int memctl_groups_boost(MemctlGroups *g, const char *name, uint64_t bytes, GError **error)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+    if (memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX) == MEMCTL_SIZE_MAX &&
+        memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX) == MEMCTL_SIZE_MAX)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: has no limit to raise",
+                           name),
+               -EINVAL;
+    /* The mark first: a crash between it and the limits leaves a mark that memctl_group_adopt_boost drops. */
+    int marked = memctl_cgroup_set_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, bytes);
+    static const MemctlFile up[2] = {MEMCTL_FILE_MAX, MEMCTL_FILE_HIGH}; /* high never above max */
+    int r = write_boost(g, grp, bytes, up, error);
+    if (r < 0) {
+        if (marked == 0)
+            (void)(grp->boost ? memctl_cgroup_set_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, grp->boost)
+                              : memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK));
+        return r;
+    }
+    grp->boost = bytes;
+    memctl_groups_update_core(g, grp);
+    memctl_groups_notify(g);
+    return marked < 0 ? 1 : 0;
+}
+
+int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+    if (grp->boost == 0)
+        return 0;
+    uint64_t high = memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX);
+    uint64_t max = memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX);
+    uint64_t cur = 0;
+    char c[MEMCTL_SIZE_FORMAT_MAX], l[MEMCTL_SIZE_FORMAT_MAX];
+    int r = memctl_cgroup_get_u64(grp->path, "memory.current", &cur);
+    if (r < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: memory.current: %s", name,
+                           g_strerror(-r)),
+               r;
+    uint64_t limit = high < max ? high : max;
+    if (cur > limit)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: uses %s, above its own limit %s",
+                           name, memctl_size_format(cur, c), memctl_size_format(limit, l)),
+               -EBUSY;
+    static const MemctlFile down[2] = {MEMCTL_FILE_HIGH, MEMCTL_FILE_MAX};
+    r = write_boost(g, grp, 0, down, error);
+    if (r < 0)
+        return r;
+    (void)memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK);
+    grp->boost = 0;
+    memctl_groups_update_core(g, grp);
+    memctl_groups_notify(g);
+    return 0;
+}

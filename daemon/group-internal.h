@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Definitions shared by the group table (group.c) and the boost of a group (group-boost.c). */
+
+#include "daemon/group.h"
+
+struct MemctlGroups {
+    char *mount;
+    char *root;
+    char *proc;
+    MemctlCore *core;    /* borrowed */
+    GHashTable *by_name; /* name -> MemctlGroup* (owned) */
+    GHashTable *by_slot; /* slot -> MemctlGroup* (borrowed) */
+    MemctlGroupsListener listener;
+    void *listener_data;
+};
+
+/* Tells the listener (the config: metrics, bus objects, state file) that something changed. */
+void memctl_groups_notify(MemctlGroups *g);
+/* Tells the core the limits the kernel enforces now (the boost included). */
+void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp);
+/* A setting as its memory.* file takes it ("max", "0"/"1" for oom.group), in buf. */
+const char *memctl_group_file_value(MemctlFile f, uint64_t v, char buf[static 24]);
+/* What the kernel file holds for a setting of v: high and max carry the group's boost. */
+uint64_t memctl_group_boosted(MemctlFile f, uint64_t v, uint64_t boost);
+
+/*
+ * A group memctld boosted before it stopped (crashed, or was restarted under host pressure) still
+ * runs on the boost: the kernel's high and max are its own plus the boost, and the mark on the
+ * cgroup says by how much. Its own settings are taken back out of what the kernel holds, and the
+ * boost is kept until it can be taken back as usual. A mark that does not fit what the kernel holds
+ * (the limits were changed while memctld was away) is dropped.
+ */
+void memctl_group_adopt_boost(MemctlGroup *grp);
