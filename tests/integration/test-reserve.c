@@ -372,9 +372,13 @@ static uint64_t shown_u64(ApiTest *t, const char *group, const char *key)
     return x;
 }
 
+/* memctld with a 64M reserve, the groups db (limit 64M, critical with 32M of it) and batch. */
 static void start_boost_daemon(ApiTest *t, const char *state_arg)
 {
     apitest_start(t, "memctl-reserve-boost", (const char *[]){"--reserve=64M", state_arg, NULL});
+    call_ok(t, "CreateGroup", g_variant_new_parsed("('db', {'limit': <'64M'>, 'priority': <'90'>})"));
+    call_ok(t, "CreateGroup", g_variant_new_parsed("('batch', {'priority': <'10'>})"));
+    call_ok(t, "RegisterCritical", g_variant_new("(sut)", "db", 0u, (guint64)(32 * MiB)));
 }
 
 /*
@@ -385,9 +389,6 @@ static void test_boost(void)
 {
     ApiTest t;
     start_boost_daemon(&t, NULL);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('db', {'limit': <'64M'>, 'priority': <'90'>})"));
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('batch', {'priority': <'10'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "db", 0u, (guint64)(32 * MiB)));
     g_autofree char *db = g_build_filename(t.root, "db", NULL);
     g_autofree char *batch = g_build_filename(t.root, "batch", NULL);
     Hog a, hog, b;
@@ -435,9 +436,6 @@ static void test_boost_restart(void)
     g_autofree char *a_state = g_strdup_printf("--state-file=%s", state);
     ApiTest t;
     start_boost_daemon(&t, a_state);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('db', {'limit': <'64M'>, 'priority': <'90'>})"));
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('batch', {'priority': <'10'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "db", 0u, (guint64)(32 * MiB)));
     g_autofree char *db = g_build_filename(t.root, "db", NULL);
     g_autofree char *batch = g_build_filename(t.root, "batch", NULL);
     uint64_t max = cgtest_read_u64(db, "memory.max"), high = cgtest_read_u64(db, "memory.high");
