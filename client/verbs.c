@@ -111,11 +111,11 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         printf("      Events: %" PRIu64 " dropped (the main loop fell behind)\n", s.events_dropped);
     char bar[32];
     status_bar(s.memory_total - MIN(s.memory_available, s.memory_total), s.memory_total, bar);
-    printf("\n  Host memory: %s %s available of %s\n", bar, cli_size(s.memory_available, b1),
+    printf("\n  Host memory: %s used, %s available of %s\n", bar, cli_size(s.memory_available, b1),
            cli_size(s.memory_total, b2));
     if (s.swap_total) {
         status_bar(s.swap_total - MIN(s.swap_free, s.swap_total), s.swap_total, bar);
-        printf("         Swap: %s %s free of %s\n", bar, cli_size(s.swap_free, b1),
+        printf("         Swap: %s used, %s free of %s\n", bar, cli_size(s.swap_free, b1),
                cli_size(s.swap_total, b2));
     } else
         printf("         Swap: none\n");

@@ -16,7 +16,6 @@
 #include "policy/name.h"
 #include "policy/size.h"
 
-
 void memctl_groups_notify(MemctlGroups *g)
 {
     if (g->listener)
@@ -239,14 +238,18 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
         if (have && (have->set & (1u << f)) && have->value[f] == v.value[f])
             continue; /* no limit is rewritten that did not change */
         char buf[24];
-        int r = memctl_cgroup_set(g->mount, path, memctl_file_name((MemctlFile)f),
-                                  memctl_group_file_value((MemctlFile)f, memctl_group_boosted((MemctlFile)f, v.value[f], boost), buf));
+        int r = memctl_cgroup_set(
+                g->mount, path, memctl_file_name((MemctlFile)f),
+                memctl_group_file_value((MemctlFile)f, memctl_group_boosted((MemctlFile)f, v.value[f], boost),
+                                        buf));
         if (r < 0) {
             for (size_t k = ndone; k-- > 0;) {
                 MemctlFile back = done[k];
                 if (have && (have->set & (1u << back)))
-                    (void)memctl_cgroup_set(g->mount, path, memctl_file_name(back),
-                                            memctl_group_file_value(back, memctl_group_boosted(back, have->value[back], boost), buf));
+                    (void)memctl_cgroup_set(
+                            g->mount, path, memctl_file_name(back),
+                            memctl_group_file_value(
+                                    back, memctl_group_boosted(back, have->value[back], boost), buf));
             }
             return g_set_error(error, MEMCTL_ERROR,
                                r == -EINVAL || r == -ERANGE ? MEMCTL_ERROR_INVALID_ARGUMENT
@@ -269,9 +272,11 @@ void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp)
     (void)memctl_core_update_group(
             g->core, grp->slot,
             memctl_group_boosted(MEMCTL_FILE_HIGH,
-                    memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX), grp->boost),
-            memctl_group_boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
-                    grp->boost),
+                                 memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                                 grp->boost),
+            memctl_group_boosted(MEMCTL_FILE_MAX,
+                                 memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                                 grp->boost),
             memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
 }
 
@@ -281,9 +286,11 @@ static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
     int slot = memctl_core_add_group(
             g->core, grp->name, grp->path, parent ? parent->slot : -1,
             memctl_group_boosted(MEMCTL_FILE_HIGH,
-                    memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX), grp->boost),
-            memctl_group_boosted(MEMCTL_FILE_MAX, memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
-                    grp->boost),
+                                 memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
+                                 grp->boost),
+            memctl_group_boosted(MEMCTL_FILE_MAX,
+                                 memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
+                                 grp->boost),
             memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     if (slot < 0)
         return g_set_error(error, MEMCTL_ERROR, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
@@ -312,7 +319,8 @@ static void read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValu
         ret_applied->set |= 1u << f;
         ret_applied->value[f] = v;
         char buf[24];
-        (void)memctl_limits_set(ret_limits, memctl_key_name(keys[f]), memctl_group_file_value((MemctlFile)f, v, buf));
+        (void)memctl_limits_set(ret_limits, memctl_key_name(keys[f]),
+                                memctl_group_file_value((MemctlFile)f, v, buf));
     }
 }
 

@@ -280,6 +280,10 @@ static void test_cli_lifecycle(void)
     g_autofree char *status = apitest_cli(&t, 0, (const char *[]){"status", NULL});
     g_assert_nonnull(strstr(status, t.root));
     g_assert_nonnull(strstr(status, "Core: alive"));
+    g_assert_true(g_regex_match_simple(
+            "Host memory: \\[[#.]{20}\\] +[0-9]+% used, [0-9.]+[BKMGT] available of ", status, 0, 0));
+    g_assert_true(g_regex_match_simple("\nweb +[0-9.]+[BKMGT] +([0-9.]+[BKMGT]|host) \\[[#.]{20}\\] +[0-9]+%",
+                                       status, 0, 0));
     g_autofree char *sj = apitest_cli(&t, 0, (const char *[]){"status", "--json", NULL});
     /* PSI percentages as the kernel gives them (two decimals), not as binary floats print */
     g_assert_true(g_regex_match_simple("\"pressure_some\":[0-9]+\\.[0-9]{1,2}[,}]", sj, 0, 0));
