@@ -148,7 +148,10 @@ static Run one_run(const char *root, DaemonTest *d)
         if (!rec) {
             g_autofree char *all = NULL;
             g_file_get_contents(d->kill_log, &all, NULL, NULL);
-            g_printerr("bench-host-guard: no kill record for pid %d in %s\n", pid, all ? all : "(none)");
+            g_autofree char *log = NULL; /* when memctld armed, and what it saw: for the race */
+            g_file_get_contents(d->log, &log, NULL, NULL);
+            g_printerr("bench-host-guard: no kill record for pid %d in %s\nmemctld said: %s\n", pid,
+                       all ? all : "(none)", log ? log : "(nothing)");
         }
         r.arm_to_signal_ms = record_ms(rec, "\"event_to_signal_usec\":");
         r.arm_to_freed_ms = r.arm_to_signal_ms + record_ms(rec, "\"signal_to_freed_usec\":");
