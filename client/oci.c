@@ -50,7 +50,8 @@ typedef struct {
     json_object *state, *config;
     json_object *annotations; /* config's, then the state's over them (borrowed; may be NULL) */
     bool required;
-    char *problem; /* the first problem found (owned) */
+    bool group_from_pid; /* hook_group found the cgroup in /proc/<pid>/cgroup, not in the config */
+    char *problem;       /* the first problem found (owned) */
 } Hook;
 
 static int problem(Hook *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -305,6 +306,7 @@ static int hook_group(Hook *h, MemctlClient *c, bool creating, char **ret_name)
         cg = strdup(cgpath);
     } else if (creating && h->pid > 0) {
         cg = pid_cgroup(h->pid);
+        h->group_from_pid = cg != NULL;
     } else if (!creating && (*ret_name = recall(h))) {
         return 0;
     }
@@ -454,9 +456,7 @@ static int hook_create(Hook *h, MemctlClient *c)
     }
     fprintf(stderr, "memctl oci-hook: container %s is memctl group %s (%zu setting(s)%s)\n", h->id, name, s.n,
             crit && strcmp(crit, "true") == 0 ? ", critical" : "");
-    json_object *p = config_at(h, (const char *[]){"linux", "cgroupsPath", NULL});
-    bool from_pid = !p || !json_object_is_type(p, json_type_string) || json_object_get_string(p)[0] != '/';
-    if (from_pid && (r = remember(h, name)) < 0)
+    if (h->group_from_pid && (r = remember(h, name)) < 0)
         fprintf(stderr,
                 "memctl oci-hook: container %s: cannot note its group in %s (%s): poststop will not "
                 "find it; give linux.cgroupsPath\n",
