@@ -62,10 +62,7 @@ static int write_boost(MemctlGroups *g, MemctlGroup *grp, uint64_t boost, const 
             if (k == 1 && memctl_file_values_get(&grp->applied, order[0], MEMCTL_SIZE_MAX) != MEMCTL_SIZE_MAX)
                 (void)memctl_cgroup_set(
                         g->mount, grp->path, memctl_file_name(order[0]),
-                        memctl_group_file_value(
-                                order[0],
-                                memctl_group_boosted(order[0], grp->applied.value[order[0]], grp->boost),
-                                buf));
+                        memctl_group_file_value(order[0], memctl_group_enforced(grp, order[0]), buf));
             return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the kernel refused %s: %s",
                                grp->name, memctl_file_name(f), g_strerror(-r)),
                    r;

@@ -267,16 +267,15 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
     return 0;
 }
 
-/* The limit the kernel enforces now for high or max: the group's own, with its boost on top. */
-static uint64_t enforced(const MemctlGroup *grp, MemctlFile f)
+uint64_t memctl_group_enforced(const MemctlGroup *grp, MemctlFile f)
 {
     return memctl_group_boosted(f, memctl_file_values_get(&grp->applied, f, MEMCTL_SIZE_MAX), grp->boost);
 }
 
 void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp)
 {
-    (void)memctl_core_update_group(g->core, grp->slot, enforced(grp, MEMCTL_FILE_HIGH),
-                                   enforced(grp, MEMCTL_FILE_MAX),
+    (void)memctl_core_update_group(g->core, grp->slot, memctl_group_enforced(grp, MEMCTL_FILE_HIGH),
+                                   memctl_group_enforced(grp, MEMCTL_FILE_MAX),
                                    memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
 }
 
@@ -284,7 +283,8 @@ static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
 {
     MemctlGroup *parent = parent_of(g, grp->name);
     int slot = memctl_core_add_group(g->core, grp->name, grp->path, parent ? parent->slot : -1,
-                                     enforced(grp, MEMCTL_FILE_HIGH), enforced(grp, MEMCTL_FILE_MAX),
+                                     memctl_group_enforced(grp, MEMCTL_FILE_HIGH),
+                                     memctl_group_enforced(grp, MEMCTL_FILE_MAX),
                                      memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     if (slot < 0)
         return g_set_error(error, MEMCTL_ERROR, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
