@@ -184,27 +184,66 @@ const char *memctl_expo_content_type(MemctlExpoFormat format)
                                              : "text/plain; version=0.0.4; charset=utf-8";
 }
 
+/* [p, end) without the spaces and tabs around it. */
+static void expo_trim(const char **p, const char **end)
+{
+    while (*p < *end && (**p == ' ' || **p == '\t'))
+        (*p)++;
+    while (*end > *p && ((*end)[-1] == ' ' || (*end)[-1] == '\t'))
+        (*end)--;
+}
+
+static bool expo_token_is(const char *p, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(end - p) == n && g_ascii_strncasecmp(p, word, n) == 0;
+}
+
+/* One media range of an Accept header, [p, end): true if it accepts OpenMetrics 1.0. */
+static bool expo_range_wants_openmetrics(const char *p, const char *end)
+{
+    const char *semi = memchr(p, ';', (size_t)(end - p));
+    const char *type_end = semi ? semi : end;
+    expo_trim(&p, &type_end);
+    if (!expo_token_is(p, type_end, "application/openmetrics-text"))
+        return false;
+    bool v1 = true, refused = false;
+    for (const char *q = semi; q && q < end;) {
+        const char *param = q + 1;
+        const char *next = memchr(param, ';', (size_t)(end - param));
+        const char *param_end = next ? next : end;
+        expo_trim(&param, &param_end);
+        size_t len = (size_t)(param_end - param);
+        if (len >= 8 && g_ascii_strncasecmp(param, "version=", 8) == 0)
+            v1 = len >= 11 && strncmp(param + 8, "1.0", 3) == 0;
+        else if (len >= 2 && g_ascii_strncasecmp(param, "q=", 2) == 0) {
+            /* q is "0" or "0.", then up to three digits (RFC 9110): refused only when all are 0 */
+            refused = true;
+            for (const char *d = param + 2; d < param_end; d++)
+                if (*d >= '1' && *d <= '9')
+                    refused = false;
+        }
+        q = next;
+    }
+    return v1 && !refused;
+}
+
 MemctlExpoFormat memctl_expo_negotiate(const char *accept)
 {
     /* Prometheus asks "application/openmetrics-text;version=1.0.0,...;q=0.75,text/plain;version=0.0.4;q=0.5":
-     * OpenMetrics 1.0 whenever it is acceptable at all, unless refused with q=0. */
+     * OpenMetrics 1.0 whenever it is acceptable at all, unless refused with q=0. The header is a
+     * client's: anything may come (empty ranges and parameters included), and nothing is allocated. */
     if (!accept)
         return MEMCTL_EXPO_PROMETHEUS;
-    g_auto(GStrv) ranges = g_strsplit(accept, ",", -1);
-    for (char **r = ranges; *r; r++) {
-        g_auto(GStrv) params = g_strsplit(*r, ";", -1);
-        if (strcmp(g_strstrip(params[0]), "application/openmetrics-text") != 0)
-            continue;
-        bool v1 = true, refused = false;
-        for (char **p = params + 1; *p; p++) {
-            char *kv = g_strstrip(*p);
-            if (g_str_has_prefix(kv, "version="))
-                v1 = g_str_has_prefix(kv + 8, "1.0");
-            else if (g_str_has_prefix(kv, "q="))
-                refused = g_ascii_strtod(kv + 2, NULL) <= 0;
-        }
-        if (v1 && !refused)
+    const char *end = accept + strlen(accept);
+    for (const char *p = accept; p <= end;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *range_end = comma ? comma : end;
+        if (expo_range_wants_openmetrics(p, range_end))
             return MEMCTL_EXPO_OPENMETRICS;
+        if (!comma)
+            break;
+        p = comma + 1;
     }
     return MEMCTL_EXPO_PROMETHEUS;
 }

@@ -313,6 +313,15 @@ static void test_bad_http(void)
     http_reply_clear(&r);
     assert_still_serving(&t, port);
 
+    /* Accept headers with empty ranges and parameters (memctld crashed on "a,,b") */
+    static const char *const accepts[] = {"a,,b", ",", ";", ",,;;,", "application/openmetrics-text;;,,"};
+    for (size_t i = 0; i < G_N_ELEMENTS(accepts); i++) {
+        r = http_get(port, "/metrics", accepts[i]);
+        g_assert_cmpint(r.status, ==, 200);
+        http_reply_clear(&r);
+    }
+    assert_still_serving(&t, port);
+
     /* slow clients: half a request each, held open; others are served meanwhile, and the server
      * drops the slow ones after its idle timeout */
     int slow[8];

@@ -123,6 +123,26 @@ static void test_negotiate(void)
                     MEMCTL_EXPO_PROMETHEUS);
     g_assert_cmpint(memctl_expo_negotiate("application/openmetrics-text;q=0, text/plain"), ==,
                     MEMCTL_EXPO_PROMETHEUS);
+    /* Empty ranges and parameters (a client may send anything): no crash, the plain format. */
+    static const char *const hostile[] = {"",
+                                          ",",
+                                          ",,",
+                                          "a,,b",
+                                          ";",
+                                          ";;,;",
+                                          " , ; ,",
+                                          "\t",
+                                          "application/openmetrics-text,,",
+                                          ";q=0",
+                                          "=;=,=",
+                                          "a;;b;c,,",
+                                          "application/openmetrics-text;"};
+    for (size_t i = 0; i < G_N_ELEMENTS(hostile); i++)
+        (void)memctl_expo_negotiate(hostile[i]);
+    g_assert_cmpint(memctl_expo_negotiate("a,,b"), ==, MEMCTL_EXPO_PROMETHEUS);
+    g_assert_cmpint(memctl_expo_negotiate(",,application/openmetrics-text"), ==, MEMCTL_EXPO_OPENMETRICS);
+    g_assert_cmpint(memctl_expo_negotiate("application/openmetrics-text;;version=1.0.0"), ==,
+                    MEMCTL_EXPO_OPENMETRICS);
     MemctlExpoFormat f = MEMCTL_EXPO_OPENMETRICS;
     g_assert_true(memctl_expo_format_from_string("", &f) && f == MEMCTL_EXPO_PROMETHEUS);
     g_assert_true(memctl_expo_format_from_string("openmetrics", &f) && f == MEMCTL_EXPO_OPENMETRICS);
