@@ -11,17 +11,32 @@
 
 #include "daemon/error.h"
 
-/* Limits for clients: a scraper needs one connection and a few hundred bytes of request. */
+/*
+ * Limits for clients: a scraper needs one connection and a few hundred bytes of request. The idle
+ * timeout alone can be stretched by a client that sends a byte now and then, so every request also
+ * has a deadline from the moment its connection opened (or its previous request ended): longer than
+ * any scraper waits for an answer (Prometheus' scrape_timeout defaults to 10 s), after which the
+ * connection is shut down whatever state it is in.
+ */
 #define HTTP_CONNECTION_LIMIT 64
+#define HTTP_PER_IP_LIMIT 8
 #define HTTP_TIMEOUT_SEC 10
+#define HTTP_REQUEST_DEADLINE_USEC (15 * G_USEC_PER_SEC)
 #define HTTP_REQUEST_MEMORY (16u * 1024)
+
+typedef struct {
+    struct MHD_Connection *c;
+    gint64 t_start; /* monotonic: the connection opened, or its last request ended */
+    bool shut;
+} HttpClient;
 
 struct MemctlHttp {
     struct MHD_Daemon *d;
-    guint fd_id, timeout_id;
+    guint fd_id, timeout_id, deadline_id;
     MemctlHttpRender render;
     void *data;
     char *url;
+    GHashTable *clients; /* struct MHD_Connection* -> HttpClient* (owned) */
 };
 
 int memctl_http_parse_address(const char *address, void *ret_sockaddr, size_t size, char **ret_error)
@@ -130,6 +145,56 @@ static gboolean http_on_ready(gint fd, GIOCondition cond, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Shuts down the connections past their request's deadline (MHD then closes them); runs only while
+ * connections exist. */
+static gboolean http_on_deadline(gpointer data)
+{
+    MemctlHttp *h = data;
+    gint64 now = g_get_monotonic_time();
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, h->clients);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        HttpClient *cl = v;
+        if (cl->shut || now - cl->t_start < HTTP_REQUEST_DEADLINE_USEC)
+            continue;
+        const union MHD_ConnectionInfo *fd =
+                MHD_get_connection_info(cl->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (fd)
+            (void)shutdown(fd->connect_fd, SHUT_RDWR);
+        cl->shut = true;
+    }
+    if (g_hash_table_size(h->clients) > 0)
+        return G_SOURCE_CONTINUE;
+    h->deadline_id = 0;
+    return G_SOURCE_REMOVE;
+}
+
+static void http_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                               enum MHD_ConnectionNotificationCode toe)
+{
+    MemctlHttp *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        g_hash_table_remove(h->clients, c);
+        return;
+    }
+    HttpClient *cl = g_new0(HttpClient, 1);
+    cl->c = c;
+    cl->t_start = g_get_monotonic_time();
+    g_hash_table_replace(h->clients, c, cl);
+    if (!h->deadline_id)
+        h->deadline_id = g_timeout_add_seconds(1, http_on_deadline, h);
+}
+
+static void http_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    MemctlHttp *h = cls;
+    HttpClient *cl = g_hash_table_lookup(h->clients, c);
+    if (cl)
+        cl->t_start = g_get_monotonic_time(); /* a kept-alive connection: the next request's deadline */
+}
+
 static void http_no_log(void *cls, const char *fmt, va_list ap)
 {
     /* Client errors (bad requests, timeouts) are the client's business; memctld does not log them. */
@@ -148,13 +213,18 @@ int memctl_http_new(const char *address, MemctlHttpRender render, void *data, Me
     g_autofree MemctlHttp *h = g_new0(MemctlHttp, 1);
     h->render = render;
     h->data = data;
+    h->clients = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     errno = 0;
-    h->d = MHD_start_daemon(
-            MHD_USE_EPOLL | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, http_access, h, MHD_OPTION_SOCK_ADDR,
-            (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONNECTION_LIMIT,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_SEC, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)HTTP_REQUEST_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, http_no_log, NULL, MHD_OPTION_END);
+    h->d = MHD_start_daemon(MHD_USE_EPOLL | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, http_access, h,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned int)HTTP_CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned int)HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned int)HTTP_TIMEOUT_SEC, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)HTTP_REQUEST_MEMORY, MHD_OPTION_NOTIFY_CONNECTION, http_on_connection, h,
+                            MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, h, MHD_OPTION_EXTERNAL_LOGGER,
+                            http_no_log, NULL, MHD_OPTION_END);
     if (!h->d) {
+        g_hash_table_destroy(h->clients);
         int e = errno ? errno : EADDRINUSE;
         g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot listen on %s: %s", address,
                     g_strerror(e));
@@ -164,6 +234,7 @@ int memctl_http_new(const char *address, MemctlHttpRender render, void *data, Me
     const union MHD_DaemonInfo *port = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     if (!ep) {
         MHD_stop_daemon(h->d);
+        g_hash_table_destroy(h->clients);
         g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "libmicrohttpd has no epoll support");
         return -EOPNOTSUPP;
     }
@@ -182,7 +253,10 @@ void memctl_http_free(MemctlHttp *h)
         g_source_remove(h->fd_id);
     if (h->timeout_id)
         g_source_remove(h->timeout_id);
-    MHD_stop_daemon(h->d);
+    if (h->deadline_id)
+        g_source_remove(h->deadline_id);
+    MHD_stop_daemon(h->d); /* closes every connection: the table empties */
+    g_hash_table_destroy(h->clients);
     g_free(h->url);
     g_free(h);
 }

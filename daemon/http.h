@@ -9,8 +9,10 @@
 /*
  * The /metrics endpoint: libmicrohttpd driven from the GLib main loop (its epoll fd watched like
  * any other source; no thread of its own), so a scrape renders on the main loop and never touches
- * the core. Only GET and HEAD of /metrics (and /) are served; connections are limited in number,
- * request size and idle time, so slow or hostile clients cost a socket each and nothing more.
+ * the core. Only GET and HEAD of /metrics (and /) are served; connections are limited in number
+ * (64, and 8 from one address), request size (16 KiB), idle time (10 s) and the time one request may
+ * take from its connection's opening (15 s, however slowly a client sends), so slow or hostile
+ * clients cost a socket each and nothing more, and one address cannot take every connection.
  */
 typedef struct MemctlHttp MemctlHttp;
 

@@ -322,11 +322,11 @@ static void test_bad_http(void)
     }
     assert_still_serving(&t, port);
 
-    /* slow clients: half a request each, held open; others are served meanwhile, and the server
-     * drops the slow ones after its idle timeout */
+    /* slow clients from one address: half a request each, held open; others are served meanwhile,
+     * and the server drops the slow ones after its idle timeout */
     int slow[8];
     for (int i = 0; i < 8; i++) {
-        slow[i] = http_connect(port);
+        slow[i] = http_connect_from(port, "127.0.0.2");
         g_assert_cmpint(slow[i], >=, 0);
         g_assert_true(http_send_all(slow[i], "GET /metrics HTTP/1.1\r\nHost:", 29));
     }
@@ -340,6 +340,51 @@ static void test_bad_http(void)
     }
     g_test_message("slow clients dropped after %.1f s", (g_get_monotonic_time() - t0) / 1e6);
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 25 * G_USEC_PER_SEC);
+
+    /* One address gets 8 connections, not all 64: held ones from 127.0.0.3, then more from there
+     * are closed unanswered while 127.0.0.1 is still served. */
+    int held[8];
+    for (int i = 0; i < 8; i++) {
+        held[i] = http_connect_from(port, "127.0.0.3");
+        g_assert_cmpint(held[i], >=, 0);
+    }
+    g_usleep(300 * 1000); /* memctld accepted them */
+    for (int i = 0; i < 4; i++) {
+        int extra = http_connect_from(port, "127.0.0.3");
+        g_assert_cmpint(extra, >=, 0); /* the kernel's backlog accepts; memctld closes it */
+        g_assert_true(http_send_all(extra, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 34));
+        g_autoptr(GString) got = http_recv_all(extra, 10000);
+        g_assert_cmpuint(got->len, ==, 0);
+        close(extra);
+    }
+    assert_still_serving(&t, port);
+    for (int i = 0; i < 8; i++)
+        close(held[i]);
+
+    /* A client that sends a byte of its request every 2 s (never idle for the 10 s timeout) is cut
+     * at the request deadline, 15 s after it connected. */
+    int drip = http_connect_from(port, "127.0.0.4");
+    g_assert_cmpint(drip, >=, 0);
+    const char req[] =
+            "GET /metrics HTTP/1.1\r\nHost: slow.example\r\nX-Drip: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    t0 = g_get_monotonic_time();
+    bool cut = false;
+    for (size_t i = 0; i < sizeof(req) - 1 && !cut; i++) {
+        if (!http_send_all(drip, req + i, 1))
+            cut = true;
+        struct pollfd p = {.fd = drip, .events = POLLIN};
+        if (poll(&p, 1, 2000) > 0) {
+            char c;
+            cut = recv(drip, &c, 1, 0) <= 0;
+        }
+    }
+    double dripped = (g_get_monotonic_time() - t0) / 1e6;
+    g_test_message("a client dripping its request was cut after %.1f s", dripped);
+    g_assert_true(cut);
+    g_assert_cmpfloat(dripped, >=, 13);
+    g_assert_cmpfloat(dripped, <, 25);
+    close(drip);
+    assert_still_serving(&t, port);
 
     /* a pile of connections beyond the limit: refused or closed, and the daemon stays */
     int pile[200], opened = 0;

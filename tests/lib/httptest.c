@@ -12,8 +12,18 @@
 
 int http_connect(int port)
 {
+    return http_connect_from(port, NULL);
+}
+
+int http_connect_from(int port, const char *source)
+{
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     g_assert_cmpint(fd, >=, 0);
+    if (source) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        g_assert_cmpint(inet_pton(AF_INET, source, &src.sin_addr), ==, 1);
+        g_assert_cmpint(bind(fd, (struct sockaddr *)&src, sizeof(src)), ==, 0);
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {

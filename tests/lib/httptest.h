@@ -13,6 +13,9 @@ typedef struct {
 
 /* A TCP connection to 127.0.0.1:port, or -errno. */
 int http_connect(int port);
+/* The same from the loopback address `source` ("127.0.0.2": every 127/8 address is this host's), so
+ * that a test can be several clients; NULL: any. */
+int http_connect_from(int port, const char *source);
 bool http_send_all(int fd, const char *buf, size_t len);
 /* Reads until the peer closes or timeout_ms pass; returns what came (maybe empty). */
 GString *http_recv_all(int fd, int timeout_ms);
