@@ -84,10 +84,12 @@ static bool at_limit(MemctlGroup *grp)
     return cur + limit / 32 >= limit;
 }
 
-/* A group registration (of `group`, or any if NULL) with a reserve that is neither leased nor lent. */
+/* A group registration (of `group`, or any if NULL) with a reserve that is resident and neither
+ * leased nor lent (a renewal still waiting for memory has nothing to lend). */
 static bool boostable(const MemctlRegistration *reg, const char *group)
 {
-    return reg->group && reg->size && !reg->lease && !reg->lent && (!group || g_str_equal(reg->group, group));
+    return reg->group && reg->size && !reg->lease && !reg->lent && !reg->renewing &&
+           (!group || g_str_equal(reg->group, group));
 }
 
 /* Boosts reg (boostable) if its group is at its limit. */

@@ -24,23 +24,52 @@ struct MemctlCritical {
     char *mount, *proc;
     GPtrArray *regs; /* MemctlRegistration* */
     uint32_t next_lease;
+    guint renew_source; /* retries renewals the host had no memory for, while any is pending */
 };
 
-static void lease_end(MemctlRegistration *reg)
+/* The lease is no longer held (its holder keeps whatever fd or mapping it has). */
+static void lease_forget(MemctlRegistration *reg)
 {
-    if (!reg->lease)
-        return;
     if (reg->holder_watch)
         g_bus_unwatch_name(reg->holder_watch);
     reg->holder_watch = 0;
     g_clear_pointer(&reg->holder, g_free);
-    memctl_reserve_wipe(&reg->mem);
     reg->lease = 0;
+}
+
+static gboolean on_renew_retry(gpointer user_data)
+{
+    MemctlCritical *c = user_data;
+    bool pending = false;
+    for (guint i = 0; i < c->regs->len; i++) {
+        MemctlRegistration *reg = c->regs->pdata[i];
+        if (reg->renewing && memctl_reserve_renew(&reg->mem) == 0)
+            reg->renewing = false;
+        pending |= reg->renewing;
+    }
+    if (pending)
+        return G_SOURCE_CONTINUE;
+    c->renew_source = 0;
+    return G_SOURCE_REMOVE;
+}
+
+/* A holder is done: the registration's next holder gets new memory, and the old holder's fd and
+ * mappings reach nothing the reserve still holds. */
+static void lease_end(MemctlRegistration *reg)
+{
+    if (!reg->lease)
+        return;
+    lease_forget(reg);
+    if (memctl_reserve_renew(&reg->mem) == 0)
+        return;
+    reg->renewing = true; /* no lease until the host gives the memory back: retried every second */
+    if (!reg->owner->renew_source)
+        reg->owner->renew_source = g_timeout_add_seconds(1, on_renew_retry, reg->owner);
 }
 
 static void registration_free(MemctlRegistration *reg)
 {
-    lease_end(reg);
+    lease_forget(reg);
     if (reg->pid_source)
         g_source_remove(reg->pid_source);
     memctl_closep(&reg->pidfd);
@@ -67,6 +96,8 @@ void memctl_critical_free(MemctlCritical *c)
 {
     if (!c)
         return;
+    if (c->renew_source)
+        g_source_remove(c->renew_source);
     g_ptr_array_unref(c->regs);
     g_free(c->mount);
     g_free(c->proc);
@@ -294,7 +325,7 @@ MemctlRegistration *memctl_critical_find_for_pid(MemctlCritical *c, int32_t pid)
 
 static void on_holder_vanished(GDBusConnection *conn, const char *name, gpointer user_data)
 {
-    lease_end(user_data); /* the client exited or died: the lease returns, wiped */
+    lease_end(user_data); /* the client exited or died: the registration gets new memory */
 }
 
 int memctl_critical_acquire(MemctlCritical *c, MemctlRegistration *reg, GDBusConnection *conn,
@@ -318,6 +349,11 @@ int memctl_critical_acquire(MemctlCritical *c, MemctlRegistration *reg, GDBusCon
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
                            "lease %u is held already (one lease per client)", reg->lease),
                -EBUSY;
+    if (reg->renewing)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
+                           "bytes: the lease is being renewed after its previous holder and the host has "
+                           "not had the memory for it yet; retry"),
+               -ENOSPC;
     if (reg->lent)
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
                            "bytes: the reserve is lent to group %s as a boost (%s above its limits) "

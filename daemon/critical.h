@@ -12,8 +12,9 @@
  * Registered critical clients (seed 002): a group or a process that memctld never chooses as a
  * victim, whose group gets memory.min up to the registered size, and which may hold one lease of the
  * reserve at a time. A lease belongs to the bus connection that acquired it: when that connection
- * goes away (the client exits or dies), the lease is wiped and ready for the registration's next
- * holder. GLib side.
+ * goes away (the client exits or dies) or releases it, the registration's memory is renewed (a new
+ * memfd, daemon/reserve.h), so no byte passes from one holder to the next and none outlives the
+ * registration. GLib side.
  */
 
 typedef struct {
@@ -28,6 +29,7 @@ typedef struct {
     uint64_t prev_min; /* its memory.min before, put back on unregistration */
     bool lent;         /* mem's pages are lent out as its group's boost (MemctlGroup.boost, daemon/boost.h),
                         * or not yet taken back: no lease */
+    bool renewing;     /* the last holder's memory is emptied, its replacement not yet had: no lease */
     int pidfd;         /* process registrations end when the process does */
     guint pid_source;
     struct MemctlCritical *owner;

@@ -117,13 +117,10 @@ uint64_t memctl_reserve_lease_resident(const MemctlLeaseMem *mem)
     return mem->fd >= 0 ? resident(mem->map, mem->size, page_size()) : 0;
 }
 
-int memctl_reserve_carve(MemctlReserve *r, uint64_t bytes, MemctlLeaseMem *ret)
+/* A new sealed memfd of size bytes, every page allocated (fallocate: a host without the memory is an
+ * error, not a fault), mapped, locked and faulted in by memctld. */
+static int lease_new(uint64_t size, uint64_t page, MemctlLeaseMem *ret)
 {
-    uint64_t size = round_up(bytes, r->page);
-    if (!size)
-        return -EINVAL;
-    if (size > r->free)
-        return -ENOSPC;
     _cleanup_close_ int fd = memfd_create("memctl-lease", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return -errno;
@@ -131,20 +128,50 @@ int memctl_reserve_carve(MemctlReserve *r, uint64_t bytes, MemctlLeaseMem *ret)
         return -errno;
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
         return -errno;
+    if (fallocate(fd, 0, 0, (off_t)size) < 0)
+        return -errno;
     uint8_t *map;
     int e = map_locked(fd, size, &map);
     if (e < 0)
         return e;
-    touch(map, 0, size, r->page);
+    touch(map, 0, size, page);
+    *ret = (MemctlLeaseMem){.fd = memctl_fd_steal(&fd), .map = map, .size = size};
+    return 0;
+}
+
+/* Frees a lease's pages, also those a holder still maps (punching a hole unmaps them from every
+ * mapping of the file), and closes memctld's copy. A holder that kept the fd or a mapping keeps an
+ * empty file that no one else will ever see: what it writes there is charged to itself. */
+static void lease_drop(MemctlLeaseMem *mem)
+{
+    if (mem->fd < 0)
+        return;
+    (void)fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)mem->size);
+    munmap(mem->map, mem->size);
+    memctl_closep(&mem->fd);
+    *mem = (MemctlLeaseMem){.fd = -1};
+}
+
+int memctl_reserve_carve(MemctlReserve *r, uint64_t bytes, MemctlLeaseMem *ret)
+{
+    uint64_t size = round_up(bytes, r->page);
+    if (!size)
+        return -EINVAL;
+    if (size > r->free)
+        return -ENOSPC;
+    MemctlLeaseMem mem;
+    int e = lease_new(size, r->page, &mem);
+    if (e < 0)
+        return e;
     /* The lease is resident: only now let the same amount go from the pool. */
     if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(r->free - size), (off_t)size) <
         0) {
         e = -errno;
-        munmap(map, size);
+        lease_drop(&mem);
         return e;
     }
     r->free -= size;
-    *ret = (MemctlLeaseMem){.fd = memctl_fd_steal(&fd), .map = map, .size = size};
+    *ret = mem;
     return 0;
 }
 
@@ -152,18 +179,29 @@ void memctl_reserve_give_back(MemctlReserve *r, MemctlLeaseMem *mem)
 {
     if (mem->fd < 0)
         return;
-    munmap(mem->map, mem->size);
-    memctl_closep(&mem->fd);
-    mem->fd = -1;
-    touch(r->map, r->free, mem->size, r->page);
-    r->free += mem->size;
-    *mem = (MemctlLeaseMem){.fd = -1};
+    uint64_t size = mem->size;
+    lease_drop(mem);
+    touch(r->map, r->free, size, r->page);
+    r->free += size;
 }
 
-void memctl_reserve_wipe(MemctlLeaseMem *mem)
+int memctl_reserve_renew(MemctlLeaseMem *mem)
 {
-    if (mem->fd >= 0)
-        memset(mem->map, 0, mem->size);
+    if (mem->fd < 0)
+        return -EBADF;
+    /* The new memory first, so that what memctld holds never dips; if the host has not got it, the
+     * old memory goes first and its pages serve the new file. */
+    MemctlLeaseMem fresh;
+    int e = lease_new(mem->size, page_size(), &fresh);
+    if (e < 0) {
+        (void)fallocate(mem->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)mem->size);
+        e = lease_new(mem->size, page_size(), &fresh);
+        if (e < 0)
+            return e; /* mem stays, emptied: it must not be leased until a renewal succeeds */
+    }
+    lease_drop(mem);
+    *mem = fresh;
+    return 0;
 }
 
 int memctl_reserve_lend(MemctlLeaseMem *mem)

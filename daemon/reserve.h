@@ -13,8 +13,10 @@
  * The pool is one memfd whose first `free` bytes are resident (mapped by memctld, mlocked, every page
  * touched); the rest is a hole. Carving a lease of N bytes faults a new sealed memfd of N bytes first
  * and only then punches N bytes off the pool, so the total memctld holds never dips: the memory is
- * moved, not released and re-taken. Giving a lease back closes it and faults N bytes back into the
- * pool.
+ * moved, not released and re-taken. A lease is handed to one holder at a time as a dup of its memfd;
+ * when that holder is done, the registration gets a new memfd (renew) and the old one is emptied, so
+ * a holder that keeps its fd or mapping keeps nothing of the reserve and sees nothing of the next
+ * holder's. Giving a lease back empties it and faults N bytes back into the pool.
  */
 
 typedef struct {
@@ -41,11 +43,14 @@ uint64_t memctl_reserve_lease_resident(const MemctlLeaseMem *mem);
 /* Moves `bytes` (rounded up to pages, > 0) from the pool into a new lease. -ENOSPC if the pool has
  * less free; ret untouched on failure. */
 int memctl_reserve_carve(MemctlReserve *r, uint64_t bytes, MemctlLeaseMem *ret);
-/* Closes the lease (clients may still map it until they exit) and refills the pool by its size. */
+/* Empties the lease (its pages are freed, also where a holder still maps them), closes it and refills
+ * the pool by its size. */
 void memctl_reserve_give_back(MemctlReserve *r, MemctlLeaseMem *mem);
-/* Zeroes the whole lease through memctld's mapping, which also faults back any page a client punched
- * out: no data passes to the next holder, and the lease is resident again. */
-void memctl_reserve_wipe(MemctlLeaseMem *mem);
+/* Replaces the lease's memory with a new memfd of the same size, resident and zeroed, and empties the
+ * old one (its holder may keep the fd or a mapping: it reaches nothing anyone else uses). The new
+ * memory is allocated before the old is freed; when the host cannot give it, the old goes first.
+ * 0, or -errno with *mem emptied but kept: it must not be leased until a later renew succeeds. */
+int memctl_reserve_renew(MemctlLeaseMem *mem);
 
 /* Lends a lease's memory to the system: its pages are freed (punched out of the memfd) so that a
  * boosted group can use them. 0 or -errno. */

@@ -176,6 +176,68 @@ static void test_lease_dies(void)
     apitest_stop(&t);
 }
 
+/* Starts a --commands client in grp, takes its lease and waits until it wrote `byte` everywhere. */
+static void holder_start(ReserveClient *c, ApiTest *t, const char *grp, const char *byte)
+{
+    const char *args[] = {"--commands", "--check-zero", "--fill-byte", byte, NULL};
+    reserve_client_start(c, t, grp, 16 * MiB, args);
+    g_free(reserve_client_line(c, "ready", 10000));
+    reserve_client_go(c);
+    g_autofree char *zero = reserve_client_line(c, "zero", 30000);
+    if (!zero) {
+        g_autofree char *e = reserve_client_stderr(c);
+        g_error("no lease: %s", e);
+    }
+    g_assert_cmpstr(zero, ==, "zero ok"); /* nothing of an earlier holder */
+    g_free(reserve_client_line(c, "done", 30000));
+}
+
+/*
+ * No byte passes between holders of a registration's lease, and none outlives the registration: a
+ * holder that released its lease (or whose registration went) and kept its mapping sees none of
+ * what the next holder writes, and what it writes reaches no one. The pool stays resident.
+ */
+static void test_lease_isolated(void)
+{
+    ApiTest t;
+    const char *args[] = {"--reserve=64M", NULL};
+    apitest_start(&t, "memctl-reserve-isolated", args);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', {'min': <'4M'>})"));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
+    g_autofree char *grp = g_build_filename(t.root, "shim", NULL);
+
+    ReserveClient a, b;
+    holder_start(&a, &t, grp, "171"); /* 0xab */
+    g_free(reserve_client_ask(&a, "release", "released", 10000));
+    g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 0);
+    /* the old holder's mapping lost its pages: it reads zeros, not even its own data */
+    g_autofree char *a_old = reserve_client_ask(&a, "check", "check", 10000);
+    g_assert_cmpstr(a_old, ==, "check ok");
+
+    holder_start(&b, &t, grp, "205"); /* 0xcd, on a lease that starts zeroed */
+    g_autofree char *a_sees = reserve_client_ask(&a, "check", "check", 10000);
+    g_assert_cmpstr(a_sees, ==, "check ok"); /* none of b's bytes */
+    g_free(reserve_client_ask(&a, "scribble 238", "scribbled", 10000));
+    g_autofree char *b_sees = reserve_client_ask(&b, "verify 205", "verify", 10000);
+    g_assert_cmpstr(b_sees, ==, "verify ok"); /* none of a's */
+    /* a's scribbles are a's own memory, not the reserve's: the pool and b's lease are exact */
+    g_assert_cmpuint(status_u64(&t, "reserve_total"), ==, 64 * MiB);
+    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+
+    /* the registration goes while b holds the lease: b's mapping keeps none of the reserve */
+    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "shim", 0u));
+    g_autofree char *b_after = reserve_client_ask(&b, "check", "check", 10000);
+    g_assert_cmpstr(b_after, ==, "check ok");
+    g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 64 * MiB);
+    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+
+    reserve_client_send(&a, "quit");
+    reserve_client_send(&b, "quit");
+    g_assert_cmpint(reserve_client_wait(&a, 10000), ==, 0);
+    g_assert_cmpint(reserve_client_wait(&b, 10000), ==, 0);
+    apitest_stop(&t);
+}
+
 static bool killed_by_sigkill(int status)
 {
     return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
@@ -595,6 +657,7 @@ int main(int argc, char **argv)
     cgtest_require_cgroup2();
     g_test_add_func("/reserve/lease-at-max", test_lease_at_max);
     g_test_add_func("/reserve/lease-dies", test_lease_dies);
+    g_test_add_func("/reserve/lease-isolated", test_lease_isolated);
     g_test_add_func("/reserve/bad-input", test_bad_input);
     g_test_add_func("/reserve/never-victim", test_never_victim);
     g_test_add_func("/reserve/no-victim-once", test_no_victim_once);

@@ -14,8 +14,12 @@
  * instead of a lease, SIZE of its own anonymous memory, mapped and written the same way; --early: the
  * lease is acquired and mapped before "ready" (as a client that keeps it for the bad day); --loop-ms: keeps
  * rewriting it for that long and prints "looped <passes> worst_chunk_usec <us>". Prints "done"; with
- * --hold it then waits to be killed. Any failure (an error from memctld, a failed mmap) goes to
- * stderr with exit status 3.
+ * --hold it then waits to be killed. --fill-byte B writes B instead of 0xab. --commands: after "done"
+ * it reads commands on stdin, one a line, keeping its mapping whatever happens to the lease:
+ * "release" (ReleaseReserve, the mapping kept; "released"), "check" (every byte 0: "check ok", else
+ * "check BAD <offset> <byte>"), "verify B" (every byte B: "verify ok" or "verify BAD ..."),
+ * "scribble B" (writes B everywhere: "scribbled"), "quit". Any failure (an error from memctld, a
+ * failed mmap) goes to stderr with exit status 3.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,13 +61,13 @@ static uint64_t read_u64(const char *dir, const char *file)
 }
 
 /* Writes the whole lease in 1 MiB chunks; returns the slowest chunk in microseconds. */
-static uint64_t write_lease(uint8_t *p, uint64_t size)
+static uint64_t write_lease(uint8_t *p, uint64_t size, uint8_t byte)
 {
     uint64_t worst = 0;
     for (uint64_t off = 0; off < size; off += 1 << 20) {
         uint64_t n = size - off < (1u << 20) ? size - off : (1u << 20);
         uint64_t t0 = now_usec();
-        memset(p + off, 0xab, n);
+        memset(p + off, byte, n);
         uint64_t dt = now_usec() - t0;
         if (dt > worst)
             worst = dt;
@@ -73,7 +77,7 @@ static uint64_t write_lease(uint8_t *p, uint64_t size)
 
 /* The lease (or, anon, its own memory), mapped: 0, or the exit status after a message. */
 static int get_memory(int anon, uint64_t bytes, MemctlClient **c, int *ret_fd, uint64_t *ret_size,
-                      uint8_t **ret_p)
+                      uint32_t *ret_lease, uint8_t **ret_p)
 {
     uint8_t *p;
     if (anon) {
@@ -102,7 +106,48 @@ static int get_memory(int anon, uint64_t bytes, MemctlClient **c, int *ret_fd, u
         return fail("mmap of the lease", errno);
     *ret_fd = fd;
     *ret_size = size;
+    *ret_lease = lease;
     *ret_p = p;
+    return 0;
+}
+
+/* "<what> ok", or "<what> BAD <offset> <byte>" at the first byte that is not `want`. */
+static void report_bytes(const char *what, const uint8_t *p, uint64_t size, uint8_t want)
+{
+    for (uint64_t o = 0; o < size; o++)
+        if (p[o] != want) {
+            printf("%s BAD %llu %u\n", what, (unsigned long long)o, p[o]);
+            return;
+        }
+    printf("%s ok\n", what);
+}
+
+/* The --commands loop: 0 at "quit" or the end of stdin, else the exit status after a message. */
+static int run_commands(MemctlClient *c, uint32_t lease, uint8_t *p, uint64_t size)
+{
+    char line[64];
+    while (fgets(line, sizeof(line), stdin)) {
+        unsigned byte = 0;
+        if (strncmp(line, "release", 7) == 0) {
+            int r = memctl_client_release_reserve(c, lease);
+            if (r < 0)
+                return fail("ReleaseReserve", r);
+            printf("released\n");
+        } else if (strncmp(line, "check", 5) == 0) {
+            report_bytes("check", p, size, 0);
+        } else if (sscanf(line, "verify %u", &byte) == 1) {
+            report_bytes("verify", p, size, (uint8_t)byte);
+        } else if (sscanf(line, "scribble %u", &byte) == 1) {
+            memset(p, (int)byte, size);
+            printf("scribbled\n");
+        } else if (strncmp(line, "quit", 4) == 0) {
+            return 0;
+        } else {
+            fprintf(stderr, "reserve-client: unknown command %s", line);
+            return 2;
+        }
+        fflush(stdout);
+    }
     return 0;
 }
 
@@ -111,7 +156,8 @@ int main(int argc, char **argv)
     const char *cgroup = NULL;
     uint64_t bytes = 0;
     long loop_ms = 0;
-    int fill = 0, check_zero = 0, hold = 0, anon = 0, early = 0;
+    int fill = 0, check_zero = 0, hold = 0, anon = 0, early = 0, commands = 0;
+    unsigned fill_byte = 0xab;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fill-to-max") == 0)
             fill = 1;
@@ -123,6 +169,10 @@ int main(int argc, char **argv)
             anon = 1;
         else if (strcmp(argv[i], "--early") == 0)
             early = 1;
+        else if (strcmp(argv[i], "--commands") == 0)
+            commands = 1;
+        else if (i + 1 < argc && strcmp(argv[i], "--fill-byte") == 0)
+            fill_byte = (unsigned)strtoul(argv[++i], NULL, 0) & 0xff;
         else if (i + 1 < argc && strcmp(argv[i], "--cgroup") == 0)
             cgroup = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--bytes") == 0)
@@ -146,8 +196,9 @@ int main(int argc, char **argv)
     MemctlClient *c = NULL;
     int fd = -1, r;
     uint64_t size = bytes;
+    uint32_t lease = 0;
     uint8_t *p = NULL;
-    if (early && (r = get_memory(anon, bytes, &c, &fd, &size, &p)) != 0)
+    if (early && (r = get_memory(anon, bytes, &c, &fd, &size, &lease, &p)) != 0)
         return r;
     printf("ready %d\n", (int)getpid());
     fflush(stdout);
@@ -172,7 +223,7 @@ int main(int argc, char **argv)
     }
 
     uint64_t t_go = now_usec();
-    if (!early && (r = get_memory(anon, bytes, &c, &fd, &size, &p)) != 0)
+    if (!early && (r = get_memory(anon, bytes, &c, &fd, &size, &lease, &p)) != 0)
         return r;
     if (check_zero) {
         uint64_t bad = UINT64_MAX;
@@ -184,14 +235,14 @@ int main(int argc, char **argv)
         else
             printf("zero BAD %llu\n", (unsigned long long)bad);
     }
-    uint64_t worst = write_lease(p, size);
+    uint64_t worst = write_lease(p, size, (uint8_t)fill_byte);
     printf("wrote %llu worst_chunk_usec %llu total_usec %llu\n", (unsigned long long)size,
            (unsigned long long)worst, (unsigned long long)(now_usec() - t_go));
     fflush(stdout);
     if (loop_ms > 0) {
         uint64_t end = now_usec() + (uint64_t)loop_ms * 1000, passes = 0, lw = 0;
         while (now_usec() < end) {
-            uint64_t w = write_lease(p, size);
+            uint64_t w = write_lease(p, size, (uint8_t)fill_byte);
             lw = w > lw ? w : lw;
             passes++;
         }
@@ -199,6 +250,8 @@ int main(int argc, char **argv)
     }
     printf("done\n");
     fflush(stdout);
+    if (commands && !anon && (r = run_commands(c, lease, p, size)) != 0)
+        return r;
     while (hold)
         pause();
     munmap(p, size);

@@ -67,7 +67,24 @@ char *reserve_client_stderr(ReserveClient *c)
 
 void reserve_client_go(ReserveClient *c)
 {
-    g_assert_cmpint(write(c->in, "go\n", 3), ==, 3);
+    reserve_client_send(c, "go");
+}
+
+void reserve_client_send(ReserveClient *c, const char *command)
+{
+    g_autofree char *line = g_strconcat(command, "\n", NULL);
+    g_assert_cmpint(write(c->in, line, strlen(line)), ==, (gssize)strlen(line));
+}
+
+char *reserve_client_ask(ReserveClient *c, const char *command, const char *answer, int timeout_ms)
+{
+    reserve_client_send(c, command);
+    char *line = reserve_client_line(c, answer, timeout_ms);
+    if (!line) {
+        g_autofree char *e = reserve_client_stderr(c);
+        g_error("reserve-client: no '%s' after '%s': %s", answer, command, e);
+    }
+    return line;
 }
 
 int reserve_client_wait(ReserveClient *c, int timeout_ms)

@@ -28,6 +28,11 @@ char *reserve_client_line(ReserveClient *c, const char *prefix, int timeout_ms);
 char *reserve_client_stderr(ReserveClient *c);
 /* Sends "go". */
 void reserve_client_go(ReserveClient *c);
+/* Sends one line (a --commands command: "release", "check", "verify 171", "scribble 238", "quit"). */
+void reserve_client_send(ReserveClient *c, const char *command);
+/* Sends a command and returns the answer line that starts with `answer`; fails the test (with the
+ * client's stderr) when none comes within timeout_ms. */
+char *reserve_client_ask(ReserveClient *c, const char *command, const char *answer, int timeout_ms);
 /* Waits up to timeout_ms for its exit: the wait status (its pipes closed), or -1. */
 int reserve_client_wait(ReserveClient *c, int timeout_ms);
 /* SIGKILL and reap. */
