@@ -197,6 +197,24 @@ static int check_min_fits(MemctlGroups *g, const char *name, uint64_t own, GErro
     return 0;
 }
 
+/* Writes one setting (high and max with the boost on top). 0 or -errno. */
+static int write_value(MemctlGroups *g, const char *path, MemctlFile f, uint64_t v, uint64_t boost)
+{
+    char buf[24];
+    return memctl_cgroup_set(g->mount, path, memctl_file_name(f),
+                             memctl_group_file_value(f, memctl_group_boosted(f, v, boost), buf));
+}
+
+/* A roll back: every file that `written` holds with another value than `have` gets have's again
+ * (last first). Files have does not know (a new cgroup) stay: the caller deletes the cgroup. */
+static void put_back(MemctlGroups *g, const char *path, const MemctlFileValues *written,
+                     const MemctlFileValues *have, uint64_t boost)
+{
+    for (int f = _MEMCTL_FILE_COUNT; f-- > 0;)
+        if (have && (have->set & written->set & (1u << f)) && have->value[f] != written->value[f])
+            (void)write_value(g, path, (MemctlFile)f, have->value[f], boost);
+}
+
 /*
  * Validates `want` for the group at path (existing or not), and writes every file whose value
  * differs from `have`; on a kernel error rolls back what this call wrote. Nothing is written when
@@ -230,27 +248,14 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
     }
 
     MemctlFileValues written = have ? *have : (MemctlFileValues){0};
-    MemctlFile done[_MEMCTL_FILE_COUNT];
-    size_t ndone = 0;
     for (int f = 0; f < _MEMCTL_FILE_COUNT; f++) {
         if (!(v.set & (1u << f)))
             continue;
         if (have && (have->set & (1u << f)) && have->value[f] == v.value[f])
             continue; /* no limit is rewritten that did not change */
-        char buf[24];
-        int r = memctl_cgroup_set(
-                g->mount, path, memctl_file_name((MemctlFile)f),
-                memctl_group_file_value((MemctlFile)f, memctl_group_boosted((MemctlFile)f, v.value[f], boost),
-                                        buf));
+        int r = write_value(g, path, (MemctlFile)f, v.value[f], boost);
         if (r < 0) {
-            for (size_t k = ndone; k-- > 0;) {
-                MemctlFile back = done[k];
-                if (have && (have->set & (1u << back)))
-                    (void)memctl_cgroup_set(
-                            g->mount, path, memctl_file_name(back),
-                            memctl_group_file_value(
-                                    back, memctl_group_boosted(back, have->value[back], boost), buf));
-            }
+            put_back(g, path, &written, have, boost);
             return g_set_error(error, MEMCTL_ERROR,
                                r == -EINVAL || r == -ERANGE ? MEMCTL_ERROR_INVALID_ARGUMENT
                                                             : MEMCTL_ERROR_FAILED,
@@ -259,7 +264,6 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
                                memctl_file_name((MemctlFile)f), g_strerror(-r)),
                    r;
         }
-        done[ndone++] = (MemctlFile)f;
         written.set |= 1u << f;
         written.value[f] = v.value[f];
     }
@@ -279,7 +283,12 @@ void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp)
                                    memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
 }
 
-static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
+/*
+ * Hands a new group to the core and then enters it in the tables. When the core cannot watch it (all
+ * --max-groups slots in use, a cgroup without memory.* files) the group is in no table: nothing can
+ * act on a slot that is not its own. grp is the caller's until this succeeds.
+ */
+static int group_add(MemctlGroups *g, MemctlGroup *grp, GError **error)
 {
     MemctlGroup *parent = parent_of(g, grp->name);
     int slot = memctl_core_add_group(g->core, grp->name, grp->path, parent ? parent->slot : -1,
@@ -292,6 +301,7 @@ static int group_attach_core(MemctlGroups *g, MemctlGroup *grp, GError **error)
                            slot == -ENOSPC ? "all group slots are in use (--max-groups)" : g_strerror(-slot)),
                slot;
     grp->slot = slot;
+    g_hash_table_insert(g->by_name, grp->name, grp);
     g_hash_table_insert(g->by_slot, GINT_TO_POINTER(slot), grp);
     memctl_groups_notify(g);
     return 0;
@@ -318,11 +328,12 @@ static void read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValu
     }
 }
 
-static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError **error)
+/* Adopts the cgroup at path as `name`, then its children. One that cannot be watched is not adopted,
+ * nor is anything below it: its name and why go to `skipped`. */
+static void adopt_dir(MemctlGroups *g, const char *path, const char *name, GPtrArray *skipped)
 {
     if (memctl_group_name_check(name) < 0)
-        return 0; /* not ours to manage: a name memctl would not have made */
-    int r;
+        return;                        /* not ours to manage: a name memctl would not have made */
     if (!memctl_groups_get(g, name)) { /* a rescan walks known groups too */
         MemctlGroup *grp = g_new0(MemctlGroup, 1);
         grp->name = g_strdup(name);
@@ -330,9 +341,12 @@ static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError
         grp->adopted = true;
         read_back(path, &grp->limits, &grp->applied);
         memctl_group_adopt_boost(grp);
-        g_hash_table_insert(g->by_name, grp->name, grp);
-        if ((r = group_attach_core(g, grp, error)) < 0)
-            return r;
+        g_autoptr(GError) e = NULL;
+        if (group_add(g, grp, &e) < 0) {
+            g_ptr_array_add(skipped, g_strdup(e->message));
+            group_free(grp);
+            return;
+        }
     }
 
     g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
@@ -342,13 +356,11 @@ static int adopt_dir(MemctlGroups *g, const char *path, const char *name, GError
         if (!g_file_test(sub, G_FILE_TEST_IS_DIR))
             continue;
         g_autofree char *subname = g_strconcat(name, "/", e, NULL);
-        if ((r = adopt_dir(g, sub, subname, error)) < 0)
-            return r;
+        adopt_dir(g, sub, subname, skipped);
     }
-    return 0;
 }
 
-int memctl_groups_adopt_all(MemctlGroups *g, GError **error)
+int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **error)
 {
     g_autoptr(GDir) d = g_dir_open(g->root, 0, NULL);
     if (!d)
@@ -359,9 +371,7 @@ int memctl_groups_adopt_all(MemctlGroups *g, GError **error)
         /* our own leaf, and the service manager's hidden ones (systemd's ".control") */
         if (strcmp(e, MEMCTL_SELF_LEAF) == 0 || e[0] == '.' || !g_file_test(sub, G_FILE_TEST_IS_DIR))
             continue;
-        int r = adopt_dir(g, sub, e, error);
-        if (r < 0)
-            return r;
+        adopt_dir(g, sub, e, ret_skipped);
     }
     return 0;
 }
@@ -418,12 +428,16 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
     }
     grp = g_new0(MemctlGroup, 1);
     grp->name = g_strdup(name);
-    grp->path = g_steal_pointer(&path);
+    grp->path = g_strdup(path);
     grp->limits = want;
     grp->applied = applied;
-    g_hash_table_insert(g->by_name, grp->name, grp);
-    if (group_attach_core(g, grp, error) < 0) {
-        g_hash_table_remove(g->by_name, name);
+    if (group_add(g, grp, error) < 0) {
+        /* not managed after all: the cgroup goes (or, one that was there, gets its values back) */
+        if (r != -EEXIST)
+            (void)memctl_cgroup_delete(g->mount, path);
+        else
+            put_back(g, path, &applied, &have, 0);
+        group_free(grp);
         return NULL;
     }
     return grp;
@@ -626,7 +640,8 @@ int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids
     return 0;
 }
 
-int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_removed, GError **error)
+int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_removed,
+                         GPtrArray *ret_skipped, GError **error)
 {
     /* Groups whose cgroup is gone: deepest first, so that children go before their parents. */
     g_autoptr(GList) all = memctl_groups_list(g);
@@ -662,7 +677,7 @@ int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_r
     g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (GList *l = all; l; l = l->next)
         g_hash_table_add(known, g_strdup(((MemctlGroup *)l->data)->name));
-    int r = memctl_groups_adopt_all(g, error);
+    int r = memctl_groups_adopt_all(g, ret_skipped, error);
     if (memctl_groups_count(g) != before) {
         g_autoptr(GList) now = memctl_groups_list(g);
         for (GList *l = now; l; l = l->next)

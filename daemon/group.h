@@ -59,8 +59,11 @@ typedef void (*MemctlGroupsListener)(void *data);
 void memctl_groups_set_listener(MemctlGroups *g, MemctlGroupsListener fn, void *data);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
 
-/* Adopts every cgroup below the root (but memctld's own leaf): limits read back, never reset. */
-int memctl_groups_adopt_all(MemctlGroups *g, GError **error);
+/* Adopts every cgroup below the root (but memctld's own leaf): limits read back, never reset. A cgroup
+ * the core cannot watch (all --max-groups slots in use, no memory.* files: its parent does not pass
+ * the memory controller down) is not adopted, nor anything below it; a line for each, naming it and
+ * why, goes to ret_skipped. Fails only when the root cannot be listed. */
+int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **error);
 
 /*
  * Creates a group, or returns the existing one (idempotent). With limits, the keys given are applied
@@ -101,9 +104,11 @@ int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids
 
 /*
  * Re-reads the root: groups whose cgroup vanished are dropped (names appended to ret_removed),
- * limits are read back from the kernel, new cgroups are adopted (names appended to ret_added).
+ * limits are read back from the kernel, new cgroups are adopted (names appended to ret_added, those
+ * that cannot be watched to ret_skipped as memctl_groups_adopt_all() says).
  */
-int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_removed, GError **error);
+int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_removed,
+                         GPtrArray *ret_skipped, GError **error);
 
 /* The name of one child group of name, or NULL. */
 const char *memctl_groups_has_children(MemctlGroups *g, const char *name);

@@ -503,10 +503,13 @@ int main(int argc, char **argv)
     m->reserve = reserve;
     m->critical = critical;
     m->boost = boost;
-    if (memctl_groups_adopt_all(groups, &err) < 0) {
+    g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
+    if (memctl_groups_adopt_all(groups, skipped, &err) < 0) {
         g_printerr("memctld: adopting existing groups: %s\n", err->message);
         return 1;
     }
+    for (guint i = 0; i < skipped->len; i++)
+        g_warning("not adopted (nor anything below it): %s", (char *)skipped->pdata[i]);
     guint adopted = memctl_groups_count(groups);
     g_autoptr(MemctlConfig) conf =
             memctl_config_new(config, config_given, config_dir, state_file, groups, core);

@@ -257,12 +257,15 @@ int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **err
 {
     g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GError) scan_err = NULL;
-    int r = memctl_groups_rescan(m->groups, added, removed, &scan_err);
+    int r = memctl_groups_rescan(m->groups, added, removed, skipped, &scan_err);
     for (guint i = 0; i < added->len; i++)
         g_ptr_array_add(ret_changes, g_strdup_printf("adopted %s", (char *)added->pdata[i]));
     for (guint i = 0; i < removed->len; i++)
         g_ptr_array_add(ret_changes, g_strdup_printf("gone %s", (char *)removed->pdata[i]));
+    for (guint i = 0; i < skipped->len; i++)
+        g_ptr_array_add(ret_changes, g_strdup_printf("not adopted: %s", (char *)skipped->pdata[i]));
     if (r < 0)
         g_propagate_error(error, g_steal_pointer(&scan_err));
     else if (m->config)

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -493,6 +494,80 @@ static void test_reload(void)
     apitest_stop(&t);
 }
 
+/*
+ * Cgroups the core cannot watch (all --max-groups slots in use; a child whose parent does not pass
+ * the memory controller down, so it has no memory.* files) are not managed: memctld starts anyway,
+ * says which and why, and no call on them can reach another group's slot. A CreateGroup refused at
+ * that step leaves no cgroup behind, and an existing one gets its values back.
+ */
+static void test_unwatchable(void)
+{
+    g_autofree char *root = apitest_root_path("memctl-unwatch");
+    cgtest_remove_tree(root);
+    g_assert_no_errno(mkdir(root, 0755));
+    g_assert_cmpint(cgtest_write(root, "cgroup.subtree_control", "+memory"), ==, 0);
+    const char *names[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++)
+        g_free(cgtest_mkdir(root, names[i]));
+    g_autofree char *a = g_build_filename(root, "a", NULL);
+    g_free(cgtest_mkdir(a, "inner")); /* a passes no controller down: inner has no memory.* files */
+    g_autofree char *inner_max = g_build_filename(a, "inner", "memory.max", NULL);
+    g_assert_false(g_file_test(inner_max, G_FILE_TEST_EXISTS));
+
+    ApiTest t;
+    const char *args[] = {"--max-groups=2", NULL};
+    apitest_start_root(&t, root, args);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) list = bustest_call(&t.bus, "ListGroups", NULL, &err);
+    g_assert_no_error(err);
+    g_autoptr(GVariant) arr = g_variant_get_child_value(list, 0);
+    g_assert_cmpuint(g_variant_n_children(arr), ==, 2);
+    const char *managed[2] = {NULL, NULL}, *left = NULL;
+    for (gsize i = 0; i < 2; i++)
+        g_variant_get_child(arr, i, "(&sostttttd)", &managed[i], NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                            NULL);
+    for (int i = 0; i < 3; i++)
+        if (g_strcmp0(managed[0], names[i]) != 0 && g_strcmp0(managed[1], names[i]) != 0)
+            left = names[i];
+    g_assert_nonnull(left);
+    g_autofree char *log = NULL;
+    g_assert_true(g_file_get_contents(t.d.log, &log, NULL, NULL));
+    g_assert_nonnull(strstr(log, "all group slots are in use"));
+
+    /* the one left out is no group: nothing acts on a slot in its name */
+    g_autofree char *left_dir = g_build_filename(root, left, NULL);
+    g_autofree char *m0 = g_build_filename(root, managed[0], NULL);
+    g_autofree char *m1 = g_build_filename(root, managed[1], NULL);
+    expect_error(&t, "SetLimits",
+                 g_variant_new("(s@a{sv})", left, limits1("limit", g_variant_new_string("32M"))),
+                 MEMCTL_DBUS_ERROR_NO_SUCH_GROUP, NULL);
+    expect_error(&t, "KillGroup", g_variant_new("(sst)", left, "", (guint64)0),
+                 MEMCTL_DBUS_ERROR_NO_SUCH_GROUP, NULL);
+    expect_error(&t, "RemoveGroup", g_variant_new("(st)", left, (guint64)0), MEMCTL_DBUS_ERROR_NO_SUCH_GROUP,
+                 NULL);
+    g_assert_true(g_file_test(left_dir, G_FILE_TEST_IS_DIR));
+    g_assert_cmpuint(cgtest_read_u64(m0, "memory.max"), ==, G_MAXUINT64);
+    g_assert_cmpuint(cgtest_read_u64(m1, "memory.max"), ==, G_MAXUINT64);
+
+    /* CreateGroup with no slot left: refused, the new cgroup is not left behind, the existing one
+     * keeps its values */
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", "d", limits1("limit", g_variant_new_string("32M"))),
+                 MEMCTL_DBUS_ERROR_BUSY, "all group slots are in use");
+    g_autofree char *d = g_build_filename(root, "d", NULL);
+    g_assert_false(g_file_test(d, G_FILE_TEST_EXISTS));
+    expect_error(&t, "CreateGroup",
+                 g_variant_new("(s@a{sv})", left, limits1("limit", g_variant_new_string("32M"))),
+                 MEMCTL_DBUS_ERROR_BUSY, "all group slots are in use");
+    g_assert_cmpuint(cgtest_read_u64(left_dir, "memory.max"), ==, G_MAXUINT64);
+
+    /* a reload says what it could not adopt, and memctld keeps serving */
+    g_autofree char *out = apitest_cli(&t, 0, (const char *[]){"reload", NULL});
+    g_assert_nonnull(strstr(out, "not adopted"));
+    g_free(apitest_cli(&t, 0, (const char *[]){"status", NULL}));
+    apitest_stop(&t);
+}
+
 /* Slices: a group's systemd-style display name, from CreateGroup/SetLimits ("slice") or a policy
  * file; shown by memctl show, labelled in memctl_group_info, kept across a restart (state file),
  * a bad one refused naming the key, and nothing changed. */
@@ -561,5 +636,6 @@ int main(int argc, char **argv)
     g_test_add_func("/bus/bad-input", test_bad_input);
     g_test_add_func("/bus/reload", test_reload);
     g_test_add_func("/bus/slice", test_slice);
+    g_test_add_func("/bus/unwatchable", test_unwatchable);
     return g_test_run();
 }

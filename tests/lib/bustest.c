@@ -142,12 +142,24 @@ GVariant *bustest_call(BusTest *b, const char *method, GVariant *params, GError 
                                        30000, NULL, error);
 }
 
+char *apitest_root_path(const char *prefix)
+{
+    cgtest_require_cgroup2();
+    return g_strdup_printf("%s/%s.%d", cgtest_mount(), prefix, (int)getpid());
+}
+
 void apitest_start(ApiTest *t, const char *prefix, const char *const *extra_args)
+{
+    g_autofree char *root = apitest_root_path(prefix);
+    cgtest_remove_tree(root);
+    apitest_start_root(t, root, extra_args);
+}
+
+void apitest_start_root(ApiTest *t, const char *root, const char *const *extra_args)
 {
     memset(t, 0, sizeof(*t));
     cgtest_require_cgroup2();
-    t->root = g_strdup_printf("%s/%s.%d", cgtest_mount(), prefix, (int)getpid());
-    cgtest_remove_tree(t->root);
+    t->root = g_strdup(root);
     bustest_start(&t->bus);
     g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(args, g_strdup_printf("--bus-address=%s", t->bus.address));

@@ -45,6 +45,10 @@ typedef struct {
 } ApiTest;
 
 void apitest_start(ApiTest *t, const char *prefix, const char *const *extra_args);
+/* The managed root apitest_start(prefix) uses (to free). */
+char *apitest_root_path(const char *prefix);
+/* The same on a root the test prepared (cgroups in it are adopted); apitest_stop() removes it. */
+void apitest_start_root(ApiTest *t, const char *root, const char *const *extra_args);
 void apitest_stop(ApiTest *t);
 
 /* Runs the CLI against the test's memctld; fails the test unless it exits with `want`. Returns its
