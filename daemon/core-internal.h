@@ -27,17 +27,28 @@
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
 enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER };
-enum { CMD_ADD, CMD_UPDATE, CMD_REMOVE, CMD_KILL, CMD_KILL_GROUP, CMD_PING, CMD_WEDGE };
 enum { CAUSE_EVENT, CAUSE_TICK, CAUSE_PRESSURE };
 
-typedef struct {
-    uint32_t op;
-    int32_t slot;
-} Command;
+/*
+ * Commands from the GLib side are bits in a word: a slot's (Slot.pending, handled in this order) or
+ * the core's own (MemctlCore.pending). The command ring carries the index of a word that went from
+ * no bits to some (-1: the core's), so each word is in the ring at most once and the ring (one entry
+ * per slot, plus one) can never be full: no command is ever dropped.
+ */
+enum {
+    CMD_ADD = 1u << 0,
+    CMD_UPDATE = 1u << 1,
+    CMD_KILL = 1u << 2,
+    CMD_KILL_GROUP = 1u << 3,
+    CMD_REMOVE = 1u << 4
+};
+enum { CMD_PING = 1u << 0, CMD_WEDGE = 1u << 1 };
+#define CMD_CORE (-1)
 
 typedef struct {
     bool active;
     bool group_kill;
+    uint32_t manual_req; /* the KillGroup request waiting for this victim's record; 0: none */
     int pidfd;
     uint64_t t_signal; /* CLOCK_MONOTONIC */
     uint64_t current_before;
@@ -71,9 +82,15 @@ typedef struct {
     uint64_t seen_oom_kill, seen_max;
     _Atomic uint64_t last_events[4]; /* memory.events oom, oom_kill, high, max as last read */
     bool max_hit;
-    bool no_victim_said; /* "no eligible victim" reported in this episode over high (said once) */
-    uint64_t t_alert[2]; /* last PressureAlert per level (high, stall), CLOCK_MONOTONIC */
+    bool no_victim_said;  /* "no eligible victim" reported in this episode over high (said once) */
+    uint64_t t_alert[2];  /* last PressureAlert per level (high, stall), CLOCK_MONOTONIC */
+    uint32_t manual_next; /* the KillGroup request the victim about to be chosen answers; 0: none */
     Victim v;
+
+    _Atomic uint32_t pending;         /* CMD_* bits the GLib side asked for */
+    _Atomic uint32_t manual_req;      /* the KillGroup request (an id the GLib side chose) ... */
+    _Atomic int32_t manual_result;    /* ... and, once done, its outcome: 0 or -errno, */
+    _Atomic uint32_t manual_done_req; /* published by storing its id here (after the result) */
 } Slot;
 
 struct MemctlCore {
@@ -90,6 +107,7 @@ struct MemctlCore {
     size_t buf_size;
     int epfd, ifd, tfd, host_psi_fd;
     MemctlRing *cmds, *events;
+    _Atomic uint32_t pending; /* CMD_PING, CMD_WEDGE */
     pthread_t thread;
     bool running;
     bool timer_armed;

@@ -4,6 +4,7 @@
  * thread sees it. Group slots are prepared (files opened, PSI trigger armed) here and handed over
  * through the command ring.
  */
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -93,7 +94,7 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     for (size_t i = 0; i < cfg->max_groups; i++)
         memctl_core_slot_reset(&c->slots[i]);
 
-    if ((r = memctl_ring_new(sizeof(Command), cfg->max_groups * 4 + 64, &c->cmds)) < 0 ||
+    if ((r = memctl_ring_new(sizeof(int32_t), cfg->max_groups + 1, &c->cmds)) < 0 ||
         (r = memctl_ring_new(sizeof(MemctlCoreEvent), 1024, &c->events)) < 0)
         goto fail;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -152,10 +153,16 @@ int memctl_core_start(MemctlCore *c)
     return -pthread_setschedparam(c->thread, SCHED_RR, &sp);
 }
 
-static void push_command(MemctlCore *c, uint32_t op, int32_t slot)
+/* Sets command bits on a slot's word (or the core's, CMD_CORE) and queues the word if it had none:
+ * it is then in the ring once, and the ring has room for every word at once. */
+static void push_command(MemctlCore *c, int32_t slot, uint32_t bits)
 {
-    Command cmd = {.op = op, .slot = slot};
-    memctl_ring_push(c->cmds, &cmd);
+    _Atomic uint32_t *word = slot == CMD_CORE ? &c->pending : &c->slots[slot].pending;
+    if (atomic_fetch_or(word, bits) == 0) {
+        bool queued = memctl_ring_push(c->cmds, &slot);
+        assert(queued); /* one entry per word: cannot be full */
+        (void)queued;
+    }
 }
 
 void memctl_core_stop(MemctlCore *c)
@@ -163,7 +170,7 @@ void memctl_core_stop(MemctlCore *c)
     if (!c->running)
         return;
     atomic_store(&c->stop, true);
-    push_command(c, CMD_PING, -1);
+    push_command(c, CMD_CORE, CMD_PING);
     pthread_join(c->thread, NULL);
     c->running = false;
 }
@@ -268,7 +275,7 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
     atomic_store(&s->oom_group, oom_group);
     atomic_store(&s->priority, MEMCTL_PRIORITY_DEFAULT); /* until the GLib side publishes the policy */
     atomic_store(&s->state, SLOT_PREPARED);
-    push_command(c, CMD_ADD, (int32_t)i);
+    push_command(c, (int32_t)i, CMD_ADD);
     return (int)i;
 }
 
@@ -288,7 +295,7 @@ int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t ma
     atomic_store(&c->slots[slot].high, high);
     atomic_store(&c->slots[slot].max, max);
     atomic_store(&c->slots[slot].oom_group, oom_group);
-    push_command(c, CMD_UPDATE, slot);
+    push_command(c, slot, CMD_UPDATE);
     return 0;
 }
 
@@ -348,17 +355,31 @@ int memctl_core_remove_group(MemctlCore *c, int slot)
     int r = check_slot(c, slot);
     if (r < 0)
         return r;
-    push_command(c, CMD_REMOVE, slot);
+    push_command(c, slot, CMD_REMOVE);
     return 0;
 }
 
-int memctl_core_kill_group(MemctlCore *c, int slot, bool group)
+int memctl_core_kill_group(MemctlCore *c, int slot, bool group, uint32_t req)
 {
     int r = check_slot(c, slot);
     if (r < 0)
         return r;
-    push_command(c, group ? CMD_KILL_GROUP : CMD_KILL, slot);
+    if (req == 0)
+        return -EINVAL;
+    atomic_store_explicit(&c->slots[slot].manual_req, req, memory_order_release);
+    push_command(c, slot, group ? CMD_KILL_GROUP : CMD_KILL);
     return 0;
+}
+
+int memctl_core_kill_result(MemctlCore *c, int slot, uint32_t req, int *ret_result)
+{
+    if (slot < 0 || (size_t)slot >= c->cfg.max_groups)
+        return -EINVAL;
+    Slot *s = &c->slots[slot];
+    if (atomic_load_explicit(&s->manual_done_req, memory_order_acquire) != req)
+        return 0;
+    *ret_result = atomic_load_explicit(&s->manual_result, memory_order_relaxed);
+    return 1;
 }
 
 int memctl_core_event_fd(const MemctlCore *c)
@@ -395,7 +416,7 @@ uint64_t memctl_core_heartbeat(const MemctlCore *c)
 
 void memctl_core_ping(MemctlCore *c)
 {
-    push_command(c, CMD_PING, -1);
+    push_command(c, CMD_CORE, CMD_PING);
 }
 
 int memctl_core_group_events(MemctlCore *c, int slot, MemctlCoreEvents *ret)
@@ -414,5 +435,5 @@ int memctl_core_group_events(MemctlCore *c, int slot, MemctlCoreEvents *ret)
 
 void memctl_core_test_wedge(MemctlCore *c)
 {
-    push_command(c, CMD_WEDGE, -1);
+    push_command(c, CMD_CORE, CMD_WEDGE);
 }

@@ -58,6 +58,13 @@ void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err)
     memctl_ring_push(c->events, &e);
 }
 
+/* Tells the KillGroup request `req` how its kill went (0, or -errno). */
+static void manual_done(Slot *s, uint32_t req, int result)
+{
+    atomic_store_explicit(&s->manual_result, result, memory_order_relaxed);
+    atomic_store_explicit(&s->manual_done_req, req, memory_order_release);
+}
+
 /* ---- timer ------------------------------------------------------------------------------- */
 
 int memctl_core_timer_period(int tfd, uint64_t period_usec)
@@ -228,6 +235,7 @@ static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livel
     e->full_avg10_centi = s->full_avg10;
     e->figures = s->fig;
     s->v.current_before = s->last.current;
+    s->v.manual_req = s->manual_next;
 }
 
 static void victim_finish(MemctlCore *c, size_t i, bool exited)
@@ -242,6 +250,9 @@ static void victim_finish(MemctlCore *c, size_t i, bool exited)
     if (exited)
         v->rec.signal_to_exit_usec = now - v->t_signal;
     memctl_ring_push(c->events, &v->rec);
+    if (v->manual_req)
+        manual_done(s, v->manual_req, 0);
+    v->manual_req = 0;
     if (v->pidfd >= 0) {
         epoll_ctl(c->epfd, EPOLL_CTL_DEL, v->pidfd, NULL);
         close_fd(&v->pidfd);
@@ -586,45 +597,66 @@ static void slot_unregister(MemctlCore *c, size_t i)
     memctl_ring_push(c->events, &e);
 }
 
+/* KillGroup: always answered, with the victim's record once it is released (victim_finish) or at
+ * once with the reason there is none. */
+/* KillGroup: always answered, with the victim's record once it is released (victim_finish) or at
+ * once with the reason there is none. */
+static void manual_kill(MemctlCore *c, size_t i, bool group)
+{
+    Slot *s = &c->slots[i];
+    uint32_t req = atomic_load_explicit(&s->manual_req, memory_order_acquire);
+    if (atomic_load(&s->state) != SLOT_ACTIVE) {
+        manual_done(s, req, -ENOENT);
+        return;
+    }
+    (void)memctl_core_slot_sample(c, s, &s->last);
+    s->t_over_rt = memctl_realtime_usec();
+    s->t_over_mono = memctl_now_usec();
+    s->manual_next = req; /* taken by the victim chosen now (victim_begin) */
+    int r = memctl_core_slot_kill(c, i, "manual", group);
+    s->manual_next = 0;
+    if (r == 0) {
+        s->no_victim_said = false;
+        return;
+    }
+    if (!s->v.active)
+        s->v.manual_req = 0;
+    memctl_core_emit_error(c, (int)i,
+                           r == -ESRCH         ? "no eligible victim"
+                           : r == -EINPROGRESS ? "a victim is still dying"
+                                               : "kill failed",
+                           r);
+    manual_done(s, req, r);
+}
+
+static void handle_slot_commands(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    uint32_t bits = atomic_exchange(&s->pending, 0);
+    if ((bits & CMD_ADD) && atomic_load(&s->state) == SLOT_PREPARED)
+        slot_register(c, i);
+    if ((bits & CMD_UPDATE) && atomic_load(&s->state) == SLOT_ACTIVE)
+        slot_check(c, i, CAUSE_EVENT);
+    if (bits & (CMD_KILL | CMD_KILL_GROUP))
+        manual_kill(c, i, (bits & CMD_KILL_GROUP) != 0);
+    if ((bits & CMD_REMOVE) && atomic_load(&s->state) == SLOT_ACTIVE)
+        slot_unregister(c, i);
+}
+
 static void handle_commands(MemctlCore *c)
 {
     memctl_ring_ack(c->cmds);
-    Command cmd;
-    while (memctl_ring_pop(c->cmds, &cmd)) {
-        /* Test hook: a core that stops answering, as a deadlocked one would (stop still ends it). */
-        while (cmd.op == CMD_WEDGE && !atomic_load(&c->stop))
-            usleep(100 * 1000);
-        if (cmd.op == CMD_PING || cmd.op == CMD_WEDGE || cmd.slot < 0 ||
-            (size_t)cmd.slot >= c->cfg.max_groups)
-            continue;
-        size_t i = (size_t)cmd.slot;
-        int st = atomic_load(&c->slots[i].state);
-        switch (cmd.op) {
-        case CMD_ADD:
-            if (st == SLOT_PREPARED)
-                slot_register(c, i);
-            break;
-        case CMD_UPDATE:
-            if (st == SLOT_ACTIVE)
-                slot_check(c, i, CAUSE_EVENT);
-            break;
-        case CMD_REMOVE:
-            if (st == SLOT_ACTIVE)
-                slot_unregister(c, i);
-            break;
-        case CMD_KILL:
-        case CMD_KILL_GROUP:
-            if (st == SLOT_ACTIVE) {
-                Slot *s = &c->slots[i];
-                (void)memctl_core_slot_sample(c, s, &s->last);
-                s->t_over_rt = memctl_realtime_usec();
-                s->t_over_mono = memctl_now_usec();
-                slot_kill(c, i, "manual", cmd.op == CMD_KILL_GROUP);
-            }
-            break;
-        default:
-            break;
+    int32_t word;
+    while (memctl_ring_pop(c->cmds, &word)) {
+        if (word == CMD_CORE) {
+            uint32_t bits = atomic_exchange(&c->pending, 0);
+            /* Test hook: a core that stops answering, as a deadlocked one would (stop still ends it). */
+            while ((bits & CMD_WEDGE) && !atomic_load(&c->stop))
+                usleep(100 * 1000);
+            continue; /* CMD_PING: the loop went round, and the heartbeat moved */
         }
+        if (word >= 0 && (size_t)word < c->cfg.max_groups)
+            handle_slot_commands(c, (size_t)word);
     }
 }
 

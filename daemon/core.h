@@ -15,8 +15,8 @@
  * preallocated by memctl_core_new() for max_groups groups and max_procs processes per decision.
  * Once started it never allocates, never logs and never touches the GLib main loop: it works when
  * the host has no free memory and the GLib side is starved. It talks to the GLib side through two
- * preallocated rings: commands in (add, update, remove, kill a group), events out (kill records,
- * kernel OOM kills, released groups, errors).
+ * preallocated rings: commands in (add, update, remove, kill a group: bits per slot, so that none
+ * can be lost), events out (kill records, kernel OOM kills, released groups, errors).
  */
 typedef struct MemctlCore MemctlCore;
 
@@ -123,8 +123,17 @@ int memctl_core_set_critical_pid(MemctlCore *c, int32_t pid, bool critical);
 /* Publishes a slot's policy (priority, protection, budgets, prefer/avoid). */
 int memctl_core_set_policy(MemctlCore *c, int slot, const MemctlCorePolicy *p);
 
-/* Asks the core to kill a group now (all of it with group=true, else its largest victim). */
-int memctl_core_kill_group(MemctlCore *c, int slot, bool group);
+/*
+ * Asks the core to kill a group now (all of it with group=true, else its largest victim). `req` (not
+ * 0) names the request for memctl_core_kill_result(): the core always answers it, with the kill's
+ * record (MEMCTL_EVENT_KILL, reason "manual") or an error event, and with the outcome kept in the
+ * slot, so that a caller learns it even if the events ring was full.
+ */
+int memctl_core_kill_group(MemctlCore *c, int slot, bool group, uint32_t req);
+/* 1 with *ret_result (0: killed and released, or -errno: -ESRCH no eligible victim, -EINPROGRESS a
+ * victim is still dying, -ENOENT the slot is not active, another kill error) once request `req` is
+ * done; 0 while it is not; -EINVAL for a bad slot. */
+int memctl_core_kill_result(MemctlCore *c, int slot, uint32_t req, int *ret_result);
 
 /* The events ring's fd (readable when events wait) and its consumer. */
 int memctl_core_event_fd(const MemctlCore *c);

@@ -19,18 +19,67 @@
 
 #define HISTORY_CAPACITY 1024
 
+/* A manual kill waits this long for the victim's record before its caller is told it is late. */
+#define MANUAL_KILL_TIMEOUT_SECONDS 10
+
 typedef struct {
+    MemctlManager *m;
+    int slot;
+    uint32_t req; /* memctl_core_kill_group()'s request */
     char *reason;
     GDBusMethodInvocation *invocation; /* owned; NULL when no caller waits */
+    guint timeout;
 } ManualKill;
+
+static void manual_reply(ManualKill *k, int result, const char *group)
+{
+    if (!k->invocation)
+        return;
+    if (result == 0)
+        g_dbus_method_invocation_return_value(k->invocation, NULL);
+    else if (result == -EINPROGRESS)
+        g_dbus_method_invocation_return_error(
+                k->invocation, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                "%s: a victim is still dying (SIGKILL pending): its memory is on "
+                "the way back; nothing else was killed",
+                group);
+    else if (result == -ESRCH)
+        g_dbus_method_invocation_return_error(k->invocation, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
+                                              "%s: no eligible victim: every process in it is critical, "
+                                              "protected (oom_score_adj -1000) or memctld",
+                                              group);
+    else
+        g_dbus_method_invocation_return_error(k->invocation, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
+                                              "%s: the kill failed: %s", group, g_strerror(-result));
+    k->invocation = NULL;
+}
 
 static void manual_free(ManualKill *k)
 {
+    if (k->timeout)
+        g_source_remove(k->timeout);
     g_free(k->reason);
     if (k->invocation)
         g_dbus_method_invocation_return_error(k->invocation, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
                                               "memctld stopped before the kill completed");
     g_free(k);
+}
+
+/* The victim got SIGKILL but has not been released (stuck in the kernel, say): the caller hears so
+ * instead of waiting on; the record follows in ListKills when the core has it. */
+static gboolean on_manual_timeout(gpointer data)
+{
+    ManualKill *k = data;
+    k->timeout = 0;
+    if (k->invocation) {
+        g_dbus_method_invocation_return_error(k->invocation, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
+                                              "no kill record %d s after the request: the victim may be "
+                                              "stuck in the kernel (ListKills has its record once released)",
+                                              MANUAL_KILL_TIMEOUT_SECONDS);
+        k->invocation = NULL;
+    }
+    g_hash_table_remove(k->m->manual, GINT_TO_POINTER(k->slot));
+    return G_SOURCE_REMOVE;
 }
 
 MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const char *mount, const char *root,
@@ -80,30 +129,58 @@ static void write_kill_log(MemctlManager *m, const MemctlCoreEvent *e, const Mem
     fflush(m->kill_log);
 }
 
-/* A KillGroup caller waiting on this slot learns the outcome. */
-static char *finish_manual(MemctlManager *m, const MemctlCoreEvent *e)
+/* The caller's reason for the record of a manual kill it waits for (to free), or NULL. */
+static char *manual_message(MemctlManager *m, const MemctlCoreEvent *e)
 {
     ManualKill *k = g_hash_table_lookup(m->manual, GINT_TO_POINTER(e->slot));
-    if (!k)
+    if (!k || e->type != MEMCTL_EVENT_KILL || strcmp(e->reason, "manual") != 0)
         return NULL;
-    if (e->type == MEMCTL_EVENT_KILL && strcmp(e->reason, "manual") != 0)
-        return NULL; /* a pressure kill of the same group came first; ours follows */
-    char *reason = g_steal_pointer(&k->reason);
-    if (k->invocation) {
-        if (e->type == MEMCTL_EVENT_KILL)
-            g_dbus_method_invocation_return_value(k->invocation, NULL);
-        else
-            g_dbus_method_invocation_return_error(k->invocation, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
-                                                  "%s: %s: %s", e->group, e->what, g_strerror(-e->error));
-        k->invocation = NULL;
-    }
-    g_hash_table_remove(m->manual, GINT_TO_POINTER(e->slot));
-    return reason;
+    return g_strdup(k->reason);
 }
+
+/* Answers the KillGroup calls whose request the core finished. Their records were pushed before the
+ * outcome was published: drain_events() has taken them, or takes them when called again. */
+static bool manual_collect_done(MemctlManager *m, GPtrArray *done)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, m->manual);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        ManualKill *k = v;
+        int result;
+        if (memctl_core_kill_result(m->core, k->slot, k->req, &result) == 1)
+            g_ptr_array_add(done, k);
+    }
+    return done->len > 0;
+}
+
+static void manual_finish(MemctlManager *m, GPtrArray *done)
+{
+    for (guint i = 0; i < done->len; i++) {
+        ManualKill *k = done->pdata[i];
+        int result = 0;
+        (void)memctl_core_kill_result(m->core, k->slot, k->req, &result);
+        MemctlGroup *grp = memctl_groups_by_slot(m->groups, k->slot);
+        manual_reply(k, result, grp ? grp->name : "?");
+        g_hash_table_remove(m->manual, GINT_TO_POINTER(k->slot));
+    }
+}
+
+static void drain_events(MemctlManager *m);
 
 void memctl_manager_drain(MemctlManager *m)
 {
     memctl_core_ack_events(m->core);
+    drain_events(m);
+    g_autoptr(GPtrArray) done = g_ptr_array_new();
+    if (manual_collect_done(m, done)) {
+        drain_events(m); /* their records, if they came after the first pass */
+        manual_finish(m, done);
+    }
+}
+
+static void drain_events(MemctlManager *m)
+{
     MemctlCoreEvent e;
     while (memctl_core_next_event(m->core, &e)) {
         if (e.type == MEMCTL_EVENT_GROUP_RELEASED)
@@ -123,9 +200,7 @@ void memctl_manager_drain(MemctlManager *m)
                 memctl_bus_emit_pressure(m->bus, e.group, e.reason);
             continue;
         }
-        g_autofree char *message = NULL;
-        if (e.type == MEMCTL_EVENT_KILL || e.type == MEMCTL_EVENT_ERROR)
-            message = finish_manual(m, &e);
+        g_autofree char *message = manual_message(m, &e);
         if (e.type == MEMCTL_EVENT_ERROR) {
             g_warning("%s", line);
             write_kill_log(m, &e, NULL);
@@ -178,14 +253,20 @@ int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, 
     if (!memctl_cgroup_is_populated(grp->path))
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the group has no processes", name),
                -ESRCH;
-    int r = memctl_core_kill_group(m->core, grp->slot, whole_group);
+    if (++m->next_kill_req == 0)
+        m->next_kill_req = 1;
+    int r = memctl_core_kill_group(m->core, grp->slot, whole_group, m->next_kill_req);
     if (r < 0)
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the core refused the kill: %s",
                            name, g_strerror(-r)),
                r;
     ManualKill *k = g_new0(ManualKill, 1);
+    k->m = m;
+    k->slot = grp->slot;
+    k->req = m->next_kill_req;
     k->reason = g_strdup(reason);
     k->invocation = invocation;
+    k->timeout = g_timeout_add_seconds(MANUAL_KILL_TIMEOUT_SECONDS, on_manual_timeout, k);
     g_hash_table_insert(m->manual, GINT_TO_POINTER(grp->slot), k);
     return 0;
 }

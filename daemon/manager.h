@@ -33,6 +33,7 @@ typedef struct MemctlManager {
     int64_t started_usec; /* monotonic */
     char *metrics_url;    /* the /metrics endpoint, or NULL */
     GHashTable *manual;   /* slot -> ManualKill*: KillGroup calls waiting for their kill */
+    uint32_t next_kill_req;
     uint64_t last_heartbeat;
     gboolean core_alive;
 } MemctlManager;
@@ -46,8 +47,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlManager, memctl_manager_free)
 void memctl_manager_drain(MemctlManager *m);
 
 /*
- * Kills in a group now through the core; completes `invocation` (if not NULL) once the core
- * reports the kill, or with an error. Returns 0, or -errno with *error set and invocation untouched.
+ * Kills in a group now through the core; completes `invocation` (if not NULL) once the core reports
+ * the kill (its victim released), or with the core's error (no eligible victim, a victim still
+ * dying), or after 10 s without a record. Returns 0, or -errno with *error set and invocation
+ * untouched.
  */
 int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, gboolean whole_group,
                         GDBusMethodInvocation *invocation, GError **error);

@@ -310,6 +310,33 @@ static void test_no_victim_once(void)
     apitest_stop(&t);
 }
 
+/* KillGroup on a group with nothing it may kill (a registered critical group) answers every time,
+ * at once, with the reason: it used to answer only the first call and hang the second, after which
+ * every later call said a kill was in progress. */
+static void test_kill_critical(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-reserve-killcrit", NULL);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', {'limit': <'64M'>})"));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)0));
+    g_autofree char *grp = g_build_filename(t.root, "crit", NULL);
+    Hog hog;
+    hog_start(&hog, (const char *[]){"--cgroup", grp, "--total", "8M", "--hold", NULL});
+    g_assert_true(hog_wait_line(&hog, "grown", 30000));
+    for (guint round = 0; round < 4; round++) {
+        g_autoptr(GError) err = NULL;
+        gint64 t0 = g_get_monotonic_time();
+        g_autoptr(GVariant) r = bustest_call(
+                &t.bus, "KillGroup", g_variant_new("(sst)", "crit", "round", (guint64)(round % 2)), &err);
+        g_assert_null(r);
+        g_assert_nonnull(strstr(err->message, "no eligible victim"));
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, 5 * G_USEC_PER_SEC);
+    }
+    g_assert_true(hog_alive(&hog));
+    g_assert_true(killed_by_sigkill(hog_kill(&hog)));
+    apitest_stop(&t);
+}
+
 /* The host runs out of memory (a hog outside every group) while a critical client keeps writing its
  * lease: the client survives and writes everything, the hog is killed. */
 static void test_host_exhaustion(void)
@@ -661,6 +688,7 @@ int main(int argc, char **argv)
     g_test_add_func("/reserve/bad-input", test_bad_input);
     g_test_add_func("/reserve/never-victim", test_never_victim);
     g_test_add_func("/reserve/no-victim-once", test_no_victim_once);
+    g_test_add_func("/reserve/kill-critical", test_kill_critical);
     g_test_add_func("/reserve/host-exhaustion", test_host_exhaustion);
     g_test_add_func("/reserve/boost", test_boost);
     g_test_add_func("/reserve/boost-restart", test_boost_restart);
