@@ -10,38 +10,38 @@
 #include "include/memctl/memctl.h"
 #include "policy/size.h"
 
+bool memctl_group_values_unboost(MemctlFileValues *v, uint64_t boost)
+{
+    static const MemctlFile raised[] = {MEMCTL_FILE_HIGH, MEMCTL_FILE_MAX};
+    MemctlFileValues own = *v;
+    int n = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(raised); i++) {
+        uint64_t x = memctl_file_values_get(&own, raised[i], MEMCTL_SIZE_MAX);
+        if (x == MEMCTL_SIZE_MAX)
+            continue;
+        if (x < boost || x == MEMCTL_SIZE_MAX - 1)
+            return false; /* not what a boost of this size leaves */
+        own.value[raised[i]] = x - boost;
+        n++;
+    }
+    if (n == 0)
+        return false;
+    *v = own;
+    return true;
+}
+
 void memctl_group_adopt_boost(MemctlGroup *grp)
 {
     uint64_t boost;
     if (memctl_cgroup_get_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, &boost) < 0 || boost == 0)
         return;
-    static const struct {
-        MemctlFile file;
-        MemctlKey key;
-    } raised[] = {{MEMCTL_FILE_HIGH, MEMCTL_KEY_HIGH}, {MEMCTL_FILE_MAX, MEMCTL_KEY_MAX}};
-    MemctlFileValues applied = grp->applied;
-    MemctlLimits limits = grp->limits;
-    int n = 0;
-    for (size_t i = 0; i < G_N_ELEMENTS(raised); i++) {
-        uint64_t v = memctl_file_values_get(&applied, raised[i].file, MEMCTL_SIZE_MAX);
-        if (v == MEMCTL_SIZE_MAX)
-            continue;
-        if (v < boost || v == MEMCTL_SIZE_MAX - 1) {
-            n = -1; /* not what a boost of this size leaves */
-            break;
-        }
-        char buf[24];
-        applied.value[raised[i].file] = v - boost;
-        (void)memctl_limits_set(&limits, memctl_key_name(raised[i].key),
-                                memctl_group_file_value(raised[i].file, v - boost, buf));
-        n++;
-    }
-    if (n <= 0) {
+    MemctlFileValues own = grp->applied;
+    if (!memctl_group_values_unboost(&own, boost)) {
         (void)memctl_cgroup_clear_mark(grp->path, MEMCTL_GROUP_BOOST_MARK);
         return;
     }
-    grp->applied = applied;
-    grp->limits = limits;
+    grp->applied = own;
+    memctl_group_limits_from_values(&own, &grp->limits);
     grp->boost = boost;
 }
 

@@ -28,6 +28,12 @@ uint64_t memctl_group_boosted(MemctlFile f, uint64_t v, uint64_t boost);
  * boost on top. */
 uint64_t memctl_group_enforced(const MemctlGroup *grp, MemctlFile f);
 
+/* The settings a group has when its memory.* files hold these values. */
+void memctl_group_limits_from_values(const MemctlFileValues *v, MemctlLimits *ret);
+/* Takes `boost` off high and max (those set): the group's own values when the kernel's carry that
+ * boost. False (v untouched) when they cannot (a value below the boost, or neither is set). */
+bool memctl_group_values_unboost(MemctlFileValues *v, uint64_t boost);
+
 /*
  * A group memctld boosted before it stopped (crashed, or was restarted under host pressure) still
  * runs on the boost: the kernel's high and max are its own plus the boost, and the mark on the

@@ -307,14 +307,26 @@ static int group_add(MemctlGroups *g, MemctlGroup *grp, GError **error)
     return 0;
 }
 
-static void read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValues *ret_applied)
+void memctl_group_limits_from_values(const MemctlFileValues *v, MemctlLimits *ret)
 {
     static const MemctlKey keys[_MEMCTL_FILE_COUNT] = {
             [MEMCTL_FILE_MIN] = MEMCTL_KEY_MIN,           [MEMCTL_FILE_LOW] = MEMCTL_KEY_LOW,
             [MEMCTL_FILE_HIGH] = MEMCTL_KEY_HIGH,         [MEMCTL_FILE_MAX] = MEMCTL_KEY_MAX,
             [MEMCTL_FILE_SWAP_MAX] = MEMCTL_KEY_SWAP_MAX, [MEMCTL_FILE_OOM_GROUP] = MEMCTL_KEY_OOM_GROUP,
     };
-    memctl_limits_init(ret_limits);
+    memctl_limits_init(ret);
+    for (int f = 0; f < _MEMCTL_FILE_COUNT; f++) {
+        if (!(v->set & (1u << f)))
+            continue;
+        char buf[24];
+        (void)memctl_limits_set(ret, memctl_key_name(keys[f]),
+                                memctl_group_file_value((MemctlFile)f, v->value[f], buf));
+    }
+}
+
+/* The memory.* values of the cgroup at path, and the settings they make. */
+static void read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValues *ret_applied)
+{
     *ret_applied = (MemctlFileValues){0};
     for (int f = 0; f < _MEMCTL_FILE_COUNT; f++) {
         uint64_t v;
@@ -322,10 +334,8 @@ static void read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValu
             continue; /* memory.swap.max is absent without swap accounting */
         ret_applied->set |= 1u << f;
         ret_applied->value[f] = v;
-        char buf[24];
-        (void)memctl_limits_set(ret_limits, memctl_key_name(keys[f]),
-                                memctl_group_file_value((MemctlFile)f, v, buf));
     }
+    memctl_group_limits_from_values(ret_applied, ret_limits);
 }
 
 /* Adopts the cgroup at path as `name`, then its children. One that cannot be watched is not adopted,
@@ -663,14 +673,15 @@ int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_r
         MemctlLimits have_limits;
         MemctlFileValues have;
         read_back(grp->path, &have_limits, &have);
-        if (memcmp(&have, &grp->applied, sizeof(have)) == 0)
+        /* A boosted group's files carry the boost: its own settings are what is under it (values
+         * that cannot carry it were rewritten behind memctld's back and are taken as they are). */
+        if (grp->boost && memctl_group_values_unboost(&have, grp->boost))
+            memctl_group_limits_from_values(&have, &have_limits);
+        if (memctl_file_values_equal(&have, &grp->applied))
             continue;
         grp->applied = have;
         grp->limits = have_limits;
-        (void)memctl_core_update_group(g->core, grp->slot,
-                                       memctl_file_values_get(&have, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX),
-                                       memctl_file_values_get(&have, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX),
-                                       memctl_file_values_get(&have, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+        memctl_groups_update_core(g, grp);
     }
     /* New cgroups below the root. */
     guint before = memctl_groups_count(g);

@@ -38,6 +38,16 @@ const char *memctl_file_name(MemctlFile f)
     return (unsigned)f < _MEMCTL_FILE_COUNT ? file_names[f] : NULL;
 }
 
+bool memctl_file_values_equal(const MemctlFileValues *a, const MemctlFileValues *b)
+{
+    if (a->set != b->set)
+        return false;
+    for (int f = 0; f < _MEMCTL_FILE_COUNT; f++)
+        if ((a->set & (1u << f)) && a->value[f] != b->value[f])
+            return false;
+    return true;
+}
+
 void memctl_limits_init(MemctlLimits *l)
 {
     memset(l, 0, sizeof(*l));

@@ -73,6 +73,9 @@ static inline uint64_t memctl_file_values_get(const MemctlFileValues *v, MemctlF
     return (v->set & (1u << f)) ? v->value[f] : dflt;
 }
 
+/* True if a and b manage the same files with the same values. */
+bool memctl_file_values_equal(const MemctlFileValues *a, const MemctlFileValues *b);
+
 void memctl_limits_init(MemctlLimits *l);
 
 /*

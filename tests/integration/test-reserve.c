@@ -502,6 +502,10 @@ static void test_boost(void)
     uint64_t high = cgtest_read_u64(db, "memory.high") - 32 * MiB;
     g_assert_cmpuint(max, ==, 66 * MiB);
     g_assert_cmpuint(high, <, max);
+    /* a reload meanwhile reads the kernel's values back: the boost on them is not the group's own */
+    call_ok(&t, "ReloadPolicy", NULL);
+    g_assert_cmpuint(shown_u64(&t, "db", "MemoryMax"), ==, max);
+    g_assert_cmpuint(cgtest_read_u64(db, "memory.max"), ==, max + 32 * MiB);
 
     (void)hog_kill(&b);
     boost_taken_back(&t, db, max, high, &a);

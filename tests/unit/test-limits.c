@@ -180,6 +180,20 @@ static void test_get_put(void)
     g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_MIN), ==, 0);
 }
 
+static void test_values_equal(void)
+{
+    MemctlFileValues a = {0}, b = {0};
+    a.set = b.set = 1u << MEMCTL_FILE_MAX;
+    a.value[MEMCTL_FILE_MAX] = b.value[MEMCTL_FILE_MAX] = 64 << 20;
+    a.value[MEMCTL_FILE_MIN] = 7; /* not managed: does not count */
+    g_assert_true(memctl_file_values_equal(&a, &b));
+    b.value[MEMCTL_FILE_MAX]++;
+    g_assert_false(memctl_file_values_equal(&a, &b));
+    b.value[MEMCTL_FILE_MAX]--;
+    b.set |= 1u << MEMCTL_FILE_MIN;
+    g_assert_false(memctl_file_values_equal(&a, &b));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -190,5 +204,6 @@ int main(int argc, char **argv)
     g_test_add_func("/limits/merge", test_merge);
     g_test_add_func("/limits/children-min", test_children_min);
     g_test_add_func("/limits/get-put", test_get_put);
+    g_test_add_func("/limits/values-equal", test_values_equal);
     return g_test_run();
 }
