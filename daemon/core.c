@@ -17,6 +17,7 @@
 
 #include "daemon/ring.h"
 #include "daemon/sample.h"
+#include "policy/cgpath.h"
 #include "policy/size.h"
 #include "policy/str.h"
 
@@ -193,8 +194,8 @@ static size_t collect_candidates(MemctlCore *c, size_t i)
     return n;
 }
 
-/* True if pid (held by pidfd already) is still a member of slot j's cgroup. */
-static bool still_member(MemctlCore *c, int32_t pid, size_t j)
+/* True if pid is in slot j's cgroup (subtree: or one below it), by /proc/<pid>/cgroup. */
+static bool pid_in_slot(MemctlCore *c, int32_t pid, size_t j, bool subtree)
 {
     char path[80];
     if (memctl_sample_proc_path(path, sizeof(path), c->proc_root, pid, "cgroup") < 0)
@@ -207,13 +208,18 @@ static bool still_member(MemctlCore *c, int32_t pid, size_t j)
     if (n <= 3)
         return false;
     c->buf[n] = '\0';
-    /* cgroup2: a single line "0::<relpath>\n" */
-    const char *line = strstr(c->buf, "0::");
-    if (!line)
+    const char *p;
+    size_t len;
+    if (memctl_cgpath_membership(c->buf, &p, &len) < 0)
         return false;
-    line += 3;
-    size_t len = strlen(c->slots[j].relpath);
-    return strncmp(line, c->slots[j].relpath, len) == 0 && (line[len] == '\n' || line[len] == '\0');
+    const char *rel = c->slots[j].relpath;
+    return subtree ? memctl_cgpath_within(p, len, rel) : len == strlen(rel) && memcmp(p, rel, len) == 0;
+}
+
+/* True if pid (held by pidfd already) is still a member of slot j's cgroup (pid reuse). */
+static bool still_member(MemctlCore *c, int32_t pid, size_t j)
+{
+    return pid_in_slot(c, pid, j, false);
 }
 
 /* ---- killing ----------------------------------------------------------------------------- */
@@ -338,18 +344,100 @@ static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
     return -ESRCH;
 }
 
+/*
+ * True if a kill of slot i's whole subtree must spare someone in it (memctl_victim_spared(): a
+ * critical client, memctld, oom_score_adj -1000) among its n candidates; memctld and the registered
+ * critical processes are also looked for directly, and a subtree with more processes than could be
+ * read (max_procs) may hide such a process: cgroup.kill is never written over any of them.
+ */
+static bool subtree_has_spared(MemctlCore *c, size_t i, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (memctl_victim_spared(&c->cands[k]))
+            return true;
+    if (n >= c->cfg.max_procs || pid_in_slot(c, c->self_pid, i, true))
+        return true;
+    for (size_t k = 0; k < MEMCTL_CORE_CRITICAL_PIDS; k++) {
+        int32_t pid = atomic_load(&c->critical_pids[k]);
+        if (pid > 0 && pid_in_slot(c, pid, i, true))
+            return true;
+    }
+    return false;
+}
+
+/* Opens a pidfd on candidate k if it is still in its cgroup (not a recycled pid); -1 otherwise. */
+static int candidate_pidfd(MemctlCore *c, size_t k)
+{
+    int fd = (int)syscall(SYS_pidfd_open, c->cands[k].pid, 0);
+    if (fd >= 0 && !still_member(c, c->cands[k].pid, (size_t)c->cand_slot[k])) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A whole-group kill of a subtree where someone must be spared: every other eligible process gets
+ * SIGKILL through its pidfd; the record waits for the largest of them. */
+static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size_t n)
+{
+    Slot *s = &c->slots[i];
+    size_t biggest = n, killed = 0;
+    int biggest_fd = -1;
+    uint64_t t0 = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!memctl_victim_eligible(&c->cands[k]))
+            continue;
+        int fd = candidate_pidfd(c, k);
+        if (fd < 0)
+            continue;
+        if (killed == 0) {
+            victim_begin(c, i, reason, false);
+            t0 = memctl_now_usec();
+        }
+        if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0) {
+            close(fd);
+            continue;
+        }
+        mrelease(fd);
+        killed++;
+        if (biggest == n || c->cands[k].anon_bytes > c->cands[biggest].anon_bytes) {
+            if (biggest_fd >= 0)
+                close(biggest_fd);
+            biggest = k;
+            biggest_fd = fd;
+        } else {
+            close(fd);
+        }
+    }
+    if (killed == 0)
+        return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
+    Victim *v = &s->v;
+    v->t_signal = t0;
+    v->pidfd = biggest_fd;
+    v->active = true;
+    v->group_kill = false; /* done when the largest has exited: the spared ones keep it populated */
+    v->rec.group_kill = true;
+    v->rec.pid = c->cands[biggest].pid;
+    v->rec.npids = (uint32_t)killed;
+    memcpy(v->rec.comm, c->cands[biggest].comm, sizeof(v->rec.comm));
+    v->rec.event_to_signal_usec = s->t_over_mono ? t0 - s->t_over_mono : 0;
+    v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
+    s->pst = (MemctlProgressState){0};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
+    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, biggest_fd, &ev) < 0)
+        victim_finish(c, i, false);
+    return 0;
+}
+
 static int kill_all(MemctlCore *c, size_t i, const char *reason)
 {
     Slot *s = &c->slots[i];
     size_t n = collect_candidates(c, i);
-    for (size_t k = 0; k < n; k++)
-        if (c->cands[k].flags & MEMCTL_CAND_CRITICAL)
-            return kill_one(c, i, reason, false); /* cgroup.kill would take a critical client too */
+    if (subtree_has_spared(c, i, n))
+        return kill_all_but_spared(c, i, reason, n);
     size_t nfd = 0;
     size_t biggest = n;
     for (size_t k = 0; k < n; k++) {
-        if (c->cands[k].flags & MEMCTL_CAND_SELF)
-            continue;
         int fd = (int)syscall(SYS_pidfd_open, c->cands[k].pid, 0);
         if (fd >= 0)
             c->pidfds[nfd++] = fd;

@@ -14,6 +14,7 @@
 #include "daemon/sample.h"
 #include "include/memctl/memctl.h"
 #include "policy/name.h"
+#include "policy/proc.h"
 #include "policy/size.h"
 
 void memctl_groups_notify(MemctlGroups *g)
@@ -611,6 +612,30 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
     return 0;
 }
 
+/*
+ * Whether pid may be moved into a group: 0, or -errno with *ret_why. Refused: no such process, PID 1,
+ * a kernel thread, and memctld itself, by any of its thread ids (writing a thread's id to
+ * cgroup.procs moves its whole process: memctld would land in a group it may kill).
+ */
+static int attach_refusal(MemctlGroups *g, uint32_t pid, const char **ret_why)
+{
+    g_autofree char *status_path = g_strdup_printf("%s/%u/status", g->proc, pid);
+    g_autofree char *stat_path = g_strdup_printf("%s/%u/stat", g->proc, pid);
+    g_autofree char *status = NULL, *stat = NULL;
+    uint64_t tgid = 0, flags = 0, start = 0;
+    if (pid == 0 || pid > INT32_MAX || !g_file_get_contents(status_path, &status, NULL, NULL) ||
+        !g_file_get_contents(stat_path, &stat, NULL, NULL) ||
+        memctl_proc_status_u64(status, "Tgid", &tgid) < 0 || memctl_proc_stat(stat, &flags, &start) < 0)
+        return *ret_why = "is no process", -ESRCH;
+    if (pid == 1 || tgid == 1)
+        return *ret_why = "is the init process (PID 1)", -EPERM;
+    if (flags & MEMCTL_PF_KTHREAD)
+        return *ret_why = "is a kernel thread", -EPERM;
+    if (tgid == (uint64_t)getpid())
+        return *ret_why = "is memctld itself (one of its threads)", -EPERM;
+    return 0;
+}
+
 int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids, size_t n, GError **error)
 {
     MemctlGroup *grp = memctl_groups_get(g, name);
@@ -626,17 +651,12 @@ int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids
                -EBUSY;
     /* Check every pid before moving any. */
     for (size_t i = 0; i < n; i++) {
-        char proc[32];
-        g_snprintf(proc, sizeof(proc), "%u", pids[i]);
-        g_autofree char *dir = g_build_filename(g->proc, proc, NULL);
-        if (pids[i] == 0 || pids[i] > INT32_MAX || !g_file_test(dir, G_FILE_TEST_IS_DIR))
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "pids[%zu]: no process %u",
-                               i, pids[i]),
-                   -ESRCH;
-        if ((pid_t)pids[i] == getpid())
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                               "pids[%zu]: %u is memctld itself", i, pids[i]),
-                   -EPERM;
+        const char *why = NULL;
+        int r = attach_refusal(g, pids[i], &why);
+        if (r < 0)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "pids[%zu]: %u %s", i,
+                               pids[i], why),
+                   r;
     }
     for (size_t i = 0; i < n; i++) {
         int r = memctl_cgroup_attach(g->mount, grp->path, (pid_t)pids[i]);

@@ -97,8 +97,9 @@ int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error);
 int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,
                          GError **error);
 
-/* Moves processes into a leaf group: every pid checked first (exists, not memctld), then moved in
- * order; stops at the first the kernel refuses and names it. */
+/* Moves processes into a leaf group: every pid checked first (a process, neither PID 1 nor a kernel
+ * thread nor memctld by any of its thread ids), then moved in order; stops at the first the kernel
+ * refuses and names it. */
 #define MEMCTL_ATTACH_MAX 65536u
 int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids, size_t n, GError **error);
 

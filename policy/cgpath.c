@@ -49,3 +49,9 @@ int memctl_cgpath_membership(const char *text, const char **ret_path, size_t *re
     }
     return -ENOENT;
 }
+
+bool memctl_cgpath_within(const char *path, size_t len, const char *base)
+{
+    size_t bl = strlen(base);
+    return len >= bl && memcmp(path, base, bl) == 0 && (len == bl || path[bl] == '/');
+}

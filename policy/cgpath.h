@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -12,3 +13,6 @@
  * (client/oci.c) share it.
  */
 int memctl_cgpath_membership(const char *text, const char **ret_path, size_t *ret_len);
+
+/* True if the cgroup path [path, path + len) is `base` ("/memctl.slice/web") or below it. */
+bool memctl_cgpath_within(const char *path, size_t len, const char *base);

@@ -15,6 +15,11 @@ bool memctl_victim_eligible(const MemctlCandidate *c)
     return c->oom_score_adj > -1000;
 }
 
+bool memctl_victim_spared(const MemctlCandidate *c)
+{
+    return c->pid <= 1 || (c->flags & (MEMCTL_CAND_CRITICAL | MEMCTL_CAND_SELF)) || c->oom_score_adj <= -1000;
+}
+
 uint64_t memctl_victim_badness(const MemctlCandidate *c, uint64_t scale_bytes)
 {
     if (!memctl_victim_eligible(c))

@@ -33,6 +33,11 @@ typedef struct {
 /* True if c may be killed at all. */
 bool memctl_victim_eligible(const MemctlCandidate *c);
 
+/* True if a kill of c's whole group must leave c alive: a critical client, memctld, PID 1, or
+ * oom_score_adj -1000 (the kernel's memory.oom.group spares those too). Such a group is never killed
+ * with cgroup.kill: its other processes are killed one by one. */
+bool memctl_victim_spared(const MemctlCandidate *c);
+
 /*
  * The badness the within-group choice ranks by: anon + swap, shifted by oom_score_adj the way the
  * kernel does it (adj/1000 of `scale_bytes`, the group's limit or usage). Never below 1 for an

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -442,6 +443,36 @@ static void test_bad_input(void)
     expect_error(&t, "AttachProcesses",
                  g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &self, 1, 4)),
                  inval, "memctld");
+    /* memctld by one of its threads' ids (the core's: a thread moves its whole process), PID 1 and a
+     * kernel thread (kthreadd, PID 2): each refused by name, and memctld stays in its leaf */
+    g_autofree char *cgroup_before = NULL, *cgroup_path = g_strdup_printf("/proc/%d/cgroup", (int)t.d.pid);
+    g_assert_true(g_file_get_contents(cgroup_path, &cgroup_before, NULL, NULL));
+    guint32 core_tid = 0;
+    g_autofree char *tasks = g_strdup_printf("/proc/%d/task", (int)t.d.pid);
+    g_autoptr(GDir) td = g_dir_open(tasks, 0, NULL);
+    for (const char *e; td && (e = g_dir_read_name(td));) {
+        g_autofree char *comm_path = g_build_filename(tasks, e, "comm", NULL);
+        g_autofree char *comm = NULL;
+        if (g_file_get_contents(comm_path, &comm, NULL, NULL) && g_str_has_prefix(comm, "memctl-core"))
+            core_tid = (guint32)atoi(e);
+    }
+    g_assert_cmpuint(core_tid, >, 0);
+    g_assert_cmpuint(core_tid, !=, self);
+    guint32 init = 1, kthreadd = 2;
+    expect_error(
+            &t, "AttachProcesses",
+            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &core_tid, 1, 4)),
+            inval, "is memctld itself");
+    expect_error(&t, "AttachProcesses",
+                 g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &init, 1, 4)),
+                 inval, "init process");
+    expect_error(
+            &t, "AttachProcesses",
+            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &kthreadd, 1, 4)),
+            inval, "kernel thread");
+    g_autofree char *cgroup_after = NULL;
+    g_assert_true(g_file_get_contents(cgroup_path, &cgroup_after, NULL, NULL));
+    g_assert_cmpstr(cgroup_after, ==, cgroup_before);
     expect_error(&t, "RemoveGroup", g_variant_new("(st)", "g", (guint64)0x10), inval, "flags");
     expect_error(&t, "KillGroup", g_variant_new("(sst)", "g", "x", (guint64)4), inval, "flags");
     expect_error(&t, "KillGroup", g_variant_new("(sst)", "g", "bell\a", (guint64)0), inval, "reason");

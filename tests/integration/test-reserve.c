@@ -337,6 +337,39 @@ static void test_kill_critical(void)
     apitest_stop(&t);
 }
 
+/* A kill of a whole group (oom_group) spares those the kernel's memory.oom.group spares
+ * (oom_score_adj -1000) and the registered critical processes in it: it kills the others one by one
+ * instead of writing cgroup.kill over them all. */
+static void test_group_kill_spares(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-reserve-spares", NULL);
+    call_ok(&t, "CreateGroup", g_variant_new_parsed("('og', {'limit': <'96M'>, 'oom_group': <true>})"));
+    g_autofree char *grp = g_build_filename(t.root, "og", NULL);
+    Hog keep, crit, other;
+    hog_start(&keep,
+              (const char *[]){"--cgroup", grp, "--total", "4M", "--hold", "--oom-score-adj", "-1000", NULL});
+    hog_start(&crit, (const char *[]){"--cgroup", grp, "--total", "4M", "--hold", NULL});
+    hog_start(&other, (const char *[]){"--cgroup", grp, "--total", "4M", "--hold", NULL});
+    g_assert_true(hog_wait_line(&keep, "grown", 30000));
+    g_assert_true(hog_wait_line(&crit, "grown", 30000));
+    g_assert_true(hog_wait_line(&other, "grown", 30000));
+    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)crit.pid, (guint64)0));
+    Hog hog;
+    hog_start(&hog, (const char *[]){"--cgroup", grp, "--step", "1M", NULL});
+    g_assert_true(killed_by_sigkill(hog_wait(&hog, 120000)));
+    g_assert_true(killed_by_sigkill(hog_wait(&other, 10000))); /* the group went, but for ... */
+    g_assert_true(hog_alive(&keep));                           /* ... the one the kernel spares too */
+    g_assert_true(hog_alive(&crit));                           /* ... and the critical client */
+    g_autofree char *rec = daemontest_wait_record(&t.d, 5000, "\"group_kill\":true", "\"processes\":2");
+    g_assert_nonnull(rec);
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)crit.pid));
+    (void)hog_kill(&keep);
+    (void)hog_kill(&crit);
+    apitest_stop(&t);
+}
+
 /* The host runs out of memory (a hog outside every group) while a critical client keeps writing its
  * lease: the client survives and writes everything, the hog is killed. */
 static void test_host_exhaustion(void)
@@ -693,6 +726,7 @@ int main(int argc, char **argv)
     g_test_add_func("/reserve/never-victim", test_never_victim);
     g_test_add_func("/reserve/no-victim-once", test_no_victim_once);
     g_test_add_func("/reserve/kill-critical", test_kill_critical);
+    g_test_add_func("/reserve/group-kill-spares", test_group_kill_spares);
     g_test_add_func("/reserve/host-exhaustion", test_host_exhaustion);
     g_test_add_func("/reserve/boost", test_boost);
     g_test_add_func("/reserve/boost-restart", test_boost_restart);

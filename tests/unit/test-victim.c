@@ -129,6 +129,25 @@ static void test_groups(void)
     g_assert_cmpuint(i, ==, 1);
 }
 
+static void test_spared(void)
+{
+    MemctlCandidate c = {.pid = 100, .anon_bytes = 1 << 20};
+    g_assert_false(memctl_victim_spared(&c));
+    c.flags = MEMCTL_CAND_DYING | MEMCTL_CAND_PREFER; /* killed anyway, or first: not spared */
+    g_assert_false(memctl_victim_spared(&c));
+    c.flags = MEMCTL_CAND_CRITICAL;
+    g_assert_true(memctl_victim_spared(&c));
+    c.flags = MEMCTL_CAND_SELF;
+    g_assert_true(memctl_victim_spared(&c));
+    c.flags = 0;
+    c.oom_score_adj = -1000;
+    g_assert_true(memctl_victim_spared(&c));
+    c.oom_score_adj = -999;
+    g_assert_false(memctl_victim_spared(&c));
+    c.pid = 1;
+    g_assert_true(memctl_victim_spared(&c));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -139,5 +158,6 @@ int main(int argc, char **argv)
     g_test_add_func("/victim/ties", test_ties);
     g_test_add_func("/victim/comm-in", test_comm_in);
     g_test_add_func("/victim/groups", test_groups);
+    g_test_add_func("/victim/spared", test_spared);
     return g_test_run();
 }
