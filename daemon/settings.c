@@ -5,6 +5,7 @@
 
 #include "daemon/error.h"
 #include "policy/name.h"
+#include "policy/size.h"
 
 /* The memory.* files a runtime may pass in "unified", and the key each one sets. */
 static const struct {
@@ -46,6 +47,8 @@ static int set_one(MemctlLimits *l, const char *key, GVariant *v, GError **error
     const char *text = NULL;
     if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING))
         text = g_variant_get_string(v, NULL);
+    else if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT64) && g_variant_get_uint64(v) == MEMCTL_SIZE_MAX)
+        text = "max"; /* the contract: UINT64_MAX means max, as the Group1 properties read */
     else if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT64))
         text = (g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT, g_variant_get_uint64(v)), buf);
     else if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32))

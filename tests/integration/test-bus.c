@@ -422,6 +422,25 @@ static void test_bad_input(void)
     expect_error(&t, "SetLimits",
                  g_variant_new("(s@a{sv})", "g", g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)), inval,
                  "limits");
+    /* UINT64_MAX is "max" (the contract; what Group1.MemoryMax reads for no limit): a value read back
+     * goes back in */
+    g_autoptr(GVariant) u_made =
+            bustest_call(&t.bus, "CreateGroup",
+                         g_variant_new("(s@a{sv})", "u", limits1("swap_max", g_variant_new_uint64(0))), &err);
+    g_assert_no_error(err);
+    g_autoptr(GVariant) u_max = bustest_call(
+            &t.bus, "SetLimits",
+            g_variant_new("(s@a{sv})", "u", limits1("max", g_variant_new_uint64(G_MAXUINT64))), &err);
+    g_assert_no_error(err);
+    g_autofree char *ud = g_build_filename(t.root, "u", NULL);
+    g_assert_cmpuint(cgtest_read_u64(ud, "memory.max"), ==, G_MAXUINT64);
+    g_autoptr(GVariant) u_gone =
+            bustest_call(&t.bus, "RemoveGroup", g_variant_new("(st)", "u", (guint64)0), &err);
+    g_assert_no_error(err);
+    expect_error(&t, "SetLimits",
+                 g_variant_new("(s@a{sv})", "g", limits1("limit", g_variant_new_uint64(G_MAXUINT64))), inval,
+                 "limit");
+    g_assert_cmpuint(cgtest_read_u64(g, "memory.max"), ==, 64 * MiB);
 
     /* a million pids, pid 0, a pid that does not exist, memctld itself */
     guint32 *million = g_new0(guint32, 1000000);
