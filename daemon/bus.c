@@ -65,6 +65,48 @@ static void m_create_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *p
     reply_path(inv, name);
 }
 
+static void reply_removed(GDBusMethodInvocation *inv, const MemctlGroupFinal *fin, uint64_t kills)
+{
+    GVariantBuilder f;
+    g_variant_builder_init(&f, G_VARIANT_TYPE("a{st}"));
+    if (fin->peak)
+        g_variant_builder_add(&f, "{st}", "peak", fin->peak);
+    g_variant_builder_add(&f, "{st}", "oom", fin->oom);
+    g_variant_builder_add(&f, "{st}", "oom_kill", fin->oom_kill);
+    g_variant_builder_add(&f, "{st}", "high", fin->high);
+    g_variant_builder_add(&f, "{st}", "max", fin->max);
+    g_variant_builder_add(&f, "{st}", "kills", kills);
+    g_dbus_method_invocation_return_value(inv, g_variant_new("(a{st})", &f));
+}
+
+static void removed(MemctlBus *b, GDBusMethodInvocation *inv, const char *name, const MemctlGroupFinal *fin,
+                    uint64_t kills)
+{
+    g_message("group %s: removed (peak %" G_GUINT64_FORMAT ", oom_kill %" G_GUINT64_FORMAT ")", name,
+              fin->peak, fin->oom_kill);
+    memctl_bus_group_unexport(b, name);
+    reply_removed(inv, fin, kills);
+}
+
+typedef struct {
+    MemctlBus *b;
+    GDBusMethodInvocation *inv;
+    char *name;
+    uint64_t kills;
+} Removing;
+
+static void on_removed_killing(int r, const MemctlGroupFinal *fin, const GError *error, void *data)
+{
+    Removing *rm = data;
+    if (r < 0)
+        g_dbus_method_invocation_return_gerror(rm->inv, error);
+    else
+        removed(rm->b, rm->inv, rm->name, fin, rm->kills);
+    g_object_unref(rm->inv);
+    g_free(rm->name);
+    g_free(rm);
+}
+
 static void m_remove_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
 {
     const char *name;
@@ -85,27 +127,36 @@ static void m_remove_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *p
                 "group '%s' is a registered critical client: unregister it first", name);
         return;
     }
+    g_autoptr(GError) err = NULL;
+    if ((flags & MEMCTL_REMOVE_KILL) && memctl_cgroup_is_populated(grp->path)) {
+        int32_t pid = b->m->critical ? memctl_critical_pid_within(b->m->critical, grp) : 0;
+        if (pid) {
+            g_dbus_method_invocation_return_error(
+                    inv, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                    "%s: pid %d in it is a registered critical client: unregister it first", name, (int)pid);
+            return;
+        }
+        Removing *rm = g_new0(Removing, 1);
+        rm->b = b;
+        rm->inv = g_object_ref(inv);
+        rm->name = g_strdup(name);
+        rm->kills = grp->kills;
+        if (memctl_groups_remove_killing(b->m->groups, name, on_removed_killing, rm, &err) < 0) {
+            g_dbus_method_invocation_return_gerror(inv, err);
+            g_object_unref(rm->inv);
+            g_free(rm->name);
+            g_free(rm);
+        }
+        return; /* answered by on_removed_killing, once the group is empty */
+    }
     uint64_t kills = grp->kills;
     g_autofree char *gname = g_strdup(name);
     MemctlGroupFinal fin;
-    g_autoptr(GError) err = NULL;
-    if (memctl_groups_remove(b->m->groups, gname, (uint32_t)flags, &fin, &err) < 0) {
+    if (memctl_groups_remove(b->m->groups, gname, &fin, &err) < 0) {
         g_dbus_method_invocation_return_gerror(inv, err);
         return;
     }
-    g_message("group %s: removed (peak %" G_GUINT64_FORMAT ", oom_kill %" G_GUINT64_FORMAT ")", gname,
-              fin.peak, fin.oom_kill);
-    memctl_bus_group_unexport(b, gname);
-    GVariantBuilder f;
-    g_variant_builder_init(&f, G_VARIANT_TYPE("a{st}"));
-    if (fin.peak)
-        g_variant_builder_add(&f, "{st}", "peak", fin.peak);
-    g_variant_builder_add(&f, "{st}", "oom", fin.oom);
-    g_variant_builder_add(&f, "{st}", "oom_kill", fin.oom_kill);
-    g_variant_builder_add(&f, "{st}", "high", fin.high);
-    g_variant_builder_add(&f, "{st}", "max", fin.max);
-    g_variant_builder_add(&f, "{st}", "kills", kills);
-    g_dbus_method_invocation_return_value(inv, g_variant_new("(a{st})", &f));
+    removed(b, inv, gname, &fin, kills);
 }
 
 static void m_set_limits(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)

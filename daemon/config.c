@@ -284,7 +284,7 @@ static void rollback(MemctlConfig *c, GArray *undo)
     for (guint i = undo->len; i-- > 0;) {
         Undo *u = &g_array_index(undo, Undo, i);
         if (u->created) {
-            (void)memctl_groups_remove(c->groups, u->name, 0, NULL, NULL);
+            (void)memctl_groups_remove(c->groups, u->name, NULL, NULL);
             continue;
         }
         MemctlGroup *grp = memctl_groups_get(c->groups, u->name);

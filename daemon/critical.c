@@ -399,6 +399,19 @@ gboolean memctl_critical_group_is_critical(MemctlCritical *c, const char *group)
     return find(c, group, 0) != NULL;
 }
 
+int32_t memctl_critical_pid_within(MemctlCritical *c, const MemctlGroup *grp)
+{
+    for (guint i = 0; i < c->regs->len; i++) {
+        const MemctlRegistration *reg = c->regs->pdata[i];
+        if (reg->pid <= 0)
+            continue;
+        g_autofree char *cg = pid_cgroup(c, reg->pid);
+        if (cg && cgroup_within(c, cg, grp))
+            return reg->pid;
+    }
+    return 0;
+}
+
 GPtrArray *memctl_critical_list(MemctlCritical *c)
 {
     return c->regs;

@@ -66,6 +66,8 @@ int memctl_critical_acquire(MemctlCritical *c, MemctlRegistration *reg, GDBusCon
 int memctl_critical_release(MemctlCritical *c, const char *holder, uint32_t lease, GError **error);
 
 gboolean memctl_critical_group_is_critical(MemctlCritical *c, const char *group);
+/* A registered critical process in grp's cgroup or below it, or 0. */
+int32_t memctl_critical_pid_within(MemctlCritical *c, const MemctlGroup *grp);
 /* The registrations, in registration order (owned by c). */
 GPtrArray *memctl_critical_list(MemctlCritical *c);
 uint64_t memctl_critical_registered_bytes(MemctlCritical *c);

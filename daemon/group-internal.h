@@ -14,6 +14,7 @@ struct MemctlGroups {
     GHashTable *by_slot; /* slot -> MemctlGroup* (borrowed) */
     MemctlGroupsListener listener;
     void *listener_data;
+    GPtrArray *removals; /* MemctlRemoval* waiting for their group to empty (borrowed) */
 };
 
 /* Tells the listener (the config: metrics, bus objects, state file) that something changed. */

@@ -1,45 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The removal of a group (daemon/group.h): final counters, the kill of what is left, the cgroup
- * deleted, and the core and the tables letting go. */
+/* The removal of a group (daemon/group.h): final counters, the kill of what is left (waited for
+ * without blocking the main loop), the cgroup deleted, and the core and the tables letting go. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <glib-unix.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include "daemon/cgroup.h"
 #include "daemon/error.h"
+#include "daemon/fd-util.h"
 #include "daemon/group-internal.h"
 #include "daemon/group.h"
 #include "daemon/sample.h"
 
-static bool wait_unpopulated(const char *path, int timeout_ms)
-{
-    g_autofree char *events = g_build_filename(path, "cgroup.events", NULL);
-    int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (ifd >= 0)
-        inotify_add_watch(ifd, events, IN_MODIFY);
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    bool empty = false;
-    for (;;) {
-        if (!memctl_cgroup_is_populated(path)) {
-            empty = true;
-            break;
-        }
-        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-        if (left <= 0)
-            break;
-        struct pollfd p = {.fd = ifd, .events = POLLIN};
-        if (ifd < 0 || poll(&p, 1, (int)MIN(left, 100)) > 0) {
-            char buf[512];
-            if (ifd >= 0)
-                (void)!read(ifd, buf, sizeof(buf));
-        }
-    }
-    if (ifd >= 0)
-        close(ifd);
-    return empty;
-}
+/* How long RemoveGroup with the kill flag waits for the group's processes to exit. */
+#define REMOVE_KILL_TIMEOUT_MS 5000
 
 /* The group's cgroup is gone: the core lets go of it, and so do the tables (grp is freed). */
 static void forget(MemctlGroups *g, MemctlGroup *grp, const MemctlGroupFinal *fin,
@@ -53,8 +29,9 @@ static void forget(MemctlGroups *g, MemctlGroup *grp, const MemctlGroupFinal *fi
     memctl_groups_notify(g);
 }
 
-int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,
-                         GError **error)
+/* Checks that name can be removed at all: it exists, has no child groups, is not being removed.
+ * 0 with *ret, or -ENOENT / -EBUSY with *error. */
+static int removable(MemctlGroups *g, const char *name, MemctlGroup **ret, GError **error)
 {
     MemctlGroup *grp = memctl_groups_get(g, name);
     if (!grp)
@@ -64,18 +41,16 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: remove its child group '%s' first",
                            name, child),
                -EBUSY;
+    if (grp->removal)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: a removal is in progress", name),
+               -EBUSY;
+    *ret = grp;
+    return 0;
+}
 
-    /* Already deleted by someone else (crun deletes a container's cgroup before its poststop hook
-     * runs): the counters are the last memory.events the core read; memory.peak is gone with it. */
-    if (!g_file_test(grp->path, G_FILE_TEST_IS_DIR)) {
-        MemctlCoreEvents ce = {0};
-        (void)memctl_core_group_events(g->core, grp->slot, &ce);
-        MemctlGroupFinal gone = {.oom = ce.oom, .oom_kill = ce.oom_kill, .high = ce.high, .max = ce.max};
-        forget(g, grp, &gone, ret_final);
-        return 0;
-    }
-
-    /* Read the final counters before anything goes (containerd loses OOM reports otherwise). */
+/* The counters read before anything goes (containerd loses OOM reports otherwise). */
+static MemctlGroupFinal read_final(const MemctlGroup *grp)
+{
     MemctlGroupFinal fin = {0};
     (void)memctl_cgroup_get_u64(grp->path, "memory.peak", &fin.peak);
     g_autofree char *ev_path = g_build_filename(grp->path, "memory.events", NULL);
@@ -86,35 +61,180 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, Memc
         (void)memctl_sample_key(ev, "high", &fin.high);
         (void)memctl_sample_key(ev, "max", &fin.max);
     }
+    return fin;
+}
 
-    bool populated = memctl_cgroup_is_populated(grp->path);
-    if (populated && !(flags & MEMCTL_REMOVE_KILL))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                           "%s: the group still has processes; remove it with the kill flag", name),
-               -EBUSY;
-
-    if (populated) {
-        /* cgroup.kill is written in place: g_file_set_contents() would try a temp file and rename. */
-        g_autofree char *kill_path = g_build_filename(grp->path, "cgroup.kill", NULL);
-        int kfd = open(kill_path, O_WRONLY | O_CLOEXEC);
-        int kr = kfd < 0 || write(kfd, "1", 1) != 1 ? -errno : 0;
-        if (kfd >= 0)
-            close(kfd);
-        if (kr < 0)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot write cgroup.kill: %s",
-                               name, g_strerror(-kr)),
-                   kr;
-        if (!wait_unpopulated(grp->path, 5000))
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                               "%s: processes did not exit within 5 s of cgroup.kill", name),
-                   -EBUSY;
-    }
+/* Deletes the (empty) cgroup and lets go of the group. */
+static int delete_and_forget(MemctlGroups *g, MemctlGroup *grp, const MemctlGroupFinal *fin,
+                             MemctlGroupFinal *ret_final, GError **error)
+{
     int r = memctl_cgroup_delete(g->mount, grp->path);
     if (r < 0)
         return g_set_error(error, MEMCTL_ERROR, r == -EBUSY ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
-                           "%s: cannot delete %s: %s", name, grp->path, g_strerror(-r)),
+                           "%s: cannot delete %s: %s", grp->name, grp->path, g_strerror(-r)),
                r;
     /* Only now does the core let go: a failed removal leaves the group fully managed. */
-    forget(g, grp, &fin, ret_final);
+    forget(g, grp, fin, ret_final);
     return 0;
+}
+
+int memctl_groups_remove(MemctlGroups *g, const char *name, MemctlGroupFinal *ret_final, GError **error)
+{
+    MemctlGroup *grp;
+    int r = removable(g, name, &grp, error);
+    if (r < 0)
+        return r;
+
+    /* Already deleted by someone else (crun deletes a container's cgroup before its poststop hook
+     * runs): the counters are the last memory.events the core read; memory.peak is gone with it. */
+    if (!g_file_test(grp->path, G_FILE_TEST_IS_DIR)) {
+        MemctlCoreEvents ce = {0};
+        (void)memctl_core_group_events(g->core, grp->slot, &ce);
+        MemctlGroupFinal gone = {.oom = ce.oom, .oom_kill = ce.oom_kill, .high = ce.high, .max = ce.max};
+        forget(g, grp, &gone, ret_final);
+        return 0;
+    }
+    if (memctl_cgroup_is_populated(grp->path))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                           "%s: the group still has processes; remove it with the kill flag", name),
+               -EBUSY;
+    MemctlGroupFinal fin = read_final(grp);
+    return delete_and_forget(g, grp, &fin, ret_final, error);
+}
+
+/* ---- removal with the kill flag ----------------------------------------------------------------- */
+
+struct MemctlRemoval {
+    MemctlGroups *g;
+    char *name;
+    MemctlGroupFinal fin;
+    int ifd;
+    guint io, timeout;
+    MemctlGroupsRemoved done;
+    void *data;
+};
+
+static void removal_free(MemctlRemoval *rm)
+{
+    if (rm->io)
+        g_source_remove(rm->io);
+    if (rm->timeout)
+        g_source_remove(rm->timeout);
+    memctl_closep(&rm->ifd);
+    g_free(rm->name);
+    g_free(rm);
+}
+
+/* Ends a removal: the group forgets it, the caller hears the outcome, rm is freed. */
+static void removal_end(MemctlRemoval *rm, int r, const GError *error)
+{
+    MemctlGroup *grp = memctl_groups_get(rm->g, rm->name);
+    if (grp && grp->removal == rm)
+        grp->removal = NULL;
+    g_ptr_array_remove(rm->g->removals, rm);
+    rm->done(r, r == 0 ? &rm->fin : NULL, error, rm->data);
+    removal_free(rm);
+}
+
+/* True once the group's processes are gone (or the group itself). */
+static bool removal_ready(MemctlRemoval *rm)
+{
+    MemctlGroup *grp = memctl_groups_get(rm->g, rm->name);
+    return !grp || !g_file_test(grp->path, G_FILE_TEST_IS_DIR) || !memctl_cgroup_is_populated(grp->path);
+}
+
+/* The group is empty: the cgroup is deleted and the removal ends (rm is freed). */
+static void removal_finish(MemctlRemoval *rm)
+{
+    MemctlGroup *grp = memctl_groups_get(rm->g, rm->name);
+    g_autoptr(GError) err = NULL;
+    int r = 0;
+    if (grp) {
+        grp->removal = NULL;
+        if (g_file_test(grp->path, G_FILE_TEST_IS_DIR))
+            r = delete_and_forget(rm->g, grp, &rm->fin, NULL, &err);
+        else
+            forget(rm->g, grp, &rm->fin, NULL);
+    }
+    removal_end(rm, r, err);
+}
+
+static gboolean on_removal_event(gint fd, GIOCondition cond, gpointer data)
+{
+    MemctlRemoval *rm = data;
+    char buf[512];
+    (void)!read(fd, buf, sizeof(buf));
+    if (!removal_ready(rm))
+        return G_SOURCE_CONTINUE;
+    rm->io = 0; /* this source ends with the callback */
+    removal_finish(rm);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_removal_timeout(gpointer data)
+{
+    MemctlRemoval *rm = data;
+    rm->timeout = 0; /* this source ends with the callback */
+    if (removal_ready(rm)) {
+        removal_finish(rm);
+        return G_SOURCE_REMOVE;
+    }
+    g_autoptr(GError) err = g_error_new(MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                                        "%s: processes did not exit within %d s of cgroup.kill; the group "
+                                        "stays managed",
+                                        rm->name, REMOVE_KILL_TIMEOUT_MS / 1000);
+    removal_end(rm, -EBUSY, err);
+    return G_SOURCE_REMOVE;
+}
+
+int memctl_groups_remove_killing(MemctlGroups *g, const char *name, MemctlGroupsRemoved done, void *data,
+                                 GError **error)
+{
+    MemctlGroup *grp;
+    int r = removable(g, name, &grp, error);
+    if (r < 0)
+        return r;
+    if (memctl_groups_holds_self(g, grp))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
+                           "%s: memctld itself is in the group; it does not kill itself", name),
+               -EBUSY;
+    g_autofree char *events = g_build_filename(grp->path, "cgroup.events", NULL);
+    _cleanup_close_ int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (ifd < 0 || inotify_add_watch(ifd, events, IN_MODIFY) < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot watch cgroup.events: %s",
+                           name, g_strerror(errno)),
+               -errno;
+    MemctlGroupFinal fin = read_final(grp);
+    /* cgroup.kill is written in place: g_file_set_contents() would try a temp file and rename. */
+    g_autofree char *kill_path = g_build_filename(grp->path, "cgroup.kill", NULL);
+    _cleanup_close_ int kfd = open(kill_path, O_WRONLY | O_CLOEXEC);
+    if (kfd < 0 || write(kfd, "1", 1) != 1)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot write cgroup.kill: %s", name,
+                           g_strerror(errno)),
+               -errno;
+    MemctlRemoval *rm = g_new0(MemctlRemoval, 1);
+    rm->g = g;
+    rm->name = g_strdup(name);
+    rm->fin = fin;
+    rm->ifd = memctl_fd_steal(&ifd);
+    rm->done = done;
+    rm->data = data;
+    rm->io = g_unix_fd_add(rm->ifd, G_IO_IN, on_removal_event, rm);
+    /* Already empty (the kill was quick, or there was nothing left): the end comes from the main loop
+     * all the same, so that the caller hears from `done` only after this returns. */
+    rm->timeout = g_timeout_add(memctl_cgroup_is_populated(grp->path) ? REMOVE_KILL_TIMEOUT_MS : 0,
+                                on_removal_timeout, rm);
+    grp->removal = rm;
+    g_ptr_array_add(g->removals, rm);
+    return 0;
+}
+
+void memctl_groups_cancel_removals(MemctlGroups *g)
+{
+    while (g->removals->len > 0) {
+        MemctlRemoval *rm = g->removals->pdata[g->removals->len - 1];
+        g_autoptr(GError) err = g_error_new(MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
+                                            "%s: memctld stopped before the removal ended", rm->name);
+        removal_end(rm, -ECANCELED, err);
+    }
 }

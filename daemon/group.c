@@ -63,6 +63,7 @@ MemctlGroups *memctl_groups_new(const char *mount, const char *root, const char 
     g->core = core;
     g->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)group_free);
     g->by_slot = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g->removals = g_ptr_array_new();
     return g;
 }
 
@@ -70,6 +71,8 @@ void memctl_groups_free(MemctlGroups *g)
 {
     if (!g)
         return;
+    memctl_groups_cancel_removals(g);
+    g_ptr_array_unref(g->removals);
     g_hash_table_destroy(g->by_slot);
     g_hash_table_destroy(g->by_name);
     g_free(g->mount);
@@ -490,6 +493,15 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
     memctl_groups_update_core(g, grp);
     memctl_groups_notify(g);
     return 0;
+}
+
+bool memctl_groups_holds_self(MemctlGroups *g, const MemctlGroup *grp)
+{
+    g_autofree char *self = NULL;
+    if (memctl_cgroup_self(g->mount, g->proc, &self) < 0)
+        return false;
+    size_t len = strlen(grp->path);
+    return strncmp(self, grp->path, len) == 0 && (self[len] == '\0' || self[len] == '/');
 }
 
 const char *memctl_groups_has_children(MemctlGroups *g, const char *name)

@@ -32,6 +32,7 @@ typedef struct {
     uint64_t boost;           /* bytes memory.high and memory.max are raised by now (the reserve lent) */
     uint64_t kills, kernel_oom_kills;
     char *slice; /* systemd-style display name given over D-Bus ("machines.slice/ctr-1.scope"), or NULL */
+    struct MemctlRemoval *removal; /* a RemoveGroup with the kill flag waiting for it to empty, or NULL */
     int read_fd1[_MEMCTL_GROUP_FILE_COUNT]; /* fd + 1, opened on first read; 0: not open */
 } MemctlGroup;
 
@@ -93,9 +94,28 @@ int memctl_groups_boost(MemctlGroups *g, const char *name, uint64_t bytes, GErro
  * the usage is above them (a lower max would make the kernel reclaim or kill). */
 int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error);
 
-/* Reads the final counters, kills what is left if asked, deletes the cgroup. */
-int memctl_groups_remove(MemctlGroups *g, const char *name, uint32_t flags, MemctlGroupFinal *ret_final,
-                         GError **error);
+/* Reads the final counters and deletes the cgroup: Busy while it has processes or child groups or a
+ * removal is in progress. A cgroup someone else deleted first is let go of with the counters the
+ * core read last. */
+int memctl_groups_remove(MemctlGroups *g, const char *name, MemctlGroupFinal *ret_final, GError **error);
+
+/*
+ * RemoveGroup with the kill flag: reads the final counters, writes cgroup.kill, and waits on the main
+ * loop (never blocking it) until the group is empty, at most 5 s; then deletes it as
+ * memctl_groups_remove() does. `done` is called once, from the main loop, never before this returns:
+ * r 0 with the counters, or -errno with the error (Busy when the processes did not exit in time: the
+ * group stays managed). Returns 0, or -errno with *error when it cannot start (nothing was killed):
+ * no such group, child groups, a removal already in progress, memctld itself in the group. The kill
+ * spares no one else: the caller refuses groups that hold registered critical clients.
+ */
+typedef struct MemctlRemoval MemctlRemoval;
+typedef void (*MemctlGroupsRemoved)(int r, const MemctlGroupFinal *fin, const GError *error, void *data);
+int memctl_groups_remove_killing(MemctlGroups *g, const char *name, MemctlGroupsRemoved done, void *data,
+                                 GError **error);
+/* Ends every removal still waiting (its `done` hears -ECANCELED): before what `done` uses goes. */
+void memctl_groups_cancel_removals(MemctlGroups *g);
+/* True if memctld itself is in grp's cgroup or below it. */
+bool memctl_groups_holds_self(MemctlGroups *g, const MemctlGroup *grp);
 
 /* Moves processes into a leaf group: every pid checked first (a process, neither PID 1 nor a kernel
  * thread nor memctld by any of its thread ids), then moved in order; stops at the first the kernel

@@ -606,6 +606,7 @@ int main(int argc, char **argv)
     g_message("stopped after %" G_GUINT64_FORMAT " kill(s); %" G_GUINT64_FORMAT " kernel OOM kill(s) seen",
               m->kills, m->kernel_kills);
     g_hash_table_remove_all(m->manual); /* answers callers still waiting, while the bus is up */
+    memctl_groups_cancel_removals(groups);
     m->bus = NULL;
     m->config = NULL;
     m->boost = NULL;

@@ -17,6 +17,7 @@
 #include "policy/limits.h"
 #include "tests/lib/bustest.h"
 #include "tests/lib/cgtest.h"
+#include "tests/lib/freezefs.h"
 
 #define MiB ((uint64_t)1024 * 1024)
 
@@ -618,6 +619,137 @@ static void test_unwatchable(void)
     apitest_stop(&t);
 }
 
+typedef struct {
+    bool done;
+    GVariant *reply;
+    GError *error;
+} Async;
+
+static void on_async(GObject *src, GAsyncResult *res, gpointer data)
+{
+    Async *a = data;
+    a->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &a->error);
+    a->done = true;
+}
+
+static void call_async(ApiTest *t, const char *method, GVariant *params, Async *a)
+{
+    *a = (Async){0};
+    g_dbus_connection_call(t->bus.conn, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE,
+                           method, params, NULL, G_DBUS_CALL_FLAGS_NONE, 30000, NULL, on_async, a);
+}
+
+static void async_clear(Async *a)
+{
+    if (a->reply)
+        g_variant_unref(a->reply);
+    g_clear_error(&a->error);
+}
+
+/*
+ * RemoveGroup with the kill flag waits for the group to empty on the main loop, not in it: while a
+ * group whose process cannot die is being removed, memctld answers other calls at once; the removal
+ * gives up after 5 s with the group still managed; a second removal meanwhile is Busy. The kill spares
+ * no one but a registered critical process (refused, naming it) and takes oom_score_adj -1000 ones.
+ */
+static void test_remove_kill(void)
+{
+    FreezableFs fs;
+    if (!freezable_fs_setup(&fs)) {
+        freezable_fs_teardown(&fs);
+        return;
+    }
+    ApiTest t;
+    apitest_start(&t, "memctl-removekill", NULL);
+    g_autoptr(GError) err = NULL;
+    const char *groups[] = {"stuck", "keep", "crit"};
+    for (int i = 0; i < 3; i++) {
+        g_autoptr(GVariant) r = bustest_call(
+                &t.bus, "CreateGroup",
+                g_variant_new("(s@a{sv})", groups[i], limits1("limit", g_variant_new_string("64M"))), &err);
+        g_assert_no_error(err);
+    }
+    g_autofree char *stuck_dir = g_build_filename(t.root, "stuck", NULL);
+    g_autofree char *keep_dir = g_build_filename(t.root, "keep", NULL);
+    g_autofree char *crit_dir = g_build_filename(t.root, "crit", NULL);
+
+    freezable_fs_freeze(&fs, true);
+    Hog stuck;
+    hog_start(&stuck, (const char *[]){"--cgroup", stuck_dir, "--total", "4M", "--block-on", fs.file, NULL});
+    g_assert_true(hog_wait_line(&stuck, "blocking", 30000));
+    g_assert_true(freezable_fs_wait_stuck((int)stuck.pid, 5000));
+
+    Async rm;
+    gint64 t0 = g_get_monotonic_time();
+    call_async(&t, "RemoveGroup", g_variant_new("(st)", "stuck", (guint64)1), &rm);
+    gint64 slowest = 0;
+    guint answered = 0;
+    while (!rm.done && g_get_monotonic_time() - t0 < 20 * G_USEC_PER_SEC) {
+        gint64 c0 = g_get_monotonic_time();
+        g_autoptr(GVariant) st = bustest_call(&t.bus, "GetStatus", NULL, &err);
+        g_assert_no_error(err);
+        slowest = MAX(slowest, g_get_monotonic_time() - c0);
+        answered++;
+        if (answered == 2)
+            expect_error(&t, "RemoveGroup", g_variant_new("(st)", "stuck", (guint64)1),
+                         MEMCTL_DBUS_ERROR_BUSY, "removal is in progress");
+        while (g_main_context_iteration(NULL, FALSE))
+            ;
+        g_usleep(100 * 1000);
+    }
+    double took = (g_get_monotonic_time() - t0) / 1e6;
+    g_test_message(
+            "removal of a stuck group gave up after %.1f s; %u calls answered meanwhile, slowest %.0f ms",
+            took, answered, slowest / 1e3);
+    g_assert_true(rm.done);
+    g_assert_null(rm.reply);
+    g_autofree char *remote = g_dbus_error_get_remote_error(rm.error);
+    g_assert_cmpstr(remote, ==, MEMCTL_DBUS_ERROR_BUSY);
+    g_assert_nonnull(strstr(rm.error->message, "did not exit within 5 s"));
+    g_assert_cmpfloat(took, >=, 4.5);
+    g_assert_cmpuint(answered, >=, 10);
+    g_assert_cmpint(slowest, <, G_USEC_PER_SEC);
+    async_clear(&rm);
+    g_autoptr(GVariant) still = bustest_call(&t.bus, "GetGroup", g_variant_new("(s)", "stuck"), &err);
+    g_assert_no_error(err);
+    /* thawed, the process dies of the kill it got: the removal goes through */
+    freezable_fs_freeze(&fs, false);
+    g_assert_true(WIFSIGNALED(hog_wait(&stuck, 30000)));
+    g_autoptr(GVariant) gone =
+            bustest_call(&t.bus, "RemoveGroup", g_variant_new("(st)", "stuck", (guint64)1), &err);
+    g_assert_no_error(err);
+    g_assert_false(g_file_test(stuck_dir, G_FILE_TEST_EXISTS));
+
+    /* an oom_score_adj -1000 process goes with its group: this is no OOM kill */
+    Hog keep;
+    hog_start(&keep, (const char *[]){"--cgroup", keep_dir, "--total", "4M", "--hold", "--oom-score-adj",
+                                      "-1000", NULL});
+    g_assert_true(hog_wait_line(&keep, "grown", 30000));
+    g_autoptr(GVariant) kept =
+            bustest_call(&t.bus, "RemoveGroup", g_variant_new("(st)", "keep", (guint64)1), &err);
+    g_assert_no_error(err);
+    int st = hog_wait(&keep, 10000);
+    g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    g_assert_false(g_file_test(keep_dir, G_FILE_TEST_EXISTS));
+
+    /* a registered critical process in the group: refused, naming it, and nothing killed */
+    Hog crit;
+    hog_start(&crit, (const char *[]){"--cgroup", crit_dir, "--total", "4M", "--hold", NULL});
+    g_assert_true(hog_wait_line(&crit, "grown", 30000));
+    g_autoptr(GVariant) reg = bustest_call(&t.bus, "RegisterCritical",
+                                           g_variant_new("(sut)", "", (guint32)crit.pid, (guint64)0), &err);
+    g_assert_no_error(err);
+    g_autofree char *pid_text = g_strdup_printf("pid %d", (int)crit.pid);
+    expect_error(&t, "RemoveGroup", g_variant_new("(st)", "crit", (guint64)1), MEMCTL_DBUS_ERROR_BUSY,
+                 pid_text);
+    g_usleep(300 * 1000);
+    g_assert_true(hog_alive(&crit));
+    g_assert_true(g_file_test(crit_dir, G_FILE_TEST_IS_DIR));
+    (void)hog_kill(&crit);
+    apitest_stop(&t);
+    freezable_fs_teardown(&fs);
+}
+
 /* Slices: a group's systemd-style display name, from CreateGroup/SetLimits ("slice") or a policy
  * file; shown by memctl show, labelled in memctl_group_info, kept across a restart (state file),
  * a bad one refused naming the key, and nothing changed. */
@@ -687,5 +819,6 @@ int main(int argc, char **argv)
     g_test_add_func("/bus/reload", test_reload);
     g_test_add_func("/bus/slice", test_slice);
     g_test_add_func("/bus/unwatchable", test_unwatchable);
+    g_test_add_func("/bus/remove-kill", test_remove_kill);
     return g_test_run();
 }

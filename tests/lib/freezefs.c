@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -65,4 +66,17 @@ void freezable_fs_teardown(FreezableFs *f)
     g_free(f->dir);
     g_free(f->file);
     g_free(f->dev);
+}
+
+bool freezable_fs_wait_stuck(int pid, int timeout_ms)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        g_autofree char *s = NULL;
+        const char *p = g_file_get_contents(path, &s, NULL, NULL) ? strrchr(s, ')') : NULL;
+        if (p && p[1] == ' ' && p[2] == 'D')
+            return true;
+        g_usleep(10 * 1000);
+    }
+    return false;
 }

@@ -15,3 +15,6 @@ bool freezable_fs_setup(FreezableFs *f);
 void freezable_fs_freeze(FreezableFs *f, bool frozen);
 /* Unmounts it and removes the zram device (also after a setup that failed). */
 void freezable_fs_teardown(FreezableFs *f);
+
+/* True once pid sleeps uninterruptibly ('D' in /proc/<pid>/stat), within timeout_ms. */
+bool freezable_fs_wait_stuck(int pid, int timeout_ms);
