@@ -28,7 +28,7 @@ static MemctlGroup *lookup(MemctlBus *b, GDBusMethodInvocation *inv, const char 
                                               memctl_group_name_problem(r));
         return NULL;
     }
-    MemctlGroup *grp = memctl_groups_get(b->m->groups, name);
+    MemctlGroup *grp = memctl_groups_lookup(b->m->groups, name); /* the cgroup as it is now */
     if (!grp)
         g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'",
                                               name);

@@ -79,6 +79,8 @@ static void registration_free(MemctlRegistration *reg)
     g_free(reg);
 }
 
+static void on_group_added(MemctlGroup *grp, void *data);
+
 MemctlCritical *memctl_critical_new(MemctlReserve *reserve, MemctlGroups *groups, MemctlCore *core,
                                     const char *mount, const char *proc)
 {
@@ -89,6 +91,7 @@ MemctlCritical *memctl_critical_new(MemctlReserve *reserve, MemctlGroups *groups
     c->mount = g_strdup(mount);
     c->proc = g_strdup(proc);
     c->regs = g_ptr_array_new_with_free_func((GDestroyNotify)registration_free);
+    memctl_groups_set_added_hook(groups, on_group_added, c);
     return c;
 }
 
@@ -98,6 +101,7 @@ void memctl_critical_free(MemctlCritical *c)
         return;
     if (c->renew_source)
         g_source_remove(c->renew_source);
+    memctl_groups_set_added_hook(c->groups, NULL, NULL);
     g_ptr_array_unref(c->regs);
     g_free(c->mount);
     g_free(c->proc);
@@ -168,6 +172,19 @@ static int set_min(MemctlCritical *c, const char *group, uint64_t min, GError **
     return memctl_groups_set_limits(c->groups, group, &l, error);
 }
 
+/* A group entered the table under a registered name (its cgroup made again, say): it gets the
+ * registration's core mark, and the memory.min the registration raised. */
+static void on_group_added(MemctlGroup *grp, void *data)
+{
+    MemctlCritical *c = data;
+    MemctlRegistration *reg = find(c, grp->name, 0);
+    if (!reg)
+        return;
+    (void)memctl_core_set_critical(c->core, grp->slot, true);
+    if (reg->size > applied_min(grp))
+        (void)set_min(c, grp->name, reg->size, NULL);
+}
+
 static gboolean on_pid_exit(gint fd, GIOCondition cond, gpointer user_data)
 {
     MemctlRegistration *reg = user_data;
@@ -213,7 +230,7 @@ int memctl_critical_register(MemctlCritical *c, const char *group, int32_t pid, 
     MemctlGroup *min_grp = NULL;
     int slot = -1;
     if (group) {
-        min_grp = memctl_groups_get(c->groups, group);
+        min_grp = memctl_groups_lookup(c->groups, group);
         if (!min_grp)
             return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", group),
                    -ENOENT;

@@ -14,11 +14,15 @@ struct MemctlGroups {
     GHashTable *by_slot; /* slot -> MemctlGroup* (borrowed) */
     MemctlGroupsListener listener;
     void *listener_data;
+    MemctlGroupsAdded added;
+    void *added_data;
     GPtrArray *removals; /* MemctlRemoval* waiting for their group to empty (borrowed) */
 };
 
 /* Tells the listener (the config: metrics, bus objects, state file) that something changed. */
 void memctl_groups_notify(MemctlGroups *g);
+/* The core and the tables let go of a group (grp is freed); the listener is not told. */
+void memctl_groups_drop(MemctlGroups *g, MemctlGroup *grp);
 /* Tells the core the limits the kernel enforces now (the boost included). */
 void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp);
 /* A setting as its memory.* file takes it ("max", "0"/"1" for oom.group), in buf. */

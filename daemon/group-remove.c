@@ -21,11 +21,9 @@
 static void forget(MemctlGroups *g, MemctlGroup *grp, const MemctlGroupFinal *fin,
                    MemctlGroupFinal *ret_final)
 {
-    (void)memctl_core_remove_group(g->core, grp->slot);
     if (ret_final)
         *ret_final = *fin;
-    g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
-    g_hash_table_remove(g->by_name, grp->name);
+    memctl_groups_drop(g, grp);
     memctl_groups_notify(g);
 }
 

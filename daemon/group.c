@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/cgroup.h"
@@ -25,6 +26,27 @@ void memctl_groups_set_listener(MemctlGroups *g, MemctlGroupsListener fn, void *
 {
     g->listener = fn;
     g->listener_data = data;
+}
+
+void memctl_groups_set_added_hook(MemctlGroups *g, MemctlGroupsAdded fn, void *data)
+{
+    g->added = fn;
+    g->added_data = data;
+}
+
+/* The cgroup's identity: its directory's inode number (kernfs gives every cgroup a new one), or 0
+ * when it is gone. */
+static uint64_t cgroup_id(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? (uint64_t)st.st_ino : 0;
+}
+
+void memctl_groups_drop(MemctlGroups *g, MemctlGroup *grp)
+{
+    (void)memctl_core_remove_group(g->core, grp->slot);
+    g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
+    g_hash_table_remove(g->by_name, grp->name);
 }
 
 static void group_free(MemctlGroup *grp)
@@ -303,8 +325,12 @@ static int group_add(MemctlGroups *g, MemctlGroup *grp, GError **error)
                            slot == -ENOSPC ? "all group slots are in use (--max-groups)" : g_strerror(-slot)),
                slot;
     grp->slot = slot;
+    if (!grp->id)
+        grp->id = cgroup_id(grp->path);
     g_hash_table_insert(g->by_name, grp->name, grp);
     g_hash_table_insert(g->by_slot, GINT_TO_POINTER(slot), grp);
+    if (g->added)
+        g->added(grp, g->added_data);
     memctl_groups_notify(g);
     return 0;
 }
@@ -350,6 +376,7 @@ static void adopt_dir(MemctlGroups *g, const char *path, const char *name, GPtrA
         MemctlGroup *grp = g_new0(MemctlGroup, 1);
         grp->name = g_strdup(name);
         grp->path = g_strdup(path);
+        grp->id = cgroup_id(path); /* before its values: they belong to this cgroup */
         grp->adopted = true;
         read_back(path, &grp->limits, &grp->applied);
         memctl_group_adopt_boost(grp);
@@ -388,6 +415,29 @@ int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **er
     return 0;
 }
 
+MemctlGroup *memctl_groups_lookup(MemctlGroups *g, const char *name)
+{
+    MemctlGroup *grp = memctl_groups_get(g, name);
+    if (!grp || grp->removal)
+        return grp;
+    uint64_t id = cgroup_id(grp->path);
+    if (id == 0 || id == grp->id)
+        return grp; /* gone (its last counters are kept for RemoveGroup), or itself */
+    /* Made again under the name: another cgroup. Its children in the table went with the old one. */
+    g_autofree char *path = g_strdup(grp->path);
+    g_autofree char *prefix = g_strconcat(name, "/", NULL);
+    g_autoptr(GList) all = memctl_groups_list(g);
+    for (GList *l = g_list_last(all); l; l = l->prev) {
+        MemctlGroup *old = l->data;
+        if (old == grp || g_str_has_prefix(old->name, prefix))
+            memctl_groups_drop(g, old);
+    }
+    g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
+    adopt_dir(g, path, name, skipped);
+    memctl_groups_notify(g);
+    return memctl_groups_get(g, name);
+}
+
 MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const MemctlLimits *limits,
                                   GError **error)
 {
@@ -396,7 +446,13 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "invalid group name '%s': %s",
                            name, memctl_group_name_problem(r)),
                NULL;
-    MemctlGroup *grp = memctl_groups_get(g, name);
+    MemctlGroup *grp = memctl_groups_lookup(g, name);
+    if (grp && !grp->removal && !cgroup_id(grp->path)) {
+        /* its cgroup was deleted behind memctld's back: the group is made anew */
+        memctl_groups_drop(g, grp);
+        memctl_groups_notify(g);
+        grp = NULL;
+    }
     if (grp) {
         if (limits && memctl_groups_set_limits(g, name, limits, error) < 0)
             return NULL;
@@ -429,6 +485,7 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot create %s: %s", name, path,
                            g_strerror(-r)),
                NULL;
+    uint64_t id = cgroup_id(path);
     MemctlLimits have_limits;
     MemctlFileValues have;
     read_back(path, &have_limits, &have);
@@ -441,6 +498,7 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
     grp = g_new0(MemctlGroup, 1);
     grp->name = g_strdup(name);
     grp->path = g_strdup(path);
+    grp->id = id;
     grp->limits = want;
     grp->applied = applied;
     if (group_add(g, grp, error) < 0) {
@@ -582,12 +640,11 @@ int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_r
     all = g_list_reverse(all);
     for (GList *l = all; l; l = l->next) {
         MemctlGroup *grp = l->data;
-        if (g_file_test(grp->path, G_FILE_TEST_IS_DIR))
+        if (grp->removal || cgroup_id(grp->path) == grp->id)
             continue;
+        /* gone, or made again under the name (then adopted below as the new cgroup it is) */
         g_ptr_array_add(ret_removed, g_strdup(grp->name));
-        (void)memctl_core_remove_group(g->core, grp->slot);
-        g_hash_table_remove(g->by_slot, GINT_TO_POINTER(grp->slot));
-        g_hash_table_remove(g->by_name, grp->name);
+        memctl_groups_drop(g, grp);
     }
     /* Limits read back for the groups that stay. */
     g_list_free(g_steal_pointer(&all));

@@ -23,9 +23,11 @@ typedef enum {
 } MemctlGroupFile;
 
 typedef struct {
-    char *name; /* relative to the root: "web", "tenants/a" */
-    char *path; /* absolute cgroup directory */
-    int slot;   /* the core's slot */
+    char *name;  /* relative to the root: "web", "tenants/a" */
+    char *path;  /* absolute cgroup directory */
+    int slot;    /* the core's slot */
+    uint64_t id; /* the cgroup's inode number (its kernfs id): a cgroup deleted and made again under
+                  * the same name is another cgroup, with another id */
     bool adopted;
     MemctlLimits limits;      /* what was asked, merged over time */
     MemctlFileValues applied; /* what is written (without the boost) */
@@ -58,6 +60,10 @@ void memctl_groups_free(MemctlGroups *g);
 /* Called (on the GLib side) after every change: a group added, removed, or its limits changed. */
 typedef void (*MemctlGroupsListener)(void *data);
 void memctl_groups_set_listener(MemctlGroups *g, MemctlGroupsListener fn, void *data);
+/* Called for every group entered in the table (created, adopted, re-adopted under a name it had):
+ * what belongs to the name, such as a critical registration, follows it to its new core slot. */
+typedef void (*MemctlGroupsAdded)(MemctlGroup *grp, void *data);
+void memctl_groups_set_added_hook(MemctlGroups *g, MemctlGroupsAdded fn, void *data);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
 
 /* Adopts every cgroup below the root (but memctld's own leaf): limits read back, never reset. A cgroup
@@ -135,6 +141,13 @@ int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_r
 const char *memctl_groups_has_children(MemctlGroups *g, const char *name);
 
 MemctlGroup *memctl_groups_get(MemctlGroups *g, const char *name);
+/*
+ * The group `name` as its cgroup is now: when the cgroup was deleted and made again (another id), the
+ * old group is let go of (the core watched the dead one's files) and the new cgroup adopted in its
+ * place, limits read back. A group whose cgroup is gone is returned as it was (RemoveGroup reports its
+ * last counters). NULL when there is no such group (or the new cgroup cannot be watched).
+ */
+MemctlGroup *memctl_groups_lookup(MemctlGroups *g, const char *name);
 MemctlGroup *memctl_groups_by_slot(MemctlGroups *g, int slot);
 guint memctl_groups_count(MemctlGroups *g);
 /* Groups sorted by name; the list and its elements are owned by g. */

@@ -234,7 +234,7 @@ static void drain_events(MemctlManager *m)
 int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, gboolean whole_group,
                         GDBusMethodInvocation *invocation, GError **error)
 {
-    MemctlGroup *grp = memctl_groups_get(m->groups, name);
+    MemctlGroup *grp = memctl_groups_lookup(m->groups, name);
     if (!grp)
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
     if (strlen(reason) > 200 || !g_utf8_validate(reason, -1, NULL))

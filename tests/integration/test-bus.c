@@ -750,6 +750,49 @@ static void test_remove_kill(void)
     freezable_fs_teardown(&fs);
 }
 
+/*
+ * A group's cgroup deleted and made again under the same name is another cgroup: CreateGroup writes
+ * its limits to the new one (it returned the stale group, whose values it thought were written), a
+ * reload drops the old and adopts the new, and memctld kills in it (the core watched the dead one).
+ */
+static void test_recreated(void)
+{
+    ApiTest t;
+    apitest_start(&t, "memctl-recreated", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) made = bustest_call(
+            &t.bus, "CreateGroup",
+            g_variant_new("(s@a{sv})", "g", limits1("limit", g_variant_new_string("64M"))), &err);
+    g_assert_no_error(err);
+    g_autofree char *dir = g_build_filename(t.root, "g", NULL);
+    for (guint round = 0; round < 2; round++) {
+        g_assert_no_errno(rmdir(dir));
+        g_assert_no_errno(mkdir(dir, 0755));
+        g_assert_cmpuint(cgtest_read_u64(dir, "memory.max"), ==, G_MAXUINT64); /* a new cgroup */
+        if (round == 0) {
+            g_autoptr(GVariant) again = bustest_call(
+                    &t.bus, "CreateGroup",
+                    g_variant_new("(s@a{sv})", "g", limits1("limit", g_variant_new_string("64M"))), &err);
+            g_assert_no_error(err);
+            g_assert_cmpuint(cgtest_read_u64(dir, "memory.max"), ==, 64 * MiB);
+        } else {
+            /* made by someone else, limits and all: a reload takes it for what it is */
+            g_assert_cmpint(cgtest_write(dir, "memory.max", "67108864"), ==, 0);
+            g_assert_cmpint(cgtest_write(dir, "memory.high", "62914560"), ==, 0);
+            g_autofree char *out = apitest_cli(&t, 0, (const char *[]){"reload", NULL});
+            g_assert_nonnull(strstr(out, "gone g"));
+            g_assert_nonnull(strstr(out, "adopted g"));
+        }
+        Hog hog;
+        hog_start(&hog, (const char *[]){"--cgroup", dir, "--step", "1M", NULL});
+        int st = hog_wait(&hog, 60000);
+        g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        g_assert_cmpuint(daemontest_wait_count(&t.d, "\"type\":\"kill\"", round + 1, 10000), ==, round + 1);
+        g_assert_cmpuint(cgtest_read_key(dir, "memory.events.local", "oom_kill"), ==, 0);
+    }
+    apitest_stop(&t);
+}
+
 /* Slices: a group's systemd-style display name, from CreateGroup/SetLimits ("slice") or a policy
  * file; shown by memctl show, labelled in memctl_group_info, kept across a restart (state file),
  * a bad one refused naming the key, and nothing changed. */
@@ -820,5 +863,6 @@ int main(int argc, char **argv)
     g_test_add_func("/bus/slice", test_slice);
     g_test_add_func("/bus/unwatchable", test_unwatchable);
     g_test_add_func("/bus/remove-kill", test_remove_kill);
+    g_test_add_func("/bus/recreated", test_recreated);
     return g_test_run();
 }
