@@ -10,6 +10,7 @@
 #include "daemon/critical.h"
 #include "daemon/error.h"
 #include "daemon/memctl-dbus.h"
+#include "daemon/record.h"
 #include "daemon/sample.h"
 #include "daemon/settings.h"
 #include "include/memctl/memctl.h"
@@ -266,7 +267,8 @@ static GVariant *kill_dict(const MemctlKillEntry *k)
     ADD("time_usec", g_variant_new_uint64(e->t_event_usec));
     ADD("group", g_variant_new_string(e->group));
     ADD("pid", g_variant_new_uint32(kernel ? 0 : (guint32)e->pid));
-    ADD("comm", g_variant_new_string(kernel ? "" : e->comm));
+    char comm[MEMCTL_STR_ESCAPED_COMM_MAX];
+    ADD("comm", g_variant_new_string(kernel ? "" : memctl_record_comm(e, comm)));
     ADD("reason", g_variant_new_string(e->reason));
     ADD("by", g_variant_new_string(kernel ? "kernel" : "memctld"));
     ADD("group_kill", g_variant_new_boolean(e->group_kill));
@@ -418,10 +420,11 @@ static const GDBusInterfaceVTable manager_vtable = {.method_call = method_call, 
 void memctl_bus_emit_killed(MemctlBus *b, const MemctlKillEntry *k)
 {
     gboolean kernel = k->e.type == MEMCTL_EVENT_KERNEL_OOM;
+    char comm[MEMCTL_STR_ESCAPED_COMM_MAX];
     g_dbus_connection_emit_signal(b->conn, NULL, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE, "Killed",
                                   g_variant_new("(susstt)", k->e.group, kernel ? 0u : (guint32)k->e.pid,
-                                                kernel ? "" : k->e.comm, k->e.reason, k->e.bytes_freed,
-                                                k->e.event_to_signal_usec),
+                                                kernel ? "" : memctl_record_comm(&k->e, comm), k->e.reason,
+                                                k->e.bytes_freed, k->e.event_to_signal_usec),
                                   NULL);
 }
 

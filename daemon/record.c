@@ -31,7 +31,8 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
     json_object_object_add(o, "reason", json_object_new_string(e->reason));
     if (e->type == MEMCTL_EVENT_KILL) {
         json_object_object_add(o, "pid", json_object_new_int(e->pid));
-        json_object_object_add(o, "comm", json_object_new_string(e->comm));
+        char comm[MEMCTL_STR_ESCAPED_COMM_MAX];
+        json_object_object_add(o, "comm", json_object_new_string(memctl_record_comm(e, comm)));
         json_object_object_add(o, "group_kill", json_object_new_boolean(e->group_kill));
         json_object_object_add(o, "livelock", json_object_new_boolean(e->livelock));
     }
@@ -68,13 +69,13 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
 
 char *memctl_record_describe(const MemctlCoreEvent *e)
 {
-    char a[MEMCTL_SIZE_FORMAT_MAX], b[MEMCTL_SIZE_FORMAT_MAX];
+    char a[MEMCTL_SIZE_FORMAT_MAX], b[MEMCTL_SIZE_FORMAT_MAX], comm[MEMCTL_STR_ESCAPED_COMM_MAX];
     switch (e->type) {
     case MEMCTL_EVENT_KILL:
         return g_strdup_printf(
                 "%s: killed %s%d (%s), %s, %s freed, %.1f ms after %s (current %s)%s", e->group,
-                e->group_kill ? "the whole group, largest " : "", e->pid, e->comm, e->reason,
-                memctl_size_format(e->bytes_freed, a), e->event_to_signal_usec / 1000.0,
+                e->group_kill ? "the whole group, largest " : "", e->pid, memctl_record_comm(e, comm),
+                e->reason, memctl_size_format(e->bytes_freed, a), e->event_to_signal_usec / 1000.0,
                 e->host ? "the host guard armed" : "crossing high", memctl_size_format(e->current, b),
                 e->livelock ? "; previous victim stuck: livelock" : "");
     case MEMCTL_EVENT_KERNEL_OOM:
@@ -97,4 +98,9 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
     default:
         return g_strdup_printf("%s: released", e->group);
     }
+}
+
+const char *memctl_record_comm(const MemctlCoreEvent *e, char buf[static MEMCTL_STR_ESCAPED_COMM_MAX])
+{
+    return memctl_str_escape(e->comm, sizeof(e->comm), buf, MEMCTL_STR_ESCAPED_COMM_MAX);
 }

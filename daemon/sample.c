@@ -151,12 +151,20 @@ static int read_at(int dirfd, const char *name, char *buf, size_t size)
     return 0;
 }
 
+/* The value of the line that starts with key ("\nRssAnon:"), after the Name line: a process chooses
+ * its name (prctl), so a field is never looked for in it. NULL without such a line. */
+static const char *status_field(const char *status, const char *key)
+{
+    const char *body = strchr(status, '\n');
+    const char *p = body ? strstr(body, key) : NULL;
+    return p ? p + strlen(key) : NULL;
+}
+
 static uint64_t status_kib(const char *status, const char *key)
 {
-    const char *p = strstr(status, key);
+    const char *p = status_field(status, key);
     if (!p)
         return 0;
-    p += strlen(key);
     while (*p == ' ' || *p == '\t')
         p++;
     return parse_decimal(&p) * 1024;
@@ -165,10 +173,9 @@ static uint64_t status_kib(const char *status, const char *key)
 /* True if the signal mask after `key` ("SigPnd:", "ShdPnd:") has SIGKILL pending. */
 static bool status_sigkill_pending(const char *status, const char *key)
 {
-    const char *p = strstr(status, key);
+    const char *p = status_field(status, key);
     if (!p)
         return false;
-    p += strlen(key);
     while (*p == ' ' || *p == '\t')
         p++;
     const char *end = p;
@@ -230,26 +237,29 @@ int memctl_sample_process(const char *proc_root, int32_t pid, char *scratch, siz
     if (r < 0)
         return r;
 
-    const char *name = strstr(scratch, "Name:");
+    /* "Name:" is the first line; the kernel writes the name with '\\' and newline escaped ("\\\\", "\\n"),
+     * every other byte as it is: the raw name is taken back (memctl_str_escape() shows it). */
+    const char *name = strncmp(scratch, "Name:", 5) == 0 ? scratch + 5 : NULL;
     if (name) {
-        name += 5;
         while (*name == '\t' || *name == ' ')
             name++;
         size_t i = 0;
-        while (name[i] && name[i] != '\n' && i < MEMCTL_COMM_MAX - 1) {
-            c.comm[i] = name[i];
-            i++;
+        for (const char *q = name; *q && *q != '\n' && i < MEMCTL_COMM_MAX - 1; q++) {
+            if (q[0] == '\\' && (q[1] == '\\' || q[1] == 'n'))
+                c.comm[i++] = *++q == 'n' ? '\n' : '\\';
+            else
+                c.comm[i++] = *q;
         }
         c.comm[i] = '\0';
     }
     /* A zombie or kernel thread has no VmRSS: nothing to free by killing it. */
-    if (!strstr(scratch, "VmRSS:"))
+    if (!status_field(scratch, "\nVmRSS:"))
         c.flags |= MEMCTL_CAND_GONE;
     /* Killed already (by us or anyone) but not yet gone, e.g. stuck in the kernel: not a victim again. */
-    if (status_sigkill_pending(scratch, "ShdPnd:") || status_sigkill_pending(scratch, "SigPnd:"))
+    if (status_sigkill_pending(scratch, "\nShdPnd:") || status_sigkill_pending(scratch, "\nSigPnd:"))
         c.flags |= MEMCTL_CAND_DYING;
-    c.anon_bytes = status_kib(scratch, "RssAnon:");
-    c.swap_bytes = status_kib(scratch, "VmSwap:");
+    c.anon_bytes = status_kib(scratch, "\nRssAnon:");
+    c.swap_bytes = status_kib(scratch, "\nVmSwap:");
     *ret = c;
     return 0;
 }

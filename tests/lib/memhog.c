@@ -3,7 +3,7 @@
  * memhog: a workload for the real-kernel tests and the benchmarks.
  *
  *   memhog [--cgroup DIR] [--mode anon|populate|read] [--step BYTES] [--total BYTES] [--hold]
- *          [--interval-ms N] [--oom-score-adj N]
+ *          [--interval-ms N] [--oom-score-adj N] [--comm NAME]
  *
  * Moves itself into DIR (cgroup.procs) first, then grows by --step until --total ("max": forever):
  *   anon      mmap + a write to every page
@@ -20,6 +20,8 @@
  * --fill random: (anon) writes whole pages of pseudo-random bytes instead of one byte per page, so
  * that zram cannot compress them; --rewalk: after each step, reads a byte of every page grown so far
  * (a working set that is all in use: once it exceeds RAM + swap, the host thrashes).
+ * --comm NAME: prctl(PR_SET_NAME) with NAME's bytes as they are (the kernel keeps 15 of them, valid
+ * UTF-8 or not), for the tests of hostile process names.
  * Benchmark options: --mark BYTES prints "mark <CLOCK_MONOTONIC usec>" when it has grown that much;
  * --probe-ms N (with --hold) maps, touches and unmaps 64 KiB every N ms instead of idling, and on
  * SIGTERM prints "worst_gap_usec <us>": the longest it was stalled between two probes.
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,7 +94,7 @@ int main(int argc, char **argv)
     bool hold = false;
     long interval_ms = 0, probe_ms = 0;
     uint64_t mark = 0;
-    const char *adj = NULL, *block_on = NULL, *fill = "byte";
+    const char *adj = NULL, *block_on = NULL, *fill = "byte", *comm = NULL;
     bool rewalk = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -126,6 +129,8 @@ int main(int argc, char **argv)
             block_on = v;
         else if (strcmp(a, "--fill") == 0)
             fill = v;
+        else if (strcmp(a, "--comm") == 0)
+            comm = v;
         else {
             fprintf(stderr, "memhog: unknown option %s\n", a);
             return 2;
@@ -137,6 +142,10 @@ int main(int argc, char **argv)
     }
     if (adj)
         write_file("/proc/self", "oom_score_adj", adj);
+    if (comm && prctl(PR_SET_NAME, comm) < 0) {
+        fprintf(stderr, "memhog: prctl(PR_SET_NAME): %s\n", strerror(errno));
+        return 2;
+    }
     if (cgroup) {
         char pid[24];
         snprintf(pid, sizeof(pid), "%d", (int)getpid());

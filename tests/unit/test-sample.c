@@ -58,6 +58,20 @@ static void test_process(void)
     g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, sizeof(scratch), &c), ==, 0);
     g_assert_false(c.flags & MEMCTL_CAND_DYING);
 
+    /* A name is the process's to choose: it cannot pass for a field (hide its memory, look dying),
+     * and the kernel's escapes of '\\' and newline are taken back to the raw name. */
+    proc_write(&p, "RssAnon:\t0 kB", "0000000000000000", "0000000000000000", "0\n");
+    g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, sizeof(scratch), &c), ==, 0);
+    g_assert_cmpuint(c.anon_bytes, ==, 102400ull * 1024);
+    g_assert_cmpstr(c.comm, ==, "RssAnon:\t0 kB");
+    proc_write(&p, "ShdPnd:\t0000000000000100", "0000000000000000", "0000000000000000", "0\n");
+    g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, sizeof(scratch), &c), ==, 0);
+    g_assert_false(c.flags & MEMCTL_CAND_DYING);
+    g_assert_cmpstr(c.comm, ==, "ShdPnd:\t0000000"); /* 15 bytes, as the kernel keeps them */
+    proc_write(&p, "a\\\\b\\nc\xff", "0000000000000000", "0000000000000000", "0\n");
+    g_assert_cmpint(memctl_sample_process(p.dir, 4242, scratch, sizeof(scratch), &c), ==, 0);
+    g_assert_cmpstr(c.comm, ==, "a\\b\nc\xff");
+
     /* a process that is gone, and a scratch buffer too small to be useful */
     MemctlCandidate keep = {.pid = 7};
     g_assert_cmpint(memctl_sample_process(p.dir, 4343, scratch, sizeof(scratch), &keep), ==, -ESRCH);
