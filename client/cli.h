@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "include/memctl/client.h"
+#include "policy/json.h"
 
 /* What the command line gave, shared by the verbs (verbs.c, watch.c). */
 typedef struct {
@@ -55,12 +56,6 @@ int verb_metrics(MemctlClient *c, const CliArgs *a, int argc, char **argv);
  * annotation org.memctl.required=true says so. */
 int cli_oci_hook(const char *address, int argc, char **argv);
 
-static inline void cli_json_putp(json_object **o)
-{
-    if (*o)
-        json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(cli_json_putp)))
 /* The library's clear functions take a pointer to the struct: usable as cleanups as they are. */
 #define _cleanup_status_ __attribute__((cleanup(memctl_status_clear)))
 #define _cleanup_group_info_ __attribute__((cleanup(memctl_group_info_clear)))

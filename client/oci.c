@@ -69,15 +69,14 @@ static int problem(Hook *h, const char *fmt, ...)
 
 static json_object *parse_json(const char *text, size_t len, const char *what, Hook *h)
 {
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return NULL;
-    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error e = json_tokener_get_error(tok);
-    json_tokener_free(tok);
-    if (!o || e != json_tokener_success) {
-        problem(h, "%s: not JSON (%s)", what, json_tokener_error_desc(e));
-        json_object_put(o);
+    json_object *o = NULL;
+    MemctlJsonProblem jp;
+    int r = memctl_json_parse(text, len, &o, &jp);
+    if (r < 0) {
+        if (r == -ENOMEM)
+            problem(h, "%s: out of memory", what);
+        else
+            problem(h, "%s: %s%sline %d: %s", what, jp.path, jp.path[0] ? ": " : "", jp.line, jp.message);
         return NULL;
     }
     if (!json_object_is_type(o, json_type_object)) {

@@ -44,7 +44,7 @@ int memctl_http_parse_address(const char *address, void *ret_sockaddr, size_t si
     const char *colon = strrchr(address, ':');
     bool v6 = address[0] == '[';
     char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    long port = colon && colon[1] >= '0' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : -1;
     if (!colon || colon == address || colon[1] == '\0' || !end || *end || port < 0 || port > 65535 ||
         (v6 && colon[-1] != ']')) {
         *ret_error =

@@ -10,16 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/json.h"
 #include "policy/name.h"
 #include "policy/size.h"
 #include "policy/str.h"
-
-static void json_putp(json_object **o)
-{
-    if (*o)
-        json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_putp)))
 
 static void freep(void *p)
 {
@@ -138,7 +132,10 @@ static int size_text(const Doc *d, const char *path, json_object *v, char *buf, 
         return 0;
     }
     if (json_object_is_type(v, json_type_string)) {
-        memctl_str_copy(buf, size, json_object_get_string(v));
+        const char *t = json_object_get_string(v);
+        if (strlen(t) >= size)
+            return fail(d, path, "'%.20s...' is not a size (longer than %zu characters)", t, size - 1);
+        memctl_str_copy(buf, size, t);
         return 0;
     }
     return fail(d, path, "expected a size (bytes, or a string such as \"512M\" or \"max\"), got %s",
@@ -188,7 +185,7 @@ static int get_address(const Doc *d, const char *path, json_object *v, char *buf
     if (*s) {
         const char *colon = strrchr(s, ':');
         char *end = NULL;
-        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        long port = colon && colon[1] >= '0' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : 0;
         bool v6 = s[0] == '[';
         char host[64] = "";
         unsigned char addr[sizeof(struct in6_addr)];
@@ -314,7 +311,7 @@ static int parse_host(const Doc *d, json_object *o)
         size_t n = s ? strlen(s) : 0;
         if (n > 1 && s[n - 1] == '%') {
             char *end = NULL;
-            long pct = strtol(s, &end, 10);
+            long pct = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : 0;
             if (end != s + n - 1 || pct < 1 || pct > 50)
                 return fail(d, "host.available_min", "'%s': a percentage of MemTotal must be 1%%-50%%", s);
             h->available_min = 0;
@@ -582,26 +579,14 @@ int memctl_policy_add(MemctlPolicy *p, const char *file, const char *text, Memct
     }
     tmp.groups = groups;
 
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return -ENOMEM;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    size_t len = strlen(text);
-    _cleanup_json_ json_object *root =
-            json_tokener_parse_ex(tok, text, (int)(len > INT32_MAX ? INT32_MAX : len));
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t off = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (jerr != json_tokener_success || !root) {
-        int line = 1;
-        for (size_t i = 0; i < off && i < len; i++)
-            line += text[i] == '\n';
-        return fail(&d, "", "line %d: not valid JSON: %s", line,
-                    jerr == json_tokener_continue ? "unexpected end of file" : json_tokener_error_desc(jerr));
-    }
-    for (size_t i = off; i < len; i++)
-        if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
-            return fail(&d, "", "trailing text after the JSON document");
+    _cleanup_json_ json_object *root = NULL;
+    MemctlJsonProblem jp;
+    int jr = memctl_json_parse(text, strlen(text), &root, &jp);
+    if (jr == -ENOMEM)
+        return jr;
+    if (jr < 0)
+        return jp.line ? fail(&d, jp.path, "line %d: %s", jp.line, jp.message)
+                       : fail(&d, jp.path, "%s", jp.message);
     if (want_object(&d, "", root) < 0)
         return -EINVAL;
     static const char *const keys[] = {"$schema", "daemon", "defaults", "host", "groups", NULL};

@@ -325,7 +325,15 @@ static void test_bad_input(void)
         const char *config, *state, *want;
         int status;
     } cases[] = {
-            {"{}", "not json", "the state on stdin: not JSON", 0},
+            {"{}", "not json", "the state on stdin: line 1: not valid JSON", 0},
+            /* what json-c would take silently: a key given twice, a NUL in a string */
+            {"{\"annotations\": {\"org.memctl.required\": \"true\"}, \"linux\": {}, \"linux\": "
+             "{\"cgroupsPath\": "
+             "\"@ROOT@/c\"}}",
+             "{\"id\": \"c\", \"status\": \"creating\", \"bundle\": \"@BUNDLE@\"}",
+             "linux: line 1: the key is given twice", 0}, /* an unreadable config cannot say "required" */
+            {"{}", "{\"id\": \"c\\u0000x\", \"status\": \"creating\", \"bundle\": \"/\"}",
+             "id: line 1: \"\\u0000\"", 0},
             {"{}", "{\"status\": \"creating\", \"bundle\": \"/\"}", "\"id\" is missing", 0},
             {"[1]", "{\"id\": \"c\", \"status\": \"creating\", \"bundle\": \"@BUNDLE@\"}",
              "expected an object", 0},

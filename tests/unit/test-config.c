@@ -163,6 +163,41 @@ static void test_errors_name_the_path(void)
     (void)hc;
 }
 
+/* What json-c takes silently is an error that names the place: a key given twice (json-c keeps the
+ * last), "\u0000" (it cuts the string there), text that is not UTF-8, a size string longer than the
+ * parser reads (it was cut to 63 characters: "000...0001G" became 1 byte), signs in a port or a
+ * percentage. */
+static void test_silent_misreads(void)
+{
+    assert_error("{\"groups\": {\"w\": {\"limit\": \"1G\", \"limit\": \"2G\"}}}",
+                 "test.json: groups.w.limit: line 1: the key is given twice in one object");
+    assert_error("{\"groups\": {\"w\": {\"limit\": \"1G\", \"lim\\u0069t\": \"2G\"}}}",
+                 "groups.w.limit: line 1: the key is given twice");
+    assert_error("{\"groups\": {\"w\": {},\n \"w\": {\"limit\": \"1G\"}}}",
+                 "groups.w: line 2: the key is given twice");
+    assert_error("{\"groups\": {}, \"groups\": {\"w\": {}}}",
+                 "test.json: groups: line 1: the key is given twice");
+    assert_error("{\"groups\": {\"w\\u0000x\": {}}}", "groups: line 1: \"\\u0000\" in a string or a key");
+    assert_error("{\"groups\": {\"w\": {\"slice\": \"a\\u0000b.slice\"}}}",
+                 "groups.w.slice: line 1: \"\\u0000\"");
+    assert_error("{\"groups\": {\"w\xff\": {}}}", "not valid JSON");
+    g_autofree char *zeros = g_strnfill(62, '0');
+    g_autofree char *long_size = g_strdup_printf("{\"groups\": {\"w\": {\"limit\": \"%s1G\"}}}", zeros);
+    assert_error(long_size,
+                 "groups.w.limit: '00000000000000000000...' is not a size (longer than 63 characters)");
+    assert_error("{\"daemon\": {\"metrics_address\": \"127.0.0.1:+80\"}}", "daemon.metrics_address");
+    assert_error("{\"daemon\": {\"metrics_address\": \"127.0.0.1: 80\"}}", "daemon.metrics_address");
+    assert_error("{\"host\": {\"available_min\": \"+10%\"}}", "host.available_min: '+10%': a percentage");
+    /* the same key in different objects is fine, and "\\u0000" (an escaped backslash) is text */
+    _cleanup_policy_ MemctlPolicy p;
+    memctl_policy_init(&p);
+    g_autofree char *err =
+            load(&p, "ok.json",
+                 "{\"groups\": {\"a\": {\"limit\": \"1G\"}, \"b\": {\"limit\": \"1G\", \"slice\": "
+                 "\"x\\\\u0000.slice\"}}}");
+    g_assert_null(err);
+}
+
 static void test_accepts(void)
 {
     const char *ok[] = {
@@ -260,6 +295,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/full", test_full);
     g_test_add_func("/config/errors", test_errors_name_the_path);
     g_test_add_func("/config/accepts", test_accepts);
+    g_test_add_func("/config/silent-misreads", test_silent_misreads);
     g_test_add_func("/config/merge", test_merge);
     g_test_add_func("/config/same-extras", test_same_extras);
     return g_test_run();
