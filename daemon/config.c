@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon/error.h"
+#include "policy/json.h"
 #include "policy/size.h"
 
 #define POLICY_FILE_MAX (4u << 20)
@@ -19,13 +20,6 @@ struct MemctlConfig {
     MemctlCritical *critical; /* borrowed, may be NULL */
     guint save_source;
 };
-
-static void json_putp(json_object **o)
-{
-    if (*o)
-        json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_putp)))
 
 static int policy_error(GError **error, const MemctlPolicyError *e)
 {

@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 
 #include "daemon/core.h"
+#include "policy/json.h"
 #include "policy/str.h"
 
 /* Kill records and kernel OOM records as JSON objects (the kill log, --json, later D-Bus). */
@@ -15,10 +16,3 @@ char *memctl_record_describe(const MemctlCoreEvent *e);
 /* The victim's process name as memctld shows it everywhere (log, kill log, ListKills, Killed): the
  * raw name escaped (policy/str.h: a name need not be UTF-8). */
 const char *memctl_record_comm(const MemctlCoreEvent *e, char buf[static MEMCTL_STR_ESCAPED_COMM_MAX]);
-
-static inline void json_object_putp(json_object **o)
-{
-    if (*o)
-        json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_object_putp)))
