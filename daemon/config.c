@@ -2,12 +2,17 @@
 #include "daemon/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <string.h>
 
 #include "daemon/error.h"
+#include "daemon/fd-util.h"
 #include "policy/json.h"
 #include "policy/size.h"
+#include "policy/state.h"
 
 #define POLICY_FILE_MAX (4u << 20)
 
@@ -409,6 +414,50 @@ static json_object *limits_to_json(const MemctlLimits *l, const MemctlRegistrati
     return o;
 }
 
+/*
+ * Replaces path with text so that a crash at any point leaves the old file or the new one, whole: a
+ * temporary file beside it, written and fsynced, renamed over it, and the directory fsynced so that
+ * the rename itself is on disk.
+ */
+static int write_atomic(const char *path, const char *text, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    if (g_mkdir_with_parents(dir, 0755) < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot create %s: %s", dir,
+                           g_strerror(errno)),
+               -errno;
+    g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
+    _cleanup_close_ int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot create %s: %s", tmp,
+                           g_strerror(errno)),
+               -errno;
+    size_t len = strlen(text);
+    int r = 0;
+    for (size_t off = 0; off < len && r == 0;) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno != EINTR)
+            r = -errno;
+        off += n > 0 ? (size_t)n : 0;
+    }
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) < 0)
+        r = -errno;
+    if (r < 0) {
+        (void)unlink(tmp);
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot write %s: %s", path,
+                           g_strerror(-r)),
+               r;
+    }
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
+                           "%s written, but its directory not synced: %s", path, g_strerror(errno)),
+               -errno;
+    return 0;
+}
+
 int memctl_config_save_state(MemctlConfig *c, GError **error)
 {
     if (!c->state_file)
@@ -438,25 +487,20 @@ int memctl_config_save_state(MemctlConfig *c, GError **error)
     json_object_object_add(root, "critical", crit);
     for (guint i = 0; regs && i < regs->len; i++) {
         const MemctlRegistration *r = regs->pdata[i];
-        if (!r->group)
-            continue; /* a process registration does not outlive its process's view of us */
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "group", json_object_new_string(r->group));
+        if (r->group) {
+            json_object_object_add(o, "group", json_object_new_string(r->group));
+        } else { /* the process by pid and start time: a restart finds it, and never a pid reused */
+            json_object_object_add(o, "pid", json_object_new_int(r->pid));
+            json_object_object_add(o, "start_time", json_object_new_uint64(r->start_time));
+        }
         json_object_object_add(o, "bytes", json_object_new_uint64(r->size));
         json_object_array_add(crit, o);
     }
     const char *text =
             json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
-    g_autofree char *dir = g_path_get_dirname(c->state_file);
-    if (g_mkdir_with_parents(dir, 0755) < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot create %s: %s", dir,
-                           g_strerror(errno)),
-               -errno;
     g_autofree char *body = g_strconcat(text, "\n", NULL);
-    if (!g_file_set_contents_full(c->state_file, body, -1,
-                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, error))
-        return -EIO;
-    return 0;
+    return write_atomic(c->state_file, body, error);
 }
 
 static gboolean on_save(gpointer data)
@@ -492,63 +536,62 @@ int memctl_config_restore_state(MemctlConfig *c, GError **error)
     if (!c->state_file)
         return 0;
     g_autofree char *text = NULL;
+    gsize len = 0;
     g_autoptr(GError) e = NULL;
-    if (!g_file_get_contents(c->state_file, &text, NULL, &e)) {
+    if (!g_file_get_contents(c->state_file, &text, &len, &e)) {
         if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT))
             return 0;
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: %s", c->state_file, e->message),
                -EIO;
     }
-    _cleanup_json_ json_object *root = json_tokener_parse(text);
-    json_object *v, *groups = NULL, *crit = NULL;
-    if (!root || !json_object_is_type(root, json_type_object) ||
-        !json_object_object_get_ex(root, "version", &v) || json_object_get_int(v) != 1)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY,
-                           "%s: not a memctl state file of version 1", c->state_file),
-               -EINVAL;
-    json_object_object_get_ex(root, "groups", &groups);
-    json_object_object_get_ex(root, "critical", &crit);
-
-    /* The groups are in the policy files' format: the same parser checks them. */
-    _cleanup_policy_ MemctlPolicy st;
-    memctl_policy_init(&st);
-    if (groups) {
-        _cleanup_json_ json_object *wrap = json_object_new_object();
-        json_object_object_add(wrap, "groups", json_object_get(groups));
-        MemctlPolicyError pe;
-        if (memctl_policy_add(&st, c->state_file, json_object_to_json_string(wrap), &pe) < 0 ||
-            memctl_policy_check(&st, &pe) < 0)
-            return policy_error(error, &pe);
+    g_autofree char *bad = g_strconcat(c->state_file, ".bad", NULL);
+    _cleanup_state_ MemctlState st;
+    memctl_state_init(&st);
+    MemctlPolicyError pe;
+    int r = memctl_state_parse(c->state_file, text, len, &st, &pe);
+    if (r == -ENOMEM)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: out of memory", c->state_file), r;
+    if (r < 0) {
+        /* nothing could be read: the file is kept aside before the next save replaces it */
+        (void)write_atomic(bad, text, NULL);
+        policy_error(error, &pe);
+        g_prefix_error(error, "nothing restored (the file is kept as %s): ", bad);
+        return -EINVAL;
     }
+
     g_autoptr(GString) problems = g_string_new(NULL);
-    for (size_t i = 0; i < st.n_groups; i++) {
-        const MemctlGroupPolicy *g = &st.groups[i];
+    for (size_t i = 0; i < st.n_problems; i++)
+        g_string_append_printf(problems, "%s%s", problems->len ? "; " : "", st.problems[i]);
+    for (size_t i = 0; i < st.groups.n_groups; i++) { /* sorted: parents before their children */
+        const MemctlGroupPolicy *g = &st.groups.groups[i];
         if (memctl_policy_group(&c->policy, g->name))
             continue; /* the policy files own it now */
         g_autoptr(GError) ge = NULL;
         if (!memctl_groups_create(c->groups, g->name, &g->limits, &ge))
-            g_string_append_printf(problems, "%sgroup %s: %s", problems->len ? "; " : "", g->name,
+            g_string_append_printf(problems, "%sgroups.%s: %s", problems->len ? "; " : "", g->name,
                                    ge->message);
         else
             (void)memctl_groups_set_slice(c->groups, g->name, g->slice);
     }
-    size_t n = crit && json_object_is_type(crit, json_type_array) ? json_object_array_length(crit) : 0;
-    for (size_t i = 0; i < n && c->critical; i++) {
-        json_object *o = json_object_array_get_idx(crit, i), *jg, *jb;
-        if (!json_object_object_get_ex(o, "group", &jg) || !json_object_object_get_ex(o, "bytes", &jb) ||
-            !json_object_is_type(jg, json_type_string) || !json_object_is_type(jb, json_type_int)) {
-            g_string_append_printf(problems, "%scritical[%zu]: needs \"group\" and \"bytes\"",
-                                   problems->len ? "; " : "", i);
-            continue;
-        }
+    for (size_t i = 0; i < st.n_critical && c->critical; i++) {
+        const MemctlStateCritical *k = &st.critical[i];
         g_autoptr(GError) ce = NULL;
-        if (memctl_critical_register(c->critical, json_object_get_string(jg), 0, json_object_get_uint64(jb),
-                                     &ce) < 0)
-            g_string_append_printf(problems, "%scritical %s: %s", problems->len ? "; " : "",
-                                   json_object_get_string(jg), ce->message);
+        int cr = k->group[0]
+                         ? memctl_critical_register(c->critical, k->group, 0, k->bytes, &ce)
+                         : memctl_critical_restore_process(c->critical, k->pid, k->start_time, k->bytes, &ce);
+        if (cr < 0)
+            g_string_append_printf(problems, "%scritical[%zu] (%s%s%.0d): %s", problems->len ? "; " : "", i,
+                                   k->group[0] ? "group " : "pid ", k->group, k->group[0] ? 0 : (int)k->pid,
+                                   ce->message);
     }
-    if (problems->len)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: %s", c->state_file, problems->str),
+    if (problems->len) {
+        /* what could be restored is; the rest is named, and the file as it was kept aside */
+        (void)write_atomic(bad, text, NULL);
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
+                           "%s: restored all but: %s (the file as it was is "
+                           "kept as %s)",
+                           c->state_file, problems->str, bad),
                -EINVAL;
+    }
     return 0;
 }

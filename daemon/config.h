@@ -59,11 +59,16 @@ int memctl_config_reload(MemctlConfig *c, GPtrArray *ret_changes, GError **error
 /* Publishes every group's policy to the core (after groups were added or changed). */
 void memctl_config_publish_all(MemctlConfig *c);
 
-/* Creates the groups of the state file (those the policy files do not declare) and re-registers
- * its critical groups. A missing file is fine. */
+/*
+ * Creates the groups of the state file (those the policy files do not declare) and re-registers its
+ * critical groups, and its critical processes that still run (the same pid and start time). A
+ * missing file is fine. Every entry counts on its own: what is valid is restored; -EINVAL when
+ * something is not, with *error naming each entry left out, and the file as it was kept beside it
+ * as <state file>.bad (the next save writes what was restored).
+ */
 int memctl_config_restore_state(MemctlConfig *c, GError **error);
 
-/* Writes the state file atomically (temporary file, fsync, rename). */
+/* Writes the state file atomically (temporary file, fsync, rename, fsync of the directory). */
 int memctl_config_save_state(MemctlConfig *c, GError **error);
 
 /* From now on, every change to the groups republishes the policies and saves the state. */

@@ -11,10 +11,14 @@
 #include "daemon/error.h"
 #include "daemon/fd-util.h"
 #include "daemon/sample.h"
+#include "policy/proc.h"
 #include "policy/size.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
 #endif
 
 struct MemctlCritical {
@@ -194,8 +198,48 @@ static gboolean on_pid_exit(gint fd, GIOCondition cond, gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
+int memctl_critical_process_identity(MemctlCritical *c, int32_t pid, int pidfd, uint64_t *ret_start_time,
+                                     uint32_t *ret_uid)
+{
+    g_autofree char *stat_path = g_strdup_printf("%s/%d/stat", c->proc, (int)pid);
+    g_autofree char *status_path = g_strdup_printf("%s/%d/status", c->proc, (int)pid);
+    g_autofree char *stat = NULL, *status = NULL;
+    uint64_t flags, start, uid = 0;
+    if (!g_file_get_contents(stat_path, &stat, NULL, NULL) || memctl_proc_stat(stat, &flags, &start) < 0 ||
+        (ret_uid && (!g_file_get_contents(status_path, &status, NULL, NULL) ||
+                     memctl_proc_status_u64(status, "Uid", &uid) < 0)))
+        return -ESRCH;
+    /* what was read is about the process the pidfd holds only if it still runs now */
+    if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+        return -ESRCH;
+    *ret_start_time = start;
+    if (ret_uid)
+        *ret_uid = (uint32_t)uid;
+    return 0;
+}
+
+static int register_any(MemctlCritical *c, const char *group, int32_t pid, uint64_t start_time,
+                        uint64_t bytes, GError **error);
+
 int memctl_critical_register(MemctlCritical *c, const char *group, int32_t pid, uint64_t bytes,
                              GError **error)
+{
+    return register_any(c, group, pid, 0, bytes, error);
+}
+
+int memctl_critical_restore_process(MemctlCritical *c, int32_t pid, uint64_t start_time, uint64_t bytes,
+                                    GError **error)
+{
+    if (pid <= 0 || start_time == 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                           "pid %d: a process registration needs a pid and a start time", (int)pid),
+               -EINVAL;
+    return register_any(c, NULL, pid, start_time, bytes, error);
+}
+
+/* A registration (start_time: the process's that must still run, or 0 for any). */
+static int register_any(MemctlCritical *c, const char *group, int32_t pid, uint64_t start_time,
+                        uint64_t bytes, GError **error)
 {
     if (group && !*group)
         group = NULL;
@@ -241,10 +285,21 @@ int memctl_critical_register(MemctlCritical *c, const char *group, int32_t pid, 
                                "pid: %d is memctld itself", (int)pid),
                    -EINVAL;
         reg->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (reg->pidfd < 0)
+        if (reg->pidfd < 0 ||
+            memctl_critical_process_identity(c, pid, reg->pidfd, &reg->start_time, NULL) < 0) {
+            memctl_closep(&reg->pidfd);
             return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "pid: no process %d",
                                (int)pid),
                    -ESRCH;
+        }
+        if (start_time && reg->start_time != start_time) {
+            memctl_closep(&reg->pidfd);
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                               "pid %d: not the process registered before (it started at another time: that "
+                               "one ended and its pid is someone else's now)",
+                               (int)pid),
+                   -ESRCH;
+        }
         min_grp = group_of_pid(c, pid);
     }
 

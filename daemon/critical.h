@@ -25,12 +25,13 @@ typedef struct {
     uint32_t lease; /* the lease held now; 0 when none */
     char *holder;   /* the holder's unique bus name */
     guint holder_watch;
-    char *min_group;   /* the group whose memory.min this registration raised, or NULL */
-    uint64_t prev_min; /* its memory.min before, put back on unregistration */
-    bool lent;         /* mem's pages are lent out as its group's boost (MemctlGroup.boost, daemon/boost.h),
-                        * or not yet taken back: no lease */
-    bool renewing;     /* the last holder's memory is emptied, its replacement not yet had: no lease */
-    int pidfd;         /* process registrations end when the process does */
+    char *min_group;     /* the group whose memory.min this registration raised, or NULL */
+    uint64_t prev_min;   /* its memory.min before, put back on unregistration */
+    bool lent;           /* mem's pages are lent out as its group's boost (MemctlGroup.boost, daemon/boost.h),
+                          * or not yet taken back: no lease */
+    bool renewing;       /* the last holder's memory is emptied, its replacement not yet had: no lease */
+    int pidfd;           /* process registrations end when the process does */
+    uint64_t start_time; /* the process's (/proc/<pid>/stat field 22): kept in the state file */
     guint pid_source;
     struct MemctlCritical *owner;
 } MemctlRegistration;
@@ -50,6 +51,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlCritical, memctl_critical_free)
 int memctl_critical_register(MemctlCritical *c, const char *group, int32_t pid, uint64_t bytes,
                              GError **error);
 int memctl_critical_unregister(MemctlCritical *c, const char *group, int32_t pid, GError **error);
+/* A process registration from the state file: only if pid is still the process that started at
+ * start_time (InvalidArgument naming the pid otherwise: it ended, and the pid may be another's). */
+int memctl_critical_restore_process(MemctlCritical *c, int32_t pid, uint64_t start_time, uint64_t bytes,
+                                    GError **error);
+
+/* The start time (/proc/<pid>/stat) and real uid (if ret_uid) of the process pidfd holds, read by
+ * pid and checked to be about that process: it still runs after the reads. -ESRCH otherwise. */
+int memctl_critical_process_identity(MemctlCritical *c, int32_t pid, int pidfd, uint64_t *ret_start_time,
+                                     uint32_t *ret_uid);
 
 /* The registration that covers pid: its own, or its group's (pid in the group or below). */
 MemctlRegistration *memctl_critical_find_for_pid(MemctlCritical *c, int32_t pid);

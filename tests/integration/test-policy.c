@@ -232,6 +232,86 @@ static void test_state_survives_restart(void)
     cgtest_remove_tmpdir(dir);
 }
 
+/* The start time of pid (/proc/<pid>/stat field 22). */
+static uint64_t start_time_of(int pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_auto(GStrv) f = g_strsplit(strrchr(text, ')') + 2, " ", -1);
+    g_assert_cmpuint(g_strv_length(f), >, 19);
+    return g_ascii_strtoull(f[19], NULL, 10); /* field 22, counted from field 3 */
+}
+
+/*
+ * One bad entry of the state file loses nothing else: the valid groups and registrations come
+ * back (a critical process too, if it is still the same process), the bad ones are named, the file
+ * as it was is kept as state.json.bad, and the next save keeps what was restored. Process
+ * registrations survive a restart while their process runs.
+ */
+static void test_state_bad_entry(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("memctl-badstate-XXXXXX", &err);
+    g_autofree char *state = g_build_filename(dir, "state.json", NULL);
+    g_autofree char *bad = g_build_filename(dir, "state.json.bad", NULL);
+    g_autofree char *a_state = g_strdup_printf("--state-file=%s", state);
+    Hog proc, other;
+    hog_start(&proc, (const char *[]){"--total", "1M", "--hold", NULL});
+    hog_start(&other, (const char *[]){"--total", "1M", "--hold", NULL});
+    g_assert_true(hog_wait_line(&proc, "grown", 10000));
+    g_assert_true(hog_wait_line(&other, "grown", 10000));
+    uint64_t start = start_time_of((int)proc.pid), other_start = start_time_of((int)other.pid);
+    g_autofree char *text = g_strdup_printf(
+            "{\"version\": 1, \"groups\": {\"bad\": {\"limit\": \"lots\"}, \"keep\": {\"limit\": \"64M\"}},\n"
+            " \"critical\": [{\"group\": \"nosuch\", \"bytes\": 0}, {\"group\": \"keep\", \"bytes\": 0},\n"
+            "  {\"pid\": %d, \"start_time\": %" G_GUINT64_FORMAT ", \"bytes\": 0},\n"
+            "  {\"pid\": %d, \"start_time\": %" G_GUINT64_FORMAT ", \"bytes\": 0}]}\n",
+            (int)proc.pid, start, (int)other.pid, other_start + 1); /* other: as if its pid were reused */
+    g_assert_true(g_file_set_contents(state, text, -1, NULL));
+
+    ApiTest t;
+    apitest_start(&t, "memctl-badstate", (const char *[]){a_state, NULL});
+    g_assert_cmpuint(read_u64(t.root, "keep", "memory.max"), ==, 64 * MiB);
+    g_autofree char *log = NULL;
+    g_assert_true(g_file_get_contents(t.d.log, &log, NULL, NULL));
+    g_test_message("%s", log);
+    g_assert_nonnull(strstr(log, "groups.bad.limit"));
+    g_assert_nonnull(strstr(log, "critical[0] (group nosuch)"));
+    g_assert_nonnull(strstr(log, "critical[3] (pid"));
+    g_assert_nonnull(strstr(log, "not the process registered before"));
+    g_autofree char *kept = NULL;
+    g_assert_true(g_file_get_contents(bad, &kept, NULL, NULL));
+    g_assert_cmpstr(kept, ==, text);
+    g_autofree char *list = apitest_cli(&t, 0, (const char *[]){"reserve", "list", "--json", NULL});
+    g_test_message("registrations: %s", list);
+    g_assert_nonnull(strstr(list, "\"keep\""));
+    g_autofree char *pid_json = g_strdup_printf("\"pid\":%d", (int)proc.pid);
+    g_assert_nonnull(strstr(list, pid_json));
+    daemontest_stop(&t.d);
+
+    /* the next save keeps what was restored, and a restart (the process still running) finds it all */
+    g_autofree char *saved = NULL;
+    g_assert_true(g_file_get_contents(state, &saved, NULL, NULL));
+    g_assert_null(strstr(saved, "\"bad\""));
+    g_assert_null(strstr(saved, "nosuch"));
+    g_autofree char *a_bus = g_strdup_printf("--bus-address=%s", t.bus.address);
+    daemontest_start(&t.d, t.root, (const char *[]){a_bus, a_state, NULL});
+    bustest_wait_name(&t.bus, MEMCTL_BUS_NAME, 5000);
+    g_autofree char *list2 = apitest_cli(&t, 0, (const char *[]){"reserve", "list", "--json", NULL});
+    g_assert_nonnull(strstr(list2, "\"keep\""));
+    g_assert_nonnull(strstr(list2, pid_json));
+    g_autofree char *log2 = NULL;
+    g_assert_true(g_file_get_contents(t.d.log, &log2, NULL, NULL));
+    g_assert_null(strstr(log2, "state file"));
+    g_autofree char *other_json = g_strdup_printf("\"pid\":%d", (int)other.pid);
+    g_assert_null(strstr(list2, other_json));
+    (void)hog_kill(&proc);
+    (void)hog_kill(&other);
+    apitest_stop(&t);
+    cgtest_remove_tmpdir(dir);
+}
+
 /* A prefer list by cgroup: the smaller process in the preferred child goes first. */
 static void test_prefer_cgroup(void)
 {
@@ -273,6 +353,7 @@ int main(int argc, char **argv)
     cgtest_require_cgroup2();
     g_test_add_func("/policy/apply-and-reload", test_apply_and_reload);
     g_test_add_func("/policy/state-restart", test_state_survives_restart);
+    g_test_add_func("/policy/state-bad-entry", test_state_bad_entry);
     g_test_add_func("/policy/prefer-cgroup", test_prefer_cgroup);
     return g_test_run();
 }
