@@ -2,13 +2,21 @@
 /* org.memctl.Manager1's reserve methods: critical registrations and leases (daemon/critical.c). */
 #include <errno.h>
 #include <gio/gunixfdlist.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 #include "daemon/bus-internal.h"
 #include "daemon/config.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
 #include "daemon/fd-util.h"
+#include "policy/proc.h"
 #include "policy/size.h"
 
 static gboolean reserve_ready(MemctlBus *b, GDBusMethodInvocation *inv)
@@ -72,31 +80,54 @@ void memctl_bus_m_unregister_critical(MemctlBus *b, GDBusMethodInvocation *inv, 
     g_dbus_method_invocation_return_value(inv, NULL);
 }
 
+/*
+ * AcquireReserve names no client: the caller is the process behind its bus connection. The bus
+ * daemon is asked for the connection's credentials. Where it gives ProcessFD (a pidfd it took from
+ * SO_PEERPIDFD when the caller connected: dbus-broker 34, dbus 1.16, Linux 6.5), that pidfd pins the
+ * very process. Otherwise it gives the pid it saw then: memctld opens a pidfd on it, checks that the
+ * process behind the pidfd runs as the connection's uid, and asks the bus again that the connection
+ * is still there with that pid, so a caller that exited (its connection gone) cannot leave its pid to
+ * another process; docs/SECURITY.md says what remains.
+ */
 typedef struct {
     MemctlBus *b;
     GDBusMethodInvocation *inv;
     guint64 bytes;
+    int32_t pid;
+    uint32_t uid;
+    int pidfd;
 } Acquire;
 
-static void on_caller_pid(GObject *src, GAsyncResult *res, gpointer user_data)
+static void acquire_free(Acquire *a)
 {
-    g_autofree Acquire *a = user_data;
-    g_autoptr(GDBusMethodInvocation) inv = a->inv;
+    g_object_unref(a->inv);
+    memctl_closep(&a->pidfd);
+    g_free(a);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Acquire, acquire_free)
+
+static void acquire_deny(Acquire *a, const char *why)
+{
+    g_dbus_method_invocation_return_error(a->inv, MEMCTL_ERROR, MEMCTL_ERROR_ACCESS_DENIED,
+                                          "the caller (pid %d) %s", (int)a->pid, why);
+}
+
+/* The caller is known: its registration's lease, if it has one. */
+static void acquire_lease(Acquire *a)
+{
     MemctlBus *b = a->b;
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &err);
-    guint32 pid = 0;
-    if (reply)
-        g_variant_get(reply, "(u)", &pid);
-    MemctlRegistration *reg = pid ? memctl_critical_find_for_pid(b->m->critical, (int32_t)pid) : NULL;
-    if (!reg) {
-        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_ACCESS_DENIED,
-                                              "the caller (pid %u) is not a registered critical client", pid);
+    GDBusMethodInvocation *inv = a->inv;
+    MemctlRegistration *reg = memctl_critical_find_for_pid(b->m->critical, a->pid);
+    uint64_t start;
+    /* the group was read by pid: it is the caller's only if the pidfd's process still runs */
+    if (!reg || memctl_critical_process_identity(b->m->critical, a->pid, a->pidfd, &start, NULL) < 0) {
+        acquire_deny(a, "is not a registered critical client");
         return;
     }
     int fd = -1;
     uint64_t size = 0;
     uint32_t lease = 0;
+    g_autoptr(GError) err = NULL;
     const char *sender = g_dbus_method_invocation_get_sender(inv);
     if (memctl_critical_acquire(b->m->critical, reg, b->conn, sender, a->bytes, &fd, &size, &lease, &err) <
         0) {
@@ -111,9 +142,78 @@ static void on_caller_pid(GObject *src, GAsyncResult *res, gpointer user_data)
         g_dbus_method_invocation_return_gerror(inv, err);
         return;
     }
-    g_message("lease %u of %" G_GUINT64_FORMAT " bytes to %s (pid %u)", lease, size, sender, pid);
+    g_message("lease %u of %" G_GUINT64_FORMAT " bytes to %s (pid %d)", lease, size, sender, (int)a->pid);
     g_dbus_method_invocation_return_value_with_unix_fd_list(inv, g_variant_new("(htu)", idx, size, lease),
                                                             fds);
+}
+
+/* The bus confirmed, after the pidfd was opened, that the connection is still the same pid's. */
+static void on_caller_again(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+    g_autoptr(Acquire) a = user_data;
+    g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, NULL);
+    guint32 pid = 0;
+    if (reply)
+        g_variant_get(reply, "(u)", &pid);
+    if ((int32_t)pid != a->pid) {
+        acquire_deny(a, "left the bus while it was being identified");
+        return;
+    }
+    acquire_lease(a);
+}
+
+static void on_caller_credentials(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+    g_autoptr(Acquire) a = user_data;
+    MemctlBus *b = a->b;
+    g_autoptr(GUnixFDList) fds = NULL;
+    g_autoptr(GVariant) reply =
+            g_dbus_connection_call_with_unix_fd_list_finish(G_DBUS_CONNECTION(src), &fds, res, NULL);
+    g_autoptr(GVariant) dict = reply ? g_variant_get_child_value(reply, 0) : NULL;
+    guint32 pid = 0;
+    gint32 fd_index = -1;
+    if (!dict || !g_variant_lookup(dict, "UnixUserID", "u", &a->uid)) {
+        acquire_deny(a, "has no credentials the bus daemon would give");
+        return;
+    }
+    bool pinned = fds && g_variant_lookup(dict, "ProcessFD", "h", &fd_index) && fd_index >= 0;
+    if (pinned) {
+        a->pidfd = g_unix_fd_list_get(fds, fd_index, NULL);
+        g_autofree char *info_path = g_strdup_printf("/proc/self/fdinfo/%d", a->pidfd);
+        g_autofree char *info = NULL;
+        if (a->pidfd < 0 || !g_file_get_contents(info_path, &info, NULL, NULL) ||
+            memctl_proc_fdinfo_pid(info, &a->pid) < 0) {
+            acquire_deny(a, "is gone");
+            return;
+        }
+    } else {
+        if (!g_variant_lookup(dict, "ProcessID", "u", &pid) || pid == 0 || pid > G_MAXINT32) {
+            acquire_deny(a, "has no process the bus daemon would name");
+            return;
+        }
+        a->pid = (int32_t)pid;
+        a->pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
+    }
+    uint64_t start;
+    uint32_t uid = 0;
+    if (a->pidfd < 0 ||
+        memctl_critical_process_identity(b->m->critical, a->pid, a->pidfd, &start, &uid) < 0) {
+        acquire_deny(a, "is gone");
+        return;
+    }
+    if (uid != a->uid) {
+        acquire_deny(a, "is not the process behind the connection (another uid runs that pid now)");
+        return;
+    }
+    if (pinned) {
+        acquire_lease(a);
+        return;
+    }
+    Acquire *again = g_steal_pointer(&a);
+    g_dbus_connection_call(b->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                           "GetConnectionUnixProcessID",
+                           g_variant_new("(s)", g_dbus_method_invocation_get_sender(again->inv)),
+                           G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_caller_again, again);
 }
 
 void memctl_bus_m_acquire_reserve(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
@@ -132,9 +232,11 @@ void memctl_bus_m_acquire_reserve(MemctlBus *b, GDBusMethodInvocation *inv, GVar
     a->b = b;
     a->inv = g_object_ref(inv);
     a->bytes = bytes;
-    g_dbus_connection_call(b->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                           "GetConnectionUnixProcessID", g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
-                           G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_caller_pid, a);
+    a->pidfd = -1;
+    g_dbus_connection_call_with_unix_fd_list(
+            b->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+            "GetConnectionCredentials", g_variant_new("(s)", sender), G_VARIANT_TYPE("(a{sv})"),
+            G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, on_caller_credentials, a);
 }
 
 void memctl_bus_m_release_reserve(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)

@@ -77,3 +77,25 @@ int memctl_proc_stat(const char *text, uint64_t *ret_flags, uint64_t *ret_start_
     *ret_start_time = start;
     return 0;
 }
+
+int memctl_proc_fdinfo_pid(const char *text, int32_t *ret_pid)
+{
+    for (const char *l = text; l && *l;) {
+        if (strncmp(l, "Pid:", 4) == 0) {
+            const char *p = l + 4;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == '-')
+                return -ESRCH;
+            uint64_t v;
+            if (parse_number(&p, &v) < 0 || v == 0 || v > INT32_MAX)
+                return -EINVAL;
+            *ret_pid = (int32_t)v;
+            return 0;
+        }
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    return -ENOENT;
+}

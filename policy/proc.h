@@ -26,3 +26,7 @@ int memctl_proc_status_u64(const char *text, const char *key, uint64_t *ret);
  * counted after the last ')' that ends the process name. -EINVAL when the text is not of that form.
  */
 int memctl_proc_stat(const char *text, uint64_t *ret_flags, uint64_t *ret_start_time);
+
+/* The pid a pidfd holds, from the text of /proc/self/fdinfo/<fd> ("Pid:\t1234"; -1 when the process
+ * is gone). -ENOENT without a Pid line (not a pidfd), -ESRCH for a process that is gone. */
+int memctl_proc_fdinfo_pid(const char *text, int32_t *ret_pid);

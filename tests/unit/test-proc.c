@@ -62,6 +62,22 @@ static void test_stat(void)
     g_assert_cmpuint(start, ==, 5);
 }
 
+static void test_fdinfo(void)
+{
+    int32_t pid = 7;
+    g_assert_cmpint(
+            memctl_proc_fdinfo_pid(
+                    "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\nPid:\t4242\nNSpid:\t4242\n", &pid),
+            ==, 0);
+    g_assert_cmpint(pid, ==, 4242);
+    pid = 7;
+    g_assert_cmpint(memctl_proc_fdinfo_pid("pos:\t0\nPid:\t-1\nNSpid:\t-1\n", &pid), ==, -ESRCH);
+    g_assert_cmpint(memctl_proc_fdinfo_pid("pos:\t0\nflags:\t02\n", &pid), ==, -ENOENT);
+    g_assert_cmpint(memctl_proc_fdinfo_pid("Pid:\t0\n", &pid), ==, -EINVAL);
+    g_assert_cmpint(memctl_proc_fdinfo_pid("Pid:\t99999999999\n", &pid), ==, -EINVAL);
+    g_assert_cmpint(pid, ==, 7);
+}
+
 static void test_within(void)
 {
     const char *p = "/memctl.slice/web/inner";
@@ -76,6 +92,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/proc/status", test_status);
     g_test_add_func("/proc/stat", test_stat);
+    g_test_add_func("/proc/fdinfo", test_fdinfo);
     g_test_add_func("/proc/cgpath-within", test_within);
     return g_test_run();
 }
