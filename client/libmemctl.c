@@ -620,6 +620,17 @@ int memctl_client_register_critical(MemctlClient *c, const char *group, uint32_t
     return r < 0 ? r : 0;
 }
 
+int memctl_client_claim_critical(MemctlClient *c, const char *group, uint64_t bytes)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = new_call(c, "ClaimCritical", &m);
+    if (r >= 0)
+        r = sd_bus_message_append(m, "st", group ? group : "", bytes);
+    if (r >= 0)
+        r = call(c, m, &reply);
+    return r < 0 ? r : 0;
+}
+
 int memctl_client_unregister_critical(MemctlClient *c, const char *group, uint32_t pid)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;

@@ -9,8 +9,9 @@
  *     linux.resources.memory translated: limit -> limit (memory.max, memory.high a little below),
  *     reservation -> low, swap (memory + swap) -> swap_max = swap - limit; linux.resources.unified
  *     memory.* files passed through; annotations org.memctl.priority (1-100), org.memctl.oom-group
- *     (true/false), org.memctl.slice, org.memctl.critical=true (RegisterCritical, with
- *     org.memctl.reserve of the reserve, default none).
+ *     (true/false), org.memctl.slice, org.memctl.critical=true (ClaimCritical, with
+ *     org.memctl.reserve of the reserve, default none: granted only to the groups the policy's
+ *     daemon.critical_claims names, since a pod's author writes the annotations).
  *   poststop: the group's registration ends and the group is removed; its final counters (read by
  *     memctld before the removal) are printed on stderr. A group found through the pid is noted
  *     under $MEMCTL_OCI_RUN_DIR (/run/memctl/oci) from create to poststop, when the pid is gone.
@@ -447,10 +448,12 @@ static int hook_create(Hook *h, MemctlClient *c)
     int r = memctl_client_create_group(c, name, s.s, s.n, NULL);
     if (r < 0)
         return problem(h, "container %s: group %s: %s", h->id, name, memctl_client_error_message(c));
+    /* A pod's author writes its annotations: memctld grants the claim only where its policy's
+     * daemon.critical_claims names the group or its slice. */
     if (crit && strcmp(crit, "true") == 0) {
-        r = memctl_client_register_critical(c, name, 0, reserve);
-        if (r < 0 && r != -EEXIST)
-            return problem(h, "container %s: group %s: registering it as critical: %s", h->id, name,
+        r = memctl_client_claim_critical(c, name, reserve);
+        if (r < 0 && r != -EBUSY)
+            return problem(h, "container %s: group %s: claiming critical status: %s", h->id, name,
                            memctl_client_error_message(c));
     }
     fprintf(stderr, "memctl oci-hook: container %s is memctl group %s (%zu setting(s)%s)\n", h->id, name, s.n,

@@ -20,6 +20,7 @@ void memctl_bus_groups_changed(MemctlBus *b);
 
 /* The reserve's methods (bus-reserve.c). */
 void memctl_bus_m_register_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
+void memctl_bus_m_claim_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
 void memctl_bus_m_unregister_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
 void memctl_bus_m_acquire_reserve(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
 void memctl_bus_m_release_reserve(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);

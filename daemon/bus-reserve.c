@@ -56,6 +56,43 @@ void memctl_bus_m_register_critical(MemctlBus *b, GDBusMethodInvocation *inv, GV
     g_dbus_method_invocation_return_value(inv, NULL);
 }
 
+void memctl_bus_m_claim_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *group;
+    guint64 bytes;
+    g_variant_get(params, "(&st)", &group, &bytes);
+    if (!reserve_ready(b, inv))
+        return;
+    MemctlGroup *grp = memctl_groups_lookup(b->m->groups, group);
+    if (!*group || !grp) {
+        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'",
+                                              group);
+        return;
+    }
+    if (!b->m->config ||
+        !memctl_policy_claim_allowed(memctl_config_policy(b->m->config), grp->name, grp->slice)) {
+        g_message("refused ClaimCritical of %s from %s: not in daemon.critical_claims", group,
+                  g_dbus_method_invocation_get_sender(inv));
+        g_dbus_method_invocation_return_error(
+                inv, MEMCTL_ERROR, MEMCTL_ERROR_ACCESS_DENIED,
+                "group '%s' may not claim critical status: neither its name nor its slice matches the "
+                "policy's daemon.critical_claims",
+                group);
+        return;
+    }
+    g_autoptr(GError) err = NULL;
+    if (memctl_critical_register(b->m->critical, grp->name, 0, bytes, &err) < 0) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+    memctl_config_changed(b->m->config);
+    char sz[16];
+    g_message("critical client claimed by %s: group %s with %s of the reserve (daemon.critical_claims)",
+              g_dbus_method_invocation_get_sender(inv), grp->name, memctl_size_format(bytes, sz));
+    memctl_bus_groups_changed(b);
+    g_dbus_method_invocation_return_value(inv, NULL);
+}
+
 void memctl_bus_m_unregister_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
 {
     const char *group;

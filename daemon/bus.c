@@ -349,6 +349,8 @@ static const struct {
         {"GetMetrics", NULL, m_get_metrics, FALSE},
         {"ReloadPolicy", "reload-policy", m_reload, FALSE},
         {"RegisterCritical", "register-critical", memctl_bus_m_register_critical, TRUE},
+        /* only what daemon.critical_claims allows: as open as CreateGroup (bus-reserve.c checks) */
+        {"ClaimCritical", "create-group", memctl_bus_m_claim_critical, FALSE},
         {"UnregisterCritical", "register-critical", memctl_bus_m_unregister_critical, TRUE},
         {"ListCritical", NULL, memctl_bus_m_list_critical, FALSE},
         /* Open to every caller: only a registered critical client gets a lease, and only its holder

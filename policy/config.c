@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -212,10 +213,37 @@ static int get_address(const Doc *d, const char *path, json_object *v, char *buf
     return 0;
 }
 
+/* daemon.critical_claims: an array of patterns (replaced whole by a later document). */
+static int parse_claims(const Doc *d, json_object *a, MemctlPolicy *p)
+{
+    static const char path[] = "daemon.critical_claims";
+    if (!json_object_is_type(a, json_type_array))
+        return fail(d, path, "expected an array of patterns, got %s", type_name(a));
+    size_t n = json_object_array_length(a);
+    if (n > MEMCTL_POLICY_CLAIMS_MAX)
+        return fail(d, path, "%zu patterns; at most %d", n, MEMCTL_POLICY_CLAIMS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(a, i);
+        char pi[64];
+        snprintf(pi, sizeof(pi), "%s[%zu]", path, i);
+        const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+        if (!s || !*s || strlen(s) >= MEMCTL_POLICY_PATTERN_MAX)
+            return fail(d, pi, "expected a pattern (a string of 1-%d characters) such as \"pods/db-*\"",
+                        MEMCTL_POLICY_PATTERN_MAX - 1);
+        for (const char *c = s; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                return fail(d, pi, "control characters are not allowed");
+        memctl_str_copy(p->claims[i], MEMCTL_POLICY_PATTERN_MAX, s);
+    }
+    p->n_claims = n;
+    return 0;
+}
+
 static int parse_daemon(const Doc *d, json_object *o)
 {
-    static const char *const keys[] = {"root",     "reserve",   "metrics_address", "state_file",
-                                       "kill_log", "window_ms", "stuck_windows",   NULL};
+    static const char *const keys[] = {"root",          "reserve",         "metrics_address",
+                                       "state_file",    "kill_log",        "window_ms",
+                                       "stuck_windows", "critical_claims", NULL};
     if (want_object(d, "daemon", o) < 0 || check_keys(d, "daemon", o, keys) < 0)
         return -EINVAL;
     MemctlPolicy *p = d->p;
@@ -254,6 +282,11 @@ static int parse_daemon(const Doc *d, json_object *o)
         if (get_uint(d, "daemon.stuck_windows", v, 1, 1000, &p->stuck_windows) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_STUCK;
+    }
+    if (json_object_object_get_ex(o, "critical_claims", &v)) {
+        if (parse_claims(d, v, p) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_CLAIMS;
     }
     return 0;
 }
@@ -698,6 +731,15 @@ const char *memctl_policy_error_format(const MemctlPolicyError *e, char *buf, si
     else
         snprintf(buf, size, "%s: %s", e->file, e->message);
     return buf;
+}
+
+bool memctl_policy_claim_allowed(const MemctlPolicy *p, const char *group, const char *slice)
+{
+    for (size_t i = 0; i < p->n_claims; i++)
+        if (fnmatch(p->claims[i], group, FNM_PATHNAME) == 0 ||
+            (slice && *slice && fnmatch(p->claims[i], slice, FNM_PATHNAME) == 0))
+            return true;
+    return false;
 }
 
 bool memctl_group_policy_same_extras(const MemctlGroupPolicy *a, const MemctlGroupPolicy *b)

@@ -24,7 +24,9 @@
 #define MEMCTL_POLICY_LIST_MAX 16  /* entries in one prefer or avoid list */
 #define MEMCTL_POLICY_FILES_MAX 64 /* documents in one policy */
 #define MEMCTL_POLICY_GROUPS_MAX 4096
-#define MEMCTL_POLICY_PATH_MAX 256 /* root, state file, kill log */
+#define MEMCTL_POLICY_PATH_MAX 256  /* root, state file, kill log */
+#define MEMCTL_POLICY_CLAIMS_MAX 64 /* patterns in daemon.critical_claims */
+#define MEMCTL_POLICY_PATTERN_MAX 128
 
 typedef struct {
     uint32_t n_comm, n_cgroup;
@@ -58,6 +60,7 @@ enum {
     MEMCTL_DAEMON_KILL_LOG = 1u << 4,
     MEMCTL_DAEMON_WINDOW = 1u << 5,
     MEMCTL_DAEMON_STUCK = 1u << 6,
+    MEMCTL_DAEMON_CLAIMS = 1u << 7,
 };
 
 typedef struct {
@@ -68,6 +71,10 @@ typedef struct {
     char state_file[MEMCTL_POLICY_PATH_MAX];
     char kill_log[MEMCTL_POLICY_PATH_MAX];
     uint32_t window_ms, stuck_windows;
+    /* which groups may claim critical status from untrusted metadata (ClaimCritical, an OCI
+     * annotation): shell patterns (fnmatch, '*' within one level) over a group's name or its slice */
+    char claims[MEMCTL_POLICY_CLAIMS_MAX][MEMCTL_POLICY_PATTERN_MAX];
+    size_t n_claims;
 
     /* defaults for every group */
     uint32_t priority;
@@ -116,6 +123,10 @@ const MemctlGroupPolicy *memctl_policy_group(const MemctlPolicy *p, const char *
 
 /* "file: path: message" (or "file: message") into buf; returns buf. */
 const char *memctl_policy_error_format(const MemctlPolicyError *e, char *buf, size_t size);
+
+/* True if a group of this name, or with this slice (NULL or "" for none), may claim critical status:
+ * one of p's daemon.critical_claims patterns matches either. */
+bool memctl_policy_claim_allowed(const MemctlPolicy *p, const char *group, const char *slice);
 
 /* True if a and b declare the same prefer/avoid lists and budgets (limits compared elsewhere). */
 bool memctl_group_policy_same_extras(const MemctlGroupPolicy *a, const MemctlGroupPolicy *b);

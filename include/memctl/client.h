@@ -134,6 +134,9 @@ int memctl_client_get_metrics(MemctlClient *c, const char *format, char **ret_te
  */
 int memctl_client_register_critical(MemctlClient *c, const char *group, uint32_t pid, uint64_t bytes);
 int memctl_client_unregister_critical(MemctlClient *c, const char *group, uint32_t pid);
+/* A group's registration on the word of less trusted metadata (a container's annotations): granted
+ * only to groups the policy's daemon.critical_claims names; -EACCES otherwise. */
+int memctl_client_claim_critical(MemctlClient *c, const char *group, uint64_t bytes);
 
 typedef struct {
     char *group;   /* "" for a process */

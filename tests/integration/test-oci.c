@@ -364,6 +364,60 @@ static void test_bad_input(void)
 }
 
 /*
+ * org.memctl.critical=true is a pod author's word: memctld grants it only to groups its policy's
+ * daemon.critical_claims names (by name or slice). A claim it refuses is named and the container
+ * runs unprotected; an allowed one is a registration with its reserve, gone after poststop.
+ */
+static void test_critical_claim(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("memctl-oci-XXXXXX", NULL);
+    g_autofree char *conf = g_build_filename(dir, "memctld.json", NULL);
+    g_assert_true(g_file_set_contents(conf, "{\"daemon\": {\"critical_claims\": [\"ctr-db*\"]}}", -1, NULL));
+    g_autofree char *a_conf = g_strdup_printf("--config=%s", conf);
+    ApiTest t;
+    apitest_start(&t, "memctl-oci-claim", (const char *[]){a_conf, "--reserve=32M", NULL});
+    static const char *const ids[] = {"ctr-db1", "ctr-web"};
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+        g_autofree char *config = g_strdup_printf(
+                "{\"annotations\": {\"org.memctl.critical\": \"true\", \"org.memctl.reserve\": \"8M\"}, "
+                "\"linux\": "
+                "{\"cgroupsPath\": \"%s/%s\", \"resources\": {\"memory\": {\"limit\": 67108864}}}}",
+                rel(&t), ids[i]);
+        g_autofree char *state = g_strdup_printf(
+                "{\"id\": \"%s\", \"status\": \"creating\", \"bundle\": \"%s\"}", ids[i], dir);
+        g_autofree char *errs = run_hook(&t, dir, config, state, "createRuntime", 0);
+        g_autoptr(GError) err = NULL;
+        g_autoptr(GVariant) list = bustest_call(&t.bus, "ListCritical", NULL, &err);
+        g_assert_no_error(err);
+        g_autofree char *text = g_variant_print(list, FALSE);
+        g_autofree char *grp = g_build_filename(t.root, ids[i], NULL);
+        g_assert_true(g_file_test(grp, G_FILE_TEST_IS_DIR)); /* managed either way */
+        if (i == 0) {
+            g_assert_nonnull(strstr(errs, ", critical"));
+            g_assert_nonnull(strstr(text, "('ctr-db1', 0, 8388608,"));
+        } else {
+            g_assert_nonnull(strstr(errs, "may not claim critical status"));
+            g_assert_nonnull(strstr(errs, "daemon.critical_claims"));
+            g_assert_null(strstr(text, "ctr-web"));
+        }
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+        g_autofree char *config =
+                g_strdup_printf("{\"linux\": {\"cgroupsPath\": \"%s/%s\"}}", rel(&t), ids[i]);
+        g_autofree char *state =
+                g_strdup_printf("{\"id\": \"%s\", \"status\": \"stopped\", \"bundle\": \"%s\"}", ids[i], dir);
+        g_free(run_hook(&t, dir, config, state, "poststop", 0));
+    }
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) list = bustest_call(&t.bus, "ListCritical", NULL, &err);
+    g_assert_no_error(err);
+    g_autoptr(GVariant) arr = g_variant_get_child_value(list, 0);
+    g_assert_cmpuint(g_variant_n_children(arr), ==, 0);
+    cgtest_remove_tmpdir(dir);
+    apitest_stop(&t);
+}
+
+/*
  * A runtime that gives no linux.cgroupsPath (or a relative one) but has put the container's
  * process in its cgroup: the hook finds the cgroup in /proc/<pid>/cgroup (the state's pid) and
  * manages it with the config's limit; poststop, when the pid is gone, finds the group in the
@@ -411,5 +465,6 @@ int main(int argc, char **argv)
     g_test_add_func("/oci/required", test_required);
     g_test_add_func("/oci/bad-input", test_bad_input);
     g_test_add_func("/oci/pid-cgroup", test_pid_cgroup);
+    g_test_add_func("/oci/critical-claim", test_critical_claim);
     return g_test_run();
 }

@@ -288,6 +288,29 @@ static void test_same_extras(void)
     g_assert_false(memctl_group_policy_same_extras(&a.groups[0], &b.groups[0]));
 }
 
+/* daemon.critical_claims: which groups (by name or slice) may claim critical status from metadata. */
+static void test_claims(void)
+{
+    _cleanup_policy_ MemctlPolicy p;
+    memctl_policy_init(&p);
+    g_assert_false(memctl_policy_claim_allowed(&p, "db", NULL)); /* none by default */
+    g_autofree char *err =
+            load(&p, "claims.json",
+                 "{\"daemon\": {\"critical_claims\": [\"pods/db-*\", \"machines.slice/crit-*.scope\"]}}");
+    g_assert_null(err);
+    g_assert_true(p.set & MEMCTL_DAEMON_CLAIMS);
+    g_assert_true(memctl_policy_claim_allowed(&p, "pods/db-1", NULL));
+    g_assert_false(memctl_policy_claim_allowed(&p, "pods/web-1", NULL));
+    g_assert_false(memctl_policy_claim_allowed(&p, "pods/db-1/sub", NULL)); /* '*' stays in one level */
+    g_assert_false(memctl_policy_claim_allowed(&p, "other", "machines.slice/web.scope"));
+    g_assert_true(memctl_policy_claim_allowed(&p, "other", "machines.slice/crit-7.scope"));
+    assert_error("{\"daemon\": {\"critical_claims\": \"db\"}}", "daemon.critical_claims: expected an array");
+    assert_error("{\"daemon\": {\"critical_claims\": [\"\"]}}",
+                 "daemon.critical_claims[0]: expected a pattern");
+    assert_error("{\"daemon\": {\"critical_claims\": [1]}}", "daemon.critical_claims[0]: expected a pattern");
+    assert_error("{\"daemon\": {\"critical_claims\": [\"a\\nb\"]}}", "daemon.critical_claims[0]: control");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -296,6 +319,7 @@ int main(int argc, char **argv)
     g_test_add_func("/config/errors", test_errors_name_the_path);
     g_test_add_func("/config/accepts", test_accepts);
     g_test_add_func("/config/silent-misreads", test_silent_misreads);
+    g_test_add_func("/config/claims", test_claims);
     g_test_add_func("/config/merge", test_merge);
     g_test_add_func("/config/same-extras", test_same_extras);
     return g_test_run();
