@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +30,10 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "client/oci-spec.h"
 #include "include/memctl/memctl.h"
 #include "policy/cgpath.h"
 #include "policy/name.h"
-#include "policy/size.h"
 
 static inline void freep(void *p)
 {
@@ -44,49 +43,6 @@ static inline void freep(void *p)
 
 #define OCI_JSON_MAX (4u << 20)
 #define CGROUP_MOUNT "/sys/fs/cgroup"
-
-typedef struct {
-    const char *id, *status, *bundle;
-    int64_t pid;
-    json_object *state, *config;
-    json_object *annotations; /* config's, then the state's over them (borrowed; may be NULL) */
-    bool required;
-    bool group_from_pid; /* hook_group found the cgroup in /proc/<pid>/cgroup, not in the config */
-    char *problem;       /* the first problem found (owned) */
-} Hook;
-
-static int problem(Hook *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int problem(Hook *h, const char *fmt, ...)
-{
-    if (!h->problem) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&h->problem, fmt, ap) < 0)
-            h->problem = NULL;
-        va_end(ap);
-    }
-    return -EINVAL;
-}
-
-static json_object *parse_json(const char *text, size_t len, const char *what, Hook *h)
-{
-    json_object *o = NULL;
-    MemctlJsonProblem jp;
-    int r = memctl_json_parse(text, len, &o, &jp);
-    if (r < 0) {
-        if (r == -ENOMEM)
-            problem(h, "%s: out of memory", what);
-        else
-            problem(h, "%s: %s%sline %d: %s", what, jp.path, jp.path[0] ? ": " : "", jp.line, jp.message);
-        return NULL;
-    }
-    if (!json_object_is_type(o, json_type_object)) {
-        problem(h, "%s: expected an object", what);
-        json_object_put(o);
-        return NULL;
-    }
-    return o;
-}
 
 static char *read_all(FILE *f, size_t *ret_len)
 {
@@ -114,25 +70,6 @@ static char *read_all(FILE *f, size_t *ret_len)
         *ret_len = len;
     }
     return buf;
-}
-
-static const char *get_string(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-                   ? json_object_get_string(v)
-                   : NULL;
-}
-
-/* An annotation: the state's (the runtime copies them from config.json), else config.json's. */
-static const char *annotation(const Hook *h, const char *key)
-{
-    json_object *sa = NULL;
-    const char *v = NULL;
-    if (h->state && json_object_object_get_ex(h->state, "annotations", &sa) &&
-        json_object_is_type(sa, json_type_object))
-        v = get_string(sa, key);
-    return v ? v : get_string(h->annotations, key);
 }
 
 /* The cgroup v2 path of pid (relative to the mount, "/..."), or NULL. */
@@ -188,14 +125,14 @@ static int mkdir_parents(const char *dir)
     }
 }
 
-static int record_path(const Hook *h, char **ret)
+static int record_path(const MemctlOciSpec *h, char **ret)
 {
     if (!id_is_file_name(h->id))
         return -EINVAL;
     return asprintf(ret, "%s/%s", run_dir(), h->id) < 0 ? -ENOMEM : 0;
 }
 
-static int remember(const Hook *h, const char *name)
+static int remember(const MemctlOciSpec *h, const char *name)
 {
     _cleanup_free_ char *path = NULL, *tmp = NULL;
     int r = record_path(h, &path);
@@ -217,7 +154,7 @@ static int remember(const Hook *h, const char *name)
 }
 
 /* The group remembered for the container, or NULL. */
-static char *recall(const Hook *h)
+static char *recall(const MemctlOciSpec *h)
 {
     _cleanup_free_ char *path = NULL;
     if (record_path(h, &path) < 0)
@@ -235,7 +172,7 @@ static char *recall(const Hook *h)
     return name;
 }
 
-static void forget(const Hook *h)
+static void forget(const MemctlOciSpec *h)
 {
     _cleanup_free_ char *path = NULL;
     if (record_path(h, &path) == 0)
@@ -243,64 +180,33 @@ static void forget(const Hook *h)
 }
 
 /* The state on stdin and the bundle's config.json. */
-static int hook_load(Hook *h, FILE *in)
+static int hook_load(MemctlOciSpec *h, FILE *in)
 {
     size_t len = 0;
     _cleanup_free_ char *text = read_all(in, &len);
     if (!text)
-        return problem(h, "the state on stdin: unreadable or larger than 4 MiB");
-    h->state = parse_json(text, len, "the state on stdin", h);
-    if (!h->state)
-        return -EINVAL;
-    h->id = get_string(h->state, "id");
-    h->status = get_string(h->state, "status");
-    h->bundle = get_string(h->state, "bundle");
-    if (!h->id || !*h->id)
-        return problem(h, "the state on stdin: \"id\" is missing");
-    if (!h->status)
-        return problem(h, "container %s: state.status is missing", h->id);
-    json_object *pid;
-    h->pid = json_object_object_get_ex(h->state, "pid", &pid) && json_object_is_type(pid, json_type_int)
-                     ? json_object_get_int64(pid)
-                     : 0;
-    if (!h->bundle || h->bundle[0] != '/')
-        return problem(h, "container %s: state.bundle is not an absolute path", h->id);
+        return memctl_oci_spec_problem(h, "the state on stdin: unreadable or larger than 4 MiB");
+    int r = memctl_oci_spec_state(h, text, len);
+    if (r < 0)
+        return r;
     _cleanup_free_ char *path = NULL;
     if (asprintf(&path, "%s/config.json", h->bundle) < 0)
         return -ENOMEM;
     FILE *f = fopen(path, "re");
     if (!f)
-        return problem(h, "container %s: cannot read %s: %s", h->id, path, strerror(errno));
+        return memctl_oci_spec_problem(h, "container %s: cannot read %s: %s", h->id, path, strerror(errno));
     _cleanup_free_ char *ctext = read_all(f, &len);
     fclose(f);
     if (!ctext)
-        return problem(h, "container %s: %s: unreadable or larger than 4 MiB", h->id, path);
-    h->config = parse_json(ctext, len, path, h);
-    if (!h->config)
-        return -EINVAL;
-    json_object *a;
-    if (json_object_object_get_ex(h->config, "annotations", &a) && json_object_is_type(a, json_type_object))
-        h->annotations = a;
-    const char *req = annotation(h, "org.memctl.required");
-    h->required = req && strcmp(req, "true") == 0;
-    return 0;
-}
-
-/* linux.<a>.<b>... of config.json, or NULL. */
-static json_object *config_at(const Hook *h, const char *const *keys)
-{
-    json_object *o = h->config;
-    for (; o && *keys; keys++)
-        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, *keys, &o))
-            return NULL;
-    return o;
+        return memctl_oci_spec_problem(h, "container %s: %s: unreadable or larger than 4 MiB", h->id, path);
+    return memctl_oci_spec_config(h, ctext, len, path);
 }
 
 /* The group: the container's cgroup relative to memctld's root. */
-static int hook_group(Hook *h, MemctlClient *c, bool creating, char **ret_name)
+static int hook_group(MemctlOciSpec *h, MemctlClient *c, bool creating, char **ret_name)
 {
     _cleanup_free_ char *cg = NULL;
-    json_object *p = config_at(h, (const char *[]){"linux", "cgroupsPath", NULL});
+    json_object *p = memctl_oci_spec_config_at(h, (const char *[]){"linux", "cgroupsPath", NULL});
     const char *cgpath = p && json_object_is_type(p, json_type_string) ? json_object_get_string(p) : NULL;
     if (cgpath && cgpath[0] == '/') {
         cg = strdup(cgpath);
@@ -311,153 +217,58 @@ static int hook_group(Hook *h, MemctlClient *c, bool creating, char **ret_name)
         return 0;
     }
     if (!cg)
-        return problem(h,
-                       "container %s: no cgroup path (linux.cgroupsPath must be an absolute path for "
-                       "memctl: \"slice:prefix:name\" systemd paths are not supported)",
-                       h->id);
+        return memctl_oci_spec_problem(
+                h,
+                "container %s: no cgroup path (linux.cgroupsPath must be an absolute path for "
+                "memctl: \"slice:prefix:name\" systemd paths are not supported)",
+                h->id);
     _cleanup_status_ MemctlStatus st = {0};
     int r = memctl_client_get_status(c, &st);
     if (r < 0)
-        return problem(h, "container %s: memctld: %s", h->id,
-                       *memctl_client_error_message(c) ? memctl_client_error_message(c) : strerror(-r));
+        return memctl_oci_spec_problem(h, "container %s: memctld: %s", h->id,
+                                       *memctl_client_error_message(c) ? memctl_client_error_message(c)
+                                                                       : strerror(-r));
     size_t ml = strlen(CGROUP_MOUNT);
     const char *root = st.root && strncmp(st.root, CGROUP_MOUNT, ml) == 0 ? st.root + ml : NULL;
     size_t rl = root ? strlen(root) : 0;
     if (!root || strncmp(cg, root, rl) != 0 || cg[rl] != '/' || !cg[rl + 1])
-        return problem(h,
-                       "container %s: its cgroup %s is outside memctld's managed root %s: give "
-                       "linux.cgroupsPath below it",
-                       h->id, cg, st.root ? st.root : "(unknown)");
+        return memctl_oci_spec_problem(
+                h,
+                "container %s: its cgroup %s is outside memctld's managed root %s: give "
+                "linux.cgroupsPath below it",
+                h->id, cg, st.root ? st.root : "(unknown)");
     const char *name = cg + rl + 1;
     r = memctl_group_name_check(name);
     if (r < 0)
-        return problem(h, "container %s: linux.cgroupsPath: '%s' is not a memctl group name (%s)", h->id,
-                       name, memctl_group_name_problem(r));
+        return memctl_oci_spec_problem(
+                h, "container %s: linux.cgroupsPath: '%s' is not a memctl group name (%s)", h->id, name,
+                memctl_group_name_problem(r));
     *ret_name = strdup(name);
     return *ret_name ? 0 : -ENOMEM;
 }
 
-typedef struct {
-    MemctlSetting s[40];
-    char buf[40][32];
-    size_t n;
-} Settings;
-
-static int add(Settings *s, const char *key, const char *value)
+static int hook_create(MemctlOciSpec *h, MemctlClient *c)
 {
-    if (s->n == sizeof(s->s) / sizeof(s->s[0]))
-        return -E2BIG;
-    s->s[s->n++] = (MemctlSetting){key, value};
-    return 0;
-}
-
-static int add_u64(Settings *s, const char *key, uint64_t v)
-{
-    if (s->n == sizeof(s->s) / sizeof(s->s[0]))
-        return -E2BIG;
-    snprintf(s->buf[s->n], sizeof(s->buf[s->n]), "%" PRIu64, v);
-    return add(s, key, s->buf[s->n]);
-}
-
-/* An int64 member of linux.resources.memory: 1 and *ret if present, 0 if absent. */
-static int mem_value(Hook *h, const char *key, int64_t *ret)
-{
-    json_object *v = config_at(h, (const char *[]){"linux", "resources", "memory", key, NULL});
-    if (!v)
-        return 0;
-    if (!json_object_is_type(v, json_type_int))
-        return problem(h, "container %s: linux.resources.memory.%s: expected an integer", h->id, key);
-    *ret = json_object_get_int64(v);
-    return 1;
-}
-
-/* linux.resources.memory, linux.resources.unified and the annotations as CreateGroup settings. */
-static int hook_settings(Hook *h, Settings *s)
-{
-    int64_t limit = -1, reservation = -1, swap = 0;
-    int has_limit = mem_value(h, "limit", &limit), has_res = mem_value(h, "reservation", &reservation),
-        has_swap = mem_value(h, "swap", &swap);
-    if (has_limit < 0 || has_res < 0 || has_swap < 0)
+    MemctlOciSettings s = {.n = 0};
+    if (memctl_oci_spec_settings(h, &s) < 0)
         return -EINVAL;
-    if (has_limit && limit == 0)
-        return problem(h, "container %s: linux.resources.memory.limit: 0 is no memory at all", h->id);
-    if (has_limit && limit > 0 && add_u64(s, "limit", (uint64_t)limit) < 0)
-        return -E2BIG;
-    if (has_res && reservation < -1)
-        return problem(h, "container %s: linux.resources.memory.reservation: %" PRId64 " is negative", h->id,
-                       reservation);
-    if (has_res && reservation >= 0 && add_u64(s, "low", (uint64_t)reservation) < 0)
-        return -E2BIG;
-    if (has_swap && swap == -1) {
-        if (add(s, "swap_max", "max") < 0)
-            return -E2BIG;
-    } else if (has_swap && swap != 0) {
-        if (!(has_limit && limit > 0) || swap < limit)
-            return problem(h,
-                           "container %s: linux.resources.memory.swap (%" PRId64 ", memory + swap) needs a "
-                           "limit at most as large",
-                           h->id, swap);
-        if (add_u64(s, "swap_max", (uint64_t)(swap - limit)) < 0)
-            return -E2BIG;
-    }
-    json_object *u = config_at(h, (const char *[]){"linux", "resources", "unified", NULL});
-    if (u) {
-        if (!json_object_is_type(u, json_type_object))
-            return problem(h, "container %s: linux.resources.unified: expected an object", h->id);
-        json_object_object_foreach(u, key, val)
-        {
-            if (strncmp(key, "memory.", 7) != 0)
-                continue; /* other controllers are the runtime's */
-            if (!json_object_is_type(val, json_type_string))
-                return problem(h, "container %s: linux.resources.unified.%s: expected a string", h->id, key);
-            if (add(s, key, json_object_get_string(val)) < 0)
-                return problem(h, "container %s: linux.resources.unified: too many memory files", h->id);
-        }
-    }
-    const char *prio = annotation(h, "org.memctl.priority"), *og = annotation(h, "org.memctl.oom-group"),
-               *slice = annotation(h, "org.memctl.slice");
-    if (prio && add(s, "priority", prio) < 0)
-        return -E2BIG;
-    if (og) {
-        if (strcmp(og, "true") != 0 && strcmp(og, "false") != 0)
-            return problem(h, "container %s: annotation org.memctl.oom-group: '%s' is not true or false",
-                           h->id, og);
-        if (add(s, "oom_group", og) < 0)
-            return -E2BIG;
-    }
-    if (slice && add(s, "slice", slice) < 0)
-        return -E2BIG;
-    return 0;
-}
-
-static int hook_create(Hook *h, MemctlClient *c)
-{
-    Settings s = {.n = 0};
-    if (hook_settings(h, &s) < 0)
-        return -EINVAL;
-    uint64_t reserve = 0;
-    const char *crit = annotation(h, "org.memctl.critical"), *res = annotation(h, "org.memctl.reserve");
-    if (crit && strcmp(crit, "true") != 0 && strcmp(crit, "false") != 0)
-        return problem(h, "container %s: annotation org.memctl.critical: '%s' is not true or false", h->id,
-                       crit);
-    if (res && (memctl_size_parse(res, &reserve) < 0 || reserve == MEMCTL_SIZE_MAX))
-        return problem(h, "container %s: annotation org.memctl.reserve: '%s' is not a size", h->id, res);
     _cleanup_free_ char *name = NULL;
     if (hook_group(h, c, true, &name) < 0)
         return -EINVAL;
     int r = memctl_client_create_group(c, name, s.s, s.n, NULL);
     if (r < 0)
-        return problem(h, "container %s: group %s: %s", h->id, name, memctl_client_error_message(c));
+        return memctl_oci_spec_problem(h, "container %s: group %s: %s", h->id, name,
+                                       memctl_client_error_message(c));
     /* A pod's author writes its annotations: memctld grants the claim only where its policy's
      * daemon.critical_claims names the group or its slice. */
-    if (crit && strcmp(crit, "true") == 0) {
-        r = memctl_client_claim_critical(c, name, reserve);
+    if (s.critical) {
+        r = memctl_client_claim_critical(c, name, s.reserve);
         if (r < 0 && r != -EBUSY)
-            return problem(h, "container %s: group %s: claiming critical status: %s", h->id, name,
-                           memctl_client_error_message(c));
+            return memctl_oci_spec_problem(h, "container %s: group %s: claiming critical status: %s", h->id,
+                                           name, memctl_client_error_message(c));
     }
     fprintf(stderr, "memctl oci-hook: container %s is memctl group %s (%zu setting(s)%s)\n", h->id, name, s.n,
-            crit && strcmp(crit, "true") == 0 ? ", critical" : "");
+            s.critical ? ", critical" : "");
     if (h->group_from_pid && (r = remember(h, name)) < 0)
         fprintf(stderr,
                 "memctl oci-hook: container %s: cannot note its group in %s (%s): poststop will not "
@@ -466,7 +277,7 @@ static int hook_create(Hook *h, MemctlClient *c)
     return 0;
 }
 
-static int hook_remove(Hook *h, MemctlClient *c)
+static int hook_remove(MemctlOciSpec *h, MemctlClient *c)
 {
     _cleanup_free_ char *name = NULL;
     if (hook_group(h, c, false, &name) < 0)
@@ -482,7 +293,8 @@ static int hook_remove(Hook *h, MemctlClient *c)
         return 0;
     }
     if (r < 0)
-        return problem(h, "container %s: removing group %s: %s", h->id, name, memctl_client_error_message(c));
+        return memctl_oci_spec_problem(h, "container %s: removing group %s: %s", h->id, name,
+                                       memctl_client_error_message(c));
     char peak[48] = ""; /* absent when the runtime deleted the cgroup first */
     if (f.peak)
         snprintf(peak, sizeof(peak), "peak %" PRIu64 ", ", f.peak);
@@ -496,7 +308,7 @@ static int hook_remove(Hook *h, MemctlClient *c)
 int cli_oci_hook(const char *address, int argc, char **argv)
 {
     static const char *const create_stages[] = {"createRuntime", "createContainer", "poststart", "prestart"};
-    Hook h = {0};
+    MemctlOciSpec h = {0};
     int r = hook_load(&h, stdin);
     bool create = false, known = false;
     if (r >= 0 && argc > 0) {
@@ -506,8 +318,9 @@ int cli_oci_hook(const char *address, int argc, char **argv)
         if (strcmp(argv[0], "poststop") == 0)
             known = true;
         if (!known)
-            r = problem(&h, "stage '%s': expected createRuntime, createContainer, poststart or poststop",
-                        argv[0]);
+            r = memctl_oci_spec_problem(
+                    &h, "stage '%s': expected createRuntime, createContainer, poststart or poststop",
+                    argv[0]);
     } else if (r >= 0) {
         create = strcmp(h.status, "stopped") != 0;
     }
@@ -515,7 +328,8 @@ int cli_oci_hook(const char *address, int argc, char **argv)
         MemctlClient *c = NULL;
         r = memctl_client_open(address, &c);
         if (r < 0)
-            r = problem(&h, "container %s: cannot connect to memctld: %s", h.id, strerror(-r));
+            r = memctl_oci_spec_problem(&h, "container %s: cannot connect to memctld: %s", h.id,
+                                        strerror(-r));
         else
             r = create ? hook_create(&h, c) : hook_remove(&h, c);
         memctl_client_free(c);
@@ -526,8 +340,6 @@ int cli_oci_hook(const char *address, int argc, char **argv)
                 h.required ? "" : " (org.memctl.required is not true: the container goes on without memctl)");
         status = h.required ? CLI_EXIT_FAILURE : 0;
     }
-    free(h.problem);
-    json_object_put(h.state);
-    json_object_put(h.config);
+    memctl_oci_spec_clear(&h);
     return status;
 }
