@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libFuzzer target: the Accept header any HTTP client sends to /metrics (daemon/expo.c). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/expo.h"
+#include "tests/fuzz/fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = fuzz_text(data, size);
+    if (text)
+        (void)memctl_expo_negotiate(text);
+    free(text);
+    return 0;
+}
