@@ -272,9 +272,13 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
     }
 
     MemctlFileValues written = have ? *have : (MemctlFileValues){0};
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     for (int f = 0; f < _MEMCTL_FILE_COUNT; f++) {
         if (!(v.set & (1u << f)))
             continue;
+        /* what the kernel will hold (sizes in whole pages): that is what is compared and kept, so
+         * that a value read back from the kernel is never taken for a change */
+        v.value[f] = memctl_file_value_as_kernel((MemctlFile)f, v.value[f], page);
         if (have && (have->set & (1u << f)) && have->value[f] == v.value[f])
             continue; /* no limit is rewritten that did not change */
         int r = write_value(g, path, (MemctlFile)f, v.value[f], boost);

@@ -38,6 +38,15 @@ const char *memctl_file_name(MemctlFile f)
     return (unsigned)f < _MEMCTL_FILE_COUNT ? file_names[f] : NULL;
 }
 
+uint64_t memctl_file_value_as_kernel(MemctlFile f, uint64_t v, uint64_t page_size)
+{
+    if (f == MEMCTL_FILE_OOM_GROUP)
+        return v != 0;
+    if (v == MEMCTL_SIZE_MAX || page_size == 0)
+        return v;
+    return v / page_size * page_size;
+}
+
 bool memctl_file_values_equal(const MemctlFileValues *a, const MemctlFileValues *b)
 {
     if (a->set != b->set)

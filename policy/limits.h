@@ -73,6 +73,10 @@ static inline uint64_t memctl_file_values_get(const MemctlFileValues *v, MemctlF
     return (v->set & (1u << f)) ? v->value[f] : dflt;
 }
 
+/* What the kernel holds after v is written to file f: memory.min/low/high/max and swap.max are kept
+ * in pages (rounded down), "max" stays max, oom.group is 0 or 1. */
+uint64_t memctl_file_value_as_kernel(MemctlFile f, uint64_t v, uint64_t page_size);
+
 /* True if a and b manage the same files with the same values. */
 bool memctl_file_values_equal(const MemctlFileValues *a, const MemctlFileValues *b);
 

@@ -180,6 +180,15 @@ static void test_get_put(void)
     g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_MIN), ==, 0);
 }
 
+static void test_as_kernel(void)
+{
+    g_assert_cmpuint(memctl_file_value_as_kernel(MEMCTL_FILE_HIGH, 63753421, 4096), ==, 63750144);
+    g_assert_cmpuint(memctl_file_value_as_kernel(MEMCTL_FILE_MAX, 64 << 20, 4096), ==, 64 << 20);
+    g_assert_cmpuint(memctl_file_value_as_kernel(MEMCTL_FILE_MIN, 4095, 4096), ==, 0);
+    g_assert_cmpuint(memctl_file_value_as_kernel(MEMCTL_FILE_SWAP_MAX, UINT64_MAX, 4096), ==, UINT64_MAX);
+    g_assert_cmpuint(memctl_file_value_as_kernel(MEMCTL_FILE_OOM_GROUP, 7, 4096), ==, 1);
+}
+
 static void test_values_equal(void)
 {
     MemctlFileValues a = {0}, b = {0};
@@ -205,5 +214,6 @@ int main(int argc, char **argv)
     g_test_add_func("/limits/children-min", test_children_min);
     g_test_add_func("/limits/get-put", test_get_put);
     g_test_add_func("/limits/values-equal", test_values_equal);
+    g_test_add_func("/limits/as-kernel", test_as_kernel);
     return g_test_run();
 }
