@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include <string.h>
@@ -34,22 +35,64 @@ static int policy_error(GError **error, const MemctlPolicyError *e)
     return -EINVAL;
 }
 
+/*
+ * Reads a file memctld was told to trust, with bounds all the same: a regular file only (a FIFO would
+ * block the main loop, a link to /dev/zero never end), at most `max` bytes. 0 with the text, -ENOENT
+ * when it is not there, or -errno with *error naming the file.
+ */
+static int read_bounded(const char *path, size_t max, char **ret_text, size_t *ret_len, GError **error)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT)
+        return -ENOENT;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot read: %s", path,
+                           g_strerror(errno)),
+               -errno;
+    if (!S_ISREG(st.st_mode))
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: not a regular file", path), -EINVAL;
+    if ((uint64_t)st.st_size > max)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: larger than %zu bytes", path, max),
+               -EFBIG;
+    g_autofree char *text = g_malloc(max + 1);
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, text + len, max + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot read: %s", path,
+                               g_strerror(errno)),
+                   -errno;
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > max) /* it grew while being read */
+            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: larger than %zu bytes", path,
+                               max),
+                   -EFBIG;
+    }
+    text[len] = '\0';
+    *ret_text = g_steal_pointer(&text);
+    *ret_len = len;
+    return 0;
+}
+
 static int add_file(MemctlPolicy *p, const char *path, bool required, GError **error)
 {
     g_autofree char *text = NULL;
-    gsize len = 0;
+    size_t len = 0;
     g_autoptr(GError) e = NULL;
-    if (!g_file_get_contents(path, &text, &len, &e)) {
-        if (!required && g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            return 0;
+    int rr = read_bounded(path, POLICY_FILE_MAX, &text, &len, &e);
+    if (rr == -ENOENT && !required)
+        return 0;
+    if (rr == -ENOENT)
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s: cannot read: %s", path,
-                           e->message),
-               -EIO;
-    }
-    if (len > POLICY_FILE_MAX)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s: larger than %u bytes", path,
-                           POLICY_FILE_MAX),
-               -EFBIG;
+                           g_strerror(ENOENT)),
+               rr;
+    if (rr < 0)
+        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s", e->message), rr;
     if (memchr(text, '\0', len))
         return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s: contains a NUL byte", path),
                -EINVAL;
@@ -536,14 +579,12 @@ int memctl_config_restore_state(MemctlConfig *c, GError **error)
     if (!c->state_file)
         return 0;
     g_autofree char *text = NULL;
-    gsize len = 0;
-    g_autoptr(GError) e = NULL;
-    if (!g_file_get_contents(c->state_file, &text, &len, &e)) {
-        if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            return 0;
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: %s", c->state_file, e->message),
-               -EIO;
-    }
+    size_t len = 0;
+    int rr = read_bounded(c->state_file, POLICY_FILE_MAX, &text, &len, error);
+    if (rr == -ENOENT)
+        return 0;
+    if (rr < 0)
+        return rr;
     g_autofree char *bad = g_strconcat(c->state_file, ".bad", NULL);
     _cleanup_state_ MemctlState st;
     memctl_state_init(&st);
