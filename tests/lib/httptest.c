@@ -98,3 +98,8 @@ Reply http_get(int port, const char *path, const char *accept)
                             accept ? "Accept: " : "", accept ? accept : "", accept ? "\r\n" : "");
     return http_raw(port, req, strlen(req), 30000);
 }
+
+bool http_reply_has_header(const Reply *r, const char *line)
+{
+    return r->headers && strcasestr(r->headers, line) != NULL;
+}

@@ -24,3 +24,5 @@ Reply http_raw(int port, const char *request, size_t len, int timeout_ms);
 /* GET path, with an Accept header if accept is not NULL. */
 Reply http_get(int port, const char *path, const char *accept);
 void http_reply_clear(Reply *r);
+/* True if the reply's headers hold `line` ("Allow: GET, HEAD"), compared without case. */
+bool http_reply_has_header(const Reply *r, const char *line);
