@@ -24,6 +24,9 @@
 #define CORE_STAT_BUF (16u * 1024)
 #define CORE_PATH_MAX 512
 #define CORE_ALERT_INTERVAL_USEC 1000000
+/* How long a victim whose group is calm again may take to exit before its record goes out anyway
+ * (one stuck in the kernel, its address space reaped, may never exit). */
+#define CORE_RELEASED_WAIT_USEC 1000000
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
 enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER };
@@ -49,6 +52,9 @@ typedef struct {
     bool active;
     bool group_kill;
     uint32_t manual_req; /* the KillGroup request waiting for this victim's record; 0: none */
+    bool released;       /* the group went back under high before the victim exited: the episode is
+                          * over, and its record waits for the exit (CORE_RELEASED_WAIT_USEC at most) */
+    uint64_t t_released; /* CLOCK_MONOTONIC */
     int pidfd;
     uint64_t t_signal; /* CLOCK_MONOTONIC */
     uint64_t current_before;

@@ -266,8 +266,11 @@ static void victim_finish(MemctlCore *c, size_t i, bool exited)
     v->active = false;
     if (c->host_victim == (int32_t)i)
         memctl_core_host_victim_done(c);
-    if (!exited)
-        return; /* escalation or teardown: the episode (and its sampling) goes on */
+    bool released = v->released;
+    v->released = false;
+    if (!exited || released)
+        return; /* escalation or teardown: the episode goes on; released: it ended when the group
+                 * came back under high, and another may have begun since */
     /* The victim is gone and its memory back: decide afresh from what the group looks like now. */
     s->pst = (MemctlProgressState){0};
     s->t_over_rt = s->t_over_mono = 0;
@@ -480,9 +483,10 @@ int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool forc
     if (s->v.active) {
         /* The previous victim has neither exited nor given its memory back, and a whole decision
          * window measured since its kill shows no progress: a livelock. Its record goes out as it
-         * stands (not exited) and the next victim's record says why it was needed. */
+         * stands (not exited) and the next victim's record says why it was needed. A victim whose
+         * group came back under high gave its memory back: the new episode is no livelock. */
+        livelock = !s->v.released;
         victim_finish(c, i, false);
-        livelock = true;
     }
     return (force_group || atomic_load(&s->oom_group)) ? kill_all(c, i, reason)
                                                        : kill_one(c, i, reason, livelock);
@@ -532,7 +536,7 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
         return; /* memctld does not decide for groups without a high threshold */
 
     if (!s->sampling) {
-        if (s->v.active)
+        if (s->v.active && !s->v.released)
             return; /* a victim is being released: wait for it, don't guess */
         MemctlProgressSample x;
         if (memctl_core_slot_sample(c, s, &x) < 0 || x.current <= high)
@@ -562,10 +566,13 @@ static void slot_check(MemctlCore *c, size_t i, int cause)
     s->verdict = memctl_progress_decide(&s->last, &x, &pc, c->page_size, &s->pst, &s->fig);
     s->last = x;
     if (s->verdict == MEMCTL_VERDICT_CALM) {
-        /* Back under high. A victim that has still not exited (stuck in the kernel with its
-         * address space reaped) released what the group needed: its episode is over. */
-        if (s->v.active)
-            victim_finish(c, i, false);
+        /* Back under high. A victim that has still not exited released what the group needed: the
+         * episode is over. Its record waits for its exit (what it freed is counted then), at most
+         * CORE_RELEASED_WAIT_USEC: one stuck in the kernel, its address space reaped, may never exit. */
+        if (s->v.active && !s->v.released) {
+            s->v.released = true;
+            s->v.t_released = x.t_usec;
+        }
         s->sampling = false;
         s->t_over_rt = s->t_over_mono = 0;
         s->no_victim_said = false;
@@ -776,12 +783,16 @@ static void handle_tick(MemctlCore *c)
     uint64_t expirations;
     (void)!read(c->tfd, &expirations, sizeof(expirations));
     bool any = false;
+    uint64_t now = memctl_now_usec();
     for (size_t i = 0; i < c->cfg.max_groups; i++) {
         Slot *s = &c->slots[i];
-        if (atomic_load(&s->state) != SLOT_ACTIVE || !s->sampling)
+        if (atomic_load(&s->state) != SLOT_ACTIVE)
             continue;
-        slot_check(c, i, CAUSE_TICK);
-        any |= s->sampling;
+        if (s->v.active && s->v.released && now - s->v.t_released >= CORE_RELEASED_WAIT_USEC)
+            victim_finish(c, i, false); /* it did not exit: its record goes out as it stands */
+        if (s->sampling)
+            slot_check(c, i, CAUSE_TICK);
+        any |= s->sampling || (s->v.active && s->v.released);
     }
     if (!any)
         timer_set(c, false); /* nothing is over high: no timer runs while nothing happens */
