@@ -348,6 +348,32 @@ static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
 }
 
 /*
+ * A whole-group kill signalled at t0 is under way: `killed` processes, the record named after the
+ * largest candidate. It is done when the group is empty (pidfd -1: cgroup.events says populated 0)
+ * or, with a pidfd (some were spared and keep it populated), when that process has exited.
+ */
+static void group_victim_started(MemctlCore *c, size_t i, uint64_t t0, size_t biggest, size_t killed,
+                                 int pidfd)
+{
+    Slot *s = &c->slots[i];
+    Victim *v = &s->v;
+    v->t_signal = t0;
+    v->pidfd = pidfd;
+    v->active = true;
+    v->group_kill = pidfd < 0;
+    v->rec.group_kill = true;
+    v->rec.pid = c->cands[biggest].pid;
+    v->rec.npids = (uint32_t)killed;
+    memcpy(v->rec.comm, c->cands[biggest].comm, sizeof(v->rec.comm));
+    v->rec.event_to_signal_usec = s->t_over_mono ? t0 - s->t_over_mono : 0;
+    v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
+    s->pst = (MemctlProgressState){0};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
+    if (pidfd >= 0 && epoll_ctl(c->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
+        victim_finish(c, i, false);
+}
+
+/*
  * True if a kill of slot i's whole subtree must spare someone in it (memctl_victim_spared(): a
  * critical client, memctld, oom_score_adj -1000) among its n candidates; memctld and the registered
  * critical processes are also looked for directly, and a subtree with more processes than could be
@@ -383,7 +409,6 @@ static int candidate_pidfd(MemctlCore *c, size_t k)
  * SIGKILL through its pidfd; the record waits for the largest of them. */
 static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size_t n)
 {
-    Slot *s = &c->slots[i];
     size_t biggest = n, killed = 0;
     int biggest_fd = -1;
     uint64_t t0 = 0;
@@ -414,21 +439,8 @@ static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size
     }
     if (killed == 0)
         return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
-    Victim *v = &s->v;
-    v->t_signal = t0;
-    v->pidfd = biggest_fd;
-    v->active = true;
-    v->group_kill = false; /* done when the largest has exited: the spared ones keep it populated */
-    v->rec.group_kill = true;
-    v->rec.pid = c->cands[biggest].pid;
-    v->rec.npids = (uint32_t)killed;
-    memcpy(v->rec.comm, c->cands[biggest].comm, sizeof(v->rec.comm));
-    v->rec.event_to_signal_usec = s->t_over_mono ? t0 - s->t_over_mono : 0;
-    v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
-    s->pst = (MemctlProgressState){0};
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
-    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, biggest_fd, &ev) < 0)
-        victim_finish(c, i, false);
+    /* done when the largest has exited: the spared ones keep the group populated */
+    group_victim_started(c, i, t0, biggest, killed, biggest_fd);
     return 0;
 }
 
@@ -461,18 +473,7 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
     }
     if (r < 0)
         return r;
-    Victim *v = &s->v;
-    v->t_signal = t0;
-    v->active = true;
-    v->group_kill = true;
-    v->rec.group_kill = true;
-    v->rec.pid = c->cands[biggest].pid;
-    v->rec.npids = (uint32_t)n;
-    memcpy(v->rec.comm, c->cands[biggest].comm, sizeof(v->rec.comm));
-    v->rec.event_to_signal_usec = s->t_over_mono ? t0 - s->t_over_mono : 0;
-    v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
-    s->pst = (MemctlProgressState){0};
-    /* Finished when cgroup.events says "populated 0" (inotify) */
+    group_victim_started(c, i, t0, biggest, n, -1); /* done at "populated 0" in cgroup.events */
     return 0;
 }
 
