@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "policy/size.h"
+#include "policy/str.h"
 
 ssize_t memctl_sample_read(int fd, char *buf, size_t size)
 {
@@ -41,20 +42,13 @@ static uint64_t parse_decimal(const char **p)
 
 int memctl_sample_key(const char *text, const char *key, uint64_t *ret)
 {
-    size_t klen = strlen(key);
-    for (const char *l = text; l && *l;) {
-        if (strncmp(l, key, klen) == 0 && l[klen] == ' ') {
-            const char *p = l + klen + 1;
-            if (*p < '0' || *p > '9')
-                return -EINVAL;
-            *ret = parse_decimal(&p);
-            return 0;
-        }
-        l = strchr(l, '\n');
-        if (l)
-            l++;
-    }
-    return -ENOENT;
+    const char *p = memctl_str_line_value(text, key, ' ');
+    if (!p)
+        return -ENOENT;
+    if (*p < '0' || *p > '9')
+        return -EINVAL;
+    *ret = parse_decimal(&p);
+    return 0;
 }
 
 static int pressure_line(const char *line, uint64_t *ret_total, uint32_t *ret_avg10_centi)

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "policy/str.h"
+
 /* A decimal number at *p (advanced past it): 0, -EINVAL without a digit, -ERANGE on overflow. */
 static int parse_number(const char **p, uint64_t *ret)
 {
@@ -24,26 +26,19 @@ static int parse_number(const char **p, uint64_t *ret)
 
 int memctl_proc_status_u64(const char *text, const char *key, uint64_t *ret)
 {
-    size_t klen = strlen(key);
-    /* "Name:" comes first and is the only line a process chooses: every line is matched from its
+    /* "Name:" comes first and is the only line a process chooses: lines are matched from their
      * start, and a name cannot hold a newline in status (the kernel escapes it as "\n"). */
-    for (const char *l = text; l && *l;) {
-        if (strncmp(l, key, klen) == 0 && l[klen] == ':') {
-            const char *p = l + klen + 1;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            uint64_t v;
-            int r = parse_number(&p, &v);
-            if (r < 0)
-                return r == -ERANGE ? -EINVAL : r;
-            *ret = v;
-            return 0;
-        }
-        l = strchr(l, '\n');
-        if (l)
-            l++;
-    }
-    return -ENOENT;
+    const char *p = memctl_str_line_value(text, key, ':');
+    if (!p)
+        return -ENOENT;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    uint64_t v;
+    int r = parse_number(&p, &v);
+    if (r < 0)
+        return r == -ERANGE ? -EINVAL : r;
+    *ret = v;
+    return 0;
 }
 
 int memctl_proc_stat(const char *text, uint64_t *ret_flags, uint64_t *ret_start_time)
@@ -80,22 +75,16 @@ int memctl_proc_stat(const char *text, uint64_t *ret_flags, uint64_t *ret_start_
 
 int memctl_proc_fdinfo_pid(const char *text, int32_t *ret_pid)
 {
-    for (const char *l = text; l && *l;) {
-        if (strncmp(l, "Pid:", 4) == 0) {
-            const char *p = l + 4;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (*p == '-')
-                return -ESRCH;
-            uint64_t v;
-            if (parse_number(&p, &v) < 0 || v == 0 || v > INT32_MAX)
-                return -EINVAL;
-            *ret_pid = (int32_t)v;
-            return 0;
-        }
-        l = strchr(l, '\n');
-        if (l)
-            l++;
-    }
-    return -ENOENT;
+    const char *p = memctl_str_line_value(text, "Pid", ':');
+    if (!p)
+        return -ENOENT;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '-')
+        return -ESRCH;
+    uint64_t v;
+    if (parse_number(&p, &v) < 0 || v == 0 || v > INT32_MAX)
+        return -EINVAL;
+    *ret_pid = (int32_t)v;
+    return 0;
 }

@@ -13,6 +13,19 @@ void memctl_str_copy(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+const char *memctl_str_line_value(const char *text, const char *key, char sep)
+{
+    size_t klen = strlen(key);
+    for (const char *l = text; l && *l;) {
+        if (strncmp(l, key, klen) == 0 && l[klen] == sep)
+            return l + klen + 1;
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    return NULL;
+}
+
 /* The length of the valid UTF-8 sequence at p (at most `left` bytes), or 0. Overlong forms,
  * surrogates and code points above U+10FFFF are invalid. */
 static size_t utf8_sequence(const unsigned char *p, size_t left)

@@ -7,6 +7,11 @@
  * no stdio: the core uses it with no free memory. */
 void memctl_str_copy(char *dst, size_t size, const char *src);
 
+/* In text of "key<sep>value" lines (memory.events "oom 1", /proc/<pid>/status "Tgid:\t42"): what
+ * follows key and sep on the first line that starts with them, or NULL. Whole lines only: a key
+ * inside another line (a process name, say) is never found. */
+const char *memctl_str_line_value(const char *text, const char *key, char sep);
+
 /* Longest memctl_str_escape() output for a process name (15 bytes, each as \xNN) with its NUL. */
 #define MEMCTL_STR_ESCAPED_COMM_MAX 64
 
