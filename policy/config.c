@@ -213,21 +213,44 @@ static int get_address(const Doc *d, const char *path, json_object *v, char *buf
     return 0;
 }
 
+/*
+ * An array of at most `max` strings at path: each element's text into items (borrowed from a) and its
+ * JSON path into paths[i] (paths may be NULL), *ret_n the count. A non-string element is an error
+ * naming it.
+ */
+static int get_strings(const Doc *d, const char *path, json_object *a, size_t max, const char **items,
+                       char (*paths)[sizeof(d->err->path)], size_t *ret_n)
+{
+    if (!json_object_is_type(a, json_type_array))
+        return fail(d, path, "expected an array of strings, got %s", type_name(a));
+    size_t n = json_object_array_length(a);
+    if (n > max)
+        return fail(d, path, "%zu entries; at most %zu", n, max);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(a, i);
+        char pi[sizeof(d->err->path)];
+        trunc_ok(snprintf(pi, sizeof(pi), "%s[%zu]", path, i));
+        if (!json_object_is_type(e, json_type_string))
+            return fail(d, pi, "expected a string, got %s", type_name(e));
+        items[i] = json_object_get_string(e);
+        if (paths)
+            memcpy(paths[i], pi, sizeof(pi));
+    }
+    *ret_n = n;
+    return 0;
+}
+
 /* daemon.critical_claims: an array of patterns (replaced whole by a later document). */
 static int parse_claims(const Doc *d, json_object *a, MemctlPolicy *p)
 {
-    static const char path[] = "daemon.critical_claims";
-    if (!json_object_is_type(a, json_type_array))
-        return fail(d, path, "expected an array of patterns, got %s", type_name(a));
-    size_t n = json_object_array_length(a);
-    if (n > MEMCTL_POLICY_CLAIMS_MAX)
-        return fail(d, path, "%zu patterns; at most %d", n, MEMCTL_POLICY_CLAIMS_MAX);
+    const char *items[MEMCTL_POLICY_CLAIMS_MAX];
+    char paths[MEMCTL_POLICY_CLAIMS_MAX][sizeof(d->err->path)];
+    size_t n;
+    if (get_strings(d, "daemon.critical_claims", a, MEMCTL_POLICY_CLAIMS_MAX, items, paths, &n) < 0)
+        return -EINVAL;
     for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(a, i);
-        char pi[64];
-        snprintf(pi, sizeof(pi), "%s[%zu]", path, i);
-        const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-        if (!s || !*s || strlen(s) >= MEMCTL_POLICY_PATTERN_MAX)
+        const char *s = items[i], *pi = paths[i];
+        if (!*s || strlen(s) >= MEMCTL_POLICY_PATTERN_MAX)
             return fail(d, pi, "expected a pattern (a string of 1-%d characters) such as \"pods/db-*\"",
                         MEMCTL_POLICY_PATTERN_MAX - 1);
         for (const char *c = s; *c; c++)
@@ -389,18 +412,13 @@ static int parse_list(const Doc *d, const char *path, json_object *o, MemctlMatc
         json_object *a;
         if (!json_object_object_get_ex(o, key, &a))
             continue;
-        if (!json_object_is_type(a, json_type_array))
-            return fail(d, p, "expected an array of strings, got %s", type_name(a));
-        size_t n = json_object_array_length(a);
-        if (n > MEMCTL_POLICY_LIST_MAX)
-            return fail(d, p, "%zu entries; at most %d", n, MEMCTL_POLICY_LIST_MAX);
+        const char *items[MEMCTL_POLICY_LIST_MAX];
+        char paths[MEMCTL_POLICY_LIST_MAX][sizeof(d->err->path)];
+        size_t n;
+        if (get_strings(d, p, a, MEMCTL_POLICY_LIST_MAX, items, paths, &n) < 0)
+            return -EINVAL;
         for (size_t i = 0; i < n; i++) {
-            json_object *e = json_object_array_get_idx(a, i);
-            char pi[sizeof(p) + 16];
-            snprintf(pi, sizeof(pi), "%s[%zu]", p, i);
-            if (!json_object_is_type(e, json_type_string))
-                return fail(d, pi, "expected a string, got %s", type_name(e));
-            const char *s = json_object_get_string(e);
+            const char *s = items[i], *pi = paths[i];
             if (which == 0) {
                 if (!*s || strlen(s) >= MEMCTL_COMM_MAX || strchr(s, '/'))
                     return fail(d, pi, "'%s' is not a process name (1-%d characters, no '/')", s,

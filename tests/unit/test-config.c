@@ -307,7 +307,7 @@ static void test_claims(void)
     assert_error("{\"daemon\": {\"critical_claims\": \"db\"}}", "daemon.critical_claims: expected an array");
     assert_error("{\"daemon\": {\"critical_claims\": [\"\"]}}",
                  "daemon.critical_claims[0]: expected a pattern");
-    assert_error("{\"daemon\": {\"critical_claims\": [1]}}", "daemon.critical_claims[0]: expected a pattern");
+    assert_error("{\"daemon\": {\"critical_claims\": [1]}}", "daemon.critical_claims[0]: expected a string");
     assert_error("{\"daemon\": {\"critical_claims\": [\"a\\nb\"]}}", "daemon.critical_claims[0]: control");
 }
 
