@@ -28,6 +28,24 @@ static gboolean reserve_ready(MemctlBus *b, GDBusMethodInvocation *inv)
     return FALSE;
 }
 
+/* Registers (RegisterCritical, ClaimCritical: `how`) and answers the call; `what` names the client. */
+static void register_and_reply(MemctlBus *b, GDBusMethodInvocation *inv, const char *group, int32_t pid,
+                               uint64_t bytes, const char *how, const char *what)
+{
+    g_autoptr(GError) err = NULL;
+    if (memctl_critical_register(b->m->critical, group, pid, bytes, &err) < 0) {
+        g_dbus_method_invocation_return_gerror(inv, err);
+        return;
+    }
+    if (b->m->config)
+        memctl_config_changed(b->m->config);
+    char sz[16];
+    g_message("critical client %s by %s: %s with %s of the reserve", how,
+              g_dbus_method_invocation_get_sender(inv), what, memctl_size_format(bytes, sz));
+    memctl_bus_groups_changed(b);
+    g_dbus_method_invocation_return_value(inv, NULL);
+}
+
 void memctl_bus_m_register_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
 {
     const char *group;
@@ -41,19 +59,8 @@ void memctl_bus_m_register_critical(MemctlBus *b, GDBusMethodInvocation *inv, GV
                                               "pid: %u is not a pid", pid);
         return;
     }
-    g_autoptr(GError) err = NULL;
-    if (memctl_critical_register(b->m->critical, group, (int32_t)pid, bytes, &err) < 0) {
-        g_dbus_method_invocation_return_gerror(inv, err);
-        return;
-    }
-    if (b->m->config)
-        memctl_config_changed(b->m->config);
-    char sz[16];
-    g_message("critical client registered by %s: %s%s%.0u with %s of the reserve",
-              g_dbus_method_invocation_get_sender(inv), *group ? "group " : "pid ", group, *group ? 0u : pid,
-              memctl_size_format(bytes, sz));
-    memctl_bus_groups_changed(b);
-    g_dbus_method_invocation_return_value(inv, NULL);
+    g_autofree char *what = *group ? g_strdup_printf("group %s", group) : g_strdup_printf("pid %u", pid);
+    register_and_reply(b, inv, group, (int32_t)pid, bytes, "registered", what);
 }
 
 void memctl_bus_m_claim_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
@@ -80,17 +87,8 @@ void memctl_bus_m_claim_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVari
                 group);
         return;
     }
-    g_autoptr(GError) err = NULL;
-    if (memctl_critical_register(b->m->critical, grp->name, 0, bytes, &err) < 0) {
-        g_dbus_method_invocation_return_gerror(inv, err);
-        return;
-    }
-    memctl_config_changed(b->m->config);
-    char sz[16];
-    g_message("critical client claimed by %s: group %s with %s of the reserve (daemon.critical_claims)",
-              g_dbus_method_invocation_get_sender(inv), grp->name, memctl_size_format(bytes, sz));
-    memctl_bus_groups_changed(b);
-    g_dbus_method_invocation_return_value(inv, NULL);
+    g_autofree char *what = g_strdup_printf("group %s (daemon.critical_claims)", grp->name);
+    register_and_reply(b, inv, grp->name, 0, bytes, "claimed", what);
 }
 
 void memctl_bus_m_unregister_critical(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
