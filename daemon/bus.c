@@ -453,9 +453,7 @@ static int take_name(MemctlBus *b, GError **error)
     guint32 code;
     g_variant_get(r, "(u)", &code);
     if (code != 1 /* PRIMARY_OWNER */ && code != 4 /* ALREADY_OWNER */)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "another process owns %s",
-                           MEMCTL_BUS_NAME),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY, "another process owns %s", MEMCTL_BUS_NAME);
     return 0;
 }
 

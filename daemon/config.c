@@ -30,9 +30,8 @@ struct MemctlConfig {
 static int policy_error(GError **error, const MemctlPolicyError *e)
 {
     char buf[1024];
-    g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s",
-                memctl_policy_error_format(e, buf, sizeof(buf)));
-    return -EINVAL;
+    return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_POLICY, "%s",
+                            memctl_policy_error_format(e, buf, sizeof(buf)));
 }
 
 /*
@@ -47,14 +46,12 @@ static int read_bounded(const char *path, size_t max, char **ret_text, size_t *r
         return -ENOENT;
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot read: %s", path,
-                           g_strerror(errno)),
-               -errno;
+        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "%s: cannot read: %s", path,
+                                g_strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: not a regular file", path), -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_FAILED, "%s: not a regular file", path);
     if ((uint64_t)st.st_size > max)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: larger than %zu bytes", path, max),
-               -EFBIG;
+        return memctl_error_set(error, -EFBIG, MEMCTL_ERROR_FAILED, "%s: larger than %zu bytes", path, max);
     g_autofree char *text = g_malloc(max + 1);
     size_t len = 0;
     for (;;) {
@@ -62,16 +59,14 @@ static int read_bounded(const char *path, size_t max, char **ret_text, size_t *r
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot read: %s", path,
-                               g_strerror(errno)),
-                   -errno;
+            return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "%s: cannot read: %s", path,
+                                    g_strerror(errno));
         if (n == 0)
             break;
         len += (size_t)n;
         if (len > max) /* it grew while being read */
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: larger than %zu bytes", path,
-                               max),
-                   -EFBIG;
+            return memctl_error_set(error, -EFBIG, MEMCTL_ERROR_FAILED, "%s: larger than %zu bytes", path,
+                                    max);
     }
     text[len] = '\0';
     *ret_text = g_steal_pointer(&text);
@@ -88,18 +83,16 @@ static int add_file(MemctlPolicy *p, const char *path, bool required, GError **e
     if (rr == -ENOENT && !required)
         return 0;
     if (rr == -ENOENT)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s: cannot read: %s", path,
-                           g_strerror(ENOENT)),
-               rr;
+        return memctl_error_set(error, rr, MEMCTL_ERROR_INVALID_POLICY, "%s: cannot read: %s", path,
+                                g_strerror(ENOENT));
     if (rr < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s", e->message), rr;
+        return memctl_error_set(error, rr, MEMCTL_ERROR_INVALID_POLICY, "%s", e->message);
     if (memchr(text, '\0', len))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY, "%s: contains a NUL byte", path),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_POLICY, "%s: contains a NUL byte", path);
     MemctlPolicyError pe;
     int r = memctl_policy_add(p, path, text, &pe);
     if (r == -ENOMEM)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: out of memory", path), r;
+        return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: out of memory", path);
     return r < 0 ? policy_error(error, &pe) : 0;
 }
 
@@ -389,11 +382,9 @@ int memctl_config_apply(MemctlConfig *c, MemctlPolicy *next, GPtrArray *ret_chan
     fail:
         rollback(c, undo);
         memctl_config_publish_all(c);
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_POLICY,
-                           "%s: groups.%s: %s (nothing was changed)",
-                           g->origin_any < next->n_files ? next->files[g->origin_any] : "?", g->name,
-                           e->message),
-               -EINVAL;
+        return memctl_error_set(
+                error, -EINVAL, MEMCTL_ERROR_INVALID_POLICY, "%s: groups.%s: %s (nothing was changed)",
+                g->origin_any < next->n_files ? next->files[g->origin_any] : "?", g->name, e->message);
     }
     for (size_t i = 0; i < c->policy.n_groups; i++)
         if (!memctl_policy_group(next, c->policy.groups[i].name))
@@ -466,15 +457,13 @@ static int write_atomic(const char *path, const char *text, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     if (g_mkdir_with_parents(dir, 0755) < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot create %s: %s", dir,
-                           g_strerror(errno)),
-               -errno;
+        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "cannot create %s: %s", dir,
+                                g_strerror(errno));
     g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
     _cleanup_close_ int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot create %s: %s", tmp,
-                           g_strerror(errno)),
-               -errno;
+        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "cannot create %s: %s", tmp,
+                                g_strerror(errno));
     size_t len = strlen(text);
     int r = 0;
     for (size_t off = 0; off < len && r == 0;) {
@@ -489,15 +478,12 @@ static int write_atomic(const char *path, const char *text, GError **error)
         r = -errno;
     if (r < 0) {
         (void)unlink(tmp);
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot write %s: %s", path,
-                           g_strerror(-r)),
-               r;
+        return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "cannot write %s: %s", path, g_strerror(-r));
     }
     _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || fsync(dfd) < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
-                           "%s written, but its directory not synced: %s", path, g_strerror(errno)),
-               -errno;
+        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED,
+                                "%s written, but its directory not synced: %s", path, g_strerror(errno));
     return 0;
 }
 
@@ -591,7 +577,7 @@ int memctl_config_restore_state(MemctlConfig *c, GError **error)
     MemctlPolicyError pe;
     int r = memctl_state_parse(c->state_file, text, len, &st, &pe);
     if (r == -ENOMEM)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: out of memory", c->state_file), r;
+        return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: out of memory", c->state_file);
     if (r < 0) {
         /* nothing could be read: the file is kept aside before the next save replaces it */
         (void)write_atomic(bad, text, NULL);
@@ -628,11 +614,10 @@ int memctl_config_restore_state(MemctlConfig *c, GError **error)
     if (problems->len) {
         /* what could be restored is; the rest is named, and the file as it was kept aside */
         (void)write_atomic(bad, text, NULL);
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED,
-                           "%s: restored all but: %s (the file as it was is "
-                           "kept as %s)",
-                           c->state_file, problems->str, bad),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_FAILED,
+                                "%s: restored all but: %s (the file as it was is "
+                                "kept as %s)",
+                                c->state_file, problems->str, bad);
     }
     return 0;
 }

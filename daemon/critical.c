@@ -231,9 +231,8 @@ int memctl_critical_restore_process(MemctlCritical *c, int32_t pid, uint64_t sta
                                     GError **error)
 {
     if (pid <= 0 || start_time == 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "pid %d: a process registration needs a pid and a start time", (int)pid),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "pid %d: a process registration needs a pid and a start time", (int)pid);
     return register_any(c, NULL, pid, start_time, bytes, error);
 }
 
@@ -244,9 +243,8 @@ static int register_any(MemctlCritical *c, const char *group, int32_t pid, uint6
     if (group && !*group)
         group = NULL;
     if (!group == (pid <= 0))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "group, pid: give either a group name or a pid (> 0), not both"),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "group, pid: give either a group name or a pid (> 0), not both");
     const char *what = group ? group : "";
     char pidbuf[16];
     if (!group) {
@@ -254,17 +252,15 @@ static int register_any(MemctlCritical *c, const char *group, int32_t pid, uint6
         what = pidbuf;
     }
     if (find(c, group, pid))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s%s is registered already",
-                           group ? "group " : "pid ", what),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY, "%s%s is registered already",
+                                group ? "group " : "pid ", what);
     uint64_t total = memctl_reserve_total(c->reserve), avail = memctl_reserve_free_bytes(c->reserve);
     if (bytes > avail) {
         char b[16], f[16], t[16];
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
-                           "reserve_bytes: %s asked, %s of the %s reserve left unregistered",
-                           memctl_size_format(bytes, b), memctl_size_format(avail, f),
-                           memctl_size_format(total, t)),
-               -ENOSPC;
+        return memctl_error_set(error, -ENOSPC, MEMCTL_ERROR_RESERVE_EXHAUSTED,
+                                "reserve_bytes: %s asked, %s of the %s reserve left unregistered",
+                                memctl_size_format(bytes, b), memctl_size_format(avail, f),
+                                memctl_size_format(total, t));
     }
 
     g_autofree MemctlRegistration *reg = g_new0(MemctlRegistration, 1);
@@ -276,29 +272,26 @@ static int register_any(MemctlCritical *c, const char *group, int32_t pid, uint6
     if (group) {
         min_grp = memctl_groups_lookup(c->groups, group);
         if (!min_grp)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", group),
-                   -ENOENT;
+            return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", group);
         slot = min_grp->slot;
     } else {
         if (pid == getpid())
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                               "pid: %d is memctld itself", (int)pid),
-                   -EINVAL;
+            return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                    "pid: %d is memctld itself", (int)pid);
         reg->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (reg->pidfd < 0 ||
             memctl_critical_process_identity(c, pid, reg->pidfd, &reg->start_time, NULL) < 0) {
             memctl_closep(&reg->pidfd);
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "pid: no process %d",
-                               (int)pid),
-                   -ESRCH;
+            return memctl_error_set(error, -ESRCH, MEMCTL_ERROR_INVALID_ARGUMENT, "pid: no process %d",
+                                    (int)pid);
         }
         if (start_time && reg->start_time != start_time) {
             memctl_closep(&reg->pidfd);
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                               "pid %d: not the process registered before (it started at another time: that "
-                               "one ended and its pid is someone else's now)",
-                               (int)pid),
-                   -ESRCH;
+            return memctl_error_set(
+                    error, -ESRCH, MEMCTL_ERROR_INVALID_ARGUMENT,
+                    "pid %d: not the process registered before (it started at another time: that "
+                    "one ended and its pid is someone else's now)",
+                    (int)pid);
         }
         min_grp = group_of_pid(c, pid);
     }
@@ -306,10 +299,8 @@ static int register_any(MemctlCritical *c, const char *group, int32_t pid, uint6
     int r = bytes ? memctl_reserve_carve(c->reserve, bytes, &reg->mem) : 0;
     if (r < 0) {
         memctl_closep(&reg->pidfd);
-        return g_set_error(error, MEMCTL_ERROR,
-                           r == -ENOSPC ? MEMCTL_ERROR_RESERVE_EXHAUSTED : MEMCTL_ERROR_FAILED,
-                           "reserve_bytes: cannot carve a lease from the reserve: %s", g_strerror(-r)),
-               r;
+        return memctl_error_set(error, r, r == -ENOSPC ? MEMCTL_ERROR_RESERVE_EXHAUSTED : MEMCTL_ERROR_FAILED,
+                                "reserve_bytes: cannot carve a lease from the reserve: %s", g_strerror(-r));
     }
     reg->size = reg->mem.size;
     r = group ? memctl_core_set_critical(c->core, slot, true)
@@ -317,10 +308,8 @@ static int register_any(MemctlCritical *c, const char *group, int32_t pid, uint6
     if (r < 0) {
         memctl_reserve_give_back(c->reserve, &reg->mem);
         memctl_closep(&reg->pidfd);
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                           "the core cannot take another critical %s: %s", group ? "group" : "pid",
-                           g_strerror(-r)),
-               r;
+        return memctl_error_set(error, r, MEMCTL_ERROR_BUSY, "the core cannot take another critical %s: %s",
+                                group ? "group" : "pid", g_strerror(-r));
     }
     /* memory.min of the group up to the registered size (never lowered), validated against the
      * parent like any min. */
@@ -352,9 +341,8 @@ int memctl_critical_unregister(MemctlCritical *c, const char *group, int32_t pid
         group = NULL;
     MemctlRegistration *reg = (group || pid > 0) ? find(c, group, group ? 0 : pid) : NULL;
     if (!reg)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s%s%.0d is not registered",
-                           group ? "group " : "pid ", group ? group : "", group ? 0 : (int)pid),
-               -ENOENT;
+        return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_INVALID_ARGUMENT, "%s%s%.0d is not registered",
+                                group ? "group " : "pid ", group ? group : "", group ? 0 : (int)pid);
     MemctlGroup *boosted = reg->group ? memctl_groups_get(c->groups, reg->group) : NULL;
     if (boosted && boosted->boost) {
         /* the group runs on the reserve: its own limits first, or it would be over them */
@@ -406,37 +394,31 @@ int memctl_critical_acquire(MemctlCritical *c, MemctlRegistration *reg, GDBusCon
 {
     char b[16], s[16];
     if (bytes == 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "bytes: must be above 0"),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT, "bytes: must be above 0");
     if (reg->size == 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
-                           "bytes: this client is registered without a reserve"),
-               -ENOSPC;
+        return memctl_error_set(error, -ENOSPC, MEMCTL_ERROR_RESERVE_EXHAUSTED,
+                                "bytes: this client is registered without a reserve");
     if (bytes > reg->size)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "bytes: %s is more than the %s registered", memctl_size_format(bytes, b),
-                           memctl_size_format(reg->size, s)),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "bytes: %s is more than the %s registered", memctl_size_format(bytes, b),
+                                memctl_size_format(reg->size, s));
     if (reg->lease)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                           "lease %u is held already (one lease per client)", reg->lease),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY,
+                                "lease %u is held already (one lease per client)", reg->lease);
     if (reg->renewing)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
-                           "bytes: the lease is being renewed after its previous holder and the host has "
-                           "not had the memory for it yet; retry"),
-               -ENOSPC;
+        return memctl_error_set(
+                error, -ENOSPC, MEMCTL_ERROR_RESERVE_EXHAUSTED,
+                "bytes: the lease is being renewed after its previous holder and the host has "
+                "not had the memory for it yet; retry");
     if (reg->lent)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_RESERVE_EXHAUSTED,
-                           "bytes: the reserve is lent to group %s as a boost (%s above its limits) "
-                           "until host pressure is over",
-                           reg->group ? reg->group : "?", memctl_size_format(reg->size, b)),
-               -ENOSPC;
+        return memctl_error_set(error, -ENOSPC, MEMCTL_ERROR_RESERVE_EXHAUSTED,
+                                "bytes: the reserve is lent to group %s as a boost (%s above its limits) "
+                                "until host pressure is over",
+                                reg->group ? reg->group : "?", memctl_size_format(reg->size, b));
     _cleanup_close_ int fd = fcntl(reg->mem.fd, F_DUPFD_CLOEXEC, 3);
     if (fd < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot duplicate the lease: %s",
-                           g_strerror(errno)),
-               -errno;
+        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "cannot duplicate the lease: %s",
+                                g_strerror(errno));
     if (++c->next_lease == 0)
         c->next_lease = 1;
     reg->lease = c->next_lease;
@@ -456,14 +438,12 @@ int memctl_critical_release(MemctlCritical *c, const char *holder, uint32_t leas
         if (reg->lease != lease)
             continue;
         if (holder && g_strcmp0(holder, reg->holder) != 0)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_ACCESS_DENIED,
-                               "lease: %u is held by another connection", lease),
-                   -EPERM;
+            return memctl_error_set(error, -EPERM, MEMCTL_ERROR_ACCESS_DENIED,
+                                    "lease: %u is held by another connection", lease);
         lease_end(reg);
         return 0;
     }
-    return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "lease: %u is not held", lease),
-           -ENOENT;
+    return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_INVALID_ARGUMENT, "lease: %u is not held", lease);
 }
 
 gboolean memctl_critical_group_is_critical(MemctlCritical *c, const char *group)

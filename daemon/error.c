@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/error.h"
 
+#include <stdarg.h>
+
 #include <gio/gio.h>
 
 #include "include/memctl/memctl.h"
@@ -22,4 +24,15 @@ GQuark memctl_error_quark(void)
     static gsize quark = 0;
     g_dbus_error_register_error_domain("memctl-error-quark", &quark, entries, G_N_ELEMENTS(entries));
     return (GQuark)quark;
+}
+
+int memctl_error_set(GError **error, int r, MemctlError code, const char *format, ...)
+{
+    if (error) {
+        va_list ap;
+        va_start(ap, format);
+        g_propagate_error(error, g_error_new_valist(MEMCTL_ERROR, (gint)code, format, ap));
+        va_end(ap);
+    }
+    return r;
 }

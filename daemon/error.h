@@ -16,3 +16,8 @@ typedef enum {
     MEMCTL_ERROR_RESERVE_EXHAUSTED,
     MEMCTL_ERROR_INVALID_POLICY, /* a policy file: the message names the file, the JSON path and why */
 } MemctlError;
+
+/* Sets *error (code in memctld's domain, the message from format) and returns r, a -errno: one
+ * statement for the two halves of a failure, `return memctl_error_set(error, -EINVAL, ...);`. r is
+ * read before the message is formatted, so `-errno` is the failing call's. */
+int memctl_error_set(GError **error, int r, MemctlError code, const char *format, ...) G_GNUC_PRINTF(4, 5);

@@ -63,9 +63,8 @@ static int write_boost(MemctlGroups *g, MemctlGroup *grp, uint64_t boost, const 
                 (void)memctl_cgroup_set(
                         g->mount, grp->path, memctl_file_name(order[0]),
                         memctl_group_file_value(order[0], memctl_group_enforced(grp, order[0]), buf));
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the kernel refused %s: %s",
-                               grp->name, memctl_file_name(f), g_strerror(-r)),
-                   r;
+            return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: the kernel refused %s: %s", grp->name,
+                                    memctl_file_name(f), g_strerror(-r));
         }
     }
     return 0;
@@ -75,12 +74,11 @@ int memctl_groups_boost(MemctlGroups *g, const char *name, uint64_t bytes, GErro
 {
     MemctlGroup *grp = memctl_groups_get(g, name);
     if (!grp)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+        return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name);
     if (memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX) == MEMCTL_SIZE_MAX &&
         memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX) == MEMCTL_SIZE_MAX)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: has no limit to raise",
-                           name),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: has no limit to raise",
+                                name);
     /* The mark first: a crash between it and the limits leaves a mark that memctl_group_adopt_boost drops. */
     int marked = memctl_cgroup_set_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, bytes);
     static const MemctlFile up[2] = {MEMCTL_FILE_MAX, MEMCTL_FILE_HIGH}; /* high never above max */
@@ -101,7 +99,7 @@ int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error)
 {
     MemctlGroup *grp = memctl_groups_get(g, name);
     if (!grp)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+        return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name);
     if (grp->boost == 0)
         return 0;
     uint64_t high = memctl_file_values_get(&grp->applied, MEMCTL_FILE_HIGH, MEMCTL_SIZE_MAX);
@@ -110,14 +108,12 @@ int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error)
     char c[MEMCTL_SIZE_FORMAT_MAX], l[MEMCTL_SIZE_FORMAT_MAX];
     int r = memctl_cgroup_get_u64(grp->path, "memory.current", &cur);
     if (r < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: memory.current: %s", name,
-                           g_strerror(-r)),
-               r;
+        return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: memory.current: %s", name,
+                                g_strerror(-r));
     uint64_t limit = high < max ? high : max;
     if (cur > limit)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: uses %s, above its own limit %s",
-                           name, memctl_size_format(cur, c), memctl_size_format(limit, l)),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY, "%s: uses %s, above its own limit %s", name,
+                                memctl_size_format(cur, c), memctl_size_format(limit, l));
     static const MemctlFile down[2] = {MEMCTL_FILE_HIGH, MEMCTL_FILE_MAX};
     r = write_boost(g, grp, 0, down, error);
     if (r < 0)

@@ -33,15 +33,13 @@ static int removable(MemctlGroups *g, const char *name, MemctlGroup **ret, GErro
 {
     MemctlGroup *grp = memctl_groups_get(g, name);
     if (!grp)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+        return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name);
     const char *child = memctl_groups_has_children(g, name);
     if (child)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: remove its child group '%s' first",
-                           name, child),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY, "%s: remove its child group '%s' first",
+                                name, child);
     if (grp->removal)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: a removal is in progress", name),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY, "%s: a removal is in progress", name);
     *ret = grp;
     return 0;
 }
@@ -68,9 +66,8 @@ static int delete_and_forget(MemctlGroups *g, MemctlGroup *grp, const MemctlGrou
 {
     int r = memctl_cgroup_delete(g->mount, grp->path);
     if (r < 0)
-        return g_set_error(error, MEMCTL_ERROR, r == -EBUSY ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
-                           "%s: cannot delete %s: %s", grp->name, grp->path, g_strerror(-r)),
-               r;
+        return memctl_error_set(error, r, r == -EBUSY ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
+                                "%s: cannot delete %s: %s", grp->name, grp->path, g_strerror(-r));
     /* Only now does the core let go: a failed removal leaves the group fully managed. */
     forget(g, grp, fin, ret_final);
     return 0;
@@ -93,9 +90,8 @@ int memctl_groups_remove(MemctlGroups *g, const char *name, MemctlGroupFinal *re
         return 0;
     }
     if (memctl_cgroup_is_populated(grp->path))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                           "%s: the group still has processes; remove it with the kill flag", name),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY,
+                                "%s: the group still has processes; remove it with the kill flag", name);
     MemctlGroupFinal fin = read_final(grp);
     return delete_and_forget(g, grp, &fin, ret_final, error);
 }
@@ -193,23 +189,20 @@ int memctl_groups_remove_killing(MemctlGroups *g, const char *name, MemctlGroups
     if (r < 0)
         return r;
     if (memctl_groups_holds_self(g, grp))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                           "%s: memctld itself is in the group; it does not kill itself", name),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY,
+                                "%s: memctld itself is in the group; it does not kill itself", name);
     g_autofree char *events = g_build_filename(grp->path, "cgroup.events", NULL);
     _cleanup_close_ int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     if (ifd < 0 || inotify_add_watch(ifd, events, IN_MODIFY) < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot watch cgroup.events: %s",
-                           name, g_strerror(errno)),
-               -errno;
+        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "%s: cannot watch cgroup.events: %s",
+                                name, g_strerror(errno));
     MemctlGroupFinal fin = read_final(grp);
     /* cgroup.kill is written in place: g_file_set_contents() would try a temp file and rename. */
     g_autofree char *kill_path = g_build_filename(grp->path, "cgroup.kill", NULL);
     _cleanup_close_ int kfd = open(kill_path, O_WRONLY | O_CLOEXEC);
     if (kfd < 0 || write(kfd, "1", 1) != 1)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot write cgroup.kill: %s", name,
-                           g_strerror(errno)),
-               -errno;
+        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "%s: cannot write cgroup.kill: %s", name,
+                                g_strerror(errno));
     MemctlRemoval *rm = g_new0(MemctlRemoval, 1);
     rm->g = g;
     rm->name = g_strdup(name);

@@ -207,16 +207,14 @@ static int check_min_fits(MemctlGroups *g, const char *name, uint64_t own, GErro
         g_array_append_val(mins, own);
         if (memctl_limits_check_children_min(parent->applied.value[MEMCTL_FILE_MIN],
                                              (uint64_t *)(void *)mins->data, mins->len) < 0)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                               "%s: 'min' and its siblings' min exceed the parent group's min", name),
-                   -EINVAL;
+            return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                    "%s: 'min' and its siblings' min exceed the parent group's min", name);
     }
     if (own != 0 && memctl_groups_get(g, name)) {
         g_autoptr(GArray) mins = children_mins(g, name, NULL);
         if (memctl_limits_check_children_min(own, (uint64_t *)(void *)mins->data, mins->len) < 0)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                               "%s: 'min' is below the sum of its children's min", name),
-                   -EINVAL;
+            return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                    "%s: 'min' is below the sum of its children's min", name);
     }
     return 0;
 }
@@ -251,9 +249,8 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
     MemctlFileValues v;
     MemctlKey bad = _MEMCTL_KEY_COUNT;
     if (memctl_limits_resolve(want, &v, &bad) < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: invalid value for '%s'",
-                           name, memctl_key_name(bad)),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: invalid value for '%s'",
+                                name, memctl_key_name(bad));
 
     if ((v.set & (1u << MEMCTL_FILE_MIN)) && check_min_fits(g, name, v.value[MEMCTL_FILE_MIN], error) < 0)
         return -EINVAL;
@@ -265,10 +262,9 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
         uint64_t cur = 0;
         if (memctl_cgroup_get_u64(path, "memory.current", &cur) == 0 &&
             memctl_group_boosted(MEMCTL_FILE_MAX, v.value[MEMCTL_FILE_MAX], boost) <= cur)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                               "%s: '%s' is not above the current usage (%" G_GUINT64_FORMAT " bytes)", name,
-                               memctl_key_name(key_for_file(want, MEMCTL_FILE_MAX)), cur),
-                   -EBUSY;
+            return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY,
+                                    "%s: '%s' is not above the current usage (%" G_GUINT64_FORMAT " bytes)",
+                                    name, memctl_key_name(key_for_file(want, MEMCTL_FILE_MAX)), cur);
     }
 
     MemctlFileValues written = have ? *have : (MemctlFileValues){0};
@@ -284,13 +280,12 @@ static int apply_limits(MemctlGroups *g, const char *name, const char *path, con
         int r = write_value(g, path, (MemctlFile)f, v.value[f], boost);
         if (r < 0) {
             put_back(g, path, &written, have, boost);
-            return g_set_error(error, MEMCTL_ERROR,
-                               r == -EINVAL || r == -ERANGE ? MEMCTL_ERROR_INVALID_ARGUMENT
-                                                            : MEMCTL_ERROR_FAILED,
-                               "%s: the kernel refused '%s' for %s: %s", name,
-                               memctl_key_name(key_for_file(want, (MemctlFile)f)),
-                               memctl_file_name((MemctlFile)f), g_strerror(-r)),
-                   r;
+            return memctl_error_set(error, r,
+                                    r == -EINVAL || r == -ERANGE ? MEMCTL_ERROR_INVALID_ARGUMENT
+                                                                 : MEMCTL_ERROR_FAILED,
+                                    "%s: the kernel refused '%s' for %s: %s", name,
+                                    memctl_key_name(key_for_file(want, (MemctlFile)f)),
+                                    memctl_file_name((MemctlFile)f), g_strerror(-r));
         }
         written.set |= 1u << f;
         written.value[f] = v.value[f];
@@ -324,10 +319,10 @@ static int group_add(MemctlGroups *g, MemctlGroup *grp, GError **error)
                                      memctl_group_enforced(grp, MEMCTL_FILE_MAX),
                                      memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
     if (slot < 0)
-        return g_set_error(error, MEMCTL_ERROR, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
-                           "%s: cannot watch the group: %s", grp->name,
-                           slot == -ENOSPC ? "all group slots are in use (--max-groups)" : g_strerror(-slot)),
-               slot;
+        return memctl_error_set(error, slot, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
+                                "%s: cannot watch the group: %s", grp->name,
+                                slot == -ENOSPC ? "all group slots are in use (--max-groups)"
+                                                : g_strerror(-slot));
     grp->slot = slot;
     if (!grp->id)
         grp->id = cgroup_id(grp->path);
@@ -407,7 +402,7 @@ int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **er
 {
     g_autoptr(GDir) d = g_dir_open(g->root, 0, NULL);
     if (!d)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot list %s", g->root), -EIO;
+        return memctl_error_set(error, -EIO, MEMCTL_ERROR_FAILED, "cannot list %s", g->root);
     const char *e;
     while ((e = g_dir_read_name(d))) {
         g_autofree char *sub = g_build_filename(g->root, e, NULL);
@@ -446,10 +441,11 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
                                   GError **error)
 {
     int r = memctl_group_name_check(name);
-    if (r < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "invalid group name '%s': %s",
-                           name, memctl_group_name_problem(r)),
-               NULL;
+    if (r < 0) {
+        g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "invalid group name '%s': %s", name,
+                    memctl_group_name_problem(r));
+        return NULL;
+    }
     MemctlGroup *grp = memctl_groups_lookup(g, name);
     if (grp && !grp->removal && !cgroup_id(grp->path)) {
         /* its cgroup was deleted behind memctld's back: the group is made anew */
@@ -465,10 +461,11 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
     const char *slash = strrchr(name, '/');
     if (slash) {
         g_autofree char *pname = g_strndup(name, (gsize)(slash - name));
-        if (!memctl_groups_get(g, pname))
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP,
-                               "parent group '%s' of '%s' does not exist; create it first", pname, name),
-                   NULL;
+        if (!memctl_groups_get(g, pname)) {
+            g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP,
+                        "parent group '%s' of '%s' does not exist; create it first", pname, name);
+            return NULL;
+        }
     }
 
     MemctlLimits want;
@@ -478,17 +475,19 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
     /* Validate before anything exists, so a rejected create leaves nothing behind. */
     MemctlFileValues probe;
     MemctlKey bad;
-    if (memctl_limits_resolve(&want, &probe, &bad) < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: invalid value for '%s'",
-                           name, memctl_key_name(bad)),
-               NULL;
+    if (memctl_limits_resolve(&want, &probe, &bad) < 0) {
+        g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s: invalid value for '%s'", name,
+                    memctl_key_name(bad));
+        return NULL;
+    }
 
     g_autofree char *path = g_build_filename(g->root, name, NULL);
     r = memctl_cgroup_create(g->mount, path);
-    if (r < 0 && r != -EEXIST)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot create %s: %s", name, path,
-                           g_strerror(-r)),
-               NULL;
+    if (r < 0 && r != -EEXIST) {
+        g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: cannot create %s: %s", name, path,
+                    g_strerror(-r));
+        return NULL;
+    }
     uint64_t id = cgroup_id(path);
     MemctlLimits have_limits;
     MemctlFileValues have;
@@ -536,7 +535,7 @@ int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimi
 {
     MemctlGroup *grp = memctl_groups_get(g, name);
     if (!grp)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+        return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name);
     MemctlLimits want = grp->limits;
     /* An explicit max replaces the limit, and a limit replaces an adopted max, instead of clashing. */
     if (memctl_limits_has(update, MEMCTL_KEY_LIMIT))
@@ -606,32 +605,28 @@ int memctl_groups_attach(MemctlGroups *g, const char *name, const uint32_t *pids
 {
     MemctlGroup *grp = memctl_groups_get(g, name);
     if (!grp)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+        return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name);
     if (n == 0 || n > MEMCTL_ATTACH_MAX)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "pids: give 1 to %u process ids, not %zu", MEMCTL_ATTACH_MAX, n),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "pids: give 1 to %u process ids, not %zu", MEMCTL_ATTACH_MAX, n);
     if (memctl_groups_has_children(g, name))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY,
-                           "%s: has child groups; processes live in leaves only", name),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY,
+                                "%s: has child groups; processes live in leaves only", name);
     /* Check every pid before moving any. */
     for (size_t i = 0; i < n; i++) {
         const char *why = NULL;
         int r = attach_refusal(g, pids[i], &why);
         if (r < 0)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "pids[%zu]: %u %s", i,
-                               pids[i], why),
-                   r;
+            return memctl_error_set(error, r, MEMCTL_ERROR_INVALID_ARGUMENT, "pids[%zu]: %u %s", i, pids[i],
+                                    why);
     }
     for (size_t i = 0; i < n; i++) {
         int r = memctl_cgroup_attach(g->mount, grp->path, (pid_t)pids[i]);
         if (r < 0)
-            return g_set_error(error, MEMCTL_ERROR,
-                               r == -ESRCH ? MEMCTL_ERROR_INVALID_ARGUMENT : MEMCTL_ERROR_FAILED,
-                               "pids[%zu]: cannot move %u into %s: %s (%zu moved before it)", i, pids[i],
-                               name, g_strerror(-r), i),
-                   r;
+            return memctl_error_set(error, r,
+                                    r == -ESRCH ? MEMCTL_ERROR_INVALID_ARGUMENT : MEMCTL_ERROR_FAILED,
+                                    "pids[%zu]: cannot move %u into %s: %s (%zu moved before it)", i, pids[i],
+                                    name, g_strerror(-r), i);
     }
     return 0;
 }

@@ -206,8 +206,7 @@ int memctl_http_new(const char *address, MemctlHttpRender render, void *data, Me
     struct sockaddr_storage ss;
     g_autofree char *why = NULL;
     if (memctl_http_parse_address(address, &ss, sizeof(ss), &why) < 0) {
-        g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s", why);
-        return -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT, "%s", why);
     }
     bool v6 = ss.ss_family == AF_INET6;
     g_autofree MemctlHttp *h = g_new0(MemctlHttp, 1);
@@ -226,17 +225,16 @@ int memctl_http_new(const char *address, MemctlHttpRender render, void *data, Me
     if (!h->d) {
         g_hash_table_destroy(h->clients);
         int e = errno ? errno : EADDRINUSE;
-        g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "cannot listen on %s: %s", address,
-                    g_strerror(e));
-        return -e;
+        return memctl_error_set(error, -e, MEMCTL_ERROR_FAILED, "cannot listen on %s: %s", address,
+                                g_strerror(e));
     }
     const union MHD_DaemonInfo *ep = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
     const union MHD_DaemonInfo *port = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     if (!ep) {
         MHD_stop_daemon(h->d);
         g_hash_table_destroy(h->clients);
-        g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "libmicrohttpd has no epoll support");
-        return -EOPNOTSUPP;
+        return memctl_error_set(error, -EOPNOTSUPP, MEMCTL_ERROR_FAILED,
+                                "libmicrohttpd has no epoll support");
     }
     g_autofree char *host = g_strndup(address, (gsize)(strrchr(address, ':') - address));
     h->url = g_strdup_printf("http://%s:%u/metrics", host, port ? port->port : 0);

@@ -236,30 +236,25 @@ int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, 
 {
     MemctlGroup *grp = memctl_groups_lookup(m->groups, name);
     if (!grp)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name), -ENOENT;
+        return memctl_error_set(error, -ENOENT, MEMCTL_ERROR_NO_SUCH_GROUP, "no group '%s'", name);
     if (strlen(reason) > 200 || !g_utf8_validate(reason, -1, NULL))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "reason: at most 200 bytes of text"),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "reason: at most 200 bytes of text");
     for (const char *p = reason; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                               "reason: control characters are not allowed"),
-                   -EINVAL;
+            return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                    "reason: control characters are not allowed");
     if (g_hash_table_contains(m->manual, GINT_TO_POINTER(grp->slot)))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_BUSY, "%s: a requested kill is in progress",
-                           name),
-               -EBUSY;
+        return memctl_error_set(error, -EBUSY, MEMCTL_ERROR_BUSY, "%s: a requested kill is in progress",
+                                name);
     if (!memctl_cgroup_is_populated(grp->path))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the group has no processes", name),
-               -ESRCH;
+        return memctl_error_set(error, -ESRCH, MEMCTL_ERROR_FAILED, "%s: the group has no processes", name);
     if (++m->next_kill_req == 0)
         m->next_kill_req = 1;
     int r = memctl_core_kill_group(m->core, grp->slot, whole_group, m->next_kill_req);
     if (r < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_FAILED, "%s: the core refused the kill: %s",
-                           name, g_strerror(-r)),
-               r;
+        return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: the core refused the kill: %s", name,
+                                g_strerror(-r));
     ManualKill *k = g_new0(ManualKill, 1);
     k->m = m;
     k->slot = grp->slot;

@@ -20,20 +20,18 @@ static const struct {
 /* label names the argument: "limits key 'max'", "unified 'memory.max'". */
 static int set_error(GError **error, int r, const char *label)
 {
-    g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT, "%s%s", label,
-                r == -ENOENT   ? ": unknown key"
-                : r == -ERANGE ? ": value out of range"
-                : r == -EINVAL ? ": malformed value"
-                               : "");
-    return -EINVAL;
+    return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT, "%s%s", label,
+                            r == -ENOENT   ? ": unknown key"
+                            : r == -ERANGE ? ": value out of range"
+                            : r == -EINVAL ? ": malformed value"
+                                           : "");
 }
 
 static int set_text(MemctlLimits *l, const char *label, const char *key, const char *text, GError **error)
 {
     if (memctl_limits_has(l, (MemctlKey)memctl_key_from_name(key)))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "%s: '%s' is given twice (directly and in 'unified')", label, key),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "%s: '%s' is given twice (directly and in 'unified')", label, key);
     int r = memctl_limits_set(l, key, text);
     return r < 0 ? set_error(error, r, label) : 0;
 }
@@ -60,10 +58,9 @@ static int set_one(MemctlLimits *l, const char *key, GVariant *v, GError **error
     else if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN))
         text = g_variant_get_boolean(v) ? "true" : "false";
     if (!text)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "limits key '%s': unsupported value type '%s' (give s, t, u or b)", key,
-                           g_variant_get_type_string(v)),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "limits key '%s': unsupported value type '%s' (give s, t, u or b)", key,
+                                g_variant_get_type_string(v));
     if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) && memctl_key_from_name(key) != MEMCTL_KEY_OOM_GROUP)
         return set_error(error, -EINVAL, label);
     return set_text(l, label, key, text, error);
@@ -72,9 +69,9 @@ static int set_one(MemctlLimits *l, const char *key, GVariant *v, GError **error
 static int set_unified(MemctlLimits *l, GVariant *v, GError **error)
 {
     if (!g_variant_is_of_type(v, G_VARIANT_TYPE("a{ss}")))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "limits key 'unified': expected a{ss}, got '%s'", g_variant_get_type_string(v)),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "limits key 'unified': expected a{ss}, got '%s'",
+                                g_variant_get_type_string(v));
     GVariantIter it;
     const char *file, *value;
     g_variant_iter_init(&it, v);
@@ -83,12 +80,11 @@ static int set_unified(MemctlLimits *l, GVariant *v, GError **error)
         while (i < G_N_ELEMENTS(unified_files) && g_strcmp0(unified_files[i].file, file) != 0)
             i++;
         if (i == G_N_ELEMENTS(unified_files))
-            return g_set_error(
-                           error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "unified '%s': not a file memctl manages (memory.min, memory.low, memory.high, "
-                           "memory.max, memory.swap.max, memory.oom.group)",
-                           file),
-                   -EINVAL;
+            return memctl_error_set(
+                    error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                    "unified '%s': not a file memctl manages (memory.min, memory.low, memory.high, "
+                    "memory.max, memory.swap.max, memory.oom.group)",
+                    file);
         g_autofree char *label = g_strdup_printf("unified '%s'", file);
         g_autofree char *stripped = g_strstrip(g_strdup(value));
         if (set_text(l, label, memctl_key_name(unified_files[i].key), stripped, error) < 0)
@@ -100,16 +96,14 @@ static int set_unified(MemctlLimits *l, GVariant *v, GError **error)
 static int set_slice(GVariant *v, char **slice, GError **error)
 {
     if (!g_variant_is_of_type(v, G_VARIANT_TYPE_STRING))
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "limits key 'slice': expected s, got '%s'", g_variant_get_type_string(v)),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "limits key 'slice': expected s, got '%s'", g_variant_get_type_string(v));
     const char *s = g_variant_get_string(v, NULL);
     int r = memctl_slice_name_check(s);
     if (r < 0)
-        return g_set_error(error, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
-                           "limits key 'slice': '%s' is not a systemd-style name (%s)", s,
-                           memctl_slice_name_problem(r)),
-               -EINVAL;
+        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                "limits key 'slice': '%s' is not a systemd-style name (%s)", s,
+                                memctl_slice_name_problem(r));
     g_free(*slice);
     *slice = g_strdup(s);
     return 0;
