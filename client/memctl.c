@@ -13,7 +13,7 @@
 
 #include "client/cli.h"
 #include "include/memctl/memctl.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 static const struct {
     const char *name;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "policy/json.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 int memctl_oci_spec_problem(MemctlOciSpec *h, const char *fmt, ...)
 {

@@ -32,7 +32,7 @@
 #include "client/cli.h"
 #include "client/oci-spec.h"
 #include "include/memctl/memctl.h"
-#include "policy/cgpath.h"
+#include "kernel/cgpath.h"
 #include "policy/name.h"
 
 static inline void freep(void *p)

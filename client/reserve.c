@@ -7,7 +7,7 @@
 
 #include "client/cli.h"
 #include "client/table.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 typedef struct {
     MemctlCriticalInfo *a;

@@ -8,7 +8,7 @@
 
 #include "client/cli.h"
 #include "client/table.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 

@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <stdarg.h>
 
-#include "daemon/host-sample.h"
+#include "kernel/host-sample.h"
 #include "daemon/reserve.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 #define BOOST_CHECK_MS 100
 #define BOOST_RETRY_SECONDS 1

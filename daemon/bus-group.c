@@ -6,10 +6,10 @@
 #include "daemon/cgroup.h"
 #include "daemon/critical.h"
 #include "daemon/memctl-dbus.h"
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 #include "include/memctl/memctl.h"
 #include "policy/name.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 typedef struct {
     MemctlBus *b;

@@ -15,9 +15,9 @@
 #include "daemon/config.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
-#include "daemon/fd-util.h"
-#include "policy/proc.h"
-#include "policy/size.h"
+#include "basic/fd-util.h"
+#include "kernel/proc.h"
+#include "basic/size.h"
 
 static gboolean reserve_ready(MemctlBus *b, GDBusMethodInvocation *inv)
 {

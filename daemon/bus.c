@@ -11,11 +11,11 @@
 #include "daemon/error.h"
 #include "daemon/memctl-dbus.h"
 #include "daemon/record.h"
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 #include "daemon/settings.h"
 #include "include/memctl/memctl.h"
 #include "policy/name.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 typedef void (*Handler)(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params);
 

@@ -12,9 +12,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "daemon/fd-util.h"
-#include "policy/cgpath.h"
-#include "policy/size.h"
+#include "basic/fd-util.h"
+#include "kernel/cgpath.h"
+#include "basic/size.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "daemon/error.h"
-#include "daemon/fd-util.h"
+#include "basic/fd-util.h"
 #include "policy/json.h"
-#include "policy/size.h"
+#include "basic/size.h"
 #include "policy/state.h"
 
 #define POLICY_FILE_MAX (4u << 20)

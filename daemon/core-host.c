@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "daemon/core-internal.h"
-#include "daemon/host-sample.h"
+#include "kernel/host-sample.h"
 #include "daemon/ring.h"
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 
 /* ---- GLib side: setup ---------------------------------------------------------------------- */
 

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include "daemon/core-internal.h"
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 #include "policy/limits.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 void memctl_core_config_default(MemctlCoreConfig *c)
 {

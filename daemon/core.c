@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "daemon/ring.h"
-#include "daemon/sample.h"
-#include "policy/cgpath.h"
-#include "policy/size.h"
-#include "policy/str.h"
+#include "kernel/sample.h"
+#include "kernel/cgpath.h"
+#include "basic/size.h"
+#include "basic/str.h"
 
 static void close_fd(int *fd)
 {

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "daemon/error.h"
-#include "daemon/fd-util.h"
-#include "daemon/sample.h"
-#include "policy/proc.h"
-#include "policy/size.h"
+#include "basic/fd-util.h"
+#include "kernel/sample.h"
+#include "kernel/proc.h"
+#include "basic/size.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434

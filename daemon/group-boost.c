@@ -8,7 +8,7 @@
 #include "daemon/group-internal.h"
 #include "daemon/group.h"
 #include "include/memctl/memctl.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 bool memctl_group_values_unboost(MemctlFileValues *v, uint64_t boost)
 {

@@ -9,10 +9,10 @@
 
 #include "daemon/cgroup.h"
 #include "daemon/error.h"
-#include "daemon/fd-util.h"
+#include "basic/fd-util.h"
 #include "daemon/group-internal.h"
 #include "daemon/group.h"
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 
 /* How long RemoveGroup with the kill flag waits for the group's processes to exit. */
 #define REMOVE_KILL_TIMEOUT_MS 5000

@@ -10,11 +10,11 @@
 
 #include "daemon/cgroup.h"
 #include "daemon/error.h"
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 #include "include/memctl/memctl.h"
 #include "policy/name.h"
-#include "policy/proc.h"
-#include "policy/size.h"
+#include "kernel/proc.h"
+#include "basic/size.h"
 
 void memctl_groups_notify(MemctlGroups *g)
 {

@@ -30,7 +30,7 @@
 #include "daemon/manager.h"
 #include "daemon/reserve.h"
 #include "include/memctl/memctl.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 typedef struct {
     MemctlManager *m;

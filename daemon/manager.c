@@ -11,11 +11,11 @@
 #include "daemon/boost.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"
-#include "daemon/host-sample.h"
+#include "kernel/host-sample.h"
 #include "daemon/metrics.h"
 #include "daemon/record.h"
 #include "daemon/reserve.h"
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 
 #define HISTORY_CAPACITY 1024
 

@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include "daemon/critical.h"
-#include "daemon/fd-util.h"
+#include "basic/fd-util.h"
 #include "daemon/group.h"
 #include "daemon/manager.h"
 #include "daemon/boost.h"
 #include "daemon/reserve.h"
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 #include "include/memctl/memctl.h"
 
 /* Kill latency buckets, seconds: from a millisecond (a fast kill on hardware) to 10 s (a livelock). */

@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "policy/size.h"
+#include "basic/size.h"
 
 static void add_u64(json_object *o, const char *k, uint64_t v)
 {

@@ -5,7 +5,7 @@
 
 #include "daemon/core.h"
 #include "policy/json.h"
-#include "policy/str.h"
+#include "basic/str.h"
 
 /* Kill records and kernel OOM records as JSON objects (the kill log, --json, later D-Bus). */
 json_object *memctl_record_to_json(const MemctlCoreEvent *e);

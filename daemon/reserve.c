@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "daemon/fd-util.h"
+#include "basic/fd-util.h"
 
 struct MemctlReserve {
     int fd;

@@ -5,7 +5,7 @@
 
 #include "daemon/error.h"
 #include "policy/name.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 /* The memory.* files a runtime may pass in "unified", and the key each one sets. */
 static const struct {

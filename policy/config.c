@@ -13,8 +13,8 @@
 
 #include "policy/json.h"
 #include "policy/name.h"
-#include "policy/size.h"
-#include "policy/str.h"
+#include "basic/size.h"
+#include "basic/str.h"
 
 static void freep(void *p)
 {

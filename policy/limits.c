@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "policy/size.h"
+#include "basic/size.h"
 
 static const char *const key_names[_MEMCTL_KEY_COUNT] = {
         [MEMCTL_KEY_MIN] = "min",           [MEMCTL_KEY_LOW] = "low",

@@ -9,7 +9,7 @@
 
 #include "policy/json.h"
 #include "policy/name.h"
-#include "policy/str.h"
+#include "basic/str.h"
 
 #define STATE_CRITICAL_MAX 4096
 

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/host-sample.h"
-#include "daemon/sample.h"
-#include "policy/cgpath.h"
-#include "policy/proc.h"
-#include "policy/size.h"
-#include "policy/str.h"
+#include "kernel/host-sample.h"
+#include "kernel/sample.h"
+#include "kernel/cgpath.h"
+#include "kernel/proc.h"
+#include "basic/size.h"
+#include "basic/str.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,7 +3,7 @@
 #include <glib.h>
 
 #include "policy/limits.h"
-#include "policy/size.h"
+#include "basic/size.h"
 
 #define MiB (1024ull * 1024)
 

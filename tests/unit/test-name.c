@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "include/memctl/memctl.h"
-#include "policy/cgpath.h"
+#include "kernel/cgpath.h"
 #include "policy/name.h"
 
 static void test_accepts(void)

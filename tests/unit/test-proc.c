@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <glib.h>
 
-#include "policy/cgpath.h"
-#include "policy/proc.h"
+#include "kernel/cgpath.h"
+#include "kernel/proc.h"
 
 static const char status[] = "Name:\tmemhog\n"
                              "Umask:\t0022\n"

@@ -5,8 +5,8 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "daemon/host-sample.h"
-#include "daemon/sample.h"
+#include "kernel/host-sample.h"
+#include "kernel/sample.h"
 
 #define STATUS_FMT                                                                              \
     "Name:\t%s\nUmask:\t0022\nState:\tD (disk sleep)\nTgid:\t4242\nPid:\t4242\n"                \

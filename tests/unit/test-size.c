@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <glib.h>
 
-#include "policy/size.h"
+#include "basic/size.h"
 
 static void test_parse_accepts(void)
 {

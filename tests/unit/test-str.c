@@ -3,7 +3,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "policy/str.h"
+#include "basic/str.h"
 
 static const char *esc(const char *s, size_t len, char *buf, size_t size)
 {

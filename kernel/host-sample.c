@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/host-sample.h"
+#include "kernel/host-sample.h"
 
 #include <errno.h>
 #include <string.h>

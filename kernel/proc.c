@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "policy/proc.h"
+#include "kernel/proc.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "policy/str.h"
+#include "basic/str.h"
 
 /* A decimal number at *p (advanced past it): 0, -EINVAL without a digit, -ERANGE on overflow. */
 static int parse_number(const char **p, uint64_t *ret)

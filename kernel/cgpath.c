@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "policy/cgpath.h"
+#include "kernel/cgpath.h"
 
 #include <errno.h>
 #include <stdbool.h>

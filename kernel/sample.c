@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/sample.h"
+#include "kernel/sample.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/size.h"
-#include "policy/str.h"
+#include "basic/size.h"
+#include "basic/str.h"
 
 ssize_t memctl_sample_read(int fd, char *buf, size_t size)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "policy/str.h"
+#include "basic/str.h"
 
 #include <stdint.h>
 #include <string.h>

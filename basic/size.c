@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "policy/size.h"
+#include "basic/size.h"
 
 #include <errno.h>
 #include <inttypes.h>
