@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "daemon/core.h"
+#include "daemon/core/api.h"
 #include "daemon/critical.h"
 #include "daemon/group.h"
 #include "policy/config.h"

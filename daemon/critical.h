@@ -4,7 +4,7 @@
 #include <gio/gio.h>
 #include <stdint.h>
 
-#include "daemon/core.h"
+#include "daemon/core/api.h"
 #include "daemon/group.h"
 #include "daemon/reserve.h"
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/core.h"
+#include "daemon/core/api.h"
 #include "policy/limits.h"
 
 /*

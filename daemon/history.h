@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "daemon/core.h"
+#include "daemon/core/api.h"
 
 /*
  * The kill records memctld keeps in memory for ListKills and the metrics: the last `capacity`

@@ -21,7 +21,7 @@
 #include "daemon/bus.h"
 #include "daemon/cgroup.h"
 #include "daemon/config.h"
-#include "daemon/core.h"
+#include "daemon/core/api.h"
 #include "daemon/boost.h"
 #include "daemon/critical.h"
 #include "daemon/error.h"

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "daemon/core.h"
+#include "daemon/core/api.h"
 #include "daemon/group.h"
 #include "daemon/expo.h"
 #include "daemon/history.h"

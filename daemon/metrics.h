@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "daemon/core.h"
+#include "daemon/core/api.h"
 #include "daemon/expo.h"
 
 /*

@@ -3,7 +3,7 @@
 
 #include <json-c/json.h>
 
-#include "daemon/core.h"
+#include "daemon/core/api.h"
 #include "policy/json.h"
 #include "basic/str.h"
 

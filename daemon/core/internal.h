@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Definitions shared by the core thread (core.c) and its GLib-side setup (core-setup.c). */
+/* Definitions shared by the core thread (loop.c, host.c) and its API to the main thread (api.c). */
 
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "daemon/core.h"
-#include "daemon/ring.h"
+#include "daemon/core/api.h"
+#include "daemon/core/ring.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -149,7 +149,7 @@ void *memctl_core_main(void *arg);
 /* Closes a slot's fds and returns it to SLOT_FREE defaults. */
 void memctl_core_slot_reset(Slot *s);
 
-/* core.c, for the host guard: kills in slot i (its policy's way); 0 or -errno (-ESRCH: no victim). */
+/* loop.c, for the host guard: kills in slot i (its policy's way); 0 or -errno (-ESRCH: no victim). */
 int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group);
 /* Reads a slot's memory.current etc. into a progress sample. */
 int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret);
@@ -158,10 +158,10 @@ bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j);
 int memctl_core_timer_period(int tfd, uint64_t period_usec);
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);
 
-/* core-host.c: the host guard, on the core thread. */
+/* host.c: the host guard, on the core thread. */
 void memctl_core_host_pressure(MemctlCore *c);    /* the host PSI trigger fired */
 void memctl_core_host_tick(MemctlCore *c);        /* the host timer expired */
 void memctl_core_host_victim_done(MemctlCore *c); /* the victim it waited for is done */
-/* core-host.c, GLib side: opens the host's files (setup) / closes them. */
+/* host.c, GLib side: opens the host's files (setup) / closes them. */
 int memctl_core_host_setup(MemctlCore *c);
 void memctl_core_host_teardown(MemctlCore *c);

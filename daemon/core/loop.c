@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/core-internal.h"
+#include "daemon/core/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "daemon/ring.h"
+#include "daemon/core/ring.h"
 #include "kernel/sample.h"
 #include "kernel/cgpath.h"
 #include "basic/size.h"

@@ -16,7 +16,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "daemon/core-internal.h"
+#include "daemon/core/internal.h"
 #include "kernel/sample.h"
 #include "policy/limits.h"
 #include "basic/size.h"

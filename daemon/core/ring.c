@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/ring.h"
+#include "daemon/core/ring.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -17,9 +17,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "daemon/core-internal.h"
+#include "daemon/core/internal.h"
 #include "kernel/host-sample.h"
-#include "daemon/ring.h"
+#include "daemon/core/ring.h"
 #include "kernel/sample.h"
 
 /* ---- GLib side: setup ---------------------------------------------------------------------- */
