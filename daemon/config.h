@@ -5,9 +5,9 @@
 #include <stdbool.h>
 
 #include "daemon/core/api.h"
-#include "daemon/critical.h"
-#include "daemon/group.h"
-#include "policy/config.h"
+#include "daemon/reserve/critical.h"
+#include "daemon/group/group.h"
+#include "policy/policy-file.h"
 
 /*
  * The running configuration (GLib side): the policy read from memctld.json and the policy.d drop-ins, its

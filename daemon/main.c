@@ -18,17 +18,17 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "daemon/bus.h"
-#include "daemon/cgroup.h"
+#include "daemon/bus/bus.h"
+#include "daemon/group/cgroup.h"
 #include "daemon/config.h"
 #include "daemon/core/api.h"
-#include "daemon/boost.h"
-#include "daemon/critical.h"
+#include "daemon/reserve/boost.h"
+#include "daemon/reserve/critical.h"
 #include "daemon/error.h"
-#include "daemon/group.h"
-#include "daemon/http.h"
+#include "daemon/group/group.h"
+#include "daemon/metrics/http.h"
 #include "daemon/manager.h"
-#include "daemon/reserve.h"
+#include "daemon/reserve/reserve.h"
 #include "include/memctl/memctl.h"
 #include "basic/size.h"
 

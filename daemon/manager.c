@@ -5,16 +5,16 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "daemon/bus.h"
+#include "daemon/bus/bus.h"
 #include "daemon/config.h"
-#include "daemon/cgroup.h"
-#include "daemon/boost.h"
-#include "daemon/critical.h"
+#include "daemon/group/cgroup.h"
+#include "daemon/reserve/boost.h"
+#include "daemon/reserve/critical.h"
 #include "daemon/error.h"
 #include "kernel/host-sample.h"
-#include "daemon/metrics.h"
+#include "daemon/metrics/metrics.h"
 #include "daemon/record.h"
-#include "daemon/reserve.h"
+#include "daemon/reserve/reserve.h"
 #include "kernel/sample.h"
 
 #define HISTORY_CAPACITY 1024

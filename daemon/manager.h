@@ -6,8 +6,8 @@
 #include <stdio.h>
 
 #include "daemon/core/api.h"
-#include "daemon/group.h"
-#include "daemon/expo.h"
+#include "daemon/group/group.h"
+#include "daemon/metrics/expo.h"
 #include "daemon/history.h"
 
 /*

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "include/memctl/memctl.h"
-#include "policy/config.h"
+#include "policy/policy-file.h"
 
 /*
  * The state file (/var/lib/memctl/state.json): what memctld keeps across restarts that the policy

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libFuzzer target: the limits dictionary of CreateGroup and SetLimits (daemon/settings.c), from an
+ * libFuzzer target: the limits dictionary of CreateGroup and SetLimits (daemon/bus/settings.c), from an
  * a{sv} in D-Bus's serialised form as any caller on the bus can send it (GLib checks the signature;
  * everything inside is the caller's).
  */
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "daemon/settings.h"
+#include "daemon/bus/settings.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

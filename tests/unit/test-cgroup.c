@@ -7,7 +7,7 @@
 #include <glib/gstdio.h>
 #include <sys/xattr.h>
 
-#include "daemon/cgroup.h"
+#include "daemon/group/cgroup.h"
 #include "include/memctl/memctl.h"
 
 /* The parser is policy/cgpath.c's (tests/unit/test-name.c): here its copy out, and nothing on failure. */

@@ -2,7 +2,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "policy/config.h"
+#include "policy/policy-file.h"
 
 #define MiB (1024ull * 1024)
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "daemon/expo.h"
+#include "daemon/metrics/expo.h"
 
 static char *render_counter(MemctlExpoFormat f, const char *group)
 {

@@ -4,8 +4,8 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "daemon/critical.h"
-#include "daemon/group.h"
+#include "daemon/reserve/critical.h"
+#include "daemon/group/group.h"
 #include "policy/host.h"
 
 /*
@@ -45,7 +45,7 @@ void memctl_boost_group_high(MemctlBoost *b, const char *group);
 void memctl_boost_host_calm(MemctlBoost *b);
 
 /* At start, once groups and registrations are back: groups adopted still boosted (memctld stopped
- * before taking a boost back; daemon/group.h's mark) get their registration's reserve lent again and
+ * before taking a boost back; daemon/group/group.h's mark) get their registration's reserve lent again and
  * are taken back like any other boost, once the host is calm and they are under their own limits. */
 void memctl_boost_resume(MemctlBoost *b);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/group.h"
-#include "daemon/group-internal.h"
+#include "daemon/group/group.h"
+#include "daemon/group/group-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/cgroup.h"
+#include "daemon/group/cgroup.h"
 #include "daemon/error.h"
 #include "kernel/sample.h"
 #include "include/memctl/memctl.h"

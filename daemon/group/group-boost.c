@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The boost of a group (daemon/group.h, daemon/boost.h): its limits raised and put back, its mark on
- * the cgroup, and a boost found on a group memctld adopts. */
+/* The boost of a group (daemon/group/group.h, daemon/reserve/boost.h): its limits raised and put back, its
+ * mark on the cgroup, and a boost found on a group memctld adopts. */
 #include <errno.h>
 
-#include "daemon/cgroup.h"
+#include "daemon/group/cgroup.h"
 #include "daemon/error.h"
-#include "daemon/group-internal.h"
-#include "daemon/group.h"
+#include "daemon/group/group-internal.h"
+#include "daemon/group/group.h"
 #include "include/memctl/memctl.h"
 #include "basic/size.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/critical.h"
+#include "daemon/reserve/critical.h"
 
 #include <errno.h>
 #include <fcntl.h>

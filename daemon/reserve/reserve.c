@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/reserve.h"
+#include "daemon/reserve/reserve.h"
 
 #include <errno.h>
 #include <fcntl.h>

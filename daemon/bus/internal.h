@@ -3,7 +3,7 @@
 
 /* Shared by bus.c (the manager object) and bus-group.c (group objects). */
 
-#include "daemon/bus.h"
+#include "daemon/bus/bus.h"
 
 struct MemctlBus {
     MemctlManager *m; /* borrowed */

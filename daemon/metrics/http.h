@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "daemon/expo.h"
+#include "daemon/metrics/expo.h"
 
 /*
  * The /metrics endpoint: libmicrohttpd driven from the GLib main loop (its epoll fd watched like

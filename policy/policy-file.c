@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "policy/config.h"
+#include "policy/policy-file.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.memctl.Manager1's reserve methods: critical registrations and leases (daemon/critical.c). */
+/* org.memctl.Manager1's reserve methods: critical registrations and leases (daemon/reserve/critical.c). */
 #include <errno.h>
 #include <gio/gunixfdlist.h>
 #include <stdbool.h>
@@ -11,9 +11,9 @@
 #define SYS_pidfd_open 434
 #endif
 
-#include "daemon/bus-internal.h"
+#include "daemon/bus/internal.h"
 #include "daemon/config.h"
-#include "daemon/critical.h"
+#include "daemon/reserve/critical.h"
 #include "daemon/error.h"
 #include "basic/fd-util.h"
 #include "kernel/proc.h"

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.memctl.Manager1: the manager object, method dispatch and authorization, signals. */
-#include "daemon/bus.h"
+#include "daemon/bus/bus.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/bus-internal.h"
-#include "daemon/cgroup.h"
-#include "daemon/critical.h"
+#include "daemon/bus/internal.h"
+#include "daemon/group/cgroup.h"
+#include "daemon/reserve/critical.h"
 #include "daemon/error.h"
 #include "daemon/memctl-dbus.h"
 #include "daemon/record.h"
 #include "kernel/sample.h"
-#include "daemon/settings.h"
+#include "daemon/bus/settings.h"
 #include "include/memctl/memctl.h"
 #include "policy/name.h"
 #include "basic/size.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/settings.h"
+#include "daemon/bus/settings.h"
 
 #include <errno.h>
 

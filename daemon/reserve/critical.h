@@ -5,15 +5,15 @@
 #include <stdint.h>
 
 #include "daemon/core/api.h"
-#include "daemon/group.h"
-#include "daemon/reserve.h"
+#include "daemon/group/group.h"
+#include "daemon/reserve/reserve.h"
 
 /*
  * Registered critical clients (seed 002): a group or a process that memctld never chooses as a
  * victim, whose group gets memory.min up to the registered size, and which may hold one lease of the
  * reserve at a time. A lease belongs to the bus connection that acquired it: when that connection
  * goes away (the client exits or dies) or releases it, the registration's memory is renewed (a new
- * memfd, daemon/reserve.h), so no byte passes from one holder to the next and none outlives the
+ * memfd, daemon/reserve/reserve.h), so no byte passes from one holder to the next and none outlives the
  * registration. GLib side.
  */
 
@@ -25,10 +25,10 @@ typedef struct {
     uint32_t lease; /* the lease held now; 0 when none */
     char *holder;   /* the holder's unique bus name */
     guint holder_watch;
-    char *min_group;     /* the group whose memory.min this registration raised, or NULL */
-    uint64_t prev_min;   /* its memory.min before, put back on unregistration */
-    bool lent;           /* mem's pages are lent out as its group's boost (MemctlGroup.boost, daemon/boost.h),
-                          * or not yet taken back: no lease */
+    char *min_group;   /* the group whose memory.min this registration raised, or NULL */
+    uint64_t prev_min; /* its memory.min before, put back on unregistration */
+    bool lent; /* mem's pages are lent out as its group's boost (MemctlGroup.boost, daemon/reserve/boost.h),
+                * or not yet taken back: no lease */
     bool renewing;       /* the last holder's memory is emptied, its replacement not yet had: no lease */
     int pidfd;           /* process registrations end when the process does */
     uint64_t start_time; /* the process's (/proc/<pid>/stat field 22): kept in the state file */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/http.h"
+#include "daemon/metrics/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

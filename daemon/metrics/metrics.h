@@ -4,7 +4,7 @@
 #include <glib.h>
 
 #include "daemon/core/api.h"
-#include "daemon/expo.h"
+#include "daemon/metrics/expo.h"
 
 /*
  * The metrics memctld exports (docs/METRICS.md): counters it keeps itself (kills by group and

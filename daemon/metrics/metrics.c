@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/metrics.h"
+#include "daemon/metrics/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/critical.h"
+#include "daemon/reserve/critical.h"
 #include "basic/fd-util.h"
-#include "daemon/group.h"
+#include "daemon/group/group.h"
 #include "daemon/manager.h"
-#include "daemon/boost.h"
-#include "daemon/reserve.h"
+#include "daemon/reserve/boost.h"
+#include "daemon/reserve/reserve.h"
 #include "kernel/sample.h"
 #include "include/memctl/memctl.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The removal of a group (daemon/group.h): final counters, the kill of what is left (waited for
+/* The removal of a group (daemon/group/group.h): final counters, the kill of what is left (waited for
  * without blocking the main loop), the cgroup deleted, and the core and the tables letting go. */
 #include <errno.h>
 #include <fcntl.h>
@@ -7,11 +7,11 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "daemon/cgroup.h"
+#include "daemon/group/cgroup.h"
 #include "daemon/error.h"
 #include "basic/fd-util.h"
-#include "daemon/group-internal.h"
-#include "daemon/group.h"
+#include "daemon/group/group-internal.h"
+#include "daemon/group/group.h"
 #include "kernel/sample.h"
 
 /* How long RemoveGroup with the kill flag waits for the group's processes to exit. */

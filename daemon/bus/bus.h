@@ -3,8 +3,8 @@
 
 #include <gio/gio.h>
 
-#include "daemon/auth.h"
-#include "daemon/group.h"
+#include "daemon/bus/auth.h"
+#include "daemon/group/group.h"
 #include "daemon/history.h"
 #include "daemon/manager.h"
 

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/boost.h"
+#include "daemon/reserve/boost.h"
 
 #include <errno.h>
 #include <stdarg.h>
 
 #include "kernel/host-sample.h"
-#include "daemon/reserve.h"
+#include "daemon/reserve/reserve.h"
 #include "basic/size.h"
 
 #define BOOST_CHECK_MS 100

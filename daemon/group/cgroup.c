@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/cgroup.h"
+#include "daemon/group/cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>

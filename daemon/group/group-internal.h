@@ -3,7 +3,7 @@
 
 /* Definitions shared by the group table (group.c) and the boost of a group (group-boost.c). */
 
-#include "daemon/group.h"
+#include "daemon/group/group.h"
 
 struct MemctlGroups {
     char *mount;

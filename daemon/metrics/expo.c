@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/expo.h"
+#include "daemon/metrics/expo.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "daemon/auth.h"
+#include "daemon/bus/auth.h"
 
 #include <grp.h>
 #include <pwd.h>

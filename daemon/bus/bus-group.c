@@ -2,9 +2,9 @@
 /* org.memctl.Group1: one object per managed group, properties read when asked. */
 #include <string.h>
 
-#include "daemon/bus-internal.h"
-#include "daemon/cgroup.h"
-#include "daemon/critical.h"
+#include "daemon/bus/internal.h"
+#include "daemon/group/cgroup.h"
+#include "daemon/reserve/critical.h"
 #include "daemon/memctl-dbus.h"
 #include "kernel/sample.h"
 #include "include/memctl/memctl.h"
