@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "policy/episode.h"
+
+#include <errno.h>
+#include <stddef.h>
+
+void memctl_episode_init(MemctlEpisode *e)
+{
+    *e = (MemctlEpisode){0};
+}
+
+bool memctl_episode_wants_sample(const MemctlEpisode *e, MemctlEpisodeCause cause, uint64_t high)
+{
+    if (high == UINT64_MAX)
+        return false; /* memctld does not decide for groups without a high threshold */
+    if (!e->sampling)
+        return !e->victim || e->released; /* a victim is being released: wait for it, don't guess */
+    return cause == MEMCTL_EPISODE_TICK || e->max_hit;
+}
+
+static MemctlEpisodeAction start(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt)
+{
+    if (x->current <= x->high)
+        return MEMCTL_EPISODE_NONE;
+    e->sampling = true;
+    e->t_over_rt = t_rt;
+    e->t_over_mono = x->t_usec;
+    e->last = *x;
+    e->progress = (MemctlProgressState){0};
+    e->max_hit = false;
+    return MEMCTL_EPISODE_START;
+}
+
+MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt,
+                                          const MemctlProgressConfig *cfg, uint64_t page_size,
+                                          const char **ret_reason)
+{
+    if (!e->sampling)
+        return start(e, x, t_rt);
+
+    e->verdict = memctl_progress_decide(&e->last, x, cfg, page_size, &e->progress, &e->figures);
+    e->last = *x;
+    if (e->verdict == MEMCTL_VERDICT_CALM) {
+        /* Back under high. A victim that has still not exited released what the group needed. */
+        if (e->victim && !e->released) {
+            e->released = true;
+            e->t_released = x->t_usec;
+        }
+        e->sampling = false;
+        e->t_over_rt = e->t_over_mono = 0;
+        e->no_victim_said = false;
+        return MEMCTL_EPISODE_CALM;
+    }
+    const char *reason = memctl_verdict_name(e->verdict);
+    bool kill = memctl_verdict_is_kill(e->verdict);
+    if (!kill && e->max_hit && e->verdict == MEMCTL_VERDICT_WAIT) {
+        kill = true;
+        reason = "max";
+    }
+    e->max_hit = false;
+    if (!kill)
+        return MEMCTL_EPISODE_NONE;
+    *ret_reason = reason;
+    return MEMCTL_EPISODE_KILL;
+}
+
+void memctl_episode_max_hit(MemctlEpisode *e)
+{
+    if (e->sampling)
+        e->max_hit = true;
+}
+
+void memctl_episode_set_origin(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt,
+                               uint64_t t_mono, const MemctlProgressFigures *figures)
+{
+    if (x)
+        e->last = *x;
+    e->t_over_rt = t_rt;
+    e->t_over_mono = t_mono;
+    if (figures)
+        e->figures = *figures;
+}
+
+bool memctl_episode_escalates(const MemctlEpisode *e)
+{
+    return e->victim && !e->released;
+}
+
+void memctl_episode_victim_started(MemctlEpisode *e)
+{
+    e->victim = true;
+    e->released = false;
+    e->progress = (MemctlProgressState){0};
+}
+
+void memctl_episode_victim_done(MemctlEpisode *e, bool exited)
+{
+    bool released = e->released;
+    e->victim = false;
+    e->released = false;
+    if (!exited || released)
+        return; /* escalation or teardown: the episode goes on; released: it ended when the group
+                 * came back under high, and another may have begun since */
+    e->progress = (MemctlProgressState){0};
+    e->t_over_rt = e->t_over_mono = 0;
+    e->sampling = false;
+    e->max_hit = false;
+}
+
+bool memctl_episode_kill_result(MemctlEpisode *e, int r)
+{
+    if (r == 0) {
+        e->no_victim_said = false;
+        return false;
+    }
+    if (r == -ESRCH) {
+        bool say = !e->no_victim_said;
+        e->no_victim_said = true;
+        return say;
+    }
+    return r != -EINPROGRESS;
+}
+
+bool memctl_episode_release_expired(const MemctlEpisode *e, uint64_t now)
+{
+    return e->victim && e->released && now - e->t_released >= MEMCTL_EPISODE_RELEASED_WAIT_USEC;
+}
+
+bool memctl_episode_needs_timer(const MemctlEpisode *e)
+{
+    return e->sampling || (e->victim && e->released);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/progress.h"
+
+/*
+ * A group's episode over memory.high, as pure logic: the core reads the group's files, signals and
+ * reports (daemon/core/slot.c); this decides when. An episode starts when the group is found over
+ * its high (sampling starts: the decision window's timer runs), goes on window by window with a
+ * verdict on measured progress (policy/progress.h), and ends when the group is back under high
+ * (calm) or when its victim has exited.
+ *
+ * Knowledge, not timers (docs/WHY.md, "Re-enable OOM killer using timers"): while a victim is dying
+ * nothing new starts on the event path, since its memory is on its way back; the next kill needs a
+ * whole decision's worth of windows measured after this one. A kill decided while the previous
+ * victim has neither exited nor been released is an escalation: that victim cannot exit (a
+ * livelock), and its record says so. A victim whose group went back under high before it exited
+ * released what the group needed: the episode is over, and its record waits for the exit at most
+ * MEMCTL_EPISODE_RELEASED_WAIT_USEC (one stuck in the kernel, its address space reaped, may never
+ * exit).
+ */
+
+#define MEMCTL_EPISODE_RELEASED_WAIT_USEC 1000000
+
+typedef enum {
+    MEMCTL_EPISODE_EVENT,    /* memory.events changed, a command, the group's registration */
+    MEMCTL_EPISODE_TICK,     /* the decision window's timer */
+    MEMCTL_EPISODE_PRESSURE, /* a PSI trigger, the group's or the host's */
+} MemctlEpisodeCause;
+
+typedef enum {
+    MEMCTL_EPISODE_NONE,  /* nothing to do */
+    MEMCTL_EPISODE_START, /* crossed high: sampling starts (run the window timer, say "high") */
+    MEMCTL_EPISODE_CALM,  /* back under high: the episode is over */
+    MEMCTL_EPISODE_KILL,  /* kill a victim now, for the reason given */
+} MemctlEpisodeAction;
+
+typedef struct {
+    bool sampling;                   /* over high: sampled once per window */
+    bool max_hit;                    /* memory.max was hit since the last decision */
+    bool no_victim_said;             /* "no eligible victim" was reported in this episode */
+    uint64_t t_over_rt, t_over_mono; /* when it crossed high (the kill record's event time); 0: not */
+    MemctlProgressSample last;
+    MemctlProgressState progress;
+    MemctlProgressFigures figures; /* what the last verdict was based on */
+    MemctlVerdict verdict;
+    bool victim;         /* a victim is dying */
+    bool released;       /* ... and the group went back under high before it exited */
+    uint64_t t_released; /* CLOCK_MONOTONIC */
+} MemctlEpisode;
+
+void memctl_episode_init(MemctlEpisode *e);
+
+/* Whether the core must read a fresh sample for this cause. A group without high (UINT64_MAX) is
+ * never decided on; a dying victim not yet released is waited for; while sampling, decisions are
+ * made on the window's edges, or at once when memory.max was hit. */
+bool memctl_episode_wants_sample(const MemctlEpisode *e, MemctlEpisodeCause cause, uint64_t high);
+
+/* The decision on a fresh sample x (x->high: the high in force) at CLOCK_REALTIME t_rt. On
+ * MEMCTL_EPISODE_KILL, *ret_reason names why: no-progress, stall, or max (memory.max was hit in a
+ * window without progress: the kernel is about to fail a charge or kill). */
+MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt,
+                                          const MemctlProgressConfig *cfg, uint64_t page_size,
+                                          const char **ret_reason);
+
+/* memory.events "max" moved: while sampling, the next decision is made at once. */
+void memctl_episode_max_hit(MemctlEpisode *e);
+
+/* A kill decided outside the episode (a manual kill, the host guard): its record's evidence is x
+ * (NULL: the last sample stands), taken at t_rt / t_mono, and figures if given. */
+void memctl_episode_set_origin(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt,
+                               uint64_t t_mono, const MemctlProgressFigures *figures);
+
+/* A kill is about to be made while a victim is dying: true when it is an escalation (that victim
+ * neither exited nor was released: a livelock). The caller then ends that victim (not exited). */
+bool memctl_episode_escalates(const MemctlEpisode *e);
+
+/* A victim was signalled: the next one needs fresh evidence, measured after this kill. */
+void memctl_episode_victim_started(MemctlEpisode *e);
+
+/* The victim is done: exited (its pidfd, or the group emptied: the episode is decided afresh from
+ * what the group looks like now) or not (escalation, teardown, the release wait ran out). */
+void memctl_episode_victim_done(MemctlEpisode *e, bool exited);
+
+/* The outcome (0 or -errno) of a kill the episode decided: true when it must be reported. -ESRCH
+ * (nothing eligible: everything is critical, protected or memctld) stays so at every decision of the
+ * episode, so it is reported once; -EINPROGRESS (someone is dying already) is no failure. */
+bool memctl_episode_kill_result(MemctlEpisode *e, int r);
+
+/* On the window's tick at `now` (CLOCK_MONOTONIC): true when a released victim has had its
+ * MEMCTL_EPISODE_RELEASED_WAIT_USEC and its record must go out as it stands. */
+bool memctl_episode_release_expired(const MemctlEpisode *e, uint64_t now);
+
+/* Whether the window timer must keep running for this group (no timer runs while nothing happens). */
+bool memctl_episode_needs_timer(const MemctlEpisode *e);
