@@ -23,3 +23,11 @@ static inline int memctl_fd_steal(int *fd)
     *fd = -1;
     return r;
 }
+
+/* Closes an fd that a struct owns and marks it closed (-1); nothing for -1. */
+static inline void memctl_fd_close(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}

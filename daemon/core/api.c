@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The GLib side of the core: everything that may allocate or block happens here, before the core
- * thread sees it. Group slots are prepared (files opened, PSI trigger armed) here and handed over
- * through the command ring.
+ * The core's API to the main thread: everything that may allocate or block happens here, before the
+ * core thread sees it. The core's state is allocated once (memctl_core_new()), the host guard's
+ * files are opened, group slots are prepared (files opened, PSI trigger armed) and handed over
+ * through the command ring, the policy is published into a slot's atomics, and events are drained.
  */
 #include <assert.h>
 #include <errno.h>
@@ -16,10 +17,12 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "basic/fd-util.h"
+#include "basic/size.h"
 #include "daemon/core/internal.h"
+#include "kernel/host-sample.h"
 #include "kernel/sample.h"
 #include "policy/limits.h"
-#include "basic/size.h"
 
 void memctl_core_config_default(MemctlCoreConfig *c)
 {
@@ -34,6 +37,109 @@ void memctl_core_config_default(MemctlCoreConfig *c)
     memctl_host_config_default(&c->host);
     c->host_psi_stall_usec = 5 * 1000;
     c->host_psi_window_usec = 500 * 1000;
+}
+
+static void slot_close(Slot *s)
+{
+    int *fds[] = {&s->fd_events, &s->fd_current, &s->fd_stat, &s->fd_pressure, &s->fd_trigger,
+                  &s->fd_procs,  &s->fd_kill,    &s->fd_swap, &s->fd_cgevents};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        memctl_fd_close(fds[i]);
+    memctl_fd_close(&s->v.pidfd);
+}
+
+/* Closes a slot's fds and returns it to SLOT_FREE defaults. */
+static void slot_reset(Slot *s)
+{
+    slot_close(s);
+    memset(s, 0, sizeof(*s));
+    s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = s->fd_trigger = -1;
+    s->fd_procs = s->fd_kill = s->fd_swap = s->fd_cgevents = s->v.pidfd = -1;
+    s->wd_events = s->wd_cgevents = -1;
+    s->parent = -1;
+}
+
+static int open_proc(const MemctlCore *c, const char *leaf)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "%s/%s", c->proc_root, leaf);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+/* The size of a /proc file, by reading it (they report st_size 0). */
+static ssize_t proc_size(int fd)
+{
+    char buf[4096];
+    ssize_t total = 0, n;
+    off_t off = 0;
+    while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+        total += n;
+        off += n;
+    }
+    return n < 0 ? -errno : total;
+}
+
+/* The host guard's files and buffers (it runs on the core thread: host.c). */
+static int host_setup(MemctlCore *c)
+{
+    c->host_victim = -1;
+    memctl_host_progress_config(&c->cfg.host, &c->cfg.progress, &c->host_progress);
+    c->host_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (c->host_tfd < 0)
+        return -errno;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)K_HOST_TIMER << 32};
+    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->host_tfd, &ev) < 0)
+        return -errno;
+    if ((c->fd_zoneinfo = open_proc(c, "zoneinfo")) < 0 || (c->fd_meminfo = open_proc(c, "meminfo")) < 0 ||
+        (c->fd_vmstat = open_proc(c, "vmstat")) < 0 ||
+        (c->fd_host_pressure = open_proc(c, "pressure/memory")) < 0)
+        return c->fd_zoneinfo < 0  ? c->fd_zoneinfo
+               : c->fd_meminfo < 0 ? c->fd_meminfo
+               : c->fd_vmstat < 0  ? c->fd_vmstat
+                                   : c->fd_host_pressure;
+    /* One buffer for all four, twice the largest (zoneinfo grows with CPUs: per-cpu pagesets). */
+    ssize_t biggest = 16384;
+    int fds[] = {c->fd_zoneinfo, c->fd_meminfo, c->fd_vmstat};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        ssize_t n = proc_size(fds[i]);
+        if (n < 0)
+            return (int)n;
+        if (n > biggest)
+            biggest = n;
+    }
+    c->host_buf_size = (size_t)biggest * 2;
+    c->host_buf = calloc(1, c->host_buf_size);
+    c->gcands = calloc(c->cfg.max_groups, sizeof(*c->gcands));
+    c->gcand_slot = calloc(c->cfg.max_groups, sizeof(*c->gcand_slot));
+    c->gskip = calloc(c->cfg.max_groups, sizeof(*c->gskip));
+    if (!c->host_buf || !c->gcands || !c->gcand_slot || !c->gskip)
+        return -ENOMEM;
+    c->fd_swaps = open_proc(c, "swaps"); /* no swap support: no zram to account for */
+    memctl_core_host_zram_rescan(c);
+    return 0;
+}
+
+static void host_teardown(MemctlCore *c)
+{
+    int *fds[] = {&c->host_tfd,  &c->fd_zoneinfo,      &c->fd_meminfo,
+                  &c->fd_vmstat, &c->fd_host_pressure, &c->fd_swaps};
+    for (uint32_t i = 0; i < c->n_zram; i++)
+        close(c->fd_zram[i]);
+    c->n_zram = 0;
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
+    free(c->host_buf);
+    free(c->gcands);
+    free(c->gcand_slot);
+    free(c->gskip);
+    c->gskip = NULL;
+    c->host_buf = NULL;
+    c->gcands = NULL;
+    c->gcand_slot = NULL;
 }
 
 static int epoll_add(int epfd, int fd, uint32_t events, uint32_t kind, uint32_t idx)
@@ -92,7 +198,7 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     if (!c->slots || !c->cands || !c->cand_slot || !c->pids || !c->pidfds || !c->buf)
         goto fail;
     for (size_t i = 0; i < cfg->max_groups; i++)
-        memctl_core_slot_reset(&c->slots[i]);
+        slot_reset(&c->slots[i]);
 
     if ((r = memctl_ring_new(sizeof(int32_t), cfg->max_groups + 1, &c->cmds)) < 0 ||
         (r = memctl_ring_new(sizeof(MemctlCoreEvent), 1024, &c->events)) < 0)
@@ -109,7 +215,7 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
         (r = epoll_add(c->epfd, c->tfd, EPOLLIN, K_TIMER, 0)) < 0)
         goto fail;
 
-    if ((r = memctl_core_host_setup(c)) < 0)
+    if ((r = host_setup(c)) < 0)
         goto fail;
 
     /* Host pressure: look at every group, and arm the host guard, when the whole machine stalls. */
@@ -182,8 +288,8 @@ void memctl_core_free(MemctlCore *c)
     memctl_core_stop(c);
     if (c->slots)
         for (size_t i = 0; i < c->cfg.max_groups; i++)
-            memctl_core_slot_reset(&c->slots[i]);
-    memctl_core_host_teardown(c);
+            slot_reset(&c->slots[i]);
+    host_teardown(c);
     int fds[] = {c->epfd, c->ifd, c->tfd, c->host_psi_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
@@ -223,7 +329,7 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
         return -ENOSPC;
 
     Slot *s = &c->slots[i];
-    memctl_core_slot_reset(s);
+    slot_reset(s);
     snprintf(s->name, sizeof(s->name), "%s", name);
     snprintf(s->path, sizeof(s->path), "%s", path);
     snprintf(s->relpath, sizeof(s->relpath), "%s", path + ml);
@@ -267,7 +373,7 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
             r = s->fd_trigger;
     }
     if (r < 0) {
-        memctl_core_slot_reset(s);
+        slot_reset(s);
         return r;
     }
     atomic_store(&s->high, high);
@@ -393,7 +499,7 @@ bool memctl_core_next_event(MemctlCore *c, MemctlCoreEvent *ret)
         return false;
     if (ret->type == MEMCTL_EVENT_GROUP_RELEASED && ret->slot >= 0 && (size_t)ret->slot < c->cfg.max_groups) {
         Slot *s = &c->slots[ret->slot];
-        memctl_core_slot_reset(s);
+        slot_reset(s);
         atomic_store(&s->state, SLOT_FREE);
     }
     return true;

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Definitions shared by the core thread (loop.c, host.c) and its API to the main thread (api.c). */
+/*
+ * Definitions shared by the core's files: the thread (loop.c, dispatching to slot.c for a group's
+ * episode, kill.c for victims, host.c for the host guard, io.c for the small reads and writes they
+ * all make) and its API to the main thread (api.c). README.md says what each side may touch.
+ */
 
 #include <pthread.h>
 #include <stdatomic.h>
 
 #include "daemon/core/api.h"
 #include "daemon/core/ring.h"
+#include "policy/episode.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -24,9 +29,6 @@
 #define CORE_STAT_BUF (16u * 1024)
 #define CORE_PATH_MAX 512
 #define CORE_ALERT_INTERVAL_USEC 1000000
-/* How long a victim whose group is calm again may take to exit before its record goes out anyway
- * (one stuck in the kernel, its address space reaped, may never exit). */
-#define CORE_RELEASED_WAIT_USEC 1000000
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
 enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER };
@@ -48,13 +50,10 @@ enum {
 enum { CMD_PING = 1u << 0, CMD_WEDGE = 1u << 1 };
 #define CMD_CORE (-1)
 
+/* The victim being released (whether there is one: the episode's `victim`). */
 typedef struct {
-    bool active;
     bool group_kill;
     uint32_t manual_req; /* the KillGroup request waiting for this victim's record; 0: none */
-    bool released;       /* the group went back under high before the victim exited: the episode is
-                          * over, and its record waits for the exit (CORE_RELEASED_WAIT_USEC at most) */
-    uint64_t t_released; /* CLOCK_MONOTONIC */
     int pidfd;
     uint64_t t_signal; /* CLOCK_MONOTONIC */
     uint64_t current_before;
@@ -78,18 +77,11 @@ typedef struct {
 
     /* core-private */
     int wd_events, wd_cgevents;
-    bool sampling;
-    uint64_t t_over_rt, t_over_mono;
-    MemctlProgressSample last;
-    MemctlProgressState pst;
-    MemctlProgressFigures fig;
-    MemctlVerdict verdict;
+    MemctlEpisode ep; /* the episode over high (policy/episode.h) */
     uint32_t full_avg10;
     uint64_t seen_oom_kill, seen_max;
     _Atomic uint64_t last_events[4]; /* memory.events oom, oom_kill, high, max as last read */
-    bool max_hit;
-    bool no_victim_said;  /* "no eligible victim" reported in this episode over high (said once) */
-    uint64_t t_alert[2];  /* last PressureAlert per level (high, stall), CLOCK_MONOTONIC */
+    uint64_t t_alert[2];             /* last PressureAlert per level (high, stall), CLOCK_MONOTONIC */
     uint32_t manual_next; /* the KillGroup request the victim about to be chosen answers; 0: none */
     Victim v;
 
@@ -144,24 +136,44 @@ struct MemctlCore {
     bool *gskip;
 };
 
-/* The thread's entry point. */
+/* loop.c: the thread's entry point. */
 void *memctl_core_main(void *arg);
-/* Closes a slot's fds and returns it to SLOT_FREE defaults. */
-void memctl_core_slot_reset(Slot *s);
 
-/* loop.c, for the host guard: kills in slot i (its policy's way); 0 or -errno (-ESRCH: no victim). */
-int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group);
-/* Reads a slot's memory.current etc. into a progress sample. */
+/* io.c: the small reads and writes of the core thread. */
+/* Reads a slot's memory.current, memory.stat, memory.swap.current and memory.pressure. */
 int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret);
+/* True if slot j or an ancestor is registered critical. */
 bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j);
 /* Makes a timerfd fire every period_usec (0: disarms it); 0 or -errno. */
 int memctl_core_timer_period(int tfd, uint64_t period_usec);
+/* Runs the groups' decision window timer, or stops it. */
+void memctl_core_window_timer(MemctlCore *c, bool on);
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);
+/* Tells the KillGroup request `req` how its kill went (0, or -errno). */
+void memctl_core_manual_done(Slot *s, uint32_t req, int result);
+
+/* slot.c: a group's episode over high, on the core thread. */
+void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause);
+void memctl_core_slot_alert(MemctlCore *c, size_t i, int level); /* 0: "high", 1: "stall" */
+void memctl_core_slot_events_changed(MemctlCore *c, size_t i);   /* memory.events.local */
+void memctl_core_slot_cgevents_changed(MemctlCore *c, size_t i); /* cgroup.events */
+void memctl_core_slot_commands(MemctlCore *c, size_t i);         /* the slot's CMD_* bits */
+void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now);
+
+/* kill.c: victims. Kills in slot i (its policy's way, or all of it); 0 or -errno (-ESRCH: no eligible
+ * victim, -EINPROGRESS: one is dying already). */
+int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group);
+/* The victim of slot i is done: exited or not (escalation, teardown, release wait over). */
+void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited);
+/* The host guard's kill: the group ranked first, then its victim. */
+void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict);
 
 /* host.c: the host guard, on the core thread. */
-void memctl_core_host_pressure(MemctlCore *c);    /* the host PSI trigger fired */
-void memctl_core_host_tick(MemctlCore *c);        /* the host timer expired */
+bool memctl_core_host_pressure(MemctlCore *c); /* the host PSI trigger fired; true: kill now */
+/* The host timer expired: true with the verdict when it says kill. */
+bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill);
 void memctl_core_host_victim_done(MemctlCore *c); /* the victim it waited for is done */
-/* host.c, GLib side: opens the host's files (setup) / closes them. */
-int memctl_core_host_setup(MemctlCore *c);
-void memctl_core_host_teardown(MemctlCore *c);
+/* The best-ranked group among the active children of `parent` (-1: the top level) not in skip. */
+int memctl_core_host_pick(MemctlCore *c, int parent, const bool *skip);
+/* The zram devices swapped on now, each mm_stat opened once (setup, and each arming). */
+void memctl_core_host_zram_rescan(MemctlCore *c);

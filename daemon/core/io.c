@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The core thread's small reads and writes, shared by its other files: a group's sample, the
+ * critical bit of a slot's subtree, events out to the GLib side, timers, KillGroup answers. Nothing
+ * here allocates, logs or blocks.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/timerfd.h>
+
+#include "basic/str.h"
+#include "daemon/core/internal.h"
+#include "daemon/core/ring.h"
+#include "kernel/sample.h"
+
+int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret)
+{
+    MemctlProgressSample x = {.t_usec = memctl_now_usec(), .high = atomic_load(&s->high)};
+    int r = memctl_sample_read_u64(s->fd_current, &x.current);
+    if (r < 0)
+        return r;
+    if (memctl_sample_read(s->fd_stat, c->buf, c->buf_size) > 0) {
+        (void)memctl_sample_key(c->buf, "pgsteal", &x.pgsteal);
+        (void)memctl_sample_key(c->buf, "pgscan", &x.pgscan);
+        uint64_t ra = 0, rf = 0;
+        (void)memctl_sample_key(c->buf, "workingset_refault_anon", &ra);
+        (void)memctl_sample_key(c->buf, "workingset_refault_file", &rf);
+        x.refault = ra + rf;
+    }
+    if (s->fd_swap >= 0)
+        (void)memctl_sample_read_u64(s->fd_swap, &x.swap_current);
+    uint64_t some;
+    if (memctl_sample_read(s->fd_pressure, c->buf, c->buf_size) > 0)
+        (void)memctl_sample_pressure(c->buf, &some, &x.full_total_usec, &s->full_avg10);
+    *ret = x;
+    return 0;
+}
+
+bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j)
+{
+    for (int k = (int)j; k >= 0; k = c->slots[k].parent)
+        if (atomic_load(&c->slots[k].critical))
+            return true;
+    return false;
+}
+
+int memctl_core_timer_period(int tfd, uint64_t period_usec)
+{
+    struct itimerspec its = {0};
+    its.it_interval.tv_sec = (time_t)(period_usec / 1000000);
+    its.it_interval.tv_nsec = (long)(period_usec % 1000000) * 1000;
+    its.it_value = its.it_interval;
+    return timerfd_settime(tfd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+void memctl_core_window_timer(MemctlCore *c, bool on)
+{
+    if (c->timer_armed != on && memctl_core_timer_period(c->tfd, on ? c->cfg.progress.window_usec : 0) == 0)
+        c->timer_armed = on;
+}
+
+void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err)
+{
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_ERROR, .slot = slot, .error = err};
+    if (slot >= 0)
+        memctl_str_copy(e.group, sizeof(e.group), c->slots[slot].name);
+    memctl_str_copy(e.what, sizeof(e.what), what);
+    e.t_event_usec = memctl_realtime_usec();
+    memctl_ring_push(c->events, &e);
+}
+
+void memctl_core_manual_done(Slot *s, uint32_t req, int result)
+{
+    atomic_store_explicit(&s->manual_result, result, memory_order_relaxed);
+    atomic_store_explicit(&s->manual_done_req, req, memory_order_release);
+}

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Victims, on the core thread: who is a candidate (the processes of a group's subtree, with what the
+ * policy says of each), the kill itself (one process by pidfd, or the whole group by cgroup.kill,
+ * or all but those that must be spared), its memory reaped at once (process_mrelease), and the
+ * victim's record, which goes to the GLib side when the victim is done: exited, or ended without
+ * exiting. The host guard's kill (host.c decides, this kills) descends to the group ranked first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "basic/fd-util.h"
+#include "basic/size.h"
+#include "basic/str.h"
+#include "daemon/core/internal.h"
+#include "daemon/core/ring.h"
+#include "kernel/cgpath.h"
+#include "kernel/sample.h"
+
+static bool slot_in_subtree(const MemctlCore *c, size_t j, size_t root)
+{
+    for (int k = (int)j; k >= 0; k = c->slots[k].parent)
+        if ((size_t)k == root)
+            return true;
+    return false;
+}
+
+static bool pid_is_critical(MemctlCore *c, int32_t pid)
+{
+    for (size_t i = 0; i < MEMCTL_CORE_CRITICAL_PIDS; i++)
+        if (atomic_load(&c->critical_pids[i]) == pid)
+            return true;
+    return false;
+}
+
+/* A consistent copy of slot i's prefer/avoid lists (seqlock: the GLib side may be writing). */
+static void read_lists(Slot *s, MemctlCoreMatch *ret_prefer, MemctlCoreMatch *ret_avoid)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        uint32_t seq = atomic_load_explicit(&s->lists_seq, memory_order_acquire);
+        if (seq & 1)
+            continue;
+        memcpy(ret_prefer, &s->prefer, sizeof(*ret_prefer));
+        memcpy(ret_avoid, &s->avoid, sizeof(*ret_avoid));
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->lists_seq, memory_order_relaxed) == seq)
+            return;
+    }
+    memset(ret_prefer, 0, sizeof(*ret_prefer)); /* a writer that never finishes: no preferences */
+    memset(ret_avoid, 0, sizeof(*ret_avoid));
+}
+
+static bool list_matches(const MemctlCore *c, const MemctlCoreMatch *l, const MemctlCandidate *cand, size_t j)
+{
+    for (uint32_t k = 0; k < l->n_comm && k < MEMCTL_CORE_LIST_MAX; k++)
+        if (strncmp(cand->comm, l->comm[k], MEMCTL_COMM_MAX) == 0)
+            return true;
+    for (uint32_t k = 0; k < l->n_slot && k < MEMCTL_CORE_LIST_MAX; k++)
+        if (l->slot[k] >= 0 && (size_t)l->slot[k] < c->cfg.max_groups &&
+            slot_in_subtree(c, j, (size_t)l->slot[k]))
+            return true;
+    return false;
+}
+
+/* Fills c->cands with the processes of slot i and its descendants; returns the count. The
+ * prefer/avoid lists of slot i apply to all of them. */
+static size_t collect_candidates(MemctlCore *c, size_t i)
+{
+    size_t n = 0;
+    MemctlCoreMatch prefer, avoid;
+    read_lists(&c->slots[i], &prefer, &avoid);
+    for (size_t j = 0; j < c->cfg.max_groups && n < c->cfg.max_procs; j++) {
+        Slot *s = &c->slots[j];
+        if (atomic_load(&s->state) != SLOT_ACTIVE || !slot_in_subtree(c, j, i))
+            continue;
+        if (memctl_sample_read(s->fd_procs, c->buf, c->buf_size) < 0)
+            continue;
+        size_t np = memctl_sample_pids(c->buf, c->pids, c->cfg.max_procs - n);
+        for (size_t k = 0; k < np; k++) {
+            MemctlCandidate *cand = &c->cands[n];
+            if (memctl_sample_process(c->proc_root, c->pids[k], c->buf, c->buf_size, cand) < 0)
+                continue;
+            if (cand->pid == c->self_pid)
+                cand->flags |= MEMCTL_CAND_SELF;
+            if (memctl_core_slot_is_critical(c, j) || pid_is_critical(c, cand->pid))
+                cand->flags |= MEMCTL_CAND_CRITICAL;
+            if (list_matches(c, &prefer, cand, j))
+                cand->flags |= MEMCTL_CAND_PREFER;
+            else if (list_matches(c, &avoid, cand, j))
+                cand->flags |= MEMCTL_CAND_AVOID;
+            c->cand_slot[n] = (int32_t)j;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* True if pid is in slot j's cgroup (subtree: or one below it), by /proc/<pid>/cgroup. */
+static bool pid_in_slot(MemctlCore *c, int32_t pid, size_t j, bool subtree)
+{
+    char path[80];
+    if (memctl_sample_proc_path(path, sizeof(path), c->proc_root, pid, "cgroup") < 0)
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, c->buf, c->buf_size - 1);
+    close(fd);
+    if (n <= 3)
+        return false;
+    c->buf[n] = '\0';
+    const char *p;
+    size_t len;
+    if (memctl_cgpath_membership(c->buf, &p, &len) < 0)
+        return false;
+    const char *rel = c->slots[j].relpath;
+    return subtree ? memctl_cgpath_within(p, len, rel) : len == strlen(rel) && memcmp(p, rel, len) == 0;
+}
+
+/* True if pid (held by pidfd already) is still a member of slot j's cgroup (pid reuse). */
+static bool still_member(MemctlCore *c, int32_t pid, size_t j)
+{
+    return pid_in_slot(c, pid, j, false);
+}
+
+/* ---- victims ----------------------------------------------------------------------------- */
+
+static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livelock)
+{
+    Slot *s = &c->slots[i];
+    MemctlCoreEvent *e = &s->v.rec;
+    memset(e, 0, sizeof(*e));
+    e->type = MEMCTL_EVENT_KILL;
+    e->slot = (int32_t)i;
+    memctl_str_copy(e->group, sizeof(e->group), s->name);
+    memctl_str_copy(e->reason, sizeof(e->reason), reason);
+    e->livelock = livelock;
+    e->t_event_usec = s->ep.t_over_rt ? s->ep.t_over_rt : memctl_realtime_usec();
+    e->current = s->ep.last.current;
+    e->high = atomic_load(&s->high);
+    e->max = atomic_load(&s->max);
+    e->full_avg10_centi = s->full_avg10;
+    e->figures = s->ep.figures;
+    s->v.current_before = s->ep.last.current;
+    s->v.manual_req = s->manual_next;
+}
+
+void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
+{
+    Slot *s = &c->slots[i];
+    Victim *v = &s->v;
+    uint64_t now = memctl_now_usec();
+    uint64_t cur = 0;
+    if (memctl_sample_read_u64(s->fd_current, &cur) == 0 && cur < v->current_before &&
+        v->current_before - cur > v->rec.bytes_freed)
+        v->rec.bytes_freed = v->current_before - cur;
+    if (exited)
+        v->rec.signal_to_exit_usec = now - v->t_signal;
+    memctl_ring_push(c->events, &v->rec);
+    if (v->manual_req)
+        memctl_core_manual_done(s, v->manual_req, 0);
+    v->manual_req = 0;
+    if (v->pidfd >= 0) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, v->pidfd, NULL);
+        memctl_fd_close(&v->pidfd);
+    }
+    if (c->host_victim == (int32_t)i)
+        memctl_core_host_victim_done(c);
+    memctl_episode_victim_done(&s->ep, exited);
+}
+
+static void mrelease(int pidfd)
+{
+    /* Reaps the address space now, in our context, instead of after the victim's exit path or the
+     * kernel oom_reaper's delay. EAGAIN: partial, try again; ESRCH: already gone. */
+    for (int tries = 0; tries < 8; tries++)
+        if (syscall(SYS_process_mrelease, pidfd, 0) == 0 || errno != EAGAIN)
+            break;
+}
+
+/* True if one of the n candidates is being killed already (by the kernel's OOM killer, say): its
+ * memory is on its way back, and killing someone else now would be collateral (docs/WHY.md). */
+static bool any_dying(const MemctlCore *c, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (c->cands[k].flags & MEMCTL_CAND_DYING)
+            return true;
+    return false;
+}
+
+static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
+{
+    Slot *s = &c->slots[i];
+    size_t n = collect_candidates(c, i);
+    uint64_t scale = atomic_load(&s->max) != MEMCTL_SIZE_MAX ? atomic_load(&s->max) : s->ep.last.current;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        size_t k;
+        if (memctl_victim_pick(c->cands, n, scale, &k) < 0)
+            return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
+        MemctlCandidate *cand = &c->cands[k];
+        int pidfd = (int)syscall(SYS_pidfd_open, cand->pid, 0);
+        if (pidfd < 0 || !still_member(c, cand->pid, (size_t)c->cand_slot[k])) {
+            if (pidfd >= 0)
+                close(pidfd);
+            cand->flags |= MEMCTL_CAND_GONE;
+            continue;
+        }
+        victim_begin(c, i, reason, livelock);
+        uint64_t t0 = memctl_now_usec();
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0) {
+            int e = -errno;
+            close(pidfd);
+            if (e == -ESRCH) {
+                cand->flags |= MEMCTL_CAND_GONE;
+                continue;
+            }
+            return e;
+        }
+        Victim *v = &s->v;
+        v->t_signal = t0;
+        v->pidfd = pidfd;
+        v->group_kill = false;
+        v->rec.pid = cand->pid;
+        v->rec.npids = 1;
+        memcpy(v->rec.comm, cand->comm, sizeof(v->rec.comm));
+        v->rec.event_to_signal_usec = s->ep.t_over_mono ? t0 - s->ep.t_over_mono : 0;
+        /* The next victim needs fresh evidence: a whole decision's worth of windows, measured
+         * after this kill, in which nothing (not even this victim's release) made progress. */
+        memctl_episode_victim_started(&s->ep);
+        mrelease(pidfd);
+        v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
+        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
+            memctl_core_victim_finish(c, i, false);
+        return 0;
+    }
+    return -ESRCH;
+}
+
+/*
+ * A whole-group kill signalled at t0 is under way: `killed` processes, the record named after the
+ * largest candidate. It is done when the group is empty (pidfd -1: cgroup.events says populated 0)
+ * or, with a pidfd (some were spared and keep it populated), when that process has exited.
+ */
+static void group_victim_started(MemctlCore *c, size_t i, uint64_t t0, size_t biggest, size_t killed,
+                                 int pidfd)
+{
+    Slot *s = &c->slots[i];
+    Victim *v = &s->v;
+    v->t_signal = t0;
+    v->pidfd = pidfd;
+    v->group_kill = pidfd < 0;
+    v->rec.group_kill = true;
+    v->rec.pid = c->cands[biggest].pid;
+    v->rec.npids = (uint32_t)killed;
+    memcpy(v->rec.comm, c->cands[biggest].comm, sizeof(v->rec.comm));
+    v->rec.event_to_signal_usec = s->ep.t_over_mono ? t0 - s->ep.t_over_mono : 0;
+    v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
+    memctl_episode_victim_started(&s->ep);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
+    if (pidfd >= 0 && epoll_ctl(c->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
+        memctl_core_victim_finish(c, i, false);
+}
+
+/*
+ * True if a kill of slot i's whole subtree must spare someone in it (memctl_victim_spared(): a
+ * critical client, memctld, oom_score_adj -1000) among its n candidates; memctld and the registered
+ * critical processes are also looked for directly, and a subtree with more processes than could be
+ * read (max_procs) may hide such a process: cgroup.kill is never written over any of them.
+ */
+static bool subtree_has_spared(MemctlCore *c, size_t i, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (memctl_victim_spared(&c->cands[k]))
+            return true;
+    if (n >= c->cfg.max_procs || pid_in_slot(c, c->self_pid, i, true))
+        return true;
+    for (size_t k = 0; k < MEMCTL_CORE_CRITICAL_PIDS; k++) {
+        int32_t pid = atomic_load(&c->critical_pids[k]);
+        if (pid > 0 && pid_in_slot(c, pid, i, true))
+            return true;
+    }
+    return false;
+}
+
+/* Opens a pidfd on candidate k if it is still in its cgroup (not a recycled pid); -1 otherwise. */
+static int candidate_pidfd(MemctlCore *c, size_t k)
+{
+    int fd = (int)syscall(SYS_pidfd_open, c->cands[k].pid, 0);
+    if (fd >= 0 && !still_member(c, c->cands[k].pid, (size_t)c->cand_slot[k])) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A whole-group kill of a subtree where someone must be spared: every other eligible process gets
+ * SIGKILL through its pidfd; the record waits for the largest of them. */
+static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size_t n)
+{
+    size_t biggest = n, killed = 0;
+    int biggest_fd = -1;
+    uint64_t t0 = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!memctl_victim_eligible(&c->cands[k]))
+            continue;
+        int fd = candidate_pidfd(c, k);
+        if (fd < 0)
+            continue;
+        if (killed == 0) {
+            victim_begin(c, i, reason, false);
+            t0 = memctl_now_usec();
+        }
+        if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0) {
+            close(fd);
+            continue;
+        }
+        mrelease(fd);
+        killed++;
+        if (biggest == n || c->cands[k].anon_bytes > c->cands[biggest].anon_bytes) {
+            if (biggest_fd >= 0)
+                close(biggest_fd);
+            biggest = k;
+            biggest_fd = fd;
+        } else {
+            close(fd);
+        }
+    }
+    if (killed == 0)
+        return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
+    /* done when the largest has exited: the spared ones keep the group populated */
+    group_victim_started(c, i, t0, biggest, killed, biggest_fd);
+    return 0;
+}
+
+static int kill_all(MemctlCore *c, size_t i, const char *reason)
+{
+    Slot *s = &c->slots[i];
+    size_t n = collect_candidates(c, i);
+    if (subtree_has_spared(c, i, n))
+        return kill_all_but_spared(c, i, reason, n);
+    size_t nfd = 0;
+    size_t biggest = n;
+    for (size_t k = 0; k < n; k++) {
+        int fd = (int)syscall(SYS_pidfd_open, c->cands[k].pid, 0);
+        if (fd >= 0)
+            c->pidfds[nfd++] = fd;
+        if (biggest == n || c->cands[k].anon_bytes > c->cands[biggest].anon_bytes)
+            biggest = k;
+    }
+    if (n == 0 || biggest == n)
+        return -ESRCH;
+    victim_begin(c, i, reason, false);
+    uint64_t t0 = memctl_now_usec();
+    int r = 0;
+    if (pwrite(s->fd_kill, "1", 1, 0) < 0)
+        r = -errno;
+    for (size_t k = 0; k < nfd; k++) {
+        if (r == 0)
+            mrelease(c->pidfds[k]);
+        close(c->pidfds[k]);
+    }
+    if (r < 0)
+        return r;
+    group_victim_started(c, i, t0, biggest, n, -1); /* done at "populated 0" in cgroup.events */
+    return 0;
+}
+
+int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)
+{
+    Slot *s = &c->slots[i];
+    bool livelock = false;
+    if (s->ep.victim) {
+        /* The previous victim has neither exited nor given its memory back, and a whole decision
+         * window measured since its kill shows no progress: a livelock. Its record goes out as it
+         * stands (not exited) and the next victim's record says why it was needed. A victim whose
+         * group came back under high gave its memory back: the new episode is no livelock. */
+        livelock = memctl_episode_escalates(&s->ep);
+        memctl_core_victim_finish(c, i, false);
+    }
+    return (force_group || atomic_load(&s->oom_group)) ? kill_all(c, i, reason)
+                                                       : kill_one(c, i, reason, livelock);
+}
+
+/* ---- the host guard's kill ---------------------------------------------------------------- */
+
+void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict)
+{
+    c->host_state = (MemctlHostState){0}; /* whatever happens, the next decision needs fresh evidence */
+    bool *skip = c->gskip;                /* groups found without an eligible victim during this decision */
+    memset(skip, 0, c->cfg.max_groups * sizeof(*skip));
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int i = memctl_core_host_pick(c, -1, skip);
+        if (i < 0)
+            break;
+        for (int child; (child = memctl_core_host_pick(c, i, skip)) >= 0;)
+            i = child;
+        Slot *s = &c->slots[i];
+        MemctlProgressSample x;
+        bool sampled = memctl_core_slot_sample(c, s, &x) == 0;
+        memctl_episode_set_origin(&s->ep, sampled ? &x : NULL, c->host_t_rt, c->host_t_mono,
+                                  &c->host_fig.progress);
+        int r = memctl_core_slot_kill(c, (size_t)i, memctl_host_verdict_name(verdict), false);
+        if (r == 0) {
+            c->host_no_victim_said = false;
+            MemctlCoreEvent *e = &s->v.rec;
+            e->host = true;
+            e->host_available = c->host_fig.available;
+            e->host_zone_free = c->host_fig.zone_free;
+            e->host_zone_min = c->host_fig.zone_min;
+            if (s->ep.victim)
+                c->host_victim = i;
+            return;
+        }
+        if (r == -EINPROGRESS)
+            return;     /* someone there is dying already (the kernel's OOM killer got there first): its
+                         * memory is coming back; killing in another group now would be collateral */
+        skip[i] = true; /* nothing to kill in there: the next group */
+    }
+    if (!c->host_no_victim_said) /* once per arming: it is checked at every window */
+        memctl_core_emit_error(c, -1, "host: no eligible victim", -ESRCH);
+    c->host_no_victim_said = true;
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A group's life on the core thread: its registration (watches and triggers), what its files say
+ * (memory.events.local, cgroup.events, PSI), its episode over high (the decisions are
+ * policy/episode.c's; this reads the samples, runs the window timer, raises the alerts and asks
+ * kill.c for the victim), KillGroup requests, and its removal.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+
+#include "basic/size.h"
+#include "basic/str.h"
+#include "daemon/core/internal.h"
+#include "daemon/core/ring.h"
+#include "kernel/sample.h"
+
+/* A kill the episode decided; a failure is reported as policy/episode.c says (the first "no
+ * eligible victim" of an episode, any other failure but a victim already dying). */
+static void slot_kill(MemctlCore *c, size_t i, const char *reason)
+{
+    int r = memctl_core_slot_kill(c, i, reason, false);
+    if (memctl_episode_kill_result(&c->slots[i].ep, r))
+        memctl_core_emit_error(c, (int)i, r == -ESRCH ? "no eligible victim" : "kill failed", r);
+}
+
+/* ---- decisions --------------------------------------------------------------------------- */
+
+/* Tells the GLib side that a group is under pressure, at most once a second per level. */
+void memctl_core_slot_alert(MemctlCore *c, size_t i, int level)
+{
+    Slot *s = &c->slots[i];
+    uint64_t now = memctl_now_usec();
+    if (s->t_alert[level] && now - s->t_alert[level] < CORE_ALERT_INTERVAL_USEC)
+        return;
+    s->t_alert[level] = now;
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = (int32_t)i};
+    memctl_str_copy(e.group, sizeof(e.group), s->name);
+    memctl_str_copy(e.reason, sizeof(e.reason), level == 0 ? "high" : "stall");
+    e.t_event_usec = memctl_realtime_usec();
+    e.high = atomic_load(&s->high);
+    e.max = atomic_load(&s->max);
+    e.current = s->ep.last.current;
+    memctl_ring_push(c->events, &e);
+}
+
+/* The progress settings of slot i: the core's, with the group's own stall budget if it has one. */
+static MemctlProgressConfig slot_progress_config(const MemctlCore *c, Slot *s)
+{
+    MemctlProgressConfig pc = c->cfg.progress;
+    uint32_t budget = atomic_load(&s->stall_budget_pct), windows = atomic_load(&s->stall_windows);
+    if (budget)
+        pc.stall_budget_pct = budget;
+    if (windows)
+        pc.stall_windows = windows;
+    return pc;
+}
+
+void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause)
+{
+    Slot *s = &c->slots[i];
+    if (!memctl_episode_wants_sample(&s->ep, cause, atomic_load(&s->high)))
+        return;
+    MemctlProgressSample x;
+    if (memctl_core_slot_sample(c, s, &x) < 0)
+        return;
+    MemctlProgressConfig pc = slot_progress_config(c, s);
+    const char *reason = NULL;
+    switch (memctl_episode_decide(&s->ep, &x, memctl_realtime_usec(), &pc, c->page_size, &reason)) {
+    case MEMCTL_EPISODE_START:
+        memctl_core_window_timer(c, true);
+        memctl_core_slot_alert(c, i, 0);
+        break;
+    case MEMCTL_EPISODE_KILL:
+        slot_kill(c, i, reason);
+        break;
+    case MEMCTL_EPISODE_CALM:
+    case MEMCTL_EPISODE_NONE:
+        break;
+    }
+}
+
+enum { EV_OOM, EV_OOM_KILL, EV_HIGH, EV_MAX, _EV_COUNT };
+
+/* Parses memory.events once into ret (0 for a key that is missing) and keeps the values for
+ * RemoveGroup: a runtime may delete the cgroup before its poststop hook asks. */
+static void slot_note_events(Slot *s, const char *text, uint64_t ret[static _EV_COUNT])
+{
+    static const char *const keys[_EV_COUNT] = {"oom", "oom_kill", "high", "max"};
+    for (size_t k = 0; k < _EV_COUNT; k++) {
+        ret[k] = 0;
+        if (memctl_sample_key(text, keys[k], &ret[k]) == 0)
+            atomic_store(&s->last_events[k], ret[k]);
+    }
+}
+
+void memctl_core_slot_events_changed(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) <= 0)
+        return;
+    uint64_t ev[_EV_COUNT];
+    slot_note_events(s, c->buf, ev);
+    uint64_t oom_kill = ev[EV_OOM_KILL], max = ev[EV_MAX];
+    if (oom_kill > s->seen_oom_kill) {
+        MemctlCoreEvent e = {.type = MEMCTL_EVENT_KERNEL_OOM, .slot = (int32_t)i};
+        memctl_str_copy(e.group, sizeof(e.group), s->name);
+        memctl_str_copy(e.reason, sizeof(e.reason), "kernel");
+        e.npids = (uint32_t)(oom_kill - s->seen_oom_kill);
+        e.t_event_usec = memctl_realtime_usec();
+        e.high = atomic_load(&s->high);
+        e.max = atomic_load(&s->max);
+        (void)memctl_sample_read_u64(s->fd_current, &e.current);
+        memctl_ring_push(c->events, &e);
+        s->seen_oom_kill = oom_kill;
+    }
+    if (max > s->seen_max) {
+        s->seen_max = max;
+        memctl_episode_max_hit(&s->ep);
+    }
+    memctl_core_slot_check(c, i, MEMCTL_EPISODE_EVENT);
+}
+
+void memctl_core_slot_cgevents_changed(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    if (!s->ep.victim || !s->v.group_kill)
+        return;
+    char buf[128];
+    ssize_t n = memctl_sample_read(s->fd_cgevents, buf, sizeof(buf));
+    uint64_t populated = 1;
+    if (n > 0 && memctl_sample_key(buf, "populated", &populated) == 0 && populated == 0)
+        memctl_core_victim_finish(c, i, true);
+}
+
+/* ---- commands ---------------------------------------------------------------------------- */
+
+static void slot_register(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    char p[CORE_PATH_MAX + 32];
+    size_t pl = strlen(s->path);
+    memcpy(p, s->path, pl);
+    memcpy(p + pl, "/memory.events.local", 21);
+    s->wd_events = inotify_add_watch(c->ifd, p, IN_MODIFY);
+    memcpy(p + pl, "/cgroup.events", 15);
+    s->wd_cgevents = inotify_add_watch(c->ifd, p, IN_MODIFY);
+    if (s->wd_events < 0 || s->wd_cgevents < 0)
+        memctl_core_emit_error(c, (int)i, "inotify_add_watch", -errno);
+    if (s->fd_trigger >= 0) {
+        struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = ((uint64_t)K_TRIGGER << 32) | i};
+        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, s->fd_trigger, &ev) < 0)
+            memctl_core_emit_error(c, (int)i, "epoll_ctl psi trigger", -errno);
+    }
+    if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) > 0) {
+        uint64_t ev[_EV_COUNT];
+        slot_note_events(s, c->buf, ev);
+        s->seen_oom_kill = ev[EV_OOM_KILL];
+        s->seen_max = ev[EV_MAX];
+    }
+    atomic_store(&s->state, SLOT_ACTIVE);
+    memctl_core_slot_check(c, i, MEMCTL_EPISODE_EVENT); /* an adopted group may be over high already */
+}
+
+static void slot_unregister(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    if (s->wd_events >= 0)
+        inotify_rm_watch(c->ifd, s->wd_events);
+    if (s->wd_cgevents >= 0 && s->wd_cgevents != s->wd_events)
+        inotify_rm_watch(c->ifd, s->wd_cgevents);
+    s->wd_events = s->wd_cgevents = -1;
+    if (s->fd_trigger >= 0)
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, s->fd_trigger, NULL);
+    if (s->ep.victim)
+        memctl_core_victim_finish(c, i, false);
+    memctl_episode_init(&s->ep);
+    atomic_store(&s->state, SLOT_RETIRED);
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_GROUP_RELEASED, .slot = (int32_t)i};
+    memctl_str_copy(e.group, sizeof(e.group), s->name);
+    memctl_ring_push(c->events, &e);
+}
+
+/* KillGroup: always answered, with the victim's record once it is released
+ * (memctl_core_victim_finish()) or at once with the reason there is none. */
+static void manual_kill(MemctlCore *c, size_t i, bool group)
+{
+    Slot *s = &c->slots[i];
+    uint32_t req = atomic_load_explicit(&s->manual_req, memory_order_acquire);
+    if (atomic_load(&s->state) != SLOT_ACTIVE) {
+        memctl_core_manual_done(s, req, -ENOENT);
+        return;
+    }
+    MemctlProgressSample x;
+    bool sampled = memctl_core_slot_sample(c, s, &x) == 0;
+    memctl_episode_set_origin(&s->ep, sampled ? &x : NULL, memctl_realtime_usec(), memctl_now_usec(), NULL);
+    s->manual_next = req; /* taken by the victim chosen now (victim_begin) */
+    int r = memctl_core_slot_kill(c, i, "manual", group);
+    s->manual_next = 0;
+    if (r == 0) {
+        (void)memctl_episode_kill_result(&s->ep, 0);
+        return;
+    }
+    if (!s->ep.victim)
+        s->v.manual_req = 0;
+    memctl_core_emit_error(c, (int)i,
+                           r == -ESRCH         ? "no eligible victim"
+                           : r == -EINPROGRESS ? "a victim is still dying"
+                                               : "kill failed",
+                           r);
+    memctl_core_manual_done(s, req, r);
+}
+
+void memctl_core_slot_commands(MemctlCore *c, size_t i)
+{
+    Slot *s = &c->slots[i];
+    uint32_t bits = atomic_exchange(&s->pending, 0);
+    if ((bits & CMD_ADD) && atomic_load(&s->state) == SLOT_PREPARED)
+        slot_register(c, i);
+    if ((bits & CMD_UPDATE) && atomic_load(&s->state) == SLOT_ACTIVE)
+        memctl_core_slot_check(c, i, MEMCTL_EPISODE_EVENT);
+    if (bits & (CMD_KILL | CMD_KILL_GROUP))
+        manual_kill(c, i, (bits & CMD_KILL_GROUP) != 0);
+    if ((bits & CMD_REMOVE) && atomic_load(&s->state) == SLOT_ACTIVE)
+        slot_unregister(c, i);
+}
+
+/* The window's tick for slot i at `now` (CLOCK_MONOTONIC). */
+void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now)
+{
+    Slot *s = &c->slots[i];
+    if (memctl_episode_release_expired(&s->ep, now))
+        memctl_core_victim_finish(c, i, false); /* it did not exit: its record goes out as it stands */
+    if (s->ep.sampling)
+        memctl_core_slot_check(c, i, MEMCTL_EPISODE_TICK);
+}
