@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Definitions shared by the group table (group.c) and the boost of a group (group-boost.c). */
+/* Definitions shared by the group table (group.c) and what works on it (group-adopt.c, group-limits.c,
+ * group-boost.c, group-remove.c). */
 
 #include "daemon/group/group.h"
 
@@ -18,6 +19,18 @@ struct MemctlGroups {
     void *added_data;
     GPtrArray *removals; /* MemctlRemoval* waiting for their group to empty (borrowed) */
 };
+
+/* The cgroup's identity: its directory's inode number (kernfs gives every cgroup a new one), or 0
+ * when it is gone. */
+uint64_t memctl_group_cgroup_id(const char *path);
+void memctl_group_free(MemctlGroup *grp);
+/* The managed parent group of name ("a/b" -> "a"), or NULL for a top-level group. */
+MemctlGroup *memctl_groups_parent_of(MemctlGroups *g, const char *name);
+/* Hands a new group to the core and then enters it in the tables (grp is the caller's until this
+ * succeeds). */
+int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, GError **error);
+/* The memory.* values of the cgroup at path, and the settings they make. */
+void memctl_group_read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValues *ret_applied);
 
 /* Tells the listener (the config: metrics, bus objects, state file) that something changed. */
 void memctl_groups_notify(MemctlGroups *g);
