@@ -30,6 +30,7 @@
 #include "daemon/manager.h"
 #include "daemon/reserve/reserve.h"
 #include "include/memctl/memctl.h"
+#include "kernel/host-sample.h"
 #include "basic/size.h"
 
 typedef struct {
@@ -395,7 +396,7 @@ int main(int argc, char **argv)
     uint64_t reserve_bytes = policy.set & MEMCTL_DAEMON_RESERVE ? policy.reserve : 0;
     if (!reserve_spec && reserve_bytes) {
         MemctlHostMemory mem = {0};
-        (void)memctl_host_memory(proc_root, &mem);
+        (void)memctl_host_memory_read(proc_root, &mem);
         uint64_t ram = mem.total;
         if (ram && reserve_bytes > ram / 2) {
             char b[16], h[16];
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
     }
     if (reserve_spec) {
         MemctlHostMemory mem = {0};
-        (void)memctl_host_memory(proc_root, &mem);
+        (void)memctl_host_memory_read(proc_root, &mem);
         uint64_t ram = mem.total;
         if (memctl_size_parse(reserve_spec, &reserve_bytes) < 0 || reserve_bytes == MEMCTL_SIZE_MAX) {
             g_printerr("memctld: --reserve: '%s' is not a size (bytes, or with K, M, G, T)\n", reserve_spec);
@@ -554,7 +555,6 @@ int main(int argc, char **argv)
                        bus_address ? bus_address : "the system bus", err->message);
             return 1;
         }
-        m->bus = bus;
     }
 
     g_autoptr(MemctlHttp) http = NULL;
@@ -607,7 +607,6 @@ int main(int argc, char **argv)
               m->kills, m->kernel_kills);
     g_hash_table_remove_all(m->manual); /* answers callers still waiting, while the bus is up */
     memctl_groups_cancel_removals(groups);
-    m->bus = NULL;
     m->config = NULL;
     m->boost = NULL;
     m->critical = NULL;

@@ -5,7 +5,6 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "daemon/bus/bus.h"
 #include "daemon/config.h"
 #include "daemon/group/cgroup.h"
 #include "daemon/reserve/boost.h"
@@ -97,6 +96,12 @@ MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const 
     m->manual = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)manual_free);
     m->core_alive = TRUE;
     return m;
+}
+
+void memctl_manager_set_listener(MemctlManager *m, const MemctlManagerListener *l, void *data)
+{
+    m->listener = l ? *l : (MemctlManagerListener){0};
+    m->listener_data = data;
 }
 
 void memctl_manager_free(MemctlManager *m)
@@ -196,8 +201,8 @@ static void drain_events(MemctlManager *m)
                 (strcmp(e.reason, "calm") == 0 ? memctl_boost_host_calm : memctl_boost_host_armed)(m->boost);
             else if (m->boost && strcmp(e.reason, "high") == 0)
                 memctl_boost_group_high(m->boost, e.group);
-            if (m->bus)
-                memctl_bus_emit_pressure(m->bus, e.group, e.reason);
+            if (m->listener.pressure)
+                m->listener.pressure(e.group, e.reason, m->listener_data);
             continue;
         }
         g_autofree char *message = manual_message(m, &e);
@@ -223,11 +228,8 @@ static void drain_events(MemctlManager *m)
         memctl_metrics_record(m->metrics, &e);
         const MemctlKillEntry *k = memctl_history_add(m->history, &e, message);
         write_kill_log(m, &e, k);
-        if (m->bus) {
-            memctl_bus_emit_killed(m->bus, k);
-            if (grp)
-                memctl_bus_group_counters_changed(m->bus, grp);
-        }
+        if (m->listener.killed)
+            m->listener.killed(k, grp, m->listener_data);
     }
 }
 
@@ -271,24 +273,34 @@ static void add(GVariantBuilder *b, const char *k, GVariant *v)
     g_variant_builder_add(b, "{sv}", k, v);
 }
 
-int memctl_host_memory(const char *proc, MemctlHostMemory *ret)
+/* The reserve's figures; false when there is no reserve. */
+static bool reserve_figures(MemctlManager *m, MemctlReserveFigures *ret)
 {
-    g_autofree char *path = g_build_filename(proc, "meminfo", NULL);
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return -EIO;
-    MemctlHostSample s = {0};
-    if (memctl_host_sample_meminfo(text, &s) < 0 || !s.total)
-        return -EBADMSG;
-    *ret = (MemctlHostMemory){
-            .total = s.total, .available = s.available, .swap_total = s.swap_total, .swap_free = s.swap_free};
-    return 0;
+    if (!m->reserve || !m->critical)
+        return false;
+    *ret = (MemctlReserveFigures){
+            .total = memctl_reserve_total(m->reserve),
+            .registered = memctl_critical_registered_bytes(m->critical),
+            .leased = memctl_critical_leased_bytes(m->critical),
+            .free = memctl_reserve_free_bytes(m->reserve),
+            .resident = memctl_critical_resident_bytes(m->critical),
+            .lent = m->boost ? memctl_boost_lent_bytes(m->boost) : 0,
+    };
+    return true;
 }
 
 GString *memctl_manager_metrics(MemctlManager *m, MemctlExpoFormat format)
 {
     gint64 t0 = g_get_monotonic_time();
-    GString *text = memctl_metrics_render(m->metrics, m, format);
+    MemctlMetricsSnapshot snap = {
+            .groups = m->groups,
+            .proc = m->proc,
+            .uptime_usec = (uint64_t)(t0 - m->started_usec),
+            .core_alive = m->core_alive,
+            .events_dropped = memctl_core_events_dropped(m->core),
+    };
+    snap.has_reserve = reserve_figures(m, &snap.reserve);
+    GString *text = memctl_metrics_render(m->metrics, &snap, format);
     memctl_metrics_count_scrape(m->metrics, (uint64_t)(g_get_monotonic_time() - t0));
     return text;
 }
@@ -305,7 +317,7 @@ GVariant *memctl_manager_status(MemctlManager *m)
     add(&b, "events_dropped", g_variant_new_uint64(memctl_core_events_dropped(m->core)));
     add(&b, "uptime_usec", g_variant_new_uint64((uint64_t)(g_get_monotonic_time() - m->started_usec)));
     MemctlHostMemory mem = {0};
-    (void)memctl_host_memory(m->proc, &mem);
+    (void)memctl_host_memory_read(m->proc, &mem);
     add(&b, "memory_total", g_variant_new_uint64(mem.total));
     add(&b, "memory_available", g_variant_new_uint64(mem.available));
     add(&b, "swap_total", g_variant_new_uint64(mem.swap_total));
@@ -317,13 +329,14 @@ GVariant *memctl_manager_status(MemctlManager *m)
     add(&b, "pressure_full", g_variant_new_double(full / 100.0));
     add(&b, "core_alive", g_variant_new_boolean(m->core_alive));
     add(&b, "metrics_url", g_variant_new_string(m->metrics_url ? m->metrics_url : ""));
-    if (m->reserve && m->critical) {
-        add(&b, "reserve_total", g_variant_new_uint64(memctl_reserve_total(m->reserve)));
-        add(&b, "reserve_registered", g_variant_new_uint64(memctl_critical_registered_bytes(m->critical)));
-        add(&b, "reserve_leased", g_variant_new_uint64(memctl_critical_leased_bytes(m->critical)));
-        add(&b, "reserve_free", g_variant_new_uint64(memctl_reserve_free_bytes(m->reserve)));
-        add(&b, "reserve_resident", g_variant_new_uint64(memctl_critical_resident_bytes(m->critical)));
-        add(&b, "reserve_lent", g_variant_new_uint64(m->boost ? memctl_boost_lent_bytes(m->boost) : 0));
+    MemctlReserveFigures res;
+    if (reserve_figures(m, &res)) {
+        add(&b, "reserve_total", g_variant_new_uint64(res.total));
+        add(&b, "reserve_registered", g_variant_new_uint64(res.registered));
+        add(&b, "reserve_leased", g_variant_new_uint64(res.leased));
+        add(&b, "reserve_free", g_variant_new_uint64(res.free));
+        add(&b, "reserve_resident", g_variant_new_uint64(res.resident));
+        add(&b, "reserve_lent", g_variant_new_uint64(res.lent));
         add(&b, "critical_clients", g_variant_new_uint32(memctl_critical_list(m->critical)->len));
     }
     return g_variant_builder_end(&b);
@@ -346,13 +359,8 @@ int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **err
         g_propagate_error(error, g_steal_pointer(&scan_err));
     else if (m->config)
         r = memctl_config_reload(m->config, ret_changes, error);
-    if (m->bus) {
-        for (guint i = 0; i < removed->len; i++)
-            memctl_bus_group_unexport(m->bus, removed->pdata[i]);
-        g_autoptr(GList) all = memctl_groups_list(m->groups);
-        for (GList *l = all; l; l = l->next)
-            memctl_bus_group_export(m->bus, l->data); /* new ones exported, known ones announce changes */
-    }
+    if (m->listener.rescanned)
+        m->listener.rescanned(removed, m->listener_data);
     if (r < 0) {
         g_warning("reload failed, the running policy stays: %s", (*error)->message);
         return r;

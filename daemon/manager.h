@@ -13,16 +13,25 @@
 /*
  * The GLib side's state around the core: the groups, the kill history and counters, the kill log,
  * and the verbs the D-Bus API and the command line share. It drains the core's events, records them
- * and hands them to the bus (signals). Top-level code: it logs.
+ * and tells its listener (the bus: signals, group objects). Top-level code: it logs.
  */
-typedef struct MemctlBus MemctlBus;
+
+/* Who hears what the manager drains and reloads; each callback may be NULL. */
+typedef struct {
+    void (*pressure)(const char *group, const char *level, void *data);
+    /* a kill recorded: k in the history; grp its group, NULL when no longer managed */
+    void (*killed)(const MemctlKillEntry *k, const MemctlGroup *grp, void *data);
+    /* a reload rescanned the groups: `removed` (names) are gone, the others are as listed now */
+    void (*rescanned)(GPtrArray *removed, void *data);
+} MemctlManagerListener;
 
 typedef struct MemctlManager {
     MemctlCore *core;     /* borrowed */
     MemctlGroups *groups; /* borrowed */
     MemctlHistory *history;
     struct MemctlMetrics *metrics;
-    MemctlBus *bus;                  /* NULL until the bus is up */
+    MemctlManagerListener listener;
+    void *listener_data;
     struct MemctlCritical *critical; /* borrowed; NULL until set up */
     struct MemctlReserve *reserve;   /* borrowed; NULL until set up */
     struct MemctlConfig *config;     /* borrowed; NULL until set up */
@@ -43,7 +52,10 @@ MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const 
 void memctl_manager_free(MemctlManager *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlManager, memctl_manager_free)
 
-/* Drains the core's events: counters, history, log, kill log, D-Bus signals. */
+/* Sets the listener (NULL: none); the manager keeps a copy. */
+void memctl_manager_set_listener(MemctlManager *m, const MemctlManagerListener *l, void *data);
+
+/* Drains the core's events: counters, history, log, kill log, the listener. */
 void memctl_manager_drain(MemctlManager *m);
 
 /*
@@ -61,12 +73,6 @@ int memctl_manager_kill(MemctlManager *m, const char *name, const char *reason, 
  * policy error the running policy stays and *error names the file, the JSON path and the problem.
  */
 int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **error);
-
-/* The host's memory and swap from <proc>/meminfo, in bytes; ret untouched on failure. */
-typedef struct {
-    uint64_t total, available, swap_total, swap_free;
-} MemctlHostMemory;
-int memctl_host_memory(const char *proc, MemctlHostMemory *ret);
 
 /* The metrics exposition (GetMetrics and /metrics); counts the scrape and its cost. */
 GString *memctl_manager_metrics(MemctlManager *m, MemctlExpoFormat format);

@@ -2,7 +2,12 @@
 #include "kernel/host-sample.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "kernel/sample.h"
 
 static const char *skip_spaces(const char *p)
 {
@@ -165,5 +170,25 @@ int memctl_host_sample_zram_used(const char *text, uint64_t *ret)
             p++;
     }
     *ret = v;
+    return 0;
+}
+
+int memctl_host_memory_read(const char *proc_root, MemctlHostMemory *ret)
+{
+    char path[256], text[8192]; /* the four fields are in meminfo's first lines */
+    if (snprintf(path, sizeof(path), "%s/meminfo", proc_root) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = memctl_sample_read(fd, text, sizeof(text));
+    close(fd);
+    if (n < 0)
+        return (int)n;
+    MemctlHostSample s = {0};
+    if (memctl_host_sample_meminfo(text, &s) < 0 || s.total == 0)
+        return -EBADMSG;
+    *ret = (MemctlHostMemory){
+            .total = s.total, .available = s.available, .swap_total = s.swap_total, .swap_free = s.swap_free};
     return 0;
 }

@@ -28,3 +28,10 @@ uint32_t memctl_host_sample_zram_devices(const char *text, uint32_t *ret_numbers
 
 /* /sys/block/zramN/mm_stat: its third field, mem_used_total (bytes of RAM the device holds). */
 int memctl_host_sample_zram_used(const char *text, uint64_t *ret);
+
+/* The host's memory and swap in bytes, from <proc_root>/meminfo (status, metrics, the reserve's
+ * size check: a read of its own, not the core's fd); ret untouched on failure. */
+typedef struct {
+    uint64_t total, available, swap_total, swap_free;
+} MemctlHostMemory;
+int memctl_host_memory_read(const char *proc_root, MemctlHostMemory *ret);

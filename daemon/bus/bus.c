@@ -436,6 +436,32 @@ void memctl_bus_emit_pressure(MemctlBus *b, const char *group, const char *level
                                   "PressureAlert", g_variant_new("(ss)", group, level), NULL);
 }
 
+/* The manager's listener: what it drains and reloads, on the bus. */
+static void on_pressure(const char *group, const char *level, void *data)
+{
+    memctl_bus_emit_pressure(data, group, level);
+}
+
+static void on_killed(const MemctlKillEntry *k, const MemctlGroup *grp, void *data)
+{
+    memctl_bus_emit_killed(data, k);
+    if (grp)
+        memctl_bus_group_counters_changed(data, grp);
+}
+
+static void on_rescanned(GPtrArray *removed, void *data)
+{
+    MemctlBus *b = data;
+    for (guint i = 0; i < removed->len; i++)
+        memctl_bus_group_unexport(b, removed->pdata[i]);
+    g_autoptr(GList) all = memctl_groups_list(b->m->groups);
+    for (GList *l = all; l; l = l->next)
+        memctl_bus_group_export(b, l->data); /* new ones exported, known ones announce changes */
+}
+
+static const MemctlManagerListener manager_listener = {
+        .pressure = on_pressure, .killed = on_killed, .rescanned = on_rescanned};
+
 static void on_closed(GDBusConnection *conn, gboolean remote, GError *err, gpointer user_data)
 {
     g_warning("lost the bus connection (%s): the API is gone, the core keeps killing; restart memctld",
@@ -487,6 +513,7 @@ int memctl_bus_new(MemctlManager *m, const char *address, const MemctlAuthConfig
     int r = take_name(b, error);
     if (r < 0)
         return r;
+    memctl_manager_set_listener(m, &manager_listener, b);
     *ret = g_steal_pointer(&b);
     return 0;
 }
@@ -495,6 +522,8 @@ void memctl_bus_free(MemctlBus *b)
 {
     if (!b)
         return;
+    if (b->m->listener_data == b)
+        memctl_manager_set_listener(b->m, NULL, NULL);
     if (b->conn) {
         memctl_bus_group_fini(b);
         if (b->manager_id)

@@ -14,6 +14,8 @@
  * build time from dbus/org.memctl.Manager1.xml. Top-level code: it logs refused calls.
  */
 
+typedef struct MemctlBus MemctlBus;
+
 /*
  * Connects to address (NULL: the system bus, which honours DBUS_SYSTEM_BUS_ADDRESS), exports the
  * objects and takes the name org.memctl.Manager1. Fails when another process owns it.

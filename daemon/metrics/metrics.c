@@ -3,17 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/reserve/critical.h"
 #include "basic/fd-util.h"
 #include "daemon/group/group.h"
-#include "daemon/manager.h"
-#include "daemon/reserve/boost.h"
-#include "daemon/reserve/reserve.h"
-#include "kernel/sample.h"
 #include "include/memctl/memctl.h"
+#include "kernel/host-sample.h"
+#include "kernel/sample.h"
 
 /* Kill latency buckets, seconds: from a millisecond (a fast kill on hardware) to 10 s (a livelock). */
 static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -180,9 +178,9 @@ static void metrics_group_family(MemctlExpo *x, GroupSample *gs, guint n, const 
             memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, NULL}, fn(&gs[i]));
 }
 
-static void metrics_render_groups(MemctlMetrics *mx, MemctlManager *m, MemctlExpo *x)
+static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot *snap, MemctlExpo *x)
 {
-    g_autoptr(GList) list = memctl_groups_list(m->groups);
+    g_autoptr(GList) list = memctl_groups_list(snap->groups);
     guint n = g_list_length(list);
     g_autofree GroupSample *gs = g_new(GroupSample, MAX(n, 1));
     guint i = 0;
@@ -253,7 +251,7 @@ static void metrics_render_groups(MemctlMetrics *mx, MemctlManager *m, MemctlExp
         const char *key = l->data;
         const char *sep = strchr(key, '\037');
         g_autofree char *group = g_strndup(key, (gsize)(sep - key));
-        if (!memctl_groups_get(m->groups, group)) {
+        if (!memctl_groups_get(snap->groups, group)) {
             g_hash_table_remove(mx->kills, key);
             continue;
         }
@@ -262,10 +260,10 @@ static void metrics_render_groups(MemctlMetrics *mx, MemctlManager *m, MemctlExp
     }
 }
 
-static void metrics_render_host(MemctlManager *m, MemctlExpo *x)
+static void metrics_render_host(const MemctlMetricsSnapshot *snap, MemctlExpo *x)
 {
     MemctlHostMemory mem;
-    if (memctl_host_memory(m->proc, &mem) == 0) {
+    if (memctl_host_memory_read(snap->proc, &mem) == 0) {
         const struct {
             const char *name, *help;
             uint64_t v;
@@ -281,7 +279,7 @@ static void metrics_render_host(MemctlManager *m, MemctlExpo *x)
         }
     }
     char dir[4096], psi[256];
-    g_snprintf(dir, sizeof(dir), "%s/pressure", m->proc);
+    g_snprintf(dir, sizeof(dir), "%s/pressure", snap->proc);
     uint64_t some = 0, full = 0;
     uint32_t avg = 0;
     if (metrics_read(dir, "memory", psi, sizeof(psi)) == 0 &&
@@ -293,14 +291,14 @@ static void metrics_render_host(MemctlManager *m, MemctlExpo *x)
     }
 }
 
-static void metrics_render_daemon(MemctlMetrics *mx, MemctlManager *m, MemctlExpo *x)
+static void metrics_render_daemon(MemctlMetrics *mx, const MemctlMetricsSnapshot *snap, MemctlExpo *x)
 {
     memctl_expo_family(x, "memctl_build", MEMCTL_EXPO_INFO, "memctld's version.");
     memctl_expo_u64(x, (const char *[]){"version", MEMCTL_VERSION, NULL}, 1);
     memctl_expo_family(x, "memctl_daemon_uptime_seconds", MEMCTL_EXPO_GAUGE, "Time since memctld started.");
-    memctl_expo_double(x, NULL, (double)(g_get_monotonic_time() - m->started_usec) / 1e6);
+    memctl_expo_double(x, NULL, snap->uptime_usec / 1e6);
     char dir[4096], statm[128];
-    g_snprintf(dir, sizeof(dir), "%s/self", m->proc);
+    g_snprintf(dir, sizeof(dir), "%s/self", snap->proc);
     if (metrics_read(dir, "statm", statm, sizeof(statm)) == 0) {
         uint64_t size = 0, resident = 0;
         if (sscanf(statm, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &size, &resident) == 2) {
@@ -311,12 +309,12 @@ static void metrics_render_daemon(MemctlMetrics *mx, MemctlManager *m, MemctlExp
     }
     memctl_expo_family(x, "memctl_core_alive", MEMCTL_EXPO_GAUGE,
                        "1 while the core thread answers the watchdog's pings.");
-    memctl_expo_u64(x, NULL, m->core_alive ? 1 : 0);
+    memctl_expo_u64(x, NULL, snap->core_alive ? 1 : 0);
     memctl_expo_family(x, "memctl_core_events_dropped", MEMCTL_EXPO_COUNTER,
                        "Core events lost because the main loop fell behind (kills still happened).");
-    memctl_expo_u64(x, NULL, memctl_core_events_dropped(m->core));
+    memctl_expo_u64(x, NULL, snap->events_dropped);
     memctl_expo_family(x, "memctl_groups", MEMCTL_EXPO_GAUGE, "Groups memctld manages.");
-    memctl_expo_u64(x, NULL, memctl_groups_count(m->groups));
+    memctl_expo_u64(x, NULL, memctl_groups_count(snap->groups));
     memctl_expo_family(x, "memctl_scrapes", MEMCTL_EXPO_COUNTER,
                        "Metric expositions rendered (HTTP and D-Bus).");
     memctl_expo_u64(x, NULL, mx->scrapes);
@@ -324,21 +322,20 @@ static void metrics_render_daemon(MemctlMetrics *mx, MemctlManager *m, MemctlExp
                        "Time spent rendering expositions, this one excluded.");
     memctl_expo_double(x, NULL, mx->scrape_usec / 1e6);
 
-    if (m->reserve && m->critical) {
+    if (snap->has_reserve) {
         const struct {
             const char *name, *help;
             uint64_t v;
         } res[] = {
-                {"memctl_reserve_size_bytes", "The preallocated reserve.", memctl_reserve_total(m->reserve)},
+                {"memctl_reserve_size_bytes", "The preallocated reserve.", snap->reserve.total},
                 {"memctl_reserve_registered_bytes", "Reserve promised to registered critical clients.",
-                 memctl_critical_registered_bytes(m->critical)},
+                 snap->reserve.registered},
                 {"memctl_reserve_leased_bytes", "Reserve held by clients as leases now.",
-                 memctl_critical_leased_bytes(m->critical)},
-                {"memctl_reserve_free_bytes", "Reserve not carved into leases.",
-                 memctl_reserve_free_bytes(m->reserve)},
+                 snap->reserve.leased},
+                {"memctl_reserve_free_bytes", "Reserve not carved into leases.", snap->reserve.free},
                 {"memctl_reserve_lent_bytes",
                  "Registered reserve lent to critical groups as boosts under host pressure.",
-                 m->boost ? memctl_boost_lent_bytes(m->boost) : 0},
+                 snap->reserve.lent},
         };
         for (size_t i = 0; i < G_N_ELEMENTS(res); i++) {
             memctl_expo_family(x, res[i].name, MEMCTL_EXPO_GAUGE, res[i].help);
@@ -347,14 +344,14 @@ static void metrics_render_daemon(MemctlMetrics *mx, MemctlManager *m, MemctlExp
     }
 }
 
-GString *memctl_metrics_render(MemctlMetrics *mx, MemctlManager *m, MemctlExpoFormat format)
+GString *memctl_metrics_render(MemctlMetrics *mx, const MemctlMetricsSnapshot *snap, MemctlExpoFormat format)
 {
-    GString *out = g_string_sized_new(4096 + 2048 * memctl_groups_count(m->groups));
+    GString *out = g_string_sized_new(4096 + 2048 * memctl_groups_count(snap->groups));
     MemctlExpo x;
     memctl_expo_init(&x, format, out);
-    metrics_render_daemon(mx, m, &x);
-    metrics_render_host(m, &x);
-    metrics_render_groups(mx, m, &x);
+    metrics_render_daemon(mx, snap, &x);
+    metrics_render_host(snap, &x);
+    metrics_render_groups(mx, snap, &x);
     memctl_expo_family(
             &x, "memctl_kill_latency_seconds", MEMCTL_EXPO_HISTOGRAM,
             "Time from the event that decided a kill (crossing memory.high, the host guard arming, "

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "daemon/core/api.h"
+#include "daemon/group/group.h"
 #include "daemon/metrics/expo.h"
 
 /*
@@ -12,7 +13,23 @@
  * the reserve). GLib side only: rendering reads files and allocates, never touches the core.
  */
 typedef struct MemctlMetrics MemctlMetrics;
-struct MemctlManager;
+
+/* The reserve's figures (daemon/reserve/): GetStatus shows them too. */
+typedef struct {
+    uint64_t total, registered, leased, free, resident, lent;
+} MemctlReserveFigures;
+
+/* What a scrape shows besides the counters kept here, taken by the caller at the scrape
+ * (daemon/manager.c): the rendering reads no other state of memctld. */
+typedef struct {
+    MemctlGroups *groups; /* the group series: each group's files are read while rendering */
+    const char *proc;     /* procfs: meminfo, pressure/memory, self/statm */
+    uint64_t uptime_usec;
+    bool core_alive;
+    uint64_t events_dropped;
+    bool has_reserve; /* the memctl_reserve_* series are shown */
+    MemctlReserveFigures reserve;
+} MemctlMetricsSnapshot;
 
 MemctlMetrics *memctl_metrics_new(void);
 void memctl_metrics_free(MemctlMetrics *mx);
@@ -22,7 +39,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlMetrics, memctl_metrics_free)
 void memctl_metrics_record(MemctlMetrics *mx, const MemctlCoreEvent *e);
 
 /* The whole exposition. Series of groups that no longer exist are dropped. */
-GString *memctl_metrics_render(MemctlMetrics *mx, struct MemctlManager *m, MemctlExpoFormat format);
+GString *memctl_metrics_render(MemctlMetrics *mx, const MemctlMetricsSnapshot *s, MemctlExpoFormat format);
 
 /* Scrapes served (over HTTP or D-Bus), and their total rendering time: the exporter's own cost. */
 void memctl_metrics_count_scrape(MemctlMetrics *mx, uint64_t render_usec);
