@@ -8,6 +8,7 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "basic/cleanup.h"
 #include "include/memctl/memctl.h"
 
 struct MemctlClient {
@@ -36,12 +37,6 @@ static inline void bus_message_unrefp(sd_bus_message **m)
         sd_bus_message_unref(*m);
 }
 #define _cleanup_msg_ __attribute__((cleanup(bus_message_unrefp)))
-
-static inline void freep(void *p)
-{
-    free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(freep)))
 
 int memctl_client_open(const char *address, MemctlClient **ret)
 {

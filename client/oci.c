@@ -29,17 +29,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/cleanup.h"
 #include "client/cli.h"
 #include "client/oci-spec.h"
 #include "include/memctl/memctl.h"
 #include "kernel/cgpath.h"
 #include "policy/name.h"
-
-static inline void freep(void *p)
-{
-    free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(freep)))
 
 #define OCI_JSON_MAX (4u << 20)
 #define CGROUP_MOUNT "/sys/fs/cgroup"

@@ -11,16 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/cleanup.h"
 #include "policy/json.h"
 #include "policy/name.h"
 #include "basic/size.h"
 #include "basic/str.h"
-
-static void freep(void *p)
-{
-    free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(freep)))
 
 /* The state of one document's parse: where we are, for errors. */
 typedef struct {

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Memory owned by a scope: `_cleanup_free_ char *s = strdup(...);` frees it on every exit. The
+ * owner of a type with its own free function defines its own _cleanup_<type>_ next to that function
+ * (json.h, api.h, ring.h, state.h, policy-file.h); fds have theirs in fd-util.h.
+ */
+
+#include <stdlib.h>
+
+static inline void memctl_freep(void *p)
+{
+    free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(memctl_freep)))
