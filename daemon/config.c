@@ -2,20 +2,12 @@
 #include "daemon/config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <json-c/json.h>
 #include <string.h>
 
-#include "daemon/error.h"
-#include "basic/fd-util.h"
-#include "policy/json.h"
 #include "basic/size.h"
-#include "policy/state.h"
-
-#define POLICY_FILE_MAX (4u << 20)
+#include "daemon/disk-file.h"
+#include "daemon/error.h"
+#include "daemon/state-file.h"
 
 struct MemctlConfig {
     MemctlPolicy policy; /* running */
@@ -27,59 +19,12 @@ struct MemctlConfig {
     guint save_source;
 };
 
-static int policy_error(GError **error, const MemctlPolicyError *e)
-{
-    char buf[1024];
-    return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_POLICY, "%s",
-                            memctl_policy_error_format(e, buf, sizeof(buf)));
-}
-
-/*
- * Reads a file memctld was told to trust, with bounds all the same: a regular file only (a FIFO would
- * block the main loop, a link to /dev/zero never end), at most `max` bytes. 0 with the text, -ENOENT
- * when it is not there, or -errno with *error naming the file.
- */
-static int read_bounded(const char *path, size_t max, char **ret_text, size_t *ret_len, GError **error)
-{
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0 && errno == ENOENT)
-        return -ENOENT;
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0)
-        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "%s: cannot read: %s", path,
-                                g_strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_FAILED, "%s: not a regular file", path);
-    if ((uint64_t)st.st_size > max)
-        return memctl_error_set(error, -EFBIG, MEMCTL_ERROR_FAILED, "%s: larger than %zu bytes", path, max);
-    g_autofree char *text = g_malloc(max + 1);
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, text + len, max + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "%s: cannot read: %s", path,
-                                    g_strerror(errno));
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > max) /* it grew while being read */
-            return memctl_error_set(error, -EFBIG, MEMCTL_ERROR_FAILED, "%s: larger than %zu bytes", path,
-                                    max);
-    }
-    text[len] = '\0';
-    *ret_text = g_steal_pointer(&text);
-    *ret_len = len;
-    return 0;
-}
-
 static int add_file(MemctlPolicy *p, const char *path, bool required, GError **error)
 {
     g_autofree char *text = NULL;
     size_t len = 0;
     g_autoptr(GError) e = NULL;
-    int rr = read_bounded(path, POLICY_FILE_MAX, &text, &len, &e);
+    int rr = memctl_disk_read(path, MEMCTL_DISK_FILE_MAX, &text, &len, &e);
     if (rr == -ENOENT && !required)
         return 0;
     if (rr == -ENOENT)
@@ -93,14 +38,14 @@ static int add_file(MemctlPolicy *p, const char *path, bool required, GError **e
     int r = memctl_policy_add(p, path, text, &pe);
     if (r == -ENOMEM)
         return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: out of memory", path);
-    return r < 0 ? policy_error(error, &pe) : 0;
+    return r < 0 ? memctl_error_set_policy(error, &pe) : 0;
 }
 
 static int finish(MemctlPolicy *p, MemctlPolicy *ret, GError **error)
 {
     MemctlPolicyError pe;
     if (memctl_policy_check(p, &pe) < 0)
-        return policy_error(error, &pe);
+        return memctl_error_set_policy(error, &pe);
     *ret = *p;
     memctl_policy_init(p); /* ownership moved to *ret */
     return 0;
@@ -429,107 +374,10 @@ int memctl_config_reload(MemctlConfig *c, GPtrArray *ret_changes, GError **error
     return memctl_config_apply(c, &next, ret_changes, error);
 }
 
-/* ---- the state file ---------------------------------------------------------------------------- */
-
-static json_object *limits_to_json(const MemctlLimits *l, const MemctlRegistration *raised)
-{
-    json_object *o = json_object_new_object();
-    for (int k = 0; k < _MEMCTL_KEY_COUNT; k++) {
-        if (!memctl_limits_has(l, (MemctlKey)k))
-            continue;
-        uint64_t v = memctl_limits_get(l, (MemctlKey)k);
-        if (k == MEMCTL_KEY_MIN && raised)
-            v = raised->prev_min; /* the group's own min, not the registration's */
-        json_object *j = k == MEMCTL_KEY_OOM_GROUP                          ? json_object_new_boolean(v != 0)
-                         : v == MEMCTL_SIZE_MAX && k != MEMCTL_KEY_PRIORITY ? json_object_new_string("max")
-                                                                            : json_object_new_uint64(v);
-        json_object_object_add(o, memctl_key_name((MemctlKey)k), j);
-    }
-    return o;
-}
-
-/*
- * Replaces path with text so that a crash at any point leaves the old file or the new one, whole: a
- * temporary file beside it, written and fsynced, renamed over it, and the directory fsynced so that
- * the rename itself is on disk.
- */
-static int write_atomic(const char *path, const char *text, GError **error)
-{
-    g_autofree char *dir = g_path_get_dirname(path);
-    if (g_mkdir_with_parents(dir, 0755) < 0)
-        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "cannot create %s: %s", dir,
-                                g_strerror(errno));
-    g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
-    _cleanup_close_ int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED, "cannot create %s: %s", tmp,
-                                g_strerror(errno));
-    size_t len = strlen(text);
-    int r = 0;
-    for (size_t off = 0; off < len && r == 0;) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno != EINTR)
-            r = -errno;
-        off += n > 0 ? (size_t)n : 0;
-    }
-    if (r == 0 && fsync(fd) < 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0) {
-        (void)unlink(tmp);
-        return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "cannot write %s: %s", path, g_strerror(-r));
-    }
-    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0)
-        return memctl_error_set(error, -errno, MEMCTL_ERROR_FAILED,
-                                "%s written, but its directory not synced: %s", path, g_strerror(errno));
-    return 0;
-}
-
 int memctl_config_save_state(MemctlConfig *c, GError **error)
 {
-    if (!c->state_file)
-        return 0;
-    GPtrArray *regs = c->critical ? memctl_critical_list(c->critical) : NULL;
-    _cleanup_json_ json_object *root = json_object_new_object();
-    json_object_object_add(root, "version", json_object_new_int(1));
-    json_object *groups = json_object_new_object();
-    json_object_object_add(root, "groups", groups);
-    g_autoptr(GList) all = memctl_groups_list(c->groups);
-    for (GList *l = all; l; l = l->next) {
-        MemctlGroup *grp = l->data;
-        if (memctl_policy_group(&c->policy, grp->name))
-            continue; /* the policy files declare it */
-        const MemctlRegistration *raised = NULL;
-        for (guint i = 0; regs && i < regs->len; i++) {
-            const MemctlRegistration *r = regs->pdata[i];
-            if (r->min_group && strcmp(r->min_group, grp->name) == 0)
-                raised = r;
-        }
-        json_object *o = limits_to_json(&grp->limits, raised);
-        if (grp->slice)
-            json_object_object_add(o, "slice", json_object_new_string(grp->slice));
-        json_object_object_add(groups, grp->name, o);
-    }
-    json_object *crit = json_object_new_array();
-    json_object_object_add(root, "critical", crit);
-    for (guint i = 0; regs && i < regs->len; i++) {
-        const MemctlRegistration *r = regs->pdata[i];
-        json_object *o = json_object_new_object();
-        if (r->group) {
-            json_object_object_add(o, "group", json_object_new_string(r->group));
-        } else { /* the process by pid and start time: a restart finds it, and never a pid reused */
-            json_object_object_add(o, "pid", json_object_new_int(r->pid));
-            json_object_object_add(o, "start_time", json_object_new_uint64(r->start_time));
-        }
-        json_object_object_add(o, "bytes", json_object_new_uint64(r->size));
-        json_object_array_add(crit, o);
-    }
-    const char *text =
-            json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
-    g_autofree char *body = g_strconcat(text, "\n", NULL);
-    return write_atomic(c->state_file, body, error);
+    return c->state_file ? memctl_state_file_save(c->state_file, c->groups, c->critical, &c->policy, error)
+                         : 0;
 }
 
 static gboolean on_save(gpointer data)
@@ -562,62 +410,6 @@ void memctl_config_watch_groups(MemctlConfig *c)
 
 int memctl_config_restore_state(MemctlConfig *c, GError **error)
 {
-    if (!c->state_file)
-        return 0;
-    g_autofree char *text = NULL;
-    size_t len = 0;
-    int rr = read_bounded(c->state_file, POLICY_FILE_MAX, &text, &len, error);
-    if (rr == -ENOENT)
-        return 0;
-    if (rr < 0)
-        return rr;
-    g_autofree char *bad = g_strconcat(c->state_file, ".bad", NULL);
-    _cleanup_state_ MemctlState st;
-    memctl_state_init(&st);
-    MemctlPolicyError pe;
-    int r = memctl_state_parse(c->state_file, text, len, &st, &pe);
-    if (r == -ENOMEM)
-        return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: out of memory", c->state_file);
-    if (r < 0) {
-        /* nothing could be read: the file is kept aside before the next save replaces it */
-        (void)write_atomic(bad, text, NULL);
-        policy_error(error, &pe);
-        g_prefix_error(error, "nothing restored (the file is kept as %s): ", bad);
-        return -EINVAL;
-    }
-
-    g_autoptr(GString) problems = g_string_new(NULL);
-    for (size_t i = 0; i < st.n_problems; i++)
-        g_string_append_printf(problems, "%s%s", problems->len ? "; " : "", st.problems[i]);
-    for (size_t i = 0; i < st.groups.n_groups; i++) { /* sorted: parents before their children */
-        const MemctlGroupPolicy *g = &st.groups.groups[i];
-        if (memctl_policy_group(&c->policy, g->name))
-            continue; /* the policy files own it now */
-        g_autoptr(GError) ge = NULL;
-        if (!memctl_groups_create(c->groups, g->name, &g->limits, &ge))
-            g_string_append_printf(problems, "%sgroups.%s: %s", problems->len ? "; " : "", g->name,
-                                   ge->message);
-        else
-            (void)memctl_groups_set_slice(c->groups, g->name, g->slice);
-    }
-    for (size_t i = 0; i < st.n_critical && c->critical; i++) {
-        const MemctlStateCritical *k = &st.critical[i];
-        g_autoptr(GError) ce = NULL;
-        int cr = k->group[0]
-                         ? memctl_critical_register(c->critical, k->group, 0, k->bytes, &ce)
-                         : memctl_critical_restore_process(c->critical, k->pid, k->start_time, k->bytes, &ce);
-        if (cr < 0)
-            g_string_append_printf(problems, "%scritical[%zu] (%s%s%.0d): %s", problems->len ? "; " : "", i,
-                                   k->group[0] ? "group " : "pid ", k->group, k->group[0] ? 0 : (int)k->pid,
-                                   ce->message);
-    }
-    if (problems->len) {
-        /* what could be restored is; the rest is named, and the file as it was kept aside */
-        (void)write_atomic(bad, text, NULL);
-        return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_FAILED,
-                                "%s: restored all but: %s (the file as it was is "
-                                "kept as %s)",
-                                c->state_file, problems->str, bad);
-    }
-    return 0;
+    return c->state_file ? memctl_state_file_restore(c->state_file, c->groups, c->critical, &c->policy, error)
+                         : 0;
 }

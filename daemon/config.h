@@ -7,18 +7,17 @@
 #include "daemon/core/api.h"
 #include "daemon/reserve/critical.h"
 #include "daemon/group/group.h"
+#include "daemon/state-file.h"
 #include "policy/policy-file.h"
 
 /*
  * The running configuration (GLib side): the policy read from memctld.json and the policy.d drop-ins, its
  * application to the groups (created, limits written, prefer/avoid, budgets and priority published
- * to the core), reloads that change only what changed, and the state file that keeps the groups
- * created over D-Bus (and critical group registrations) across restarts.
+ * to the core), reloads that change only what changed, and when the state file is saved.
  */
 
 #define MEMCTL_CONFIG_FILE "/etc/memctl/memctld.json"
 #define MEMCTL_CONFIG_DIR "/etc/memctl/policy.d"
-#define MEMCTL_STATE_FILE "/var/lib/memctl/state.json"
 
 /*
  * Reads and checks a policy: `main_file` (missing is fine unless main_required), then every
@@ -59,16 +58,9 @@ int memctl_config_reload(MemctlConfig *c, GPtrArray *ret_changes, GError **error
 /* Publishes every group's policy to the core (after groups were added or changed). */
 void memctl_config_publish_all(MemctlConfig *c);
 
-/*
- * Creates the groups of the state file (those the policy files do not declare) and re-registers its
- * critical groups, and its critical processes that still run (the same pid and start time). A
- * missing file is fine. Every entry counts on its own: what is valid is restored; -EINVAL when
- * something is not, with *error naming each entry left out, and the file as it was kept beside it
- * as <state file>.bad (the next save writes what was restored).
- */
+/* The state file (daemon/state-file.h) with the running policy: restored at start, saved at exit and
+ * after changes. 0 without a state file. */
 int memctl_config_restore_state(MemctlConfig *c, GError **error);
-
-/* Writes the state file atomically (temporary file, fsync, rename, fsync of the directory). */
 int memctl_config_save_state(MemctlConfig *c, GError **error);
 
 /* From now on, every change to the groups republishes the policies and saves the state. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 
 #include <gio/gio.h>
@@ -35,4 +36,11 @@ int memctl_error_set(GError **error, int r, MemctlError code, const char *format
         va_end(ap);
     }
     return r;
+}
+
+int memctl_error_set_policy(GError **error, const MemctlPolicyError *e)
+{
+    char buf[1024];
+    return memctl_error_set(error, -EINVAL, MEMCTL_ERROR_INVALID_POLICY, "%s",
+                            memctl_policy_error_format(e, buf, sizeof(buf)));
 }

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "policy/policy-file.h"
+
 /* memctld's GError domain; the D-Bus layer maps each code to an org.memctl.Error.* name. */
 #define MEMCTL_ERROR (memctl_error_quark())
 GQuark memctl_error_quark(void);
@@ -21,3 +23,6 @@ typedef enum {
  * statement for the two halves of a failure, `return memctl_error_set(error, -EINVAL, ...);`. r is
  * read before the message is formatted, so `-errno` is the failing call's. */
 int memctl_error_set(GError **error, int r, MemctlError code, const char *format, ...) G_GNUC_PRINTF(4, 5);
+
+/* A policy or state file's error (file, JSON path, problem) as MEMCTL_ERROR_INVALID_POLICY; -EINVAL. */
+int memctl_error_set_policy(GError **error, const MemctlPolicyError *e);

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "daemon/group/group.h"
+#include "daemon/reserve/critical.h"
+#include "policy/policy-file.h"
+
+/*
+ * The state file (default /var/lib/memctl/state.json; format in docs/POLICY-FILES.md): what memctld
+ * keeps across restarts that the policy files do not say, the groups created over D-Bus (with their
+ * limits and slice) and the critical registrations (groups by name, processes by pid and start time).
+ * The policy files' groups are theirs, not the state file's. Parsed entry by entry by
+ * policy/state.c; this reads, applies and writes it. GLib side.
+ */
+
+#define MEMCTL_STATE_FILE "/var/lib/memctl/state.json"
+
+/* Writes it atomically (temporary file, fsync, rename, fsync of the directory). critical may be
+ * NULL. */
+int memctl_state_file_save(const char *path, MemctlGroups *groups, MemctlCritical *critical,
+                           const MemctlPolicy *policy, GError **error);
+
+/*
+ * Creates the groups of the state file (those the policy does not declare) and re-registers its
+ * critical groups, and its critical processes that still run (the same pid and start time). A
+ * missing file is fine. Every entry counts on its own: what is valid is restored; -EINVAL when
+ * something is not, with *error naming each entry left out, and the file as it was kept beside it
+ * as <path>.bad (the next save writes what was restored).
+ */
+int memctl_state_file_restore(const char *path, MemctlGroups *groups, MemctlCritical *critical,
+                              const MemctlPolicy *policy, GError **error);
