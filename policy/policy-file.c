@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "policy/policy-file.h"
+#include "policy/policy-field.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,287 +18,71 @@
 #include "basic/size.h"
 #include "basic/str.h"
 
-/* The state of one document's parse: where we are, for errors. */
-typedef struct {
-    MemctlPolicy *p;
-    uint8_t file;
-    const char *label;
-    MemctlPolicyError *err;
-} Doc;
-
-__attribute__((format(printf, 3, 4))) static int fail(const Doc *d, const char *path, const char *fmt, ...)
-{
-    if (d->err) {
-        memctl_str_copy(d->err->file, sizeof(d->err->file), d->label);
-        memctl_str_copy(d->err->path, sizeof(d->err->path), path);
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(d->err->message, sizeof(d->err->message), fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
-
-static const char *type_name(json_object *v)
-{
-    switch (json_object_get_type(v)) {
-    case json_type_null:
-        return "null";
-    case json_type_boolean:
-        return "a boolean";
-    case json_type_double:
-        return "a fraction";
-    case json_type_int:
-        return "an integer";
-    case json_type_object:
-        return "an object";
-    case json_type_array:
-        return "an array";
-    case json_type_string:
-        return "a string";
-    }
-    return "?";
-}
-
-/* Error paths and messages may be cut short at their buffer's end: they still name the place. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
-#define trunc_ok(x) ((void)(x))
-
-static void join(char *buf, size_t size, const char *base, const char *key)
-{
-    trunc_ok(snprintf(buf, size, "%s%s%s", base, *base ? "." : "", key));
-}
-
-/* Unknown keys are errors: `allowed` is NULL-terminated. */
-static int check_keys(const Doc *d, const char *path, json_object *o, const char *const *allowed)
-{
-    json_object_object_foreach(o, key, val)
-    {
-        (void)val;
-        bool ok = false;
-        for (const char *const *a = allowed; *a && !ok; a++)
-            ok = strcmp(*a, key) == 0;
-        if (!ok) {
-            char p[sizeof(d->err->path)];
-            join(p, sizeof(p), path, key);
-            return fail(d, p, "unknown key");
-        }
-    }
-    return 0;
-}
-
-static int want_object(const Doc *d, const char *path, json_object *v)
-{
-    if (!json_object_is_type(v, json_type_object))
-        return fail(d, path, "expected an object, got %s", type_name(v));
-    return 0;
-}
-
-static int get_uint(const Doc *d, const char *path, json_object *v, uint64_t lo, uint64_t hi, uint32_t *ret)
-{
-    if (!json_object_is_type(v, json_type_int))
-        return fail(d, path, "expected an integer, got %s", type_name(v));
-    int64_t x = json_object_get_int64(v);
-    if (x < 0 || (uint64_t)x < lo || (uint64_t)x > hi)
-        return fail(d, path, "%" PRId64 " is out of range (%" PRIu64 "-%" PRIu64 ")", x, lo, hi);
-    *ret = (uint32_t)x;
-    return 0;
-}
-
-static int get_bool(const Doc *d, const char *path, json_object *v, bool *ret)
-{
-    if (!json_object_is_type(v, json_type_boolean))
-        return fail(d, path, "expected true or false, got %s", type_name(v));
-    *ret = json_object_get_boolean(v);
-    return 0;
-}
-
-/* A size: a non-negative integer (bytes) or a string ("512M", "max"). Writes its text form. */
-static int size_text(const Doc *d, const char *path, json_object *v, char *buf, size_t size)
-{
-    if (json_object_is_type(v, json_type_int)) {
-        errno = 0;
-        int64_t x = json_object_get_int64(v);
-        if (x < 0)
-            return fail(d, path, "a size cannot be negative");
-        if (x == INT64_MAX)
-            return fail(d, path, "too large (give sizes above 8 EiB as \"max\")");
-        snprintf(buf, size, "%" PRId64, x);
-        return 0;
-    }
-    if (json_object_is_type(v, json_type_string)) {
-        const char *t = json_object_get_string(v);
-        if (strlen(t) >= size)
-            return fail(d, path, "'%.20s...' is not a size (longer than %zu characters)", t, size - 1);
-        memctl_str_copy(buf, size, t);
-        return 0;
-    }
-    return fail(d, path, "expected a size (bytes, or a string such as \"512M\" or \"max\"), got %s",
-                type_name(v));
-}
-
-static int get_size(const Doc *d, const char *path, json_object *v, bool allow_max, uint64_t *ret)
-{
-    char text[64];
-    if (size_text(d, path, v, text, sizeof(text)) < 0)
-        return -EINVAL;
-    uint64_t b;
-    int r = memctl_size_parse(text, &b);
-    if (r == -ERANGE)
-        return fail(d, path, "'%s' is too large", text);
-    if (r < 0)
-        return fail(d, path, "'%s' is not a size (bytes, or a number with K, M, G or T)", text);
-    if (!allow_max && b == MEMCTL_SIZE_MAX)
-        return fail(d, path, "'max' is not allowed here");
-    *ret = b;
-    return 0;
-}
-
-static int get_path(const Doc *d, const char *path, json_object *v, bool allow_empty, char *buf, size_t size)
-{
-    if (!json_object_is_type(v, json_type_string))
-        return fail(d, path, "expected a path (a string), got %s", type_name(v));
-    const char *s = json_object_get_string(v);
-    if (!*s && allow_empty) {
-        buf[0] = '\0';
-        return 0;
-    }
-    if (s[0] != '/')
-        return fail(d, path, "'%s' is not an absolute path", s);
-    if (strlen(s) >= size)
-        return fail(d, path, "longer than %zu characters", size - 1);
-    memctl_str_copy(buf, size, s);
-    return 0;
-}
-
-/* "host:port", "[v6]:port" with a port of 1-65535, or "" (off). */
-static int get_address(const Doc *d, const char *path, json_object *v, char *buf, size_t size)
-{
-    if (!json_object_is_type(v, json_type_string))
-        return fail(d, path, "expected \"address:port\" (a string), got %s", type_name(v));
-    const char *s = json_object_get_string(v);
-    if (*s) {
-        const char *colon = strrchr(s, ':');
-        char *end = NULL;
-        long port = colon && colon[1] >= '0' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : 0;
-        bool v6 = s[0] == '[';
-        char host[64] = "";
-        unsigned char addr[sizeof(struct in6_addr)];
-        bool bad = !colon || colon == s || !end || *end || colon[1] == '\0' || port < 1 || port > 65535 ||
-                   (v6 && colon[-1] != ']') || (!v6 && memchr(s, ':', (size_t)(colon - s)));
-        if (!bad) { /* a numeric address: memctld does not resolve names */
-            size_t len = v6 ? (size_t)(colon - s) - 2 : (size_t)(colon - s);
-            bad = len >= sizeof(host);
-            if (!bad) {
-                memcpy(host, s + (v6 ? 1 : 0), len);
-                host[len] = '\0';
-                bad = inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1;
-            }
-        }
-        if (bad)
-            return fail(d, path,
-                        "'%s' is not \"address:port\" (a numeric IPv4 address, or IPv6 as [addr]:port; port "
-                        "1-65535)",
-                        s);
-    }
-    if (strlen(s) >= size)
-        return fail(d, path, "longer than %zu characters", size - 1);
-    memctl_str_copy(buf, size, s);
-    return 0;
-}
-
-/*
- * An array of at most `max` strings at path: each element's text into items (borrowed from a) and its
- * JSON path into paths[i] (paths may be NULL), *ret_n the count. A non-string element is an error
- * naming it.
- */
-static int get_strings(const Doc *d, const char *path, json_object *a, size_t max, const char **items,
-                       char (*paths)[sizeof(d->err->path)], size_t *ret_n)
-{
-    if (!json_object_is_type(a, json_type_array))
-        return fail(d, path, "expected an array of strings, got %s", type_name(a));
-    size_t n = json_object_array_length(a);
-    if (n > max)
-        return fail(d, path, "%zu entries; at most %zu", n, max);
-    for (size_t i = 0; i < n; i++) {
-        json_object *e = json_object_array_get_idx(a, i);
-        char pi[sizeof(d->err->path)];
-        trunc_ok(snprintf(pi, sizeof(pi), "%s[%zu]", path, i));
-        if (!json_object_is_type(e, json_type_string))
-            return fail(d, pi, "expected a string, got %s", type_name(e));
-        items[i] = json_object_get_string(e);
-        if (paths)
-            memcpy(paths[i], pi, sizeof(pi));
-    }
-    *ret_n = n;
-    return 0;
-}
-
 /* daemon.critical_claims: an array of patterns (replaced whole by a later document). */
-static int parse_claims(const Doc *d, json_object *a, MemctlPolicy *p)
+static int parse_claims(const MemctlPolicyDoc *d, json_object *a, MemctlPolicy *p)
 {
     const char *items[MEMCTL_POLICY_CLAIMS_MAX];
     char paths[MEMCTL_POLICY_CLAIMS_MAX][sizeof(d->err->path)];
     size_t n;
-    if (get_strings(d, "daemon.critical_claims", a, MEMCTL_POLICY_CLAIMS_MAX, items, paths, &n) < 0)
+    if (memctl_field_strings(d, "daemon.critical_claims", a, MEMCTL_POLICY_CLAIMS_MAX, items, paths, &n) < 0)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         const char *s = items[i], *pi = paths[i];
         if (!*s || strlen(s) >= MEMCTL_POLICY_PATTERN_MAX)
-            return fail(d, pi, "expected a pattern (a string of 1-%d characters) such as \"pods/db-*\"",
-                        MEMCTL_POLICY_PATTERN_MAX - 1);
+            return memctl_field_fail(d, pi,
+                                     "expected a pattern (a string of 1-%d characters) such as \"pods/db-*\"",
+                                     MEMCTL_POLICY_PATTERN_MAX - 1);
         for (const char *c = s; *c; c++)
             if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                return fail(d, pi, "control characters are not allowed");
+                return memctl_field_fail(d, pi, "control characters are not allowed");
         memctl_str_copy(p->claims[i], MEMCTL_POLICY_PATTERN_MAX, s);
     }
     p->n_claims = n;
     return 0;
 }
 
-static int parse_daemon(const Doc *d, json_object *o)
+static int parse_daemon(const MemctlPolicyDoc *d, json_object *o)
 {
     static const char *const keys[] = {"root",          "reserve",         "metrics_address",
                                        "state_file",    "kill_log",        "window_ms",
                                        "stuck_windows", "critical_claims", NULL};
-    if (want_object(d, "daemon", o) < 0 || check_keys(d, "daemon", o, keys) < 0)
+    if (memctl_field_want_object(d, "daemon", o) < 0 || memctl_field_check_keys(d, "daemon", o, keys) < 0)
         return -EINVAL;
     MemctlPolicy *p = d->p;
     json_object *v;
     if (json_object_object_get_ex(o, "root", &v)) {
-        if (get_path(d, "daemon.root", v, false, p->root, sizeof(p->root)) < 0)
+        if (memctl_field_path(d, "daemon.root", v, false, p->root, sizeof(p->root)) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_ROOT;
     }
     if (json_object_object_get_ex(o, "reserve", &v)) {
-        if (get_size(d, "daemon.reserve", v, false, &p->reserve) < 0)
+        if (memctl_field_size(d, "daemon.reserve", v, false, &p->reserve) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_RESERVE;
     }
     if (json_object_object_get_ex(o, "metrics_address", &v)) {
-        if (get_address(d, "daemon.metrics_address", v, p->metrics_address, sizeof(p->metrics_address)) < 0)
+        if (memctl_field_address(d, "daemon.metrics_address", v, p->metrics_address,
+                                 sizeof(p->metrics_address)) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_METRICS;
     }
     if (json_object_object_get_ex(o, "state_file", &v)) {
-        if (get_path(d, "daemon.state_file", v, false, p->state_file, sizeof(p->state_file)) < 0)
+        if (memctl_field_path(d, "daemon.state_file", v, false, p->state_file, sizeof(p->state_file)) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_STATE_FILE;
     }
     if (json_object_object_get_ex(o, "kill_log", &v)) {
-        if (get_path(d, "daemon.kill_log", v, true, p->kill_log, sizeof(p->kill_log)) < 0)
+        if (memctl_field_path(d, "daemon.kill_log", v, true, p->kill_log, sizeof(p->kill_log)) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_KILL_LOG;
     }
     if (json_object_object_get_ex(o, "window_ms", &v)) {
-        if (get_uint(d, "daemon.window_ms", v, 5, 10000, &p->window_ms) < 0)
+        if (memctl_field_uint(d, "daemon.window_ms", v, 5, 10000, &p->window_ms) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_WINDOW;
     }
     if (json_object_object_get_ex(o, "stuck_windows", &v)) {
-        if (get_uint(d, "daemon.stuck_windows", v, 1, 1000, &p->stuck_windows) < 0)
+        if (memctl_field_uint(d, "daemon.stuck_windows", v, 1, 1000, &p->stuck_windows) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_STUCK;
     }
@@ -309,53 +94,55 @@ static int parse_daemon(const Doc *d, json_object *o)
     return 0;
 }
 
-static int parse_budget(const Doc *d, const char *base, json_object *o, MemctlBudget *b)
+static int parse_budget(const MemctlPolicyDoc *d, const char *base, json_object *o, MemctlBudget *b)
 {
     char path[sizeof(d->err->path)];
     json_object *v;
     if (json_object_object_get_ex(o, "stall_budget_pct", &v)) {
-        join(path, sizeof(path), base, "stall_budget_pct");
-        if (get_uint(d, path, v, 1, 100, &b->stall_budget_pct) < 0)
+        memctl_field_join(path, sizeof(path), base, "stall_budget_pct");
+        if (memctl_field_uint(d, path, v, 1, 100, &b->stall_budget_pct) < 0)
             return -EINVAL;
     }
     if (json_object_object_get_ex(o, "stall_windows", &v)) {
-        join(path, sizeof(path), base, "stall_windows");
-        if (get_uint(d, path, v, 1, 100000, &b->stall_windows) < 0)
+        memctl_field_join(path, sizeof(path), base, "stall_windows");
+        if (memctl_field_uint(d, path, v, 1, 100000, &b->stall_windows) < 0)
             return -EINVAL;
     }
     return 0;
 }
 
-static int parse_defaults(const Doc *d, json_object *o)
+static int parse_defaults(const MemctlPolicyDoc *d, json_object *o)
 {
     static const char *const keys[] = {"priority", "progress_floor", "stall_budget_pct", "stall_windows",
                                        NULL};
-    if (want_object(d, "defaults", o) < 0 || check_keys(d, "defaults", o, keys) < 0)
+    if (memctl_field_want_object(d, "defaults", o) < 0 || memctl_field_check_keys(d, "defaults", o, keys) < 0)
         return -EINVAL;
     json_object *v;
     if (json_object_object_get_ex(o, "priority", &v) &&
-        get_uint(d, "defaults.priority", v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX, &d->p->priority) < 0)
+        memctl_field_uint(d, "defaults.priority", v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX,
+                          &d->p->priority) < 0)
         return -EINVAL;
     if (json_object_object_get_ex(o, "progress_floor", &v)) {
         uint64_t b;
-        if (get_size(d, "defaults.progress_floor", v, false, &b) < 0)
+        if (memctl_field_size(d, "defaults.progress_floor", v, false, &b) < 0)
             return -EINVAL;
         if (b == 0 || b > (1ull << 30))
-            return fail(d, "defaults.progress_floor", "must be between 1 byte and 1G");
+            return memctl_field_fail(d, "defaults.progress_floor", "must be between 1 byte and 1G");
         d->p->progress_floor = b;
     }
     return parse_budget(d, "defaults", o, &d->p->budget);
 }
 
-static int parse_host(const Doc *d, json_object *o)
+static int parse_host(const MemctlPolicyDoc *d, json_object *o)
 {
     static const char *const keys[] = {"enabled",   "available_min", "watermark_windows",
                                        "window_ms", "stall_seconds", NULL};
-    if (want_object(d, "host", o) < 0 || check_keys(d, "host", o, keys) < 0)
+    if (memctl_field_want_object(d, "host", o) < 0 || memctl_field_check_keys(d, "host", o, keys) < 0)
         return -EINVAL;
     MemctlHostConfig *h = &d->p->host;
     json_object *v;
-    if (json_object_object_get_ex(o, "enabled", &v) && get_bool(d, "host.enabled", v, &h->enabled) < 0)
+    if (json_object_object_get_ex(o, "enabled", &v) &&
+        memctl_field_bool(d, "host.enabled", v, &h->enabled) < 0)
         return -EINVAL;
     if (json_object_object_get_ex(o, "available_min", &v)) {
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
@@ -364,65 +151,68 @@ static int parse_host(const Doc *d, json_object *o)
             char *end = NULL;
             long pct = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : 0;
             if (end != s + n - 1 || pct < 1 || pct > 50)
-                return fail(d, "host.available_min", "'%s': a percentage of MemTotal must be 1%%-50%%", s);
+                return memctl_field_fail(d, "host.available_min",
+                                         "'%s': a percentage of MemTotal must be 1%%-50%%", s);
             h->available_min = 0;
             h->available_min_pct = (uint32_t)pct;
         } else {
             uint64_t b;
-            if (get_size(d, "host.available_min", v, false, &b) < 0)
+            if (memctl_field_size(d, "host.available_min", v, false, &b) < 0)
                 return -EINVAL;
             if (b == 0)
-                return fail(d, "host.available_min", "must not be 0 (turn the guard off with host.enabled)");
+                return memctl_field_fail(d, "host.available_min",
+                                         "must not be 0 (turn the guard off with host.enabled)");
             h->available_min = b;
         }
     }
     if (json_object_object_get_ex(o, "watermark_windows", &v) &&
-        get_uint(d, "host.watermark_windows", v, 0, 1000, &h->watermark_windows) < 0)
+        memctl_field_uint(d, "host.watermark_windows", v, 0, 1000, &h->watermark_windows) < 0)
         return -EINVAL;
     uint32_t ms;
     if (json_object_object_get_ex(o, "window_ms", &v)) {
-        if (get_uint(d, "host.window_ms", v, 2, 1000, &ms) < 0)
+        if (memctl_field_uint(d, "host.window_ms", v, 2, 1000, &ms) < 0)
             return -EINVAL;
         h->window_usec = (uint64_t)ms * 1000;
     }
     uint32_t sec;
     if (json_object_object_get_ex(o, "stall_seconds", &v)) {
-        if (get_uint(d, "host.stall_seconds", v, 0, 3600, &sec) < 0)
+        if (memctl_field_uint(d, "host.stall_seconds", v, 0, 3600, &sec) < 0)
             return -EINVAL;
         h->stall_usec = (uint64_t)sec * 1000 * 1000;
     }
     return 0;
 }
 
-static int parse_list(const Doc *d, const char *path, json_object *o, MemctlMatchList *ret)
+static int parse_list(const MemctlPolicyDoc *d, const char *path, json_object *o, MemctlMatchList *ret)
 {
     static const char *const keys[] = {"comm", "cgroup", NULL};
-    if (want_object(d, path, o) < 0 || check_keys(d, path, o, keys) < 0)
+    if (memctl_field_want_object(d, path, o) < 0 || memctl_field_check_keys(d, path, o, keys) < 0)
         return -EINVAL;
     MemctlMatchList l = {0};
     for (int which = 0; which < 2; which++) {
         const char *key = which == 0 ? "comm" : "cgroup";
         char p[sizeof(d->err->path)];
-        join(p, sizeof(p), path, key);
+        memctl_field_join(p, sizeof(p), path, key);
         json_object *a;
         if (!json_object_object_get_ex(o, key, &a))
             continue;
         const char *items[MEMCTL_POLICY_LIST_MAX];
         char paths[MEMCTL_POLICY_LIST_MAX][sizeof(d->err->path)];
         size_t n;
-        if (get_strings(d, p, a, MEMCTL_POLICY_LIST_MAX, items, paths, &n) < 0)
+        if (memctl_field_strings(d, p, a, MEMCTL_POLICY_LIST_MAX, items, paths, &n) < 0)
             return -EINVAL;
         for (size_t i = 0; i < n; i++) {
             const char *s = items[i], *pi = paths[i];
             if (which == 0) {
                 if (!*s || strlen(s) >= MEMCTL_COMM_MAX || strchr(s, '/'))
-                    return fail(d, pi, "'%s' is not a process name (1-%d characters, no '/')", s,
-                                MEMCTL_COMM_MAX - 1);
+                    return memctl_field_fail(d, pi, "'%s' is not a process name (1-%d characters, no '/')", s,
+                                             MEMCTL_COMM_MAX - 1);
                 memctl_str_copy(l.comm[l.n_comm++], MEMCTL_COMM_MAX, s);
             } else {
                 int r = memctl_group_name_check(s);
                 if (r < 0)
-                    return fail(d, pi, "'%s' is not a group name: %s", s, memctl_group_name_problem(r));
+                    return memctl_field_fail(d, pi, "'%s' is not a group name: %s", s,
+                                             memctl_group_name_problem(r));
                 memctl_str_copy(l.cgroup[l.n_cgroup++], MEMCTL_GROUP_NAME_MAX + 1, s);
             }
         }
@@ -433,7 +223,7 @@ static int parse_list(const Doc *d, const char *path, json_object *o, MemctlMatc
 
 static const char *const limit_keys[] = {"min", "low", "high", "max", "swap_max", "limit", "headroom", NULL};
 
-static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGroupPolicy *g)
+static int parse_group(const MemctlPolicyDoc *d, const char *name, json_object *o, MemctlGroupPolicy *g)
 {
     static const char *const keys[] = {"min",
                                        "low",
@@ -453,37 +243,38 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
                                        NULL};
     char base[sizeof(d->err->path)], path[sizeof(d->err->path)];
     snprintf(base, sizeof(base), "groups.%s", name);
-    if (want_object(d, base, o) < 0 || check_keys(d, base, o, keys) < 0)
+    if (memctl_field_want_object(d, base, o) < 0 || memctl_field_check_keys(d, base, o, keys) < 0)
         return -EINVAL;
     json_object *v;
     for (const char *const *k = limit_keys; *k; k++) {
         if (!json_object_object_get_ex(o, *k, &v))
             continue;
-        join(path, sizeof(path), base, *k);
+        memctl_field_join(path, sizeof(path), base, *k);
         char text[64];
-        if (size_text(d, path, v, text, sizeof(text)) < 0)
+        if (memctl_field_size_text(d, path, v, text, sizeof(text)) < 0)
             return -EINVAL;
         int r = memctl_limits_set(&g->limits, *k, text);
         if (r < 0)
-            return fail(d, path, "'%s' %s", text,
-                        r == -ERANGE ? "is out of range" : "is not a size (bytes, K, M, G, T or \"max\")");
+            return memctl_field_fail(d, path, "'%s' %s", text,
+                                     r == -ERANGE ? "is out of range"
+                                                  : "is not a size (bytes, K, M, G, T or \"max\")");
         g->origin[memctl_key_from_name(*k)] = d->file;
     }
     json_object *og = NULL, *km = NULL;
     json_object_object_get_ex(o, "oom_group", &og);
     json_object_object_get_ex(o, "kill_mode", &km);
     if (og && km)
-        return fail(d, base, "give kill_mode or oom_group, not both");
+        return memctl_field_fail(d, base, "give kill_mode or oom_group, not both");
     if (og) {
-        join(path, sizeof(path), base, "oom_group");
-        if (get_bool(d, path, og, &g->limits.oom_group) < 0)
+        memctl_field_join(path, sizeof(path), base, "oom_group");
+        if (memctl_field_bool(d, path, og, &g->limits.oom_group) < 0)
             return -EINVAL;
     } else if (km) {
-        join(path, sizeof(path), base, "kill_mode");
+        memctl_field_join(path, sizeof(path), base, "kill_mode");
         const char *s = json_object_is_type(km, json_type_string) ? json_object_get_string(km) : "";
         if (strcmp(s, "process") != 0 && strcmp(s, "group") != 0)
-            return fail(d, path,
-                        "expected \"process\" (one victim at a time) or \"group\" (the whole group)");
+            return memctl_field_fail(
+                    d, path, "expected \"process\" (one victim at a time) or \"group\" (the whole group)");
         g->limits.oom_group = strcmp(s, "group") == 0;
     }
     if (og || km) {
@@ -491,32 +282,33 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
         g->origin[MEMCTL_KEY_OOM_GROUP] = d->file;
     }
     if (json_object_object_get_ex(o, "priority", &v)) {
-        join(path, sizeof(path), base, "priority");
-        if (get_uint(d, path, v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX, &g->limits.priority) < 0)
+        memctl_field_join(path, sizeof(path), base, "priority");
+        if (memctl_field_uint(d, path, v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX, &g->limits.priority) < 0)
             return -EINVAL;
         g->limits.set |= 1u << MEMCTL_KEY_PRIORITY;
         g->origin[MEMCTL_KEY_PRIORITY] = d->file;
     }
     if (json_object_object_get_ex(o, "prefer", &v)) {
-        join(path, sizeof(path), base, "prefer");
+        memctl_field_join(path, sizeof(path), base, "prefer");
         if (parse_list(d, path, v, &g->prefer) < 0)
             return -EINVAL;
     }
     if (json_object_object_get_ex(o, "avoid", &v)) {
-        join(path, sizeof(path), base, "avoid");
+        memctl_field_join(path, sizeof(path), base, "avoid");
         if (parse_list(d, path, v, &g->avoid) < 0)
             return -EINVAL;
     }
     if (parse_budget(d, base, o, &g->budget) < 0)
         return -EINVAL;
     if (json_object_object_get_ex(o, "slice", &v)) {
-        join(path, sizeof(path), base, "slice");
+        memctl_field_join(path, sizeof(path), base, "slice");
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
         if (!s)
-            return fail(d, path, "expected a string such as \"machines.slice/web.scope\"");
+            return memctl_field_fail(d, path, "expected a string such as \"machines.slice/web.scope\"");
         int r = memctl_slice_name_check(s);
         if (r < 0)
-            return fail(d, path, "'%s' is not a systemd-style name: %s", s, memctl_slice_name_problem(r));
+            return memctl_field_fail(d, path, "'%s' is not a systemd-style name: %s", s,
+                                     memctl_slice_name_problem(r));
         snprintf(g->slice, sizeof(g->slice), "%s", s);
     }
     g->origin_any = d->file;
@@ -550,9 +342,9 @@ static MemctlGroupPolicy *find_group(MemctlGroupPolicy *g, size_t n, const char 
     return found ? &g[i] : NULL;
 }
 
-static int parse_groups(const Doc *d, json_object *o)
+static int parse_groups(const MemctlPolicyDoc *d, json_object *o)
 {
-    if (want_object(d, "groups", o) < 0)
+    if (memctl_field_want_object(d, "groups", o) < 0)
         return -EINVAL;
     MemctlPolicy *p = d->p;
     json_object_object_foreach(o, name, val)
@@ -561,12 +353,13 @@ static int parse_groups(const Doc *d, json_object *o)
         snprintf(path, sizeof(path), "groups.%s", name);
         int r = memctl_group_name_check(name);
         if (r < 0)
-            return fail(d, path, "'%s' is not a group name: %s", name, memctl_group_name_problem(r));
+            return memctl_field_fail(d, path, "'%s' is not a group name: %s", name,
+                                     memctl_group_name_problem(r));
         bool found;
         size_t i = group_index(p->groups, p->n_groups, name, &found);
         if (!found) { /* inserted in place: the array stays sorted */
             if (p->n_groups >= MEMCTL_POLICY_GROUPS_MAX)
-                return fail(d, path, "more than %d groups", MEMCTL_POLICY_GROUPS_MAX);
+                return memctl_field_fail(d, path, "more than %d groups", MEMCTL_POLICY_GROUPS_MAX);
             MemctlGroupPolicy *ng = realloc(p->groups, (p->n_groups + 1) * sizeof(*ng));
             if (!ng)
                 return -ENOMEM;
@@ -609,9 +402,9 @@ void memctl_policy_clear(MemctlPolicy *p)
 int memctl_policy_add(MemctlPolicy *p, const char *file, const char *text, MemctlPolicyError *ret_error)
 {
     MemctlPolicy tmp = *p;
-    Doc d = {.p = &tmp, .file = (uint8_t)p->n_files, .label = file, .err = ret_error};
+    MemctlPolicyDoc d = {.p = &tmp, .file = (uint8_t)p->n_files, .label = file, .err = ret_error};
     if (p->n_files >= MEMCTL_POLICY_FILES_MAX)
-        return fail(&d, "", "more than %d policy files", MEMCTL_POLICY_FILES_MAX);
+        return memctl_field_fail(&d, "", "more than %d policy files", MEMCTL_POLICY_FILES_MAX);
 
     _cleanup_free_ char *name = strdup(file);
     _cleanup_free_ MemctlGroupPolicy *groups = NULL;
@@ -631,12 +424,12 @@ int memctl_policy_add(MemctlPolicy *p, const char *file, const char *text, Memct
     if (jr == -ENOMEM)
         return jr;
     if (jr < 0)
-        return jp.line ? fail(&d, jp.path, "line %d: %s", jp.line, jp.message)
-                       : fail(&d, jp.path, "%s", jp.message);
-    if (want_object(&d, "", root) < 0)
+        return jp.line ? memctl_field_fail(&d, jp.path, "line %d: %s", jp.line, jp.message)
+                       : memctl_field_fail(&d, jp.path, "%s", jp.message);
+    if (memctl_field_want_object(&d, "", root) < 0)
         return -EINVAL;
     static const char *const keys[] = {"$schema", "daemon", "defaults", "host", "groups", NULL};
-    if (check_keys(&d, "", root, keys) < 0)
+    if (memctl_field_check_keys(&d, "", root, keys) < 0)
         return -EINVAL;
     json_object *v;
     if (json_object_object_get_ex(root, "daemon", &v) && parse_daemon(&d, v) < 0)
@@ -704,8 +497,9 @@ int memctl_policy_check(const MemctlPolicy *p, MemctlPolicyError *ret_error)
                 snprintf(full, sizeof(full), "%s/%s", g->name, l->cgroup[k]);
                 if (memctl_group_name_check(full) < 0) {
                     char msg[256];
-                    trunc_ok(snprintf(msg, sizeof(msg), "cgroup '%s': '%s' is not a valid group name",
-                                      l->cgroup[k], full));
+                    MEMCTL_FIELD_TRUNC_OK(snprintf(msg, sizeof(msg),
+                                                   "cgroup '%s': '%s' is not a valid group name",
+                                                   l->cgroup[k], full));
                     return check_fail(p, ret_error, g->origin_any, g->name, which == 0 ? "prefer" : "avoid",
                                       msg);
                 }

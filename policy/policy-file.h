@@ -90,9 +90,10 @@ typedef struct {
     size_t n_files;
 } MemctlPolicy;
 
+#define MEMCTL_POLICY_JSON_PATH_MAX (MEMCTL_GROUP_NAME_MAX + 64)
 typedef struct {
     char file[MEMCTL_POLICY_PATH_MAX];
-    char path[MEMCTL_GROUP_NAME_MAX + 64]; /* JSON path: "groups.web.limit"; "" for the document */
+    char path[MEMCTL_POLICY_JSON_PATH_MAX]; /* JSON path: "groups.web.limit"; "" for the document */
     char message[256];
 } MemctlPolicyError;
 
