@@ -12,7 +12,7 @@
 #include "basic/size.h"
 #include "basic/str.h"
 
-int memctl_field_fail(const MemctlPolicyDoc *d, const char *path, const char *fmt, ...)
+int memctl_field_fail(const MemctlFieldDoc *d, const char *path, const char *fmt, ...)
 {
     if (d->err) {
         memctl_str_copy(d->err->file, sizeof(d->err->file), d->label);
@@ -52,7 +52,7 @@ void memctl_field_join(char *buf, size_t size, const char *base, const char *key
 }
 
 /* Unknown keys are errors: `allowed` is NULL-terminated. */
-int memctl_field_check_keys(const MemctlPolicyDoc *d, const char *path, json_object *o,
+int memctl_field_check_keys(const MemctlFieldDoc *d, const char *path, json_object *o,
                             const char *const *allowed)
 {
     json_object_object_foreach(o, key, val)
@@ -70,14 +70,14 @@ int memctl_field_check_keys(const MemctlPolicyDoc *d, const char *path, json_obj
     return 0;
 }
 
-int memctl_field_want_object(const MemctlPolicyDoc *d, const char *path, json_object *v)
+int memctl_field_want_object(const MemctlFieldDoc *d, const char *path, json_object *v)
 {
     if (!json_object_is_type(v, json_type_object))
         return memctl_field_fail(d, path, "expected an object, got %s", memctl_field_type_name(v));
     return 0;
 }
 
-int memctl_field_uint(const MemctlPolicyDoc *d, const char *path, json_object *v, uint64_t lo, uint64_t hi,
+int memctl_field_uint(const MemctlFieldDoc *d, const char *path, json_object *v, uint64_t lo, uint64_t hi,
                       uint32_t *ret)
 {
     if (!json_object_is_type(v, json_type_int))
@@ -89,7 +89,7 @@ int memctl_field_uint(const MemctlPolicyDoc *d, const char *path, json_object *v
     return 0;
 }
 
-int memctl_field_bool(const MemctlPolicyDoc *d, const char *path, json_object *v, bool *ret)
+int memctl_field_bool(const MemctlFieldDoc *d, const char *path, json_object *v, bool *ret)
 {
     if (!json_object_is_type(v, json_type_boolean))
         return memctl_field_fail(d, path, "expected true or false, got %s", memctl_field_type_name(v));
@@ -98,7 +98,7 @@ int memctl_field_bool(const MemctlPolicyDoc *d, const char *path, json_object *v
 }
 
 /* A size: a non-negative integer (bytes) or a string ("512M", "max"). Writes its text form. */
-int memctl_field_size_text(const MemctlPolicyDoc *d, const char *path, json_object *v, char *buf, size_t size)
+int memctl_field_size_text(const MemctlFieldDoc *d, const char *path, json_object *v, char *buf, size_t size)
 {
     if (json_object_is_type(v, json_type_int)) {
         errno = 0;
@@ -123,7 +123,7 @@ int memctl_field_size_text(const MemctlPolicyDoc *d, const char *path, json_obje
                              memctl_field_type_name(v));
 }
 
-int memctl_field_size(const MemctlPolicyDoc *d, const char *path, json_object *v, bool allow_max,
+int memctl_field_size(const MemctlFieldDoc *d, const char *path, json_object *v, bool allow_max,
                       uint64_t *ret)
 {
     char text[64];
@@ -141,7 +141,7 @@ int memctl_field_size(const MemctlPolicyDoc *d, const char *path, json_object *v
     return 0;
 }
 
-int memctl_field_path(const MemctlPolicyDoc *d, const char *path, json_object *v, bool allow_empty, char *buf,
+int memctl_field_path(const MemctlFieldDoc *d, const char *path, json_object *v, bool allow_empty, char *buf,
                       size_t size)
 {
     if (!json_object_is_type(v, json_type_string))
@@ -160,7 +160,7 @@ int memctl_field_path(const MemctlPolicyDoc *d, const char *path, json_object *v
 }
 
 /* "host:port", "[v6]:port" with a port of 1-65535, or "" (off). */
-int memctl_field_address(const MemctlPolicyDoc *d, const char *path, json_object *v, char *buf, size_t size)
+int memctl_field_address(const MemctlFieldDoc *d, const char *path, json_object *v, char *buf, size_t size)
 {
     if (!json_object_is_type(v, json_type_string))
         return memctl_field_fail(d, path, "expected \"address:port\" (a string), got %s",
@@ -202,7 +202,7 @@ int memctl_field_address(const MemctlPolicyDoc *d, const char *path, json_object
  * JSON path into paths[i] (paths may be NULL), *ret_n the count. A non-string element is an error
  * naming it.
  */
-int memctl_field_strings(const MemctlPolicyDoc *d, const char *path, json_object *a, size_t max,
+int memctl_field_strings(const MemctlFieldDoc *d, const char *path, json_object *a, size_t max,
                          const char **items, char (*paths)[sizeof(d->err->path)], size_t *ret_n)
 {
     if (!json_object_is_type(a, json_type_array))
@@ -222,4 +222,13 @@ int memctl_field_strings(const MemctlPolicyDoc *d, const char *path, json_object
     }
     *ret_n = n;
     return 0;
+}
+
+const char *memctl_policy_error_format(const MemctlPolicyError *e, char *buf, size_t size)
+{
+    if (e->path[0])
+        snprintf(buf, size, "%s: %s: %s", e->file, e->path, e->message);
+    else
+        snprintf(buf, size, "%s: %s", e->file, e->message);
+    return buf;
 }

@@ -18,71 +18,80 @@
 #include "basic/size.h"
 #include "basic/str.h"
 
+/* The state of one document's parse: where it goes, and where we are for errors. */
+typedef struct {
+    MemctlFieldDoc f;
+    MemctlPolicy *p;
+    uint8_t file;
+} Doc;
+
 /* daemon.critical_claims: an array of patterns (replaced whole by a later document). */
-static int parse_claims(const MemctlPolicyDoc *d, json_object *a, MemctlPolicy *p)
+static int parse_claims(const Doc *d, json_object *a, MemctlPolicy *p)
 {
     const char *items[MEMCTL_POLICY_CLAIMS_MAX];
-    char paths[MEMCTL_POLICY_CLAIMS_MAX][sizeof(d->err->path)];
+    char paths[MEMCTL_POLICY_CLAIMS_MAX][sizeof(d->f.err->path)];
     size_t n;
-    if (memctl_field_strings(d, "daemon.critical_claims", a, MEMCTL_POLICY_CLAIMS_MAX, items, paths, &n) < 0)
+    if (memctl_field_strings(&d->f, "daemon.critical_claims", a, MEMCTL_POLICY_CLAIMS_MAX, items, paths, &n) <
+        0)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         const char *s = items[i], *pi = paths[i];
         if (!*s || strlen(s) >= MEMCTL_POLICY_PATTERN_MAX)
-            return memctl_field_fail(d, pi,
+            return memctl_field_fail(&d->f, pi,
                                      "expected a pattern (a string of 1-%d characters) such as \"pods/db-*\"",
                                      MEMCTL_POLICY_PATTERN_MAX - 1);
         for (const char *c = s; *c; c++)
             if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                return memctl_field_fail(d, pi, "control characters are not allowed");
+                return memctl_field_fail(&d->f, pi, "control characters are not allowed");
         memctl_str_copy(p->claims[i], MEMCTL_POLICY_PATTERN_MAX, s);
     }
     p->n_claims = n;
     return 0;
 }
 
-static int parse_daemon(const MemctlPolicyDoc *d, json_object *o)
+static int parse_daemon(const Doc *d, json_object *o)
 {
     static const char *const keys[] = {"root",          "reserve",         "metrics_address",
                                        "state_file",    "kill_log",        "window_ms",
                                        "stuck_windows", "critical_claims", NULL};
-    if (memctl_field_want_object(d, "daemon", o) < 0 || memctl_field_check_keys(d, "daemon", o, keys) < 0)
+    if (memctl_field_want_object(&d->f, "daemon", o) < 0 ||
+        memctl_field_check_keys(&d->f, "daemon", o, keys) < 0)
         return -EINVAL;
     MemctlPolicy *p = d->p;
     json_object *v;
     if (json_object_object_get_ex(o, "root", &v)) {
-        if (memctl_field_path(d, "daemon.root", v, false, p->root, sizeof(p->root)) < 0)
+        if (memctl_field_path(&d->f, "daemon.root", v, false, p->root, sizeof(p->root)) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_ROOT;
     }
     if (json_object_object_get_ex(o, "reserve", &v)) {
-        if (memctl_field_size(d, "daemon.reserve", v, false, &p->reserve) < 0)
+        if (memctl_field_size(&d->f, "daemon.reserve", v, false, &p->reserve) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_RESERVE;
     }
     if (json_object_object_get_ex(o, "metrics_address", &v)) {
-        if (memctl_field_address(d, "daemon.metrics_address", v, p->metrics_address,
+        if (memctl_field_address(&d->f, "daemon.metrics_address", v, p->metrics_address,
                                  sizeof(p->metrics_address)) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_METRICS;
     }
     if (json_object_object_get_ex(o, "state_file", &v)) {
-        if (memctl_field_path(d, "daemon.state_file", v, false, p->state_file, sizeof(p->state_file)) < 0)
+        if (memctl_field_path(&d->f, "daemon.state_file", v, false, p->state_file, sizeof(p->state_file)) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_STATE_FILE;
     }
     if (json_object_object_get_ex(o, "kill_log", &v)) {
-        if (memctl_field_path(d, "daemon.kill_log", v, true, p->kill_log, sizeof(p->kill_log)) < 0)
+        if (memctl_field_path(&d->f, "daemon.kill_log", v, true, p->kill_log, sizeof(p->kill_log)) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_KILL_LOG;
     }
     if (json_object_object_get_ex(o, "window_ms", &v)) {
-        if (memctl_field_uint(d, "daemon.window_ms", v, 5, 10000, &p->window_ms) < 0)
+        if (memctl_field_uint(&d->f, "daemon.window_ms", v, 5, 10000, &p->window_ms) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_WINDOW;
     }
     if (json_object_object_get_ex(o, "stuck_windows", &v)) {
-        if (memctl_field_uint(d, "daemon.stuck_windows", v, 1, 1000, &p->stuck_windows) < 0)
+        if (memctl_field_uint(&d->f, "daemon.stuck_windows", v, 1, 1000, &p->stuck_windows) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_STUCK;
     }
@@ -94,55 +103,56 @@ static int parse_daemon(const MemctlPolicyDoc *d, json_object *o)
     return 0;
 }
 
-static int parse_budget(const MemctlPolicyDoc *d, const char *base, json_object *o, MemctlBudget *b)
+static int parse_budget(const Doc *d, const char *base, json_object *o, MemctlBudget *b)
 {
-    char path[sizeof(d->err->path)];
+    char path[sizeof(d->f.err->path)];
     json_object *v;
     if (json_object_object_get_ex(o, "stall_budget_pct", &v)) {
         memctl_field_join(path, sizeof(path), base, "stall_budget_pct");
-        if (memctl_field_uint(d, path, v, 1, 100, &b->stall_budget_pct) < 0)
+        if (memctl_field_uint(&d->f, path, v, 1, 100, &b->stall_budget_pct) < 0)
             return -EINVAL;
     }
     if (json_object_object_get_ex(o, "stall_windows", &v)) {
         memctl_field_join(path, sizeof(path), base, "stall_windows");
-        if (memctl_field_uint(d, path, v, 1, 100000, &b->stall_windows) < 0)
+        if (memctl_field_uint(&d->f, path, v, 1, 100000, &b->stall_windows) < 0)
             return -EINVAL;
     }
     return 0;
 }
 
-static int parse_defaults(const MemctlPolicyDoc *d, json_object *o)
+static int parse_defaults(const Doc *d, json_object *o)
 {
     static const char *const keys[] = {"priority", "progress_floor", "stall_budget_pct", "stall_windows",
                                        NULL};
-    if (memctl_field_want_object(d, "defaults", o) < 0 || memctl_field_check_keys(d, "defaults", o, keys) < 0)
+    if (memctl_field_want_object(&d->f, "defaults", o) < 0 ||
+        memctl_field_check_keys(&d->f, "defaults", o, keys) < 0)
         return -EINVAL;
     json_object *v;
     if (json_object_object_get_ex(o, "priority", &v) &&
-        memctl_field_uint(d, "defaults.priority", v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX,
+        memctl_field_uint(&d->f, "defaults.priority", v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX,
                           &d->p->priority) < 0)
         return -EINVAL;
     if (json_object_object_get_ex(o, "progress_floor", &v)) {
         uint64_t b;
-        if (memctl_field_size(d, "defaults.progress_floor", v, false, &b) < 0)
+        if (memctl_field_size(&d->f, "defaults.progress_floor", v, false, &b) < 0)
             return -EINVAL;
         if (b == 0 || b > (1ull << 30))
-            return memctl_field_fail(d, "defaults.progress_floor", "must be between 1 byte and 1G");
+            return memctl_field_fail(&d->f, "defaults.progress_floor", "must be between 1 byte and 1G");
         d->p->progress_floor = b;
     }
     return parse_budget(d, "defaults", o, &d->p->budget);
 }
 
-static int parse_host(const MemctlPolicyDoc *d, json_object *o)
+static int parse_host(const Doc *d, json_object *o)
 {
     static const char *const keys[] = {"enabled",   "available_min", "watermark_windows",
                                        "window_ms", "stall_seconds", NULL};
-    if (memctl_field_want_object(d, "host", o) < 0 || memctl_field_check_keys(d, "host", o, keys) < 0)
+    if (memctl_field_want_object(&d->f, "host", o) < 0 || memctl_field_check_keys(&d->f, "host", o, keys) < 0)
         return -EINVAL;
     MemctlHostConfig *h = &d->p->host;
     json_object *v;
     if (json_object_object_get_ex(o, "enabled", &v) &&
-        memctl_field_bool(d, "host.enabled", v, &h->enabled) < 0)
+        memctl_field_bool(&d->f, "host.enabled", v, &h->enabled) < 0)
         return -EINVAL;
     if (json_object_object_get_ex(o, "available_min", &v)) {
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
@@ -151,67 +161,68 @@ static int parse_host(const MemctlPolicyDoc *d, json_object *o)
             char *end = NULL;
             long pct = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : 0;
             if (end != s + n - 1 || pct < 1 || pct > 50)
-                return memctl_field_fail(d, "host.available_min",
+                return memctl_field_fail(&d->f, "host.available_min",
                                          "'%s': a percentage of MemTotal must be 1%%-50%%", s);
             h->available_min = 0;
             h->available_min_pct = (uint32_t)pct;
         } else {
             uint64_t b;
-            if (memctl_field_size(d, "host.available_min", v, false, &b) < 0)
+            if (memctl_field_size(&d->f, "host.available_min", v, false, &b) < 0)
                 return -EINVAL;
             if (b == 0)
-                return memctl_field_fail(d, "host.available_min",
+                return memctl_field_fail(&d->f, "host.available_min",
                                          "must not be 0 (turn the guard off with host.enabled)");
             h->available_min = b;
         }
     }
     if (json_object_object_get_ex(o, "watermark_windows", &v) &&
-        memctl_field_uint(d, "host.watermark_windows", v, 0, 1000, &h->watermark_windows) < 0)
+        memctl_field_uint(&d->f, "host.watermark_windows", v, 0, 1000, &h->watermark_windows) < 0)
         return -EINVAL;
     uint32_t ms;
     if (json_object_object_get_ex(o, "window_ms", &v)) {
-        if (memctl_field_uint(d, "host.window_ms", v, 2, 1000, &ms) < 0)
+        if (memctl_field_uint(&d->f, "host.window_ms", v, 2, 1000, &ms) < 0)
             return -EINVAL;
         h->window_usec = (uint64_t)ms * 1000;
     }
     uint32_t sec;
     if (json_object_object_get_ex(o, "stall_seconds", &v)) {
-        if (memctl_field_uint(d, "host.stall_seconds", v, 0, 3600, &sec) < 0)
+        if (memctl_field_uint(&d->f, "host.stall_seconds", v, 0, 3600, &sec) < 0)
             return -EINVAL;
         h->stall_usec = (uint64_t)sec * 1000 * 1000;
     }
     return 0;
 }
 
-static int parse_list(const MemctlPolicyDoc *d, const char *path, json_object *o, MemctlMatchList *ret)
+static int parse_list(const Doc *d, const char *path, json_object *o, MemctlMatchList *ret)
 {
     static const char *const keys[] = {"comm", "cgroup", NULL};
-    if (memctl_field_want_object(d, path, o) < 0 || memctl_field_check_keys(d, path, o, keys) < 0)
+    if (memctl_field_want_object(&d->f, path, o) < 0 || memctl_field_check_keys(&d->f, path, o, keys) < 0)
         return -EINVAL;
     MemctlMatchList l = {0};
     for (int which = 0; which < 2; which++) {
         const char *key = which == 0 ? "comm" : "cgroup";
-        char p[sizeof(d->err->path)];
+        char p[sizeof(d->f.err->path)];
         memctl_field_join(p, sizeof(p), path, key);
         json_object *a;
         if (!json_object_object_get_ex(o, key, &a))
             continue;
         const char *items[MEMCTL_POLICY_LIST_MAX];
-        char paths[MEMCTL_POLICY_LIST_MAX][sizeof(d->err->path)];
+        char paths[MEMCTL_POLICY_LIST_MAX][sizeof(d->f.err->path)];
         size_t n;
-        if (memctl_field_strings(d, p, a, MEMCTL_POLICY_LIST_MAX, items, paths, &n) < 0)
+        if (memctl_field_strings(&d->f, p, a, MEMCTL_POLICY_LIST_MAX, items, paths, &n) < 0)
             return -EINVAL;
         for (size_t i = 0; i < n; i++) {
             const char *s = items[i], *pi = paths[i];
             if (which == 0) {
                 if (!*s || strlen(s) >= MEMCTL_COMM_MAX || strchr(s, '/'))
-                    return memctl_field_fail(d, pi, "'%s' is not a process name (1-%d characters, no '/')", s,
+                    return memctl_field_fail(&d->f, pi,
+                                             "'%s' is not a process name (1-%d characters, no '/')", s,
                                              MEMCTL_COMM_MAX - 1);
                 memctl_str_copy(l.comm[l.n_comm++], MEMCTL_COMM_MAX, s);
             } else {
                 int r = memctl_group_name_check(s);
                 if (r < 0)
-                    return memctl_field_fail(d, pi, "'%s' is not a group name: %s", s,
+                    return memctl_field_fail(&d->f, pi, "'%s' is not a group name: %s", s,
                                              memctl_group_name_problem(r));
                 memctl_str_copy(l.cgroup[l.n_cgroup++], MEMCTL_GROUP_NAME_MAX + 1, s);
             }
@@ -223,7 +234,7 @@ static int parse_list(const MemctlPolicyDoc *d, const char *path, json_object *o
 
 static const char *const limit_keys[] = {"min", "low", "high", "max", "swap_max", "limit", "headroom", NULL};
 
-static int parse_group(const MemctlPolicyDoc *d, const char *name, json_object *o, MemctlGroupPolicy *g)
+static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGroupPolicy *g)
 {
     static const char *const keys[] = {"min",
                                        "low",
@@ -241,9 +252,9 @@ static int parse_group(const MemctlPolicyDoc *d, const char *name, json_object *
                                        "stall_windows",
                                        "slice",
                                        NULL};
-    char base[sizeof(d->err->path)], path[sizeof(d->err->path)];
+    char base[sizeof(d->f.err->path)], path[sizeof(d->f.err->path)];
     snprintf(base, sizeof(base), "groups.%s", name);
-    if (memctl_field_want_object(d, base, o) < 0 || memctl_field_check_keys(d, base, o, keys) < 0)
+    if (memctl_field_want_object(&d->f, base, o) < 0 || memctl_field_check_keys(&d->f, base, o, keys) < 0)
         return -EINVAL;
     json_object *v;
     for (const char *const *k = limit_keys; *k; k++) {
@@ -251,11 +262,11 @@ static int parse_group(const MemctlPolicyDoc *d, const char *name, json_object *
             continue;
         memctl_field_join(path, sizeof(path), base, *k);
         char text[64];
-        if (memctl_field_size_text(d, path, v, text, sizeof(text)) < 0)
+        if (memctl_field_size_text(&d->f, path, v, text, sizeof(text)) < 0)
             return -EINVAL;
         int r = memctl_limits_set(&g->limits, *k, text);
         if (r < 0)
-            return memctl_field_fail(d, path, "'%s' %s", text,
+            return memctl_field_fail(&d->f, path, "'%s' %s", text,
                                      r == -ERANGE ? "is out of range"
                                                   : "is not a size (bytes, K, M, G, T or \"max\")");
         g->origin[memctl_key_from_name(*k)] = d->file;
@@ -264,17 +275,18 @@ static int parse_group(const MemctlPolicyDoc *d, const char *name, json_object *
     json_object_object_get_ex(o, "oom_group", &og);
     json_object_object_get_ex(o, "kill_mode", &km);
     if (og && km)
-        return memctl_field_fail(d, base, "give kill_mode or oom_group, not both");
+        return memctl_field_fail(&d->f, base, "give kill_mode or oom_group, not both");
     if (og) {
         memctl_field_join(path, sizeof(path), base, "oom_group");
-        if (memctl_field_bool(d, path, og, &g->limits.oom_group) < 0)
+        if (memctl_field_bool(&d->f, path, og, &g->limits.oom_group) < 0)
             return -EINVAL;
     } else if (km) {
         memctl_field_join(path, sizeof(path), base, "kill_mode");
         const char *s = json_object_is_type(km, json_type_string) ? json_object_get_string(km) : "";
         if (strcmp(s, "process") != 0 && strcmp(s, "group") != 0)
             return memctl_field_fail(
-                    d, path, "expected \"process\" (one victim at a time) or \"group\" (the whole group)");
+                    &d->f, path,
+                    "expected \"process\" (one victim at a time) or \"group\" (the whole group)");
         g->limits.oom_group = strcmp(s, "group") == 0;
     }
     if (og || km) {
@@ -283,7 +295,8 @@ static int parse_group(const MemctlPolicyDoc *d, const char *name, json_object *
     }
     if (json_object_object_get_ex(o, "priority", &v)) {
         memctl_field_join(path, sizeof(path), base, "priority");
-        if (memctl_field_uint(d, path, v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX, &g->limits.priority) < 0)
+        if (memctl_field_uint(&d->f, path, v, MEMCTL_PRIORITY_MIN, MEMCTL_PRIORITY_MAX, &g->limits.priority) <
+            0)
             return -EINVAL;
         g->limits.set |= 1u << MEMCTL_KEY_PRIORITY;
         g->origin[MEMCTL_KEY_PRIORITY] = d->file;
@@ -304,10 +317,10 @@ static int parse_group(const MemctlPolicyDoc *d, const char *name, json_object *
         memctl_field_join(path, sizeof(path), base, "slice");
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
         if (!s)
-            return memctl_field_fail(d, path, "expected a string such as \"machines.slice/web.scope\"");
+            return memctl_field_fail(&d->f, path, "expected a string such as \"machines.slice/web.scope\"");
         int r = memctl_slice_name_check(s);
         if (r < 0)
-            return memctl_field_fail(d, path, "'%s' is not a systemd-style name: %s", s,
+            return memctl_field_fail(&d->f, path, "'%s' is not a systemd-style name: %s", s,
                                      memctl_slice_name_problem(r));
         snprintf(g->slice, sizeof(g->slice), "%s", s);
     }
@@ -342,24 +355,24 @@ static MemctlGroupPolicy *find_group(MemctlGroupPolicy *g, size_t n, const char 
     return found ? &g[i] : NULL;
 }
 
-static int parse_groups(const MemctlPolicyDoc *d, json_object *o)
+static int parse_groups(const Doc *d, json_object *o)
 {
-    if (memctl_field_want_object(d, "groups", o) < 0)
+    if (memctl_field_want_object(&d->f, "groups", o) < 0)
         return -EINVAL;
     MemctlPolicy *p = d->p;
     json_object_object_foreach(o, name, val)
     {
-        char path[sizeof(d->err->path)];
+        char path[sizeof(d->f.err->path)];
         snprintf(path, sizeof(path), "groups.%s", name);
         int r = memctl_group_name_check(name);
         if (r < 0)
-            return memctl_field_fail(d, path, "'%s' is not a group name: %s", name,
+            return memctl_field_fail(&d->f, path, "'%s' is not a group name: %s", name,
                                      memctl_group_name_problem(r));
         bool found;
         size_t i = group_index(p->groups, p->n_groups, name, &found);
         if (!found) { /* inserted in place: the array stays sorted */
             if (p->n_groups >= MEMCTL_POLICY_GROUPS_MAX)
-                return memctl_field_fail(d, path, "more than %d groups", MEMCTL_POLICY_GROUPS_MAX);
+                return memctl_field_fail(&d->f, path, "more than %d groups", MEMCTL_POLICY_GROUPS_MAX);
             MemctlGroupPolicy *ng = realloc(p->groups, (p->n_groups + 1) * sizeof(*ng));
             if (!ng)
                 return -ENOMEM;
@@ -402,9 +415,9 @@ void memctl_policy_clear(MemctlPolicy *p)
 int memctl_policy_add(MemctlPolicy *p, const char *file, const char *text, MemctlPolicyError *ret_error)
 {
     MemctlPolicy tmp = *p;
-    MemctlPolicyDoc d = {.p = &tmp, .file = (uint8_t)p->n_files, .label = file, .err = ret_error};
+    Doc d = {.f = {.label = file, .err = ret_error}, .p = &tmp, .file = (uint8_t)p->n_files};
     if (p->n_files >= MEMCTL_POLICY_FILES_MAX)
-        return memctl_field_fail(&d, "", "more than %d policy files", MEMCTL_POLICY_FILES_MAX);
+        return memctl_field_fail(&d.f, "", "more than %d policy files", MEMCTL_POLICY_FILES_MAX);
 
     _cleanup_free_ char *name = strdup(file);
     _cleanup_free_ MemctlGroupPolicy *groups = NULL;
@@ -424,12 +437,12 @@ int memctl_policy_add(MemctlPolicy *p, const char *file, const char *text, Memct
     if (jr == -ENOMEM)
         return jr;
     if (jr < 0)
-        return jp.line ? memctl_field_fail(&d, jp.path, "line %d: %s", jp.line, jp.message)
-                       : memctl_field_fail(&d, jp.path, "%s", jp.message);
-    if (memctl_field_want_object(&d, "", root) < 0)
+        return jp.line ? memctl_field_fail(&d.f, jp.path, "line %d: %s", jp.line, jp.message)
+                       : memctl_field_fail(&d.f, jp.path, "%s", jp.message);
+    if (memctl_field_want_object(&d.f, "", root) < 0)
         return -EINVAL;
     static const char *const keys[] = {"$schema", "daemon", "defaults", "host", "groups", NULL};
-    if (memctl_field_check_keys(&d, "", root, keys) < 0)
+    if (memctl_field_check_keys(&d.f, "", root, keys) < 0)
         return -EINVAL;
     json_object *v;
     if (json_object_object_get_ex(root, "daemon", &v) && parse_daemon(&d, v) < 0)
@@ -529,15 +542,6 @@ int memctl_policy_check(const MemctlPolicy *p, MemctlPolicyError *ret_error)
 const MemctlGroupPolicy *memctl_policy_group(const MemctlPolicy *p, const char *name)
 {
     return find_group(p->groups, p->n_groups, name);
-}
-
-const char *memctl_policy_error_format(const MemctlPolicyError *e, char *buf, size_t size)
-{
-    if (e->path[0])
-        snprintf(buf, size, "%s: %s: %s", e->file, e->path, e->message);
-    else
-        snprintf(buf, size, "%s: %s", e->file, e->message);
-    return buf;
 }
 
 bool memctl_policy_claim_allowed(const MemctlPolicy *p, const char *group, const char *slice)

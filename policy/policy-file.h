@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "include/memctl/memctl.h"
+#include "policy/policy-field.h"
 #include "policy/host.h"
 #include "policy/limits.h"
 #include "policy/progress.h"
@@ -90,13 +91,6 @@ typedef struct {
     size_t n_files;
 } MemctlPolicy;
 
-#define MEMCTL_POLICY_JSON_PATH_MAX (MEMCTL_GROUP_NAME_MAX + 64)
-typedef struct {
-    char file[MEMCTL_POLICY_PATH_MAX];
-    char path[MEMCTL_POLICY_JSON_PATH_MAX]; /* JSON path: "groups.web.limit"; "" for the document */
-    char message[256];
-} MemctlPolicyError;
-
 /* An empty policy: the built-in defaults, no groups. */
 void memctl_policy_init(MemctlPolicy *p);
 void memctl_policy_clear(MemctlPolicy *p);
@@ -121,9 +115,6 @@ int memctl_policy_check(const MemctlPolicy *p, MemctlPolicyError *ret_error);
 
 /* The group declared under name, or NULL. */
 const MemctlGroupPolicy *memctl_policy_group(const MemctlPolicy *p, const char *name);
-
-/* "file: path: message" (or "file: message") into buf; returns buf. */
-const char *memctl_policy_error_format(const MemctlPolicyError *e, char *buf, size_t size);
 
 /* True if a group of this name, or with this slice (NULL or "" for none), may claim critical status:
  * one of p's daemon.critical_claims patterns matches either. */
