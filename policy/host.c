@@ -122,7 +122,7 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     MemctlProgressState pst = state->progress;
     /* Free swap means swap-out can still bring progress, and it starts late (the kernel ages anon
      * pages first): windows without progress must add up to the stall budget's time. A host that
-     * stalls but makes progress (swap-out to a slow device, seed 004) is not livelocked: only the
+     * stalls but makes progress (swap-out to a slow device, WHY.md §5) is not livelocked: only the
      * host's own, longer stall time kills it. */
     MemctlProgressConfig pc_eff = *pcfg;
     if (cur->swap_free >= cfg->swap_room && pcfg->stall_windows > pc_eff.stuck_windows)
@@ -148,7 +148,7 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
         f.zone_min = zc->min;
         if (z < prev->n_zones)
             f.zone_delta = (int64_t)zc->free - (int64_t)prev->zones[z].free;
-        /* "Substantially under" min (seed 003): a quarter of the atomic reserve is gone. Dips just
+        /* "Substantially under" min (WHY.md §4): a quarter of the atomic reserve is gone. Dips just
          * below min are normal while direct reclaim and swap-out get going. */
         int64_t floor = (int64_t)(zc->min - zc->min / 4);
         if ((int64_t)zc->free < floor)

@@ -7,17 +7,17 @@
 #include "policy/progress.h"
 
 /*
- * The host guard's verdict (seeds 003, 004). Pure, never allocates: the core calls it when the host
+ * The host guard's verdict (WHY.md §4, §5). Pure, never allocates: the core calls it when the host
  * has no free memory. The core samples the host once per window while it is armed (by a PSI event
  * on /proc/pressure/memory), and asks for a verdict on the last two samples.
  *
  * Two ways to a kill:
- *  - watermarks (seed 003): a zone's free pages are substantially under its min watermark (below
+ *  - watermarks (WHY.md §4): a zone's free pages are substantially under its min watermark (below
  *    3/4 of it: a quarter of the reserve of atomic allocations is used up), or fall toward that
  *    faster than reclaim restores them (the next window at this rate ends below it), for
  *    `watermark_windows` windows in a row: atomic allocations are about to fail, whatever
  *    reclaim's progress;
- *  - progress (seed 004): with MemAvailable below `available_min`, the same verdict as a group's
+ *  - progress (WHY.md §5): with MemAvailable below `available_min`, the same verdict as a group's
  *    (policy/progress.h) on the host's counters: reclaim net of what comes back, swap-out, freed
  *    memory, and the stall. What comes back is the file refaults plus every swap-in (pswpin), not
  *    only the anon refaults the kernel still has a shadow entry for: a thrashing workload reads

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /*
- * The kill decision for a group over memory.high, made on measured forward progress (seeds 000, 004):
+ * The kill decision for a group over memory.high, made on measured forward progress (WHY.md §1, §5):
  * never on a timer, never on low free memory alone. The core samples the group once per decision
  * window while (and only while) it is over high, and asks for a verdict on the last two samples.
  */

@@ -87,7 +87,7 @@ int memctl_groups_set_slice(MemctlGroups *g, const char *name, const char *slice
 int memctl_groups_set_limits(MemctlGroups *g, const char *name, const MemctlLimits *update, GError **error);
 
 /*
- * Boost (seed 002): raises the group's memory.high and memory.max (those set) by `bytes` above its
+ * Boost (WHY.md §3): raises the group's memory.high and memory.max (those set) by `bytes` above its
  * own settings, max first. The settings and what status shows as the limits stay the group's own;
  * a later SetLimits is written with the boost on top. Nothing changes on error.
  * The boost is marked on the cgroup (MEMCTL_GROUP_BOOST_MARK) before the limits are raised, so a

@@ -9,7 +9,7 @@
 #include "policy/host.h"
 
 /*
- * Boost (seed 002): under host pressure, a registered critical group that reaches its own limit is
+ * Boost (WHY.md §3): under host pressure, a registered critical group that reaches its own limit is
  * allowed above it by its registered reserve. The reserve's memory for that registration is freed
  * first (punched out of its memfd), so the memory the group may now use really exists, and only
  * then are its memory.max and memory.high raised by the same amount. Once the host is calm and the

@@ -9,7 +9,7 @@
 #include "daemon/reserve/reserve.h"
 
 /*
- * Registered critical clients (seed 002): a group or a process that memctld never chooses as a
+ * Registered critical clients (WHY.md §3): a group or a process that memctld never chooses as a
  * victim, whose group gets memory.min up to the registered size, and which may hold one lease of the
  * reserve at a time. A lease belongs to the bus connection that acquired it: when that connection
  * goes away (the client exits or dies) or releases it, the registration's memory is renewed (a new

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /*
- * The reserve (seed 002): memory preallocated at start, resident and locked, charged to memctld's
+ * The reserve (WHY.md §3): memory preallocated at start, resident and locked, charged to memctld's
  * own leaf, from which registered critical clients get leases. GLib side, cold path: everything
  * that allocates (carving a lease, refilling the pool) happens at registration time, never when a
  * client needs its lease.

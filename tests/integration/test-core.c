@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * memctld's core on the real kernel: kills in place of ENOMEM (seed 001), no collateral victims
- * (seed 000), whole-group kills, protection, bad input, a core that works while the GLib side is
- * blocked (seed 002), adoption. Scenarios repeat $MEMCTL_TEST_ITERATIONS times (default 10).
+ * memctld's core on the real kernel: kills in place of ENOMEM (WHY.md §2), no collateral victims
+ * (WHY.md §1), whole-group kills, protection, bad input, a core that works while the GLib side is
+ * blocked (WHY.md §3), adoption. Scenarios repeat $MEMCTL_TEST_ITERATIONS times (default 10).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -312,7 +312,7 @@ static void test_bad_input(void)
         bad_input_once();
 }
 
-/* Seed 002: the core detects, decides and kills while the GLib side is blocked. */
+/* WHY.md §3: the core detects, decides and kills while the GLib side is blocked. */
 static void test_core_without_main_loop(void)
 {
     g_autofree char *root = fresh_root("memctl-blocked");
@@ -409,7 +409,7 @@ static char proc_state(pid_t pid)
 }
 
 /*
- * Seed 000's livelock: the chosen victim cannot exit (it sleeps uninterruptibly on a frozen
+ * The livelock of WHY.md §1: the chosen victim cannot exit (it sleeps uninterruptibly on a frozen
  * filesystem) and its memory (shmem, which neither process_mrelease nor the OOM reaper can free)
  * does not come back. memctld must escalate to the next victim on measured lack of progress, say
  * so in the record, and never kill the stuck process twice; the kernel must not kill anything.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The host guard on the real kernel (seeds 003, 004), in the test VM (1 GiB): a hog without any limit
+ * The host guard on the real kernel (WHY.md §4, §5), in the test VM (1 GiB): a hog without any limit
  * that exhausts the host is killed by memctld before the kernel's global OOM killer fires, while a
  * bystander keeps running (its worst stall is measured); with zram swap, a workload that fits in
  * RAM + swap and swaps out steadily is never killed; a workload that thrashes (working set far above
@@ -143,7 +143,7 @@ static void zram_swap_off(int n, char *dev)
     g_free(dev);
 }
 
-/* Seed 004: a workload that fits in RAM + swap and swaps out steadily is never killed. */
+/* WHY.md §5: a workload that fits in RAM + swap and swaps out steadily is never killed. */
 static void test_swap_progress_no_kill(void)
 {
     char *dev = NULL;
@@ -194,7 +194,7 @@ static void test_swap_progress_no_kill(void)
     zram_swap_off(z, dev);
 }
 
-/* Seed 004, the other side: a working set far above RAM + swap thrashes; memctld kills it within the
+/* WHY.md §5, the other side: a working set far above RAM + swap thrashes; memctld kills it within the
  * stall budget. With `zram` MiB of zram swap and pseudo-random pages (zram cannot compress them).
  * With 256 MiB, swap fills first (host-exhausted, or the progress verdict before it); with 1 GiB,
  * RAM runs out first, into zram itself: swap-out frees nothing, so only an honest progress measure

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The reserve and critical clients (seed 002) on the real kernel with a private bus: a client whose
+ * The reserve and critical clients (WHY.md §3) on the real kernel with a private bus: a client whose
  * group sits at memory.max writes its whole lease with no kill, no ENOMEM and no stall; a client
  * that dies mid-lease gives the lease back wiped; critical clients are never victims; the host runs
  * out while a critical client keeps writing; bad input gets named errors.

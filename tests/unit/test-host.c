@@ -80,7 +80,7 @@ static void test_calm(void)
     g_assert_cmpuint(f.fig.zone, ==, 0); /* DMA: 2940 pages above min, Normal 98000 */
 }
 
-/* Seed 003: free substantially under min (3/4 of it), not recovering, for two windows: kill even
+/* WHY.md §4: free substantially under min (3/4 of it), not recovering, for two windows: kill even
  * though reclaim progresses. Just under min is not enough. */
 static void test_watermark_breach(void)
 {
@@ -126,7 +126,7 @@ static void test_watermark_projection(void)
     g_assert_cmpint(step(&f, 0, -200, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
 }
 
-/* Seed 004: short of memory but swapping out steadily: never a kill. */
+/* WHY.md §5: short of memory but swapping out steadily: never a kill. */
 static void test_swap_progress_no_kill(void)
 {
     Fixture f;
@@ -233,7 +233,7 @@ static void test_stuck_is_leaky(void)
     g_assert_cmpuint(n, <=, 3 * f.pcfg.stall_windows + 3);
 }
 
-/* Progress, but the host stalls over the budget (80%) window after window: seed 004's slow swap is
+/* Progress, but the host stalls over the budget (80%) window after window: WHY.md §5's slow swap is
  * progress, so the group's second of stall is not enough; the host's stall time (10 s) is. */
 static void test_stall_kills(void)
 {

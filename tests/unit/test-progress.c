@@ -55,7 +55,7 @@ static void test_calm_below_high(void)
     g_assert_cmpuint(f.st.stuck, ==, 0); /* going calm resets the count */
 }
 
-/* seed 001: an anon hog without swap, throttled at high: nothing can be reclaimed: kill */
+/* WHY.md §2: an anon hog without swap, throttled at high: nothing can be reclaimed: kill */
 static void test_no_progress_kills(void)
 {
     Fixture f;
@@ -67,7 +67,7 @@ static void test_no_progress_kills(void)
     g_assert_cmpstr(memctl_verdict_name(v), ==, "no-progress");
 }
 
-/* seed 004: reclaim or swap-out keeping pace is progress: never a kill, however long it lasts */
+/* WHY.md §5: reclaim or swap-out keeping pace is progress: never a kill, however long it lasts */
 static void test_progress_never_kills(void)
 {
     Fixture f;
