@@ -14,5 +14,5 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e);
 char *memctl_record_describe(const MemctlCoreEvent *e);
 
 /* The victim's process name as memctld shows it everywhere (log, kill log, ListKills, Killed): the
- * raw name escaped (policy/str.h: a name need not be UTF-8). */
+ * raw name escaped (basic/str.h: a name need not be UTF-8). */
 const char *memctl_record_comm(const MemctlCoreEvent *e, char buf[static MEMCTL_STR_ESCAPED_COMM_MAX]);

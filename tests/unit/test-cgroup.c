@@ -10,7 +10,7 @@
 #include "daemon/group/cgroup.h"
 #include "include/memctl/memctl.h"
 
-/* The parser is policy/cgpath.c's (tests/unit/test-name.c): here its copy out, and nothing on failure. */
+/* The parser is kernel/cgpath.c's (tests/unit/test-name.c): here its copy out, and nothing on failure. */
 static void test_membership(void)
 {
     g_autofree char *p = NULL;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* policy/proc.c and policy/cgpath.c's memctl_cgpath_within: /proc text from hostile processes. */
+/* kernel/proc.c and kernel/cgpath.c's memctl_cgpath_within: /proc text from hostile processes. */
 #include <errno.h>
 #include <glib.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* policy/str.c: process names as someone else chose them, made safe for logs, JSON and D-Bus. */
+/* basic/str.c: process names as someone else chose them, made safe for logs, JSON and D-Bus. */
 #include <glib.h>
 #include <string.h>
 
