@@ -9,16 +9,8 @@
 #include <systemd/sd-bus.h>
 
 #include "basic/cleanup.h"
+#include "client/libmemctl-internal.h"
 #include "include/memctl/memctl.h"
-
-struct MemctlClient {
-    sd_bus *bus;
-    sd_bus_error error;
-    sd_bus_slot *killed_slot, *alert_slot;
-    MemctlKilledFn killed;
-    MemctlAlertFn alert;
-    void *userdata;
-};
 
 static const sd_bus_error_map memctl_errors[] = {
         SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_NO_SUCH_GROUP, ENOENT),
@@ -30,13 +22,6 @@ static const sd_bus_error_map memctl_errors[] = {
         SD_BUS_ERROR_MAP(MEMCTL_DBUS_ERROR_FAILED, EIO),
         SD_BUS_ERROR_MAP_END,
 };
-
-static inline void bus_message_unrefp(sd_bus_message **m)
-{
-    if (*m)
-        sd_bus_message_unref(*m);
-}
-#define _cleanup_msg_ __attribute__((cleanup(bus_message_unrefp)))
 
 int memctl_client_open(const char *address, MemctlClient **ret)
 {
@@ -94,16 +79,14 @@ const char *memctl_client_error_message(const MemctlClient *c)
     return c->error.message ? c->error.message : "";
 }
 
-/* Starts a method call on the manager object. */
-static int new_call(MemctlClient *c, const char *method, sd_bus_message **ret)
+int memctl_client_new_call(MemctlClient *c, const char *method, sd_bus_message **ret)
 {
     sd_bus_error_free(&c->error);
     return sd_bus_message_new_method_call(c->bus, ret, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH,
                                           MEMCTL_MANAGER_INTERFACE, method);
 }
 
-/* Sends m; on failure keeps the error in c and returns the mapped -errno. */
-static int call(MemctlClient *c, sd_bus_message *m, sd_bus_message **ret_reply)
+int memctl_client_call(MemctlClient *c, sd_bus_message *m, sd_bus_message **ret_reply)
 {
     int r = sd_bus_call(c->bus, m, 0, &c->error, ret_reply);
     if (r < 0 && !sd_bus_error_is_set(&c->error))
@@ -145,13 +128,13 @@ int memctl_client_create_group(MemctlClient *c, const char *name, const MemctlSe
                                char **ret_object_path)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "CreateGroup", &m);
+    int r = memctl_client_new_call(c, "CreateGroup", &m);
     if (r >= 0)
         r = sd_bus_message_append(m, "s", name);
     if (r >= 0)
         r = append_settings(m, settings, n);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     const char *path = NULL;
     if (r >= 0)
         r = sd_bus_message_read(reply, "o", &path);
@@ -169,37 +152,37 @@ int memctl_client_create_group(MemctlClient *c, const char *name, const MemctlSe
 int memctl_client_set_limits(MemctlClient *c, const char *name, const MemctlSetting *settings, size_t n)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "SetLimits", &m);
+    int r = memctl_client_new_call(c, "SetLimits", &m);
     if (r >= 0)
         r = sd_bus_message_append(m, "s", name);
     if (r >= 0)
         r = append_settings(m, settings, n);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     return r < 0 ? r : 0;
 }
 
 int memctl_client_attach(MemctlClient *c, const char *name, const uint32_t *pids, size_t n)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "AttachProcesses", &m);
+    int r = memctl_client_new_call(c, "AttachProcesses", &m);
     if (r >= 0)
         r = sd_bus_message_append(m, "s", name);
     if (r >= 0)
         r = sd_bus_message_append_array(m, 'u', pids, n * sizeof(uint32_t));
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     return r < 0 ? r : 0;
 }
 
 int memctl_client_remove_group(MemctlClient *c, const char *name, uint64_t flags, MemctlFinal *ret_final)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "RemoveGroup", &m);
+    int r = memctl_client_new_call(c, "RemoveGroup", &m);
     if (r >= 0)
         r = sd_bus_message_append(m, "st", name, flags);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     MemctlFinal f = {0};
     if (r >= 0)
         r = sd_bus_message_enter_container(reply, 'a', "{st}");
@@ -229,11 +212,11 @@ int memctl_client_remove_group(MemctlClient *c, const char *name, uint64_t flags
 int memctl_client_kill_group(MemctlClient *c, const char *name, const char *reason, uint64_t flags)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "KillGroup", &m);
+    int r = memctl_client_new_call(c, "KillGroup", &m);
     if (r >= 0)
         r = sd_bus_message_append(m, "sst", name, reason ? reason : "", flags);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     return r < 0 ? r : 0;
 }
 
@@ -247,9 +230,9 @@ void memctl_strv_free(char **v)
 int memctl_client_reload(MemctlClient *c, char ***ret_changes)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "ReloadPolicy", &m);
+    int r = memctl_client_new_call(c, "ReloadPolicy", &m);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     if (r < 0)
         return r;
     char **changes = NULL;
@@ -266,11 +249,11 @@ int memctl_client_reload(MemctlClient *c, char ***ret_changes)
 int memctl_client_get_metrics(MemctlClient *c, const char *format, char **ret_text, char **ret_content_type)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "GetMetrics", &m);
+    int r = memctl_client_new_call(c, "GetMetrics", &m);
     if (r >= 0)
         r = sd_bus_message_append(m, "s", format ? format : "");
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     if (r < 0)
         return r;
     const char *text, *type;
@@ -474,11 +457,11 @@ void memctl_status_clear(MemctlStatus *s)
 int memctl_client_get_group(MemctlClient *c, const char *name, MemctlGroupInfo *ret)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL, *props = NULL;
-    int r = new_call(c, "GetGroup", &m);
+    int r = memctl_client_new_call(c, "GetGroup", &m);
     if (r >= 0)
         r = sd_bus_message_append(m, "s", name);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     const char *path = NULL;
     if (r >= 0)
         r = sd_bus_message_read(reply, "o", &path);
@@ -499,7 +482,7 @@ int memctl_client_get_group(MemctlClient *c, const char *name, MemctlGroupInfo *
 }
 
 /* Grows *array by one zeroed element of `size` bytes and returns it, or NULL (array untouched). */
-static void *array_append(void **array, size_t *n, size_t size)
+void *memctl_array_append(void **array, size_t *n, size_t size)
 {
     void *grown = realloc(*array, (*n + 1) * size);
     if (!grown)
@@ -514,9 +497,9 @@ static void *array_append(void **array, size_t *n, size_t size)
 int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "ListGroups", &m);
+    int r = memctl_client_new_call(c, "ListGroups", &m);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     if (r >= 0)
         r = sd_bus_message_enter_container(reply, 'a', "(sostttttd)");
     MemctlGroupInfo *out = NULL;
@@ -528,7 +511,7 @@ int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *re
                                 &g.kills, &g.pressure_full);
         if (r <= 0)
             break;
-        MemctlGroupInfo *slot = array_append((void **)&out, &n, sizeof(*out));
+        MemctlGroupInfo *slot = memctl_array_append((void **)&out, &n, sizeof(*out));
         if (!slot) {
             r = -ENOMEM;
             break;
@@ -553,11 +536,11 @@ int memctl_client_list_kills(MemctlClient *c, uint64_t since, MemctlKill **ret, 
                              uint64_t *ret_last)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "ListKills", &m);
+    int r = memctl_client_new_call(c, "ListKills", &m);
     if (r >= 0)
         r = sd_bus_message_append(m, "t", since);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     if (r >= 0)
         r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
     MemctlKill *out = NULL;
@@ -566,7 +549,7 @@ int memctl_client_list_kills(MemctlClient *c, uint64_t since, MemctlKill **ret, 
         r = sd_bus_message_at_end(reply, false);
         if (r != 0)
             break;
-        MemctlKill *slot = array_append((void **)&out, &n, sizeof(*out));
+        MemctlKill *slot = memctl_array_append((void **)&out, &n, sizeof(*out));
         r = slot ? read_dict(reply, kill_fields, N(kill_fields), slot) : -ENOMEM;
     }
     uint64_t last = 0;
@@ -588,9 +571,9 @@ int memctl_client_list_kills(MemctlClient *c, uint64_t since, MemctlKill **ret, 
 int memctl_client_get_status(MemctlClient *c, MemctlStatus *ret)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "GetStatus", &m);
+    int r = memctl_client_new_call(c, "GetStatus", &m);
     if (r >= 0)
-        r = call(c, m, &reply);
+        r = memctl_client_call(c, m, &reply);
     MemctlStatus s = {0};
     if (r >= 0)
         r = read_dict(reply, status_fields, N(status_fields), &s);
@@ -603,117 +586,6 @@ int memctl_client_get_status(MemctlClient *c, MemctlStatus *ret)
 }
 
 /* ---- critical clients and the reserve ----------------------------------------------------- */
-
-int memctl_client_register_critical(MemctlClient *c, const char *group, uint32_t pid, uint64_t bytes)
-{
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "RegisterCritical", &m);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "sut", group ? group : "", pid, bytes);
-    if (r >= 0)
-        r = call(c, m, &reply);
-    return r < 0 ? r : 0;
-}
-
-int memctl_client_claim_critical(MemctlClient *c, const char *group, uint64_t bytes)
-{
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "ClaimCritical", &m);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "st", group ? group : "", bytes);
-    if (r >= 0)
-        r = call(c, m, &reply);
-    return r < 0 ? r : 0;
-}
-
-int memctl_client_unregister_critical(MemctlClient *c, const char *group, uint32_t pid)
-{
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "UnregisterCritical", &m);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "su", group ? group : "", pid);
-    if (r >= 0)
-        r = call(c, m, &reply);
-    return r < 0 ? r : 0;
-}
-
-void memctl_critical_info_free_array(MemctlCriticalInfo *a, size_t n)
-{
-    for (size_t i = 0; a && i < n; i++)
-        free(a[i].group);
-    free(a);
-}
-
-int memctl_client_list_critical(MemctlClient *c, MemctlCriticalInfo **ret, size_t *ret_n)
-{
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "ListCritical", &m);
-    if (r >= 0)
-        r = call(c, m, &reply);
-    if (r >= 0)
-        r = sd_bus_message_enter_container(reply, 'a', "(suttu)");
-    MemctlCriticalInfo *a = NULL;
-    size_t n = 0;
-    while (r >= 0) {
-        const char *group;
-        MemctlCriticalInfo x = {0};
-        r = sd_bus_message_read(reply, "(suttu)", &group, &x.pid, &x.size, &x.leased, &x.lease);
-        if (r <= 0)
-            break;
-        MemctlCriticalInfo *slot = array_append((void **)&a, &n, sizeof(*a));
-        if (!slot) {
-            r = -ENOMEM;
-            break;
-        }
-        x.group = strdup(group);
-        *slot = x;
-        if (!x.group)
-            r = -ENOMEM;
-    }
-    if (r < 0) {
-        memctl_critical_info_free_array(a, n);
-        return r;
-    }
-    *ret = a;
-    *ret_n = n;
-    return (int)n;
-}
-
-int memctl_client_acquire_reserve(MemctlClient *c, uint64_t bytes, int *ret_fd, uint64_t *ret_size,
-                                  uint32_t *ret_lease)
-{
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "AcquireReserve", &m);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "t", bytes);
-    if (r >= 0)
-        r = call(c, m, &reply);
-    int fd = -1;
-    uint64_t size = 0;
-    uint32_t lease = 0;
-    if (r >= 0)
-        r = sd_bus_message_read(reply, "htu", &fd, &size, &lease);
-    if (r < 0)
-        return r;
-    int own = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the message owns fd */
-    if (own < 0)
-        return -errno;
-    *ret_fd = own;
-    *ret_size = size;
-    *ret_lease = lease;
-    return 0;
-}
-
-int memctl_client_release_reserve(MemctlClient *c, uint32_t lease)
-{
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = new_call(c, "ReleaseReserve", &m);
-    if (r >= 0)
-        r = sd_bus_message_append(m, "u", lease);
-    if (r >= 0)
-        r = call(c, m, &reply);
-    return r < 0 ? r : 0;
-}
 
 /* ---- signals ---------------------------------------------------------------------------- */
 
