@@ -2,10 +2,8 @@
 #include "kernel/host-sample.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kernel/sample.h"
 
@@ -178,11 +176,7 @@ int memctl_host_memory_read(const char *proc_root, MemctlHostMemory *ret)
     char path[256], text[8192]; /* the four fields are in meminfo's first lines */
     if (snprintf(path, sizeof(path), "%s/meminfo", proc_root) >= (int)sizeof(path))
         return -ENAMETOOLONG;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = memctl_sample_read(fd, text, sizeof(text));
-    close(fd);
+    ssize_t n = memctl_sample_read_file(path, text, sizeof(text));
     if (n < 0)
         return (int)n;
     MemctlHostSample s = {0};

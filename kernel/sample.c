@@ -102,14 +102,20 @@ int memctl_sample_pressure_avg10(const char *text, uint32_t *ret_some_centi, uin
     return 0;
 }
 
-int memctl_sample_pressure_file(const char *path, uint32_t *ret_some_centi, uint32_t *ret_full_centi)
+ssize_t memctl_sample_read_file(const char *path, char *buf, size_t size)
 {
-    char buf[256];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    ssize_t n = memctl_sample_read(fd, buf, sizeof(buf));
+    ssize_t n = memctl_sample_read(fd, buf, size);
     close(fd);
+    return n;
+}
+
+int memctl_sample_pressure_file(const char *path, uint32_t *ret_some_centi, uint32_t *ret_full_centi)
+{
+    char buf[256];
+    ssize_t n = memctl_sample_read_file(path, buf, sizeof(buf));
     if (n < 0)
         return (int)n;
     return memctl_sample_pressure_avg10(buf, ret_some_centi, ret_full_centi);

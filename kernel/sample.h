@@ -18,6 +18,8 @@
 ssize_t memctl_sample_read(int fd, char *buf, size_t size);
 
 /* Reads a single value file (memory.current, memory.swap.current, memory.high: "max" is UINT64_MAX). */
+/* The same, for a file opened, read once and closed (cold paths: status, metrics). */
+ssize_t memctl_sample_read_file(const char *path, char *buf, size_t size);
 int memctl_sample_read_u64(int fd, uint64_t *ret);
 
 /*

@@ -7,10 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-
 #include "daemon/bus/internal.h"
 #include "daemon/config.h"
 #include "daemon/reserve/critical.h"
@@ -18,6 +14,7 @@
 #include "basic/fd-util.h"
 #include "kernel/proc.h"
 #include "basic/size.h"
+#include "kernel/pidfd.h"
 
 static gboolean reserve_ready(MemctlBus *b, GDBusMethodInvocation *inv)
 {

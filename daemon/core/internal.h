@@ -12,17 +12,8 @@
 
 #include "daemon/core/api.h"
 #include "daemon/core/ring.h"
+#include "kernel/pidfd.h"
 #include "policy/episode.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_process_mrelease
-#define SYS_process_mrelease 448
-#endif
 
 #define CORE_STACK_SIZE (512u * 1024)
 #define CORE_EPOLL_BATCH 64

@@ -13,13 +13,7 @@
 #include "kernel/sample.h"
 #include "kernel/proc.h"
 #include "basic/size.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
+#include "kernel/pidfd.h"
 
 struct MemctlCritical {
     MemctlReserve *reserve; /* borrowed */
