@@ -69,6 +69,15 @@ static int until_kill(Fixture *f)
     g_assert_not_reached();
 }
 
+/* An episode over high whose first victim was just signalled. */
+static void with_victim(Fixture *f)
+{
+    fixture_init(f);
+    go_over(f);
+    (void)until_kill(f);
+    memctl_episode_victim_started(&f->ep);
+}
+
 static void test_under_high_nothing(void)
 {
     Fixture f;
@@ -143,10 +152,7 @@ static void test_calm_ends_episode(void)
 static void test_victim_waited_for(void)
 {
     Fixture f;
-    fixture_init(&f);
-    go_over(&f);
-    (void)until_kill(&f);
-    memctl_episode_victim_started(&f.ep);
+    with_victim(&f);
     g_assert_cmpuint(f.ep.progress.stuck, ==, 0);
     g_assert_cmpint(window(&f, 0, 0, 10), ==, MEMCTL_EPISODE_NONE); /* one window: not enough */
     /* it exited: the episode is decided afresh from what the group looks like now */
@@ -199,10 +205,7 @@ static void test_livelock_escalation(void)
 static void test_victim_never_exits(void)
 {
     Fixture f;
-    fixture_init(&f);
-    go_over(&f);
-    (void)until_kill(&f);
-    memctl_episode_victim_started(&f.ep);
+    with_victim(&f);
     g_assert_cmpint(window(&f, -30, 0, 0), ==, MEMCTL_EPISODE_CALM);
     g_assert_true(f.ep.released);
     g_assert_cmpuint(f.ep.t_released, ==, f.x.t_usec);
@@ -224,10 +227,7 @@ static void test_victim_never_exits(void)
 static void test_released_exit_keeps_new_episode(void)
 {
     Fixture f;
-    fixture_init(&f);
-    go_over(&f);
-    (void)until_kill(&f);
-    memctl_episode_victim_started(&f.ep);
+    with_victim(&f);
     g_assert_cmpint(window(&f, -30, 0, 0), ==, MEMCTL_EPISODE_CALM);
     go_over(&f);
     memctl_episode_victim_done(&f.ep, true);
