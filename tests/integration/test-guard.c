@@ -17,6 +17,7 @@
 
 #include "tests/lib/cgtest.h"
 #include "tests/lib/daemontest.h"
+#include "tests/lib/zram.h"
 
 #define MiB ((uint64_t)1024 * 1024)
 
@@ -106,41 +107,6 @@ static void test_exhaustion(void)
     g_test_message("bystander's worst stall: %.1f ms", gap / 1000.0);
     g_assert_cmpuint(gap, <, 3 * G_USEC_PER_SEC); /* bound measured under TCG: docs/BENCHMARKS.md */
     host_stop(&t);
-}
-
-/* zram swap of `size` bytes; returns the device number, or -1 (and skips) without zram. */
-static int zram_swap_on(uint64_t size, char **ret_dev)
-{
-    g_autofree char *id = NULL;
-    if (!g_file_get_contents("/sys/class/zram-control/hot_add", &id, NULL, NULL)) {
-        g_test_skip("no /sys/class/zram-control (zram module): cannot make zram swap");
-        return -1;
-    }
-    int n = atoi(id);
-    g_autofree char *blk = g_strdup_printf("/sys/block/zram%d", n);
-    g_autofree char *sz = g_strdup_printf("%" G_GUINT64_FORMAT, size);
-    g_assert_cmpint(cgtest_write(blk, "disksize", sz), ==, 0);
-    char *dev = g_strdup_printf("/dev/zram%d", n);
-    const char *mk[] = {"mkswap", dev, NULL};
-    gint status = -1;
-    g_assert_true(g_spawn_sync(NULL, (char **)mk, NULL,
-                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                               NULL, NULL, NULL, NULL, &status, NULL));
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
-    g_assert_no_errno(swapon(dev, 0));
-    *ret_dev = dev;
-    return n;
-}
-
-static void zram_swap_off(int n, char *dev)
-{
-    if (n < 0)
-        return;
-    (void)swapoff(dev);
-    char id[16];
-    snprintf(id, sizeof(id), "%d", n);
-    (void)cgtest_write("/sys/class/zram-control", "hot_remove", id);
-    g_free(dev);
 }
 
 /* WHY.md §5: a workload that fits in RAM + swap and swaps out steadily is never killed. */

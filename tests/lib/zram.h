@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+/* zram devices for the real-kernel tests (the zram module: /sys/class/zram-control). */
+
+/* A zram swap device of `size` bytes, swapped on; returns its number and *ret_dev (/dev/zramN, to
+ * free), or -1 after g_test_skip() when the kernel has no zram. */
+int zram_swap_on(uint64_t size, char **ret_dev);
+/* Swaps it off and removes it (n < 0: nothing); frees dev. */
+void zram_swap_off(int n, char *dev);
