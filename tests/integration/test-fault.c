@@ -26,11 +26,6 @@ static GVariant *call(ApiTest *t, const char *method, GVariant *params)
     return r;
 }
 
-static void call_ok(ApiTest *t, const char *method, GVariant *params)
-{
-    g_autoptr(GVariant) r = call(t, method, params);
-}
-
 typedef struct {
     char *dir, *state, *a_state, *a_bus;
 } Fault;
@@ -97,7 +92,7 @@ static void test_mid_episode(void)
     ApiTest t;
     Fault f;
     fault_start(&f, &t, "memctl-fault-episode", (const char *[]){a_conf, "--stuck-windows=1000", NULL});
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('g', {'limit': <'64M'>})"));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('g', {'limit': <'64M'>})"));
     g_autofree char *grp = g_build_filename(t.root, "g", NULL);
     Hog hog;
     /* grows to a little above high (60.8M) and stays there: throttled, nothing else to reclaim */
@@ -145,8 +140,8 @@ static void test_mid_reload(void)
     ApiTest t;
     Fault f;
     fault_start(&f, &t, "memctl-fault-reload", (const char *[]){a_conf, "--reserve=16M", NULL});
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('dyn', {'limit': <'32M'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "dyn", 0u, (guint64)(8 * MiB)));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('dyn', {'limit': <'32M'>})"));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "dyn", 0u, (guint64)(8 * MiB)));
     g_assert_true(g_file_set_contents(conf, b->str, -1, NULL));
     /* the reload, and SIGKILL while it writes (its reply never comes) */
     g_dbus_connection_call(t.bus.conn, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE,
@@ -187,8 +182,8 @@ static void test_lease_held(void)
     ApiTest t;
     Fault f;
     fault_start(&f, &t, "memctl-fault-lease", (const char *[]){"--reserve=64M", NULL});
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', {'min': <'4M'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', {'min': <'4M'>})"));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
     g_autofree char *grp = g_build_filename(t.root, "shim", NULL);
     ReserveClient a;
     reserve_client_start(&a, &t, grp, 16 * MiB, (const char *[]){"--commands", "--fill-byte", "171", NULL});

@@ -3,7 +3,8 @@
  * The reserve and critical clients (WHY.md §3) on the real kernel with a private bus: a client whose
  * group sits at memory.max writes its whole lease with no kill, no ENOMEM and no stall; a client
  * that dies mid-lease gives the lease back wiped; critical clients are never victims; the host runs
- * out while a critical client keeps writing; bad input gets named errors.
+ * out while a critical client keeps writing; bad input gets named errors. The boost of critical
+ * groups is in test-boost.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,29 +35,6 @@ static uint64_t line_value(const char *line, int field)
     return g_ascii_strtoull(w[field], NULL, 10);
 }
 
-static GVariant *status_of(ApiTest *t)
-{
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GVariant) r = bustest_call(&t->bus, "GetStatus", NULL, &err);
-    g_assert_no_error(err);
-    return g_variant_get_child_value(r, 0);
-}
-
-static uint64_t status_u64(ApiTest *t, const char *key)
-{
-    g_autoptr(GVariant) s = status_of(t);
-    guint64 v = 0;
-    g_assert_true(g_variant_lookup(s, key, "t", &v));
-    return v;
-}
-
-static void call_ok(ApiTest *t, const char *method, GVariant *params)
-{
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GVariant) r = bustest_call(&t->bus, method, params, &err);
-    g_assert_no_error(err);
-}
-
 static void call_fails(ApiTest *t, const char *method, GVariant *params, const char *error_name,
                        const char *text)
 {
@@ -75,8 +53,8 @@ static void test_lease_at_max(void)
     ApiTest t;
     const char *args[] = {"--reserve=96M", NULL};
     apitest_start(&t, "memctl-reserve-max", args);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('db', {'max': <'64M'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "db", 0u, (guint64)(32 * MiB)));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('db', {'max': <'64M'>})"));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "db", 0u, (guint64)(32 * MiB)));
     g_autofree char *grp = g_build_filename(t.root, "db", NULL);
     /* memory.min follows the registration */
     g_assert_cmpuint(cgtest_read_u64(grp, "memory.min"), ==, 32 * MiB);
@@ -122,12 +100,12 @@ static void test_lease_dies(void)
     ApiTest t;
     const char *args[] = {"--reserve=64M", NULL};
     apitest_start(&t, "memctl-reserve-dies", args);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', {'min': <'4M'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', {'min': <'4M'>})"));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
     g_autofree char *grp = g_build_filename(t.root, "shim", NULL);
     g_assert_cmpuint(cgtest_read_u64(grp, "memory.min"), ==, 16 * MiB);
-    g_assert_cmpuint(status_u64(&t, "reserve_registered"), ==, 16 * MiB);
-    g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 48 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_registered"), ==, 16 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_free"), ==, 48 * MiB);
 
     for (int round = 0; round < 3; round++) {
         ReserveClient a;
@@ -140,14 +118,14 @@ static void test_lease_dies(void)
         g_assert_cmpuint(line_value(lease, 2), ==, 16 * MiB); /* the whole registration */
         g_autofree char *done = reserve_client_line(&a, "done", 30000);
         g_assert_nonnull(done);
-        g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 16 * MiB);
+        g_assert_cmpuint(apitest_status_u64(&t, "reserve_leased"), ==, 16 * MiB);
         g_assert_true(WIFSIGNALED(reserve_client_kill(&a))); /* dies mid-lease, its data in it */
 
         /* the lease comes back once the bus reports the connection gone */
         gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-        while (status_u64(&t, "reserve_leased") != 0 && g_get_monotonic_time() < deadline)
+        while (apitest_status_u64(&t, "reserve_leased") != 0 && g_get_monotonic_time() < deadline)
             g_usleep(10 * 1000);
-        g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 0);
+        g_assert_cmpuint(apitest_status_u64(&t, "reserve_leased"), ==, 0);
 
         ReserveClient b;
         const char *check[] = {"--check-zero", NULL};
@@ -164,14 +142,14 @@ static void test_lease_dies(void)
     }
     /* exact: everything registered is back, the pool and the lease are resident, nothing leaked */
     gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-    while (status_u64(&t, "reserve_leased") != 0 && g_get_monotonic_time() < deadline)
+    while (apitest_status_u64(&t, "reserve_leased") != 0 && g_get_monotonic_time() < deadline)
         g_usleep(10 * 1000);
-    g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 0);
-    g_assert_cmpuint(status_u64(&t, "reserve_total"), ==, 64 * MiB);
-    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
-    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "shim", 0u));
-    g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 64 * MiB);
-    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_leased"), ==, 0);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_total"), ==, 64 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+    apitest_call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "shim", 0u));
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_free"), ==, 64 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_resident"), ==, 64 * MiB);
     g_assert_cmpuint(cgtest_read_u64(grp, "memory.min"), ==, 4 * MiB); /* its own min, back */
     apitest_stop(&t);
 }
@@ -202,14 +180,14 @@ static void test_lease_isolated(void)
     ApiTest t;
     const char *args[] = {"--reserve=64M", NULL};
     apitest_start(&t, "memctl-reserve-isolated", args);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', {'min': <'4M'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('shim', {'min': <'4M'>})"));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "shim", 0u, (guint64)(16 * MiB)));
     g_autofree char *grp = g_build_filename(t.root, "shim", NULL);
 
     ReserveClient a, b;
     holder_start(&a, &t, grp, "171"); /* 0xab */
     g_free(reserve_client_ask(&a, "release", "released", 10000));
-    g_assert_cmpuint(status_u64(&t, "reserve_leased"), ==, 0);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_leased"), ==, 0);
     /* the old holder's mapping lost its pages: it reads zeros, not even its own data */
     g_autofree char *a_old = reserve_client_ask(&a, "check", "check", 10000);
     g_assert_cmpstr(a_old, ==, "check ok");
@@ -221,15 +199,15 @@ static void test_lease_isolated(void)
     g_autofree char *b_sees = reserve_client_ask(&b, "verify 205", "verify", 10000);
     g_assert_cmpstr(b_sees, ==, "verify ok"); /* none of a's */
     /* a's scribbles are a's own memory, not the reserve's: the pool and b's lease are exact */
-    g_assert_cmpuint(status_u64(&t, "reserve_total"), ==, 64 * MiB);
-    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_total"), ==, 64 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_resident"), ==, 64 * MiB);
 
     /* the registration goes while b holds the lease: b's mapping keeps none of the reserve */
-    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "shim", 0u));
+    apitest_call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "shim", 0u));
     g_autofree char *b_after = reserve_client_ask(&b, "check", "check", 10000);
     g_assert_cmpstr(b_after, ==, "check ok");
-    g_assert_cmpuint(status_u64(&t, "reserve_free"), ==, 64 * MiB);
-    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 64 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_free"), ==, 64 * MiB);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_resident"), ==, 64 * MiB);
 
     reserve_client_send(&a, "quit");
     reserve_client_send(&b, "quit");
@@ -248,13 +226,13 @@ static void test_never_victim(void)
 {
     ApiTest t;
     apitest_start(&t, "memctl-reserve-victim", NULL);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('t', {'limit': <'128M'>})"));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('t', {'limit': <'128M'>})"));
     g_autofree char *grp = g_build_filename(t.root, "t", NULL);
     Hog crit;
     const char *cargs[] = {"--cgroup", grp, "--total", "48M", "--hold", "--oom-score-adj", "1000", NULL};
     hog_start(&crit, cargs);
     g_assert_true(hog_wait_line(&crit, "grown", 30000));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)crit.pid, (guint64)0));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)crit.pid, (guint64)0));
     for (int round = 0; round < 3; round++) {
         Hog hog;
         const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
@@ -264,7 +242,7 @@ static void test_never_victim(void)
     }
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
     /* unregistered, the same process is the policy's first choice again */
-    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)crit.pid));
+    apitest_call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)crit.pid));
     Hog hog;
     const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
     hog_start(&hog, hargs);
@@ -288,8 +266,8 @@ static void test_no_victim_once(void)
 {
     ApiTest t;
     apitest_start(&t, "memctl-reserve-novictim", NULL);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', {'limit': <'64M'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)0));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', {'limit': <'64M'>})"));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)0));
     g_autofree char *grp = g_build_filename(t.root, "crit", NULL);
     const char *needle = "\"type\":\"error\"";
     for (guint episode = 1; episode <= 2; episode++) {
@@ -317,8 +295,8 @@ static void test_kill_critical(void)
 {
     ApiTest t;
     apitest_start(&t, "memctl-reserve-killcrit", NULL);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', {'limit': <'64M'>})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)0));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', {'limit': <'64M'>})"));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)0));
     g_autofree char *grp = g_build_filename(t.root, "crit", NULL);
     Hog hog;
     hog_start(&hog, (const char *[]){"--cgroup", grp, "--total", "8M", "--hold", NULL});
@@ -344,7 +322,8 @@ static void test_group_kill_spares(void)
 {
     ApiTest t;
     apitest_start(&t, "memctl-reserve-spares", NULL);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('og', {'limit': <'96M'>, 'oom_group': <true>})"));
+    apitest_call_ok(&t, "CreateGroup",
+                    g_variant_new_parsed("('og', {'limit': <'96M'>, 'oom_group': <true>})"));
     g_autofree char *grp = g_build_filename(t.root, "og", NULL);
     Hog keep, crit, other;
     hog_start(&keep,
@@ -354,7 +333,7 @@ static void test_group_kill_spares(void)
     g_assert_true(hog_wait_line(&keep, "grown", 30000));
     g_assert_true(hog_wait_line(&crit, "grown", 30000));
     g_assert_true(hog_wait_line(&other, "grown", 30000));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)crit.pid, (guint64)0));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)crit.pid, (guint64)0));
     Hog hog;
     hog_start(&hog, (const char *[]){"--cgroup", grp, "--step", "1M", NULL});
     g_assert_true(killed_by_sigkill(hog_wait(&hog, 120000)));
@@ -364,7 +343,7 @@ static void test_group_kill_spares(void)
     g_autofree char *rec = daemontest_wait_record(&t.d, 5000, "\"group_kill\":true", "\"processes\":2");
     g_assert_nonnull(rec);
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
-    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)crit.pid));
+    apitest_call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)crit.pid));
     (void)hog_kill(&keep);
     (void)hog_kill(&crit);
     apitest_stop(&t);
@@ -377,8 +356,8 @@ static void test_host_exhaustion(void)
     ApiTest t;
     const char *args[] = {"--reserve=96M", NULL};
     apitest_start(&t, "memctl-reserve-host", args);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', @a{sv} {})"));
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)(64 * MiB)));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('crit', @a{sv} {})"));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "crit", 0u, (guint64)(64 * MiB)));
     g_autofree char *grp = g_build_filename(t.root, "crit", NULL);
     g_autofree char *outside_root = cgtest_root_new("memctl-reserve-hog");
     g_autofree char *outside = cgtest_mkdir(outside_root, "hog");
@@ -415,207 +394,12 @@ static void test_host_exhaustion(void)
     apitest_stop(&t);
 }
 
-/* Waits up to timeout_ms for a cgroup file's value to be `want`. */
-static uint64_t wait_u64(const char *dir, const char *file, uint64_t want, int timeout_ms)
-{
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    uint64_t v;
-    while ((v = cgtest_read_u64(dir, file)) != want && g_get_monotonic_time() < deadline)
-        g_usleep(10 * 1000);
-    return v;
-}
-
-/*
- * The host short of memory (a batch hog in `batch` holds all but ~30 MiB of what was available) when
- * the critical group `db` (limit 64M, high 60.8M, 32 MiB registered) reaches its own limit: memctld
- * lends the registration from the reserve (freed first) and raises high and max by as much, so the
- * group grows to 80M with no kill. a: db's 58M resident set; hog: the batch hog; b: db's growth.
- */
-static void boost_db(ApiTest *t, const char *db, const char *batch, Hog *a, Hog *hog, Hog *b)
-{
-    uint64_t max = cgtest_read_u64(db, "memory.max"), high = cgtest_read_u64(db, "memory.high");
-    g_assert_cmpuint(max, ==, 64 * MiB);
-    g_assert_cmpuint(high, <, max);
-    hog_start(a, (const char *[]){"--cgroup", db, "--total", "58M", "--hold", NULL});
-    g_assert_true(hog_wait_line(a, "grown", 30000));
-    /* the host short: MemAvailable ~30M, under the guard's 5% (48M of 958M) and above exhaustion */
-    uint64_t avail = cgtest_read_key("/proc", "meminfo", "MemAvailable:") * 1024;
-    g_assert_cmpuint(avail, >, 200 * MiB);
-    g_autofree char *total = g_strdup_printf("%" G_GUINT64_FORMAT "M", (avail - 30 * MiB) / MiB);
-    hog_start(hog, (const char *[]){"--cgroup", batch, "--total", total, "--step", "8M", "--hold", NULL});
-    g_assert_true(hog_wait_line(hog, "grown", 60000));
-    g_test_message("MemAvailable %" G_GUINT64_FORMAT " MiB with the batch hog at %s",
-                   cgtest_read_key("/proc", "meminfo", "MemAvailable:") / 1024, total);
-    /* the group reaches its limit and goes on: 22M more, to 80M */
-    hog_start(b, (const char *[]){"--cgroup", db, "--total", "22M", "--step", "1M", "--interval-ms", "10",
-                                  "--hold", NULL});
-    bool grown = hog_wait_line(b, "grown", 120000);
-    g_autofree char *log = NULL;
-    g_file_get_contents(t->d.log, &log, NULL, NULL);
-    g_test_message("memctld: %s", log);
-    g_assert_true(grown);
-    g_assert_true(hog_alive(a));
-    g_assert_cmpuint(cgtest_read_key(db, "memory.events.local", "oom_kill"), ==, 0);
-    g_assert_nonnull(strstr(log, "db: at its limit under host pressure: boosted 32.0M above it"));
-    g_assert_cmpuint(cgtest_read_u64(db, "memory.current"), >, max); /* above its own limit, on the boost */
-    g_assert_cmpuint(status_u64(t, "reserve_lent"), ==, 32 * MiB);
-    g_assert_cmpuint(status_u64(t, "reserve_resident"), ==, 32 * MiB); /* the lent half is not resident */
-    g_assert_cmpuint(cgtest_read_u64(db, "memory.max"), ==, max + 32 * MiB);
-    g_assert_cmpuint(cgtest_read_u64(db, "memory.high"), ==, high + 32 * MiB);
-}
-
-/* db back under its own limits: they and the reserve come back, and nothing was killed in it. */
-static void boost_taken_back(ApiTest *t, const char *db, uint64_t max, uint64_t high, Hog *a)
-{
-    g_assert_cmpuint(wait_u64(db, "memory.max", max, 10000), ==, max);
-    g_assert_cmpuint(cgtest_read_u64(db, "memory.high"), ==, high);
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    while (status_u64(t, "reserve_lent") != 0 && g_get_monotonic_time() < deadline)
-        g_usleep(10 * 1000);
-    g_assert_cmpuint(status_u64(t, "reserve_lent"), ==, 0);
-    g_assert_cmpuint(status_u64(t, "reserve_resident"), ==, 64 * MiB);
-    g_assert_true(hog_alive(a));
-    g_assert_cmpuint(cgtest_read_key(db, "memory.events.local", "oom_kill"), ==, 0);
-    g_autofree char *db_kill = daemontest_wait_record(&t->d, 0, "\"type\":\"kill\"", "\"group\":\"db\"");
-    g_assert_null(db_kill); /* memctld killed nothing in it either */
-    char mark[32];
-    g_assert_cmpint(getxattr(db, "user.memctl.boost", mark, sizeof(mark)), <, 0); /* the mark is gone */
-    g_assert_cmpint(errno, ==, ENODATA);
-}
-
-/* A size `memctl show GROUP --json` gives. */
-static uint64_t shown_u64(ApiTest *t, const char *group, const char *key)
-{
-    g_autofree char *show = apitest_cli(t, 0, (const char *[]){"show", group, "--json", NULL});
-    json_object *o = json_tokener_parse(show), *v;
-    g_assert_true(o && json_object_object_get_ex(o, key, &v));
-    uint64_t x = json_object_get_uint64(v);
-    json_object_put(o);
-    return x;
-}
-
-/* memctld with a 64M reserve, the groups db (limit 64M, critical with 32M of it) and batch. */
-static void start_boost_daemon(ApiTest *t, const char *state_arg)
-{
-    apitest_start(t, "memctl-reserve-boost", (const char *[]){"--reserve=64M", state_arg, NULL});
-    call_ok(t, "CreateGroup", g_variant_new_parsed("('db', {'limit': <'64M'>, 'priority': <'90'>})"));
-    call_ok(t, "CreateGroup", g_variant_new_parsed("('batch', {'priority': <'10'>})"));
-    call_ok(t, "RegisterCritical", g_variant_new("(sut)", "db", 0u, (guint64)(32 * MiB)));
-}
-
-/*
- * Boost: see boost_db. Once the host is calm and the group is back under its own limits, they are
- * put back and the reserve is whole and resident again.
- */
-static void test_boost(void)
-{
-    ApiTest t;
-    start_boost_daemon(&t, NULL);
-    g_autofree char *db = g_build_filename(t.root, "db", NULL);
-    g_autofree char *batch = g_build_filename(t.root, "batch", NULL);
-    Hog a, hog, b;
-    boost_db(&t, db, batch, &a, &hog, &b);
-
-    /* the registration's reserve is in use as the boost: no lease for now */
-    ReserveClient c;
-    reserve_client_start(&c, &t, db, 32 * MiB, NULL);
-    g_free(reserve_client_line(&c, "ready", 10000));
-    reserve_client_go(&c);
-    g_autofree char *lease = reserve_client_line(&c, "lease", 30000); /* NULL: it exited without one */
-    g_assert_null(lease);
-    g_autofree char *cerr = reserve_client_stderr(&c);
-    int cst = reserve_client_wait(&c, 30000);
-    g_test_message("a lease while boosted: %s", cerr);
-    g_assert_true(cst != -1 && WIFEXITED(cst) && WEXITSTATUS(cst) != 0);
-    g_assert_nonnull(strstr(cerr, "lent to group db as a boost"));
-    (void)hog_kill(&hog); /* if memctld has not killed it for the host already */
-    /* a change of the group's own settings meanwhile is written with the boost on top */
-    call_ok(&t, "SetLimits", g_variant_new_parsed("('db', {'limit': <'66M'>})"));
-    uint64_t max = cgtest_read_u64(db, "memory.max") - 32 * MiB;
-    uint64_t high = cgtest_read_u64(db, "memory.high") - 32 * MiB;
-    g_assert_cmpuint(max, ==, 66 * MiB);
-    g_assert_cmpuint(high, <, max);
-    /* a reload meanwhile reads the kernel's values back: the boost on them is not the group's own */
-    call_ok(&t, "ReloadPolicy", NULL);
-    g_assert_cmpuint(shown_u64(&t, "db", "MemoryMax"), ==, max);
-    g_assert_cmpuint(cgtest_read_u64(db, "memory.max"), ==, max + 32 * MiB);
-
-    (void)hog_kill(&b);
-    boost_taken_back(&t, db, max, high, &a);
-    (void)hog_kill(&a);
-    apitest_stop(&t);
-}
-
-/*
- * memctld crashes while db is boosted and above its own limits. Restarted, it must neither take the
- * boost for the group's own limits (and keep them raised for good) nor drop it at once (a max under
- * the usage makes the kernel reclaim and kill in the critical group): it adopts db with its own
- * limits and the boost still on, lends the registration's reserve again, and takes the boost back
- * as usual once db is under its own limits.
- */
-static void test_boost_restart(void)
-{
-    g_autoptr(GError) err = NULL;
-    g_autofree char *dir = g_dir_make_tmp("memctl-boost-XXXXXX", &err);
-    g_assert_no_error(err);
-    g_autofree char *state = g_build_filename(dir, "state.json", NULL);
-    g_autofree char *a_state = g_strdup_printf("--state-file=%s", state);
-    ApiTest t;
-    start_boost_daemon(&t, a_state);
-    g_autofree char *db = g_build_filename(t.root, "db", NULL);
-    g_autofree char *batch = g_build_filename(t.root, "batch", NULL);
-    uint64_t max = cgtest_read_u64(db, "memory.max"), high = cgtest_read_u64(db, "memory.high");
-    Hog a, hog, b;
-    boost_db(&t, db, batch, &a, &hog, &b);
-    uint64_t shown_high = shown_u64(&t, "db", "MemoryHigh");
-    char mark[32] = "";
-    g_assert_cmpint(getxattr(db, "user.memctl.boost", mark, sizeof(mark) - 1), >, 0);
-    g_assert_cmpuint(g_ascii_strtoull(mark, NULL, 10), ==, 32 * MiB);
-
-    g_autofree char *before = daemontest_crash(&t.d);
-    (void)hog_kill(&hog); /* the host calms down while memctld is away */
-    g_autofree char *a_bus = g_strdup_printf("--bus-address=%s", t.bus.address);
-    daemontest_start(&t.d, t.root, (const char *[]){a_bus, "--reserve=64M", a_state, NULL});
-    bustest_wait_name(&t.bus, MEMCTL_BUS_NAME, 10000);
-
-    /* still boosted, db still above its own limits and alive */
-    g_assert_cmpuint(cgtest_read_u64(db, "memory.max"), ==, max + 32 * MiB);
-    g_assert_cmpuint(cgtest_read_u64(db, "memory.high"), ==, high + 32 * MiB);
-    g_assert_cmpuint(cgtest_read_u64(db, "memory.current"), >, max);
-    g_assert_true(hog_alive(&a) && hog_alive(&b));
-    /* its own limits are what memctld shows, and the reserve is lent again */
-    g_assert_cmpuint(shown_u64(&t, "db", "MemoryMax"), ==, max);
-    g_assert_cmpuint(shown_u64(&t, "db", "MemoryHigh"), ==, shown_high); /* as before the crash */
-    g_assert_cmpuint(status_u64(&t, "reserve_lent"), ==, 32 * MiB);
-    g_autofree char *log = NULL;
-    g_file_get_contents(t.d.log, &log, NULL, NULL);
-    g_test_message("restarted memctld: %s", log);
-    g_assert_nonnull(strstr(log, "db: still boosted 32.0M above its own limits"));
-
-    (void)hog_kill(&b);
-    boost_taken_back(&t, db, max, high, &a);
-    /* the state file kept the group's own limits, not the boosted ones */
-    g_autofree char *text = NULL;
-    g_assert_true(g_file_get_contents(state, &text, NULL, NULL));
-    json_object *st = json_tokener_parse(text), *groups, *jdb, *v;
-    g_assert_true(json_object_object_get_ex(st, "groups", &groups));
-    g_assert_true(json_object_object_get_ex(groups, "db", &jdb));
-    g_assert_true(json_object_object_get_ex(jdb, "limit", &v));
-    g_assert_cmpuint(json_object_get_uint64(v), ==, max);
-    json_object_put(st);
-    (void)hog_kill(&a);
-    apitest_stop(&t);
-    unlink(state);
-    rmdir(dir);
-}
-
-/* Bad input gets named errors and changes nothing. */
 static void test_bad_input(void)
 {
     ApiTest t;
     const char *args[] = {"--reserve=32M", NULL};
     apitest_start(&t, "memctl-reserve-bad", args);
-    call_ok(&t, "CreateGroup", g_variant_new_parsed("('g', @a{sv} {})"));
+    apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('g', @a{sv} {})"));
     const char *inv = MEMCTL_DBUS_ERROR_INVALID_ARGUMENT;
     call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 1u, (guint64)MiB), inv, "either");
     call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0u, (guint64)MiB), inv, "either");
@@ -630,13 +414,13 @@ static void test_bad_input(void)
                MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "reserve_bytes");
     call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, G_MAXUINT64),
                MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "reserve_bytes");
-    g_assert_cmpuint(status_u64(&t, "reserve_registered"), ==, 0);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_registered"), ==, 0);
 
     /* not registered yet: no lease */
     call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)MiB), MEMCTL_DBUS_ERROR_ACCESS_DENIED,
                "not a registered");
     /* the sum of registrations never exceeds the reserve */
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)24 * MiB));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)24 * MiB));
     call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)MiB), MEMCTL_DBUS_ERROR_BUSY,
                "registered already");
     call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)getpid(), (guint64)9 * MiB),
@@ -644,7 +428,7 @@ static void test_bad_input(void)
     call_fails(&t, "RemoveGroup", g_variant_new("(st)", "g", (guint64)0), MEMCTL_DBUS_ERROR_BUSY, "critical");
 
     /* the test itself as a registered process: sizes, a second lease, double release */
-    call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)getpid(), (guint64)8 * MiB));
+    apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)getpid(), (guint64)8 * MiB));
     call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)0), inv, "bytes");
     call_fails(&t, "AcquireReserve", g_variant_new("(t)", G_MAXUINT64), inv, "more than");
     call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)9 * MiB), inv, "more than");
@@ -669,7 +453,7 @@ static void test_bad_input(void)
     call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)MiB), MEMCTL_DBUS_ERROR_BUSY,
                "held already");
     call_fails(&t, "ReleaseReserve", g_variant_new("(u)", lease + 1000), inv, "not held");
-    call_ok(&t, "ReleaseReserve", g_variant_new("(u)", lease));
+    apitest_call_ok(&t, "ReleaseReserve", g_variant_new("(u)", lease));
     call_fails(&t, "ReleaseReserve", g_variant_new("(u)", lease), inv, "not held");
     call_fails(&t, "UnregisterCritical", g_variant_new("(su)", "other", 0u), inv, "not registered");
 
@@ -697,10 +481,10 @@ static void test_bad_input(void)
     g_assert_cmpint(bustest_cli(&t.bus, list, &out, NULL), ==, 0);
     g_assert_nonnull(strstr(out, "\"group\":\"g\",\"pid\":null,\"reserve\":25165824"));
     g_assert_nonnull(strstr(out, "\"total\":33554432"));
-    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)getpid()));
-    call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "g", 0u));
-    g_assert_cmpuint(status_u64(&t, "reserve_registered"), ==, 0);
-    g_assert_cmpuint(status_u64(&t, "reserve_resident"), ==, 32 * MiB);
+    apitest_call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "", (guint32)getpid()));
+    apitest_call_ok(&t, "UnregisterCritical", g_variant_new("(su)", "g", 0u));
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_registered"), ==, 0);
+    g_assert_cmpuint(apitest_status_u64(&t, "reserve_resident"), ==, 32 * MiB);
     apitest_stop(&t);
 
     /* memctld refuses a reserve it cannot or should not take */
@@ -728,7 +512,5 @@ int main(int argc, char **argv)
     g_test_add_func("/reserve/kill-critical", test_kill_critical);
     g_test_add_func("/reserve/group-kill-spares", test_group_kill_spares);
     g_test_add_func("/reserve/host-exhaustion", test_host_exhaustion);
-    g_test_add_func("/reserve/boost", test_boost);
-    g_test_add_func("/reserve/boost-restart", test_boost_restart);
     return g_test_run();
 }

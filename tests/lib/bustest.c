@@ -210,3 +210,26 @@ char *apitest_cli_err(ApiTest *t, int want, const char *const *args)
 {
     return cli_run(t, want, args, true);
 }
+
+void apitest_call_ok(ApiTest *t, const char *method, GVariant *params)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) r = bustest_call(&t->bus, method, params, &err);
+    g_assert_no_error(err);
+}
+
+GVariant *apitest_status(ApiTest *t)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) r = bustest_call(&t->bus, "GetStatus", NULL, &err);
+    g_assert_no_error(err);
+    return g_variant_get_child_value(r, 0);
+}
+
+uint64_t apitest_status_u64(ApiTest *t, const char *key)
+{
+    g_autoptr(GVariant) s = apitest_status(t);
+    guint64 v = 0;
+    g_assert_true(g_variant_lookup(s, key, "t", &v));
+    return v;
+}

@@ -8,6 +8,7 @@
  */
 #include <gio/gio.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct {
@@ -50,6 +51,11 @@ char *apitest_root_path(const char *prefix);
 /* The same on a root the test prepared (cgroups in it are adopted); apitest_stop() removes it. */
 void apitest_start_root(ApiTest *t, const char *root, const char *const *extra_args);
 void apitest_stop(ApiTest *t);
+/* Calls a method of the test's memctld and fails the test if it returns an error. */
+void apitest_call_ok(ApiTest *t, const char *method, GVariant *params);
+/* GetStatus's dictionary (to unref), and one of its "t" values (the test fails without it). */
+GVariant *apitest_status(ApiTest *t);
+uint64_t apitest_status_u64(ApiTest *t, const char *key);
 
 /* Runs the CLI against the test's memctld; fails the test unless it exits with `want`. Returns its
  * stdout (apitest_cli) or its stderr (apitest_cli_err), to free. */
