@@ -48,6 +48,8 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
     add_u64(trig, "swapped_bytes", e->figures.swapped_bytes);
     add_u64(trig, "freed_bytes", e->figures.freed_bytes);
     add_u64(trig, "stall_pct", e->figures.stall_pct);
+    if (e->figures.reclaimable_bytes != UINT64_MAX && e->type == MEMCTL_EVENT_KILL && !e->host)
+        add_u64(trig, "reclaimable_bytes", e->figures.reclaimable_bytes);
     if (e->host) {
         json_object *host = json_object_new_object();
         add_u64(host, "available_bytes", e->host_available);

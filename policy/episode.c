@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "policy/episode.h"
 
+#include "policy/reclaim.h"
+
 #include <errno.h>
 #include <stddef.h>
 
@@ -9,13 +11,47 @@ void memctl_episode_init(MemctlEpisode *e)
     *e = (MemctlEpisode){0};
 }
 
+/* Whether the episode may act on what it knows (no victim is dying): a victim whose memory is on
+ * its way back makes any figure taken now a guess (WHY.md §1). */
+static bool knows(const MemctlEpisode *e)
+{
+    return !e->victim || e->released;
+}
+
 bool memctl_episode_wants_sample(const MemctlEpisode *e, MemctlEpisodeCause cause, uint64_t high)
 {
     if (high == UINT64_MAX)
         return false; /* memctld does not decide for groups without a high threshold */
     if (!e->sampling)
-        return !e->victim || e->released; /* a victim is being released: wait for it, don't guess */
-    return cause == MEMCTL_EPISODE_TICK || e->max_hit;
+        return knows(e);
+    return cause == MEMCTL_EPISODE_TICK || e->max_hit || knows(e);
+}
+
+bool memctl_episode_event_needs_sample(const MemctlEpisode *e, MemctlEpisodeCause cause, uint64_t current,
+                                       uint64_t high, const MemctlProgressConfig *cfg)
+{
+    if (!e->sampling || cause == MEMCTL_EPISODE_TICK || e->max_hit)
+        return true;
+    return knows(e) && current > high && current - high > cfg->progress_floor;
+}
+
+/* Nothing reclaim could free covers the overage (policy/reclaim.h): no window can show progress. */
+static bool hopeless(const MemctlEpisode *e, const MemctlProgressSample *x, const MemctlProgressConfig *cfg,
+                     const char **ret_reason)
+{
+    if (!knows(e) || !memctl_reclaim_hopeless(x->current, x->high, x->reclaimable, cfg->progress_floor))
+        return false;
+    *ret_reason = "no-reclaim";
+    return true;
+}
+
+/* The figures of a kill decided on knowledge: the overage against what reclaim could free. */
+static void knowledge_figures(MemctlEpisode *e, const MemctlProgressSample *x)
+{
+    e->figures = (MemctlProgressFigures){
+            .dt_usec = x->t_usec > e->t_over_mono ? x->t_usec - e->t_over_mono : 0,
+            .reclaimable_bytes = x->reclaimable,
+    };
 }
 
 static MemctlEpisodeAction start(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt)
@@ -31,12 +67,26 @@ static MemctlEpisodeAction start(MemctlEpisode *e, const MemctlProgressSample *x
     return MEMCTL_EPISODE_START;
 }
 
-MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt,
+MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, MemctlEpisodeCause cause,
+                                          const MemctlProgressSample *x, uint64_t t_rt,
                                           const MemctlProgressConfig *cfg, uint64_t page_size,
                                           const char **ret_reason)
 {
-    if (!e->sampling)
-        return start(e, x, t_rt);
+    if (!e->sampling) {
+        MemctlEpisodeAction a = start(e, x, t_rt);
+        if (a == MEMCTL_EPISODE_START && hopeless(e, x, cfg, ret_reason)) {
+            knowledge_figures(e, x);
+            return MEMCTL_EPISODE_KILL;
+        }
+        return a;
+    }
+    if (cause != MEMCTL_EPISODE_TICK && !e->max_hit) {
+        /* Between windows: only what is known decides; the window's samples stay as they are. */
+        if (!hopeless(e, x, cfg, ret_reason))
+            return MEMCTL_EPISODE_NONE;
+        knowledge_figures(e, x);
+        return MEMCTL_EPISODE_KILL;
+    }
 
     e->verdict = memctl_progress_decide(&e->last, x, cfg, page_size, &e->progress, &e->figures);
     e->last = *x;
@@ -53,6 +103,11 @@ MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, const MemctlProgress
     }
     const char *reason = memctl_verdict_name(e->verdict);
     bool kill = memctl_verdict_is_kill(e->verdict);
+    if (!kill && hopeless(e, x, cfg, &reason)) {
+        e->max_hit = false;
+        *ret_reason = reason;
+        return MEMCTL_EPISODE_KILL;
+    }
     if (!kill && e->max_hit && e->verdict == MEMCTL_VERDICT_WAIT) {
         kill = true;
         reason = "max";

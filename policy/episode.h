@@ -13,14 +13,14 @@
  * verdict on measured progress (policy/progress.h), and ends when the group is back under high
  * (calm) or when its victim has exited.
  *
- * Knowledge, not timers (docs/WHY.md, "Re-enable OOM killer using timers"): while a victim is dying
- * nothing new starts on the event path, since its memory is on its way back; the next kill needs a
- * whole decision's worth of windows measured after this one. A kill decided while the previous
- * victim has neither exited nor been released is an escalation: that victim cannot exit (a
- * livelock), and its record says so. A victim whose group went back under high before it exited
- * released what the group needed: the episode is over, and its record waits for the exit at most
- * MEMCTL_EPISODE_RELEASED_WAIT_USEC (one stuck in the kernel, its address space reaped, may never
- * exit).
+ * Knowledge first: when nothing reclaim could free covers the overage, no window is waited for
+ * (policy/reclaim.h). Knowledge, not timers (docs/WHY.md, "Re-enable OOM killer using timers"): while a
+ * victim is dying nothing new starts on the event path, since its memory is on its way back; the next kill
+ * needs a whole decision's worth of windows measured after this one. A kill decided while the previous victim
+ * has neither exited nor been released is an escalation: that victim cannot exit (a livelock), and its record
+ * says so. A victim whose group went back under high before it exited released what the group needed: the
+ * episode is over, and its record waits for the exit at most MEMCTL_EPISODE_RELEASED_WAIT_USEC (one stuck in
+ * the kernel, its address space reaped, may never exit).
  */
 
 #define MEMCTL_EPISODE_RELEASED_WAIT_USEC 1000000
@@ -55,14 +55,29 @@ typedef struct {
 void memctl_episode_init(MemctlEpisode *e);
 
 /* Whether the core must read a fresh sample for this cause. A group without high (UINT64_MAX) is
- * never decided on; a dying victim not yet released is waited for; while sampling, decisions are
- * made on the window's edges, or at once when memory.max was hit. */
+ * never decided on; a dying victim not yet released is waited for (only the window's tick samples,
+ * for the escalation verdict); otherwise every cause samples: the windows decide on their edges, or
+ * at once when memory.max was hit, and every other event is checked against what is known. */
 bool memctl_episode_wants_sample(const MemctlEpisode *e, MemctlEpisodeCause cause, uint64_t high);
 
-/* The decision on a fresh sample x (x->high: the high in force) at CLOCK_REALTIME t_rt. On
- * MEMCTL_EPISODE_KILL, *ret_reason names why: no-progress, stall, or max (memory.max was hit in a
- * window without progress: the kernel is about to fail a charge or kill). */
-MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt,
+/* Between windows (an event while sampling, memory.max not hit), only an overage beyond the margin
+ * can decide: true when a group at `current` needs the whole sample read for that (the core reads
+ * memory.current first, and the rest only then). */
+bool memctl_episode_event_needs_sample(const MemctlEpisode *e, MemctlEpisodeCause cause, uint64_t current,
+                                       uint64_t high, const MemctlProgressConfig *cfg);
+
+/* The decision on a fresh sample x (x->high: the high in force) taken for `cause` at CLOCK_REALTIME
+ * t_rt. On MEMCTL_EPISODE_KILL, *ret_reason names why:
+ *  - no-reclaim: over high by more than the progress floor, and more than everything reclaim could
+ *    free (x->reclaimable, policy/reclaim.h): decided at the crossing or at any event after it,
+ *    without waiting for a window, unless a victim is dying;
+ *  - no-progress, stall: the window verdict (policy/progress.h), on the window's edges;
+ *  - max: memory.max was hit in a window without progress (the kernel is about to fail a charge or
+ *    kill).
+ * A kill at the crossing returns MEMCTL_EPISODE_KILL with the episode started (sampling): the
+ * caller runs the window timer as for MEMCTL_EPISODE_START. */
+MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, MemctlEpisodeCause cause,
+                                          const MemctlProgressSample *x, uint64_t t_rt,
                                           const MemctlProgressConfig *cfg, uint64_t page_size,
                                           const char **ret_reason);
 

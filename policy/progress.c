@@ -28,6 +28,7 @@ MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const Mem
     f.refaulted_bytes = delta(prev->refault, cur->refault) * page_size;
     f.swapped_bytes = delta(prev->swap_current, cur->swap_current);
     f.freed_bytes = delta(cur->current, prev->current);
+    f.reclaimable_bytes = cur->reclaimable;
     uint64_t stall = delta(prev->full_total_usec, cur->full_total_usec);
     if (f.dt_usec > 0)
         f.stall_pct = (uint32_t)(stall >= f.dt_usec ? 100 : stall * 100 / f.dt_usec);

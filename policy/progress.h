@@ -19,6 +19,7 @@ typedef struct {
     uint64_t swap_current;    /* memory.swap.current, bytes (0 without swap) */
     uint64_t full_total_usec; /* memory.pressure "full total=", cumulative */
     uint64_t refault;         /* memory.stat workingset_refault_anon + _file: pages, cumulative */
+    uint64_t reclaimable;     /* what reclaim could free now (policy/reclaim.h); UINT64_MAX: unknown */
 } MemctlProgressSample;
 
 typedef struct {
@@ -50,11 +51,12 @@ typedef struct {
 /* What a verdict was based on, for the kill record. */
 typedef struct {
     uint64_t dt_usec;
-    uint64_t reclaimed_bytes; /* pgsteal delta in bytes */
-    uint64_t refaulted_bytes; /* refault delta in bytes: reclaim that was undone (thrashing) */
-    uint64_t swapped_bytes;   /* swap_current growth */
-    uint64_t freed_bytes;     /* memory.current fall */
-    uint32_t stall_pct;       /* full stall share of the window */
+    uint64_t reclaimed_bytes;   /* pgsteal delta in bytes */
+    uint64_t refaulted_bytes;   /* refault delta in bytes: reclaim that was undone (thrashing) */
+    uint64_t swapped_bytes;     /* swap_current growth */
+    uint64_t freed_bytes;       /* memory.current fall */
+    uint32_t stall_pct;         /* full stall share of the window */
+    uint64_t reclaimable_bytes; /* what reclaim could still free at the decision (UINT64_MAX: unknown) */
 } MemctlProgressFigures;
 
 /*

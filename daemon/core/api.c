@@ -42,7 +42,7 @@ void memctl_core_config_default(MemctlCoreConfig *c)
 static void slot_close(Slot *s)
 {
     int *fds[] = {&s->fd_events, &s->fd_current, &s->fd_stat, &s->fd_pressure, &s->fd_trigger,
-                  &s->fd_procs,  &s->fd_kill,    &s->fd_swap, &s->fd_cgevents};
+                  &s->fd_procs,  &s->fd_kill,    &s->fd_swap, &s->fd_swap_max, &s->fd_cgevents};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         memctl_fd_close(fds[i]);
     memctl_fd_close(&s->v.pidfd);
@@ -54,7 +54,7 @@ static void slot_reset(Slot *s)
     slot_close(s);
     memset(s, 0, sizeof(*s));
     s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = s->fd_trigger = -1;
-    s->fd_procs = s->fd_kill = s->fd_swap = s->fd_cgevents = s->v.pidfd = -1;
+    s->fd_procs = s->fd_kill = s->fd_swap = s->fd_swap_max = s->fd_cgevents = s->v.pidfd = -1;
     s->wd_events = s->wd_cgevents = -1;
     s->parent = -1;
 }
@@ -355,6 +355,7 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
             {&s->fd_procs, "cgroup.procs", O_RDONLY, false},
             {&s->fd_kill, "cgroup.kill", O_WRONLY, false},
             {&s->fd_swap, "memory.swap.current", O_RDONLY, true},
+            {&s->fd_swap_max, "memory.swap.max", O_RDONLY, true},
             {&s->fd_cgevents, "cgroup.events", O_RDONLY, false},
     };
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]) && r == 0; k++) {

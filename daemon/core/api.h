@@ -67,7 +67,8 @@ typedef struct {
     int32_t pid;    /* the victim, or the first process of a group kill */
     uint32_t npids; /* processes killed (group kills) or kernel oom_kill count */
     char comm[MEMCTL_COMM_MAX];
-    char reason[24]; /* no-progress, stall, max, manual, kernel, host-*; pressure: high, stall, host, calm */
+    char reason[24]; /* no-reclaim, no-progress, stall, max, manual, kernel, host-*; pressure: high, stall,
+                        host, calm */
     bool group_kill;
     bool livelock;         /* the previous victim did not release its memory: escalated */
     uint64_t t_event_usec; /* CLOCK_REALTIME of the detection (crossing high, or the event) */

@@ -57,7 +57,8 @@ typedef struct {
     char path[CORE_PATH_MAX];    /* absolute cgroup directory */
     char relpath[CORE_PATH_MAX]; /* as /proc/<pid>/cgroup shows it: "/memctl.slice/g" */
     int parent;
-    int fd_events, fd_current, fd_stat, fd_pressure, fd_trigger, fd_procs, fd_kill, fd_swap, fd_cgevents;
+    int fd_events, fd_current, fd_stat, fd_pressure, fd_trigger, fd_procs, fd_kill, fd_swap, fd_swap_max,
+            fd_cgevents;
     _Atomic uint64_t high, max;
     _Atomic bool oom_group;
     _Atomic bool critical; /* a registered critical group: nothing in its subtree is a victim */

@@ -11,14 +11,53 @@
 #include "basic/str.h"
 #include "daemon/core/internal.h"
 #include "daemon/core/ring.h"
+#include "kernel/host-sample.h"
 #include "kernel/sample.h"
+#include "policy/reclaim.h"
+
+/* What reclaim could free in the group (policy/reclaim.h), from the memory.stat text in c->buf;
+ * UINT64_MAX when a counter it needs is missing (an unknown kernel: the windows decide). */
+static uint64_t slot_reclaimable(MemctlCore *c, Slot *s, uint64_t swap_current)
+{
+    static const char *const keys[] = {"inactive_file", "active_file", "file_mapped",
+                                       "inactive_anon", "active_anon", "slab_reclaimable"};
+    uint64_t v[sizeof(keys) / sizeof(keys[0])];
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        if (memctl_sample_key(c->buf, keys[k], &v[k]) < 0)
+            return UINT64_MAX;
+    MemctlReclaimInput in = {.inactive_file = v[0],
+                             .active_file = v[1],
+                             .file_mapped = v[2],
+                             .inactive_anon = v[3],
+                             .active_anon = v[4],
+                             .slab_reclaimable = v[5],
+                             .swap_current = swap_current};
+    /* Swap room: only where the group may swap (memory.swap.max; no swap controller: none). The
+     * host's free swap is read only then, after the group's text is parsed (c->buf is reused). */
+    if (s->fd_swap >= 0 && s->fd_swap_max >= 0 && memctl_sample_read_u64(s->fd_swap_max, &in.swap_max) == 0 &&
+        in.swap_max > in.swap_current) {
+        MemctlHostSample h;
+        if (memctl_sample_read(c->fd_meminfo, c->buf, c->buf_size) > 0 &&
+            memctl_host_sample_meminfo(c->buf, &h) == 0)
+            in.host_swap_free = h.swap_free;
+        else
+            return UINT64_MAX;
+    }
+    return memctl_reclaim_could_free(&in);
+}
 
 int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret)
 {
-    MemctlProgressSample x = {.t_usec = memctl_now_usec(), .high = atomic_load(&s->high)};
+    MemctlProgressSample x = {
+            .t_usec = memctl_now_usec(), .high = atomic_load(&s->high), .reclaimable = UINT64_MAX};
     int r = memctl_sample_read_u64(s->fd_current, &x.current);
     if (r < 0)
         return r;
+    if (s->fd_swap >= 0)
+        (void)memctl_sample_read_u64(s->fd_swap, &x.swap_current);
+    uint64_t some;
+    if (memctl_sample_read(s->fd_pressure, c->buf, c->buf_size) > 0)
+        (void)memctl_sample_pressure(c->buf, &some, &x.full_total_usec, &s->full_avg10);
     if (memctl_sample_read(s->fd_stat, c->buf, c->buf_size) > 0) {
         (void)memctl_sample_key(c->buf, "pgsteal", &x.pgsteal);
         (void)memctl_sample_key(c->buf, "pgscan", &x.pgscan);
@@ -26,12 +65,8 @@ int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret)
         (void)memctl_sample_key(c->buf, "workingset_refault_anon", &ra);
         (void)memctl_sample_key(c->buf, "workingset_refault_file", &rf);
         x.refault = ra + rf;
+        x.reclaimable = slot_reclaimable(c, s, x.swap_current); /* last: it may reuse c->buf */
     }
-    if (s->fd_swap >= 0)
-        (void)memctl_sample_read_u64(s->fd_swap, &x.swap_current);
-    uint64_t some;
-    if (memctl_sample_read(s->fd_pressure, c->buf, c->buf_size) > 0)
-        (void)memctl_sample_pressure(c->buf, &some, &x.full_total_usec, &s->full_avg10);
     *ret = x;
     return 0;
 }

@@ -61,19 +61,30 @@ static MemctlProgressConfig slot_progress_config(const MemctlCore *c, Slot *s)
 void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause)
 {
     Slot *s = &c->slots[i];
-    if (!memctl_episode_wants_sample(&s->ep, cause, atomic_load(&s->high)))
+    uint64_t high = atomic_load(&s->high), current;
+    if (!memctl_episode_wants_sample(&s->ep, cause, high))
+        return;
+    MemctlProgressConfig pc = slot_progress_config(c, s);
+    /* An event between windows: memory.current alone says whether the rest is worth reading. */
+    if (s->ep.sampling && cause != MEMCTL_EPISODE_TICK &&
+        (memctl_sample_read_u64(s->fd_current, &current) < 0 ||
+         !memctl_episode_event_needs_sample(&s->ep, cause, current, high, &pc)))
         return;
     MemctlProgressSample x;
     if (memctl_core_slot_sample(c, s, &x) < 0)
         return;
-    MemctlProgressConfig pc = slot_progress_config(c, s);
     const char *reason = NULL;
-    switch (memctl_episode_decide(&s->ep, &x, memctl_realtime_usec(), &pc, c->page_size, &reason)) {
+    bool was_sampling = s->ep.sampling;
+    switch (memctl_episode_decide(&s->ep, cause, &x, memctl_realtime_usec(), &pc, c->page_size, &reason)) {
     case MEMCTL_EPISODE_START:
         memctl_core_window_timer(c, true);
         memctl_core_slot_alert(c, i, 0);
         break;
     case MEMCTL_EPISODE_KILL:
+        if (!was_sampling) { /* killed at the crossing: the episode goes on, window by window */
+            memctl_core_window_timer(c, true);
+            memctl_core_slot_alert(c, i, 0);
+        }
         slot_kill(c, i, reason);
         break;
     case MEMCTL_EPISODE_CALM:

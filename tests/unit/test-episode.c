@@ -26,7 +26,9 @@ static void fixture_init(Fixture *f)
 {
     memctl_episode_init(&f->ep);
     memctl_progress_config_default(&f->cfg);
-    f->x = (MemctlProgressSample){.t_usec = 1000 * MS, .current = 90 * MiB, .high = HIGH};
+    /* what reclaim could free unknown: the windows decide (the knowledge path has its own tests) */
+    f->x = (MemctlProgressSample){
+            .t_usec = 1000 * MS, .current = 90 * MiB, .high = HIGH, .reclaimable = UINT64_MAX};
     f->t_rt = 1700000000ull * 1000000;
     f->reason = NULL;
 }
@@ -37,7 +39,7 @@ static MemctlEpisodeAction check(Fixture *f, MemctlEpisodeCause cause)
     if (!memctl_episode_wants_sample(&f->ep, cause, f->x.high))
         return MEMCTL_EPISODE_NONE;
     f->reason = NULL;
-    return memctl_episode_decide(&f->ep, &f->x, f->t_rt, &f->cfg, 4096, &f->reason);
+    return memctl_episode_decide(&f->ep, cause, &f->x, f->t_rt, &f->cfg, 4096, &f->reason);
 }
 
 /* One decision window passes: usage moves by dcur_mib, reclaim frees steal_mib, stall_ms stalled. */
@@ -106,10 +108,17 @@ static void test_start_records_origin(void)
     g_assert_cmpuint(f.ep.t_over_rt, ==, f.t_rt);
     g_assert_cmpuint(f.ep.t_over_mono, ==, f.x.t_usec);
     g_assert_cmpuint(f.ep.last.current, ==, HIGH + 20 * MiB);
-    /* sampling: events and PSI do not decide between the window's edges */
-    g_assert_false(memctl_episode_wants_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH));
-    g_assert_false(memctl_episode_wants_sample(&f.ep, MEMCTL_EPISODE_PRESSURE, HIGH));
+    /* sampling: events and PSI are checked against what is known, but the window verdict is made
+     * on the window's edges only: its samples stay as they are */
+    g_assert_true(memctl_episode_wants_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH));
+    g_assert_true(memctl_episode_wants_sample(&f.ep, MEMCTL_EPISODE_PRESSURE, HIGH));
     g_assert_true(memctl_episode_wants_sample(&f.ep, MEMCTL_EPISODE_TICK, HIGH));
+    MemctlProgressSample first = f.ep.last;
+    f.x.t_usec += 10 * MS;
+    f.x.current += 30 * MiB;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_PRESSURE), ==, MEMCTL_EPISODE_NONE);
+    g_assert_true(memcmp(&first, &f.ep.last, sizeof(first)) == 0);
 }
 
 static void test_no_progress_kills(void)
@@ -288,6 +297,10 @@ static void test_max_without_progress(void)
     g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_KILL);
     g_assert_cmpstr(f.reason, ==, "max");
     g_assert_false(f.ep.max_hit);
+    /* the hit was used up: the next event is only checked against what is known */
+    f.x.t_usec += MS;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
+    memctl_episode_victim_started(&f.ep); /* and while its victim dies, only the window's tick samples */
     g_assert_false(memctl_episode_wants_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH));
 }
 
@@ -337,6 +350,139 @@ static void test_set_origin(void)
     g_assert_cmpuint(f.ep.t_over_mono, ==, 44);
 }
 
+/* ---- knowledge: nothing reclaim could free covers the overage ------------------------------ */
+
+/* Crossing high with nothing reclaimable (no swap, no cache): killed at the crossing, no window. */
+static void test_no_reclaim_kills_at_crossing(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.x.reclaimable = 2 * MiB;
+    f.x.current = HIGH + 8 * MiB;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_KILL);
+    g_assert_cmpstr(f.reason, ==, "no-reclaim");
+    /* the episode goes on (the timer runs: a victim that cannot exit is escalated on the windows) */
+    g_assert_true(f.ep.sampling);
+    g_assert_true(memctl_episode_needs_timer(&f.ep));
+    g_assert_cmpuint(f.ep.t_over_mono, ==, f.x.t_usec);
+    g_assert_cmpuint(f.ep.figures.reclaimable_bytes, ==, 2 * MiB);
+    g_assert_cmpuint(f.ep.figures.dt_usec, ==, 0);
+}
+
+/* Over high by less than the progress floor: left to the windows even with nothing reclaimable. */
+static void test_no_reclaim_within_margin_waits(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.x.reclaimable = 0;
+    f.x.current = HIGH + f.cfg.progress_floor;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_START);
+    f.x.current += 4096;
+    f.x.t_usec += 5 * MS;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_KILL);
+    g_assert_cmpstr(f.reason, ==, "no-reclaim");
+    g_assert_cmpuint(f.ep.figures.dt_usec, ==, 5 * MS);
+}
+
+/* Reclaim could cover the overage: the windows decide; once it cannot (the cache is gone, the hog
+ * grew), the next event kills between windows without touching the window's samples. */
+static void test_reclaimable_then_gone(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.x.reclaimable = 30 * MiB;
+    f.x.current = HIGH + 20 * MiB;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_START);
+    MemctlProgressSample first = f.ep.last;
+    f.x.t_usec += 10 * MS;
+    f.x.current += 5 * MiB;
+    f.x.reclaimable = 26 * MiB; /* still covers 25 MiB */
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_PRESSURE), ==, MEMCTL_EPISODE_NONE);
+    g_assert_true(memcmp(&first, &f.ep.last, sizeof(first)) == 0);
+    f.x.t_usec += 10 * MS;
+    f.x.reclaimable = 3 * MiB;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_KILL);
+    g_assert_cmpstr(f.reason, ==, "no-reclaim");
+    g_assert_cmpuint(f.ep.figures.dt_usec, ==, 20 * MS);
+    g_assert_cmpuint(f.ep.figures.reclaimable_bytes, ==, 3 * MiB);
+}
+
+/* Reclaim that covers the overage and makes progress is never cut short: the window verdict rules. */
+static void test_reclaimable_progress_never_kills(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.x.reclaimable = 200 * MiB;
+    go_over(&f);
+    for (int n = 0; n < 50; n++) {
+        g_assert_cmpint(window(&f, 0, 4, 0), ==, MEMCTL_EPISODE_NONE);
+        f.x.t_usec += MS;
+        g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
+    }
+}
+
+/* A dying victim's memory is on its way back: no knowledge kill until it is released or exits
+ * (WHY.md §1: no collateral victim), only the windows' escalation verdict. */
+static void test_no_reclaim_waits_for_victim(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.x.reclaimable = 0;
+    f.x.current = HIGH + 20 * MiB;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_KILL);
+    memctl_episode_victim_started(&f.ep);
+    f.x.t_usec += MS;
+    g_assert_false(memctl_episode_wants_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH));
+    g_assert_false(memctl_episode_wants_sample(&f.ep, MEMCTL_EPISODE_PRESSURE, HIGH));
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
+    /* on the windows: the victim did not free anything for two windows, an escalation */
+    g_assert_cmpint(window(&f, 0, 0, 10), ==, MEMCTL_EPISODE_NONE);
+    g_assert_cmpint(window(&f, 0, 0, 10), ==, MEMCTL_EPISODE_KILL);
+    g_assert_cmpstr(f.reason, ==, "no-progress");
+    g_assert_true(memctl_episode_escalates(&f.ep));
+    /* it exited: the group is decided afresh from what it looks like now */
+    memctl_episode_victim_done(&f.ep, true);
+    f.x.t_usec += MS;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_KILL);
+    g_assert_cmpstr(f.reason, ==, "no-reclaim");
+}
+
+/* Between windows the core reads memory.current first: the rest only for an overage beyond the
+ * margin, with no victim dying; the window's tick, a max hit and a start always read everything. */
+static void test_event_needs_sample(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    g_assert_true(
+            memctl_episode_event_needs_sample(&f.ep, MEMCTL_EPISODE_EVENT, 0, HIGH, &f.cfg)); /* a start */
+    go_over(&f);
+    const uint64_t m = f.cfg.progress_floor;
+    g_assert_false(memctl_episode_event_needs_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH + m, HIGH, &f.cfg));
+    g_assert_true(memctl_episode_event_needs_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH + m + 1, HIGH, &f.cfg));
+    g_assert_true(
+            memctl_episode_event_needs_sample(&f.ep, MEMCTL_EPISODE_PRESSURE, HIGH + m + 1, HIGH, &f.cfg));
+    g_assert_false(memctl_episode_event_needs_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH / 2, HIGH, &f.cfg));
+    g_assert_true(memctl_episode_event_needs_sample(&f.ep, MEMCTL_EPISODE_TICK, HIGH / 2, HIGH, &f.cfg));
+    memctl_episode_max_hit(&f.ep);
+    g_assert_true(memctl_episode_event_needs_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH, HIGH, &f.cfg));
+    (void)until_kill(&f);
+    memctl_episode_victim_started(&f.ep);
+    g_assert_false(
+            memctl_episode_event_needs_sample(&f.ep, MEMCTL_EPISODE_EVENT, HIGH + 50 * MiB, HIGH, &f.cfg));
+}
+
+/* Unknown (a counter missing from memory.stat): never a knowledge kill. */
+static void test_unknown_reclaim_waits(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.x.current = HIGH + 500 * MiB;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_START);
+    f.x.t_usec += MS;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -357,5 +503,12 @@ int main(int argc, char **argv)
     g_test_add_func("/episode/max-with-progress", test_max_with_progress);
     g_test_add_func("/episode/stall-kills", test_stall_kills);
     g_test_add_func("/episode/set-origin", test_set_origin);
+    g_test_add_func("/episode/no-reclaim-kills-at-crossing", test_no_reclaim_kills_at_crossing);
+    g_test_add_func("/episode/no-reclaim-within-margin-waits", test_no_reclaim_within_margin_waits);
+    g_test_add_func("/episode/reclaimable-then-gone", test_reclaimable_then_gone);
+    g_test_add_func("/episode/reclaimable-progress-never-kills", test_reclaimable_progress_never_kills);
+    g_test_add_func("/episode/no-reclaim-waits-for-victim", test_no_reclaim_waits_for_victim);
+    g_test_add_func("/episode/unknown-reclaim-waits", test_unknown_reclaim_waits);
+    g_test_add_func("/episode/event-needs-sample", test_event_needs_sample);
     return g_test_run();
 }

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Knowledge first (docs/POLICY.md, policy/reclaim.c), on the real kernel: a group over high by more
+ * than reclaim could free is killed at that event, within a fraction of one decision window; a
+ * group whose overage reclaim can cover (page cache it may drop, anonymous pages it may swap) is
+ * never killed for it. The windows are set long here (500 ms, 4 of them: 2 s before a window
+ * verdict), so that a kill on the windows cannot pass for one on knowledge.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/cgtest.h"
+#include "tests/lib/daemontest.h"
+#include "tests/lib/zram.h"
+
+#define MiB ((uint64_t)1024 * 1024)
+#define WINDOW_MS 500
+
+static const char *const long_windows[] = {"--window-ms=500", "--stuck-windows=4"};
+
+static guint iterations(void)
+{
+    const char *s = g_getenv("MEMCTL_TEST_ITERATIONS");
+    guint n = s ? (guint)g_ascii_strtoull(s, NULL, 10) : 10;
+    return n ? n : 1;
+}
+
+static char *fresh_root(const char *prefix)
+{
+    cgtest_require_cgroup2();
+    char *root = g_strdup_printf("%s/%s.%d", cgtest_mount(), prefix, (int)getpid());
+    cgtest_remove_tree(root);
+    return root;
+}
+
+/* Starts memctld with one group `t` of `limit` and the long windows. */
+static void start(DaemonTest *d, const char *root, const char *limit)
+{
+    g_autofree char *group = g_strdup_printf("--group=t:limit=%s", limit);
+    const char *args[] = {group, long_windows[0], long_windows[1], NULL};
+    daemontest_start(d, root, args);
+}
+
+static uint64_t record_u64(const char *rec, const char *key)
+{
+    g_autofree char *k = g_strdup_printf("\"%s\":", key);
+    const char *p = strstr(rec, k);
+    if (!p)
+        g_error("no %s in the record: %s", key, rec);
+    return g_ascii_strtoull(p + strlen(k), NULL, 10);
+}
+
+/* No swap, no cache: an anonymous hog over high is killed at the crossing's events, long before the
+ * first window could end, and its record says why and what reclaim could have freed. */
+static void test_no_reclaim_at_once(void)
+{
+    g_autofree char *root = fresh_root("memctl-knowledge");
+    DaemonTest d;
+    start(&d, root, "128M");
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    uint64_t worst = 0;
+    for (guint it = 0; it < iterations(); it++) {
+        Hog h;
+        const char *args[] = {"--cgroup", grp, "--step", "8M", NULL};
+        hog_start(&h, args);
+        int pid = (int)h.pid;
+        int status = hog_wait(&h, 120000);
+        g_autofree char *err = hog_stderr(&h);
+        g_assert_true(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        g_assert_null(strstr(err, "memhog:")); /* no allocation failure before the kill */
+        g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+        g_autofree char *rec = daemontest_wait_record(&d, 10000, needle, "\"type\":\"kill\"");
+        g_assert_nonnull(rec);
+        if (!strstr(rec, "\"reason\":\"no-reclaim\""))
+            g_error("killed, but not on knowledge: %s", rec);
+        uint64_t lat = record_u64(rec, "event_to_signal_usec");
+        uint64_t could = record_u64(rec, "reclaimable_bytes");
+        g_assert_cmpuint(lat, <, WINDOW_MS * 1000); /* not one window waited for */
+        g_assert_cmpuint(could, <, record_u64(rec, "current") - record_u64(rec, "high"));
+        worst = lat > worst ? lat : worst;
+    }
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    g_test_message("%u hogs killed on knowledge; worst crossing -> SIGKILL %.1f ms (a window: %d ms)",
+                   iterations(), worst / 1000.0, WINDOW_MS);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
+/* Runs `cat file` in grp; returns its wait status. */
+static int cat_in(const char *grp, const char *file)
+{
+    const char *argv[] = {"/bin/sh", "-c", "echo $$ > \"$0/cgroup.procs\" && exec cat \"$1\" > /dev/null",
+                          grp,       file, NULL};
+    gint status = -1;
+    g_assert_true(
+            g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, NULL));
+    return status;
+}
+
+/* A group whose usage is page cache it may drop: reading 4x its limit through it is reclaim's job,
+ * never a kill. */
+static void test_cache_no_kill(void)
+{
+    int n = -1;
+    char *dir = zram_ext4_mount(512 * MiB, &n);
+    if (!dir)
+        return;
+    g_autofree char *file = g_build_filename(dir, "data", NULL);
+    g_autofree char *of = g_strdup_printf("of=%s", file);
+    const char *dd[] = {"dd", "if=/dev/zero", of, "bs=1M", "count=256", "status=none", NULL};
+    gint st = -1;
+    g_assert_true(
+            g_spawn_sync(NULL, (char **)dd, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &st, NULL));
+    g_assert_true(g_spawn_check_wait_status(st, NULL));
+    sync();
+    g_assert_cmpint(cgtest_write("/proc/sys/vm", "drop_caches", "1"), ==, 0); /* read back by the group */
+
+    g_autofree char *root = fresh_root("memctl-knowledge-cache");
+    DaemonTest d;
+    start(&d, root, "64M");
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    guint runs = iterations() < 3 ? iterations() : 3;
+    for (guint it = 0; it < runs; it++) {
+        g_assert_cmpint(cgtest_write("/proc/sys/vm", "drop_caches", "1"), ==, 0);
+        int status = cat_in(grp, file);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    /* It really was over high, and reclaim, not a kill, brought it back. */
+    uint64_t high = cgtest_read_key(grp, "memory.events.local", "high");
+    uint64_t steal = cgtest_read_key(grp, "memory.stat", "pgsteal");
+    g_assert_cmpuint(high, >, 0);
+    g_assert_cmpuint(steal * 4096, >, 64 * MiB);
+    g_assert_cmpuint(daemontest_count_records(&d, "\"type\":\"kill\""), ==, 0);
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    g_test_message("%u reads of 256 MiB through a 64 MiB group: %" G_GUINT64_FORMAT
+                   " high events, %" G_GUINT64_FORMAT " MiB reclaimed, no kill",
+                   runs, high, steal * 4096 / MiB);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+    zram_ext4_unmount(n, dir);
+}
+
+/* A group that may swap: anonymous pages over high go out to swap, so reclaim covers the overage
+ * and memctld waits for the windows, which see the swap-out as progress: no kill. */
+static void test_swap_no_kill(void)
+{
+    char *dev = NULL;
+    int z = zram_swap_on(512 * MiB, &dev);
+    if (z < 0)
+        return;
+    g_autofree char *root = fresh_root("memctl-knowledge-swap");
+    DaemonTest d;
+    start(&d, root, "128M");
+    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    guint runs = iterations() < 3 ? iterations() : 3;
+    for (guint it = 0; it < runs; it++) {
+        Hog h;
+        const char *args[] = {"--cgroup", grp, "--step", "1M", "--total", "192M", "--hold", NULL};
+        hog_start(&h, args);
+        g_assert_true(hog_wait_line(&h, "grown", 120000));
+        g_usleep(WINDOW_MS * 1000 * 2);
+        g_assert_true(hog_alive(&h));
+        g_assert_cmpuint(cgtest_read_u64(grp, "memory.swap.current"), >, 32 * MiB);
+        (void)hog_kill(&h);
+    }
+    g_assert_cmpuint(daemontest_count_records(&d, "\"type\":\"kill\""), ==, 0);
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+    zram_swap_off(z, dev);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/knowledge/no-reclaim-at-once", test_no_reclaim_at_once);
+    g_test_add_func("/knowledge/cache-no-kill", test_cache_no_kill);
+    g_test_add_func("/knowledge/swap-no-kill", test_swap_no_kill);
+    return g_test_run();
+}
