@@ -90,7 +90,8 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
                                    e->host_episode_usec / 1e6, memctl_size_format(e->host_available, a),
                                    e->host_stall_limit ? e->host_stall_peak * 100 / e->host_stall_limit : 0);
         if (e->host)
-            return g_strdup_printf("host: pressure, guard armed (MemAvailable %s)",
+            return g_strdup_printf("host: %s, guard armed (MemAvailable %s)",
+                                   strcmp(e->what, "watch") == 0 ? "short of memory" : "pressure",
                                    memctl_size_format(e->host_available, a));
         return g_strdup_printf("%s: pressure alert '%s' (current %s)", e->group, e->reason,
                                memctl_size_format(e->current, a));

@@ -136,12 +136,15 @@ int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
     return 0;
 }
 
-uint32_t memctl_host_sample_zram_devices(const char *text, uint32_t *ret_numbers, uint32_t max)
+uint32_t memctl_host_sample_zram_devices(const char *text, uint32_t *ret_numbers, uint32_t max,
+                                         uint32_t *ret_swaps)
 {
-    uint32_t n = 0;
-    for (const char *l = text; l && *l && n < max;) {
+    uint32_t n = 0, swaps = 0;
+    for (const char *l = text; l && *l;) {
         uint64_t v;
-        if (strncmp(l, "/dev/zram", 9) == 0 && l[9] >= '0' && l[9] <= '9' && number(l + 9, &v) &&
+        if (*l == '/')
+            swaps++;
+        if (n < max && strncmp(l, "/dev/zram", 9) == 0 && l[9] >= '0' && l[9] <= '9' && number(l + 9, &v) &&
             v <= UINT32_MAX) {
             const char *p = l + 9;
             while (*p >= '0' && *p <= '9')
@@ -153,21 +156,24 @@ uint32_t memctl_host_sample_zram_devices(const char *text, uint32_t *ret_numbers
         if (l)
             l++;
     }
+    if (ret_swaps)
+        *ret_swaps = swaps;
     return n;
 }
 
-int memctl_host_sample_zram_used(const char *text, uint64_t *ret)
+int memctl_host_sample_zram(const char *text, uint64_t *ret_orig, uint64_t *ret_used)
 {
     const char *p = text;
-    uint64_t v = 0;
+    uint64_t v[3] = {0};
     for (int field = 0; field < 3; field++) {
         p = skip_spaces(p);
-        if (!number(p, &v))
+        if (!number(p, &v[field]))
             return -EINVAL;
         while (*p >= '0' && *p <= '9')
             p++;
     }
-    *ret = v;
+    *ret_orig = v[0];
+    *ret_used = v[2];
     return 0;
 }
 

@@ -23,11 +23,13 @@ int memctl_host_sample_meminfo(const char *text, MemctlHostSample *s);
 int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s);
 
 /* /proc/swaps: the zram devices swapped on, as their numbers (N of /dev/zramN), at most max.
- * Returns how many. */
-uint32_t memctl_host_sample_zram_devices(const char *text, uint32_t *ret_numbers, uint32_t max);
+ * Returns how many; *ret_swaps (if given): how many swap devices there are, zram or not. */
+uint32_t memctl_host_sample_zram_devices(const char *text, uint32_t *ret_numbers, uint32_t max,
+                                         uint32_t *ret_swaps);
 
-/* /sys/block/zramN/mm_stat: its third field, mem_used_total (bytes of RAM the device holds). */
-int memctl_host_sample_zram_used(const char *text, uint64_t *ret);
+/* /sys/block/zramN/mm_stat: its first field, orig_data_size (bytes stored), and its third,
+ * mem_used_total (bytes of RAM the device holds for them). */
+int memctl_host_sample_zram(const char *text, uint64_t *ret_orig, uint64_t *ret_used);
 
 /* The host's memory and swap in bytes, from <proc_root>/meminfo (status, metrics, the reserve's
  * size check: a read of its own, not the core's fd); ret untouched on failure. */

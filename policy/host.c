@@ -125,7 +125,7 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
      * stalls but makes progress (swap-out to a slow device, WHY.md §5) is not livelocked: only the
      * host's own, longer stall time kills it. */
     MemctlProgressConfig pc_eff = *pcfg;
-    if (cur->swap_free >= cfg->swap_room && pcfg->stall_windows > pc_eff.stuck_windows)
+    if (memctl_host_swap_useful(cur) >= cfg->swap_room && pcfg->stall_windows > pc_eff.stuck_windows)
         pc_eff.stuck_windows = pcfg->stall_windows;
     pc_eff.stall_windows = memctl_host_stall_windows(cfg);
     /* 10 ms windows are short enough that a burst of file reclaim or swap-out now and then would
@@ -166,7 +166,8 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     state->breach = breach ? state->breach + 1 : 0;
     if (cfg->watermark_windows > 0 && state->breach >= cfg->watermark_windows)
         return MEMCTL_HOST_WATERMARK;
-    if (waited && memctl_host_exhausted(cur, cfg))
+    bool filling = cur->available < prev->available;
+    if ((waited || filling) && memctl_host_exhausted(cur, cfg))
         return MEMCTL_HOST_EXHAUSTED;
     if (dt > 0 && !waited) {
         /* Nobody waited for memory in this window: no evidence either way. A second of that while
@@ -196,9 +197,47 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     return MEMCTL_HOST_WATCH;
 }
 
+uint64_t memctl_host_swap_useful(const MemctlHostSample *s)
+{
+    if (!s->zram_only || s->zram_orig < (16ull << 20))
+        return s->swap_free;
+    if (s->zram_used >= s->zram_orig)
+        return 0;
+    /* swap_free x (1 - used/orig), without overflow: both factors are bytes */
+    double saving = 1.0 - (double)s->zram_used / (double)s->zram_orig;
+    return (uint64_t)((double)s->swap_free * saving);
+}
+
 bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c)
 {
-    return s->total > 0 && s->available < s->total / 100 && s->swap_free < c->swap_room;
+    return s->total > 0 && s->available < s->total / 100 && memctl_host_swap_useful(s) < c->swap_room;
+}
+
+bool memctl_host_watch(const MemctlHostGlance *prev, const MemctlHostGlance *cur, const MemctlHostConfig *cfg,
+                       uint64_t *ret_next_usec)
+{
+    uint64_t amin = memctl_host_available_min(cfg, cur->total);
+    uint64_t dt = prev && cur->t_usec > prev->t_usec ? cur->t_usec - prev->t_usec : 0;
+    uint64_t fell = prev && prev->available > cur->available ? prev->available - cur->available : 0;
+    double rate = dt > 0 ? (double)fell * 1e6 / (double)dt : 0; /* bytes per second, measured */
+    double min_usec = cfg->window_usec > 0 ? (double)cfg->window_usec : 10000;
+    if (cur->available <= amin) {
+        if (fell > 0)
+            return true; /* short of memory, and someone is still taking it */
+        *ret_next_usec = MEMCTL_HOST_WATCH_IDLE_USEC;
+        return false;
+    }
+    double headroom = (double)(cur->available - amin);
+    /* At the measured rate, below available_min within two of the guard's windows: arm now. */
+    if (rate > 0 && headroom / rate * 1e6 < 2 * min_usec)
+        return true;
+    /* Half the time the headroom lasts at that rate (or the floor's): two glances before it is gone. */
+    double r = rate > (double)MEMCTL_HOST_WATCH_RATE_FLOOR ? rate : (double)MEMCTL_HOST_WATCH_RATE_FLOOR;
+    double next = headroom / r * 1e6 / 2;
+    *ret_next_usec = next < min_usec                     ? (uint64_t)min_usec
+                     : next > MEMCTL_HOST_WATCH_MAX_USEC ? MEMCTL_HOST_WATCH_MAX_USEC
+                                                         : (uint64_t)next;
+    return false;
 }
 
 const char *memctl_host_verdict_name(MemctlHostVerdict v)

@@ -53,6 +53,8 @@ typedef struct {
     uint64_t refault_anon;          /* workingset_refault_anon (0 on kernels before 5.9), pages */
     uint64_t swapin;                /* pswpin: every page read back from swap, pages */
     uint64_t zram_used;             /* RAM the zram swap devices hold (mm_stat mem_used_total), bytes */
+    uint64_t zram_orig;             /* what they store (mm_stat orig_data_size), bytes */
+    bool zram_only;                 /* every swap device is zram */
     uint64_t full_total_usec;       /* /proc/pressure/memory "full total=" */
     uint64_t some_total_usec;       /* /proc/pressure/memory "some total=" */
     uint32_t n_zones;
@@ -124,8 +126,39 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
 /* Windows over the stall budget (net) that kill even with progress: stall_usec in windows. */
 uint32_t memctl_host_stall_windows(const MemctlHostConfig *c);
 
-/* True if s shows a host with nothing left to reclaim and no swap to write to (see above). */
+/* The free swap that swap-out can still free RAM with: all of it, except when every swap device is
+ * zram and what it stores (16 MiB at least, for a measured ratio) compresses to little, where each
+ * byte swapped out frees only what compression saves (pages that do not compress: nothing). */
+uint64_t memctl_host_swap_useful(const MemctlHostSample *s);
+
+/* True if s shows a host with nothing left to reclaim and no swap to write to (see above; swap that
+ * frees nothing, memctl_host_swap_useful(), is none). The
+ * verdict kills for it when a task waited for memory in the window, or when MemAvailable still
+ * fell: someone is allocating with nothing left to reclaim, and direct reclaim (the stall) comes
+ * next. */
 bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c);
+
+/*
+ * The watch between episodes (WHY.md §4: act before the watermarks, not after the stall). The PSI
+ * trigger arms the guard only once a task has stalled; the watch glances at MemAvailable (one read of
+ * /proc/meminfo) at a period that shrinks with the headroom left above available_min at the fill
+ * rate measured between glances (never faster than the guard's window, never slower than
+ * MEMCTL_HOST_WATCH_MAX_USEC: at most 60 wake-ups a minute while memory is plentiful), and arms the
+ * guard when the host is below available_min and still filling, or will be by the next glance.
+ */
+#define MEMCTL_HOST_WATCH_MAX_USEC (1000 * 1000)
+#define MEMCTL_HOST_WATCH_IDLE_USEC (250 * 1000)   /* below available_min but not filling */
+#define MEMCTL_HOST_WATCH_RATE_FLOOR (64ull << 20) /* bytes/s assumed when nothing is measured */
+
+typedef struct {
+    uint64_t t_usec;           /* CLOCK_MONOTONIC */
+    uint64_t total, available; /* MemTotal, MemAvailable, bytes */
+} MemctlHostGlance;
+
+/* prev: the last glance (NULL: none yet). Returns true when the guard must arm now; otherwise
+ * *ret_next_usec says when to glance again. */
+bool memctl_host_watch(const MemctlHostGlance *prev, const MemctlHostGlance *cur, const MemctlHostConfig *cfg,
+                       uint64_t *ret_next_usec);
 
 const char *memctl_host_verdict_name(MemctlHostVerdict v);
 bool memctl_host_verdict_is_kill(MemctlHostVerdict v);

@@ -91,6 +91,16 @@ static int host_setup(MemctlCore *c)
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)K_HOST_TIMER << 32};
     if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->host_tfd, &ev) < 0)
         return -errno;
+    c->host_watch_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (c->host_watch_tfd < 0)
+        return -errno;
+    struct epoll_event wev = {.events = EPOLLIN, .data.u64 = (uint64_t)K_HOST_WATCH << 32};
+    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->host_watch_tfd, &wev) < 0)
+        return -errno;
+    /* the watch's first glance, soon after start (then at the period policy/host.c gives) */
+    struct itimerspec first = {.it_value = {.tv_nsec = 10 * 1000 * 1000}};
+    if (c->cfg.host.enabled && timerfd_settime(c->host_watch_tfd, 0, &first, NULL) < 0)
+        return -errno;
     if ((c->fd_zoneinfo = open_proc(c, "zoneinfo")) < 0 || (c->fd_meminfo = open_proc(c, "meminfo")) < 0 ||
         (c->fd_vmstat = open_proc(c, "vmstat")) < 0 ||
         (c->fd_host_pressure = open_proc(c, "pressure/memory")) < 0)
@@ -122,7 +132,7 @@ static int host_setup(MemctlCore *c)
 
 static void host_teardown(MemctlCore *c)
 {
-    int *fds[] = {&c->host_tfd,  &c->fd_zoneinfo,      &c->fd_meminfo,
+    int *fds[] = {&c->host_tfd,  &c->host_watch_tfd,   &c->fd_zoneinfo, &c->fd_meminfo,
                   &c->fd_vmstat, &c->fd_host_pressure, &c->fd_swaps};
     for (uint32_t i = 0; i < c->n_zram; i++)
         close(c->fd_zram[i]);
@@ -173,7 +183,8 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     if (!c)
         return -ENOMEM;
     c->epfd = c->ifd = c->tfd = c->host_psi_fd = -1;
-    c->host_tfd = c->fd_zoneinfo = c->fd_meminfo = c->fd_vmstat = c->fd_host_pressure = c->fd_swaps = -1;
+    c->host_tfd = c->host_watch_tfd = c->fd_zoneinfo = c->fd_meminfo = c->fd_vmstat = c->fd_host_pressure =
+            c->fd_swaps = -1;
     for (size_t i = 0; i < MEMCTL_HOST_ZRAM_MAX; i++)
         c->fd_zram[i] = -1;
     c->host_victim = -1;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The host guard on the core thread (docs/WHY.md: watermarks, and slow swap). A PSI event on
- * /proc/pressure/memory arms it; armed, it samples the host (zoneinfo, meminfo, vmstat, PSI, zram)
- * once per window on its own timer and asks policy/host.c for a verdict; calm, it disarms (no timer
- * runs while the host is calm). A kill (kill.c) goes to the group ranked first here (usage above
+ * /proc/pressure/memory arms it, or the watch does first: between episodes it glances at MemAvailable
+ * at a period that shrinks with the headroom (policy/host.h), and arms the guard when the host is
+ * heading below available_min, before anyone has stalled; armed, it samples the host (zoneinfo, meminfo,
+ * vmstat, PSI, zram) once per window on its own timer and asks policy/host.c for a verdict; calm, it disarms
+ * (no timer runs while the host is calm). A kill (kill.c) goes to the group ranked first here (usage above
  * protection x priority, policy/victim.c), descending to the child ranked first, and to that
  * group's victim. The next host kill needs the previous victim's memory back and fresh evidence
  * measured after it. Its files are opened on the main thread (api.c).
@@ -13,8 +15,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "basic/str.h"
 #include "daemon/core/internal.h"
 #include "daemon/core/ring.h"
 #include "kernel/host-sample.h"
@@ -31,7 +35,8 @@ void memctl_core_host_zram_rescan(MemctlCore *c)
     uint32_t nums[MEMCTL_HOST_ZRAM_MAX];
     if (c->fd_swaps < 0 || memctl_sample_read(c->fd_swaps, c->host_buf, c->host_buf_size) <= 0)
         return;
-    uint32_t n = memctl_host_sample_zram_devices(c->host_buf, nums, MEMCTL_HOST_ZRAM_MAX);
+    uint32_t swaps = 0;
+    uint32_t n = memctl_host_sample_zram_devices(c->host_buf, nums, MEMCTL_HOST_ZRAM_MAX, &swaps);
     for (uint32_t i = 0; i < n; i++) {
         char path[128];
         snprintf(path, sizeof(path), "%s/block/zram%u/mm_stat", c->sys_root, nums[i]);
@@ -39,6 +44,7 @@ void memctl_core_host_zram_rescan(MemctlCore *c)
         if (fd >= 0)
             c->fd_zram[c->n_zram++] = fd;
     }
+    c->zram_only = c->n_zram > 0 && c->n_zram == swaps; /* a device left out counts as not zram */
 }
 
 /* ---- core thread ----------------------------------------------------------------------------- */
@@ -55,10 +61,13 @@ static int host_sample(MemctlCore *c, MemctlHostSample *ret)
     if (memctl_sample_read(c->fd_vmstat, b, n) <= 0 || memctl_host_sample_vmstat(b, &x) < 0)
         return -EIO;
     for (uint32_t i = 0; i < c->n_zram; i++) {
-        uint64_t used;
-        if (memctl_sample_read(c->fd_zram[i], b, n) > 0 && memctl_host_sample_zram_used(b, &used) == 0)
+        uint64_t orig, used;
+        if (memctl_sample_read(c->fd_zram[i], b, n) > 0 && memctl_host_sample_zram(b, &orig, &used) == 0) {
+            x.zram_orig += orig;
             x.zram_used += used;
+        }
     }
+    x.zram_only = c->zram_only;
     uint32_t avg10;
     if (memctl_sample_read(c->fd_host_pressure, b, n) > 0)
         (void)memctl_sample_pressure(b, &x.some_total_usec, &x.full_total_usec, &avg10);
@@ -66,13 +75,26 @@ static int host_sample(MemctlCore *c, MemctlHostSample *ret)
     return 0;
 }
 
-static void host_timer(MemctlCore *c, bool on)
+/* The watch's next glance in usec (0: none). */
+static void watch_timer(MemctlCore *c, uint64_t usec)
 {
-    if (memctl_core_timer_period(c->host_tfd, on ? c->cfg.host.window_usec : 0) == 0)
-        c->host_armed = on;
+    struct itimerspec its = {
+            .it_value = {.tv_sec = (time_t)(usec / 1000000), .tv_nsec = (long)(usec % 1000000) * 1000}};
+    (void)timerfd_settime(c->host_watch_tfd, 0, &its, NULL);
 }
 
-bool memctl_core_host_pressure(MemctlCore *c)
+/* Armed: the guard's window timer runs and the watch rests; disarmed, the other way round. */
+static void host_timer(MemctlCore *c, bool on)
+{
+    if (memctl_core_timer_period(c->host_tfd, on ? c->cfg.host.window_usec : 0) != 0)
+        return;
+    c->host_armed = on;
+    c->host_glanced = false; /* the watch measures its rate afresh */
+    watch_timer(c, on ? 0 : c->cfg.host.window_usec);
+}
+
+/* Arms the guard (`by`: "psi" or "watch", for the log); true: exhausted, kill now. */
+static bool host_arm(MemctlCore *c, const char *by)
 {
     if (!c->cfg.host.enabled || c->host_armed || c->host_tfd < 0)
         return false;
@@ -95,10 +117,42 @@ bool memctl_core_host_pressure(MemctlCore *c)
     bool exhausted = memctl_host_exhausted(&c->host_last, &c->cfg.host);
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = -1, .host = true};
     memcpy(e.reason, "host", 5);
+    memctl_str_copy(e.what, sizeof(e.what), by);
     e.t_event_usec = c->host_t_rt;
     e.host_available = c->host_last.available;
     memctl_ring_push(c->events, &e);
     return exhausted; /* the PSI event is the wait: no progress is possible */
+}
+
+bool memctl_core_host_watch(MemctlCore *c)
+{
+    uint64_t expirations;
+    (void)!read(c->host_watch_tfd, &expirations, sizeof(expirations));
+    if (!c->cfg.host.enabled || c->host_armed)
+        return false;
+    MemctlHostSample x = {0};
+    MemctlHostGlance g = {.t_usec = memctl_now_usec()};
+    if (memctl_sample_read(c->fd_meminfo, c->host_buf, c->host_buf_size) <= 0 ||
+        memctl_host_sample_meminfo(c->host_buf, &x) < 0) {
+        watch_timer(c, MEMCTL_HOST_WATCH_MAX_USEC);
+        return false;
+    }
+    g.total = x.total;
+    g.available = x.available;
+    uint64_t next = MEMCTL_HOST_WATCH_MAX_USEC;
+    bool arm = memctl_host_watch(c->host_glanced ? &c->host_glance : NULL, &g, &c->cfg.host, &next);
+    c->host_glance = g;
+    c->host_glanced = true;
+    if (!arm) {
+        watch_timer(c, next);
+        return false;
+    }
+    return host_arm(c, "watch");
+}
+
+bool memctl_core_host_pressure(MemctlCore *c)
+{
+    return host_arm(c, "psi");
 }
 
 void memctl_core_host_victim_done(MemctlCore *c)

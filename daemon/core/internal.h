@@ -22,7 +22,7 @@
 #define CORE_ALERT_INTERVAL_USEC 1000000
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
-enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER };
+enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER, K_HOST_WATCH };
 enum { CAUSE_EVENT, CAUSE_TICK, CAUSE_PRESSURE };
 
 /*
@@ -108,12 +108,15 @@ struct MemctlCore {
     uint64_t page_size;
 
     /* the host guard */
-    int host_tfd, fd_zoneinfo, fd_meminfo, fd_vmstat, fd_host_pressure;
+    int host_tfd, host_watch_tfd, fd_zoneinfo, fd_meminfo, fd_vmstat, fd_host_pressure;
     int fd_swaps, fd_zram[MEMCTL_HOST_ZRAM_MAX]; /* /proc/swaps; the zram swap devices' mm_stat */
     uint32_t n_zram;
+    bool zram_only; /* every swap device is one of them */
     char *host_buf;
     size_t host_buf_size;
     bool host_armed;
+    MemctlHostGlance host_glance; /* the watch's last look at MemAvailable (between episodes) */
+    bool host_glanced;
     int32_t host_victim;             /* slot whose victim the guard waits for, or -1 */
     uint64_t host_t_rt, host_t_mono; /* the evidence's start: arming, or the last victim's release */
     uint64_t host_t_armed;           /* CLOCK_MONOTONIC when the guard armed */
@@ -162,6 +165,9 @@ void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict);
 
 /* host.c: the host guard, on the core thread. */
 bool memctl_core_host_pressure(MemctlCore *c); /* the host PSI trigger fired; true: kill now */
+/* The watch's timer expired: a glance at MemAvailable, and the guard armed if the host is heading
+ * below available_min (policy/host.h); true: kill now. */
+bool memctl_core_host_watch(MemctlCore *c);
 /* The host timer expired: true with the verdict when it says kill. */
 bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill);
 void memctl_core_host_victim_done(MemctlCore *c); /* the victim it waited for is done */

@@ -136,6 +136,10 @@ void *memctl_core_main(void *arg)
             case K_HOST_PSI:
                 handle_host_pressure(c);
                 break;
+            case K_HOST_WATCH:
+                if (memctl_core_host_watch(c))
+                    memctl_core_host_kill(c, MEMCTL_HOST_EXHAUSTED);
+                break;
             case K_HOST_TIMER: {
                 MemctlHostVerdict v;
                 if (memctl_core_host_tick(c, &v))

@@ -44,8 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)memctl_host_sample_vmstat(text, &hs);
     (void)memctl_host_sample_zoneinfo(text, &hs);
     uint32_t zram[MEMCTL_HOST_ZRAM_MAX];
-    (void)memctl_host_sample_zram_devices(text, zram, MEMCTL_HOST_ZRAM_MAX);
-    (void)memctl_host_sample_zram_used(text, &u);
+    uint32_t swaps;
+    (void)memctl_host_sample_zram_devices(text, zram, MEMCTL_HOST_ZRAM_MAX, &swaps);
+    uint64_t orig;
+    (void)memctl_host_sample_zram(text, &orig, &u);
     char esc[MEMCTL_STR_ESCAPED_COMM_MAX];
     (void)memctl_str_escape(text, size, esc, sizeof(esc));
     free(text);

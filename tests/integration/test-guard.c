@@ -163,11 +163,14 @@ static void test_swap_progress_no_kill(void)
 /* WHY.md §5, the other side: a working set far above RAM + swap thrashes; memctld kills it within the
  * stall budget. With `zram` MiB of zram swap and pseudo-random pages (zram cannot compress them).
  * With 256 MiB, swap fills first (host-exhausted, or the progress verdict before it); with 1 GiB,
- * RAM runs out first, into zram itself: swap-out frees nothing, so only an honest progress measure
- * (swap-ins and zram's own RAM counted against reclaim) sees that nothing moves forward. The
- * watermark guard, which also catches it (5-7 s), is off there: the kill must say host-no-progress,
- * or the kernel's OOM killer fires and the test fails. */
-static void thrash(uint64_t zram_mib, const char *host_json, const char *want_reason, uint64_t bound_usec)
+ * RAM runs out first, into zram itself: swap-out frees nothing, which two kinds of knowledge see:
+ * zram's own figures (what it holds for what it was given: free zram swap that saves nothing is no
+ * swap, so the host is exhausted) and an honest progress measure (swap-ins and zram's own RAM
+ * counted against reclaim). The watermark guard, which also catches it (5-7 s), is off there: the
+ * kill must say host-exhausted or host-no-progress, or the kernel's OOM killer fires and the test
+ * fails. */
+static void thrash(uint64_t zram_mib, const char *host_json, const char *want_reason, const char *or_reason,
+                   uint64_t bound_usec)
 {
     char *dev = NULL;
     int z = zram_swap_on(zram_mib * MiB, &dev);
@@ -190,7 +193,9 @@ static void thrash(uint64_t zram_mib, const char *host_json, const char *want_re
         g_test_message("memctld: %s", log);
     }
     g_assert_nonnull(rec);
-    g_assert_nonnull(strstr(rec, want_reason));
+    if (!strstr(rec, want_reason) && !(or_reason && strstr(rec, or_reason)))
+        g_error("killed for another reason than %s%s%s: %s", want_reason, or_reason ? " or " : "",
+                or_reason ? or_reason : "", rec);
     g_assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     g_assert_cmpuint(vmstat("oom_kill"), ==, oom_before);
     const char *e2s = strstr(rec, "\"event_to_signal_usec\":");
@@ -206,14 +211,16 @@ static void thrash(uint64_t zram_mib, const char *host_json, const char *want_re
  * time swap takes to fill plus a margin (measured 2.5-5.4 s under TCG: docs/BENCHMARKS.md). */
 static void test_thrash_kills(void)
 {
-    thrash(256, NULL, "\"reason\":\"host-", 6 * G_USEC_PER_SEC);
+    thrash(256, NULL, "\"reason\":\"host-", NULL, 6 * G_USEC_PER_SEC);
 }
 
-/* From arming: the growth into RAM and zram, then a second of windows (net) without progress;
- * measured 4.4-5.8 s under TCG, bounded by the stall budget (10 s). */
+/* From arming: the growth into RAM and zram, then exhaustion (zram saves nothing) or a second of
+ * windows (net) without progress; bounded by the stall budget (10 s). Before zram's figures counted,
+ * only the progress verdict saw it: 4.4-5.8 s under TCG. */
 static void test_thrash_zram_no_progress(void)
 {
-    thrash(1024, "{\"watermark_windows\": 0}", "\"reason\":\"host-no-progress\"", 10 * G_USEC_PER_SEC);
+    thrash(1024, "{\"watermark_windows\": 0}", "\"reason\":\"host-exhausted\"",
+           "\"reason\":\"host-no-progress\"", 10 * G_USEC_PER_SEC);
 }
 
 int main(int argc, char **argv)

@@ -361,6 +361,91 @@ static void test_exhausted(void)
     g_assert_false(memctl_host_exhausted(&f.s, &f.cfg)); /* 2% left: the progress verdict decides */
 }
 
+/* Exhausted and still filling: someone allocates with nothing left to reclaim, and direct reclaim
+ * (the stall) is next: no need to wait for it. Exhausted, nobody waiting, nothing moving: no kill. */
+static void test_exhausted_filling(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.idle = true;
+    f.s.available = 6 * MiB;
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+    g_assert_cmpint(step(&f, -1, -256, 0, 0, 0, 0), ==, MEMCTL_HOST_EXHAUSTED);
+    f.st = (MemctlHostState){0};
+    f.s.swap_total = f.s.swap_free = 512 * MiB; /* swap takes it: the progress verdict decides */
+    g_assert_cmpint(step(&f, -1, -256, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
+}
+
+/* Swap to zram frees only what compression saves: with pages that do not compress, free zram swap
+ * is no swap at all, and the host is exhausted as if it had none. Pages that compress keep it
+ * useful; so does any other swap device beside zram (its share cannot be told apart). */
+static void test_zram_useless_swap(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.available = 6 * MiB;
+    f.s.swap_total = 1024 * MiB;
+    f.s.swap_free = 700 * MiB;
+    f.s.zram_only = true;
+    f.s.zram_orig = 300 * MiB;
+    f.s.zram_used = 303 * MiB; /* random pages: zram holds more than it was given */
+    g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 0);
+    g_assert_true(memctl_host_exhausted(&f.s, &f.cfg));
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_EXHAUSTED);
+    f.s.zram_used = 30 * MiB; /* compressed 10:1: 90% of each page swapped out comes back */
+    g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 630 * MiB);
+    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg));
+    f.s.zram_used = 303 * MiB;
+    f.s.zram_only = false; /* a disk swap beside it */
+    g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 700 * MiB);
+    f.s.zram_only = true;
+    f.s.zram_orig = 8 * MiB; /* too little stored to say how it compresses */
+    f.s.zram_used = 9 * MiB;
+    g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 700 * MiB);
+}
+
+/* The watch between episodes: slow while memory is plentiful, faster as the headroom shrinks at
+ * the measured rate, arming before available_min is crossed. */
+static void test_watch(void)
+{
+    MemctlHostConfig c;
+    memctl_host_config_default(&c);
+    const uint64_t total = 1024 * MiB, amin = memctl_host_available_min(&c, total);
+    uint64_t next = 0;
+    /* plenty, nothing measured yet: the slowest glance (60 a minute at most) */
+    MemctlHostGlance a = {.t_usec = 1000 * MS, .total = total, .available = 800 * MiB};
+    g_assert_false(memctl_host_watch(NULL, &a, &c, &next));
+    g_assert_cmpuint(next, ==, MEMCTL_HOST_WATCH_MAX_USEC);
+    /* steady: still the slowest */
+    MemctlHostGlance b = a;
+    b.t_usec += next;
+    g_assert_false(memctl_host_watch(&a, &b, &c, &next));
+    g_assert_cmpuint(next, ==, MEMCTL_HOST_WATCH_MAX_USEC);
+    /* filling at 400 MiB/s with 200 MiB left above available_min: half the time it lasts */
+    MemctlHostGlance x = {.t_usec = b.t_usec + 100 * MS, .total = total, .available = amin + 200 * MiB};
+    b.available = x.available + 40 * MiB;
+    g_assert_false(memctl_host_watch(&b, &x, &c, &next));
+    g_assert_cmpuint(next, >=, 240 * MS);
+    g_assert_cmpuint(next, <=, 260 * MS);
+    /* 5 MiB left at that rate: gone within two of the guard's windows: arm */
+    MemctlHostGlance y = {.t_usec = x.t_usec + 100 * MS, .total = total, .available = amin + 5 * MiB};
+    x.available = y.available + 40 * MiB;
+    g_assert_true(memctl_host_watch(&x, &y, &c, &next));
+    /* a little headroom, nothing falling: the floor rate, but never faster than the guard's window */
+    MemctlHostGlance z = {.t_usec = y.t_usec + 10 * MS, .total = total, .available = amin + 256 * 1024};
+    MemctlHostGlance zz = z;
+    zz.t_usec += 10 * MS;
+    g_assert_false(memctl_host_watch(&z, &zz, &c, &next));
+    g_assert_cmpuint(next, ==, c.window_usec);
+    /* below available_min and still filling: arm; below it but idle: glance now and then */
+    MemctlHostGlance lo = {.t_usec = zz.t_usec + 10 * MS, .total = total, .available = amin - MiB};
+    g_assert_true(memctl_host_watch(&zz, &lo, &c, &next));
+    MemctlHostGlance lo2 = lo;
+    lo2.t_usec += 10 * MS;
+    g_assert_false(memctl_host_watch(&lo, &lo2, &c, &next));
+    g_assert_cmpuint(next, ==, MEMCTL_HOST_WATCH_IDLE_USEC);
+}
+
 static void test_names(void)
 {
     g_assert_cmpstr(memctl_host_verdict_name(MEMCTL_HOST_WATERMARK), ==, "host-watermark");
@@ -390,6 +475,9 @@ int main(int argc, char **argv)
     g_test_add_func("/host/zram-is-paid-in-ram", test_zram_is_paid_in_ram);
     g_test_add_func("/host/stuck-is-leaky", test_stuck_is_leaky);
     g_test_add_func("/host/exhausted", test_exhausted);
+    g_test_add_func("/host/exhausted-filling", test_exhausted_filling);
+    g_test_add_func("/host/watch", test_watch);
+    g_test_add_func("/host/zram-useless-swap", test_zram_useless_swap);
     g_test_add_func("/host/names", test_names);
     return g_test_run();
 }

@@ -152,23 +152,28 @@ static void test_host_zram(void)
                         "/swapfile                               file\t\t524284\t\t0\t\t-2\n"
                         "/dev/zram12\tpartition\t1\t0\t5\n"
                         "/dev/zramx\tpartition\t1\t0\t5\n";
-    uint32_t nums[4] = {0};
-    g_assert_cmpuint(memctl_host_sample_zram_devices(swaps, nums, 4), ==, 2);
+    uint32_t nums[4] = {0}, count = 0;
+    g_assert_cmpuint(memctl_host_sample_zram_devices(swaps, nums, 4, &count), ==, 2);
     g_assert_cmpuint(nums[0], ==, 0);
     g_assert_cmpuint(nums[1], ==, 12);
-    g_assert_cmpuint(memctl_host_sample_zram_devices(swaps, nums, 1), ==, 1);
-    g_assert_cmpuint(memctl_host_sample_zram_devices("Filename Type\n", nums, 4), ==, 0);
+    g_assert_cmpuint(count, ==, 4); /* every swap device, zram or not */
+    g_assert_cmpuint(memctl_host_sample_zram_devices(swaps, nums, 1, &count), ==, 1);
+    g_assert_cmpuint(count, ==, 4);
+    g_assert_cmpuint(memctl_host_sample_zram_devices("Filename Type\n", nums, 4, &count), ==, 0);
+    g_assert_cmpuint(count, ==, 0);
 
-    uint64_t used = 7;
+    uint64_t orig = 7, used = 7;
     g_assert_cmpint(
-            memctl_host_sample_zram_used(
+            memctl_host_sample_zram(
                     "  4096000   204800   245760        0   245760      100        0        0        0\n",
-                    &used),
+                    &orig, &used),
             ==, 0);
+    g_assert_cmpuint(orig, ==, 4096000);
     g_assert_cmpuint(used, ==, 245760);
-    used = 7;
-    g_assert_cmpint(memctl_host_sample_zram_used("12 34\n", &used), ==, -EINVAL);
+    orig = used = 7;
+    g_assert_cmpint(memctl_host_sample_zram("12 34\n", &orig, &used), ==, -EINVAL);
     g_assert_cmpuint(used, ==, 7);
+    g_assert_cmpuint(orig, ==, 7);
 }
 
 int main(int argc, char **argv)
