@@ -81,13 +81,16 @@ static bool killed_by_sigkill(int status)
  */
 static void test_mid_episode(void)
 {
-    /* this memctld decides only after 1,000 windows without progress (50 s) and never on the stall:
-     * it is in the episode, sampling, when it dies; the restarted one has the defaults */
+    /* this memctld decides only after 1,000 windows without progress (50 s), never on the stall, and
+     * not on knowledge for an overage under its 8 MiB progress floor (docs/POLICY.md): it is in the
+     * episode, sampling, when it dies; the restarted one has the defaults */
     g_autoptr(GError) err = NULL;
     g_autofree char *pdir = g_dir_make_tmp("memctl-fault-policy-XXXXXX", &err);
     g_autofree char *conf = g_build_filename(pdir, "memctld.json", NULL);
-    g_assert_true(g_file_set_contents(
-            conf, "{\"defaults\": {\"stall_budget_pct\": 100, \"stall_windows\": 100000}}", -1, NULL));
+    g_assert_true(g_file_set_contents(conf,
+                                      "{\"defaults\": {\"stall_budget_pct\": 100, \"stall_windows\": 100000, "
+                                      "\"progress_floor\": \"8M\"}}",
+                                      -1, NULL));
     g_autofree char *a_conf = g_strdup_printf("--config=%s", conf);
     ApiTest t;
     Fault f;
