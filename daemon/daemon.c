@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "basic/memlock.h"
 #include "basic/size.h"
 #include "daemon/bus/bus.h"
 #include "daemon/config.h"
@@ -134,8 +135,17 @@ static void harden_self(size_t max_groups)
         g_warning("cannot set oom_score_adj to -1000: %s", g_strerror(errno));
     if (fd >= 0)
         close(fd);
-    if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
-        g_warning("mlockall failed (%s): memctld may be paged out under pressure", g_strerror(errno));
+    /* Locked as touched (basic/memlock.h): what the core needs is touched already, its code now. */
+    int r = memctl_memlock_all();
+    if (r < 0)
+        g_warning("mlockall failed (%s): memctld may be paged out under pressure", g_strerror(-r));
+    else if (r > 0)
+        g_message("mlockall: no MCL_ONFAULT on this kernel, everything mapped is locked");
+    uint64_t code = 0;
+    if (r >= 0 && (r = memctl_memlock_code(&code)) < 0)
+        g_warning("cannot lock the core's code (%s): a kill may wait for it to be read back", g_strerror(-r));
+    else if (r >= 0)
+        g_debug("locked %" G_GUINT64_FORMAT " KiB of code (memctld, libc, the loader)", code / 1024);
     /* Room for one fd set per group: the soft limit up to the hard one, and the hard one up to what
      * --max-groups needs when we may raise it (root: CAP_SYS_RESOURCE). */
     struct rlimit rl;

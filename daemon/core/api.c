@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "basic/fd-util.h"
+#include "basic/memlock.h"
 #include "basic/size.h"
 #include "daemon/core/internal.h"
 #include "kernel/host-sample.h"
@@ -125,6 +126,10 @@ static int host_setup(MemctlCore *c)
     c->gskip = calloc(c->cfg.max_groups, sizeof(*c->gskip));
     if (!c->host_buf || !c->gcands || !c->gcand_slot || !c->gskip)
         return -ENOMEM;
+    memctl_prefault(c->host_buf, c->host_buf_size);
+    memctl_prefault(c->gcands, c->cfg.max_groups * sizeof(*c->gcands));
+    memctl_prefault(c->gcand_slot, c->cfg.max_groups * sizeof(*c->gcand_slot));
+    memctl_prefault(c->gskip, c->cfg.max_groups * sizeof(*c->gskip));
     c->fd_swaps = open_proc(c, "swaps"); /* no swap support: no zram to account for */
     memctl_core_host_zram_rescan(c);
     return 0;
@@ -208,6 +213,12 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     c->buf = calloc(1, c->buf_size);
     if (!c->slots || !c->cands || !c->cand_slot || !c->pids || !c->pidfds || !c->buf)
         goto fail;
+    /* Everything the core thread uses is there before it runs (the slots: slot_reset() writes them). */
+    memctl_prefault(c->cands, cfg->max_procs * sizeof(MemctlCandidate));
+    memctl_prefault(c->cand_slot, cfg->max_procs * sizeof(int32_t));
+    memctl_prefault(c->pids, cfg->max_procs * sizeof(int32_t));
+    memctl_prefault(c->pidfds, cfg->max_procs * sizeof(int));
+    memctl_prefault(c->buf, c->buf_size);
     for (size_t i = 0; i < cfg->max_groups; i++)
         slot_reset(&c->slots[i]);
 

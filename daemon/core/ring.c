@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "basic/memlock.h"
+
 struct MemctlRing {
     size_t item_size;
     size_t mask;
@@ -35,6 +37,7 @@ int memctl_ring_new(size_t item_size, size_t capacity, MemctlRing **ret)
         memctl_ring_free(r);
         return e;
     }
+    memctl_prefault(r->items, cap * item_size); /* the core pushes with no free memory */
     r->item_size = item_size;
     r->mask = cap - 1;
     *ret = r;

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "basic/memlock.h"
+
+#include <errno.h>
+#include <link.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+int memctl_memlock_all(void)
+{
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0)
+        return 0;
+    if (errno != EINVAL)
+        return -errno;
+    return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 1 : -errno;
+}
+
+typedef struct {
+    uint64_t page, bytes;
+    int error;
+} LockCtx;
+
+/* The objects whose code the core runs: the program ("" in the loader's list), libc, the loader. */
+static bool core_object(const char *name)
+{
+    if (!name || !*name)
+        return true;
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "ld-linux", 8) == 0 ||
+           strncmp(base, "ld64.so", 7) == 0;
+}
+
+static int lock_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    LockCtx *ctx = data;
+    if (!core_object(info->dlpi_name))
+        return 0;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
+            continue;
+        uintptr_t start = (uintptr_t)(info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)(ctx->page - 1);
+        uintptr_t end = (uintptr_t)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz);
+        if (mlock((void *)start, end - start) < 0) {
+            ctx->error = -errno;
+            return 1;
+        }
+        ctx->bytes += end - start;
+    }
+    return 0;
+}
+
+int memctl_memlock_code(uint64_t *ret_bytes)
+{
+    LockCtx ctx = {.page = (uint64_t)sysconf(_SC_PAGESIZE)};
+    dl_iterate_phdr(lock_object, &ctx);
+    if (ctx.error < 0)
+        return ctx.error;
+    if (ret_bytes)
+        *ret_bytes = ctx.bytes;
+    return 0;
+}
+
+void memctl_prefault(void *p, size_t n)
+{
+    volatile char *b = p;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (size_t o = 0; o < n; o += page)
+        b[o] = b[o]; /* a write: a read alone would map the shared zero page */
+    if (n > 0)
+        b[n - 1] = b[n - 1];
+}
