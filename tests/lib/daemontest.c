@@ -28,7 +28,9 @@ static GPtrArray *build_argv(const char *root, const char *kill_log, const char 
                              const char *const *args)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-    g_ptr_array_add(argv, daemontest_binary("daemon/memctld"));
+    /* MEMCTL_MEMCTLD: another memctld (a benchmark's baseline: an older build) */
+    const char *other = g_getenv("MEMCTL_MEMCTLD");
+    g_ptr_array_add(argv, other && *other ? g_strdup(other) : daemontest_binary("daemon/memctld"));
     g_ptr_array_add(argv, g_strdup_printf("--root=%s", root));
     if (kill_log)
         g_ptr_array_add(argv, g_strdup_printf("--kill-log=%s", kill_log));
@@ -88,14 +90,19 @@ void daemontest_start(DaemonTest *t, const char *root, const char *const *args)
     g_assert_no_error(err);
     close(logfd);
 
-    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    /* READY=1 within 30 s, or $MEMCTL_TEST_READY_SEC (bench/scale: thousands of groups to adopt) */
+    const char *rs = g_getenv("MEMCTL_TEST_READY_SEC");
+    gint64 ready_sec = rs ? (gint64)g_ascii_strtoull(rs, NULL, 10) : 0;
+    ready_sec = ready_sec > 0 ? ready_sec : 30;
+    gint64 deadline = g_get_monotonic_time() + ready_sec * G_USEC_PER_SEC;
     for (;;) {
         struct pollfd p = {.fd = sfd, .events = POLLIN};
         int left = (int)((deadline - g_get_monotonic_time()) / 1000);
         if (left <= 0 || poll(&p, 1, left) <= 0) {
             g_autofree char *out = NULL;
             g_file_get_contents(t->log, &out, NULL, NULL);
-            g_error("memctld sent no READY=1 within 30 s; it said: %s", out ? out : "");
+            g_error("memctld sent no READY=1 within %" G_GINT64_FORMAT " s; it said: %s", ready_sec,
+                    out ? out : "");
         }
         char buf[512];
         ssize_t n = recv(sfd, buf, sizeof(buf) - 1, 0);

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bench-scale: what memctld costs as the groups grow, when it starts over existing cgroups (a
+ * restart on a busy host: every group adopted).
+ *
+ *   bench-scale [--groups A,B,...] [--idle-s N] [--baseline PATH]
+ *
+ * For each group count: a fresh managed root with that many cgroups made beforehand (memory.max
+ * 64M, memory.high 60M: a limit each, so each gets a PSI trigger), then memctld started on it and
+ * timed to READY=1 (every group adopted and handed to the core). Then, idle for N seconds (default
+ * 20): its resident memory (VmRSS, RssAnon, RssFile), locked memory (VmLck), threads, fds, the
+ * kernel's psimon threads (one per cgroup with a PSI trigger on 6.1), its wake-ups (context switches
+ * of all its threads) per minute and its CPU. --baseline runs the same sizes with another memctld
+ * (an older build) in the same invocation, interleaved.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stats.h"
+#include "tests/lib/cgtest.h"
+#include "tests/lib/daemontest.h"
+
+typedef struct {
+    double start_s;
+    uint64_t rss_kb, anon_kb, file_kb, lck_kb;
+    guint threads, fds, psimon;
+    double wakeups_min, cpu_pct;
+} Figures;
+
+/* A "Key:\t value" field of a /proc status file (0 when absent). */
+static uint64_t status_field(const char *path, const char *key)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    g_autofree char *k = g_strdup_printf("\n%s:", key);
+    const char *p = strstr(text, k);
+    return p ? g_ascii_strtoull(p + strlen(k), NULL, 10) : 0;
+}
+
+static uint64_t status_kb(int pid, const char *key)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+    return status_field(path, key);
+}
+
+/* Context switches of all of pid's threads: how often they woke. */
+static uint64_t wakeups(int pid)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/task", pid);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    g_assert_nonnull(d);
+    uint64_t n = 0;
+    for (const char *t; (t = g_dir_read_name(d));) {
+        g_autofree char *st = g_build_filename(dir, t, "status", NULL);
+        n += status_field(st, "voluntary_ctxt_switches") + status_field(st, "nonvoluntary_ctxt_switches");
+    }
+    return n;
+}
+
+/* utime + stime of pid, in clock ticks. */
+static uint64_t cpu_ticks(int pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    const char *p = strrchr(text, ')');
+    g_assert_nonnull(p);
+    unsigned long long ut = 0, st = 0;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    g_assert_cmpint(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st), ==, 2);
+    return ut + st;
+}
+
+static guint count_dir(const char *path)
+{
+    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+    guint n = 0;
+    while (d && g_dir_read_name(d))
+        n++;
+    return n;
+}
+
+/* Kernel threads named psimon: the PSI trigger pollers. */
+static guint psimon_threads(void)
+{
+    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+    guint n = 0;
+    for (const char *e; (e = g_dir_read_name(d));) {
+        if (e[0] < '0' || e[0] > '9')
+            continue;
+        g_autofree char *path = g_strdup_printf("/proc/%s/comm", e);
+        g_autofree char *comm = NULL;
+        if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, "psimon"))
+            n++;
+    }
+    return n;
+}
+
+static Figures one_size(guint groups, gint idle_s, const char *binary)
+{
+    Figures f = {0};
+    g_autofree char *root = cgtest_root_new("memctl-bench-scale");
+    for (guint i = 0; i < groups; i++) {
+        g_autofree char *name = g_strdup_printf("g%05u", i);
+        g_autofree char *dir = cgtest_mkdir(root, name);
+        g_assert_cmpint(cgtest_write(dir, "memory.max", "67108864"), ==, 0);
+        g_assert_cmpint(cgtest_write(dir, "memory.high", "62914560"), ==, 0);
+    }
+    guint psimon_before = psimon_threads();
+    g_autofree char *a_max = g_strdup_printf("--max-groups=%u", groups + 16);
+    g_setenv("MEMCTL_MEMCTLD", binary ? binary : "", TRUE);
+    g_setenv("MEMCTL_TEST_READY_SEC", "600", TRUE);
+    DaemonTest d;
+    gint64 t0 = g_get_monotonic_time();
+    daemontest_start(&d, root, (const char *[]){a_max, NULL});
+    f.start_s = (g_get_monotonic_time() - t0) / 1e6;
+    g_unsetenv("MEMCTL_MEMCTLD");
+    int pid = (int)d.pid;
+    g_usleep(2 * G_USEC_PER_SEC); /* past start-up's own work */
+    uint64_t w0 = wakeups(pid), c0 = cpu_ticks(pid);
+    gint64 i0 = g_get_monotonic_time();
+    g_usleep((gulong)idle_s * G_USEC_PER_SEC);
+    double secs = (g_get_monotonic_time() - i0) / 1e6;
+    f.wakeups_min = (double)(wakeups(pid) - w0) * 60.0 / secs;
+    f.cpu_pct = (double)(cpu_ticks(pid) - c0) / (double)sysconf(_SC_CLK_TCK) / secs * 100.0;
+    f.rss_kb = status_kb(pid, "VmRSS");
+    f.anon_kb = status_kb(pid, "RssAnon");
+    f.file_kb = status_kb(pid, "RssFile");
+    f.lck_kb = status_kb(pid, "VmLck");
+    f.threads = (guint)status_kb(pid, "Threads");
+    g_autofree char *fddir = g_strdup_printf("/proc/%d/fd", pid);
+    f.fds = count_dir(fddir);
+    guint psimon_after = psimon_threads();
+    f.psimon = psimon_after > psimon_before ? psimon_after - psimon_before : 0;
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+    return f;
+}
+
+static void print_row(const char *which, guint groups, const Figures *f)
+{
+    printf("| %s | %u | %.2f | %.1f | %.1f | %.1f | %.1f | %u | %u | %u | %.0f | %.2f |\n", which, groups,
+           f->start_s, f->rss_kb / 1024.0, f->anon_kb / 1024.0, f->file_kb / 1024.0, f->lck_kb / 1024.0,
+           f->threads, f->fds, f->psimon, f->wakeups_min, f->cpu_pct);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    g_autofree char *sizes = NULL, *baseline = NULL;
+    gint idle_s = 20;
+    GOptionEntry entries[] = {
+            {"groups", 0, 0, G_OPTION_ARG_STRING, &sizes, "Group counts (default 10,1000)", "A,B,..."},
+            {"idle-s", 0, 0, G_OPTION_ARG_INT, &idle_s, "Idle seconds measured per size (default 20)", "N"},
+            {"baseline", 0, 0, G_OPTION_ARG_FILENAME, &baseline, "Another memctld to measure the same way",
+             "PATH"},
+            {NULL}};
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- memctld's cost as the groups grow");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) || idle_s < 1) {
+        g_printerr("bench-scale: %s\n", err ? err->message : "--idle-s must be positive");
+        return 2;
+    }
+    cgtest_require_cgroup2();
+    g_autofree char *kernel = bench_kernel_release();
+    printf("kernel %s; idle figures over %d s, after start-up\n\n", kernel, idle_s);
+    printf("| memctld | groups | start-up to READY (s) | VmRSS (MiB) | RssAnon | RssFile | VmLck | threads | "
+           "fds | psimon kthreads | wake-ups/min | CPU %% |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    g_auto(GStrv) list = g_strsplit(sizes ? sizes : "10,1000", ",", -1);
+    for (char **s = list; *s; s++) {
+        guint n = (guint)g_ascii_strtoull(*s, NULL, 10);
+        if (n == 0 || n > 60000) {
+            g_printerr("bench-scale: bad group count %s\n", *s);
+            return 2;
+        }
+        Figures f = one_size(n, idle_s, NULL);
+        print_row("this build", n, &f);
+        if (baseline) {
+            f = one_size(n, idle_s, baseline);
+            print_row("baseline", n, &f);
+        }
+    }
+    return 0;
+}
