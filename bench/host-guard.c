@@ -14,6 +14,9 @@
  * pidfd. Modes:
  *   memctld  memctld with its default host guard (the policy of data/examples: no limits)
  *   kernel   no memctld: the kernel's global OOM killer
+ *   earlyoom earlyoom with its defaults (`earlyoom -r 0`: SIGTERM at 10% MemAvailable and 10% free
+ *            swap, SIGKILL at 5%), the binary in $MEMCTL_EARLYOOM or on PATH (scripts/setup puts
+ *            Debian's package's in build/peers/); the mode is left out, and says so, without it
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -127,7 +130,7 @@ static Run one_run(const char *root, DaemonTest *d)
     close(pidfd);
     psi_watch_stop(&w, wt);
     int st = hog_wait(&hog, 10000);
-    r.hog_killed = st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+    r.hog_killed = st != -1 && WIFSIGNALED(st); /* SIGKILL, or earlyoom's SIGTERM */
     r.start_to_dead_ms = (double)(t_dead - t_start) / 1000.0;
     gint64 t_psi = (gint64)(gintptr)g_atomic_pointer_get((gpointer *)&w.first_usec);
     r.psi_to_dead_ms = t_psi ? (double)(t_dead - t_psi) / 1000.0 : -1;
@@ -204,6 +207,34 @@ static void mode_add(Mode *m, const Run *r)
         g_string_append_printf(m->reasons, "%s%s", m->reasons->len ? " " : "", r->reason);
 }
 
+/* earlyoom with its defaults, started and given time to print its start-up report. */
+static GPid earlyoom_start(const char *bin)
+{
+    const char *argv[] = {bin, "-r", "0", NULL};
+    GPid pid = 0;
+    g_autoptr(GError) err = NULL;
+    if (!g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                       NULL, NULL, &pid, &err))
+        g_error("cannot start %s: %s", bin, err->message);
+    g_usleep(500 * 1000);
+    return pid;
+}
+
+static void earlyoom_stop(GPid pid)
+{
+    kill(pid, SIGTERM);
+    int st;
+    (void)waitpid(pid, &st, 0);
+}
+
+static char *earlyoom_binary(void)
+{
+    const char *env = g_getenv("MEMCTL_EARLYOOM");
+    if (env && *env)
+        return g_strdup(env);
+    return g_find_program_in_path("earlyoom");
+}
+
 static const char config_text[] =
         "{\"groups\": {\"batch\": {\"priority\": 10}, \"web\": {\"priority\": 90}}}";
 
@@ -229,9 +260,12 @@ int main(int argc, char **argv)
     g_assert_true(g_file_set_contents(config, config_text, -1, NULL));
     g_autofree char *a_config = g_strdup_printf("--config=%s", config);
 
-    Mode modes[2];
+    Mode modes[3];
     mode_init(&modes[0], "memctld");
     mode_init(&modes[1], "kernel");
+    mode_init(&modes[2], "earlyoom");
+    g_autofree char *earlyoom = earlyoom_binary();
+    int n_modes = earlyoom ? 3 : 2;
     for (gint i = 0; i < runs; i++) {
         g_autofree char *root = cgtest_root_new("memctl-bench-host");
         DaemonTest d;
@@ -247,6 +281,17 @@ int main(int argc, char **argv)
         r = one_run(kroot, NULL);
         mode_add(&modes[1], &r);
         cgtest_remove_tree(kroot);
+
+        if (earlyoom) {
+            g_autofree char *eroot = cgtest_root_new("memctl-bench-host-earlyoom");
+            g_free(cgtest_mkdir(eroot, "web"));
+            g_free(cgtest_mkdir(eroot, "batch"));
+            GPid e = earlyoom_start(earlyoom);
+            r = one_run(eroot, NULL);
+            earlyoom_stop(e);
+            mode_add(&modes[2], &r);
+            cgtest_remove_tree(eroot);
+        }
     }
     cgtest_remove_tmpdir(dir);
 
@@ -254,7 +299,8 @@ int main(int argc, char **argv)
     uint64_t total_kb = cgtest_read_key("/proc", "meminfo", "MemTotal:");
     printf("kernel %s, MemTotal %" G_GUINT64_FORMAT " MiB, swap %" G_GUINT64_FORMAT " MiB\n", kernel,
            total_kb / 1024, cgtest_read_key("/proc", "meminfo", "SwapTotal:") / 1024);
-    printf("%d runs per mode, interleaved; times in ms\n\n", runs);
+    printf("%d runs per mode, interleaved; times in ms%s\n\n", runs,
+           earlyoom ? "" : " (no earlyoom: set MEMCTL_EARLYOOM or put it on PATH for its mode)");
     printf("| mode | first host PSI event -> hog dead p50 | p99 | max | hog start -> dead p50 | guard armed "
            "-> "
            "SIGKILL p50 | p99 | -> memory freed p50 | p99 | bystander worst stall p50 | p99 | max | hog "
@@ -263,7 +309,7 @@ int main(int argc, char **argv)
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     g_autoptr(GString) js = g_string_new(NULL);
     g_string_append_printf(js, "{\n  \"kernel\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n", kernel, runs);
-    for (int m = 0; m < 2; m++) {
+    for (int m = 0; m < n_modes; m++) {
         Mode *x = &modes[m];
         printf("| %s | %.1f | %.1f | %.1f | %.0f | ", x->name, bench_pct(x->psi_dead, .5),
                bench_pct(x->psi_dead, .99), bench_pct(x->psi_dead, 1), bench_pct(x->start_dead, .5));
@@ -287,7 +333,7 @@ int main(int argc, char **argv)
                 x->name, bench_pct(x->psi_dead, .5), bench_pct(x->psi_dead, .99),
                 bench_pct(x->arm_signal, .5), bench_pct(x->arm_freed, .5), bench_pct(x->stall, .5),
                 bench_pct(x->stall, .99), bench_pct(x->stall, 1), x->hog_killed, x->survived, x->kernel_kills,
-                m < 1 ? "," : "");
+                m < n_modes - 1 ? "," : "");
         g_string_free(x->reasons, TRUE);
     }
     g_string_append(js, "  }\n}\n");

@@ -35,6 +35,7 @@ typedef struct {
     double mark_to_dead_ms;
     double event_to_signal_ms; /* memctld's own record */
     double signal_to_freed_ms;
+    bool knowledge; /* memctld killed on knowledge (no-reclaim), not on the windows' verdict */
     double bystander_worst_ms;
     bool bystander_survived;
     bool kernel_killed;
@@ -93,6 +94,7 @@ static Run one_run(const char *grp, DaemonTest *d)
             r.event_to_signal_ms = g_ascii_strtod(a + 23, NULL) / 1000.0;
         if (b)
             r.signal_to_freed_ms = g_ascii_strtod(b + 23, NULL) / 1000.0;
+        r.knowledge = rec && strstr(rec, "\"reason\":\"no-reclaim\"");
     }
     return r;
 }
@@ -100,6 +102,7 @@ static Run one_run(const char *grp, DaemonTest *d)
 typedef struct {
     const char *name;
     GArray *dead, *signal, *freed, *stall;
+    GArray *signal_knowledge, *signal_verdict; /* crossing high -> SIGKILL, by the path that decided */
     guint runs, survived, kernel_kills, alloc_failures;
 } Mode;
 
@@ -111,6 +114,7 @@ static void mode_add(Mode *m, const Run *r)
         g_array_append_val(m->signal, r->event_to_signal_ms);
         double f = r->event_to_signal_ms + r->signal_to_freed_ms;
         g_array_append_val(m->freed, f);
+        g_array_append_val(r->knowledge ? m->signal_knowledge : m->signal_verdict, r->event_to_signal_ms);
     }
     if (r->bystander_survived) {
         m->survived++;
@@ -128,6 +132,8 @@ static void mode_init(Mode *m, const char *name)
     m->signal = g_array_new(FALSE, FALSE, sizeof(double));
     m->freed = g_array_new(FALSE, FALSE, sizeof(double));
     m->stall = g_array_new(FALSE, FALSE, sizeof(double));
+    m->signal_knowledge = g_array_new(FALSE, FALSE, sizeof(double));
+    m->signal_verdict = g_array_new(FALSE, FALSE, sizeof(double));
 }
 
 int main(int argc, char **argv)
@@ -212,7 +218,25 @@ int main(int argc, char **argv)
                 bench_pct(x->stall, .5), bench_pct(x->stall, .99), bench_pct(x->stall, 1), x->survived,
                 x->kernel_kills, x->alloc_failures, m < 2 ? "," : "");
     }
-    g_string_append(js, "  }\n}\n");
+    g_string_append(js, "  },\n");
+    /* memctld's kills by the path that decided: knowledge (no-reclaim) or the windows' verdict */
+    printf("\nmemctld, crossing high -> SIGKILL by path:\n\n| path | runs | p50 | p99 | max "
+           "|\n|---|---|---|---|---|\n");
+    GArray *paths[] = {modes[0].signal_knowledge, modes[0].signal_verdict};
+    const char *names[] = {"knowledge (no-reclaim)", "windows (no-progress, stall, max)"};
+    for (int k = 0; k < 2; k++) {
+        if (paths[k]->len)
+            printf("| %s | %u | %.2f | %.2f | %.2f |\n", names[k], paths[k]->len, bench_pct(paths[k], .5),
+                   bench_pct(paths[k], .99), bench_pct(paths[k], 1));
+        else
+            printf("| %s | 0 | - | - | - |\n", names[k]);
+    }
+    g_string_append_printf(js,
+                           "  \"memctld_paths\": {\"knowledge_runs\": %u, \"knowledge_p50_ms\": %.2f, "
+                           "\"knowledge_p99_ms\": %.2f, \"windows_runs\": %u, \"windows_p50_ms\": %.2f, "
+                           "\"windows_p99_ms\": %.2f}\n}\n",
+                           paths[0]->len, bench_pct(paths[0], .5), bench_pct(paths[0], .99), paths[1]->len,
+                           bench_pct(paths[1], .5), bench_pct(paths[1], .99));
     if (json && !g_file_set_contents(json, js->str, -1, &err)) {
         g_printerr("bench-kill-latency: %s\n", err->message);
         return 1;
