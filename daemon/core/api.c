@@ -81,23 +81,35 @@ static ssize_t proc_size(int fd)
     return n < 0 ? -errno : total;
 }
 
+static int epoll_add(int epfd, int fd, uint32_t events, uint32_t kind, uint32_t idx)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t)kind << 32) | idx};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* A timerfd of the core's, in its epoll set as `kind`: the fd, or -errno. */
+static int timer_new(MemctlCore *c, uint32_t kind)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int r = epoll_add(c->epfd, fd, EPOLLIN, kind, 0);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
 /* The host guard's files and buffers (it runs on the core thread: host.c). */
 static int host_setup(MemctlCore *c)
 {
     c->host_victim = -1;
     memctl_host_progress_config(&c->cfg.host, &c->cfg.progress, &c->host_progress);
-    c->host_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (c->host_tfd < 0)
-        return -errno;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)K_HOST_TIMER << 32};
-    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->host_tfd, &ev) < 0)
-        return -errno;
-    c->host_watch_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (c->host_watch_tfd < 0)
-        return -errno;
-    struct epoll_event wev = {.events = EPOLLIN, .data.u64 = (uint64_t)K_HOST_WATCH << 32};
-    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->host_watch_tfd, &wev) < 0)
-        return -errno;
+    if ((c->host_tfd = timer_new(c, K_HOST_TIMER)) < 0)
+        return c->host_tfd;
+    if ((c->host_watch_tfd = timer_new(c, K_HOST_WATCH)) < 0)
+        return c->host_watch_tfd;
     /* the watch's first glance, soon after start (then at the period policy/host.c gives) */
     struct itimerspec first = {.it_value = {.tv_nsec = 10 * 1000 * 1000}};
     if (c->cfg.host.enabled && timerfd_settime(c->host_watch_tfd, 0, &first, NULL) < 0)
@@ -155,12 +167,6 @@ static void host_teardown(MemctlCore *c)
     c->host_buf = NULL;
     c->gcands = NULL;
     c->gcand_slot = NULL;
-}
-
-static int epoll_add(int epfd, int fd, uint32_t events, uint32_t kind, uint32_t idx)
-{
-    struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t)kind << 32) | idx};
-    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 static int open_trigger(const char *path, const char *spec)

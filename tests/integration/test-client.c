@@ -25,13 +25,6 @@
 
 #define MiB ((uint64_t)1024 * 1024)
 
-static guint iterations(void)
-{
-    const char *s = g_getenv("MEMCTL_TEST_ITERATIONS");
-    guint n = s ? (guint)g_ascii_strtoull(s, NULL, 10) : 10;
-    return n ? n : 1;
-}
-
 typedef struct {
     guint killed, alerts_high;
     char group[256], reason[32], comm[32];
@@ -101,7 +94,7 @@ static void test_library(void)
     /* the runtime follows kills: a hog in the container is killed by memctld, alerted first */
     Seen seen = {0};
     g_assert_cmpint(memctl_client_subscribe(c, on_killed, on_alert, &seen), ==, 0);
-    for (guint it = 0; it < iterations(); it++) {
+    for (guint it = 0; it < cgtest_iterations(); it++) {
         guint before = seen.killed;
         Hog h;
         const char *args[] = {"--cgroup", dir, "--step", "1M", NULL};
@@ -127,7 +120,7 @@ static void test_library(void)
     MemctlKill *k = NULL;
     size_t n = 0;
     uint64_t last = 0;
-    g_assert_cmpint(memctl_client_list_kills(c, 0, &k, &n, &last), ==, (int)iterations());
+    g_assert_cmpint(memctl_client_list_kills(c, 0, &k, &n, &last), ==, (int)cgtest_iterations());
     g_assert_cmpuint(last, ==, k[n - 1].seq);
     g_assert_cmpstr(k[0].by, ==, "memctld");
     g_assert_cmpuint(k[0].pid, >, 0);
@@ -138,14 +131,14 @@ static void test_library(void)
 
     MemctlStatus st;
     g_assert_cmpint(memctl_client_get_status(c, &st), ==, 0);
-    g_assert_cmpuint(st.kills, ==, iterations());
+    g_assert_cmpuint(st.kills, ==, cgtest_iterations());
     g_assert_true(st.core_alive);
     g_assert_cmpuint(st.memory_total, >, 0);
     memctl_status_clear(&st);
 
     MemctlFinal fin;
     g_assert_cmpint(memctl_client_remove_group(c, "ctr", 0, &fin), ==, 0);
-    g_assert_cmpuint(fin.kills, ==, iterations());
+    g_assert_cmpuint(fin.kills, ==, cgtest_iterations());
     g_assert_cmpuint(fin.oom_kill, ==, 0); /* every kill was memctld's */
     g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
     memctl_client_free(c);
@@ -445,7 +438,7 @@ static void test_follow(void)
     }
 
     uint64_t worst = 0;
-    for (guint it = 0; it < iterations(); it++) {
+    for (guint it = 0; it < cgtest_iterations(); it++) {
         Hog h;
         const char *args[] = {"--cgroup", dir, "--step", "1M", NULL};
         hog_start(&h, args);

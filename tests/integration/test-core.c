@@ -18,21 +18,6 @@
 
 #define MiB ((uint64_t)1024 * 1024)
 
-static guint iterations(void)
-{
-    const char *s = g_getenv("MEMCTL_TEST_ITERATIONS");
-    guint n = s ? (guint)g_ascii_strtoull(s, NULL, 10) : 10;
-    return n ? n : 1;
-}
-
-static char *fresh_root(const char *prefix)
-{
-    cgtest_require_cgroup2();
-    char *root = g_strdup_printf("%s/%s.%d", cgtest_mount(), prefix, (int)getpid());
-    cgtest_remove_tree(root);
-    return root;
-}
-
 static bool killed_by_sigkill(int status)
 {
     return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
@@ -59,7 +44,7 @@ static void hog_until_killed(DaemonTest *d, const char *grp, const char *mode)
 
 static void test_enomem(void)
 {
-    g_autofree char *root = fresh_root("memctl-enomem");
+    g_autofree char *root = cgtest_fresh_root("memctl-enomem");
     DaemonTest d;
     const char *args[] = {"--group=t:limit=128M", NULL};
     daemontest_start(&d, root, args);
@@ -69,7 +54,7 @@ static void test_enomem(void)
 
     static const char *const modes[] = {"anon", "populate", "read"};
     guint runs = 0;
-    for (guint it = 0; it < iterations(); it++)
+    for (guint it = 0; it < cgtest_iterations(); it++)
         for (size_t m = 0; m < G_N_ELEMENTS(modes); m++) {
             hog_until_killed(&d, grp, modes[m]);
             runs++;
@@ -120,12 +105,12 @@ static void test_enomem_control(void)
 
 static void test_collateral(void)
 {
-    g_autofree char *root = fresh_root("memctl-collateral");
+    g_autofree char *root = cgtest_fresh_root("memctl-collateral");
     DaemonTest d;
     const char *args[] = {"--group=t:limit=128M", NULL};
     daemontest_start(&d, root, args);
     g_autofree char *grp = g_build_filename(root, "t", NULL);
-    for (guint it = 0; it < iterations(); it++) {
+    for (guint it = 0; it < cgtest_iterations(); it++) {
         Hog steady, hog;
         const char *sargs[] = {"--cgroup", grp, "--total", "32M", "--hold", NULL};
         hog_start(&steady, sargs);
@@ -138,8 +123,9 @@ static void test_collateral(void)
         g_assert_true(hog_alive(&steady));
         g_assert_true(killed_by_sigkill(hog_kill(&steady)));
     }
-    g_assert_cmpuint(daemontest_wait_count(&d, "\"type\":\"kill\"", iterations(), 5000), ==, iterations());
-    g_assert_cmpuint(daemontest_count_records(&d, "\"comm\":\"memhog\""), ==, iterations());
+    g_assert_cmpuint(daemontest_wait_count(&d, "\"type\":\"kill\"", cgtest_iterations(), 5000), ==,
+                     cgtest_iterations());
+    g_assert_cmpuint(daemontest_count_records(&d, "\"comm\":\"memhog\""), ==, cgtest_iterations());
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
     daemontest_stop(&d);
     cgtest_remove_tree(root);
@@ -147,13 +133,13 @@ static void test_collateral(void)
 
 static void test_group_kill(void)
 {
-    g_autofree char *root = fresh_root("memctl-groupkill");
+    g_autofree char *root = cgtest_fresh_root("memctl-groupkill");
     DaemonTest d;
     const char *args[] = {"--group=t:limit=128M,oom_group=1", NULL};
     daemontest_start(&d, root, args);
     g_autofree char *grp = g_build_filename(root, "t", NULL);
     g_assert_cmpuint(cgtest_read_u64(grp, "memory.oom.group"), ==, 1);
-    for (guint it = 0; it < iterations(); it++) {
+    for (guint it = 0; it < cgtest_iterations(); it++) {
         Hog steady[3], hog;
         for (int k = 0; k < 3; k++) {
             const char *sargs[] = {"--cgroup", grp, "--total", "8M", "--hold", NULL};
@@ -169,7 +155,8 @@ static void test_group_kill(void)
     }
     g_autofree char *rec = daemontest_wait_record(&d, 5000, "\"group_kill\":true", "\"processes\":4");
     g_assert_nonnull(rec);
-    g_assert_cmpuint(daemontest_wait_count(&d, "\"group_kill\":true", iterations(), 5000), ==, iterations());
+    g_assert_cmpuint(daemontest_wait_count(&d, "\"group_kill\":true", cgtest_iterations(), 5000), ==,
+                     cgtest_iterations());
     daemontest_stop(&d);
     cgtest_remove_tree(root);
 }
@@ -220,7 +207,7 @@ static void fill_page_cache(const char *grp, uint64_t want)
 
 static uint64_t protection_run(bool with_min)
 {
-    g_autofree char *root = fresh_root(with_min ? "memctl-protect" : "memctl-noprotect");
+    g_autofree char *root = cgtest_fresh_root(with_min ? "memctl-protect" : "memctl-noprotect");
     DaemonTest d;
     const char *args[] = {"--group=p:limit=256M", with_min ? "--group=p/a:min=96M" : "--group=p/a",
                           "--group=p/b", NULL};
@@ -249,7 +236,7 @@ static void test_protection(void)
 {
     /* With memory.min the working set stays; without it, the sibling's pressure reclaims it, which
      * shows that the first assertion can fail. */
-    for (guint it = 0; it < iterations(); it++) {
+    for (guint it = 0; it < cgtest_iterations(); it++) {
         g_assert_cmpuint(protection_run(true), >=, 90);
         g_assert_cmpuint(protection_run(false), <, 90);
     }
@@ -266,7 +253,7 @@ static void expect_refused(const char *root, const char *arg, int exit_code, con
 
 static void bad_input_once(void)
 {
-    g_autofree char *root = fresh_root("memctl-bad");
+    g_autofree char *root = cgtest_fresh_root("memctl-bad");
     expect_refused(root, "--group=t:limit=12Q", 2, "'limit'");
     expect_refused(root, "--group=t:bogus=1", 2, "unknown key 'bogus'");
     expect_refused(root, "--group=t:priority=0", 2, "'priority'");
@@ -308,14 +295,14 @@ static void bad_input_once(void)
 
 static void test_bad_input(void)
 {
-    for (guint it = 0; it < iterations(); it++)
+    for (guint it = 0; it < cgtest_iterations(); it++)
         bad_input_once();
 }
 
 /* WHY.md §3: the core detects, decides and kills while the GLib side is blocked. */
 static void test_core_without_main_loop(void)
 {
-    g_autofree char *root = fresh_root("memctl-blocked");
+    g_autofree char *root = cgtest_fresh_root("memctl-blocked");
     DaemonTest d;
     const char *args[] = {"--group=t:limit=128M", "--test-hooks", NULL};
     daemontest_start(&d, root, args);
@@ -341,19 +328,19 @@ static void test_core_without_main_loop(void)
 /* A group with only memory.max: memctld does not decide there, the kernel kills, memctld records it. */
 static void test_kernel_oom_recorded(void)
 {
-    g_autofree char *root = fresh_root("memctl-kernel-oom");
+    g_autofree char *root = cgtest_fresh_root("memctl-kernel-oom");
     DaemonTest d;
     const char *args[] = {"--group=k:max=64M", NULL};
     daemontest_start(&d, root, args);
     g_autofree char *grp = g_build_filename(root, "k", NULL);
-    for (guint it = 0; it < iterations(); it++) {
+    for (guint it = 0; it < cgtest_iterations(); it++) {
         Hog hog;
         const char *hargs[] = {"--cgroup", grp, "--step", "1M", NULL};
         hog_start(&hog, hargs);
         g_assert_true(killed_by_sigkill(hog_wait(&hog, 120000)));
     }
     uint64_t oom_kill = cgtest_read_key(grp, "memory.events.local", "oom_kill");
-    g_assert_cmpuint(oom_kill, ==, iterations());
+    g_assert_cmpuint(oom_kill, ==, cgtest_iterations());
     g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"type\":\"kernel-oom-kill\"", "\"group\":\"k\""));
     /* counted, not guessed: the records add up to the kernel's own counter (inotify may coalesce) */
     g_autofree char *log = NULL;
@@ -372,7 +359,7 @@ static void test_kernel_oom_recorded(void)
 
 static void test_adopt(void)
 {
-    g_autofree char *root = fresh_root("memctl-adopt");
+    g_autofree char *root = cgtest_fresh_root("memctl-adopt");
     g_free(cgtest_mkdir(cgtest_mount(), strrchr(root, '/') + 1));
     g_assert_cmpint(cgtest_write(root, "cgroup.subtree_control", "+memory"), ==, 0);
     g_autofree char *grp = cgtest_mkdir(root, "old");
@@ -421,12 +408,12 @@ static void test_livelock(void)
         freezable_fs_teardown(&fs);
         return;
     }
-    g_autofree char *root = fresh_root("memctl-livelock");
+    g_autofree char *root = cgtest_fresh_root("memctl-livelock");
     DaemonTest d;
     const char *args[] = {"--group=t:limit=128M", NULL};
     daemontest_start(&d, root, args);
     g_autofree char *grp = g_build_filename(root, "t", NULL);
-    for (guint it = 0; it < iterations(); it++) {
+    for (guint it = 0; it < cgtest_iterations(); it++) {
         freezable_fs_freeze(&fs, true);
         Hog stuck, hog;
         const char *sargs[] = {"--cgroup",   grp,      "--mode", "shmem",           "--total",
@@ -467,9 +454,9 @@ static void test_livelock(void)
         g_test_message("escalated: %s", rec2);
     }
     /* one kill each: the stuck process was never chosen twice */
-    g_assert_cmpuint(daemontest_wait_count(&d, "\"type\":\"kill\"", 2 * iterations(), 5000), ==,
-                     2 * iterations());
-    g_assert_cmpuint(daemontest_count_records(&d, "\"livelock\":true"), ==, iterations());
+    g_assert_cmpuint(daemontest_wait_count(&d, "\"type\":\"kill\"", 2 * cgtest_iterations(), 5000), ==,
+                     2 * cgtest_iterations());
+    g_assert_cmpuint(daemontest_count_records(&d, "\"livelock\":true"), ==, cgtest_iterations());
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
     daemontest_stop(&d);
     cgtest_remove_tree(root);

@@ -21,27 +21,23 @@
 
 static const char *const long_windows[] = {"--window-ms=500", "--stuck-windows=4"};
 
-static guint iterations(void)
+/* Starts memctld on a fresh root (returned, to free) with one group `t` of `limit` and the long
+ * windows; *ret_grp is t's path. */
+static char *start(DaemonTest *d, const char *prefix, const char *limit, char **ret_grp)
 {
-    const char *s = g_getenv("MEMCTL_TEST_ITERATIONS");
-    guint n = s ? (guint)g_ascii_strtoull(s, NULL, 10) : 10;
-    return n ? n : 1;
-}
-
-static char *fresh_root(const char *prefix)
-{
-    cgtest_require_cgroup2();
-    char *root = g_strdup_printf("%s/%s.%d", cgtest_mount(), prefix, (int)getpid());
-    cgtest_remove_tree(root);
-    return root;
-}
-
-/* Starts memctld with one group `t` of `limit` and the long windows. */
-static void start(DaemonTest *d, const char *root, const char *limit)
-{
+    char *root = cgtest_fresh_root(prefix);
     g_autofree char *group = g_strdup_printf("--group=t:limit=%s", limit);
     const char *args[] = {group, long_windows[0], long_windows[1], NULL};
     daemontest_start(d, root, args);
+    *ret_grp = g_build_filename(root, "t", NULL);
+    return root;
+}
+
+/* The workloads that take long under TCG run at most 3 times. */
+static guint few_runs(void)
+{
+    guint n = cgtest_iterations();
+    return n < 3 ? n : 3;
 }
 
 static uint64_t record_u64(const char *rec, const char *key)
@@ -57,12 +53,11 @@ static uint64_t record_u64(const char *rec, const char *key)
  * first window could end, and its record says why and what reclaim could have freed. */
 static void test_no_reclaim_at_once(void)
 {
-    g_autofree char *root = fresh_root("memctl-knowledge");
     DaemonTest d;
-    start(&d, root, "128M");
-    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    g_autofree char *grp = NULL;
+    g_autofree char *root = start(&d, "memctl-knowledge", "128M", &grp);
     uint64_t worst = 0;
-    for (guint it = 0; it < iterations(); it++) {
+    for (guint it = 0; it < cgtest_iterations(); it++) {
         Hog h;
         const char *args[] = {"--cgroup", grp, "--step", "8M", NULL};
         hog_start(&h, args);
@@ -84,7 +79,7 @@ static void test_no_reclaim_at_once(void)
     }
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
     g_test_message("%u hogs killed on knowledge; worst crossing -> SIGKILL %.1f ms (a window: %d ms)",
-                   iterations(), worst / 1000.0, WINDOW_MS);
+                   cgtest_iterations(), worst / 1000.0, WINDOW_MS);
     daemontest_stop(&d);
     cgtest_remove_tree(root);
 }
@@ -118,11 +113,10 @@ static void test_cache_no_kill(void)
     sync();
     g_assert_cmpint(cgtest_write("/proc/sys/vm", "drop_caches", "1"), ==, 0); /* read back by the group */
 
-    g_autofree char *root = fresh_root("memctl-knowledge-cache");
     DaemonTest d;
-    start(&d, root, "64M");
-    g_autofree char *grp = g_build_filename(root, "t", NULL);
-    guint runs = iterations() < 3 ? iterations() : 3;
+    g_autofree char *grp = NULL;
+    g_autofree char *root = start(&d, "memctl-knowledge-cache", "64M", &grp);
+    guint runs = few_runs();
     for (guint it = 0; it < runs; it++) {
         g_assert_cmpint(cgtest_write("/proc/sys/vm", "drop_caches", "1"), ==, 0);
         int status = cat_in(grp, file);
@@ -151,11 +145,10 @@ static void test_swap_no_kill(void)
     int z = zram_swap_on(512 * MiB, &dev);
     if (z < 0)
         return;
-    g_autofree char *root = fresh_root("memctl-knowledge-swap");
     DaemonTest d;
-    start(&d, root, "128M");
-    g_autofree char *grp = g_build_filename(root, "t", NULL);
-    guint runs = iterations() < 3 ? iterations() : 3;
+    g_autofree char *grp = NULL;
+    g_autofree char *root = start(&d, "memctl-knowledge-swap", "128M", &grp);
+    guint runs = few_runs();
     for (guint it = 0; it < runs; it++) {
         Hog h;
         const char *args[] = {"--cgroup", grp, "--step", "1M", "--total", "192M", "--hold", NULL};

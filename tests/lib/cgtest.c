@@ -221,3 +221,18 @@ void cgtest_remove_tmpdir(const char *dir)
                                &status, NULL));
     g_assert_true(g_spawn_check_wait_status(status, NULL));
 }
+
+guint cgtest_iterations(void)
+{
+    const char *s = g_getenv("MEMCTL_TEST_ITERATIONS");
+    guint n = s ? (guint)g_ascii_strtoull(s, NULL, 10) : 10;
+    return n ? n : 1;
+}
+
+char *cgtest_fresh_root(const char *prefix)
+{
+    cgtest_require_cgroup2();
+    char *root = g_strdup_printf("%s/%s.%d", cgtest_mount(), prefix, (int)getpid());
+    cgtest_remove_tree(root);
+    return root;
+}

@@ -20,6 +20,12 @@ const char *cgtest_mount(void);
  */
 void cgtest_require_cgroup2(void);
 
+/* How many times a scenario repeats: $MEMCTL_TEST_ITERATIONS, default 10 (0 counts as 1). */
+guint cgtest_iterations(void);
+
+/* The path <mount>/<prefix>.<pid>, removed if a previous run left it (memctld makes the root). */
+char *cgtest_fresh_root(const char *prefix);
+
 /* Creates a fresh cgroup <mount>/<prefix>.<pid> with +memory in its subtree_control. */
 char *cgtest_root_new(const char *prefix);
 
