@@ -190,6 +190,8 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
         return MEMCTL_HOST_WATCH;
     }
     state->progress = pst;
+    if (!state->stall_seen)
+        return MEMCTL_HOST_WATCH; /* no stall worth a PSI event yet: it may still fit */
     if (pv == MEMCTL_VERDICT_NO_PROGRESS)
         return MEMCTL_HOST_NO_PROGRESS;
     if (pv == MEMCTL_VERDICT_STALL)

@@ -93,6 +93,11 @@ typedef struct {
     uint32_t breach;    /* consecutive windows at or toward a min watermark */
     uint64_t idle_usec; /* time since a task last waited for memory */
     MemctlProgressState progress;
+    /* The host PSI trigger fired in this episode: tasks really stalled. Until it has, the verdicts on
+     * measured progress (no-progress, stall) do not kill: the watch arms the guard early, and a
+     * workload still growing into the last few percent may yet fit. Knowledge (watermarks,
+     * exhaustion) kills without it. The core sets it; a calm verdict clears it. */
+    bool stall_seen;
 } MemctlHostState;
 
 typedef struct {

@@ -93,17 +93,21 @@ static void host_timer(MemctlCore *c, bool on)
     watch_timer(c, on ? 0 : c->cfg.host.window_usec);
 }
 
-/* Arms the guard (`by`: "psi" or "watch", for the log); true: exhausted, kill now. */
-static bool host_arm(MemctlCore *c, const char *by)
+/* Arms the guard, by a PSI event (tasks stalled) or by the watch; true: exhausted, kill now. */
+static bool host_arm(MemctlCore *c, bool psi)
 {
-    if (!c->cfg.host.enabled || c->host_armed || c->host_tfd < 0)
+    if (!c->cfg.host.enabled || c->host_tfd < 0)
         return false;
+    if (c->host_armed) {
+        c->host_state.stall_seen |= psi; /* armed by the watch, and now tasks stall */
+        return false;
+    }
     memctl_core_host_zram_rescan(c);
     if (host_sample(c, &c->host_last) < 0) {
         memctl_core_emit_error(c, -1, "host sample", -EIO);
         return false;
     }
-    c->host_state = (MemctlHostState){0};
+    c->host_state = (MemctlHostState){.stall_seen = psi};
     c->host_stall_peak = 0;
     c->host_no_victim_said = false;
     c->host_t_rt = memctl_realtime_usec();
@@ -117,7 +121,7 @@ static bool host_arm(MemctlCore *c, const char *by)
     bool exhausted = memctl_host_exhausted(&c->host_last, &c->cfg.host);
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = -1, .host = true};
     memcpy(e.reason, "host", 5);
-    memctl_str_copy(e.what, sizeof(e.what), by);
+    memctl_str_copy(e.what, sizeof(e.what), psi ? "psi" : "watch");
     e.t_event_usec = c->host_t_rt;
     e.host_available = c->host_last.available;
     memctl_ring_push(c->events, &e);
@@ -147,18 +151,19 @@ bool memctl_core_host_watch(MemctlCore *c)
         watch_timer(c, next);
         return false;
     }
-    return host_arm(c, "watch");
+    return host_arm(c, false);
 }
 
 bool memctl_core_host_pressure(MemctlCore *c)
 {
-    return host_arm(c, "psi");
+    return host_arm(c, true);
 }
 
 void memctl_core_host_victim_done(MemctlCore *c)
 {
     c->host_victim = -1;
-    c->host_state = (MemctlHostState){0}; /* the next kill needs evidence measured from here */
+    /* the next kill needs evidence measured from here (the stall seen in this episode stands) */
+    c->host_state = (MemctlHostState){.stall_seen = c->host_state.stall_seen};
     c->host_t_rt = memctl_realtime_usec();
     c->host_t_mono = memctl_now_usec();
 }

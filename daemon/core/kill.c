@@ -392,8 +392,9 @@ int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool forc
 
 void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict)
 {
-    c->host_state = (MemctlHostState){0}; /* whatever happens, the next decision needs fresh evidence */
-    bool *skip = c->gskip;                /* groups found without an eligible victim during this decision */
+    /* whatever happens, the next decision needs fresh evidence (the stall seen in this episode stands) */
+    c->host_state = (MemctlHostState){.stall_seen = c->host_state.stall_seen};
+    bool *skip = c->gskip; /* groups found without an eligible victim during this decision */
     memset(skip, 0, c->cfg.max_groups * sizeof(*skip));
     for (int attempt = 0; attempt < 8; attempt++) {
         int i = memctl_core_host_pick(c, -1, skip);

@@ -24,7 +24,7 @@ static void fixture_init(Fixture *f)
 {
     memctl_host_config_default(&f->cfg);
     memctl_progress_config_default(&f->pcfg);
-    f->st = (MemctlHostState){0};
+    f->st = (MemctlHostState){.stall_seen = true}; /* armed by PSI, as the tests below assume */
     f->idle = false;
     f->swapin_pages = 0;
     f->zram_bytes = 0;
@@ -300,6 +300,8 @@ static void test_back_to_calm_resets(void)
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, 100, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_CALM);
     g_assert_cmpuint(f.st.progress.stuck, ==, 0);
+    g_assert_false(f.st.stall_seen); /* calm: the guard disarms, and the next arming says */
+    f.st.stall_seen = true;          /* re-armed by PSI */
     g_assert_cmpint(step(&f, -100, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
 }
@@ -315,6 +317,7 @@ static void test_idle_is_not_stuck(void)
         g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_CALM); /* 20 x 50 ms: a second */
     f.idle = false;
+    f.st.stall_seen = true; /* re-armed by PSI */
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
 }
@@ -335,7 +338,7 @@ static void test_swap_room_gives_time(void)
     for (int i = 0; i < 99; i++)
         g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
-    f.st = (MemctlHostState){0};
+    f.st = (MemctlHostState){.stall_seen = true};
     f.s.swap_free = 1 * MiB; /* swap full: nothing left to make progress with */
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_NO_PROGRESS);
@@ -354,7 +357,7 @@ static void test_exhausted(void)
     f.idle = false;
     f.s.swap_total = f.s.swap_free = 512 * MiB;
     g_assert_false(memctl_host_exhausted(&f.s, &f.cfg));
-    f.st = (MemctlHostState){0};
+    f.st = (MemctlHostState){.stall_seen = true};
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 4, 0), ==, MEMCTL_HOST_WATCH);
     f.s.available = 20 * MiB;
     f.s.swap_total = f.s.swap_free = 0;
@@ -371,7 +374,7 @@ static void test_exhausted_filling(void)
     f.s.available = 6 * MiB;
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     g_assert_cmpint(step(&f, -1, -256, 0, 0, 0, 0), ==, MEMCTL_HOST_EXHAUSTED);
-    f.st = (MemctlHostState){0};
+    f.st = (MemctlHostState){.stall_seen = true};
     f.s.swap_total = f.s.swap_free = 512 * MiB; /* swap takes it: the progress verdict decides */
     g_assert_cmpint(step(&f, -1, -256, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
 }
@@ -402,6 +405,24 @@ static void test_zram_useless_swap(void)
     f.s.zram_orig = 8 * MiB; /* too little stored to say how it compresses */
     f.s.zram_used = 9 * MiB;
     g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 700 * MiB);
+}
+
+/* Armed by the watch, before any PSI event: a workload growing into the last few percent may still
+ * fit, so the verdicts on progress do not kill; exhaustion and the watermarks do. The first PSI event
+ * (tasks really stalled) lets the progress verdict decide. */
+static void test_watch_armed_needs_stall(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.st = (MemctlHostState){0};
+    f.s.available = 30 * MiB; /* under available_min (5%), over exhaustion (1%) */
+    for (int i = 0; i < 20; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 1), ==, MEMCTL_HOST_WATCH);
+    f.st.stall_seen = true; /* the PSI trigger fired */
+    g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 1), ==, MEMCTL_HOST_NO_PROGRESS);
+    f.st = (MemctlHostState){0};
+    f.s.available = 6 * MiB; /* exhausted and still filling: knowledge, no stall needed */
+    g_assert_cmpint(step(&f, -1, -256, 0, 0, 0, 0), ==, MEMCTL_HOST_EXHAUSTED);
 }
 
 /* The watch between episodes: slow while memory is plentiful, faster as the headroom shrinks at
@@ -477,6 +498,7 @@ int main(int argc, char **argv)
     g_test_add_func("/host/exhausted", test_exhausted);
     g_test_add_func("/host/exhausted-filling", test_exhausted_filling);
     g_test_add_func("/host/watch", test_watch);
+    g_test_add_func("/host/watch-armed-needs-stall", test_watch_armed_needs_stall);
     g_test_add_func("/host/zram-useless-swap", test_zram_useless_swap);
     g_test_add_func("/host/names", test_names);
     return g_test_run();
