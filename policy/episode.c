@@ -32,7 +32,8 @@ bool memctl_episode_event_needs_sample(const MemctlEpisode *e, MemctlEpisodeCaus
 {
     if (!e->sampling || cause == MEMCTL_EPISODE_TICK || e->max_hit)
         return true;
-    return knows(e) && current > high && current - high > cfg->progress_floor;
+    /* beyond the margin even if reclaim could free nothing at all: the rest of the sample may tell */
+    return knows(e) && memctl_reclaim_hopeless(current, high, 0, cfg->progress_floor);
 }
 
 /* Nothing reclaim could free covers the overage (policy/reclaim.h): no window can show progress. */
@@ -45,13 +46,18 @@ static bool hopeless(const MemctlEpisode *e, const MemctlProgressSample *x, cons
     return true;
 }
 
-/* The figures of a kill decided on knowledge: the overage against what reclaim could free. */
-static void knowledge_figures(MemctlEpisode *e, const MemctlProgressSample *x)
+/* A kill decided on knowledge, between or before the windows: its figures are the overage against
+ * what reclaim could free, from the crossing. */
+static bool knowledge_kill(MemctlEpisode *e, const MemctlProgressSample *x, const MemctlProgressConfig *cfg,
+                           const char **ret_reason)
 {
+    if (!hopeless(e, x, cfg, ret_reason))
+        return false;
     e->figures = (MemctlProgressFigures){
             .dt_usec = x->t_usec > e->t_over_mono ? x->t_usec - e->t_over_mono : 0,
             .reclaimable_bytes = x->reclaimable,
     };
+    return true;
 }
 
 static MemctlEpisodeAction start(MemctlEpisode *e, const MemctlProgressSample *x, uint64_t t_rt)
@@ -74,19 +80,10 @@ MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, MemctlEpisodeCause c
 {
     if (!e->sampling) {
         MemctlEpisodeAction a = start(e, x, t_rt);
-        if (a == MEMCTL_EPISODE_START && hopeless(e, x, cfg, ret_reason)) {
-            knowledge_figures(e, x);
-            return MEMCTL_EPISODE_KILL;
-        }
-        return a;
+        return a == MEMCTL_EPISODE_START && knowledge_kill(e, x, cfg, ret_reason) ? MEMCTL_EPISODE_KILL : a;
     }
-    if (cause != MEMCTL_EPISODE_TICK && !e->max_hit) {
-        /* Between windows: only what is known decides; the window's samples stay as they are. */
-        if (!hopeless(e, x, cfg, ret_reason))
-            return MEMCTL_EPISODE_NONE;
-        knowledge_figures(e, x);
-        return MEMCTL_EPISODE_KILL;
-    }
+    if (cause != MEMCTL_EPISODE_TICK && !e->max_hit) /* between windows: only what is known decides */
+        return knowledge_kill(e, x, cfg, ret_reason) ? MEMCTL_EPISODE_KILL : MEMCTL_EPISODE_NONE;
 
     e->verdict = memctl_progress_decide(&e->last, x, cfg, page_size, &e->progress, &e->figures);
     e->last = *x;
