@@ -106,14 +106,6 @@ static void refused(const char *method, GVariant *params)
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 5 * G_USEC_PER_SEC);
 }
 
-static GVariant *dict1(const char *key, GVariant *value)
-{
-    GVariantBuilder b;
-    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-    g_variant_builder_add(&b, "{sv}", key, value);
-    return g_variant_builder_end(&b);
-}
-
 /* ---- bus arguments ------------------------------------------------------------------------------ */
 
 /*
@@ -141,8 +133,9 @@ static void test_bus_args(void)
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
         if (strcmp(names[i], "nosuch") != 0) /* a name CreateGroup would make */
             refused("CreateGroup",
-                    g_variant_new("(s@a{sv})", names[i], dict1("min", g_variant_new_uint64(0))));
-        refused("SetLimits", g_variant_new("(s@a{sv})", names[i], dict1("min", g_variant_new_uint64(0))));
+                    g_variant_new("(s@a{sv})", names[i], bustest_dict1("min", g_variant_new_uint64(0))));
+        refused("SetLimits",
+                g_variant_new("(s@a{sv})", names[i], bustest_dict1("min", g_variant_new_uint64(0))));
         refused("GetGroup", g_variant_new("(s)", names[i]));
         refused("RemoveGroup", g_variant_new("(st)", names[i], (guint64)0));
         refused("KillGroup", g_variant_new("(sst)", names[i], "", (guint64)0));
@@ -166,23 +159,28 @@ static void test_bus_args(void)
         g_variant_ref_sink(values[v]); /* each is used for every key */
     for (size_t k = 0; k < G_N_ELEMENTS(keys); k++)
         for (size_t v = 0; v < G_N_ELEMENTS(values); v++)
-            refused("SetLimits", g_variant_new("(s@a{sv})", "base", dict1(keys[k], values[v])));
+            refused("SetLimits", g_variant_new("(s@a{sv})", "base", bustest_dict1(keys[k], values[v])));
     for (size_t v = 0; v < G_N_ELEMENTS(values); v++)
         g_variant_unref(values[v]);
     static const char *const slices[] = {"a//b", "/abs.slice", "a b", "tab\t.slice", "..", "x/../y"};
     for (size_t i = 0; i < G_N_ELEMENTS(slices); i++)
         refused("SetLimits",
-                g_variant_new("(s@a{sv})", "base", dict1("slice", g_variant_new_string(slices[i]))));
-    refused("SetLimits", g_variant_new("(s@a{sv})", "base", dict1("slice", g_variant_new_string(huge))));
-    refused("SetLimits", g_variant_new("(s@a{sv})", "base", dict1("slice", g_variant_new_uint32(1))));
-    refused("SetLimits", g_variant_new("(s@a{sv})", "base", dict1("limit", g_variant_new_uint64(0))));
-    refused("SetLimits", g_variant_new("(s@a{sv})", "base", dict1("priority", g_variant_new_uint32(0))));
-    refused("SetLimits", g_variant_new("(s@a{sv})", "base", dict1("priority", g_variant_new_uint32(101))));
-    refused("SetLimits", g_variant_new("(s@a{sv})", "base", dict1("headroom", g_variant_new_string("max"))));
+                g_variant_new("(s@a{sv})", "base", bustest_dict1("slice", g_variant_new_string(slices[i]))));
     refused("SetLimits",
-            g_variant_new("(s@a{sv})", "base", dict1("unified", g_variant_new_parsed("{'cpu.max': '1'}"))));
+            g_variant_new("(s@a{sv})", "base", bustest_dict1("slice", g_variant_new_string(huge))));
+    refused("SetLimits", g_variant_new("(s@a{sv})", "base", bustest_dict1("slice", g_variant_new_uint32(1))));
+    refused("SetLimits", g_variant_new("(s@a{sv})", "base", bustest_dict1("limit", g_variant_new_uint64(0))));
+    refused("SetLimits",
+            g_variant_new("(s@a{sv})", "base", bustest_dict1("priority", g_variant_new_uint32(0))));
+    refused("SetLimits",
+            g_variant_new("(s@a{sv})", "base", bustest_dict1("priority", g_variant_new_uint32(101))));
+    refused("SetLimits",
+            g_variant_new("(s@a{sv})", "base", bustest_dict1("headroom", g_variant_new_string("max"))));
     refused("SetLimits", g_variant_new("(s@a{sv})", "base",
-                                       dict1("unified", g_variant_new_parsed("{'memory.max': 'lots'}"))));
+                                       bustest_dict1("unified", g_variant_new_parsed("{'cpu.max': '1'}"))));
+    refused("SetLimits",
+            g_variant_new("(s@a{sv})", "base",
+                          bustest_dict1("unified", g_variant_new_parsed("{'memory.max': 'lots'}"))));
     GVariantBuilder many;
     g_variant_builder_init(&many, G_VARIANT_TYPE("a{sv}"));
     for (int i = 0; i < 10000; i++) {

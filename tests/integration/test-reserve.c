@@ -35,18 +35,6 @@ static uint64_t line_value(const char *line, int field)
     return g_ascii_strtoull(w[field], NULL, 10);
 }
 
-static void call_fails(ApiTest *t, const char *method, GVariant *params, const char *error_name,
-                       const char *text)
-{
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GVariant) r = bustest_call(&t->bus, method, params, &err);
-    g_assert_null(r);
-    g_autofree char *remote = g_dbus_error_get_remote_error(err);
-    if (g_strcmp0(remote, error_name) != 0 || (text && !strstr(err->message, text)))
-        g_error("%s: expected %s (%s), got %s: %s", method, error_name, text ? text : "", remote,
-                err->message);
-}
-
 /* A client at its group's memory.max writes its whole lease: no kill, no ENOMEM, no stall > 100 ms. */
 static void test_lease_at_max(void)
 {
@@ -401,37 +389,40 @@ static void test_bad_input(void)
     apitest_start(&t, "memctl-reserve-bad", args);
     apitest_call_ok(&t, "CreateGroup", g_variant_new_parsed("('g', @a{sv} {})"));
     const char *inv = MEMCTL_DBUS_ERROR_INVALID_ARGUMENT;
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 1u, (guint64)MiB), inv, "either");
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0u, (guint64)MiB), inv, "either");
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "nope", 0u, (guint64)MiB),
-               MEMCTL_DBUS_ERROR_NO_SUCH_GROUP, "nope");
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0x7ffffff0u, (guint64)MiB), inv,
-               "no process");
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0xfffffff0u, (guint64)MiB), inv, "pid");
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)t.d.pid, (guint64)MiB), inv,
-               "memctld itself");
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)33 * MiB),
-               MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "reserve_bytes");
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, G_MAXUINT64),
-               MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "reserve_bytes");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 1u, (guint64)MiB), inv, "either");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0u, (guint64)MiB), inv, "either");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "nope", 0u, (guint64)MiB),
+                       MEMCTL_DBUS_ERROR_NO_SUCH_GROUP, "nope");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0x7ffffff0u, (guint64)MiB), inv,
+                       "no process");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", 0xfffffff0u, (guint64)MiB), inv,
+                       "pid");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)t.d.pid, (guint64)MiB),
+                       inv, "memctld itself");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)33 * MiB),
+                       MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "reserve_bytes");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, G_MAXUINT64),
+                       MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "reserve_bytes");
     g_assert_cmpuint(apitest_status_u64(&t, "reserve_registered"), ==, 0);
 
     /* not registered yet: no lease */
-    call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)MiB), MEMCTL_DBUS_ERROR_ACCESS_DENIED,
-               "not a registered");
+    apitest_call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)MiB),
+                       MEMCTL_DBUS_ERROR_ACCESS_DENIED, "not a registered");
     /* the sum of registrations never exceeds the reserve */
     apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)24 * MiB));
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)MiB), MEMCTL_DBUS_ERROR_BUSY,
-               "registered already");
-    call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)getpid(), (guint64)9 * MiB),
-               MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "8.0M");
-    call_fails(&t, "RemoveGroup", g_variant_new("(st)", "g", (guint64)0), MEMCTL_DBUS_ERROR_BUSY, "critical");
+    apitest_call_fails(&t, "RegisterCritical", g_variant_new("(sut)", "g", 0u, (guint64)MiB),
+                       MEMCTL_DBUS_ERROR_BUSY, "registered already");
+    apitest_call_fails(&t, "RegisterCritical",
+                       g_variant_new("(sut)", "", (guint32)getpid(), (guint64)9 * MiB),
+                       MEMCTL_DBUS_ERROR_RESERVE_EXHAUSTED, "8.0M");
+    apitest_call_fails(&t, "RemoveGroup", g_variant_new("(st)", "g", (guint64)0), MEMCTL_DBUS_ERROR_BUSY,
+                       "critical");
 
     /* the test itself as a registered process: sizes, a second lease, double release */
     apitest_call_ok(&t, "RegisterCritical", g_variant_new("(sut)", "", (guint32)getpid(), (guint64)8 * MiB));
-    call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)0), inv, "bytes");
-    call_fails(&t, "AcquireReserve", g_variant_new("(t)", G_MAXUINT64), inv, "more than");
-    call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)9 * MiB), inv, "more than");
+    apitest_call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)0), inv, "bytes");
+    apitest_call_fails(&t, "AcquireReserve", g_variant_new("(t)", G_MAXUINT64), inv, "more than");
+    apitest_call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)9 * MiB), inv, "more than");
     g_autoptr(GError) err = NULL;
     g_autoptr(GUnixFDList) fds = NULL;
     g_autoptr(GVariant) r = g_dbus_connection_call_with_unix_fd_list_sync(
@@ -450,12 +441,12 @@ static void test_bad_input(void)
     g_assert_cmpint(ftruncate(fd, 0), <, 0);
     g_assert_cmpint(ftruncate(fd, (off_t)(16 * MiB)), <, 0);
     close(fd);
-    call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)MiB), MEMCTL_DBUS_ERROR_BUSY,
-               "held already");
-    call_fails(&t, "ReleaseReserve", g_variant_new("(u)", lease + 1000), inv, "not held");
+    apitest_call_fails(&t, "AcquireReserve", g_variant_new("(t)", (guint64)MiB), MEMCTL_DBUS_ERROR_BUSY,
+                       "held already");
+    apitest_call_fails(&t, "ReleaseReserve", g_variant_new("(u)", lease + 1000), inv, "not held");
     apitest_call_ok(&t, "ReleaseReserve", g_variant_new("(u)", lease));
-    call_fails(&t, "ReleaseReserve", g_variant_new("(u)", lease), inv, "not held");
-    call_fails(&t, "UnregisterCritical", g_variant_new("(su)", "other", 0u), inv, "not registered");
+    apitest_call_fails(&t, "ReleaseReserve", g_variant_new("(u)", lease), inv, "not held");
+    apitest_call_fails(&t, "UnregisterCritical", g_variant_new("(su)", "other", 0u), inv, "not registered");
 
     /* a caller that is neither root nor admin may not register (polkit is never asked) */
     pid_t child = fork();

@@ -233,3 +233,23 @@ uint64_t apitest_status_u64(ApiTest *t, const char *key)
     g_assert_true(g_variant_lookup(s, key, "t", &v));
     return v;
 }
+
+void apitest_call_fails(ApiTest *t, const char *method, GVariant *params, const char *name,
+                        const char *needle)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) r = bustest_call(&t->bus, method, params, &err);
+    g_assert_null(r);
+    g_autofree char *remote = g_dbus_error_get_remote_error(err);
+    if (g_strcmp0(remote, name) != 0 || (needle && !strstr(err->message, needle)))
+        g_error("%s: got %s (%s), expected %s containing '%s'", method, remote, err->message, name,
+                needle ? needle : "");
+}
+
+GVariant *bustest_dict1(const char *key, GVariant *value)
+{
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    g_variant_builder_add(&b, "{sv}", key, value);
+    return g_variant_builder_end(&b);
+}

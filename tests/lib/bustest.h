@@ -53,6 +53,12 @@ void apitest_start_root(ApiTest *t, const char *root, const char *const *extra_a
 void apitest_stop(ApiTest *t);
 /* Calls a method of the test's memctld and fails the test if it returns an error. */
 void apitest_call_ok(ApiTest *t, const char *method, GVariant *params);
+/* The same for a call that must fail with the D-Bus error `name`, its message containing `needle`
+ * (NULL: any message). */
+void apitest_call_fails(ApiTest *t, const char *method, GVariant *params, const char *name,
+                        const char *needle);
+/* An a{sv} with one entry (a floating reference, for a call's parameters). */
+GVariant *bustest_dict1(const char *key, GVariant *value);
 /* GetStatus's dictionary (to unref), and one of its "t" values (the test fails without it). */
 GVariant *apitest_status(ApiTest *t);
 uint64_t apitest_status_u64(ApiTest *t, const char *key);
