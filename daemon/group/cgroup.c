@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/group/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <libcgroup.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,8 +15,9 @@
 #include <unistd.h>
 
 #include "basic/fd-util.h"
-#include "kernel/cgpath.h"
 #include "basic/size.h"
+#include "kernel/cgpath.h"
+#include "kernel/sample.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -202,12 +205,54 @@ int memctl_cgroup_set(const char *mount, const char *path, const char *file, con
 
 int memctl_cgroup_get_u64(const char *path, const char *file, uint64_t *ret)
 {
-    g_autofree char *p = g_build_filename(path, file, NULL);
-    g_autofree char *s = NULL;
-    g_autoptr(GError) err = NULL;
-    if (!g_file_get_contents(p, &s, NULL, &err))
-        return err->domain == G_FILE_ERROR && err->code == G_FILE_ERROR_NOENT ? -ENOENT : -EIO;
-    return memctl_size_parse_kernel(s, ret);
+    /* One open and one read into the stack: adoption reads six of these for every group. */
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof(p), "%s/%s", path, file) >= (int)sizeof(p))
+        return -ENAMETOOLONG;
+    return memctl_cgroup_get_u64_at(AT_FDCWD, p, ret);
+}
+
+int memctl_cgroup_get_u64_at(int dirfd, const char *file, uint64_t *ret)
+{
+    _cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? -ENOENT : -EIO;
+    return memctl_sample_read_u64(fd, ret);
+}
+
+int memctl_cgroup_descendants(const char *path, uint64_t *ret)
+{
+    char p[PATH_MAX], buf[256];
+    if (snprintf(p, sizeof(p), "%s/cgroup.stat", path) >= (int)sizeof(p))
+        return -ENAMETOOLONG;
+    _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = memctl_sample_read(fd, buf, sizeof(buf));
+    if (n < 0)
+        return (int)n;
+    return memctl_sample_key(buf, "nr_descendants", ret);
+}
+
+GPtrArray *memctl_cgroup_subdirs(const char *path)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d)
+        return NULL;
+    fd = -1; /* the DIR owns it */
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+            continue;
+        struct stat st;
+        if (e->d_type == DT_DIR ||
+            (e->d_type == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISDIR(st.st_mode)))
+            g_ptr_array_add(names, g_strdup(e->d_name));
+    }
+    closedir(d);
+    return names;
 }
 
 int memctl_cgroup_attach(const char *mount, const char *path, pid_t pid)

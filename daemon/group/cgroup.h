@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -40,6 +41,13 @@ int memctl_cgroup_set(const char *mount, const char *path, const char *file, con
 
 /* Reads a single-value memory.* file ("max" is UINT64_MAX). */
 int memctl_cgroup_get_u64(const char *path, const char *file, uint64_t *ret);
+/* The same, for a file of the directory open as dirfd. */
+int memctl_cgroup_get_u64_at(int dirfd, const char *file, uint64_t *ret);
+/* cgroup.stat's nr_descendants: the live cgroups below path, at any depth. */
+int memctl_cgroup_descendants(const char *path, uint64_t *ret);
+/* The names of path's subdirectories (its child cgroups), from the directory entries' types without
+ * a stat of each of the files beside them; NULL when path cannot be listed. */
+GPtrArray *memctl_cgroup_subdirs(const char *path);
 
 /* Moves pid into path. */
 int memctl_cgroup_attach(const char *mount, const char *path, pid_t pid);
