@@ -33,8 +33,6 @@ void memctl_core_config_default(MemctlCoreConfig *c)
     c->max_groups = 1024;
     c->max_procs = 4096;
     memctl_progress_config_default(&c->progress);
-    c->psi_stall_usec = 100 * 1000;
-    c->psi_window_usec = 1000 * 1000;
     memctl_host_config_default(&c->host);
     c->host_psi_stall_usec = 5 * 1000;
     c->host_psi_window_usec = 500 * 1000;
@@ -42,8 +40,8 @@ void memctl_core_config_default(MemctlCoreConfig *c)
 
 static void slot_close(Slot *s)
 {
-    int *fds[] = {&s->fd_events, &s->fd_current, &s->fd_stat, &s->fd_pressure, &s->fd_trigger,
-                  &s->fd_procs,  &s->fd_kill,    &s->fd_swap, &s->fd_swap_max, &s->fd_cgevents};
+    int *fds[] = {&s->fd_events, &s->fd_current, &s->fd_stat,     &s->fd_pressure, &s->fd_procs,
+                  &s->fd_kill,   &s->fd_swap,    &s->fd_swap_max, &s->fd_cgevents};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         memctl_fd_close(fds[i]);
     memctl_fd_close(&s->v.pidfd);
@@ -54,7 +52,7 @@ static void slot_reset(Slot *s)
 {
     slot_close(s);
     memset(s, 0, sizeof(*s));
-    s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = s->fd_trigger = -1;
+    s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = -1;
     s->fd_procs = s->fd_kill = s->fd_swap = s->fd_swap_max = s->fd_cgevents = s->v.pidfd = -1;
     s->wd_events = s->wd_cgevents = -1;
     s->parent = -1;
@@ -201,6 +199,7 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     c->host_victim = -1;
     c->cfg = *cfg;
     snprintf(c->mount, sizeof(c->mount), "%s", cfg->cgroup_mount);
+    c->mount_len = strlen(c->mount);
     snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
     snprintf(c->sys_root, sizeof(c->sys_root), "%s", cfg->sys_root ? cfg->sys_root : "/sys");
     c->cfg.cgroup_mount = c->mount;
@@ -211,13 +210,14 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
 
     int r = -ENOMEM;
     c->slots = calloc(cfg->max_groups, sizeof(Slot));
+    c->lists = calloc(cfg->max_groups, sizeof(SlotLists));
     c->cands = calloc(cfg->max_procs, sizeof(MemctlCandidate));
     c->cand_slot = calloc(cfg->max_procs, sizeof(int32_t));
     c->pids = calloc(cfg->max_procs, sizeof(int32_t));
     c->pidfds = calloc(cfg->max_procs, sizeof(int));
     c->buf_size = cfg->max_procs * 12 > CORE_STAT_BUF ? cfg->max_procs * 12 : CORE_STAT_BUF;
     c->buf = calloc(1, c->buf_size);
-    if (!c->slots || !c->cands || !c->cand_slot || !c->pids || !c->pidfds || !c->buf)
+    if (!c->slots || !c->lists || !c->cands || !c->cand_slot || !c->pids || !c->pidfds || !c->buf)
         goto fail;
     /* Everything the core thread uses is there before it runs (the slots: slot_reset() writes them). */
     memctl_prefault(c->cands, cfg->max_procs * sizeof(MemctlCandidate));
@@ -225,10 +225,11 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     memctl_prefault(c->pids, cfg->max_procs * sizeof(int32_t));
     memctl_prefault(c->pidfds, cfg->max_procs * sizeof(int));
     memctl_prefault(c->buf, c->buf_size);
-    for (size_t i = 0; i < cfg->max_groups; i++)
-        slot_reset(&c->slots[i]);
+    /* The slots are not: each is written when first used (memctl_core_add_group(), before the core
+     * hears of it), and none past the last used is ever read. calloc's zeros are SLOT_FREE. */
 
-    if ((r = memctl_ring_new(sizeof(int32_t), cfg->max_groups + 1, &c->cmds)) < 0 ||
+    if ((r = memctl_wdmap_new(cfg->max_groups * 2, &c->watches)) < 0 ||
+        (r = memctl_ring_new(sizeof(int32_t), cfg->max_groups + 1, &c->cmds)) < 0 ||
         (r = memctl_ring_new(sizeof(MemctlCoreEvent), 1024, &c->events)) < 0)
         goto fail;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -315,16 +316,18 @@ void memctl_core_free(MemctlCore *c)
         return;
     memctl_core_stop(c);
     if (c->slots)
-        for (size_t i = 0; i < c->cfg.max_groups; i++)
+        for (size_t i = 0; i < memctl_core_slots_used(c); i++)
             slot_reset(&c->slots[i]);
     host_teardown(c);
     int fds[] = {c->epfd, c->ifd, c->tfd, c->host_psi_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    memctl_wdmap_free(c->watches);
     memctl_ring_free(c->cmds);
     memctl_ring_free(c->events);
     free(c->slots);
+    free(c->lists);
     free(c->cands);
     free(c->cand_slot);
     free(c->pids);
@@ -344,13 +347,15 @@ static int open_in(int dirfd, const char *name, int flags, bool optional)
 int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot, uint64_t high,
                           uint64_t max, bool oom_group)
 {
-    size_t ml = strlen(c->mount);
-    if (strlen(name) > MEMCTL_GROUP_NAME_MAX || strlen(path) >= CORE_PATH_MAX - 32 ||
-        strncmp(path, c->mount, ml) != 0 || path[ml] != '/' ||
-        (parent_slot >= 0 && (size_t)parent_slot >= c->cfg.max_groups))
+    size_t ml = c->mount_len, nl = strlen(name), pl = strlen(path);
+    /* the name is the end of the path ("<root>/<name>"): the slot keeps the path alone */
+    if (nl == 0 || nl > MEMCTL_GROUP_NAME_MAX || pl >= CORE_PATH_MAX - 32 || pl <= ml + nl ||
+        strncmp(path, c->mount, ml) != 0 || path[ml] != '/' || path[pl - nl - 1] != '/' ||
+        strcmp(path + pl - nl, name) != 0 || (parent_slot >= 0 && (size_t)parent_slot >= c->cfg.max_groups))
         return -EINVAL;
-    size_t i;
-    for (i = 0; i < c->cfg.max_groups; i++)
+    /* The lowest free slot: every one below free_hint is in use, and past the used ones all are free. */
+    size_t i, used = memctl_core_slots_used(c);
+    for (i = c->free_hint; i < used; i++)
         if (atomic_load(&c->slots[i].state) == SLOT_FREE)
             break;
     if (i == c->cfg.max_groups)
@@ -358,17 +363,16 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
 
     Slot *s = &c->slots[i];
     slot_reset(s);
-    snprintf(s->name, sizeof(s->name), "%s", name);
+    if (i == used)
+        atomic_store(&c->n_slots, used + 1); /* written before the core may look at it */
+    c->free_hint = i + 1;
     snprintf(s->path, sizeof(s->path), "%s", path);
-    snprintf(s->relpath, sizeof(s->relpath), "%s", path + ml);
+    s->name = s->path + pl - nl;
     s->parent = parent_slot;
 
     int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0)
         return -errno;
-    char spec[64];
-    snprintf(spec, sizeof(spec), "full %llu %llu", (unsigned long long)c->cfg.psi_stall_usec,
-             (unsigned long long)c->cfg.psi_window_usec);
     int r = 0;
     struct {
         int *fd;
@@ -394,13 +398,6 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
             *files[k].fd = fd;
     }
     close(dirfd);
-    if (r == 0) {
-        char tpath[CORE_PATH_MAX + 32];
-        snprintf(tpath, sizeof(tpath), "%s/memory.pressure", path);
-        s->fd_trigger = open_trigger(tpath, spec);
-        if (s->fd_trigger < 0)
-            r = s->fd_trigger;
-    }
     if (r < 0) {
         slot_reset(s);
         return r;
@@ -449,12 +446,18 @@ int memctl_core_set_policy(MemctlCore *c, int slot, const MemctlCorePolicy *p)
     atomic_store(&s->prot_low, p->low);
     atomic_store(&s->stall_budget_pct, p->stall_budget_pct);
     atomic_store(&s->stall_windows, p->stall_windows);
+    bool none =
+            p->prefer.n_comm == 0 && p->prefer.n_slot == 0 && p->avoid.n_comm == 0 && p->avoid.n_slot == 0;
+    if (none && !atomic_load(&s->has_lists))
+        return 0; /* nothing to say, and the lists' page stays untouched */
     /* seqlock: odd while writing; the core copies the lists and retries if the count moved */
+    SlotLists *l = &c->lists[slot];
     atomic_fetch_add_explicit(&s->lists_seq, 1, memory_order_acq_rel);
     atomic_thread_fence(memory_order_release);
-    memcpy(&s->prefer, &p->prefer, sizeof(s->prefer));
-    memcpy(&s->avoid, &p->avoid, sizeof(s->avoid));
+    memcpy(&l->prefer, &p->prefer, sizeof(l->prefer));
+    memcpy(&l->avoid, &p->avoid, sizeof(l->avoid));
     atomic_fetch_add_explicit(&s->lists_seq, 1, memory_order_release);
+    atomic_store_explicit(&s->has_lists, true, memory_order_release);
     return 0;
 }
 
@@ -530,6 +533,8 @@ bool memctl_core_next_event(MemctlCore *c, MemctlCoreEvent *ret)
         Slot *s = &c->slots[ret->slot];
         slot_reset(s);
         atomic_store(&s->state, SLOT_FREE);
+        if ((size_t)ret->slot < c->free_hint)
+            c->free_hint = (size_t)ret->slot;
     }
     return true;
 }

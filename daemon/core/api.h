@@ -27,8 +27,6 @@ typedef struct {
     size_t max_groups;
     size_t max_procs;
     MemctlProgressConfig progress;
-    uint64_t psi_stall_usec; /* group PSI trigger: "full <stall> <window>" */
-    uint64_t psi_window_usec;
     MemctlHostConfig host;        /* the host guard */
     uint64_t host_psi_stall_usec; /* host PSI trigger that arms it: "some <stall> <window>" */
     uint64_t host_psi_window_usec;

@@ -171,7 +171,7 @@ void memctl_core_host_victim_done(MemctlCore *c)
 int memctl_core_host_pick(MemctlCore *c, int parent, const bool *skip)
 {
     size_t n = 0;
-    for (size_t j = 0; j < c->cfg.max_groups; j++) {
+    for (size_t j = 0; j < memctl_core_slots_used(c); j++) {
         Slot *s = &c->slots[j];
         if (atomic_load(&s->state) != SLOT_ACTIVE || s->parent != parent || skip[j])
             continue;

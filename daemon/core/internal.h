@@ -12,6 +12,7 @@
 
 #include "daemon/core/api.h"
 #include "daemon/core/ring.h"
+#include "daemon/core/wdmap.h"
 #include "kernel/pidfd.h"
 #include "policy/episode.h"
 
@@ -22,7 +23,7 @@
 #define CORE_ALERT_INTERVAL_USEC 1000000
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
-enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_TRIGGER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER, K_HOST_WATCH };
+enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER, K_HOST_WATCH };
 enum { CAUSE_EVENT, CAUSE_TICK, CAUSE_PRESSURE };
 
 /*
@@ -52,20 +53,23 @@ typedef struct {
 } Victim;
 
 typedef struct {
+    MemctlCoreMatch prefer, avoid;
+} SlotLists;
+
+typedef struct {
     _Atomic int state;
-    char name[MEMCTL_GROUP_NAME_MAX + 1];
-    char path[CORE_PATH_MAX];    /* absolute cgroup directory */
-    char relpath[CORE_PATH_MAX]; /* as /proc/<pid>/cgroup shows it: "/memctl.slice/g" */
+    char path[CORE_PATH_MAX]; /* absolute cgroup directory; past the mount (MemctlCore.mount_len), as
+                               * /proc/<pid>/cgroup shows it: "/memctl.slice/g" */
+    const char *name;         /* memctl's name for it: the end of path */
     int parent;
-    int fd_events, fd_current, fd_stat, fd_pressure, fd_trigger, fd_procs, fd_kill, fd_swap, fd_swap_max,
-            fd_cgevents;
+    int fd_events, fd_current, fd_stat, fd_pressure, fd_procs, fd_kill, fd_swap, fd_swap_max, fd_cgevents;
     _Atomic uint64_t high, max;
     _Atomic bool oom_group;
     _Atomic bool critical; /* a registered critical group: nothing in its subtree is a victim */
     _Atomic uint32_t priority, stall_budget_pct, stall_windows;
     _Atomic uint64_t prot_min, prot_low;
-    _Atomic uint32_t lists_seq; /* seqlock over prefer/avoid: odd while the GLib side writes */
-    MemctlCoreMatch prefer, avoid;
+    _Atomic bool has_lists;     /* MemctlCore.lists[slot] was written for this group */
+    _Atomic uint32_t lists_seq; /* seqlock over them: odd while the GLib side writes */
 
     /* core-private */
     int wd_events, wd_cgevents;
@@ -86,9 +90,17 @@ typedef struct {
 struct MemctlCore {
     MemctlCoreConfig cfg;
     char mount[CORE_PATH_MAX];
+    size_t mount_len;
     char proc_root[64];
     char sys_root[64];
+    /* cfg.max_groups slots, of which the first n_slots have been used (the rest are untouched pages:
+     * never resident, never read); free_hint: no free slot below it (the main thread's) */
     Slot *slots;
+    _Atomic size_t n_slots;
+    size_t free_hint;
+    /* each slot's prefer/avoid lists, apart: written (and so resident) only for groups that have
+     * some, read only when the slot's has_lists says so */
+    SlotLists *lists;
     MemctlCandidate *cands;
     int32_t *cand_slot;
     int32_t *pids;
@@ -96,6 +108,7 @@ struct MemctlCore {
     char *buf;
     size_t buf_size;
     int epfd, ifd, tfd, host_psi_fd;
+    MemctlWdMap *watches; /* ifd's watch descriptors: slot × 2, + 1 for cgroup.events */
     MemctlRing *cmds, *events;
     _Atomic uint32_t pending; /* CMD_PING, CMD_WEDGE */
     pthread_t thread;
@@ -131,12 +144,19 @@ struct MemctlCore {
     bool *gskip;
 };
 
+/* The slots in use or used once: loops over groups stop there. */
+static inline size_t memctl_core_slots_used(const MemctlCore *c)
+{
+    return atomic_load(&c->n_slots);
+}
+
 /* loop.c: the thread's entry point. */
 void *memctl_core_main(void *arg);
 
 /* io.c: the small reads and writes of the core thread. */
-/* Reads a slot's memory.current, memory.stat, memory.swap.current and memory.pressure. */
-int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret);
+/* Reads a slot's memory.current (unless the caller read it just now: current), memory.stat,
+ * memory.swap.current and memory.pressure. */
+int memctl_core_slot_sample(MemctlCore *c, Slot *s, const uint64_t *current, MemctlProgressSample *ret);
 /* True if slot j or an ancestor is registered critical. */
 bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j);
 /* Makes a timerfd fire every period_usec (0: disarms it); 0 or -errno. */
@@ -152,7 +172,10 @@ void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause);
 void memctl_core_slot_alert(MemctlCore *c, size_t i, int level); /* 0: "high", 1: "stall" */
 void memctl_core_slot_events_changed(MemctlCore *c, size_t i);   /* memory.events.local */
 void memctl_core_slot_cgevents_changed(MemctlCore *c, size_t i); /* cgroup.events */
-void memctl_core_slot_commands(MemctlCore *c, size_t i);         /* the slot's CMD_* bits */
+/* Forgets slot i's watch on memory.events.local (which 0) or cgroup.events (1); kernel_removed: the
+ * kernel dropped it (IN_IGNORED), so it is not removed again. */
+void memctl_core_slot_unwatch(MemctlCore *c, size_t i, int which, bool kernel_removed);
+void memctl_core_slot_commands(MemctlCore *c, size_t i); /* the slot's CMD_* bits */
 void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now);
 
 /* kill.c: victims. Kills in slot i (its policy's way, or all of it); 0 or -errno (-ESRCH: no eligible

@@ -46,11 +46,11 @@ static uint64_t slot_reclaimable(MemctlCore *c, Slot *s, uint64_t swap_current)
     return memctl_reclaim_could_free(&in);
 }
 
-int memctl_core_slot_sample(MemctlCore *c, Slot *s, MemctlProgressSample *ret)
+int memctl_core_slot_sample(MemctlCore *c, Slot *s, const uint64_t *current, MemctlProgressSample *ret)
 {
     MemctlProgressSample x = {
             .t_usec = memctl_now_usec(), .high = atomic_load(&s->high), .reclaimable = UINT64_MAX};
-    int r = memctl_sample_read_u64(s->fd_current, &x.current);
+    int r = current ? (x.current = *current, 0) : memctl_sample_read_u64(s->fd_current, &x.current);
     if (r < 0)
         return r;
     if (s->fd_swap >= 0)
@@ -97,7 +97,7 @@ void memctl_core_window_timer(MemctlCore *c, bool on)
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err)
 {
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_ERROR, .slot = slot, .error = err};
-    if (slot >= 0)
+    if (slot >= 0 && c->slots[slot].name)
         memctl_str_copy(e.group, sizeof(e.group), c->slots[slot].name);
     memctl_str_copy(e.what, sizeof(e.what), what);
     e.t_event_usec = memctl_realtime_usec();

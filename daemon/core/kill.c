@@ -40,19 +40,21 @@ static bool pid_is_critical(MemctlCore *c, int32_t pid)
 }
 
 /* A consistent copy of slot i's prefer/avoid lists (seqlock: the GLib side may be writing). */
-static void read_lists(Slot *s, MemctlCoreMatch *ret_prefer, MemctlCoreMatch *ret_avoid)
+static void read_lists(MemctlCore *c, size_t i, MemctlCoreMatch *ret_prefer, MemctlCoreMatch *ret_avoid)
 {
-    for (int tries = 0; tries < 64; tries++) {
+    Slot *s = &c->slots[i];
+    const SlotLists *l = &c->lists[i];
+    for (int tries = 0; tries < 64 && atomic_load_explicit(&s->has_lists, memory_order_acquire); tries++) {
         uint32_t seq = atomic_load_explicit(&s->lists_seq, memory_order_acquire);
         if (seq & 1)
             continue;
-        memcpy(ret_prefer, &s->prefer, sizeof(*ret_prefer));
-        memcpy(ret_avoid, &s->avoid, sizeof(*ret_avoid));
+        memcpy(ret_prefer, &l->prefer, sizeof(*ret_prefer));
+        memcpy(ret_avoid, &l->avoid, sizeof(*ret_avoid));
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&s->lists_seq, memory_order_relaxed) == seq)
             return;
     }
-    memset(ret_prefer, 0, sizeof(*ret_prefer)); /* a writer that never finishes: no preferences */
+    memset(ret_prefer, 0, sizeof(*ret_prefer)); /* none, or a writer that never finishes: no preferences */
     memset(ret_avoid, 0, sizeof(*ret_avoid));
 }
 
@@ -74,8 +76,8 @@ static size_t collect_candidates(MemctlCore *c, size_t i)
 {
     size_t n = 0;
     MemctlCoreMatch prefer, avoid;
-    read_lists(&c->slots[i], &prefer, &avoid);
-    for (size_t j = 0; j < c->cfg.max_groups && n < c->cfg.max_procs; j++) {
+    read_lists(c, i, &prefer, &avoid);
+    for (size_t j = 0; j < memctl_core_slots_used(c) && n < c->cfg.max_procs; j++) {
         Slot *s = &c->slots[j];
         if (atomic_load(&s->state) != SLOT_ACTIVE || !slot_in_subtree(c, j, i))
             continue;
@@ -119,7 +121,7 @@ static bool pid_in_slot(MemctlCore *c, int32_t pid, size_t j, bool subtree)
     size_t len;
     if (memctl_cgpath_membership(c->buf, &p, &len) < 0)
         return false;
-    const char *rel = c->slots[j].relpath;
+    const char *rel = c->slots[j].path + c->mount_len;
     return subtree ? memctl_cgpath_within(p, len, rel) : len == strlen(rel) && memcmp(p, rel, len) == 0;
 }
 
@@ -395,7 +397,7 @@ void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict)
     /* whatever happens, the next decision needs fresh evidence (the stall seen in this episode stands) */
     c->host_state = (MemctlHostState){.stall_seen = c->host_state.stall_seen};
     bool *skip = c->gskip; /* groups found without an eligible victim during this decision */
-    memset(skip, 0, c->cfg.max_groups * sizeof(*skip));
+    memset(skip, 0, memctl_core_slots_used(c) * sizeof(*skip));
     for (int attempt = 0; attempt < 8; attempt++) {
         int i = memctl_core_host_pick(c, -1, skip);
         if (i < 0)
@@ -404,7 +406,7 @@ void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict)
             i = child;
         Slot *s = &c->slots[i];
         MemctlProgressSample x;
-        bool sampled = memctl_core_slot_sample(c, s, &x) == 0;
+        bool sampled = memctl_core_slot_sample(c, s, NULL, &x) == 0;
         memctl_episode_set_origin(&s->ep, sampled ? &x : NULL, c->host_t_rt, c->host_t_mono,
                                   &c->host_fig.progress);
         int r = memctl_core_slot_kill(c, (size_t)i, memctl_host_verdict_name(verdict), false);

@@ -44,16 +44,22 @@ static void handle_inotify(MemctlCore *c)
             return;
         for (char *p = buf; p < buf + n;) {
             struct inotify_event *ev = (struct inotify_event *)p;
-            for (size_t i = 0; i < c->cfg.max_groups; i++) {
-                Slot *s = &c->slots[i];
-                if (atomic_load(&s->state) != SLOT_ACTIVE)
-                    continue;
-                if (ev->wd == s->wd_events)
-                    memctl_core_slot_events_changed(c, i);
-                else if (ev->wd == s->wd_cgevents)
-                    memctl_core_slot_cgevents_changed(c, i);
-            }
             p += sizeof(*ev) + ev->len;
+            int32_t v = memctl_wdmap_get(c->watches, ev->wd);
+            if (v < 0 || (size_t)v / 2 >= memctl_core_slots_used(c))
+                continue;
+            size_t i = (size_t)v / 2;
+            int which = v % 2;
+            if (ev->mask & IN_IGNORED) { /* the file is gone (the cgroup with it), and so is the watch */
+                memctl_core_slot_unwatch(c, i, which, true);
+                continue;
+            }
+            if (atomic_load(&c->slots[i].state) != SLOT_ACTIVE)
+                continue;
+            if (which == 0)
+                memctl_core_slot_events_changed(c, i);
+            else
+                memctl_core_slot_cgevents_changed(c, i);
         }
     }
 }
@@ -64,7 +70,7 @@ static void handle_tick(MemctlCore *c)
     (void)!read(c->tfd, &expirations, sizeof(expirations));
     bool any = false;
     uint64_t now = memctl_now_usec();
-    for (size_t i = 0; i < c->cfg.max_groups; i++) {
+    for (size_t i = 0, n = memctl_core_slots_used(c); i < n; i++) {
         if (atomic_load(&c->slots[i].state) != SLOT_ACTIVE)
             continue;
         memctl_core_slot_tick(c, i, now);
@@ -76,7 +82,7 @@ static void handle_tick(MemctlCore *c)
 
 static void handle_host_pressure(MemctlCore *c)
 {
-    for (size_t i = 0; i < c->cfg.max_groups; i++)
+    for (size_t i = 0, n = memctl_core_slots_used(c); i < n; i++)
         if (atomic_load(&c->slots[i].state) == SLOT_ACTIVE)
             memctl_core_slot_check(c, i, MEMCTL_EPISODE_PRESSURE);
     if (memctl_core_host_pressure(c))
@@ -122,12 +128,6 @@ void *memctl_core_main(void *arg)
                 break;
             case K_TIMER:
                 handle_tick(c);
-                break;
-            case K_TRIGGER:
-                if (idx < c->cfg.max_groups && atomic_load(&c->slots[idx].state) == SLOT_ACTIVE) {
-                    memctl_core_slot_alert(c, idx, 1);
-                    memctl_core_slot_check(c, idx, MEMCTL_EPISODE_PRESSURE);
-                }
                 break;
             case K_PIDFD:
                 if (idx < c->cfg.max_groups && c->slots[idx].ep.victim)

@@ -65,17 +65,26 @@ void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause)
     if (!memctl_episode_wants_sample(&s->ep, cause, high))
         return;
     MemctlProgressConfig pc = slot_progress_config(c, s);
-    /* An event between windows: memory.current alone says whether the rest is worth reading. */
-    if (s->ep.sampling && cause != MEMCTL_EPISODE_TICK &&
-        (memctl_sample_read_u64(s->fd_current, &current) < 0 ||
-         !memctl_episode_event_needs_sample(&s->ep, cause, current, high, &pc)))
+    /* Outside the windows memory.current alone says whether the rest is worth reading: a group under
+     * high has no episode to start (a host PSI event checks every group), and between windows only
+     * an overage past what reclaim could ever free is news. */
+    bool window = s->ep.sampling && cause == MEMCTL_EPISODE_TICK;
+    if (!window && (memctl_sample_read_u64(s->fd_current, &current) < 0 ||
+                    (s->ep.sampling ? !memctl_episode_event_needs_sample(&s->ep, cause, current, high, &pc)
+                                    : current <= high)))
         return;
     MemctlProgressSample x;
-    if (memctl_core_slot_sample(c, s, &x) < 0)
+    if (memctl_core_slot_sample(c, s, window ? NULL : &current, &x) < 0)
         return;
     const char *reason = NULL;
     bool was_sampling = s->ep.sampling;
-    switch (memctl_episode_decide(&s->ep, cause, &x, memctl_realtime_usec(), &pc, c->page_size, &reason)) {
+    MemctlEpisodeAction a =
+            memctl_episode_decide(&s->ep, cause, &x, memctl_realtime_usec(), &pc, c->page_size, &reason);
+    /* The stall alert comes from the window's own measure (memory.pressure "full" over the window),
+     * not from a PSI trigger per group: each costs a kernel thread (docs/BENCHMARKS.md, scale). */
+    if (cause == MEMCTL_EPISODE_TICK && was_sampling && s->ep.figures.stall_pct >= pc.stall_budget_pct)
+        memctl_core_slot_alert(c, i, 1);
+    switch (a) {
     case MEMCTL_EPISODE_START:
         memctl_core_window_timer(c, true);
         memctl_core_slot_alert(c, i, 0);
@@ -160,11 +169,11 @@ static void slot_register(MemctlCore *c, size_t i)
     s->wd_cgevents = inotify_add_watch(c->ifd, p, IN_MODIFY);
     if (s->wd_events < 0 || s->wd_cgevents < 0)
         memctl_core_emit_error(c, (int)i, "inotify_add_watch", -errno);
-    if (s->fd_trigger >= 0) {
-        struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = ((uint64_t)K_TRIGGER << 32) | i};
-        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, s->fd_trigger, &ev) < 0)
-            memctl_core_emit_error(c, (int)i, "epoll_ctl psi trigger", -errno);
-    }
+    /* cannot be full: two watches per slot */
+    if (s->wd_events > 0)
+        (void)memctl_wdmap_put(c->watches, s->wd_events, (int32_t)(i * 2));
+    if (s->wd_cgevents > 0)
+        (void)memctl_wdmap_put(c->watches, s->wd_cgevents, (int32_t)(i * 2 + 1));
     if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) > 0) {
         uint64_t ev[_EV_COUNT];
         slot_note_events(s, c->buf, ev);
@@ -175,16 +184,26 @@ static void slot_register(MemctlCore *c, size_t i)
     memctl_core_slot_check(c, i, MEMCTL_EPISODE_EVENT); /* an adopted group may be over high already */
 }
 
+/* Forgets one of slot i's watches (its wd, `which` 0 for memory.events.local, 1 for cgroup.events),
+ * and removes it from inotify unless the kernel did (the file is gone: IN_IGNORED). */
+void memctl_core_slot_unwatch(MemctlCore *c, size_t i, int which, bool kernel_removed)
+{
+    Slot *s = &c->slots[i];
+    int *wd = which == 0 ? &s->wd_events : &s->wd_cgevents;
+    if (*wd < 0)
+        return;
+    if (memctl_wdmap_get(c->watches, *wd) == (int32_t)(i * 2 + (size_t)which))
+        (void)memctl_wdmap_remove(c->watches, *wd);
+    if (!kernel_removed)
+        inotify_rm_watch(c->ifd, *wd);
+    *wd = -1;
+}
+
 static void slot_unregister(MemctlCore *c, size_t i)
 {
     Slot *s = &c->slots[i];
-    if (s->wd_events >= 0)
-        inotify_rm_watch(c->ifd, s->wd_events);
-    if (s->wd_cgevents >= 0 && s->wd_cgevents != s->wd_events)
-        inotify_rm_watch(c->ifd, s->wd_cgevents);
-    s->wd_events = s->wd_cgevents = -1;
-    if (s->fd_trigger >= 0)
-        epoll_ctl(c->epfd, EPOLL_CTL_DEL, s->fd_trigger, NULL);
+    memctl_core_slot_unwatch(c, i, 0, false);
+    memctl_core_slot_unwatch(c, i, 1, false);
     if (s->ep.victim)
         memctl_core_victim_finish(c, i, false);
     memctl_episode_init(&s->ep);
@@ -205,7 +224,7 @@ static void manual_kill(MemctlCore *c, size_t i, bool group)
         return;
     }
     MemctlProgressSample x;
-    bool sampled = memctl_core_slot_sample(c, s, &x) == 0;
+    bool sampled = memctl_core_slot_sample(c, s, NULL, &x) == 0;
     memctl_episode_set_origin(&s->ep, sampled ? &x : NULL, memctl_realtime_usec(), memctl_now_usec(), NULL);
     s->manual_next = req; /* taken by the victim chosen now (victim_begin) */
     int r = memctl_core_slot_kill(c, i, "manual", group);

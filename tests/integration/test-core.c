@@ -385,6 +385,73 @@ static void test_adopt(void)
     cgtest_remove_tree(root);
 }
 
+/* Kernel threads named psimon: the kernel's PSI trigger pollers (on 6.1, one per cgroup with a trigger). */
+static guint psimon_threads(void)
+{
+    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+    guint n = 0;
+    for (const char *e; d && (e = g_dir_read_name(d));) {
+        g_autofree char *path = g_strdup_printf("/proc/%s/comm", e);
+        g_autofree char *comm = NULL;
+        if (g_ascii_isdigit(e[0]) && g_file_get_contents(path, &comm, NULL, NULL) &&
+            g_str_has_prefix(comm, "psimon"))
+            n++;
+    }
+    return n;
+}
+
+static bool log_says(const DaemonTest *d, const char *needle)
+{
+    g_autofree char *log = NULL;
+    return g_file_get_contents(d->log, &log, NULL, NULL) && strstr(log, needle);
+}
+
+/*
+ * Adoption of many groups, flat (no group has children: none is listed, cgroup.stat says so) and
+ * nested (then every group is listed), and what each costs the kernel: no PSI trigger, so no kernel
+ * thread, per group (docs/BENCHMARKS.md, scale). A hog in the last group adopted is killed by memctld.
+ */
+static void test_adopt_many(void)
+{
+    enum { N = 40 };
+    g_autofree char *root = cgtest_root_new("memctl-adopt-many");
+    g_autofree char *last = NULL;
+    for (int i = 0; i < N; i++) {
+        g_autofree char *name = g_strdup_printf("g%02d", i);
+        g_free(last);
+        last = cgtest_mkdir(root, name);
+        g_assert_cmpint(cgtest_write(last, "memory.max", "134217728"), ==, 0);
+        g_assert_cmpint(cgtest_write(last, "memory.high", "125829120"), ==, 0);
+    }
+    guint psimon_before = psimon_threads();
+    DaemonTest d;
+    const char *args[] = {NULL};
+    daemontest_start(&d, root, args);
+    g_autofree char *said = g_strdup_printf("%u group(s) (%u adopted)", N, N);
+    g_assert_true(log_says(&d, said));
+    /* the host's trigger may start one (the root's psimon); no group adds its own */
+    g_assert_cmpuint(psimon_threads(), <=, psimon_before + 1);
+    hog_until_killed(&d, last, "anon");
+    g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"g39\"", "\"type\":\"kill\""));
+    daemontest_stop(&d);
+
+    /* nested: n/c below n; both adopted, with the rest */
+    g_autofree char *n = cgtest_mkdir(root, "n");
+    g_assert_cmpint(cgtest_write(n, "cgroup.subtree_control", "+memory"), ==, 0);
+    g_autofree char *c = cgtest_mkdir(n, "c");
+    g_assert_cmpint(cgtest_write(c, "memory.max", "134217728"), ==, 0);
+    g_assert_cmpint(cgtest_write(c, "memory.high", "125829120"), ==, 0);
+    daemontest_start(&d, root, args);
+    g_free(said);
+    said = g_strdup_printf("%u group(s) (%u adopted)", N + 2, N + 2);
+    g_assert_true(log_says(&d, said));
+    hog_until_killed(&d, c, "anon");
+    g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"n\\/c\"" /* json-c escapes the slash */,
+                                            "\"type\":\"kill\""));
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
 static char proc_state(pid_t pid)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
@@ -476,6 +543,7 @@ int main(int argc, char **argv)
     g_test_add_func("/core/core-without-main-loop", test_core_without_main_loop);
     g_test_add_func("/core/kernel-oom-recorded", test_kernel_oom_recorded);
     g_test_add_func("/core/adopt", test_adopt);
+    g_test_add_func("/core/adopt-many", test_adopt_many);
     g_test_add_func("/core/livelock", test_livelock);
     return g_test_run();
 }
