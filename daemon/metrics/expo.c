@@ -76,6 +76,21 @@ void memctl_expo_family(MemctlExpo *x, const char *name, MemctlExpoType type, co
     }
 }
 
+/* A label value: \\, " and newline escaped; the runs between them appended whole. */
+static void expo_append_label_value(GString *out, const char *s)
+{
+    for (;;) {
+        size_t run = strcspn(s, "\\\"\n");
+        g_string_append_len(out, s, (gssize)run);
+        s += run;
+        if (!*s)
+            return;
+        g_string_append(out, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n");
+        s++;
+    }
+}
+
+/* No printf on this path: a scrape of 1,000 groups formats 18,000 samples. */
 static void expo_append_labels(MemctlExpo *x, const char *const *labels, const char *extra_key,
                                const char *extra_value)
 {
@@ -85,23 +100,41 @@ static void expo_append_labels(MemctlExpo *x, const char *const *labels, const c
     g_string_append_c(x->out, '{');
     bool first = true;
     for (const char *const *l = labels; l && l[0] && l[1]; l += 2) {
-        g_string_append_printf(x->out, "%s%s=\"", first ? "" : ",", l[0]);
-        for (const char *s = l[1]; *s; s++) {
-            if (*s == '\\')
-                g_string_append(x->out, "\\\\");
-            else if (*s == '"')
-                g_string_append(x->out, "\\\"");
-            else if (*s == '\n')
-                g_string_append(x->out, "\\n");
-            else
-                g_string_append_c(x->out, *s);
-        }
+        if (!first)
+            g_string_append_c(x->out, ',');
+        g_string_append(x->out, l[0]);
+        g_string_append(x->out, "=\"");
+        expo_append_label_value(x->out, l[1]);
         g_string_append_c(x->out, '"');
         first = false;
     }
-    if (extra_key)
-        g_string_append_printf(x->out, "%s%s=\"%s\"", first ? "" : ",", extra_key, extra_value);
+    if (extra_key) {
+        if (!first)
+            g_string_append_c(x->out, ',');
+        g_string_append(x->out, extra_key);
+        g_string_append(x->out, "=\"");
+        g_string_append(x->out, extra_value);
+        g_string_append_c(x->out, '"');
+    }
     g_string_append_c(x->out, '}');
+}
+
+/* v in decimal, at the end of buf. */
+static const char *expo_u64_str(char buf[static 24], uint64_t v)
+{
+    char *p = buf + 23;
+    *p = '\0';
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    return p;
+}
+
+static void expo_append_u64_line(GString *out, uint64_t v)
+{
+    char buf[24];
+    g_string_append(out, expo_u64_str(buf, v));
+    g_string_append_c(out, '\n');
 }
 
 /* The shortest of %.15g and %.17g that reads back as v: "0.0025", not "0.0025000000000000001". */
@@ -140,7 +173,27 @@ void memctl_expo_u64(MemctlExpo *x, const char *const *labels, uint64_t value)
     if (value == UINT64_MAX)
         g_string_append(x->out, "+Inf\n");
     else
-        g_string_append_printf(x->out, "%" G_GUINT64_FORMAT "\n", value);
+        expo_append_u64_line(x->out, value);
+}
+
+void memctl_expo_usec(MemctlExpo *x, const char *const *labels, uint64_t usec)
+{
+    expo_sample_start(x, expo_sample_suffix(x), labels, NULL, NULL);
+    char buf[24];
+    g_string_append(x->out, expo_u64_str(buf, usec / 1000000));
+    /* the microseconds as a fraction without its trailing zeros: "12.0345", "3" */
+    uint64_t f = usec % 1000000;
+    if (f) {
+        int digits = 6;
+        for (; f % 10 == 0; digits--)
+            f /= 10;
+        char frac[8] = {'.'};
+        for (int k = digits; k > 0; k--, f /= 10)
+            frac[k] = (char)('0' + f % 10);
+        frac[digits + 1] = '\0';
+        g_string_append(x->out, frac);
+    }
+    g_string_append_c(x->out, '\n');
 }
 
 void memctl_expo_double(MemctlExpo *x, const char *const *labels, double value)
@@ -163,10 +216,10 @@ void memctl_expo_histogram(MemctlExpo *x, const char *const *labels, const doubl
         if (i < n && expo_openmetrics(x) && !strpbrk(le, ".eE"))
             g_strlcat(le, ".0", sizeof(le));
         expo_sample_start(x, "_bucket", labels, "le", i < n ? le : "+Inf");
-        g_string_append_printf(x->out, "%" G_GUINT64_FORMAT "\n", cumulative);
+        expo_append_u64_line(x->out, cumulative);
     }
     expo_sample_start(x, "_count", labels, NULL, NULL);
-    g_string_append_printf(x->out, "%" G_GUINT64_FORMAT "\n", cumulative);
+    expo_append_u64_line(x->out, cumulative);
     expo_sample_start(x, "_sum", labels, NULL, NULL);
     expo_append_double(x->out, sum);
     g_string_append_c(x->out, '\n');

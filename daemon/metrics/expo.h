@@ -42,6 +42,8 @@ void memctl_expo_family(MemctlExpo *x, const char *name, MemctlExpoType type, co
 /* One sample of the current family (gauge, counter or info); +Inf for UINT64_MAX via _inf. */
 void memctl_expo_u64(MemctlExpo *x, const char *const *labels, uint64_t value);
 void memctl_expo_double(MemctlExpo *x, const char *const *labels, double value);
+/* A duration in seconds, exactly, from microseconds: "12.0345" (no float formatting). */
+void memctl_expo_usec(MemctlExpo *x, const char *const *labels, uint64_t usec);
 
 /*
  * One histogram of the current family: n upper bounds (ascending, without +Inf), counts[i] the

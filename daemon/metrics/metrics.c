@@ -234,10 +234,10 @@ static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot
                        "one task, full = all non-idle tasks at once.");
     for (i = 0; i < n; i++)
         if (gs[i].ok && gs[i].has_pressure) {
-            memctl_expo_double(x, (const char *[]){"group", gs[i].g->name, "kind", "some", NULL},
-                               gs[i].some_usec / 1e6);
-            memctl_expo_double(x, (const char *[]){"group", gs[i].g->name, "kind", "full", NULL},
-                               gs[i].full_usec / 1e6);
+            memctl_expo_usec(x, (const char *[]){"group", gs[i].g->name, "kind", "some", NULL},
+                             gs[i].some_usec);
+            memctl_expo_usec(x, (const char *[]){"group", gs[i].g->name, "kind", "full", NULL},
+                             gs[i].full_usec);
         }
     metrics_group_family(x, gs, n, "memctl_kernel_oom_kills", MEMCTL_EXPO_COUNTER,
                          "Processes the kernel's OOM killer killed in the group while memctld watched.",

@@ -83,6 +83,29 @@ static void test_gauges_units_info(void)
                     "memctl_host_memory_total_bytes 1000000000000001\n");
 }
 
+/* Numbers without printf: every digit of a u64, and microseconds as exact seconds. */
+static void test_numbers(void)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    MemctlExpo x;
+    memctl_expo_init(&x, MEMCTL_EXPO_PROMETHEUS, out);
+    memctl_expo_family(&x, "n", MEMCTL_EXPO_GAUGE, "n");
+    const uint64_t u[] = {0, 7, 10, 1234567890, UINT64_MAX - 1};
+    for (size_t i = 0; i < G_N_ELEMENTS(u); i++)
+        memctl_expo_u64(&x, NULL, u[i]);
+    memctl_expo_family(&x, "s_seconds", MEMCTL_EXPO_COUNTER, "s");
+    const uint64_t us[] = {0, 1, 10, 999999, 1000000, 3000000, 12034500, 123456789012};
+    for (size_t i = 0; i < G_N_ELEMENTS(us); i++)
+        memctl_expo_usec(&x, (const char *[]){"k", "v", NULL}, us[i]);
+    g_assert_cmpstr(out->str, ==,
+                    "# HELP n n\n# TYPE n gauge\nn 0\nn 7\nn 10\nn 1234567890\nn 18446744073709551614\n"
+                    "# HELP s_seconds_total s\n# TYPE s_seconds_total counter\n"
+                    "s_seconds_total{k=\"v\"} 0\ns_seconds_total{k=\"v\"} 0.000001\n"
+                    "s_seconds_total{k=\"v\"} 0.00001\ns_seconds_total{k=\"v\"} 0.999999\n"
+                    "s_seconds_total{k=\"v\"} 1\ns_seconds_total{k=\"v\"} 3\n"
+                    "s_seconds_total{k=\"v\"} 12.0345\ns_seconds_total{k=\"v\"} 123456.789012\n");
+}
+
 static void test_histogram(void)
 {
     static const double bounds[] = {0.01, 1};
@@ -159,6 +182,7 @@ int main(int argc, char **argv)
     g_test_add_func("/expo/counter-openmetrics", test_counter_openmetrics);
     g_test_add_func("/expo/label-escaping", test_label_escaping);
     g_test_add_func("/expo/gauges-units-info", test_gauges_units_info);
+    g_test_add_func("/expo/numbers", test_numbers);
     g_test_add_func("/expo/histogram", test_histogram);
     g_test_add_func("/expo/negotiate", test_negotiate);
     return g_test_run();
