@@ -69,6 +69,54 @@ int memctl_memlock_code(uint64_t *ret_bytes)
     return 0;
 }
 
+typedef struct {
+    uint64_t page, bytes;
+    const char *const *libs;
+} ReleaseCtx;
+
+static bool listed(const char *name, const char *const *libs)
+{
+    const char *base = name ? strrchr(name, '/') : NULL;
+    base = base ? base + 1 : name;
+    for (const char *const *l = libs; base && *l; l++)
+        if (strncmp(base, *l, strlen(*l)) == 0 && base[strlen(*l)] == '.')
+            return true;
+    return false;
+}
+
+static int release_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    ReleaseCtx *ctx = data;
+    if (!listed(info->dlpi_name, ctx->libs))
+        return 0;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        /* Never written (no PF_W: not the relocated data, nor RELRO, which lies in the writable
+         * segment): its pages are the file's own, and a later access reads them back unchanged. */
+        if (ph->p_type != PT_LOAD || ph->p_memsz == 0 || (ph->p_flags & PF_W))
+            continue;
+        uintptr_t start = (uintptr_t)(info->dlpi_addr + ph->p_vaddr);
+        uintptr_t end = start + ph->p_memsz;
+        /* whole pages only: a page shared with a neighbouring segment stays */
+        start = (start + ctx->page - 1) & ~(uintptr_t)(ctx->page - 1);
+        end &= ~(uintptr_t)(ctx->page - 1);
+        if (end <= start)
+            continue;
+        if (munlock((void *)start, end - start) == 0 &&
+            madvise((void *)start, end - start, MADV_DONTNEED) == 0)
+            ctx->bytes += end - start;
+    }
+    return 0;
+}
+
+uint64_t memctl_memlock_release(const char *const *libs)
+{
+    ReleaseCtx ctx = {.page = (uint64_t)sysconf(_SC_PAGESIZE), .libs = libs};
+    dl_iterate_phdr(release_object, &ctx);
+    return ctx.bytes;
+}
+
 void memctl_prefault(void *p, size_t n)
 {
     volatile char *b = p;

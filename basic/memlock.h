@@ -19,6 +19,12 @@ int memctl_memlock_all(void);
  * loader: the core thread runs only their code. Returns 0 and the bytes locked, or -errno. */
 int memctl_memlock_code(uint64_t *ret_bytes);
 
+/* Unlocks the read-only segments (code, constants) of the loaded libraries named in libs (NULL-ended
+ * sonames without their version: "libgnutls" for libgnutls.so.30) and drops them from this process's
+ * pages: libraries it loads and never calls, whose initialisers touched them at start. They stay in
+ * the page cache; a later call would read them back. Returns the bytes released. */
+uint64_t memctl_memlock_release(const char *const *libs);
+
 /* Writes each page of [p, p + n) with what it holds: memory from calloc() is mapped but not there until it
  * is touched, and the core must never fault a page in under pressure. */
 void memctl_prefault(void *p, size_t n);

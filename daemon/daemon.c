@@ -387,6 +387,16 @@ int memctl_daemon_new(const MemctlOptions *o, MemctlPolicy *policy, MemctlDaemon
     uint64_t wd_usec = 0;
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
         d->sources[d->n_sources++] = g_timeout_add((guint)(wd_usec / 2000), on_watchdog, d);
+    /* Libraries loaded for others' sake whose initialisers touched (and so locked) their pages:
+     * libmicrohttpd's TLS stack (memctld serves plain HTTP on loopback), libsystemd's journal
+     * compression and crypto, and GIO's mount table and SELinux labels. Their code is dropped from
+     * memctld's resident memory (docs/ARCHITECTURE.md, "Memory"). */
+    static const char *const unused[] = {
+            "libgnutls",    "libp11-kit", "libnettle", "libhogweed",   "libgmp",  "libtasn1",
+            "libunistring", "libidn2",    "libgcrypt", "libgpg-error", "libzstd", "liblzma",
+            "liblz4",       "libselinux", "libmount",  "libblkid",     NULL};
+    uint64_t released = memctl_memlock_release(unused);
+    g_debug("released %" G_GUINT64_FORMAT " KiB of libraries memctld does not call", released / 1024);
     d->ready = true;
     *ret = g_steal_pointer(&d);
     return 0;
