@@ -47,15 +47,22 @@ static void slot_close(Slot *s)
     memctl_fd_close(&s->v.pidfd);
 }
 
-/* Closes a slot's fds and returns it to SLOT_FREE defaults. */
-static void slot_reset(Slot *s)
+/* SLOT_FREE defaults (no fds) over whatever the slot held: for one never used (calloc's zeros, whose
+ * fds would read as 0, stdin or whatever took its number), or after slot_close(). */
+static void slot_init(Slot *s)
 {
-    slot_close(s);
     memset(s, 0, sizeof(*s));
     s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = -1;
     s->fd_procs = s->fd_kill = s->fd_swap = s->fd_swap_max = s->fd_cgevents = s->v.pidfd = -1;
     s->wd_events = s->wd_cgevents = -1;
     s->parent = -1;
+}
+
+/* Closes a slot's fds and returns it to SLOT_FREE defaults. */
+static void slot_reset(Slot *s)
+{
+    slot_close(s);
+    slot_init(s);
 }
 
 static int open_proc(const MemctlCore *c, const char *leaf)
@@ -219,7 +226,7 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     c->buf = calloc(1, c->buf_size);
     if (!c->slots || !c->lists || !c->cands || !c->cand_slot || !c->pids || !c->pidfds || !c->buf)
         goto fail;
-    /* Everything the core thread uses is there before it runs (the slots: slot_reset() writes them). */
+    /* Everything the core thread uses is there before it runs (each slot: when first used). */
     memctl_prefault(c->cands, cfg->max_procs * sizeof(MemctlCandidate));
     memctl_prefault(c->cand_slot, cfg->max_procs * sizeof(int32_t));
     memctl_prefault(c->pids, cfg->max_procs * sizeof(int32_t));
@@ -362,9 +369,12 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
         return -ENOSPC;
 
     Slot *s = &c->slots[i];
-    slot_reset(s);
-    if (i == used)
+    if (i == used) {
+        slot_init(s);                        /* never used: nothing of its is open */
         atomic_store(&c->n_slots, used + 1); /* written before the core may look at it */
+    } else {
+        slot_reset(s);
+    }
     c->free_hint = i + 1;
     snprintf(s->path, sizeof(s->path), "%s", path);
     s->name = s->path + pl - nl;

@@ -86,7 +86,13 @@ static char *kill_in_base(const char *const *extra)
     g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
     char *rec = daemontest_wait_record(&T.d, 10000, needle, "\"type\":\"kill\"");
-    g_assert_nonnull(rec);
+    if (!rec) { /* what memctld said, and what the kill log holds, name the culprit */
+        g_autofree char *kills = NULL, *log = NULL;
+        (void)g_file_get_contents(T.d.kill_log, &kills, NULL, NULL);
+        (void)g_file_get_contents(T.d.log, &log, NULL, NULL);
+        g_error("no kill record for hog %d; kill log:\n%s\nmemctld:\n%s", pid, kills ? kills : "(none)",
+                log ? log : "(none)");
+    }
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
     return rec;
 }
