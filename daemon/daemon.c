@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
@@ -397,6 +398,9 @@ int memctl_daemon_new(const MemctlOptions *o, MemctlPolicy *policy, MemctlDaemon
             "liblz4",       "libselinux", "libmount",  "libblkid",     NULL};
     uint64_t released = memctl_memlock_release(unused);
     g_debug("released %" G_GUINT64_FORMAT " KiB of libraries memctld does not call", released / 1024);
+    /* And what start-up freed at the top of the heap (pages freed in its middle stay: they are
+     * locked, and MADV_DONTNEED refuses locked pages). */
+    malloc_trim(0);
     d->ready = true;
     *ret = g_steal_pointer(&d);
     return 0;
