@@ -78,6 +78,7 @@ MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, MemctlEpisodeCause c
                                           const MemctlProgressConfig *cfg, uint64_t page_size,
                                           const char **ret_reason)
 {
+    e->window_stalled = false;
     if (!e->sampling) {
         MemctlEpisodeAction a = start(e, x, t_rt);
         return a == MEMCTL_EPISODE_START && knowledge_kill(e, x, cfg, ret_reason) ? MEMCTL_EPISODE_KILL : a;
@@ -98,6 +99,7 @@ MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, MemctlEpisodeCause c
         e->no_victim_said = false;
         return MEMCTL_EPISODE_CALM;
     }
+    e->window_stalled = e->figures.stall_pct >= cfg->stall_budget_pct;
     const char *reason = memctl_verdict_name(e->verdict);
     bool kill = memctl_verdict_is_kill(e->verdict);
     if (!kill && hopeless(e, x, cfg, &reason)) {

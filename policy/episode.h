@@ -39,9 +39,11 @@ typedef enum {
 } MemctlEpisodeAction;
 
 typedef struct {
-    bool sampling;                   /* over high: sampled once per window */
-    bool max_hit;                    /* memory.max was hit since the last decision */
-    bool no_victim_said;             /* "no eligible victim" was reported in this episode */
+    bool sampling;       /* over high: sampled once per window */
+    bool max_hit;        /* memory.max was hit since the last decision */
+    bool no_victim_said; /* "no eligible victim" was reported in this episode */
+    bool window_stalled; /* the last decision was a window whose full stall reached the stall budget:
+                          * the "stall" PressureAlert */
     uint64_t t_over_rt, t_over_mono; /* when it crossed high (the kill record's event time); 0: not */
     MemctlProgressSample last;
     MemctlProgressState progress;

@@ -82,7 +82,7 @@ void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause)
             memctl_episode_decide(&s->ep, cause, &x, memctl_realtime_usec(), &pc, c->page_size, &reason);
     /* The stall alert comes from the window's own measure (memory.pressure "full" over the window),
      * not from a PSI trigger per group: each costs a kernel thread (docs/BENCHMARKS.md, scale). */
-    if (cause == MEMCTL_EPISODE_TICK && was_sampling && s->ep.figures.stall_pct >= pc.stall_budget_pct)
+    if (s->ep.window_stalled)
         memctl_core_slot_alert(c, i, 1);
     switch (a) {
     case MEMCTL_EPISODE_START:

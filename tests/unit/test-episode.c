@@ -332,6 +332,25 @@ static void test_stall_kills(void)
     g_assert_cmpint(n + 1, ==, (int)f.cfg.stall_windows);
 }
 
+/* The "stall" alert: a window whose full stall reached the budget says so; a calmer window, the
+ * crossing, and events between windows do not. */
+static void test_window_stalled(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    go_over(&f);
+    g_assert_false(f.ep.window_stalled);                            /* the crossing: no window measured yet */
+    g_assert_cmpint(window(&f, 0, 4, 45), ==, MEMCTL_EPISODE_NONE); /* 90% of the window */
+    g_assert_true(f.ep.window_stalled);
+    f.x.t_usec += 1000;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
+    g_assert_false(f.ep.window_stalled);
+    g_assert_cmpint(window(&f, 0, 4, 5), ==, MEMCTL_EPISODE_NONE); /* 10% */
+    g_assert_false(f.ep.window_stalled);
+    g_assert_cmpint(window(&f, 0, 4, 30), ==, MEMCTL_EPISODE_NONE); /* 60%: the budget itself */
+    g_assert_true(f.ep.window_stalled);
+}
+
 /* A manual or host kill writes its own evidence into the record's fields. */
 static void test_set_origin(void)
 {
@@ -488,6 +507,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/episode/under-high-nothing", test_under_high_nothing);
     g_test_add_func("/episode/no-high-never-sampled", test_no_high_never_sampled);
+    g_test_add_func("/episode/window-stalled", test_window_stalled);
     g_test_add_func("/episode/start-records-origin", test_start_records_origin);
     g_test_add_func("/episode/no-progress-kills", test_no_progress_kills);
     g_test_add_func("/episode/progress-never-kills", test_progress_never_kills);
