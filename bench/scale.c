@@ -86,22 +86,6 @@ static guint count_dir(const char *path)
     return n;
 }
 
-/* Kernel threads named psimon: the PSI trigger pollers. */
-static guint psimon_threads(void)
-{
-    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
-    guint n = 0;
-    for (const char *e; (e = g_dir_read_name(d));) {
-        if (e[0] < '0' || e[0] > '9')
-            continue;
-        g_autofree char *path = g_strdup_printf("/proc/%s/comm", e);
-        g_autofree char *comm = NULL;
-        if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, "psimon"))
-            n++;
-    }
-    return n;
-}
-
 /* What memctld cannot do faster: open once (and close) the files it keeps open for every group, the
  * nine of the core and the six limits the GLib side reads back. Measured on the same groups, in the
  * same VM, just before memctld starts. */
@@ -139,7 +123,7 @@ static Figures one_size(guint groups, gint idle_s, const char *binary)
         g_assert_cmpint(cgtest_write(dir, "memory.high", "62914560"), ==, 0);
     }
     f.floor_s = open_floor(root, groups);
-    guint psimon_before = psimon_threads();
+    guint psimon_before = cgtest_psimon_threads();
     g_autofree char *a_max = g_strdup_printf("--max-groups=%u", groups + 16);
     g_setenv("MEMCTL_MEMCTLD", binary ? binary : "", TRUE);
     g_setenv("MEMCTL_TEST_READY_SEC", "600", TRUE);
@@ -163,7 +147,7 @@ static Figures one_size(guint groups, gint idle_s, const char *binary)
     f.threads = (guint)status_kb(pid, "Threads");
     g_autofree char *fddir = g_strdup_printf("/proc/%d/fd", pid);
     f.fds = count_dir(fddir);
-    guint psimon_after = psimon_threads();
+    guint psimon_after = cgtest_psimon_threads();
     f.psimon = psimon_after > psimon_before ? psimon_after - psimon_before : 0;
     daemontest_stop(&d);
     cgtest_remove_tree(root);

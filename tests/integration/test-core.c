@@ -385,21 +385,6 @@ static void test_adopt(void)
     cgtest_remove_tree(root);
 }
 
-/* Kernel threads named psimon: the kernel's PSI trigger pollers (on 6.1, one per cgroup with a trigger). */
-static guint psimon_threads(void)
-{
-    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
-    guint n = 0;
-    for (const char *e; d && (e = g_dir_read_name(d));) {
-        g_autofree char *path = g_strdup_printf("/proc/%s/comm", e);
-        g_autofree char *comm = NULL;
-        if (g_ascii_isdigit(e[0]) && g_file_get_contents(path, &comm, NULL, NULL) &&
-            g_str_has_prefix(comm, "psimon"))
-            n++;
-    }
-    return n;
-}
-
 static bool log_says(const DaemonTest *d, const char *needle)
 {
     g_autofree char *log = NULL;
@@ -423,14 +408,14 @@ static void test_adopt_many(void)
         g_assert_cmpint(cgtest_write(last, "memory.max", "134217728"), ==, 0);
         g_assert_cmpint(cgtest_write(last, "memory.high", "125829120"), ==, 0);
     }
-    guint psimon_before = psimon_threads();
+    guint psimon_before = cgtest_psimon_threads();
     DaemonTest d;
     const char *args[] = {NULL};
     daemontest_start(&d, root, args);
     g_autofree char *said = g_strdup_printf("%u group(s) (%u adopted)", N, N);
     g_assert_true(log_says(&d, said));
     /* the host's trigger may start one (the root's psimon); no group adds its own */
-    g_assert_cmpuint(psimon_threads(), <=, psimon_before + 1);
+    g_assert_cmpuint(cgtest_psimon_threads(), <=, psimon_before + 1);
     hog_until_killed(&d, last, "anon");
     g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"g39\"", "\"type\":\"kill\""));
     daemontest_stop(&d);

@@ -222,6 +222,21 @@ void cgtest_remove_tmpdir(const char *dir)
     g_assert_true(g_spawn_check_wait_status(status, NULL));
 }
 
+guint cgtest_psimon_threads(void)
+{
+    g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+    guint n = 0;
+    for (const char *e; d && (e = g_dir_read_name(d));) {
+        if (e[0] < '0' || e[0] > '9')
+            continue;
+        g_autofree char *path = g_strdup_printf("/proc/%s/comm", e);
+        g_autofree char *comm = NULL;
+        if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, "psimon"))
+            n++;
+    }
+    return n;
+}
+
 guint cgtest_iterations(void)
 {
     const char *s = g_getenv("MEMCTL_TEST_ITERATIONS");

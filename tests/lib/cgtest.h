@@ -20,6 +20,9 @@ const char *cgtest_mount(void);
  */
 void cgtest_require_cgroup2(void);
 
+/* The kernel threads named psimon: the PSI trigger pollers (on 6.1, one per cgroup with a trigger). */
+guint cgtest_psimon_threads(void);
+
 /* How many times a scenario repeats: $MEMCTL_TEST_ITERATIONS, default 10 (0 counts as 1). */
 guint cgtest_iterations(void);
 
