@@ -286,8 +286,8 @@ static void metrics_render_host(const MemctlMetricsSnapshot *snap, MemctlExpo *x
         memctl_sample_pressure(psi, &some, &full, &avg) == 0) {
         memctl_expo_family(x, "memctl_host_pressure_stall_seconds", MEMCTL_EXPO_COUNTER,
                            "Time tasks stalled on memory host-wide (/proc/pressure/memory totals).");
-        memctl_expo_double(x, (const char *[]){"kind", "some", NULL}, some / 1e6);
-        memctl_expo_double(x, (const char *[]){"kind", "full", NULL}, full / 1e6);
+        memctl_expo_usec(x, (const char *[]){"kind", "some", NULL}, some);
+        memctl_expo_usec(x, (const char *[]){"kind", "full", NULL}, full);
     }
 }
 
