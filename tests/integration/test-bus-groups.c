@@ -21,6 +21,15 @@
 
 #define MiB ((uint64_t)1024 * 1024)
 
+/* AttachProcesses of the one pid into group g: refused as an invalid argument naming `needle`. */
+static void attach_refused(ApiTest *t, guint32 pid, const char *needle)
+{
+    apitest_call_fails(
+            t, "AttachProcesses",
+            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &pid, 1, 4)),
+            MEMCTL_DBUS_ERROR_INVALID_ARGUMENT, needle);
+}
+
 static void test_bad_input(void)
 {
     ApiTest t;
@@ -128,18 +137,9 @@ static void test_bad_input(void)
                        inval, "pids");
     g_free(million);
     guint32 zero = 0, ghost = 0x7ffffff0, self = (guint32)t.d.pid;
-    apitest_call_fails(
-            &t, "AttachProcesses",
-            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &zero, 1, 4)),
-            inval, "pids[0]");
-    apitest_call_fails(
-            &t, "AttachProcesses",
-            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &ghost, 1, 4)),
-            inval, "pids[0]");
-    apitest_call_fails(
-            &t, "AttachProcesses",
-            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &self, 1, 4)),
-            inval, "memctld");
+    attach_refused(&t, zero, "pids[0]");
+    attach_refused(&t, ghost, "pids[0]");
+    attach_refused(&t, self, "memctld");
     /* memctld by one of its threads' ids (the core's: a thread moves its whole process), PID 1 and a
      * kernel thread (kthreadd, PID 2): each refused by name, and memctld stays in its leaf */
     g_autofree char *cgroup_before = NULL, *cgroup_path = g_strdup_printf("/proc/%d/cgroup", (int)t.d.pid);
@@ -156,18 +156,9 @@ static void test_bad_input(void)
     g_assert_cmpuint(core_tid, >, 0);
     g_assert_cmpuint(core_tid, !=, self);
     guint32 init = 1, kthreadd = 2;
-    apitest_call_fails(
-            &t, "AttachProcesses",
-            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &core_tid, 1, 4)),
-            inval, "is memctld itself");
-    apitest_call_fails(
-            &t, "AttachProcesses",
-            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &init, 1, 4)),
-            inval, "init process");
-    apitest_call_fails(
-            &t, "AttachProcesses",
-            g_variant_new("(s@au)", "g", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, &kthreadd, 1, 4)),
-            inval, "kernel thread");
+    attach_refused(&t, core_tid, "is memctld itself");
+    attach_refused(&t, init, "init process");
+    attach_refused(&t, kthreadd, "kernel thread");
     g_autofree char *cgroup_after = NULL;
     g_assert_true(g_file_get_contents(cgroup_path, &cgroup_after, NULL, NULL));
     g_assert_cmpstr(cgroup_after, ==, cgroup_before);
