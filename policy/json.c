@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The document's text, already known to be valid JSON (json-c said so): only structure, keys and
- * escapes are looked at. */
+/* The document's text, which json-c has parsed: only structure, keys and escapes are looked at. json-c
+ * (0.16, even with JSON_TOKENER_STRICT) also takes what RFC 8259 does not, strings in single quotes
+ * and raw control characters in a string: both are refused here, and every step of the scan consumes
+ * input or fails, so text the scan does not expect can never make it loop. */
 typedef struct {
     const char *text, *p, *end;
     MemctlJsonProblem *problem;
@@ -67,9 +69,14 @@ static int hex4(const char *p, uint32_t *ret)
  */
 static int scan_string(Scan *s, const char *path, char **ret, size_t *ret_len)
 {
+    if (s->p >= s->end || *s->p != '"')
+        return scan_fail(s, path, "not valid JSON: a string or a key must be in double quotes");
     const char *start = ++s->p;
-    while (s->p < s->end && *s->p != '"')
+    while (s->p < s->end && *s->p != '"') {
+        if ((unsigned char)*s->p < 0x20)
+            return scan_fail(s, path, "not valid JSON: a control character in a string must be escaped");
         s->p += *s->p == '\\' ? 2 : 1;
+    }
     const char *stop = s->p < s->end ? s->p : s->end;
     s->p = stop + 1;
     char *out = ret ? malloc((size_t)(stop - start) + 1) : NULL;
@@ -179,7 +186,11 @@ static int scan_object(Scan *s, const char *path, int depth)
         char sub[sizeof(s->problem->path)];
         join(sub, sizeof(sub), path, key, len);
         skip_ws(s);
-        s->p++; /* ':' */
+        if (s->p >= s->end || *s->p != ':') {
+            r = scan_fail(s, sub, "not valid JSON: ':' expected after the key");
+            break;
+        }
+        s->p++;
         if ((r = scan_value(s, sub, depth + 1)) < 0)
             break;
     }
@@ -238,8 +249,11 @@ static int scan_value(Scan *s, const char *path, int depth)
         return 0;
     }
     /* a number, true, false or null */
+    const char *start = s->p;
     while (s->p < s->end && !strchr(",]} \t\r\n", *s->p))
         s->p++;
+    if (s->p == start)
+        return scan_fail(s, path, "not valid JSON: a value expected");
     return 0;
 }
 

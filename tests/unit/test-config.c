@@ -166,7 +166,7 @@ static void test_errors_name_the_path(void)
 /* What json-c takes silently is an error that names the place: a key given twice (json-c keeps the
  * last), "\u0000" (it cuts the string there), text that is not UTF-8, a size string longer than the
  * parser reads (it was cut to 63 characters: "000...0001G" became 1 byte), signs in a port or a
- * percentage. */
+ * percentage, strings in single quotes, raw control characters in a string. */
 static void test_silent_misreads(void)
 {
     assert_error("{\"groups\": {\"w\": {\"limit\": \"1G\", \"limit\": \"2G\"}}}",
@@ -181,6 +181,13 @@ static void test_silent_misreads(void)
     assert_error("{\"groups\": {\"w\": {\"slice\": \"a\\u0000b.slice\"}}}",
                  "groups.w.slice: line 1: \"\\u0000\"");
     assert_error("{\"groups\": {\"w\xff\": {}}}", "not valid JSON");
+    /* json-c takes single-quoted keys and raw control characters in strict mode; RFC 8259 does not. The
+     * scan once looped for ever on a single-quoted key (fuzz-oci found it). */
+    assert_error("{\"groups\": {'w': {}}}",
+                 "test.json: groups: line 1: not valid JSON: a string or a key must be in double quotes");
+    assert_error("{\"groups\": {\"w\": {\"slice\": 'a.slice'}}}", "line 1: not valid JSON");
+    assert_error("[8, {'x': \"]\"}, [1, 2]]", "not valid JSON: a string or a key must be in double quotes");
+    assert_error("{\"groups\": {\"w\x11\": {}}}", "groups: line 1: not valid JSON: a control character");
     g_autofree char *zeros = g_strnfill(62, '0');
     g_autofree char *long_size = g_strdup_printf("{\"groups\": {\"w\": {\"limit\": \"%s1G\"}}}", zeros);
     assert_error(long_size,
