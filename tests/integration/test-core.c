@@ -4,11 +4,14 @@
  * (WHY.md §1), whole-group kills, protection, bad input, a core that works while the GLib side is
  * blocked (WHY.md §3), adoption. Scenarios repeat $MEMCTL_TEST_ITERATIONS times (default 10).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -437,6 +440,105 @@ static void test_adopt_many(void)
     cgtest_remove_tree(root);
 }
 
+/* The readdir position of `name` among the cgroups in `dir` (memctld adopts in that order), or -1. */
+static int readdir_position(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    g_assert_nonnull(d);
+    int pos = 0, found = -1;
+    for (struct dirent *e; (e = readdir(d)) && found < 0;) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.')
+            continue;
+        if (strcmp(e->d_name, name) == 0)
+            found = pos;
+        pos++;
+    }
+    closedir(d);
+    return found;
+}
+
+typedef struct {
+    int pidfd;
+    gint64 dead_usec; /* monotonic; 0 while alive */
+} DeathWatch;
+
+static gpointer death_watch_thread(gpointer data)
+{
+    DeathWatch *w = data;
+    struct pollfd p = {.fd = w->pidfd, .events = POLLIN};
+    while (poll(&p, 1, 120000) < 0 && errno == EINTR)
+        ;
+    if (p.revents & POLLIN)
+        g_atomic_pointer_set((gpointer *)&w->dead_usec, (gpointer)(gintptr)g_get_monotonic_time());
+    return NULL;
+}
+
+/*
+ * The core protects each group from the moment it is adopted, not once every group is (a restart on
+ * a host with thousands of groups, mid-crisis). A hog already over memory.high in a group adopted
+ * early among 1,500 is killed by memctld before memctld is ready, that is, while the rest are still
+ * being adopted; the kernel kills nothing.
+ */
+static void test_adopt_armed_early(void)
+{
+    enum { N = 1500 };
+    g_autofree char *root = cgtest_root_new("memctl-adopt-armed");
+    for (int i = 0; i < N; i++) {
+        g_autofree char *name = g_strdup_printf("m%04d", i);
+        g_autofree char *m = cgtest_mkdir(root, name);
+    }
+    /* a name that kernfs lists (and so memctld adopts) among the first tenth: its order is a hash's */
+    g_autofree char *grp = NULL, *name = NULL;
+    for (int i = 0; i < 64 && !grp; i++) {
+        g_free(name);
+        name = g_strdup_printf("hog%d", i);
+        g_autofree char *path = cgtest_mkdir(root, name);
+        int pos = readdir_position(root, name);
+        if (pos >= 0 && pos < N / 10)
+            grp = g_steal_pointer(&path);
+        else
+            g_assert_no_errno(rmdir(path));
+    }
+    g_assert_nonnull(grp);
+    g_assert_cmpint(cgtest_write(grp, "memory.max", "536870912"), ==, 0);
+    g_assert_cmpint(cgtest_write(grp, "memory.high", "67108864"), ==, 0);
+    Hog h;
+    hog_start(&h, (const char *[]){"--cgroup", grp, "--step", "1M", "--total", "300M", NULL});
+    int pid = (int)h.pid;
+    for (int i = 0; i < 600 && cgtest_read_key(grp, "memory.events.local", "high") == 0; i++)
+        g_usleep(50 * 1000);
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "high"), >, 0); /* throttled at high */
+    DeathWatch w = {.pidfd = (int)syscall(SYS_pidfd_open, pid, 0)};
+    g_assert_cmpint(w.pidfd, >=, 0);
+    GThread *t = g_thread_new("death", death_watch_thread, &w);
+
+    DaemonTest d;
+    gint64 t0 = g_get_monotonic_time();
+    daemontest_start(&d, root, (const char *[]){"--max-groups=2048", NULL});
+    gint64 t_ready = g_get_monotonic_time();
+    int status = hog_wait(&h, 60000);
+    g_thread_join(t);
+    close(w.pidfd);
+    g_assert_true(killed_by_sigkill(status));
+    gint64 t_dead = (gint64)(gintptr)g_atomic_pointer_get((gpointer *)&w.dead_usec);
+    g_assert_cmpint(t_dead, >, 0);
+    g_test_message("%s (adopted among the first %d of %d): killed %.0f ms after memctld started, which was "
+                   "ready after %.0f ms",
+                   name, N / 10, N + 1, (double)(t_dead - t0) / 1000, (double)(t_ready - t0) / 1000);
+    g_assert_cmpint(t_dead, <, t_ready);
+    g_autofree char *said = g_strdup_printf("%u group(s) (%u adopted)", N + 1, N + 1);
+    if (!log_says(&d, said)) {
+        g_autofree char *log = NULL;
+        g_file_get_contents(d.log, &log, NULL, NULL);
+        g_error("memctld did not say '%s': %s", said, log);
+    }
+    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+    g_assert_nonnull(daemontest_wait_record(&d, 10000, needle, "\"type\":\"kill\""));
+    g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
 static char proc_state(pid_t pid)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
@@ -529,6 +631,7 @@ int main(int argc, char **argv)
     g_test_add_func("/core/kernel-oom-recorded", test_kernel_oom_recorded);
     g_test_add_func("/core/adopt", test_adopt);
     g_test_add_func("/core/adopt-many", test_adopt_many);
+    g_test_add_func("/core/adopt-armed-early", test_adopt_armed_early);
     g_test_add_func("/core/livelock", test_livelock);
     return g_test_run();
 }
