@@ -4,14 +4,19 @@
  * another group suffers meanwhile, with memctld's host guard and with the kernel's global OOM killer
  * alone, runs interleaved in one invocation.
  *
- *   bench-host-guard [--runs N] [--json FILE]
+ *   bench-host-guard [--runs N] [--workload exhaust|thrash|fit] [--json FILE]
  *
  * Per run: a fresh managed root with groups web (priority 90) and batch (priority 10), neither with a
  * limit; a bystander in web holding 16 MiB that maps, touches and unmaps 64 KiB every millisecond and
- * reports its worst gap between two probes; a hog in batch that grows 4 MiB at a time until something
- * kills it. The reference instant is the first host PSI event "some 5ms in 500ms" seen by the bench
- * itself (its own trigger on /proc/pressure/memory, in both modes). Time to death is measured with a
- * pidfd. Modes:
+ * reports its worst gap between two probes; a hog in batch. The workloads:
+ *   exhaust  no swap; the hog grows 4 MiB at a time until something kills it
+ *   thrash   1 GiB of zram swap; the hog grows 8 MiB at a time to 3 GiB of pseudo-random pages (zram
+ *            cannot compress them) and reads every page back after each step: it never fits
+ *   fit      1 GiB of zram swap; the hog grows 1 MiB every 10 ms to RAM + 256 MiB of pages that
+ *            compress well, then holds them for 3 s: it fits, and nobody should kill it
+ * The reference instant is the first host PSI event "some 5ms in 500ms" seen by the bench itself (its
+ * own trigger on /proc/pressure/memory, in every mode). Time to death is measured with a pidfd.
+ * Modes:
  *   memctld  memctld with its default host guard (the policy of data/examples: no limits)
  *   kernel   no memctld: the kernel's global OOM killer
  *   earlyoom earlyoom with its defaults (`earlyoom -r 0`: SIGTERM at 10% MemAvailable and 10% free
@@ -31,6 +36,7 @@
 
 #include "tests/lib/cgtest.h"
 #include "tests/lib/daemontest.h"
+#include "tests/lib/zram.h"
 #include "stats.h"
 
 typedef struct {
@@ -107,7 +113,26 @@ static void settle(void)
     g_usleep(500 * 1000); /* let PSI's 500 ms window pass */
 }
 
-static Run one_run(const char *root, DaemonTest *d)
+typedef enum { WORKLOAD_EXHAUST, WORKLOAD_THRASH, WORKLOAD_FIT } Workload;
+
+static const char *const workload_names[] = {"exhaust", "thrash", "fit"};
+
+/* The hog of each workload (see the top); `total` is the fit's size. */
+static void workload_hog(Workload w, const char *batch, Hog *hog)
+{
+    g_autofree char *total = g_strdup_printf("%" G_GUINT64_FORMAT "M",
+                                             cgtest_read_key("/proc", "meminfo", "MemTotal:") / 1024 + 256);
+    if (w == WORKLOAD_EXHAUST)
+        hog_start(hog, (const char *[]){"--cgroup", batch, "--step", "4M", NULL});
+    else if (w == WORKLOAD_THRASH)
+        hog_start(hog, (const char *[]){"--cgroup", batch, "--total", "3G", "--step", "8M", "--fill",
+                                        "random", "--rewalk", NULL});
+    else
+        hog_start(hog, (const char *[]){"--cgroup", batch, "--total", total, "--step", "1M", "--interval-ms",
+                                        "10", "--hold", NULL});
+}
+
+static Run one_run(const char *root, DaemonTest *d, Workload wl)
 {
     Run r = {0};
     g_autofree char *web = g_build_filename(root, "web", NULL);
@@ -120,20 +145,39 @@ static Run one_run(const char *root, DaemonTest *d)
     PsiWatch w;
     GThread *wt = psi_watch_start(&w);
     gint64 t_start = g_get_monotonic_time();
-    hog_start(&hog, (const char *[]){"--cgroup", batch, "--step", "4M", NULL});
+    workload_hog(wl, batch, &hog);
     int pid = (int)hog.pid;
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     g_assert_cmpint(pidfd, >=, 0);
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    g_assert_cmpint(poll(&p, 1, 300000), ==, 1);
-    gint64 t_dead = g_get_monotonic_time();
+    gint64 t_dead = 0;
+    int st = -1;
+    if (wl == WORKLOAD_FIT) {
+        /* grown, then held for 3 s: still alive, or killed by someone */
+        if (hog_wait_line(&hog, "grown", 300000))
+            g_usleep(3 * G_USEC_PER_SEC);
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        if (poll(&p, 1, 0) == 1) {
+            t_dead = g_get_monotonic_time();
+            st = hog_wait(&hog, 10000);
+        } else {
+            hog_kill(&hog);
+        }
+    } else {
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        if (poll(&p, 1, 300000) == 1) {
+            t_dead = g_get_monotonic_time();
+            st = hog_wait(&hog, 10000);
+        } else {
+            g_printerr("bench-host-guard: the hog was still alive after 300 s (left out of the times)\n");
+            hog_kill(&hog);
+        }
+    }
     close(pidfd);
     psi_watch_stop(&w, wt);
-    int st = hog_wait(&hog, 10000);
     r.hog_killed = st != -1 && WIFSIGNALED(st); /* SIGKILL, or earlyoom's SIGTERM */
-    r.start_to_dead_ms = (double)(t_dead - t_start) / 1000.0;
     gint64 t_psi = (gint64)(gintptr)g_atomic_pointer_get((gpointer *)&w.first_usec);
-    r.psi_to_dead_ms = t_psi ? (double)(t_dead - t_psi) / 1000.0 : -1;
+    r.start_to_dead_ms = t_dead ? (double)(t_dead - t_start) / 1000.0 : -1;
+    r.psi_to_dead_ms = t_dead && t_psi ? (double)(t_dead - t_psi) / 1000.0 : -1;
     r.kernel_killed = vmstat("oom_kill") > oom_before;
 
     r.bystander_survived = hog_alive(&by);
@@ -145,7 +189,7 @@ static Run one_run(const char *root, DaemonTest *d)
     }
     hog_wait(&by, 10000);
 
-    if (d) {
+    if (d && r.hog_killed) {
         g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
         g_autofree char *rec = daemontest_wait_record(d, 5000, needle, "\"type\":\"kill\"");
         if (!rec) {
@@ -190,9 +234,10 @@ static void mode_add(Mode *m, const Run *r)
     m->runs++;
     if (r->psi_to_dead_ms >= 0)
         g_array_append_val(m->psi_dead, r->psi_to_dead_ms);
-    else
+    else if (r->start_to_dead_ms >= 0)
         m->no_psi++;
-    g_array_append_val(m->start_dead, r->start_to_dead_ms);
+    if (r->start_to_dead_ms >= 0)
+        g_array_append_val(m->start_dead, r->start_to_dead_ms);
     if (r->arm_to_signal_ms > 0) {
         g_array_append_val(m->arm_signal, r->arm_to_signal_ms);
         g_array_append_val(m->arm_freed, r->arm_to_freed_ms);
@@ -241,8 +286,10 @@ static const char config_text[] =
 int main(int argc, char **argv)
 {
     gint runs = 10;
-    g_autofree char *json = NULL;
+    g_autofree char *json = NULL, *workload = NULL;
     GOptionEntry entries[] = {{"runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per mode (default 10)", "N"},
+                              {"workload", 0, 0, G_OPTION_ARG_STRING, &workload,
+                               "exhaust (no swap, the default), thrash or fit (1 GiB of zram swap)", "W"},
                               {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write results as JSON", "FILE"},
                               {NULL}};
     g_autoptr(GOptionContext) ctx =
@@ -253,7 +300,24 @@ int main(int argc, char **argv)
         g_printerr("bench-host-guard: %s\n", err ? err->message : "--runs must be positive");
         return 2;
     }
+    Workload wl = WORKLOAD_EXHAUST;
+    while (workload && wl <= WORKLOAD_FIT && strcmp(workload, workload_names[wl]) != 0)
+        wl++;
+    if (wl > WORKLOAD_FIT) {
+        g_printerr("bench-host-guard: --workload: '%s' is not exhaust, thrash or fit\n", workload);
+        return 2;
+    }
     cgtest_require_cgroup2();
+    if (cgtest_read_key("/proc", "meminfo", "SwapTotal:") > 0) {
+        g_printerr("bench-host-guard: the host already has swap: every workload brings its own\n");
+        return 1;
+    }
+    char *zdev = NULL;
+    int zram = wl == WORKLOAD_EXHAUST ? -1 : zram_swap_on(1024ull << 20, &zdev);
+    if (wl != WORKLOAD_EXHAUST && zram < 0) {
+        g_printerr("bench-host-guard: no zram (the zram module) for --workload %s\n", workload);
+        return 1;
+    }
     g_autofree char *dir = g_dir_make_tmp("memctl-bench-host-XXXXXX", &err);
     g_assert_no_error(err);
     g_autofree char *config = g_build_filename(dir, "memctld.json", NULL);
@@ -270,7 +334,7 @@ int main(int argc, char **argv)
         g_autofree char *root = cgtest_root_new("memctl-bench-host");
         DaemonTest d;
         daemontest_start(&d, root, (const char *[]){a_config, NULL});
-        Run r = one_run(root, &d);
+        Run r = one_run(root, &d, wl);
         mode_add(&modes[0], &r);
         daemontest_stop(&d);
         cgtest_remove_tree(root);
@@ -278,7 +342,7 @@ int main(int argc, char **argv)
         g_autofree char *kroot = cgtest_root_new("memctl-bench-host-kernel");
         g_free(cgtest_mkdir(kroot, "web"));
         g_free(cgtest_mkdir(kroot, "batch"));
-        r = one_run(kroot, NULL);
+        r = one_run(kroot, NULL, wl);
         mode_add(&modes[1], &r);
         cgtest_remove_tree(kroot);
 
@@ -287,18 +351,21 @@ int main(int argc, char **argv)
             g_free(cgtest_mkdir(eroot, "web"));
             g_free(cgtest_mkdir(eroot, "batch"));
             GPid e = earlyoom_start(earlyoom);
-            r = one_run(eroot, NULL);
+            r = one_run(eroot, NULL, wl);
             earlyoom_stop(e);
             mode_add(&modes[2], &r);
             cgtest_remove_tree(eroot);
         }
     }
     cgtest_remove_tmpdir(dir);
+    zram_swap_off(zram, zdev);
 
     g_autofree char *kernel = bench_kernel_release();
     uint64_t total_kb = cgtest_read_key("/proc", "meminfo", "MemTotal:");
     printf("kernel %s, MemTotal %" G_GUINT64_FORMAT " MiB, swap %" G_GUINT64_FORMAT " MiB\n", kernel,
            total_kb / 1024, cgtest_read_key("/proc", "meminfo", "SwapTotal:") / 1024);
+    printf("workload %s%s\n", workload_names[wl],
+           wl == WORKLOAD_EXHAUST ? " (no swap)" : " (1 GiB of zram swap)");
     printf("%d runs per mode, interleaved; times in ms%s\n\n", runs,
            earlyoom ? "" : " (no earlyoom: set MEMCTL_EARLYOOM or put it on PATH for its mode)");
     printf("| mode | first host PSI event -> hog dead p50 | p99 | max | hog start -> dead p50 | guard armed "
@@ -308,7 +375,9 @@ int main(int argc, char **argv)
            "kernel OOM kills | reasons |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     g_autoptr(GString) js = g_string_new(NULL);
-    g_string_append_printf(js, "{\n  \"kernel\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n", kernel, runs);
+    g_string_append_printf(
+            js, "{\n  \"kernel\": \"%s\",\n  \"workload\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n",
+            kernel, workload_names[wl], runs);
     for (int m = 0; m < n_modes; m++) {
         Mode *x = &modes[m];
         printf("| %s | %.1f | %.1f | %.1f | %.0f | ", x->name, bench_pct(x->psi_dead, .5),
