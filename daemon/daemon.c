@@ -43,7 +43,8 @@ struct MemctlDaemon {
     size_t n_sources;
     bool delegated, created;
     guint adopted;
-    bool ready; /* set up whole: its end drains, saves and says so */
+    bool ready;    /* set up whole: its end drains, saves and says so */
+    bool realtime; /* the core thread started at SCHED_RR */
 };
 
 /* ---- the main loop's sources ------------------------------------------------------------------ */
@@ -62,7 +63,14 @@ static gboolean on_reload(gpointer data)
 
 static gboolean on_core_events(gint fd, GIOCondition cond, gpointer data)
 {
-    memctl_manager_drain(((MemctlDaemon *)data)->m);
+    MemctlDaemon *d = data;
+    memctl_manager_drain(d->m);
+    /* The core drops to SCHED_OTHER for each reap and raises itself again after (daemon/core/kill.c). */
+    if (d->realtime && !memctl_core_realtime(d->core)) {
+        d->realtime = false;
+        g_warning("the core thread could not take back its real-time priority after a kill (SCHED_RR 1): "
+                  "it may be late under CPU contention");
+    }
     return G_SOURCE_CONTINUE;
 }
 
@@ -270,6 +278,7 @@ static int start_core(MemctlDaemon *d, const MemctlOptions *o, const MemctlPolic
                                                                  : "");
     harden_self(cfg.max_groups);
     r = memctl_core_start(d->core);
+    d->realtime = r == 0;
     if (r == -EPERM || r == -EINVAL) {
         g_warning("cannot give the core thread real-time priority (SCHED_RR 1): %s; it may be late "
                   "under CPU contention",

@@ -292,7 +292,9 @@ int memctl_core_start(MemctlCore *c)
      * to stop (a hog spinning in reclaim on every CPU): the lowest real-time priority. Best effort:
      * without CAP_SYS_NICE it stays SCHED_OTHER (the caller reports it). */
     struct sched_param sp = {.sched_priority = 1};
-    return -pthread_setschedparam(c->thread, SCHED_RR, &sp);
+    r = pthread_setschedparam(c->thread, SCHED_RR, &sp);
+    atomic_store(&c->realtime, r == 0);
+    return -r;
 }
 
 /* Sets command bits on a slot's word (or the core's, CMD_CORE) and queues the word if it had none:
@@ -557,6 +559,11 @@ void memctl_core_ack_events(MemctlCore *c)
 uint64_t memctl_core_events_dropped(const MemctlCore *c)
 {
     return memctl_ring_dropped(c->events);
+}
+
+bool memctl_core_realtime(const MemctlCore *c)
+{
+    return atomic_load(&((MemctlCore *)c)->realtime);
 }
 
 uint64_t memctl_core_heartbeat(const MemctlCore *c)

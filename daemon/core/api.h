@@ -77,7 +77,8 @@ typedef struct {
     /* latencies, microseconds */
     uint64_t event_to_signal_usec;
     uint64_t signal_to_exit_usec;
-    uint64_t signal_to_freed_usec; /* until process_mrelease returned / memory.current fell */
+    uint64_t signal_to_freed_usec; /* until the memory is back: process_mrelease returned and the
+                                    * victim exited (a group kill: the group is empty) */
     uint64_t bytes_freed;
     /* host guard kills: what the host looked like at the decision */
     bool host;
@@ -150,6 +151,9 @@ typedef struct {
 } MemctlCoreEvents;
 int memctl_core_group_events(MemctlCore *c, int slot, MemctlCoreEvents *ret);
 
+/* True while the core thread runs at SCHED_RR: memctl_core_start() set it, and no reap since has
+ * failed to raise it again (daemon/core/kill.c). */
+bool memctl_core_realtime(const MemctlCore *c);
 /* Number of loop iterations the core has made: the watchdog checks that it moves. */
 uint64_t memctl_core_heartbeat(const MemctlCore *c);
 /* Wakes the core so that its heartbeat moves when it is alive. */

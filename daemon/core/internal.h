@@ -113,6 +113,7 @@ struct MemctlCore {
     _Atomic uint32_t pending; /* CMD_PING, CMD_WEDGE */
     pthread_t thread;
     bool running;
+    _Atomic bool realtime; /* the thread runs at SCHED_RR (memctl_core_start() could set it) */
     bool timer_armed;
     _Atomic bool stop;
     _Atomic uint64_t heartbeat;

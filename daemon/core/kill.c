@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -162,8 +163,14 @@ void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
     if (memctl_sample_read_u64(s->fd_current, &cur) == 0 && cur < v->current_before &&
         v->current_before - cur > v->rec.bytes_freed)
         v->rec.bytes_freed = v->current_before - cur;
-    if (exited)
+    /* The victim's exit comes after its memory is torn down (the last thread's exit_mm() before its
+     * pidfd is readable): freed by then, even when the reap returned first because the exit path
+     * had taken the address space over. */
+    if (exited) {
         v->rec.signal_to_exit_usec = now - v->t_signal;
+        if (v->rec.signal_to_freed_usec < v->rec.signal_to_exit_usec)
+            v->rec.signal_to_freed_usec = v->rec.signal_to_exit_usec;
+    }
     memctl_ring_push(c->events, &v->rec);
     if (v->manual_req)
         memctl_core_manual_done(s, v->manual_req, 0);
@@ -177,13 +184,33 @@ void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
     memctl_episode_victim_done(&s->ep, exited);
 }
 
-static void mrelease(int pidfd)
+/*
+ * Reaps the victim's address space now, in our context, instead of after its exit path or the kernel
+ * oom_reaper's delay; when it returns, the memory is back (WHY.md §1). EAGAIN: partial, try again;
+ * ESRCH: already gone.
+ *
+ * At SCHED_OTHER, not the core's real-time priority: the reap is the victim's own exit work done
+ * early, tens to hundreds of milliseconds of a CPU for a large victim, and at SCHED_RR it took that
+ * CPU from every other task on the host for the whole time. On two vCPUs a bystander stalled 63 ms
+ * (p50) that way against 11 ms at SCHED_OTHER, which is what earlyoom, which does not reap, gave in
+ * the same run (docs/BENCHMARKS.md, host guard). The kernel's oom_reaper is a normal kernel thread
+ * too. The decision and the signal stay real-time; the priority is raised again after the reap.
+ */
+static void mrelease(MemctlCore *c, int pidfd)
 {
-    /* Reaps the address space now, in our context, instead of after the victim's exit path or the
-     * kernel oom_reaper's delay. EAGAIN: partial, try again; ESRCH: already gone. */
+    bool rt = atomic_load(&c->realtime);
+    if (rt) {
+        struct sched_param other = {.sched_priority = 0};
+        (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
+    }
     for (int tries = 0; tries < 8; tries++)
         if (syscall(SYS_process_mrelease, pidfd, 0) == 0 || errno != EAGAIN)
             break;
+    if (rt) {
+        struct sched_param sp = {.sched_priority = 1};
+        if (pthread_setschedparam(pthread_self(), SCHED_RR, &sp) != 0)
+            atomic_store(&c->realtime, false); /* the daemon says so (memctl_core_realtime()) */
+    }
 }
 
 /* True if one of the n candidates is being killed already (by the kernel's OOM killer, say): its
@@ -235,7 +262,7 @@ static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
         /* The next victim needs fresh evidence: a whole decision's worth of windows, measured
          * after this kill, in which nothing (not even this victim's release) made progress. */
         memctl_episode_victim_started(&s->ep);
-        mrelease(pidfd);
+        mrelease(c, pidfd);
         v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
         if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
@@ -323,7 +350,7 @@ static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size
             close(fd);
             continue;
         }
-        mrelease(fd);
+        mrelease(c, fd);
         killed++;
         if (biggest == n || c->cands[k].anon_bytes > c->cands[biggest].anon_bytes) {
             if (biggest_fd >= 0)
@@ -365,7 +392,7 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
         r = -errno;
     for (size_t k = 0; k < nfd; k++) {
         if (r == 0)
-            mrelease(c->pidfds[k]);
+            mrelease(c, c->pidfds[k]);
         close(c->pidfds[k]);
     }
     if (r < 0)
