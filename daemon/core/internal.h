@@ -73,7 +73,8 @@ typedef struct {
 
     /* core-private */
     int wd_events, wd_cgevents;
-    MemctlEpisode ep; /* the episode over high (policy/episode.h) */
+    bool release_unsent; /* retired, and MEMCTL_EVENT_GROUP_RELEASED found the events ring full */
+    MemctlEpisode ep;    /* the episode over high (policy/episode.h) */
     uint32_t full_avg10;
     uint64_t seen_oom_kill, seen_max;
     _Atomic uint64_t last_events[4]; /* memory.events oom, oom_kill, high, max as last read */
@@ -98,6 +99,7 @@ struct MemctlCore {
     Slot *slots;
     _Atomic size_t n_slots;
     size_t free_hint;
+    size_t releases_unsent; /* slots with release_unsent (the core's) */
     /* each slot's prefer/avoid lists, apart: written (and so resident) only for groups that have
      * some, read only when the slot's has_lists says so */
     SlotLists *lists;
@@ -176,6 +178,8 @@ void memctl_core_slot_cgevents_changed(MemctlCore *c, size_t i); /* cgroup.event
 /* Forgets slot i's watch on memory.events.local (which 0) or cgroup.events (1); kernel_removed: the
  * kernel dropped it (IN_IGNORED), so it is not removed again. */
 void memctl_core_slot_unwatch(MemctlCore *c, size_t i, int which, bool kernel_removed);
+/* Offers again the GROUP_RELEASED events the events ring had no room for (slot.c). */
+void memctl_core_send_releases(MemctlCore *c);
 void memctl_core_slot_commands(MemctlCore *c, size_t i); /* the slot's CMD_* bits */
 void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now);
 

@@ -56,12 +56,18 @@ void memctl_ring_free(MemctlRing *r)
 
 bool memctl_ring_push(MemctlRing *r, const void *item)
 {
+    if (memctl_ring_offer(r, item))
+        return true;
+    atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+    return false;
+}
+
+bool memctl_ring_offer(MemctlRing *r, const void *item)
+{
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    if (head - tail > r->mask) {
-        atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+    if (head - tail > r->mask)
         return false;
-    }
     memcpy(r->items + (head & r->mask) * r->item_size, item, r->item_size);
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
     uint64_t one = 1;

@@ -19,6 +19,8 @@ void memctl_ring_free(MemctlRing *r);
 
 /* Copies item in; returns false (and counts a drop) when the ring is full. Producer side only. */
 bool memctl_ring_push(MemctlRing *r, const void *item);
+/* The same, but a full ring is no drop: the producer keeps the item and offers it again later. */
+bool memctl_ring_offer(MemctlRing *r, const void *item);
 /* Copies the oldest item out; returns false when empty. Consumer side only. */
 bool memctl_ring_pop(MemctlRing *r, void *ret_item);
 

@@ -199,6 +199,17 @@ void memctl_core_slot_unwatch(MemctlCore *c, size_t i, int which, bool kernel_re
     *wd = -1;
 }
 
+/* The slot's GROUP_RELEASED event, which frees it (memctl_core_next_event()). It is never dropped:
+ * a slot whose event was lost would stay retired for good, its fds open, and a removal of more groups
+ * at once than the ring holds (a rescan after a runtime removed its containers) lost them. When the
+ * ring is full it is offered again (memctl_core_send_releases()). */
+static bool offer_released(MemctlCore *c, size_t i)
+{
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_GROUP_RELEASED, .slot = (int32_t)i};
+    memctl_str_copy(e.group, sizeof(e.group), c->slots[i].name);
+    return memctl_ring_offer(c->events, &e);
+}
+
 static void slot_unregister(MemctlCore *c, size_t i)
 {
     Slot *s = &c->slots[i];
@@ -208,9 +219,24 @@ static void slot_unregister(MemctlCore *c, size_t i)
         memctl_core_victim_finish(c, i, false);
     memctl_episode_init(&s->ep);
     atomic_store(&s->state, SLOT_RETIRED);
-    MemctlCoreEvent e = {.type = MEMCTL_EVENT_GROUP_RELEASED, .slot = (int32_t)i};
-    memctl_str_copy(e.group, sizeof(e.group), s->name);
-    memctl_ring_push(c->events, &e);
+    if (!offer_released(c, i)) {
+        s->release_unsent = true;
+        c->releases_unsent++;
+    }
+}
+
+void memctl_core_send_releases(MemctlCore *c)
+{
+    size_t used = memctl_core_slots_used(c);
+    for (size_t i = 0; i < used && c->releases_unsent > 0; i++) {
+        Slot *s = &c->slots[i];
+        if (!s->release_unsent)
+            continue;
+        if (!offer_released(c, i))
+            return; /* still full: the next try */
+        s->release_unsent = false;
+        c->releases_unsent--;
+    }
 }
 
 /* KillGroup: always answered, with the victim's record once it is released

@@ -539,6 +539,79 @@ static void test_adopt_armed_early(void)
     cgtest_remove_tree(root);
 }
 
+static guint log_count(const DaemonTest *d, const char *needle)
+{
+    g_autofree char *log = NULL;
+    guint n = 0;
+    if (g_file_get_contents(d->log, &log, NULL, NULL))
+        for (const char *p = log; (p = strstr(p, needle)); p++)
+            n++;
+    return n;
+}
+
+static void make_groups(const char *root, const char *prefix, int n)
+{
+    for (int i = 0; i < n; i++) {
+        g_autofree char *name = g_strdup_printf("%s%04d", prefix, i);
+        g_free(cgtest_mkdir(root, name));
+    }
+}
+
+static void remove_groups(const char *root, const char *prefix, int n)
+{
+    for (int i = 0; i < n; i++) {
+        g_autofree char *path = g_strdup_printf("%s/%s%04d", root, prefix, i);
+        g_assert_no_errno(rmdir(path));
+    }
+}
+
+/* SIGHUP, and the reload's "reload: N change(s)" line, the `nth` of its kind. */
+static void reload_and_wait(DaemonTest *d, guint nth)
+{
+    g_assert_no_errno(kill(d->pid, SIGHUP));
+    for (int i = 0; i < 600 && log_count(d, "change(s)") < nth; i++)
+        g_usleep(50 * 1000);
+    g_assert_cmpuint(log_count(d, "change(s)"), >=, nth);
+}
+
+/*
+ * More groups go at once than the core's events ring holds (1,024): a rescan after a runtime removed
+ * its containers. Each removed group's slot is freed by the GROUP_RELEASED event the core sends; the
+ * ones a full ring dropped stayed retired for good, fds open, and as many new groups could not be
+ * adopted afterwards (--max-groups is exactly the number of groups here).
+ */
+static void test_mass_removal(void)
+{
+    enum { N = 1100 };
+    g_autofree char *root = cgtest_root_new("memctl-mass-removal");
+    make_groups(root, "a", N);
+    DaemonTest d;
+    g_autofree char *max = g_strdup_printf("--max-groups=%d", N);
+    daemontest_start(&d, root, (const char *[]){max, NULL});
+    g_autofree char *said = g_strdup_printf("%u group(s) (%u adopted)", N, N);
+    g_assert_true(log_says(&d, said));
+    remove_groups(root, "a", N);
+    reload_and_wait(&d, 1);
+    g_autofree char *gone = g_strdup_printf("reload: %d change(s)", N);
+    g_assert_true(log_says(&d, gone));
+    g_usleep(G_USEC_PER_SEC); /* the releases the ring had no room for are offered every 100 ms */
+    make_groups(root, "b", N);
+    reload_and_wait(&d, 2);
+    /* the change lines follow the count line */
+    for (int i = 0; i < 200 && log_count(&d, "reload: adopted b") + log_count(&d, "not adopted") < N; i++)
+        g_usleep(50 * 1000);
+    g_autofree char *log = NULL;
+    g_file_get_contents(d.log, &log, NULL, NULL);
+    const char *skipped = strstr(log, "not adopted");
+    if (skipped)
+        g_error("after %d groups went at once, new ones were not adopted: %.*s", N,
+                (int)strcspn(skipped, "\n"), skipped);
+    g_assert_cmpuint(log_count(&d, gone), ==, 2); /* N gone, then N adopted */
+    g_assert_cmpuint(log_count(&d, "reload: adopted b"), ==, N);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
 static char proc_state(pid_t pid)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
@@ -632,6 +705,7 @@ int main(int argc, char **argv)
     g_test_add_func("/core/adopt", test_adopt);
     g_test_add_func("/core/adopt-many", test_adopt_many);
     g_test_add_func("/core/adopt-armed-early", test_adopt_armed_early);
+    g_test_add_func("/core/mass-removal", test_mass_removal);
     g_test_add_func("/core/livelock", test_livelock);
     return g_test_run();
 }
