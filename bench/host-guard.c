@@ -318,6 +318,7 @@ int main(int argc, char **argv)
         g_printerr("bench-host-guard: no zram (the zram module) for --workload %s\n", workload);
         return 1;
     }
+    uint64_t swap_kb = cgtest_read_key("/proc", "meminfo", "SwapTotal:"); /* the workload's own */
     g_autofree char *dir = g_dir_make_tmp("memctl-bench-host-XXXXXX", &err);
     g_assert_no_error(err);
     g_autofree char *config = g_build_filename(dir, "memctld.json", NULL);
@@ -363,7 +364,7 @@ int main(int argc, char **argv)
     g_autofree char *kernel = bench_kernel_release();
     uint64_t total_kb = cgtest_read_key("/proc", "meminfo", "MemTotal:");
     printf("kernel %s, MemTotal %" G_GUINT64_FORMAT " MiB, swap %" G_GUINT64_FORMAT " MiB\n", kernel,
-           total_kb / 1024, cgtest_read_key("/proc", "meminfo", "SwapTotal:") / 1024);
+           total_kb / 1024, swap_kb / 1024);
     printf("workload %s%s\n", workload_names[wl],
            wl == WORKLOAD_EXHAUST ? " (no swap)" : " (1 GiB of zram swap)");
     printf("%d runs per mode, interleaved; times in ms%s\n\n", runs,
@@ -380,8 +381,16 @@ int main(int argc, char **argv)
             kernel, workload_names[wl], runs);
     for (int m = 0; m < n_modes; m++) {
         Mode *x = &modes[m];
-        printf("| %s | %.1f | %.1f | %.1f | %.0f | ", x->name, bench_pct(x->psi_dead, .5),
-               bench_pct(x->psi_dead, .99), bench_pct(x->psi_dead, 1), bench_pct(x->start_dead, .5));
+        printf("| %s | ", x->name);
+        if (x->psi_dead->len) /* none: the hog died (or lived) before any task stalled for the bench */
+            printf("%.1f | %.1f | %.1f | ", bench_pct(x->psi_dead, .5), bench_pct(x->psi_dead, .99),
+                   bench_pct(x->psi_dead, 1));
+        else
+            printf("- | - | - | ");
+        if (x->start_dead->len)
+            printf("%.0f | ", bench_pct(x->start_dead, .5));
+        else
+            printf("- | ");
         if (x->arm_signal->len)
             printf("%.1f | %.1f | %.1f | %.1f | ", bench_pct(x->arm_signal, .5),
                    bench_pct(x->arm_signal, .99), bench_pct(x->arm_freed, .5), bench_pct(x->arm_freed, .99));
