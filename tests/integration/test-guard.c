@@ -156,8 +156,8 @@ static void test_exhaustion(void)
     uint64_t reap_usec = freed ? g_ascii_strtoull(freed + strlen("\"signal_to_freed_usec\":"), NULL, 10) : 0;
     g_test_message("core thread: %u of %u samples at SCHED_OTHER; the reap took %.1f ms", pw.other,
                    pw.samples, reap_usec / 1000.0);
-    if (reap_usec >= 20000) /* 40 samples or more: one of them falls in it */
-        g_assert_cmpuint(pw.other, >, 0);
+    /* Not asserted: signal_to_freed_usec also waits for the victim's exit, so it does not say how
+     * long the reap itself ran (a record field for that is to come: issue 19's note). */
     g_assert_cmpint(core_policy(pw.task), ==, 2);
     g_free(pw.task);
     g_test_message("record: %s", rec ? rec : "(none)");
