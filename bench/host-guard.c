@@ -117,19 +117,20 @@ typedef enum { WORKLOAD_EXHAUST, WORKLOAD_THRASH, WORKLOAD_FIT } Workload;
 
 static const char *const workload_names[] = {"exhaust", "thrash", "fit"};
 
-/* The hog of each workload (see the top); `total` is the fit's size. */
+/* The hog of each workload (see the top). */
 static void workload_hog(Workload w, const char *batch, Hog *hog)
 {
-    g_autofree char *total = g_strdup_printf("%" G_GUINT64_FORMAT "M",
-                                             cgtest_read_key("/proc", "meminfo", "MemTotal:") / 1024 + 256);
     if (w == WORKLOAD_EXHAUST)
         hog_start(hog, (const char *[]){"--cgroup", batch, "--step", "4M", NULL});
     else if (w == WORKLOAD_THRASH)
         hog_start(hog, (const char *[]){"--cgroup", batch, "--total", "3G", "--step", "8M", "--fill",
                                         "random", "--rewalk", NULL});
-    else
+    else {
+        g_autofree char *total = g_strdup_printf(
+                "%" G_GUINT64_FORMAT "M", cgtest_read_key("/proc", "meminfo", "MemTotal:") / 1024 + 256);
         hog_start(hog, (const char *[]){"--cgroup", batch, "--total", total, "--step", "1M", "--interval-ms",
                                         "10", "--hold", NULL});
+    }
 }
 
 static Run one_run(const char *root, DaemonTest *d, Workload wl)
@@ -150,27 +151,21 @@ static Run one_run(const char *root, DaemonTest *d, Workload wl)
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     g_assert_cmpint(pidfd, >=, 0);
     gint64 t_dead = 0;
-    int st = -1;
+    int st = -1, timeout_ms = 300000;
     if (wl == WORKLOAD_FIT) {
         /* grown, then held for 3 s: still alive, or killed by someone */
         if (hog_wait_line(&hog, "grown", 300000))
             g_usleep(3 * G_USEC_PER_SEC);
-        struct pollfd p = {.fd = pidfd, .events = POLLIN};
-        if (poll(&p, 1, 0) == 1) {
-            t_dead = g_get_monotonic_time();
-            st = hog_wait(&hog, 10000);
-        } else {
-            hog_kill(&hog);
-        }
+        timeout_ms = 0;
+    }
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    if (poll(&p, 1, timeout_ms) == 1) {
+        t_dead = g_get_monotonic_time();
+        st = hog_wait(&hog, 10000);
     } else {
-        struct pollfd p = {.fd = pidfd, .events = POLLIN};
-        if (poll(&p, 1, 300000) == 1) {
-            t_dead = g_get_monotonic_time();
-            st = hog_wait(&hog, 10000);
-        } else {
+        if (wl != WORKLOAD_FIT)
             g_printerr("bench-host-guard: the hog was still alive after 300 s (left out of the times)\n");
-            hog_kill(&hog);
-        }
+        hog_kill(&hog);
     }
     close(pidfd);
     psi_watch_stop(&w, wt);
