@@ -386,6 +386,7 @@ static const Field kill_fields[] = {
         FIELD(MemctlKill, "bytes_freed", 't', bytes_freed),
         FIELD(MemctlKill, "latency_usec", 't', latency_usec),
         FIELD(MemctlKill, "freed_usec", 't', freed_usec),
+        FIELD(MemctlKill, "reap_usec", 't', reap_usec),
         FIELD(MemctlKill, "current", 't', current),
         FIELD(MemctlKill, "high", 't', high),
         FIELD(MemctlKill, "max", 't', max),

@@ -44,6 +44,7 @@ static json_object *kill_json(const MemctlKill *k)
     json_object_object_add(o, "bytes_freed", json_object_new_uint64(k->bytes_freed));
     json_object_object_add(o, "latency_usec", json_object_new_uint64(k->latency_usec));
     json_object_object_add(o, "freed_usec", json_object_new_uint64(k->freed_usec));
+    json_object_object_add(o, "reap_usec", json_object_new_uint64(k->reap_usec));
     json_object_object_add(o, "current", cli_json_size(k->current));
     json_object_object_add(o, "high", cli_json_size(k->high));
     json_object_object_add(o, "max", cli_json_size(k->max));

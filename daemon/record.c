@@ -63,6 +63,7 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
         add_u64(lat, "event_to_signal_usec", e->event_to_signal_usec);
         add_u64(lat, "signal_to_freed_usec", e->signal_to_freed_usec);
         add_u64(lat, "signal_to_exit_usec", e->signal_to_exit_usec);
+        add_u64(lat, "reap_usec", e->reap_usec);
         json_object_object_add(o, "latency", lat);
         add_u64(o, "bytes_freed", e->bytes_freed);
     }

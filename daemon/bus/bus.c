@@ -277,6 +277,7 @@ static GVariant *kill_dict(const MemctlKillEntry *k)
     ADD("bytes_freed", g_variant_new_uint64(e->bytes_freed));
     ADD("latency_usec", g_variant_new_uint64(e->event_to_signal_usec));
     ADD("freed_usec", g_variant_new_uint64(e->signal_to_freed_usec));
+    ADD("reap_usec", g_variant_new_uint64(e->reap_usec));
     ADD("current", g_variant_new_uint64(e->current));
     ADD("high", g_variant_new_uint64(e->high));
     ADD("max", g_variant_new_uint64(e->max));

@@ -79,6 +79,7 @@ typedef struct {
     uint64_t signal_to_exit_usec;
     uint64_t signal_to_freed_usec; /* until the memory is back: process_mrelease returned and the
                                     * victim exited (a group kill: the group is empty) */
+    uint64_t reap_usec;            /* of which process_mrelease took this long (at SCHED_OTHER); 0: no reap */
     uint64_t bytes_freed;
     /* host guard kills: what the host looked like at the decision */
     bool host;

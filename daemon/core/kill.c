@@ -196,21 +196,42 @@ void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
  * the same run (docs/BENCHMARKS.md, host guard). The kernel's oom_reaper is a normal kernel thread
  * too. The decision and the signal stay real-time; the priority is raised again after the reap.
  */
-static void mrelease(MemctlCore *c, int pidfd)
+static void reap_begin(MemctlCore *c)
 {
-    bool rt = atomic_load(&c->realtime);
-    if (rt) {
+    if (atomic_load(&c->realtime)) {
         struct sched_param other = {.sched_priority = 0};
         (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
     }
-    for (int tries = 0; tries < 8; tries++)
-        if (syscall(SYS_process_mrelease, pidfd, 0) == 0 || errno != EAGAIN)
-            break;
-    if (rt) {
+}
+
+static void reap_end(MemctlCore *c)
+{
+    if (atomic_load(&c->realtime)) {
         struct sched_param sp = {.sched_priority = 1};
         if (pthread_setschedparam(pthread_self(), SCHED_RR, &sp) != 0)
             atomic_store(&c->realtime, false); /* the daemon says so (memctl_core_realtime()) */
     }
+}
+
+static void mrelease(int pidfd)
+{
+    for (int tries = 0; tries < 8; tries++)
+        if (syscall(SYS_process_mrelease, pidfd, 0) == 0 || errno != EAGAIN)
+            break;
+}
+
+/* Reaps the n pidfds in one stretch at SCHED_OTHER; returns how long the reaps took. */
+static uint64_t reap(MemctlCore *c, const int *pidfds, size_t n)
+{
+    if (n == 0)
+        return 0;
+    reap_begin(c);
+    uint64_t t = memctl_now_usec();
+    for (size_t k = 0; k < n; k++)
+        mrelease(pidfds[k]);
+    t = memctl_now_usec() - t;
+    reap_end(c);
+    return t;
 }
 
 /* True if one of the n candidates is being killed already (by the kernel's OOM killer, say): its
@@ -262,7 +283,7 @@ static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
         /* The next victim needs fresh evidence: a whole decision's worth of windows, measured
          * after this kill, in which nothing (not even this victim's release) made progress. */
         memctl_episode_victim_started(&s->ep);
-        mrelease(c, pidfd);
+        v->rec.reap_usec = reap(c, &pidfd, 1);
         v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
         if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
@@ -330,11 +351,11 @@ static int candidate_pidfd(MemctlCore *c, size_t k)
 }
 
 /* A whole-group kill of a subtree where someone must be spared: every other eligible process gets
- * SIGKILL through its pidfd; the record waits for the largest of them. */
+ * SIGKILL through its pidfd, all of them before any reap (the reaps are the slow part, and a process
+ * still running meanwhile keeps allocating); the record waits for the largest of them. */
 static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size_t n)
 {
-    size_t biggest = n, killed = 0;
-    int biggest_fd = -1;
+    size_t biggest = n, big_fd = 0, killed = 0;
     uint64_t t0 = 0;
     for (size_t k = 0; k < n; k++) {
         if (!memctl_victim_eligible(&c->cands[k]))
@@ -350,21 +371,21 @@ static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size
             close(fd);
             continue;
         }
-        mrelease(c, fd);
-        killed++;
         if (biggest == n || c->cands[k].anon_bytes > c->cands[biggest].anon_bytes) {
-            if (biggest_fd >= 0)
-                close(biggest_fd);
             biggest = k;
-            biggest_fd = fd;
-        } else {
-            close(fd);
+            big_fd = killed;
         }
+        c->pidfds[killed++] = fd; /* killed <= n <= max_procs, the array's size */
     }
     if (killed == 0)
         return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
+    uint64_t reap_usec = reap(c, c->pidfds, killed);
+    for (size_t k = 0; k < killed; k++)
+        if (k != big_fd)
+            close(c->pidfds[k]);
     /* done when the largest has exited: the spared ones keep the group populated */
-    group_victim_started(c, i, t0, biggest, killed, biggest_fd);
+    group_victim_started(c, i, t0, biggest, killed, c->pidfds[big_fd]);
+    c->slots[i].v.rec.reap_usec = reap_usec;
     return 0;
 }
 
@@ -390,14 +411,13 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
     int r = 0;
     if (pwrite(s->fd_kill, "1", 1, 0) < 0)
         r = -errno;
-    for (size_t k = 0; k < nfd; k++) {
-        if (r == 0)
-            mrelease(c, c->pidfds[k]);
+    uint64_t reap_usec = r == 0 ? reap(c, c->pidfds, nfd) : 0;
+    for (size_t k = 0; k < nfd; k++)
         close(c->pidfds[k]);
-    }
     if (r < 0)
         return r;
     group_victim_started(c, i, t0, biggest, n, -1); /* done at "populated 0" in cgroup.events */
+    s->v.rec.reap_usec = reap_usec;
     return 0;
 }
 

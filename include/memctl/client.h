@@ -98,6 +98,7 @@ typedef struct {
     uint32_t pid, processes;
     bool group_kill, livelock;
     uint64_t bytes_freed, latency_usec, freed_usec, current, high, max;
+    uint64_t reap_usec; /* of freed_usec, the time process_mrelease ran; 0 if none */
 } MemctlKill;
 
 /* Kill records with seq > since, oldest first; *ret_last is the newest seq. Returns the count. */

@@ -455,6 +455,8 @@ static void test_follow(void)
         g_assert_nonnull(ex);
         uint64_t exit_usec = g_ascii_strtoull(ex + strlen("\"signal_to_exit_usec\":"), NULL, 10);
         uint64_t freed = get_u64(o, "freed_usec");
+        uint64_t reaped = get_u64(o, "reap_usec");
+        g_assert_cmpuint(reaped, <=, freed); /* the reap is part of the release */
         uint64_t done = get_u64(o, "time_usec") + get_u64(o, "latency_usec") + MAX(freed, exit_usec);
         uint64_t seen = get_u64(o, "received_usec");
         uint64_t delay = seen > done ? seen - done : 0;
