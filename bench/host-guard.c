@@ -4,7 +4,7 @@
  * another group suffers meanwhile, with memctld's host guard and with the kernel's global OOM killer
  * alone, runs interleaved in one invocation.
  *
- *   bench-host-guard [--runs N] [--workload exhaust|thrash|fit] [--json FILE]
+ *   bench-host-guard [--runs N] [--workload exhaust|thrash|fit] [--host-policy JSON] [--json FILE]
  *
  * Per run: a fresh managed root with groups web (priority 90) and batch (priority 10), neither with a
  * limit; a bystander in web holding 16 MiB that maps, touches and unmaps 64 KiB every millisecond and
@@ -17,7 +17,8 @@
  * The reference instant is the first host PSI event "some 5ms in 500ms" seen by the bench itself (its
  * own trigger on /proc/pressure/memory, in every mode). Time to death is measured with a pidfd.
  * Modes:
- *   memctld  memctld with its default host guard (the policy of data/examples: no limits)
+ *   memctld  memctld with its default host guard (the policy of data/examples: no limits);
+ *            --host-policy gives its "host" object instead (an experiment: '{"window_ms": 50}')
  *   kernel   no memctld: the kernel's global OOM killer
  *   earlyoom earlyoom with its defaults (`earlyoom -r 0`: SIGTERM at 10% MemAvailable and 10% free
  *            swap, SIGKILL at 5%), the binary in $MEMCTL_EARLYOOM or on PATH (scripts/setup puts
@@ -275,17 +276,19 @@ static char *earlyoom_binary(void)
     return g_find_program_in_path("earlyoom");
 }
 
-static const char config_text[] =
-        "{\"groups\": {\"batch\": {\"priority\": 10}, \"web\": {\"priority\": 90}}}";
+static const char config_groups[] =
+        "\"groups\": {\"batch\": {\"priority\": 10}, \"web\": {\"priority\": 90}}";
 
 int main(int argc, char **argv)
 {
     gint runs = 10;
-    g_autofree char *json = NULL, *workload = NULL;
+    g_autofree char *json = NULL, *workload = NULL, *host_policy = NULL;
     GOptionEntry entries[] = {{"runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per mode (default 10)", "N"},
                               {"workload", 0, 0, G_OPTION_ARG_STRING, &workload,
                                "exhaust (no swap, the default), thrash or fit (1 GiB of zram swap)", "W"},
                               {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write results as JSON", "FILE"},
+                              {"host-policy", 0, 0, G_OPTION_ARG_STRING, &host_policy,
+                               "memctld's \"host\" policy object (default: none, the defaults)", "JSON"},
                               {NULL}};
     g_autoptr(GOptionContext) ctx =
             g_option_context_new("- host exhaustion: memctld's guard against the kernel");
@@ -317,6 +320,9 @@ int main(int argc, char **argv)
     g_autofree char *dir = g_dir_make_tmp("memctl-bench-host-XXXXXX", &err);
     g_assert_no_error(err);
     g_autofree char *config = g_build_filename(dir, "memctld.json", NULL);
+    g_autofree char *config_text = host_policy
+                                           ? g_strdup_printf("{%s, \"host\": %s}", config_groups, host_policy)
+                                           : g_strdup_printf("{%s}", config_groups);
     g_assert_true(g_file_set_contents(config, config_text, -1, NULL));
     g_autofree char *a_config = g_strdup_printf("--config=%s", config);
 
@@ -362,6 +368,7 @@ int main(int argc, char **argv)
            total_kb / 1024, swap_kb / 1024);
     printf("workload %s%s\n", workload_names[wl],
            wl == WORKLOAD_EXHAUST ? " (no swap)" : " (1 GiB of zram swap)");
+    printf("memctld's policy: %s\n", config_text);
     printf("%d runs per mode, interleaved; times in ms%s\n\n", runs,
            earlyoom ? "" : " (no earlyoom: set MEMCTL_EARLYOOM or put it on PATH for its mode)");
     printf("| mode | first host PSI event -> hog dead p50 | p99 | max | hog start -> dead p50 | guard armed "
