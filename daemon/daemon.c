@@ -265,6 +265,7 @@ static int start_core(MemctlDaemon *d, const MemctlOptions *o, const MemctlPolic
     cfg.proc_root = o->proc_root;
     cfg.max_groups = (size_t)o->max_groups;
     cfg.max_procs = (size_t)o->max_procs;
+    cfg.events_ring = (size_t)o->events_ring;
     cfg.progress.window_usec = (uint64_t)o->window_ms * 1000;
     cfg.progress.stuck_windows = (uint32_t)o->stuck_windows;
     cfg.progress.progress_floor = policy->progress_floor;

@@ -15,7 +15,8 @@
 
 void memctl_options_init(MemctlOptions *o)
 {
-    *o = (MemctlOptions){.max_groups = 1024, .max_procs = 4096, .window_ms = -1, .stuck_windows = -1};
+    *o = (MemctlOptions){
+            .max_groups = 1024, .max_procs = 4096, .events_ring = 1024, .window_ms = -1, .stuck_windows = -1};
     o->group_names = g_ptr_array_new_with_free_func(g_free);
     o->group_limits = g_array_new(FALSE, TRUE, sizeof(MemctlLimits));
     o->auth = (MemctlAuthConfig){.admin_gid = (gid_t)-1, .polkit = TRUE};
@@ -64,6 +65,8 @@ int memctl_options_parse(MemctlOptions *o, int argc, char **argv, GError **error
              "N"},
             {"max-procs", 0, 0, G_OPTION_ARG_INT, &o->max_procs,
              "Processes one decision can rank (1-1048576)", "N"},
+            {"events-ring", 0, 0, G_OPTION_ARG_INT, &o->events_ring,
+             "Events the core can hand over before the main loop takes them (16-65536)", "N"},
             {"window-ms", 0, 0, G_OPTION_ARG_INT, &o->window_ms, "Decision window while over high (5-10000)",
              "MS"},
             {"stuck-windows", 0, 0, G_OPTION_ARG_INT, &o->stuck_windows,
@@ -197,6 +200,7 @@ int memctl_options_settle(MemctlOptions *o, const MemctlPolicy *policy, GError *
         int v, lo, hi;
     } ranges[] = {{"--max-groups", o->max_groups, 1, 65536},
                   {"--max-procs", o->max_procs, 1, 1 << 20},
+                  {"--events-ring", o->events_ring, 16, 65536},
                   {"--window-ms", o->window_ms, 5, 10000},
                   {"--stuck-windows", o->stuck_windows, 1, 1000}};
     for (size_t i = 0; i < G_N_ELEMENTS(ranges); i++)

@@ -19,7 +19,7 @@ typedef struct {
     char *config, *config_dir, *state_file, *metrics_address;
     char **group_specs;
     char **check_files; /* --check-config: the files given, or none */
-    int max_groups, max_procs, window_ms, stuck_windows;
+    int max_groups, max_procs, events_ring, window_ms, stuck_windows;
     bool config_given; /* --config given: the file must exist (--config='' reads none) */
     bool no_bus, no_polkit, check, test_hooks, version;
 

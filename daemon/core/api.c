@@ -237,7 +237,8 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
 
     if ((r = memctl_wdmap_new(cfg->max_groups * 2, &c->watches)) < 0 ||
         (r = memctl_ring_new(sizeof(int32_t), cfg->max_groups + 1, &c->cmds)) < 0 ||
-        (r = memctl_ring_new(sizeof(MemctlCoreEvent), 1024, &c->events)) < 0)
+        (r = memctl_ring_new(sizeof(MemctlCoreEvent), cfg->events_ring ? cfg->events_ring : 1024,
+                             &c->events)) < 0)
         goto fail;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

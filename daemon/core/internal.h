@@ -74,6 +74,7 @@ typedef struct {
     /* core-private */
     int wd_events, wd_cgevents;
     bool release_unsent; /* retired, and MEMCTL_EVENT_GROUP_RELEASED found the events ring full */
+    bool record_unsent;  /* the last victim's record (v.rec) found the events ring full */
     MemctlEpisode ep;    /* the episode over high (policy/episode.h) */
     uint32_t full_avg10;
     uint64_t seen_oom_kill, seen_max;
@@ -99,7 +100,7 @@ struct MemctlCore {
     Slot *slots;
     _Atomic size_t n_slots;
     size_t free_hint;
-    size_t releases_unsent; /* slots with release_unsent (the core's) */
+    size_t events_unsent; /* release_unsent and record_unsent flags set, over all slots (the core's) */
     /* each slot's prefer/avoid lists, apart: written (and so resident) only for groups that have
      * some, read only when the slot's has_lists says so */
     SlotLists *lists;
@@ -178,8 +179,9 @@ void memctl_core_slot_cgevents_changed(MemctlCore *c, size_t i); /* cgroup.event
 /* Forgets slot i's watch on memory.events.local (which 0) or cgroup.events (1); kernel_removed: the
  * kernel dropped it (IN_IGNORED), so it is not removed again. */
 void memctl_core_slot_unwatch(MemctlCore *c, size_t i, int which, bool kernel_removed);
-/* Offers again the GROUP_RELEASED events the events ring had no room for (slot.c). */
-void memctl_core_send_releases(MemctlCore *c);
+/* Offers again the kill records and GROUP_RELEASED events the events ring had no room for, each
+ * slot's record before its release (slot.c). */
+void memctl_core_send_unsent(MemctlCore *c);
 void memctl_core_slot_commands(MemctlCore *c, size_t i); /* the slot's CMD_* bits */
 void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now);
 
@@ -188,6 +190,8 @@ void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now);
 int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group);
 /* The victim of slot i is done: exited or not (escalation, teardown, release wait over). */
 void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited);
+/* Its record is in the events ring: the KillGroup request it answers is done. */
+void memctl_core_victim_recorded(Slot *s);
 /* The host guard's kill: the group ranked first, then its victim. */
 void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict);
 

@@ -101,7 +101,7 @@ void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err)
         memctl_str_copy(e.group, sizeof(e.group), c->slots[slot].name);
     memctl_str_copy(e.what, sizeof(e.what), what);
     e.t_event_usec = memctl_realtime_usec();
-    memctl_ring_push(c->events, &e);
+    memctl_ring_push_spare(c->events, &e, memctl_ring_capacity(c->events) / 4); /* a notice (slot.c) */
 }
 
 void memctl_core_manual_done(Slot *s, uint32_t req, int result)

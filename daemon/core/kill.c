@@ -138,6 +138,12 @@ static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livel
 {
     Slot *s = &c->slots[i];
     MemctlCoreEvent *e = &s->v.rec;
+    if (s->record_unsent) { /* the last kill's record, still not taken: now or never (a drop counted) */
+        (void)memctl_ring_push(c->events, e);
+        s->record_unsent = false;
+        c->events_unsent--;
+        memctl_core_victim_recorded(s);
+    }
     memset(e, 0, sizeof(*e));
     e->type = MEMCTL_EVENT_KILL;
     e->slot = (int32_t)i;
@@ -152,6 +158,16 @@ static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livel
     e->figures = s->ep.figures;
     s->v.current_before = s->ep.last.current;
     s->v.manual_req = s->manual_next;
+}
+
+/* A KillGroup request is answered once its record is in the ring (the GLib side takes the record,
+ * then the outcome: memctl_manager_drain()). */
+void memctl_core_victim_recorded(Slot *s)
+{
+    if (s->record_unsent || !s->v.manual_req)
+        return;
+    memctl_core_manual_done(s, s->v.manual_req, 0);
+    s->v.manual_req = 0;
 }
 
 void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
@@ -171,10 +187,13 @@ void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
         if (v->rec.signal_to_freed_usec < v->rec.signal_to_exit_usec)
             v->rec.signal_to_freed_usec = v->rec.signal_to_exit_usec;
     }
-    memctl_ring_push(c->events, &v->rec);
-    if (v->manual_req)
-        memctl_core_manual_done(s, v->manual_req, 0);
-    v->manual_req = 0;
+    /* Every kill is recorded: a full ring keeps the record here, offered again until taken
+     * (memctl_core_send_unsent()); only this slot's next kill could overwrite it. */
+    if (!s->record_unsent && !memctl_ring_offer(c->events, &v->rec)) {
+        s->record_unsent = true;
+        c->events_unsent++;
+    }
+    memctl_core_victim_recorded(s);
     if (v->pidfd >= 0) {
         epoll_ctl(c->epfd, EPOLL_CTL_DEL, v->pidfd, NULL);
         memctl_fd_close(&v->pidfd);

@@ -109,8 +109,9 @@ void *memctl_core_main(void *arg)
     struct epoll_event evs[CORE_EPOLL_BATCH];
     while (!atomic_load(&c->stop)) {
         atomic_fetch_add(&c->heartbeat, 1);
-        /* released slots the events ring had no room for: offered again every 100 ms until taken */
-        int n = epoll_wait(c->epfd, evs, CORE_EPOLL_BATCH, c->releases_unsent ? 100 : -1);
+        /* kill records and released slots the events ring had no room for: offered again every
+         * 100 ms until taken */
+        int n = epoll_wait(c->epfd, evs, CORE_EPOLL_BATCH, c->events_unsent ? 100 : -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -151,8 +152,8 @@ void *memctl_core_main(void *arg)
                 break;
             }
         }
-        if (c->releases_unsent)
-            memctl_core_send_releases(c);
+        if (c->events_unsent)
+            memctl_core_send_unsent(c);
     }
     return NULL;
 }

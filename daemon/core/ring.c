@@ -62,6 +62,22 @@ bool memctl_ring_push(MemctlRing *r, const void *item)
     return false;
 }
 
+bool memctl_ring_push_spare(MemctlRing *r, const void *item, size_t keep)
+{
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (keep > r->mask || head - tail + keep > r->mask) {
+        atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+        return false;
+    }
+    return memctl_ring_push(r, item);
+}
+
+size_t memctl_ring_capacity(const MemctlRing *r)
+{
+    return r->mask + 1;
+}
+
 bool memctl_ring_offer(MemctlRing *r, const void *item)
 {
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);

@@ -21,6 +21,11 @@ void memctl_ring_free(MemctlRing *r);
 bool memctl_ring_push(MemctlRing *r, const void *item);
 /* The same, but a full ring is no drop: the producer keeps the item and offers it again later. */
 bool memctl_ring_offer(MemctlRing *r, const void *item);
+/* A push that leaves `keep` items of room for the others: for items worth less than those (a
+ * notice), so that a flood of them never fills the ring. A refusal counts as a drop. */
+bool memctl_ring_push_spare(MemctlRing *r, const void *item, size_t keep);
+/* The number of items the ring holds at most. */
+size_t memctl_ring_capacity(const MemctlRing *r);
 /* Copies the oldest item out; returns false when empty. Consumer side only. */
 bool memctl_ring_pop(MemctlRing *r, void *ret_item);
 

@@ -43,7 +43,10 @@ void memctl_core_slot_alert(MemctlCore *c, size_t i, int level)
     e.high = atomic_load(&s->high);
     e.max = atomic_load(&s->max);
     e.current = s->ep.last.current;
-    memctl_ring_push(c->events, &e);
+    /* a notice: a flood of them (a host-wide crunch over thousands of groups, while the main loop
+     * is busy) leaves a quarter of the ring to the events that carry state (kills, the host guard's
+     * arming and calm, kernel OOM kills, releases) */
+    memctl_ring_push_spare(c->events, &e, memctl_ring_capacity(c->events) / 4);
 }
 
 /* The progress settings of slot i: the core's, with the group's own stall budget if it has one. */
@@ -133,8 +136,8 @@ void memctl_core_slot_events_changed(MemctlCore *c, size_t i)
         e.high = atomic_load(&s->high);
         e.max = atomic_load(&s->max);
         (void)memctl_sample_read_u64(s->fd_current, &e.current);
-        memctl_ring_push(c->events, &e);
-        s->seen_oom_kill = oom_kill;
+        if (memctl_ring_offer(c->events, &e)) /* else counted at the next change, with these */
+            s->seen_oom_kill = oom_kill;
     }
     if (max > s->seen_max) {
         s->seen_max = max;
@@ -202,7 +205,7 @@ void memctl_core_slot_unwatch(MemctlCore *c, size_t i, int which, bool kernel_re
 /* The slot's GROUP_RELEASED event, which frees it (memctl_core_next_event()). It is never dropped:
  * a slot whose event was lost would stay retired for good, its fds open, and a removal of more groups
  * at once than the ring holds (a rescan after a runtime removed its containers) lost them. When the
- * ring is full it is offered again (memctl_core_send_releases()). */
+ * ring is full it is offered again (memctl_core_send_unsent()). */
 static bool offer_released(MemctlCore *c, size_t i)
 {
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_GROUP_RELEASED, .slot = (int32_t)i};
@@ -219,23 +222,31 @@ static void slot_unregister(MemctlCore *c, size_t i)
         memctl_core_victim_finish(c, i, false);
     memctl_episode_init(&s->ep);
     atomic_store(&s->state, SLOT_RETIRED);
-    if (!offer_released(c, i)) {
+    /* never ahead of the slot's last kill record: the slot is reused once released */
+    if (s->record_unsent || !offer_released(c, i)) {
         s->release_unsent = true;
-        c->releases_unsent++;
+        c->events_unsent++;
     }
 }
 
-void memctl_core_send_releases(MemctlCore *c)
+void memctl_core_send_unsent(MemctlCore *c)
 {
     size_t used = memctl_core_slots_used(c);
-    for (size_t i = 0; i < used && c->releases_unsent > 0; i++) {
+    for (size_t i = 0; i < used && c->events_unsent > 0; i++) {
         Slot *s = &c->slots[i];
-        if (!s->release_unsent)
-            continue;
-        if (!offer_released(c, i))
-            return; /* still full: the next try */
-        s->release_unsent = false;
-        c->releases_unsent--;
+        if (s->record_unsent) {
+            if (!memctl_ring_offer(c->events, &s->v.rec))
+                return; /* still full: the next try */
+            s->record_unsent = false;
+            c->events_unsent--;
+            memctl_core_victim_recorded(s);
+        }
+        if (s->release_unsent) {
+            if (!offer_released(c, i))
+                return;
+            s->release_unsent = false;
+            c->events_unsent--;
+        }
     }
 }
 

@@ -311,7 +311,8 @@ static void metrics_render_daemon(MemctlMetrics *mx, const MemctlMetricsSnapshot
                        "1 while the core thread answers the watchdog's pings.");
     memctl_expo_u64(x, NULL, snap->core_alive ? 1 : 0);
     memctl_expo_family(x, "memctl_core_events_dropped", MEMCTL_EXPO_COUNTER,
-                       "Core events lost because the main loop fell behind (kills still happened).");
+                       "Core notices lost because the main loop fell behind (kills still happened, and "
+                       "their records are kept until there is room).");
     memctl_expo_u64(x, NULL, snap->events_dropped);
     memctl_expo_family(x, "memctl_groups", MEMCTL_EXPO_GAUGE, "Groups memctld manages.");
     memctl_expo_u64(x, NULL, memctl_groups_count(snap->groups));

@@ -328,6 +328,47 @@ static void test_core_without_main_loop(void)
     cgtest_remove_tree(root);
 }
 
+/*
+ * Every kill is recorded, even when the events ring is full: ten groups' hogs are killed while the
+ * main loop is blocked, with a ring of 16 events (--events-ring) that their twenty events (a
+ * "high" notice and a kill record each) overflow. The notices leave a quarter of the ring to the
+ * rest, and the records that still find it full are offered again; all ten reach the kill log once
+ * the main loop runs again. Before, the last events pushed into a full ring were dropped.
+ */
+static void test_records_kept(void)
+{
+    enum { N = 10 };
+    g_autofree char *root = cgtest_fresh_root("memctl-records-kept");
+    g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+    for (int k = 0; k < N; k++)
+        g_ptr_array_add(args, g_strdup_printf("--group=g%d:limit=48M", k));
+    g_ptr_array_add(args, g_strdup("--test-hooks"));
+    g_ptr_array_add(args, g_strdup("--events-ring=16"));
+    g_ptr_array_add(args, NULL);
+    DaemonTest d;
+    daemontest_start(&d, root, (const char **)args->pdata);
+    g_assert_no_errno(kill(d.pid, SIGUSR2)); /* blocks the main loop for 20 s */
+    g_usleep(200 * 1000);
+    Hog hogs[N];
+    int pids[N];
+    for (int k = 0; k < N; k++) {
+        g_autofree char *grp = g_strdup_printf("%s/g%d", root, k);
+        hog_start(&hogs[k], (const char *[]){"--cgroup", grp, "--step", "1M", NULL});
+        pids[k] = (int)hogs[k].pid;
+    }
+    for (int k = 0; k < N; k++)
+        g_assert_true(killed_by_sigkill(hog_wait(&hogs[k], 19000)));
+    g_assert_cmpuint(daemontest_count_records(&d, "\"type\":\"kill\""), ==, 0); /* still blocked */
+    for (int k = 0; k < N; k++) {
+        g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pids[k]);
+        if (!daemontest_wait_record(&d, 30000, needle, "\"type\":\"kill\""))
+            g_error("the kill of hog %d in g%d has no record (%u of %d recorded)", pids[k], k,
+                    daemontest_count_records(&d, "\"type\":\"kill\""), N);
+    }
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+}
+
 /* A group with only memory.max: memctld does not decide there, the kernel kills, memctld records it. */
 static void test_kernel_oom_recorded(void)
 {
@@ -706,6 +747,7 @@ int main(int argc, char **argv)
     g_test_add_func("/core/adopt-many", test_adopt_many);
     g_test_add_func("/core/adopt-armed-early", test_adopt_armed_early);
     g_test_add_func("/core/mass-removal", test_mass_removal);
+    g_test_add_func("/core/records-kept", test_records_kept);
     g_test_add_func("/core/livelock", test_livelock);
     return g_test_run();
 }

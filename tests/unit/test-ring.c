@@ -62,10 +62,38 @@ static void test_offer(void)
     memctl_ring_free(r);
 }
 
+/* A push that must leave room is refused (and counted) once the ring is that full; the room it
+ * leaves is there for the others; a keep of the whole ring or more refuses everything. */
+static void test_spare(void)
+{
+    MemctlRing *r = NULL;
+    g_assert_cmpint(memctl_ring_new(sizeof(uint32_t), 8, &r), ==, 0);
+    g_assert_cmpuint(memctl_ring_capacity(r), ==, 8);
+    uint32_t i = 0, v;
+    g_assert_false(memctl_ring_push_spare(r, &i, 8));
+    g_assert_cmpuint(memctl_ring_dropped(r), ==, 1);
+    while (memctl_ring_push_spare(r, &i, 2))
+        i++;
+    g_assert_cmpuint(i, ==, 6);
+    g_assert_cmpuint(memctl_ring_dropped(r), ==, 2);
+    for (uint32_t k = 6; k < 8; k++) /* the room kept: the others still get in */
+        g_assert_true(memctl_ring_offer(r, &k));
+    g_assert_false(memctl_ring_offer(r, &i));
+    g_assert_true(memctl_ring_pop(r, &v));
+    g_assert_false(memctl_ring_push_spare(r, &i, 2)); /* 7 held: room for one, not three */
+    g_assert_true(memctl_ring_push_spare(r, &i, 0));
+    for (uint32_t k = 1; k < 8; k++) {
+        g_assert_true(memctl_ring_pop(r, &v));
+        g_assert_cmpuint(v, ==, k);
+    }
+    memctl_ring_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/ring/push-pop", test_push_pop);
     g_test_add_func("/ring/offer", test_offer);
+    g_test_add_func("/ring/spare", test_spare);
     return g_test_run();
 }
