@@ -201,6 +201,8 @@ static Run one_run(const char *root, DaemonTest *d, Workload wl)
         const char *reason = rec ? strstr(rec, "\"reason\":\"") : NULL;
         if (reason)
             sscanf(reason + strlen("\"reason\":\""), "%31[^\"]", r.reason);
+        if (rec) /* what the guard saw when it decided: for the runs that took long */
+            g_printerr("bench-host-guard: memctld's record: %s\n", rec);
     }
     settle();
     return r;
