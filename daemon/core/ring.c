@@ -54,23 +54,32 @@ void memctl_ring_free(MemctlRing *r)
     free(r);
 }
 
+/* Copies item in if that leaves `keep` items of room; false (nothing counted) otherwise. */
+static bool ring_put(MemctlRing *r, const void *item, size_t keep)
+{
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (keep > r->mask || head - tail + keep > r->mask)
+        return false;
+    memcpy(r->items + (head & r->mask) * r->item_size, item, r->item_size);
+    atomic_store_explicit(&r->head, head + 1, memory_order_release);
+    uint64_t one = 1;
+    /* EAGAIN only when the counter would overflow: the reader is woken anyway. */
+    (void)!write(r->efd, &one, sizeof(one));
+    return true;
+}
+
 bool memctl_ring_push(MemctlRing *r, const void *item)
 {
-    if (memctl_ring_offer(r, item))
-        return true;
-    atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
-    return false;
+    return memctl_ring_push_spare(r, item, 0);
 }
 
 bool memctl_ring_push_spare(MemctlRing *r, const void *item, size_t keep)
 {
-    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    if (keep > r->mask || head - tail + keep > r->mask) {
-        atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
-        return false;
-    }
-    return memctl_ring_push(r, item);
+    if (ring_put(r, item, keep))
+        return true;
+    atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+    return false;
 }
 
 size_t memctl_ring_capacity(const MemctlRing *r)
@@ -80,16 +89,7 @@ size_t memctl_ring_capacity(const MemctlRing *r)
 
 bool memctl_ring_offer(MemctlRing *r, const void *item)
 {
-    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    if (head - tail > r->mask)
-        return false;
-    memcpy(r->items + (head & r->mask) * r->item_size, item, r->item_size);
-    atomic_store_explicit(&r->head, head + 1, memory_order_release);
-    uint64_t one = 1;
-    /* EAGAIN only when the counter would overflow: the reader is woken anyway. */
-    (void)!write(r->efd, &one, sizeof(one));
-    return true;
+    return ring_put(r, item, 0);
 }
 
 bool memctl_ring_pop(MemctlRing *r, void *ret_item)
