@@ -190,8 +190,10 @@ void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now);
 int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group);
 /* The victim of slot i is done: exited or not (escalation, teardown, release wait over). */
 void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited);
-/* Its record is in the events ring: the KillGroup request it answers is done. */
-void memctl_core_victim_recorded(Slot *s);
+/* Offers again the record of the slot's last victim that the events ring had no room for (force:
+ * pushed now or dropped and counted, before the next victim's record takes its place); true when
+ * none is kept any more. */
+bool memctl_core_record_resend(MemctlCore *c, Slot *s, bool force);
 /* The host guard's kill: the group ranked first, then its victim. */
 void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict);
 

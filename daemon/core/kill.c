@@ -138,12 +138,7 @@ static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livel
 {
     Slot *s = &c->slots[i];
     MemctlCoreEvent *e = &s->v.rec;
-    if (s->record_unsent) { /* the last kill's record, still not taken: now or never (a drop counted) */
-        (void)memctl_ring_push(c->events, e);
-        s->record_unsent = false;
-        c->events_unsent--;
-        memctl_core_victim_recorded(s);
-    }
+    (void)memctl_core_record_resend(c, s, true); /* the last kill's record, if still kept */
     memset(e, 0, sizeof(*e));
     e->type = MEMCTL_EVENT_KILL;
     e->slot = (int32_t)i;
@@ -162,12 +157,26 @@ static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livel
 
 /* A KillGroup request is answered once its record is in the ring (the GLib side takes the record,
  * then the outcome: memctl_manager_drain()). */
-void memctl_core_victim_recorded(Slot *s)
+static void victim_recorded(Slot *s)
 {
     if (s->record_unsent || !s->v.manual_req)
         return;
     memctl_core_manual_done(s, s->v.manual_req, 0);
     s->v.manual_req = 0;
+}
+
+bool memctl_core_record_resend(MemctlCore *c, Slot *s, bool force)
+{
+    if (!s->record_unsent)
+        return true;
+    if (force)
+        (void)memctl_ring_push(c->events, &s->v.rec); /* now or never: a drop is counted */
+    else if (!memctl_ring_offer(c->events, &s->v.rec))
+        return false;
+    s->record_unsent = false;
+    c->events_unsent--;
+    victim_recorded(s);
+    return true;
 }
 
 void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
@@ -193,7 +202,7 @@ void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
         s->record_unsent = true;
         c->events_unsent++;
     }
-    memctl_core_victim_recorded(s);
+    victim_recorded(s);
     if (v->pidfd >= 0) {
         epoll_ctl(c->epfd, EPOLL_CTL_DEL, v->pidfd, NULL);
         memctl_fd_close(&v->pidfd);
@@ -204,52 +213,38 @@ void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
 }
 
 /*
- * Reaps the victim's address space now, in our context, instead of after its exit path or the kernel
- * oom_reaper's delay; when it returns, the memory is back (WHY.md §1). EAGAIN: partial, try again;
- * ESRCH: already gone.
+ * Reaps the victims' address spaces (n pidfds, in one stretch) now, in our context, instead of after its exit
+ * path or the kernel oom_reaper's delay; when it returns, the memory is back (WHY.md §1). EAGAIN: partial,
+ * try again; ESRCH: already gone.
  *
  * At SCHED_OTHER, not the core's real-time priority: the reap is the victim's own exit work done
  * early, tens to hundreds of milliseconds of a CPU for a large victim, and at SCHED_RR it took that
  * CPU from every other task on the host for the whole time. On two vCPUs a bystander stalled 63 ms
  * (p50) that way against 11 ms at SCHED_OTHER, which is what earlyoom, which does not reap, gave in
  * the same run (docs/BENCHMARKS.md, host guard). The kernel's oom_reaper is a normal kernel thread
- * too. The decision and the signal stay real-time; the priority is raised again after the reap.
+ * too. The decision and the signal stay real-time; the priority is raised again after the reaps.
+ * Returns how long they took.
  */
-static void reap_begin(MemctlCore *c)
-{
-    if (atomic_load(&c->realtime)) {
-        struct sched_param other = {.sched_priority = 0};
-        (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
-    }
-}
-
-static void reap_end(MemctlCore *c)
-{
-    if (atomic_load(&c->realtime)) {
-        struct sched_param sp = {.sched_priority = 1};
-        if (pthread_setschedparam(pthread_self(), SCHED_RR, &sp) != 0)
-            atomic_store(&c->realtime, false); /* the daemon says so (memctl_core_realtime()) */
-    }
-}
-
-static void mrelease(int pidfd)
-{
-    for (int tries = 0; tries < 8; tries++)
-        if (syscall(SYS_process_mrelease, pidfd, 0) == 0 || errno != EAGAIN)
-            break;
-}
-
-/* Reaps the n pidfds in one stretch at SCHED_OTHER; returns how long the reaps took. */
 static uint64_t reap(MemctlCore *c, const int *pidfds, size_t n)
 {
     if (n == 0)
         return 0;
-    reap_begin(c);
+    bool rt = atomic_load(&c->realtime);
+    if (rt) {
+        struct sched_param other = {.sched_priority = 0};
+        (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &other);
+    }
     uint64_t t = memctl_now_usec();
     for (size_t k = 0; k < n; k++)
-        mrelease(pidfds[k]);
+        for (int tries = 0; tries < 8; tries++)
+            if (syscall(SYS_process_mrelease, pidfds[k], 0) == 0 || errno != EAGAIN)
+                break;
     t = memctl_now_usec() - t;
-    reap_end(c);
+    if (rt) {
+        struct sched_param sp = {.sched_priority = 1};
+        if (pthread_setschedparam(pthread_self(), SCHED_RR, &sp) != 0)
+            atomic_store(&c->realtime, false); /* the daemon says so (memctl_core_realtime()) */
+    }
     return t;
 }
 
@@ -374,7 +369,7 @@ static int candidate_pidfd(MemctlCore *c, size_t k)
  * still running meanwhile keeps allocating); the record waits for the largest of them. */
 static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size_t n)
 {
-    size_t biggest = n, big_fd = 0, killed = 0;
+    size_t biggest = n, biggest_at = 0, killed = 0; /* biggest_at: its pidfd's place in c->pidfds */
     uint64_t t0 = 0;
     for (size_t k = 0; k < n; k++) {
         if (!memctl_victim_eligible(&c->cands[k]))
@@ -392,7 +387,7 @@ static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size
         }
         if (biggest == n || c->cands[k].anon_bytes > c->cands[biggest].anon_bytes) {
             biggest = k;
-            big_fd = killed;
+            biggest_at = killed;
         }
         c->pidfds[killed++] = fd; /* killed <= n <= max_procs, the array's size */
     }
@@ -400,10 +395,10 @@ static int kill_all_but_spared(MemctlCore *c, size_t i, const char *reason, size
         return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
     uint64_t reap_usec = reap(c, c->pidfds, killed);
     for (size_t k = 0; k < killed; k++)
-        if (k != big_fd)
+        if (k != biggest_at)
             close(c->pidfds[k]);
     /* done when the largest has exited: the spared ones keep the group populated */
-    group_victim_started(c, i, t0, biggest, killed, c->pidfds[big_fd]);
+    group_victim_started(c, i, t0, biggest, killed, c->pidfds[biggest_at]);
     c->slots[i].v.rec.reap_usec = reap_usec;
     return 0;
 }

@@ -234,13 +234,8 @@ void memctl_core_send_unsent(MemctlCore *c)
     size_t used = memctl_core_slots_used(c);
     for (size_t i = 0; i < used && c->events_unsent > 0; i++) {
         Slot *s = &c->slots[i];
-        if (s->record_unsent) {
-            if (!memctl_ring_offer(c->events, &s->v.rec))
-                return; /* still full: the next try */
-            s->record_unsent = false;
-            c->events_unsent--;
-            memctl_core_victim_recorded(s);
-        }
+        if (!memctl_core_record_resend(c, s, false))
+            return; /* still full: the next try */
         if (s->release_unsent) {
             if (!offer_released(c, i))
                 return;
