@@ -32,6 +32,7 @@ void memctl_core_config_default(MemctlCoreConfig *c)
     c->proc_root = "/proc";
     c->max_groups = 1024;
     c->max_procs = 4096;
+    c->events_ring = 1024;
     memctl_progress_config_default(&c->progress);
     memctl_host_config_default(&c->host);
     c->host_psi_stall_usec = 5 * 1000;
@@ -190,9 +191,9 @@ static int open_trigger(const char *path, const char *spec)
 int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
 {
     if (!cfg || cfg->max_groups == 0 || cfg->max_groups > 65536 || cfg->max_procs == 0 ||
-        cfg->max_procs > (1u << 20) || cfg->progress.window_usec < 1000 ||
-        strlen(cfg->cgroup_mount) >= CORE_PATH_MAX || strlen(cfg->proc_root) + 24 >= 64 ||
-        (cfg->sys_root && strlen(cfg->sys_root) + 40 >= 64))
+        cfg->max_procs > (1u << 20) || cfg->events_ring < 16 || cfg->events_ring > 65536 ||
+        cfg->progress.window_usec < 1000 || strlen(cfg->cgroup_mount) >= CORE_PATH_MAX ||
+        strlen(cfg->proc_root) + 24 >= 64 || (cfg->sys_root && strlen(cfg->sys_root) + 40 >= 64))
         return -EINVAL;
 
     MemctlCore *c = calloc(1, sizeof(*c));
@@ -237,8 +238,7 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
 
     if ((r = memctl_wdmap_new(cfg->max_groups * 2, &c->watches)) < 0 ||
         (r = memctl_ring_new(sizeof(int32_t), cfg->max_groups + 1, &c->cmds)) < 0 ||
-        (r = memctl_ring_new(sizeof(MemctlCoreEvent), cfg->events_ring ? cfg->events_ring : 1024,
-                             &c->events)) < 0)
+        (r = memctl_ring_new(sizeof(MemctlCoreEvent), cfg->events_ring, &c->events)) < 0)
         goto fail;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -26,7 +26,7 @@ typedef struct {
     const char *sys_root;     /* /sys: zram devices' mm_stat (NULL: /sys) */
     size_t max_groups;
     size_t max_procs;
-    size_t events_ring; /* events the core can push before the GLib side pops them (0: 1024) */
+    size_t events_ring; /* events the core can push before the GLib side pops them (16-65536) */
     MemctlProgressConfig progress;
     MemctlHostConfig host;        /* the host guard */
     uint64_t host_psi_stall_usec; /* host PSI trigger that arms it: "some <stall> <window>" */
