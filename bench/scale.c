@@ -3,7 +3,7 @@
  * bench-scale: what memctld costs as the groups grow, when it starts over existing cgroups (a
  * restart on a busy host: every group adopted).
  *
- *   bench-scale [--groups A,B,...] [--idle-s N] [--baseline PATH]
+ *   bench-scale [--groups A,B,...] [--idle-s N] [--baseline PATH] [--breakdown]
  *
  * For each group count: a fresh managed root with that many cgroups made beforehand (memory.max
  * 64M, memory.high 60M: a limit each), then a floor (every group's files opened and closed once, the
@@ -12,7 +12,9 @@
  * 20): its resident memory (VmRSS, RssAnon, RssFile), locked memory (VmLck), threads, fds, the
  * kernel's psimon threads (one per cgroup with a PSI trigger on 6.1: memctld puts none on groups), its
  * wake-ups (context switches of all its threads) per minute and its CPU. --baseline runs the same sizes with
- * another memctld (an older build) in the same invocation, interleaved.
+ * another memctld (an older build) in the same invocation, interleaved. --breakdown prints, after
+ * each row, where the resident memory is: /proc/PID/smaps summed by mapping (a library, [stack],
+ * [heap], or anonymous mappings by size), the largest first.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -112,6 +114,72 @@ static double open_floor(const char *root, guint groups)
     return (g_get_monotonic_time() - t0) / 1e6;
 }
 
+typedef struct {
+    char *what;
+    uint64_t rss_kb, locked_kb;
+} Mapping;
+
+static gint by_rss_desc(gconstpointer a, gconstpointer b)
+{
+    const Mapping *x = *(Mapping *const *)a, *y = *(Mapping *const *)b;
+    return x->rss_kb < y->rss_kb ? 1 : x->rss_kb > y->rss_kb ? -1 : 0;
+}
+
+static void mapping_free(gpointer p)
+{
+    Mapping *m = p;
+    g_free(m->what);
+    g_free(m);
+}
+
+/* Resident memory by mapping: a file's mappings summed under its name, an anonymous one under its
+ * size ("anon 516 KiB"), so that the core's preallocations can be told apart. */
+static GString *breakdowns; /* printed after the table */
+
+static void add_breakdown(int pid, const char *which, guint groups)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/smaps", pid);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_autoptr(GHashTable) by = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, mapping_free);
+    Mapping *cur = NULL;
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        unsigned long lo, hi;
+        int off = 0;
+        if (sscanf(*l, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) == 2 && off > 0) {
+            const char *name = g_strstrip(*l + off);
+            g_autofree char *key = *name ? g_path_get_basename(name)
+                                         : g_strdup_printf("anon %lu KiB", (hi - lo) / 1024);
+            cur = g_hash_table_lookup(by, key);
+            if (!cur) {
+                cur = g_new0(Mapping, 1);
+                cur->what = g_steal_pointer(&key);
+                g_hash_table_insert(by, cur->what, cur);
+            }
+        } else if (cur && g_str_has_prefix(*l, "Rss:")) {
+            cur->rss_kb += g_ascii_strtoull(*l + 4, NULL, 10);
+        } else if (cur && g_str_has_prefix(*l, "Locked:")) {
+            cur->locked_kb += g_ascii_strtoull(*l + 7, NULL, 10);
+        }
+    }
+    g_autoptr(GPtrArray) all = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, by);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(all, v);
+    g_ptr_array_sort(all, by_rss_desc);
+    g_string_append_printf(breakdowns, "\n%s, %u groups: resident memory by mapping\n\n", which, groups);
+    g_string_append(breakdowns, "| mapping | Rss (KiB) | Locked (KiB) |\n|---|---|---|\n");
+    for (guint i = 0; i < all->len; i++) {
+        const Mapping *m = all->pdata[i];
+        if (m->rss_kb > 0)
+            g_string_append_printf(breakdowns, "| %s | %" G_GUINT64_FORMAT " | %" G_GUINT64_FORMAT " |\n",
+                                   m->what, m->rss_kb, m->locked_kb);
+    }
+}
+
 static Figures one_size(guint groups, gint idle_s, const char *binary)
 {
     Figures f = {0};
@@ -147,6 +215,8 @@ static Figures one_size(guint groups, gint idle_s, const char *binary)
     f.threads = (guint)status_kb(pid, "Threads");
     g_autofree char *fddir = g_strdup_printf("/proc/%d/fd", pid);
     f.fds = count_dir(fddir);
+    if (breakdowns)
+        add_breakdown(pid, binary ? "baseline" : "this build", groups);
     guint psimon_after = cgtest_psimon_threads();
     f.psimon = psimon_after > psimon_before ? psimon_after - psimon_before : 0;
     daemontest_stop(&d);
@@ -166,11 +236,14 @@ int main(int argc, char **argv)
 {
     g_autofree char *sizes = NULL, *baseline = NULL;
     gint idle_s = 20;
+    gboolean breakdown = FALSE;
     GOptionEntry entries[] = {
             {"groups", 0, 0, G_OPTION_ARG_STRING, &sizes, "Group counts (default 10,1000)", "A,B,..."},
             {"idle-s", 0, 0, G_OPTION_ARG_INT, &idle_s, "Idle seconds measured per size (default 20)", "N"},
             {"baseline", 0, 0, G_OPTION_ARG_FILENAME, &baseline, "Another memctld to measure the same way",
              "PATH"},
+            {"breakdown", 0, 0, G_OPTION_ARG_NONE, &breakdown, "Print memctld's resident memory by mapping",
+             NULL},
             {NULL}};
     g_autoptr(GOptionContext) ctx = g_option_context_new("- memctld's cost as the groups grow");
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -180,6 +253,8 @@ int main(int argc, char **argv)
         return 2;
     }
     cgtest_require_cgroup2();
+    if (breakdown)
+        breakdowns = g_string_new(NULL);
     g_autofree char *kernel = bench_kernel_release();
     printf("kernel %s; idle figures over %d s, after start-up\n\n", kernel, idle_s);
     printf("| memctld | groups | floor: files opened once (s) | start-up to READY (s) | VmRSS (MiB) | "
@@ -200,5 +275,7 @@ int main(int argc, char **argv)
             print_row("baseline", n, &f);
         }
     }
+    if (breakdowns)
+        fputs(g_string_free(breakdowns, FALSE), stdout);
     return 0;
 }
