@@ -26,19 +26,6 @@ static double sample(const char *text, const char *name)
     return p ? g_ascii_strtod(p + strlen(needle), NULL) : -1;
 }
 
-static int logged_port(DaemonTest *d)
-{
-    for (int i = 0; i < 100; i++) {
-        g_autofree char *log = NULL;
-        g_file_get_contents(d->log, &log, NULL, NULL);
-        const char *p = log ? strstr(log, "metrics: serving http://127.0.0.1:") : NULL;
-        if (p)
-            return atoi(p + strlen("metrics: serving http://127.0.0.1:"));
-        g_usleep(50 * 1000);
-    }
-    g_error("memctld did not say where it serves /metrics");
-}
-
 static void one_size(guint groups, gint scrapes)
 {
     g_autofree char *dir = g_dir_make_tmp("memctl-bench-scrape-XXXXXX", NULL);
@@ -55,7 +42,7 @@ static void one_size(guint groups, gint scrapes)
     gint64 t0 = g_get_monotonic_time();
     daemontest_start(&d, root, (const char *[]){a_conf, a_max, "--metrics-address=127.0.0.1:0", NULL});
     double start_s = (g_get_monotonic_time() - t0) / 1e6;
-    int port = logged_port(&d);
+    int port = daemontest_metrics_port(&d);
 
     g_autoptr(GArray) floor_ms = g_array_new(FALSE, FALSE, sizeof(double));
     g_autoptr(GArray) scrape_ms = g_array_new(FALSE, FALSE, sizeof(double));

@@ -127,6 +127,20 @@ int daemontest_run_fail(const char *root, const char *const *args, char **ret_st
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int daemontest_metrics_port(DaemonTest *t)
+{
+    static const char said[] = "metrics: serving http://127.0.0.1:";
+    for (int i = 0; i < 100; i++) {
+        g_autofree char *log = NULL;
+        g_file_get_contents(t->log, &log, NULL, NULL);
+        const char *p = log ? strstr(log, said) : NULL;
+        if (p)
+            return atoi(p + strlen(said));
+        g_usleep(50 * 1000);
+    }
+    g_error("memctld did not say where it serves /metrics");
+}
+
 static void cleanup(DaemonTest *t);
 
 void daemontest_stop(DaemonTest *t)

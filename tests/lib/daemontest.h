@@ -24,6 +24,10 @@ char *daemontest_binary(const char *rel);
  */
 void daemontest_start(DaemonTest *t, const char *root, const char *const *args);
 
+/* The port memctld serves /metrics on, from its log (it was started with
+ * --metrics-address=127.0.0.1:0). Fails the test when it does not say within 5 s. */
+int daemontest_metrics_port(DaemonTest *t);
+
 /* Runs memctld to completion with args; returns its exit status and its stderr. */
 int daemontest_run_fail(const char *root, const char *const *args, char **ret_stderr);
 
