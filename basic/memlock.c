@@ -6,11 +6,20 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
 #endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+
+int memctl_memlock_no_thp(void)
+{
+    return prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 ? 0 : -errno;
+}
 
 int memctl_memlock_all(void)
 {
@@ -71,26 +80,22 @@ int memctl_memlock_code(uint64_t *ret_bytes)
 
 typedef struct {
     uint64_t page, bytes;
-    const char *const *libs;
-} ReleaseCtx;
+    bool relock;
+} TrimCtx;
 
-static bool listed(const char *name, const char *const *libs)
-{
-    const char *base = name ? strrchr(name, '/') : NULL;
-    base = base ? base + 1 : name;
-    for (const char *const *l = libs; base && *l; l++)
-        if (strncmp(base, *l, strlen(*l)) == 0 && base[strlen(*l)] == '.')
-            return true;
-    return false;
-}
+#define TRIM_RANGES_MAX 32
 
-static int release_object(struct dl_phdr_info *info, size_t size, void *data)
+static int trim_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    ReleaseCtx *ctx = data;
-    if (!listed(info->dlpi_name, ctx->libs))
+    TrimCtx *ctx = data;
+    if (core_object(info->dlpi_name))
         return 0;
-    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+    /* The ranges first, all of them: the program headers lie in the object's first page, which the
+     * first range drops, and reading them again would fault it (and its neighbours) back in. */
+    uintptr_t ranges[TRIM_RANGES_MAX][2];
+    size_t n = 0;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum && n < TRIM_RANGES_MAX; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         /* Never written (no PF_W: not the relocated data, nor RELRO, which lies in the writable
          * segment): its pages are the file's own, and a later access reads them back unchanged. */
@@ -101,19 +106,30 @@ static int release_object(struct dl_phdr_info *info, size_t size, void *data)
         /* whole pages only: a page shared with a neighbouring segment stays */
         start = (start + ctx->page - 1) & ~(uintptr_t)(ctx->page - 1);
         end &= ~(uintptr_t)(ctx->page - 1);
-        if (end <= start)
+        if (end > start) {
+            ranges[n][0] = start;
+            ranges[n][1] = end;
+            n++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *start = (void *)ranges[i][0];
+        size_t len = ranges[i][1] - ranges[i][0];
+        if (munlock(start, len) < 0)
             continue;
-        if (munlock((void *)start, end - start) == 0 &&
-            madvise((void *)start, end - start, MADV_DONTNEED) == 0)
-            ctx->bytes += end - start;
+        if (madvise(start, len, MADV_DONTNEED) == 0)
+            ctx->bytes += len;
+        /* locked again page by page as it is used: nothing is faulted in here */
+        if (ctx->relock)
+            (void)mlock2(start, len, MLOCK_ONFAULT);
     }
     return 0;
 }
 
-uint64_t memctl_memlock_release(const char *const *libs)
+uint64_t memctl_memlock_trim(bool relock)
 {
-    ReleaseCtx ctx = {.page = (uint64_t)sysconf(_SC_PAGESIZE), .libs = libs};
-    dl_iterate_phdr(release_object, &ctx);
+    TrimCtx ctx = {.page = (uint64_t)sysconf(_SC_PAGESIZE), .relock = relock};
+    dl_iterate_phdr(trim_object, &ctx);
     return ctx.bytes;
 }
 

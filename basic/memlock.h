@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,12 @@
  * (memctl_prefault() on every buffer it allocates) and its code (memctl_memlock_code()).
  */
 
+/* No transparent huge pages for this process (PR_SET_THP_DISABLE; children inherit it): with THP
+ * "always" (Debian's default) the first touch of a 2 MiB-aligned stretch of an anonymous mapping, a
+ * thread's stack that uses 20 KiB of it, faults in a whole huge page, which mlock then keeps. Call
+ * it before the first allocation worth a huge page. Returns 0 or -errno. */
+int memctl_memlock_no_thp(void);
+
 /* Locks every page as it is faulted, now and in the future. Returns 0; 1 when the kernel has no
  * MCL_ONFAULT (before 4.4) and everything mapped was locked and faulted in instead; or -errno. */
 int memctl_memlock_all(void);
@@ -19,11 +26,15 @@ int memctl_memlock_all(void);
  * loader: the core thread runs only their code. Returns 0 and the bytes locked, or -errno. */
 int memctl_memlock_code(uint64_t *ret_bytes);
 
-/* Unlocks the read-only segments (code, constants) of the loaded libraries named in libs (NULL-ended
- * sonames without their version: "libgnutls" for libgnutls.so.30) and drops them from this process's
- * pages: libraries it loads and never calls, whose initialisers touched them at start. They stay in
- * the page cache; a later call would read them back. Returns the bytes released. */
-uint64_t memctl_memlock_release(const char *const *libs);
+/*
+ * Drops from this process's pages the read-only segments (code, constants) of every loaded object
+ * but the three memctl_memlock_code() locks: what start-up touched of them (initialisers, option
+ * parsing, adoption, and the neighbours the kernel's fault-around mapped with those), locked by
+ * MCL_ONFAULT. With relock (the kernel has MCL_ONFAULT) they are locked again as they are touched
+ * (MLOCK_ONFAULT): what the GLib side runs after start-up stays resident, and what only start-up ran
+ * is read back from the page cache if it is ever needed again. Returns the bytes dropped.
+ */
+uint64_t memctl_memlock_trim(bool relock);
 
 /* Writes each page of [p, p + n) with what it holds: memory from calloc() is mapped but not there until it
  * is touched, and the core must never fault a page in under pressure. */

@@ -45,6 +45,7 @@ struct MemctlDaemon {
     guint adopted;
     bool ready;    /* set up whole: its end drains, saves and says so */
     bool realtime; /* the core thread started at SCHED_RR */
+    bool onfault;  /* memory is locked as it is touched (MCL_ONFAULT), not all of it at once */
 };
 
 /* ---- the main loop's sources ------------------------------------------------------------------ */
@@ -137,7 +138,8 @@ static void report_boost(bool warning, const char *message, void *data)
 #define FDS_PER_GROUP 15
 #define FDS_BASE 1024
 
-static void harden_self(size_t max_groups)
+/* Returns true when memory is locked as it is touched (MCL_ONFAULT). */
+static bool harden_self(size_t max_groups)
 {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "-1000", 5) < 0)
@@ -150,6 +152,7 @@ static void harden_self(size_t max_groups)
         g_warning("mlockall failed (%s): memctld may be paged out under pressure", g_strerror(-r));
     else if (r > 0)
         g_message("mlockall: no MCL_ONFAULT on this kernel, everything mapped is locked");
+    bool onfault = r == 0;
     uint64_t code = 0;
     if (r >= 0 && (r = memctl_memlock_code(&code)) < 0)
         g_warning("cannot lock the core's code (%s): a kill may wait for it to be read back", g_strerror(-r));
@@ -160,11 +163,11 @@ static void harden_self(size_t max_groups)
     struct rlimit rl;
     rlim_t need = (rlim_t)max_groups * FDS_PER_GROUP + FDS_BASE;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return;
+        return onfault;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
         struct rlimit more = {need, need};
         if (setrlimit(RLIMIT_NOFILE, &more) == 0)
-            return;
+            return onfault;
         g_warning("RLIMIT_NOFILE is %llu, --max-groups %zu needs %llu: groups beyond about %llu will fail "
                   "(raise LimitNOFILE)",
                   (unsigned long long)rl.rlim_max, max_groups, (unsigned long long)need,
@@ -174,6 +177,7 @@ static void harden_self(size_t max_groups)
         rl.rlim_cur = rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
+    return onfault;
 }
 
 /* memory.min on our own leaf: what we use now (all of it locked) plus a margin. */
@@ -277,7 +281,7 @@ static int start_core(MemctlDaemon *d, const MemctlOptions *o, const MemctlPolic
         return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "cannot set up the core: %s%s", g_strerror(-r),
                                 r == -ENOENT || r == -EOPNOTSUPP ? " (is PSI enabled? /proc/pressure/memory)"
                                                                  : "");
-    harden_self(cfg.max_groups);
+    d->onfault = harden_self(cfg.max_groups);
     r = memctl_core_start(d->core);
     d->realtime = r == 0;
     if (r == -EPERM || r == -EINVAL) {
@@ -358,11 +362,16 @@ static int serve(MemctlDaemon *d, const MemctlOptions *o, GError **error)
 
 int memctl_daemon_new(const MemctlOptions *o, MemctlPolicy *policy, MemctlDaemon **ret, GError **error)
 {
+    /* Before the core's preallocations and the threads' stacks: none of them in huge pages. */
+    int r = memctl_memlock_no_thp();
+    if (r < 0)
+        g_warning("cannot turn transparent huge pages off for memctld (%s): its locked memory may grow "
+                  "by 2 MiB steps",
+                  g_strerror(-r));
     g_autoptr(MemctlDaemon) d = g_new0(MemctlDaemon, 1);
     d->state_file = g_strdup(o->state_file);
     if (o->admin_group_missing)
         g_message("admin group '%s' does not exist: only root may change things", o->admin_group);
-    int r;
     if ((r = own_root(d, o, error)) < 0 || (r = start_core(d, o, policy, error)) < 0)
         return r;
     /* The reserve is faulted in by this process, so it is charged to our own leaf (protected below). */
@@ -398,16 +407,14 @@ int memctl_daemon_new(const MemctlOptions *o, MemctlPolicy *policy, MemctlDaemon
     uint64_t wd_usec = 0;
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
         d->sources[d->n_sources++] = g_timeout_add((guint)(wd_usec / 2000), on_watchdog, d);
-    /* Libraries loaded for others' sake whose initialisers touched (and so locked) their pages:
-     * libmicrohttpd's TLS stack (memctld serves plain HTTP on loopback), libsystemd's journal
-     * compression and crypto, and GIO's mount table and SELinux labels. Their code is dropped from
-     * memctld's resident memory (docs/ARCHITECTURE.md, "Memory"). */
-    static const char *const unused[] = {
-            "libgnutls",    "libp11-kit", "libnettle", "libhogweed",   "libgmp",  "libtasn1",
-            "libunistring", "libidn2",    "libgcrypt", "libgpg-error", "libzstd", "liblzma",
-            "liblz4",       "libselinux", "libmount",  "libblkid",     NULL};
-    uint64_t released = memctl_memlock_release(unused);
-    g_debug("released %" G_GUINT64_FORMAT " KiB of libraries memctld does not call", released / 1024);
+    /* What start-up alone touched of the libraries the core does not run (GLib's, libsystemd's,
+     * json-c's, libmicrohttpd's and the TLS stack it loads for nothing: memctld serves plain HTTP on
+     * loopback), locked as it was touched, is dropped; the GLib side locks again what it touches
+     * from now on (docs/ARCHITECTURE.md, "Memory"). */
+    if (d->onfault) {
+        uint64_t trimmed = memctl_memlock_trim(true);
+        g_debug("dropped %" G_GUINT64_FORMAT " KiB of library code touched at start-up", trimmed / 1024);
+    }
     /* And what start-up freed at the top of the heap (pages freed in its middle stay: they are
      * locked, and MADV_DONTNEED refuses locked pages). */
     malloc_trim(0);
