@@ -7,11 +7,14 @@
  *
  * For each group count: a fresh managed root with that many cgroups made beforehand (memory.max
  * 64M, memory.high 60M: a limit each), then a floor (every group's files opened and closed once, the
- * kernel's share of adoption under this VM), then memctld started on it and timed to READY=1 (every
- * group adopted and handed to the core). Then, idle for N seconds (default
- * 20): its resident memory (VmRSS, RssAnon, RssFile), locked memory (VmLck), threads, fds, the
- * kernel's psimon threads (one per cgroup with a PSI trigger on 6.1: memctld puts none on groups), its
- * wake-ups (context switches of all its threads) per minute and its CPU. --baseline runs the same sizes with
+ * kernel's share of adoption under this VM), then memctld started on it as it runs in production
+ * (serving the API on a private bus like the system bus, and /metrics on loopback) and timed to
+ * READY=1 (every group adopted and handed to the core). Then, idle for N seconds (default 20): its
+ * resident memory (VmRSS, RssAnon, RssFile), locked memory (VmLck), threads, fds, the kernel's psimon
+ * threads (one per cgroup with a PSI trigger on 6.1: memctld puts none on groups), its wake-ups
+ * (context switches of all its threads) per minute and its CPU. Then used as its clients use it (a
+ * /metrics scrape, GetStatus and ListGroups over D-Bus) and idle 2 s again: VmRSS after use, since
+ * what memctld touches stays locked. --baseline runs the same sizes with
  * another memctld (an older build) in the same invocation, interleaved. --breakdown prints, after
  * each row, where the resident memory is: /proc/PID/smaps summed by mapping (a library, [stack],
  * [heap], or anonymous mappings by size), the largest first.
@@ -23,13 +26,16 @@
 #include <unistd.h>
 
 #include "stats.h"
+#include "tests/lib/bustest.h"
 #include "tests/lib/cgtest.h"
 #include "tests/lib/daemontest.h"
+#include "tests/lib/httptest.h"
 
 typedef struct {
     double floor_s; /* the kernel's own cost: every group's files opened and closed once */
     double start_s;
     uint64_t rss_kb, anon_kb, file_kb, lck_kb;
+    uint64_t used_rss_kb; /* after a scrape and two D-Bus calls */
     guint threads, fds, psimon;
     double wakeups_min, cpu_pct;
 } Figures;
@@ -149,8 +155,8 @@ static void add_breakdown(int pid, const char *which, guint groups)
         int off = 0;
         if (sscanf(*l, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) == 2 && off > 0) {
             const char *name = g_strstrip(*l + off);
-            g_autofree char *key = *name ? g_path_get_basename(name)
-                                         : g_strdup_printf("anon %lu KiB", (hi - lo) / 1024);
+            g_autofree char *key =
+                    *name ? g_path_get_basename(name) : g_strdup_printf("anon %lu KiB", (hi - lo) / 1024);
             cur = g_hash_table_lookup(by, key);
             if (!cur) {
                 cur = g_new0(Mapping, 1);
@@ -195,12 +201,12 @@ static Figures one_size(guint groups, gint idle_s, const char *binary)
     g_autofree char *a_max = g_strdup_printf("--max-groups=%u", groups + 16);
     g_setenv("MEMCTL_MEMCTLD", binary ? binary : "", TRUE);
     g_setenv("MEMCTL_TEST_READY_SEC", "600", TRUE);
-    DaemonTest d;
+    ApiTest t;
     gint64 t0 = g_get_monotonic_time();
-    daemontest_start(&d, root, (const char *[]){a_max, NULL});
+    apitest_start_root(&t, root, (const char *[]){a_max, "--metrics-address=127.0.0.1:0", NULL});
     f.start_s = (g_get_monotonic_time() - t0) / 1e6;
     g_unsetenv("MEMCTL_MEMCTLD");
-    int pid = (int)d.pid;
+    int pid = (int)t.d.pid;
     g_usleep(2 * G_USEC_PER_SEC); /* past start-up's own work */
     uint64_t w0 = wakeups(pid), c0 = cpu_ticks(pid);
     gint64 i0 = g_get_monotonic_time();
@@ -215,20 +221,28 @@ static Figures one_size(guint groups, gint idle_s, const char *binary)
     f.threads = (guint)status_kb(pid, "Threads");
     g_autofree char *fddir = g_strdup_printf("/proc/%d/fd", pid);
     f.fds = count_dir(fddir);
-    if (breakdowns)
-        add_breakdown(pid, binary ? "baseline" : "this build", groups);
     guint psimon_after = cgtest_psimon_threads();
     f.psimon = psimon_after > psimon_before ? psimon_after - psimon_before : 0;
-    daemontest_stop(&d);
-    cgtest_remove_tree(root);
+    /* used: what a scrape and the API touch stays resident (locked as touched) */
+    Reply r = http_get(daemontest_metrics_port(&t.d), "/metrics", NULL);
+    g_assert_cmpint(r.status, ==, 200);
+    http_reply_clear(&r);
+    apitest_call_ok(&t, "GetStatus", NULL);
+    apitest_call_ok(&t, "ListGroups", NULL);
+    g_usleep(2 * G_USEC_PER_SEC);
+    f.used_rss_kb = status_kb(pid, "VmRSS");
+    if (breakdowns)
+        add_breakdown(pid, binary ? "baseline" : "this build", groups);
+    apitest_stop(&t); /* removes the root */
     return f;
 }
 
 static void print_row(const char *which, guint groups, const Figures *f)
 {
-    printf("| %s | %u | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f | %u | %u | %u | %.0f | %.2f |\n", which,
-           groups, f->floor_s, f->start_s, f->rss_kb / 1024.0, f->anon_kb / 1024.0, f->file_kb / 1024.0,
-           f->lck_kb / 1024.0, f->threads, f->fds, f->psimon, f->wakeups_min, f->cpu_pct);
+    printf("| %s | %u | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %u | %u | %u | %.0f | %.2f |\n",
+           which, groups, f->floor_s, f->start_s, f->rss_kb / 1024.0, f->anon_kb / 1024.0,
+           f->file_kb / 1024.0, f->lck_kb / 1024.0, f->used_rss_kb / 1024.0, f->threads, f->fds, f->psimon,
+           f->wakeups_min, f->cpu_pct);
     fflush(stdout);
 }
 
@@ -258,9 +272,9 @@ int main(int argc, char **argv)
     g_autofree char *kernel = bench_kernel_release();
     printf("kernel %s; idle figures over %d s, after start-up\n\n", kernel, idle_s);
     printf("| memctld | groups | floor: files opened once (s) | start-up to READY (s) | VmRSS (MiB) | "
-           "RssAnon | RssFile | VmLck | threads | "
+           "RssAnon | RssFile | VmLck | VmRSS after use | threads | "
            "fds | psimon kthreads | wake-ups/min | CPU %% |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     g_auto(GStrv) list = g_strsplit(sizes ? sizes : "10,1000", ",", -1);
     for (char **s = list; *s; s++) {
         guint n = (guint)g_ascii_strtoull(*s, NULL, 10);
