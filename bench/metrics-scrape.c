@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "stats.h"
@@ -38,6 +39,14 @@ static const char *const group_files[] = {"memory.current", "memory.events", "me
 /* The five files of each group, opened once (a file this kernel lacks: -1). */
 static int *open_group_files(const char *root, guint groups)
 {
+    /* 5,000 fds for 1,000 groups: more than the VM's default limit */
+    rlim_t need = (rlim_t)groups * GROUP_FILES + 256;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+        rl.rlim_cur = need;
+        rl.rlim_max = MAX(rl.rlim_max, need);
+        g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+    }
     int *fds = g_new(int, groups *GROUP_FILES);
     for (guint i = 0; i < groups; i++)
         for (size_t k = 0; k < GROUP_FILES; k++) {
