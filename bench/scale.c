@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "include/memctl/memctl.h"
 #include "stats.h"
 #include "tests/lib/bustest.h"
 #include "tests/lib/cgtest.h"
@@ -36,6 +37,9 @@ typedef struct {
     double start_s;
     uint64_t rss_kb, anon_kb, file_kb, lck_kb;
     uint64_t used_rss_kb; /* after a scrape and two D-Bus calls */
+    /* memctld's own cgroup after use: all it is charged, kernel memory included (the seq_file
+     * buffer each cgroup file keeps once read, inotify marks, open files), and of it the slab */
+    uint64_t cg_current, cg_slab;
     guint threads, fds, psimon;
     double wakeups_min, cpu_pct;
 } Figures;
@@ -231,6 +235,12 @@ static Figures one_size(guint groups, gint idle_s, const char *binary)
     apitest_call_ok(&t, "ListGroups", NULL);
     g_usleep(2 * G_USEC_PER_SEC);
     f.used_rss_kb = status_kb(pid, "VmRSS");
+    g_autofree char *leaf = g_build_filename(root, MEMCTL_SELF_LEAF, NULL);
+    g_autofree char *cur = cgtest_read(leaf, "memory.current");
+    g_autofree char *stat = cgtest_read(leaf, "memory.stat");
+    const char *slab = stat ? strstr(stat, "\nslab ") : NULL;
+    f.cg_current = cur ? g_ascii_strtoull(cur, NULL, 10) : 0;
+    f.cg_slab = slab ? g_ascii_strtoull(slab + 6, NULL, 10) : 0;
     if (breakdowns)
         add_breakdown(pid, binary ? "baseline" : "this build", groups);
     apitest_stop(&t); /* removes the root */
@@ -239,10 +249,12 @@ static Figures one_size(guint groups, gint idle_s, const char *binary)
 
 static void print_row(const char *which, guint groups, const Figures *f)
 {
-    printf("| %s | %u | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %u | %u | %u | %.0f | %.2f |\n",
+    printf("| %s | %u | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %u | %u | %u | %.0f | "
+           "%.2f "
+           "|\n",
            which, groups, f->floor_s, f->start_s, f->rss_kb / 1024.0, f->anon_kb / 1024.0,
-           f->file_kb / 1024.0, f->lck_kb / 1024.0, f->used_rss_kb / 1024.0, f->threads, f->fds, f->psimon,
-           f->wakeups_min, f->cpu_pct);
+           f->file_kb / 1024.0, f->lck_kb / 1024.0, f->used_rss_kb / 1024.0, f->cg_current / 1048576.0,
+           f->cg_slab / 1048576.0, f->threads, f->fds, f->psimon, f->wakeups_min, f->cpu_pct);
     fflush(stdout);
 }
 
@@ -272,9 +284,10 @@ int main(int argc, char **argv)
     g_autofree char *kernel = bench_kernel_release();
     printf("kernel %s; idle figures over %d s, after start-up\n\n", kernel, idle_s);
     printf("| memctld | groups | floor: files opened once (s) | start-up to READY (s) | VmRSS (MiB) | "
-           "RssAnon | RssFile | VmLck | VmRSS after use | threads | "
-           "fds | psimon kthreads | wake-ups/min | CPU %% |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+           "RssAnon | RssFile | VmLck | VmRSS after use | its cgroup's memory.current after use | of it slab "
+           "| "
+           "threads | fds | psimon kthreads | wake-ups/min | CPU %% |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     g_auto(GStrv) list = g_strsplit(sizes ? sizes : "10,1000", ",", -1);
     for (char **s = list; *s; s++) {
         guint n = (guint)g_ascii_strtoull(*s, NULL, 10);
