@@ -120,13 +120,15 @@ static int metrics_group_u64(MemctlGroup *g, MemctlGroupFile f, uint64_t *ret)
     return 0;
 }
 
-static void metrics_sample_group(MemctlGroup *g, GroupSample *s)
+/* swap: the host may have swap in use (no swap device: every group's swap.current is 0, unread) */
+static void metrics_sample_group(MemctlGroup *g, bool swap, GroupSample *s)
 {
     memset(s, 0, sizeof(*s));
     s->g = g;
     s->ok = metrics_group_u64(g, MEMCTL_GROUP_FILE_CURRENT, &s->current) == 0;
     s->has_peak = metrics_group_u64(g, MEMCTL_GROUP_FILE_PEAK, &s->peak) == 0;
-    (void)metrics_group_u64(g, MEMCTL_GROUP_FILE_SWAP, &s->swap);
+    if (swap)
+        (void)metrics_group_u64(g, MEMCTL_GROUP_FILE_SWAP, &s->swap);
     if (memctl_group_read(g, MEMCTL_GROUP_FILE_EVENTS, s->events, sizeof(s->events)) < 0)
         s->events[0] = '\0';
     char psi[256];
@@ -178,14 +180,15 @@ static void metrics_group_family(MemctlExpo *x, GroupSample *gs, guint n, const 
             memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, NULL}, fn(&gs[i]));
 }
 
-static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot *snap, MemctlExpo *x)
+static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot *snap, bool swap,
+                                  MemctlExpo *x)
 {
     g_autoptr(GList) list = memctl_groups_list(snap->groups);
     guint n = g_list_length(list);
     g_autofree GroupSample *gs = g_new(GroupSample, MAX(n, 1));
     guint i = 0;
     for (GList *l = list; l; l = l->next)
-        metrics_sample_group(l->data, &gs[i++]);
+        metrics_sample_group(l->data, swap, &gs[i++]);
 
     static const struct {
         const char *name, *help;
@@ -260,10 +263,13 @@ static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot
     }
 }
 
-static void metrics_render_host(const MemctlMetricsSnapshot *snap, MemctlExpo *x)
+/* Returns false when the host has no swap at all (SwapTotal 0): no group can have swapped. */
+static bool metrics_render_host(const MemctlMetricsSnapshot *snap, MemctlExpo *x)
 {
     MemctlHostMemory mem;
+    bool swap = true;
     if (memctl_host_memory_read(snap->proc, &mem) == 0) {
+        swap = mem.swap_total > 0;
         const struct {
             const char *name, *help;
             uint64_t v;
@@ -289,6 +295,7 @@ static void metrics_render_host(const MemctlMetricsSnapshot *snap, MemctlExpo *x
         memctl_expo_usec(x, (const char *[]){"kind", "some", NULL}, some);
         memctl_expo_usec(x, (const char *[]){"kind", "full", NULL}, full);
     }
+    return swap;
 }
 
 static void metrics_render_daemon(MemctlMetrics *mx, const MemctlMetricsSnapshot *snap, MemctlExpo *x)
@@ -351,8 +358,8 @@ GString *memctl_metrics_render(MemctlMetrics *mx, const MemctlMetricsSnapshot *s
     MemctlExpo x;
     memctl_expo_init(&x, format, out);
     metrics_render_daemon(mx, snap, &x);
-    metrics_render_host(snap, &x);
-    metrics_render_groups(mx, snap, &x);
+    bool swap = metrics_render_host(snap, &x);
+    metrics_render_groups(mx, snap, swap, &x);
     memctl_expo_family(
             &x, "memctl_kill_latency_seconds", MEMCTL_EXPO_HISTOGRAM,
             "Time from the event that decided a kill (crossing memory.high, the host guard arming, "
