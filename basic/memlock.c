@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <link.h>
+#include <malloc.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -131,6 +133,44 @@ uint64_t memctl_memlock_trim(bool relock)
     TrimCtx ctx = {.page = (uint64_t)sysconf(_SC_PAGESIZE), .relock = relock};
     dl_iterate_phdr(trim_object, &ctx);
     return ctx.bytes;
+}
+
+/* The main heap's start ("[heap]" in /proc/self/maps), or 0. */
+static uintptr_t heap_start(void)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return 0;
+    char line[512];
+    uintptr_t start = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (strstr(line, "[heap]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
+            start = lo;
+            break;
+        }
+    }
+    fclose(f);
+    return start;
+}
+
+int memctl_memlock_trim_heap(bool relock)
+{
+    uintptr_t start = heap_start();
+    uintptr_t end = (uintptr_t)sbrk(0);
+    if (start == 0 || end <= start)
+        return -ENOENT;
+    if (munlock((void *)start, end - start) < 0)
+        return -errno;
+    malloc_trim(0);
+    if (!relock)
+        return 0;
+    /* again as touched, up to the break as it is now (the trim may have lowered it, another thread
+     * raised it): the pages still in use are there, and stay */
+    end = (uintptr_t)sbrk(0);
+    if (end > start && mlock2((void *)start, end - start, MLOCK_ONFAULT) < 0)
+        return -errno;
+    return 0;
 }
 
 void memctl_prefault(void *p, size_t n)

@@ -36,6 +36,15 @@ int memctl_memlock_code(uint64_t *ret_bytes);
  */
 uint64_t memctl_memlock_trim(bool relock);
 
+/*
+ * Gives the free pages inside the main heap back to the kernel: MCL_ONFAULT keeps every page the
+ * heap ever used locked, and malloc_trim()'s MADV_DONTNEED refuses locked pages, so a burst of
+ * allocations (a scrape or a ListGroups reply over 10,000 groups) stayed resident for good. Unlocks
+ * the heap, trims it, and with relock locks it again as touched: the pages in use are resident and
+ * locked again at once. Returns 0 or -errno (-ENOENT: no heap).
+ */
+int memctl_memlock_trim_heap(bool relock);
+
 /* Writes each page of [p, p + n) with what it holds: memory from calloc() is mapped but not there until it
  * is touched, and the core must never fault a page in under pressure. */
 void memctl_prefault(void *p, size_t n);

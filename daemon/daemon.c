@@ -415,9 +415,11 @@ int memctl_daemon_new(const MemctlOptions *o, MemctlPolicy *policy, MemctlDaemon
         uint64_t trimmed = memctl_memlock_trim(true);
         g_debug("dropped %" G_GUINT64_FORMAT " KiB of library code touched at start-up", trimmed / 1024);
     }
-    /* And what start-up freed at the top of the heap (pages freed in its middle stay: they are
-     * locked, and MADV_DONTNEED refuses locked pages). */
-    malloc_trim(0);
+    /* And what start-up freed in the heap (adoption's and the policy's parsing): locked, so
+     * malloc_trim() alone could give back only the top (basic/memlock.h). */
+    d->m->heap_trim = d->onfault;
+    if (!d->onfault || memctl_memlock_trim_heap(true) < 0)
+        malloc_trim(0);
     d->ready = true;
     *ret = g_steal_pointer(&d);
     return 0;

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <string.h>
 
+#include "basic/memlock.h"
 #include "daemon/config.h"
 #include "daemon/group/cgroup.h"
 #include "daemon/reserve/boost.h"
@@ -104,10 +106,34 @@ void memctl_manager_set_listener(MemctlManager *m, const MemctlManagerListener *
     m->listener_data = data;
 }
 
+/* Free bytes in the heap worth a trim: a scrape of 1,000 groups frees about a megabyte. */
+#define HEAP_TRIM_MIN (1u << 20)
+
+static gboolean on_settle_heap(gpointer data)
+{
+    MemctlManager *m = data;
+    m->heap_source = 0;
+    struct mallinfo2 mi = mallinfo2();
+    if (mi.fordblks >= HEAP_TRIM_MIN) {
+        int r = memctl_memlock_trim_heap(true);
+        if (r < 0)
+            g_debug("heap trim: %s", g_strerror(-r));
+    }
+    return G_SOURCE_REMOVE;
+}
+
+void memctl_manager_settle_heap(MemctlManager *m)
+{
+    if (m->heap_trim && !m->heap_source)
+        m->heap_source = g_timeout_add_seconds(1, on_settle_heap, m);
+}
+
 void memctl_manager_free(MemctlManager *m)
 {
     if (!m)
         return;
+    if (m->heap_source)
+        g_source_remove(m->heap_source);
     g_hash_table_destroy(m->manual);
     memctl_history_free(m->history);
     memctl_metrics_free(m->metrics);
@@ -302,6 +328,7 @@ GString *memctl_manager_metrics(MemctlManager *m, MemctlExpoFormat format)
     snap.has_reserve = reserve_figures(m, &snap.reserve);
     GString *text = memctl_metrics_render(m->metrics, &snap, format);
     memctl_metrics_count_scrape(m->metrics, (uint64_t)(g_get_monotonic_time() - t0));
+    memctl_manager_settle_heap(m); /* the text and the samples are freed once it is sent */
     return text;
 }
 

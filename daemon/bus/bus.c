@@ -385,6 +385,7 @@ static void method_call(GDBusConnection *conn, const char *sender, const char *p
                         const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer user_data)
 {
     MemctlBus *b = user_data;
+    memctl_manager_settle_heap(b->m); /* a reply over 10,000 groups is megabytes, freed once sent */
     for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
         if (strcmp(method, methods[i].method) != 0)
             continue;

@@ -2,7 +2,8 @@
 /*
  * basic/memlock.c: what stays resident. After memctl_memlock_trim(), the code a library ran before
  * is gone from this process's pages and what it runs after is locked again as it is touched, while
- * the objects the core runs (the program, libc, the loader) keep every page locked.
+ * the objects the core runs (the program, libc, the loader) keep every page locked. After
+ * memctl_memlock_trim_heap(), the heap's free pages are gone and its pages in use locked.
  *
  * Reads /proc/self/smaps with libc alone between the trim and the measure: a GLib call there would
  * bring GLib's pages back before they are counted.
@@ -25,9 +26,10 @@ typedef struct {
 
 static char smaps[1u << 20];
 
-/* The file's own pages resident (Rss less Anonymous) and Locked, in the read-only mappings (code,
- * constants) of the object whose path contains `object`. libc only: open, read, strstr, sscanf. */
-static Use read_only_use(const char *object)
+/* Rss and Locked of the mappings whose name contains `object`; with read_only, only its read-only
+ * mappings (code, constants), and only the file's own pages (Rss less Anonymous). libc only: open,
+ * read, strstr, sscanf. */
+static Use mapping_use(const char *object, bool read_only)
 {
     Use u = {0, 0};
     int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
@@ -48,18 +50,23 @@ static Use read_only_use(const char *object)
         char perms[8];
         int off = 0;
         if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &off) == 3 && off > 0) {
-            in = strstr(line + off, object) && perms[1] != 'w';
+            in = strstr(line + off, object) && (!read_only || perms[1] != 'w');
             continue;
         }
         unsigned long v;
         if (in && sscanf(line, "Rss: %lu kB", &v) == 1)
             u.rss_kb += v;
-        else if (in && sscanf(line, "Anonymous: %lu kB", &v) == 1)
+        else if (in && read_only && sscanf(line, "Anonymous: %lu kB", &v) == 1)
             u.rss_kb -= v;
         else if (in && sscanf(line, "Locked: %lu kB", &v) == 1)
             u.locked_kb += v;
     }
     return u;
+}
+
+static Use read_only_use(const char *object)
+{
+    return mapping_use(object, true);
 }
 
 /* Runs a fair amount of GLib: its code pages are touched and, under MCL_ONFAULT, locked. */
@@ -110,9 +117,61 @@ static void test_trim(void)
     munlockall();
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
+/* Rss and Locked of the main heap. */
+static Use heap_use(void)
+{
+    return mapping_use("[heap]", false);
+}
+
+/* A burst of small allocations freed in the heap's middle stays resident and locked until the heap
+ * is trimmed; after it, what is still in use is locked again. */
+static void test_trim_heap(void)
+{
+    if (memctl_memlock_all() != 0) {
+        g_test_skip("no mlockall(MCL_ONFAULT) here (not root, or RLIMIT_MEMLOCK): nothing to trim");
+        return;
+    }
+    enum { N = 16384, SIZE = 1024 }; /* 16 MiB in small blocks: the heap, not mmap */
+    void **blocks = g_new(void *, N);
+    for (int i = 0; i < N; i++) {
+        blocks[i] = malloc(SIZE);
+        memset(blocks[i], 1, SIZE);
+    }
+    void *pin = malloc(SIZE); /* above them all: the heap's top cannot shrink past it */
+    memset(pin, 1, SIZE);
+    for (int i = 0; i < N; i++)
+        free(blocks[i]);
+    Use before = heap_use();
+    g_assert_cmpuint(before.rss_kb, >=, 16 * 1024);
+
+    g_assert_cmpint(memctl_memlock_trim_heap(true), ==, 0);
+    Use after = heap_use();
+    g_assert_cmpuint(after.rss_kb, <, 4 * 1024);
+    g_assert_cmpuint(after.locked_kb, >, 0); /* what is in use: locked again */
+
+    /* and the heap works, its new pages locked as touched */
+    for (int i = 0; i < N; i++) {
+        blocks[i] = malloc(SIZE);
+        memset(blocks[i], 2, SIZE);
+    }
+    Use again = heap_use();
+    g_assert_cmpuint(again.locked_kb, >=, 16 * 1024);
+    for (int i = 0; i < N; i++)
+        free(blocks[i]);
+    free(pin);
+    g_free(blocks);
+    munlockall();
+}
+#endif
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/memlock/trim", test_trim);
+#if !defined(__SANITIZE_ADDRESS__)
+    /* glibc's heap: under ASan, malloc is ASan's own allocator, with no [heap] to look at */
+    g_test_add_func("/memlock/trim-heap", test_trim_heap);
+#endif
     return g_test_run();
 }
