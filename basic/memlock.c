@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <link.h>
 #include <malloc.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#include "basic/cleanup.h"
 
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
@@ -138,20 +140,16 @@ uint64_t memctl_memlock_trim(bool relock)
 /* The main heap's start ("[heap]" in /proc/self/maps), or 0. */
 static uintptr_t heap_start(void)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
+    _cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
     if (!f)
         return 0;
     char line[512];
-    uintptr_t start = 0;
     while (fgets(line, sizeof(line), f)) {
         unsigned long lo, hi;
-        if (strstr(line, "[heap]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
-            start = lo;
-            break;
-        }
+        if (strstr(line, "[heap]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+            return lo;
     }
-    fclose(f);
-    return start;
+    return 0;
 }
 
 int memctl_memlock_trim_heap(bool relock)
