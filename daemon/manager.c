@@ -109,22 +109,31 @@ void memctl_manager_set_listener(MemctlManager *m, const MemctlManagerListener *
 /* Free bytes in the heap worth a trim: a scrape of 1,000 groups frees about a megabyte. */
 #define HEAP_TRIM_MIN (1u << 20)
 
+#define HEAP_TRIM_QUIET 3
+
 static gboolean on_settle_heap(gpointer data)
 {
     MemctlManager *m = data;
-    m->heap_source = 0;
     struct mallinfo2 mi = mallinfo2();
     if (mi.fordblks >= HEAP_TRIM_MIN) {
         int r = memctl_memlock_trim_heap(true);
         if (r < 0)
             g_debug("heap trim: %s", g_strerror(-r));
+        else
+            g_debug("heap trim: %zu KiB were free", mi.fordblks / 1024);
     }
+    if (++m->heap_quiet < HEAP_TRIM_QUIET)
+        return G_SOURCE_CONTINUE;
+    m->heap_source = 0;
     return G_SOURCE_REMOVE;
 }
 
 void memctl_manager_settle_heap(MemctlManager *m)
 {
-    if (m->heap_trim && !m->heap_source)
+    if (!m->heap_trim)
+        return;
+    m->heap_quiet = 0;
+    if (!m->heap_source)
         m->heap_source = g_timeout_add_seconds(1, on_settle_heap, m);
 }
 

@@ -46,7 +46,8 @@ typedef struct MemctlManager {
     uint64_t last_heartbeat;
     gboolean core_alive;
     gboolean heap_trim; /* memory is locked as touched: give the heap's free pages back after a burst */
-    guint heap_source;  /* the pending trim (0: none) */
+    guint heap_source;  /* the trims after the last burst (0: none pending) */
+    guint heap_quiet;   /* seconds since the last burst */
 } MemctlManager;
 
 MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const char *mount, const char *root,
@@ -79,9 +80,10 @@ int memctl_manager_reload(MemctlManager *m, GPtrArray *ret_changes, GError **err
 /* The metrics exposition (GetMetrics and /metrics); counts the scrape and its cost. */
 GString *memctl_manager_metrics(MemctlManager *m, MemctlExpoFormat format);
 
-/* After work that may have allocated in bursts (a scrape, a D-Bus call): within a second, the heap's
- * free pages go back to the kernel if there are enough of them (basic/memlock.h). One pending trim at
- * a time; nothing runs while memctld is idle. */
+/* After work that may have allocated in bursts (a scrape, a D-Bus call): each second until three
+ * seconds after the last such work (a reply is freed only once GDBus's thread has written it), the
+ * heap's free pages go back to the kernel when there are enough of them (basic/memlock.h). Nothing
+ * runs while memctld is idle. */
 void memctl_manager_settle_heap(MemctlManager *m);
 
 /* GetStatus as a{sv}. */
