@@ -117,7 +117,6 @@ static void test_trim(void)
     munlockall();
 }
 
-#if !defined(__SANITIZE_ADDRESS__)
 /* Rss and Locked of the main heap. */
 static Use heap_use(void)
 {
@@ -163,15 +162,11 @@ static void test_trim_heap(void)
     g_free(blocks);
     munlockall();
 }
-#endif
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/memlock/trim", test_trim);
-#if !defined(__SANITIZE_ADDRESS__)
-    /* glibc's heap: under ASan, malloc is ASan's own allocator, with no [heap] to look at */
     g_test_add_func("/memlock/trim-heap", test_trim_heap);
-#endif
     return g_test_run();
 }
