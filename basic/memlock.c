@@ -84,7 +84,6 @@ int memctl_memlock_code(uint64_t *ret_bytes)
 
 typedef struct {
     uint64_t page, bytes;
-    bool relock;
 } TrimCtx;
 
 #define TRIM_RANGES_MAX 32
@@ -124,15 +123,14 @@ static int trim_object(struct dl_phdr_info *info, size_t size, void *data)
         if (madvise(start, len, MADV_DONTNEED) == 0)
             ctx->bytes += len;
         /* locked again page by page as it is used: nothing is faulted in here */
-        if (ctx->relock)
-            (void)mlock2(start, len, MLOCK_ONFAULT);
+        (void)mlock2(start, len, MLOCK_ONFAULT);
     }
     return 0;
 }
 
-uint64_t memctl_memlock_trim(bool relock)
+uint64_t memctl_memlock_trim(void)
 {
-    TrimCtx ctx = {.page = (uint64_t)sysconf(_SC_PAGESIZE), .relock = relock};
+    TrimCtx ctx = {.page = (uint64_t)sysconf(_SC_PAGESIZE)};
     dl_iterate_phdr(trim_object, &ctx);
     return ctx.bytes;
 }
@@ -152,7 +150,7 @@ static uintptr_t heap_start(void)
     return 0;
 }
 
-int memctl_memlock_trim_heap(bool relock)
+int memctl_memlock_trim_heap(void)
 {
     uintptr_t start = heap_start();
     uintptr_t end = (uintptr_t)sbrk(0);
@@ -161,8 +159,6 @@ int memctl_memlock_trim_heap(bool relock)
     if (munlock((void *)start, end - start) < 0)
         return -errno;
     malloc_trim(0);
-    if (!relock)
-        return 0;
     /* again as touched, up to the break as it is now (the trim may have lowered it, another thread
      * raised it): the pages still in use are there, and stay */
     end = (uintptr_t)sbrk(0);

@@ -30,20 +30,20 @@ int memctl_memlock_code(uint64_t *ret_bytes);
  * Drops from this process's pages the read-only segments (code, constants) of every loaded object
  * but the three memctl_memlock_code() locks: what start-up touched of them (initialisers, option
  * parsing, adoption, and the neighbours the kernel's fault-around mapped with those), locked by
- * MCL_ONFAULT. With relock (the kernel has MCL_ONFAULT) they are locked again as they are touched
- * (MLOCK_ONFAULT): what the GLib side runs after start-up stays resident, and what only start-up ran
- * is read back from the page cache if it is ever needed again. Returns the bytes dropped.
+ * MCL_ONFAULT, and locks them again as they are touched (MLOCK_ONFAULT): what the GLib side runs
+ * after start-up stays resident, and what only start-up ran is read back from the page cache if it
+ * is ever needed again. Only where memctl_memlock_all() got MCL_ONFAULT. Returns the bytes dropped.
  */
-uint64_t memctl_memlock_trim(bool relock);
+uint64_t memctl_memlock_trim(void);
 
 /*
  * Gives the free pages inside the main heap back to the kernel: MCL_ONFAULT keeps every page the
  * heap ever used locked, and malloc_trim()'s MADV_DONTNEED refuses locked pages, so a burst of
- * allocations (a scrape or a ListGroups reply over 10,000 groups) stayed resident for good. Unlocks
- * the heap, trims it, and with relock locks it again as touched: the pages in use are resident and
- * locked again at once. Returns 0 or -errno (-ENOENT: no heap).
+ * allocations (adoption, a large reply) stayed resident for good. Unlocks the heap, trims it, and
+ * locks it again as touched: the pages in use are resident and locked again at once. Only where
+ * memctl_memlock_all() got MCL_ONFAULT. Returns 0 or -errno (-ENOENT: no heap).
  */
-int memctl_memlock_trim_heap(bool relock);
+int memctl_memlock_trim_heap(void);
 
 /* Writes each page of [p, p + n) with what it holds: memory from calloc() is mapped but not there until it
  * is touched, and the core must never fault a page in under pressure. */

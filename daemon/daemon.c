@@ -412,13 +412,13 @@ int memctl_daemon_new(const MemctlOptions *o, MemctlPolicy *policy, MemctlDaemon
      * loopback), locked as it was touched, is dropped; the GLib side locks again what it touches
      * from now on (docs/ARCHITECTURE.md, "Memory"). */
     if (d->onfault) {
-        uint64_t trimmed = memctl_memlock_trim(true);
+        uint64_t trimmed = memctl_memlock_trim();
         g_debug("dropped %" G_GUINT64_FORMAT " KiB of library code touched at start-up", trimmed / 1024);
     }
     /* And what start-up freed in the heap (adoption's and the policy's parsing): locked, so
      * malloc_trim() alone could give back only the top (basic/memlock.h). */
     d->m->heap_trim = d->onfault;
-    if (!d->onfault || memctl_memlock_trim_heap(true) < 0)
+    if (!d->onfault || memctl_memlock_trim_heap() < 0)
         malloc_trim(0);
     d->ready = true;
     *ret = g_steal_pointer(&d);

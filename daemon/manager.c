@@ -116,7 +116,7 @@ static gboolean on_settle_heap(gpointer data)
     MemctlManager *m = data;
     struct mallinfo2 mi = mallinfo2();
     if (mi.fordblks >= HEAP_TRIM_MIN) {
-        int r = memctl_memlock_trim_heap(true);
+        int r = memctl_memlock_trim_heap();
         if (r < 0)
             g_debug("heap trim: %s", g_strerror(-r));
         else

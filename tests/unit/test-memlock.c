@@ -97,7 +97,7 @@ static void test_trim(void)
     g_assert_cmpuint(glib_before.rss_kb, >=, 64);
     g_assert_cmpuint(glib_before.locked_kb, >, 0);
 
-    uint64_t dropped = memctl_memlock_trim(true);
+    uint64_t dropped = memctl_memlock_trim();
     Use glib_trimmed = read_only_use("libglib-2.0.so");
     Use libc_trimmed = read_only_use("/libc.so");
 
@@ -144,7 +144,7 @@ static void test_trim_heap(void)
     Use before = heap_use();
     g_assert_cmpuint(before.rss_kb, >=, 16 * 1024);
 
-    g_assert_cmpint(memctl_memlock_trim_heap(true), ==, 0);
+    g_assert_cmpint(memctl_memlock_trim_heap(), ==, 0);
     Use after = heap_use();
     g_assert_cmpuint(after.rss_kb, <, 4 * 1024);
     g_assert_cmpuint(after.locked_kb, >, 0); /* what is in use: locked again */
