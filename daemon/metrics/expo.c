@@ -108,8 +108,9 @@ static char *expo_put(char *p, const char *s)
 static void expo_line(MemctlExpo *x, const char *suffix, const char *const *labels, const char *extra_key,
                       const char *extra_value, const char *value)
 {
+    bool has_labels = labels && labels[0] && labels[1];
     size_t room = strlen(x->family) + strlen(suffix) + strlen(value) + 4; /* {, }, space, newline */
-    for (const char *const *l = labels; l && l[0] && l[1]; l += 2)
+    for (const char *const *l = labels; has_labels && l[0] && l[1]; l += 2)
         room += strlen(l[0]) + 2 * strlen(l[1]) + 4; /* ,key="value" */
     if (extra_key)
         room += strlen(extra_key) + strlen(extra_value) + 4;
@@ -117,10 +118,9 @@ static void expo_line(MemctlExpo *x, const char *suffix, const char *const *labe
     g_string_set_size(x->out, start + room);
     char *p = expo_put(x->out->str + start, x->family);
     p = expo_put(p, suffix);
-    bool any = (labels && labels[0] && labels[1]) || extra_key;
-    if (any) {
+    if (has_labels || extra_key) {
         *p++ = '{';
-        for (const char *const *l = labels; l && l[0] && l[1]; l += 2) {
+        for (const char *const *l = labels; has_labels && l[0] && l[1]; l += 2) {
             if (l != labels)
                 *p++ = ',';
             p = expo_put(p, l[0]);
@@ -130,7 +130,7 @@ static void expo_line(MemctlExpo *x, const char *suffix, const char *const *labe
             *p++ = '"';
         }
         if (extra_key) {
-            if (labels && labels[0] && labels[1])
+            if (has_labels)
                 *p++ = ',';
             p = expo_put(p, extra_key);
             *p++ = '=';
