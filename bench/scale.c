@@ -16,8 +16,8 @@
  * /metrics scrape, GetStatus and ListGroups over D-Bus) and idle 2 s again: VmRSS after use, since
  * what memctld touches stays locked. --baseline runs the same sizes with
  * another memctld (an older build) in the same invocation, interleaved. --breakdown prints, after
- * each row, where the resident memory is: /proc/PID/smaps summed by mapping (a library, [stack],
- * [heap], or anonymous mappings by size), the largest first.
+ * the table, where each run's resident memory was after use: /proc/PID/smaps summed by mapping (a
+ * library, [stack], [heap], or anonymous mappings by size), the largest first.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -142,10 +142,10 @@ static void mapping_free(gpointer p)
     g_free(m);
 }
 
-/* Resident memory by mapping: a file's mappings summed under its name, an anonymous one under its
- * size ("anon 516 KiB"), so that the core's preallocations can be told apart. */
 static GString *breakdowns; /* printed after the table */
 
+/* Resident memory by mapping: a file's mappings summed under its name, an anonymous one under its
+ * size ("anon 516 KiB"), so that the core's preallocations can be told apart. */
 static void add_breakdown(int pid, const char *which, guint groups)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/smaps", pid);
