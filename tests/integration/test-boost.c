@@ -32,13 +32,25 @@ static uint64_t wait_u64(const char *dir, const char *file, uint64_t want, int t
     return v;
 }
 
+/* The batch job: one hog, and the top-ups that bring MemAvailable down to the premise. */
+typedef struct {
+    Hog h[3];
+    guint n;
+} Batch;
+
+static void batch_kill(Batch *b)
+{
+    for (guint i = 0; i < b->n; i++)
+        (void)hog_kill(&b->h[i]);
+}
+
 /*
  * The host short of memory (a batch hog in `batch` holds all but ~30 MiB of what was available) when
  * the critical group `db` (limit 64M, high 60.8M, 32 MiB registered) reaches its own limit: memctld
  * lends the registration from the reserve (freed first) and raises high and max by as much, so the
  * group grows to 80M with no kill. a: db's 58M resident set; hog: the batch hog; b: db's growth.
  */
-static void boost_db(ApiTest *t, const char *db, const char *batch, Hog *a, Hog *hog, Hog *b)
+static void boost_db(ApiTest *t, const char *db, const char *batch, Hog *a, Batch *hog, Hog *b)
 {
     uint64_t max = cgtest_read_u64(db, "memory.max"), high = cgtest_read_u64(db, "memory.high");
     g_assert_cmpuint(max, ==, 64 * MiB);
@@ -49,10 +61,23 @@ static void boost_db(ApiTest *t, const char *db, const char *batch, Hog *a, Hog 
     uint64_t avail = cgtest_read_key("/proc", "meminfo", "MemAvailable:") * 1024;
     g_assert_cmpuint(avail, >, 200 * MiB);
     g_autofree char *total = g_strdup_printf("%" G_GUINT64_FORMAT "M", (avail - 30 * MiB) / MiB);
-    hog_start(hog, (const char *[]){"--cgroup", batch, "--total", total, "--step", "8M", "--hold", NULL});
-    g_assert_true(hog_wait_line(hog, "grown", 60000));
-    g_test_message("MemAvailable %" G_GUINT64_FORMAT " MiB with the batch hog at %s",
-                   cgtest_read_key("/proc", "meminfo", "MemAvailable:") / 1024, total);
+    hog_start(&hog->h[0],
+              (const char *[]){"--cgroup", batch, "--total", total, "--step", "8M", "--hold", NULL});
+    g_assert_true(hog_wait_line(&hog->h[0], "grown", 60000));
+    hog->n = 1;
+    /* MemAvailable is an estimate: the page cache reclaimed meanwhile can leave more than 30M (CI once
+     * saw 54M, above the 48M at which the host is short): top the batch job up to the premise */
+    while ((avail = cgtest_read_key("/proc", "meminfo", "MemAvailable:") * 1024) > 36 * MiB &&
+           hog->n < G_N_ELEMENTS(hog->h)) {
+        g_autofree char *more = g_strdup_printf("%" G_GUINT64_FORMAT "M", (avail - 30 * MiB) / MiB);
+        g_test_message("MemAvailable %" G_GUINT64_FORMAT " MiB: %s more in the batch job", avail / MiB, more);
+        Hog *h = &hog->h[hog->n++];
+        hog_start(h, (const char *[]){"--cgroup", batch, "--total", more, "--step", "4M", "--hold", NULL});
+        g_assert_true(hog_wait_line(h, "grown", 60000));
+    }
+    g_test_message("MemAvailable %" G_GUINT64_FORMAT " MiB with the batch job at %s and %u top-up(s)",
+                   avail / MiB, total, hog->n - 1);
+    g_assert_cmpuint(avail, <, 40 * MiB); /* the premise: a few MiB of db's growth make the host short */
     /* the group reaches its limit and goes on: 22M more, to 80M */
     hog_start(b, (const char *[]){"--cgroup", db, "--total", "22M", "--step", "1M", "--interval-ms", "10",
                                   "--hold", NULL});
@@ -121,7 +146,8 @@ static void test_boost(void)
     start_boost_daemon(&t, NULL);
     g_autofree char *db = g_build_filename(t.root, "db", NULL);
     g_autofree char *batch = g_build_filename(t.root, "batch", NULL);
-    Hog a, hog, b;
+    Hog a, b;
+    Batch hog;
     boost_db(&t, db, batch, &a, &hog, &b);
 
     /* the registration's reserve is in use as the boost: no lease for now */
@@ -136,7 +162,7 @@ static void test_boost(void)
     g_test_message("a lease while boosted: %s", cerr);
     g_assert_true(cst != -1 && WIFEXITED(cst) && WEXITSTATUS(cst) != 0);
     g_assert_nonnull(strstr(cerr, "lent to group db as a boost"));
-    (void)hog_kill(&hog); /* if memctld has not killed it for the host already */
+    batch_kill(&hog); /* if memctld has not killed it for the host already */
     /* a change of the group's own settings meanwhile is written with the boost on top */
     apitest_call_ok(&t, "SetLimits", g_variant_new_parsed("('db', {'limit': <'66M'>})"));
     uint64_t max = cgtest_read_u64(db, "memory.max") - 32 * MiB;
@@ -173,7 +199,8 @@ static void test_boost_restart(void)
     g_autofree char *db = g_build_filename(t.root, "db", NULL);
     g_autofree char *batch = g_build_filename(t.root, "batch", NULL);
     uint64_t max = cgtest_read_u64(db, "memory.max"), high = cgtest_read_u64(db, "memory.high");
-    Hog a, hog, b;
+    Hog a, b;
+    Batch hog;
     boost_db(&t, db, batch, &a, &hog, &b);
     uint64_t shown_high = shown_u64(&t, "db", "MemoryHigh");
     char mark[32] = "";
@@ -181,7 +208,7 @@ static void test_boost_restart(void)
     g_assert_cmpuint(g_ascii_strtoull(mark, NULL, 10), ==, 32 * MiB);
 
     g_autofree char *before = daemontest_crash(&t.d);
-    (void)hog_kill(&hog); /* the host calms down while memctld is away */
+    batch_kill(&hog); /* the host calms down while memctld is away */
     g_autofree char *a_bus = g_strdup_printf("--bus-address=%s", t.bus.address);
     daemontest_start(&t.d, t.root, (const char *[]){a_bus, "--reserve=64M", a_state, NULL});
     bustest_wait_name(&t.bus, MEMCTL_BUS_NAME, 10000);
