@@ -432,6 +432,25 @@ static int check_slot(MemctlCore *c, int slot)
     return st == SLOT_PREPARED || st == SLOT_ACTIVE ? 0 : -ENOENT;
 }
 
+int memctl_core_dup_file(MemctlCore *c, int slot, MemctlCoreFile f, int *ret_fd)
+{
+    int r = check_slot(c, slot);
+    if (r < 0)
+        return r;
+    const Slot *s = &c->slots[slot];
+    int fd = f == MEMCTL_CORE_FILE_CURRENT    ? s->fd_current
+             : f == MEMCTL_CORE_FILE_PRESSURE ? s->fd_pressure
+             : f == MEMCTL_CORE_FILE_SWAP     ? s->fd_swap
+                                              : -1;
+    if (fd < 0)
+        return -ENOENT;
+    int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (nfd < 0)
+        return -errno;
+    *ret_fd = nfd;
+    return 0;
+}
+
 int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t max, bool oom_group)
 {
     int r = check_slot(c, slot);

@@ -111,6 +111,20 @@ void memctl_core_stop(MemctlCore *c);
  */
 int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot, uint64_t high,
                           uint64_t max, bool oom_group);
+/* Files the core keeps open for every group that the GLib side reads too (status, metrics). */
+typedef enum {
+    MEMCTL_CORE_FILE_CURRENT,
+    MEMCTL_CORE_FILE_PRESSURE,
+    MEMCTL_CORE_FILE_SWAP,
+} MemctlCoreFile;
+/*
+ * GLib side: a new fd (close-on-exec) on the core's own open file for one of a slot's files, so that
+ * the kernel holds one open file for both sides, not two (each with its seq_file buffer, a page once
+ * read). Both sides read it with pread() at offset 0, which the kernel serializes per open file.
+ * Returns 0 and the fd in *ret_fd; -ENOENT when the slot is not in use or has no such file (no
+ * memory.swap.current without swap accounting); or -errno.
+ */
+int memctl_core_dup_file(MemctlCore *c, int slot, MemctlCoreFile f, int *ret_fd);
 /* Publishes new limits for a slot; the core re-evaluates it. */
 int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t max, bool oom_group);
 /* Asks the core to drop a slot; MEMCTL_EVENT_GROUP_RELEASED follows, then the slot is free. */

@@ -67,15 +67,26 @@ void memctl_group_free(MemctlGroup *grp)
     g_free(grp);
 }
 
-ssize_t memctl_group_read(MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size)
+ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size)
 {
     static const char *const files[_MEMCTL_GROUP_FILE_COUNT] = {
             "memory.current", "memory.peak", "memory.swap.current", "memory.events", "memory.pressure"};
+    /* the files the core keeps open too: the same open file, not a second one */
+    static const int core_file[_MEMCTL_GROUP_FILE_COUNT] = {
+            [MEMCTL_GROUP_FILE_CURRENT] = MEMCTL_CORE_FILE_CURRENT + 1,
+            [MEMCTL_GROUP_FILE_SWAP] = MEMCTL_CORE_FILE_SWAP + 1,
+            [MEMCTL_GROUP_FILE_PRESSURE] = MEMCTL_CORE_FILE_PRESSURE + 1,
+    };
     if (!grp->read_fd1[f]) {
-        g_autofree char *path = g_build_filename(grp->path, files[f], NULL);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return -errno;
+        int fd = -1, r = -ENOENT;
+        if (core_file[f])
+            r = memctl_core_dup_file(g->core, grp->slot, (MemctlCoreFile)(core_file[f] - 1), &fd);
+        if (r < 0) {
+            g_autofree char *path = g_build_filename(grp->path, files[f], NULL);
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                return -errno;
+        }
         grp->read_fd1[f] = fd + 1;
     }
     return memctl_sample_read(grp->read_fd1[f] - 1, buf, size);

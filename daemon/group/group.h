@@ -12,7 +12,7 @@
  * The groups memctld manages: cgroups below the managed root, each with the settings it was given,
  * the memory.* values written for them, and a slot in the core. GLib side only.
  */
-/* Files read for status and metrics through fds opened once (the core has its own). */
+/* Files read for status and metrics through fds kept open (memctl_groups_read()). */
 typedef enum {
     MEMCTL_GROUP_FILE_CURRENT,
     MEMCTL_GROUP_FILE_PEAK,
@@ -38,10 +38,6 @@ typedef struct {
     int read_fd1[_MEMCTL_GROUP_FILE_COUNT]; /* fd + 1, opened on first read; 0: not open */
 } MemctlGroup;
 
-/* Reads one of the group's files (NUL-terminated) through an fd opened on first use and kept until
- * the group goes: the length, or -errno. */
-ssize_t memctl_group_read(MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size);
-
 /* Final counters read before a group is deleted. */
 typedef struct {
     uint64_t peak, oom, oom_kill, high, max;
@@ -65,6 +61,11 @@ void memctl_groups_set_listener(MemctlGroups *g, MemctlGroupsListener fn, void *
 typedef void (*MemctlGroupsAdded)(MemctlGroup *grp, void *data);
 void memctl_groups_set_added_hook(MemctlGroups *g, MemctlGroupsAdded fn, void *data);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
+
+/* Reads one of a group's files (NUL-terminated) through an fd kept until the group goes, the length or
+ * -errno. memory.current, memory.swap.current and memory.pressure share the core's open files (one
+ * seq_file buffer in the kernel, not two); the others are opened on first read. */
+ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size);
 
 /* Adopts every cgroup below the root (but memctld's own leaf): limits read back, never reset. A cgroup
  * the core cannot watch (all --max-groups slots in use, no memory.* files: its parent does not pass

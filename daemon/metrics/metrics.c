@@ -105,10 +105,10 @@ typedef struct {
     bool has_pressure;
 } GroupSample;
 
-static int metrics_group_u64(MemctlGroup *g, MemctlGroupFile f, uint64_t *ret)
+static int metrics_group_u64(MemctlGroups *groups, MemctlGroup *g, MemctlGroupFile f, uint64_t *ret)
 {
     char buf[64];
-    ssize_t n = memctl_group_read(g, f, buf, sizeof(buf));
+    ssize_t n = memctl_groups_read(groups, g, f, buf, sizeof(buf));
     if (n < 0)
         return (int)n;
     char *end;
@@ -121,19 +121,19 @@ static int metrics_group_u64(MemctlGroup *g, MemctlGroupFile f, uint64_t *ret)
 }
 
 /* swap: the host may have swap in use (no swap device: every group's swap.current is 0, unread) */
-static void metrics_sample_group(MemctlGroup *g, bool swap, GroupSample *s)
+static void metrics_sample_group(MemctlGroups *groups, MemctlGroup *g, bool swap, GroupSample *s)
 {
     memset(s, 0, sizeof(*s));
     s->g = g;
-    s->ok = metrics_group_u64(g, MEMCTL_GROUP_FILE_CURRENT, &s->current) == 0;
-    s->has_peak = metrics_group_u64(g, MEMCTL_GROUP_FILE_PEAK, &s->peak) == 0;
+    s->ok = metrics_group_u64(groups, g, MEMCTL_GROUP_FILE_CURRENT, &s->current) == 0;
+    s->has_peak = metrics_group_u64(groups, g, MEMCTL_GROUP_FILE_PEAK, &s->peak) == 0;
     if (swap)
-        (void)metrics_group_u64(g, MEMCTL_GROUP_FILE_SWAP, &s->swap);
-    if (memctl_group_read(g, MEMCTL_GROUP_FILE_EVENTS, s->events, sizeof(s->events)) < 0)
+        (void)metrics_group_u64(groups, g, MEMCTL_GROUP_FILE_SWAP, &s->swap);
+    if (memctl_groups_read(groups, g, MEMCTL_GROUP_FILE_EVENTS, s->events, sizeof(s->events)) < 0)
         s->events[0] = '\0';
     char psi[256];
     uint32_t avg = 0;
-    s->has_pressure = memctl_group_read(g, MEMCTL_GROUP_FILE_PRESSURE, psi, sizeof(psi)) >= 0 &&
+    s->has_pressure = memctl_groups_read(groups, g, MEMCTL_GROUP_FILE_PRESSURE, psi, sizeof(psi)) >= 0 &&
                       memctl_sample_pressure(psi, &s->some_usec, &s->full_usec, &avg) == 0;
 }
 
@@ -188,7 +188,7 @@ static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot
     g_autofree GroupSample *gs = g_new(GroupSample, MAX(n, 1));
     guint i = 0;
     for (GList *l = list; l; l = l->next)
-        metrics_sample_group(l->data, swap, &gs[i++]);
+        metrics_sample_group(snap->groups, l->data, swap, &gs[i++]);
 
     static const struct {
         const char *name, *help;

@@ -72,13 +72,13 @@ static uint64_t own_limit(const MemctlGroup *grp)
     return high < max ? high : max;
 }
 
-static bool at_limit(MemctlGroup *grp)
+static bool at_limit(MemctlBoost *b, MemctlGroup *grp)
 {
     uint64_t limit = own_limit(grp);
     if (limit == MEMCTL_SIZE_MAX)
         return false;
     char buf[32];
-    if (memctl_group_read(grp, MEMCTL_GROUP_FILE_CURRENT, buf, sizeof(buf)) <= 0)
+    if (memctl_groups_read(b->groups, grp, MEMCTL_GROUP_FILE_CURRENT, buf, sizeof(buf)) <= 0)
         return false;
     uint64_t cur = g_ascii_strtoull(buf, NULL, 10);
     return cur + limit / 32 >= limit;
@@ -96,7 +96,7 @@ static bool boostable(const MemctlRegistration *reg, const char *group)
 static void boost_one(MemctlBoost *b, MemctlRegistration *reg)
 {
     MemctlGroup *grp = memctl_groups_get(b->groups, reg->group);
-    if (!grp || grp->boost || !at_limit(grp))
+    if (!grp || grp->boost || !at_limit(b, grp))
         return;
     char s[MEMCTL_SIZE_FORMAT_MAX];
     /* The memory first: freed before the group may use it, so that it exists. */

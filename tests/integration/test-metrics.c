@@ -11,9 +11,12 @@
 #include <json-c/json.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -343,6 +346,59 @@ static void test_addresses(void)
     cgtest_remove_tmpdir(dir);
 }
 
+/* memctld's fds open on `file` of group dir (their numbers, in ret, at most 8), and how many. */
+static guint fds_on(GPid pid, const char *dir, const char *file, int ret[8])
+{
+    g_autofree char *fddir = g_strdup_printf("/proc/%d/fd", (int)pid);
+    g_autofree char *want = g_build_filename(dir, file, NULL);
+    g_autoptr(GDir) d = g_dir_open(fddir, 0, NULL);
+    g_assert_nonnull(d);
+    guint n = 0;
+    const char *e;
+    while ((e = g_dir_read_name(d))) {
+        g_autofree char *link = g_build_filename(fddir, e, NULL);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        if (target && g_str_equal(target, want) && n < 8)
+            ret[n++] = atoi(e);
+    }
+    return n;
+}
+
+/*
+ * The files the core keeps open that a scrape reads too (memory.current, memory.pressure) are one
+ * open file in the kernel for both, not two: each open file that was read holds a page of seq_file
+ * buffer, about 30 KiB of kernel memory per group in all before (docs/BENCHMARKS.md, "Scale").
+ * memory.peak, which only the scrape reads, has its own.
+ */
+static void test_shared_files(void)
+{
+    ApiTest t;
+    metrics_start(&t, "memctl-metrics-shared");
+    int port = metrics_port(&t);
+    g_autofree char *grp = g_build_filename(t.root, "t", NULL);
+    for (guint round = 0; round < 2; round++) { /* the second scrape reuses what the first opened */
+        Reply r = http_get(port, "/metrics", NULL);
+        g_assert_cmpint(r.status, ==, 200);
+        g_assert_cmpfloat(sample_value(r.body, "memctl_group_memory_current_bytes{group=\"t\"}"), >=, 0);
+        g_assert_cmpfloat(
+                sample_value(r.body, "memctl_group_pressure_stall_seconds_total{group=\"t\",kind=\"some\"}"),
+                >=, 0);
+        http_reply_clear(&r);
+        static const char *const shared[] = {"memory.current", "memory.pressure"};
+        for (size_t k = 0; k < G_N_ELEMENTS(shared); k++) {
+            int fds[8];
+            guint n = fds_on(t.d.pid, grp, shared[k], fds);
+            g_test_message("%s: %u fd(s)", shared[k], n);
+            g_assert_cmpuint(n, ==, 2); /* the core's, and the scrape's */
+            g_assert_cmpint(syscall(SYS_kcmp, (pid_t)t.d.pid, (pid_t)t.d.pid, KCMP_FILE, fds[0], fds[1]), ==,
+                            0);
+        }
+        int fds[8];
+        g_assert_cmpuint(fds_on(t.d.pid, grp, "memory.peak", fds), ==, 1);
+    }
+    apitest_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -350,5 +406,6 @@ int main(int argc, char **argv)
     g_test_add_func("/metrics/exposition", test_exposition);
     g_test_add_func("/metrics/prometheus-scrape", test_prometheus_scrape);
     g_test_add_func("/metrics/addresses", test_addresses);
+    g_test_add_func("/metrics/shared-files", test_shared_files);
     return g_test_run();
 }
