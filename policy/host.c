@@ -110,12 +110,31 @@ static bool any_zone_below_low(const MemctlHostSample *s)
     return false;
 }
 
+/* Notes zram's figures in st's ring (the oldest goes). */
+static void zram_note(MemctlHostState *st, const MemctlHostSample *s)
+{
+    if (!s->zram_only)
+        return;
+    st->zram[st->zram_next] = (MemctlZramPoint){.orig = s->zram_orig, .used = s->zram_used};
+    st->zram_next = (st->zram_next + 1) % MEMCTL_HOST_ZRAM_HISTORY;
+    if (st->n_zram < MEMCTL_HOST_ZRAM_HISTORY)
+        st->n_zram++;
+}
+
+/* The share of each byte stored that zram saves, from `stored` bytes given and `held` bytes of RAM
+ * it took for them; 0 when it took as much or more. */
+static double zram_saving(uint64_t stored, uint64_t held)
+{
+    return held >= stored ? 0.0 : 1.0 - (double)held / (double)stored;
+}
+
 MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlHostSample *cur,
                                      const MemctlHostConfig *cfg, const MemctlProgressConfig *pcfg,
                                      uint64_t page_size, MemctlHostState *state,
                                      MemctlHostFigures *ret_figures)
 {
     MemctlHostFigures f = {.available = cur->available, .zone = cur->n_zones};
+    zram_note(state, cur);
     MemctlProgressSample pp, pc;
     memctl_host_progress_sample(prev, cfg, page_size, &pp);
     memctl_host_progress_sample(cur, cfg, page_size, &pc);
@@ -125,7 +144,7 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
      * stalls but makes progress (swap-out to a slow device, WHY.md §5) is not livelocked: only the
      * host's own, longer stall time kills it. */
     MemctlProgressConfig pc_eff = *pcfg;
-    if (memctl_host_swap_useful(cur) >= cfg->swap_room && pcfg->stall_windows > pc_eff.stuck_windows)
+    if (memctl_host_swap_useful(cur, state) >= cfg->swap_room && pcfg->stall_windows > pc_eff.stuck_windows)
         pc_eff.stuck_windows = pcfg->stall_windows;
     pc_eff.stall_windows = memctl_host_stall_windows(cfg);
     /* 10 ms windows are short enough that a burst of file reclaim or swap-out now and then would
@@ -167,7 +186,7 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     if (cfg->watermark_windows > 0 && state->breach >= cfg->watermark_windows)
         return MEMCTL_HOST_WATERMARK;
     bool filling = cur->available < prev->available;
-    if ((waited || filling) && memctl_host_exhausted(cur, cfg))
+    if ((waited || filling) && memctl_host_exhausted(cur, cfg, state))
         return MEMCTL_HOST_EXHAUSTED;
     if (dt > 0 && !waited) {
         /* Nobody waited for memory in this window: no evidence either way. A second of that while
@@ -199,20 +218,28 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
     return MEMCTL_HOST_WATCH;
 }
 
-uint64_t memctl_host_swap_useful(const MemctlHostSample *s)
+uint64_t memctl_host_swap_useful(const MemctlHostSample *s, const MemctlHostState *st)
 {
-    if (!s->zram_only || s->zram_orig < (16ull << 20))
+    if (!s->zram_only)
         return s->swap_free;
-    if (s->zram_used >= s->zram_orig)
-        return 0;
-    /* swap_free x (1 - used/orig), without overflow: both factors are bytes */
-    double saving = 1.0 - (double)s->zram_used / (double)s->zram_orig;
+    double saving = -1;
+    /* the newest point with 8 MiB stored since: the pages going out now */
+    for (uint32_t k = 1; st && k <= st->n_zram && saving < 0; k++) {
+        const MemctlZramPoint *p =
+                &st->zram[(st->zram_next + MEMCTL_HOST_ZRAM_HISTORY - k) % MEMCTL_HOST_ZRAM_HISTORY];
+        if (s->zram_orig >= p->orig + MEMCTL_HOST_ZRAM_RECENT)
+            saving = zram_saving(s->zram_orig - p->orig, s->zram_used > p->used ? s->zram_used - p->used : 0);
+    }
+    if (saving < 0 && s->zram_orig >= MEMCTL_HOST_ZRAM_MEASURED)
+        saving = zram_saving(s->zram_orig, s->zram_used);
+    if (saving < 0)
+        return s->swap_free;
     return (uint64_t)((double)s->swap_free * saving);
 }
 
-bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c)
+bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c, const MemctlHostState *st)
 {
-    return s->total > 0 && s->available < s->total / 100 && memctl_host_swap_useful(s) < c->swap_room;
+    return s->total > 0 && s->available < s->total / 100 && memctl_host_swap_useful(s, st) < c->swap_room;
 }
 
 bool memctl_host_watch(const MemctlHostGlance *prev, const MemctlHostGlance *cur, const MemctlHostConfig *cfg,

@@ -89,6 +89,15 @@ typedef enum {
     MEMCTL_HOST_EXHAUSTED,   /* kill: nothing left to reclaim or swap to, and tasks wait */
 } MemctlHostVerdict;
 
+/* What zram stored and held at one sample (bytes): the ratio of what goes out now is measured
+ * between two of them. */
+typedef struct {
+    uint64_t orig, used;
+} MemctlZramPoint;
+#define MEMCTL_HOST_ZRAM_HISTORY 32
+#define MEMCTL_HOST_ZRAM_RECENT (8ull << 20)    /* stored since a point, for a ratio of the recent pages */
+#define MEMCTL_HOST_ZRAM_MEASURED (16ull << 20) /* stored in all, for a ratio of everything */
+
 typedef struct {
     uint32_t breach;    /* consecutive windows at or toward a min watermark */
     uint64_t idle_usec; /* time since a task last waited for memory */
@@ -98,6 +107,10 @@ typedef struct {
      * workload still growing into the last few percent may yet fit. Knowledge (watermarks,
      * exhaustion) kills without it. The core sets it; a calm verdict clears it. */
     bool stall_seen;
+    /* zram's figures at the episode's last samples (a ring; n_zram of them, the newest at
+     * zram_next - 1), noted by memctl_host_decide() */
+    MemctlZramPoint zram[MEMCTL_HOST_ZRAM_HISTORY];
+    uint32_t n_zram, zram_next;
 } MemctlHostState;
 
 typedef struct {
@@ -131,17 +144,23 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
 /* Windows over the stall budget (net) that kill even with progress: stall_usec in windows. */
 uint32_t memctl_host_stall_windows(const MemctlHostConfig *c);
 
-/* The free swap that swap-out can still free RAM with: all of it, except when every swap device is
- * zram and what it stores (16 MiB at least, for a measured ratio) compresses to little, where each
- * byte swapped out frees only what compression saves (pages that do not compress: nothing). */
-uint64_t memctl_host_swap_useful(const MemctlHostSample *s);
+/*
+ * The free swap that swap-out can still free RAM with: all of it, except when every swap device is
+ * zram, where each byte swapped out frees only what compression saves (pages that do not compress:
+ * nothing). The saving is measured on the pages stored lately when st has seen 8 MiB go out
+ * (MEMCTL_HOST_ZRAM_RECENT) within its last samples: what goes out now, not the other processes'
+ * pages that compressed well before a workload that does not compress started to swap; otherwise on
+ * everything stored, once that is 16 MiB; otherwise it is not known and all the free swap counts.
+ * st may be NULL (no history).
+ */
+uint64_t memctl_host_swap_useful(const MemctlHostSample *s, const MemctlHostState *st);
 
 /* True if s shows a host with nothing left to reclaim and no swap to write to (see above; swap that
  * frees nothing, memctl_host_swap_useful(), is none). The
  * verdict kills for it when a task waited for memory in the window, or when MemAvailable still
  * fell: someone is allocating with nothing left to reclaim, and direct reclaim (the stall) comes
  * next. */
-bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c);
+bool memctl_host_exhausted(const MemctlHostSample *s, const MemctlHostConfig *c, const MemctlHostState *st);
 
 /*
  * The watch between episodes (WHY.md §4: act before the watermarks, not after the stall). The PSI

@@ -118,7 +118,7 @@ static bool host_arm(MemctlCore *c, bool psi)
     (void)memctl_host_decide(&c->host_last, &c->host_last, &c->cfg.host, &c->host_progress, c->page_size,
                              &c->host_state, &c->host_fig);
     host_timer(c, true);
-    bool exhausted = memctl_host_exhausted(&c->host_last, &c->cfg.host);
+    bool exhausted = memctl_host_exhausted(&c->host_last, &c->cfg.host, &c->host_state);
     MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = -1, .host = true};
     memcpy(e.reason, "host", 5);
     memctl_str_copy(e.what, sizeof(e.what), psi ? "psi" : "watch");

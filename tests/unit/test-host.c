@@ -17,6 +17,7 @@ typedef struct {
     bool idle;             /* nobody waits for memory: PSI "some" does not grow */
     uint64_t swapin_pages; /* read back from swap in each window */
     uint64_t zram_bytes;   /* zram's RAM growth in each window */
+    uint64_t zram_stored;  /* what zram is given in each window (orig_data_size's growth) */
     bool anon_refaults;    /* step()'s refaults are anon ones (the default: file) */
 } Fixture;
 
@@ -28,6 +29,7 @@ static void fixture_init(Fixture *f)
     f->idle = false;
     f->swapin_pages = 0;
     f->zram_bytes = 0;
+    f->zram_stored = 0;
     f->anon_refaults = false;
     f->s = (MemctlHostSample){
             .t_usec = 1000 * MS,
@@ -54,6 +56,7 @@ static MemctlHostVerdict step(Fixture *f, int64_t davail_mib, int64_t dfree_page
     f->s.refault_anon += f->anon_refaults ? refault_pages : 0;
     f->s.swapin += f->swapin_pages;
     f->s.zram_used += f->zram_bytes;
+    f->s.zram_orig += f->zram_stored;
     f->s.swap_free -= dswap_mib * MiB;
     f->s.full_total_usec += stall_ms * MS;
     f->s.some_total_usec += f->idle ? 0 : stall_ms * MS + 1000;
@@ -350,18 +353,18 @@ static void test_exhausted(void)
     Fixture f;
     fixture_init(&f);
     f.s.available = 5 * MiB; /* < 1% of 1 GiB */
-    g_assert_true(memctl_host_exhausted(&f.s, &f.cfg));
+    g_assert_true(memctl_host_exhausted(&f.s, &f.cfg, NULL));
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_EXHAUSTED);
     f.idle = true; /* nobody waits: no kill */
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_WATCH);
     f.idle = false;
     f.s.swap_total = f.s.swap_free = 512 * MiB;
-    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg));
+    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg, NULL));
     f.st = (MemctlHostState){.stall_seen = true};
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 4, 0), ==, MEMCTL_HOST_WATCH);
     f.s.available = 20 * MiB;
     f.s.swap_total = f.s.swap_free = 0;
-    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg)); /* 2% left: the progress verdict decides */
+    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg, NULL)); /* 2% left: the progress verdict decides */
 }
 
 /* Exhausted and still filling: someone allocates with nothing left to reclaim, and direct reclaim
@@ -392,19 +395,61 @@ static void test_zram_useless_swap(void)
     f.s.zram_only = true;
     f.s.zram_orig = 300 * MiB;
     f.s.zram_used = 303 * MiB; /* random pages: zram holds more than it was given */
-    g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 0);
-    g_assert_true(memctl_host_exhausted(&f.s, &f.cfg));
+    g_assert_cmpuint(memctl_host_swap_useful(&f.s, NULL), ==, 0);
+    g_assert_true(memctl_host_exhausted(&f.s, &f.cfg, NULL));
     g_assert_cmpint(step(&f, 0, 0, 0, 0, 0, 0), ==, MEMCTL_HOST_EXHAUSTED);
     f.s.zram_used = 30 * MiB; /* compressed 10:1: 90% of each page swapped out comes back */
-    g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 630 * MiB);
-    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg));
+    g_assert_cmpuint(memctl_host_swap_useful(&f.s, NULL), ==, 630 * MiB);
+    g_assert_false(memctl_host_exhausted(&f.s, &f.cfg, NULL));
     f.s.zram_used = 303 * MiB;
     f.s.zram_only = false; /* a disk swap beside it */
-    g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 700 * MiB);
+    g_assert_cmpuint(memctl_host_swap_useful(&f.s, NULL), ==, 700 * MiB);
     f.s.zram_only = true;
     f.s.zram_orig = 8 * MiB; /* too little stored to say how it compresses */
     f.s.zram_used = 9 * MiB;
-    g_assert_cmpuint(memctl_host_swap_useful(&f.s), ==, 700 * MiB);
+    g_assert_cmpuint(memctl_host_swap_useful(&f.s, NULL), ==, 700 * MiB);
+}
+
+/*
+ * Thrashing to zram after other processes' pages went there: what zram stored so far compressed
+ * 10:1, but the pages going out now do not compress at all. The saving is weighed on those (once 8
+ * MiB of them went out within the episode's samples), not on everything stored, which still says
+ * 88 % and would count 600 MiB of free swap as good as RAM. Pages going out that compress keep it.
+ */
+static void test_zram_recent_pages(void)
+{
+    for (int compress = 0; compress <= 1; compress++) {
+        Fixture f;
+        fixture_init(&f);
+        f.s.available = 6 * MiB; /* under 1 % */
+        f.s.swap_total = 1024 * MiB;
+        f.s.swap_free = 700 * MiB;
+        f.s.zram_only = true;
+        f.s.zram_orig = 300 * MiB;
+        f.s.zram_used = 30 * MiB;
+        f.zram_stored = 2 * MiB;                     /* a window's swap-out */
+        f.zram_bytes = compress ? MiB / 2 : 2 * MiB; /* 4:1, or not at all */
+        g_assert_false(memctl_host_exhausted(&f.s, &f.cfg, &f.st));
+        MemctlHostVerdict v = MEMCTL_HOST_WATCH;
+        int windows = 0;
+        while (windows < 20 && v != MEMCTL_HOST_EXHAUSTED) {
+            v = step(&f, 0, 0, 512, 0, 2, 5);
+            windows++;
+        }
+        g_test_message("%s: %s after %d windows", compress ? "4:1" : "1:1", memctl_host_verdict_name(v),
+                       windows);
+        if (compress) {
+            g_assert_cmpint(v, !=, MEMCTL_HOST_EXHAUSTED);
+            g_assert_cmpuint(memctl_host_swap_useful(&f.s, &f.st), ==, f.s.swap_free / 4 * 3);
+        } else {
+            /* noted from the first window on: 8 MiB gone out since it by the fifth */
+            g_assert_cmpint(v, ==, MEMCTL_HOST_EXHAUSTED);
+            g_assert_cmpint(windows, ==, 5);
+            g_assert_cmpuint(memctl_host_swap_useful(&f.s, &f.st), ==, 0);
+            /* everything stored: 310 MiB in 40 MiB of RAM, "87 % saved" */
+            g_assert_cmpuint(memctl_host_swap_useful(&f.s, NULL), >, 500 * MiB);
+        }
+    }
 }
 
 /* Armed by the watch, before any PSI event: a workload growing into the last few percent may still
@@ -500,6 +545,7 @@ int main(int argc, char **argv)
     g_test_add_func("/host/watch", test_watch);
     g_test_add_func("/host/watch-armed-needs-stall", test_watch_armed_needs_stall);
     g_test_add_func("/host/zram-useless-swap", test_zram_useless_swap);
+    g_test_add_func("/host/zram-recent-pages", test_zram_recent_pages);
     g_test_add_func("/host/names", test_names);
     return g_test_run();
 }
