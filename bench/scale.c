@@ -98,9 +98,10 @@ static guint count_dir(const char *path)
     return n;
 }
 
-/* What memctld cannot do faster: open once (and close) the files it keeps open for every group, the
- * core's nine and the limits the GLib side reads back (memory.swap.max is among both: 14 files). Measured on
- * the same groups, in the same VM, just before memctld starts. */
+/* What memctld cannot do faster: open once (and close) the files it keeps open or reads for every
+ * group, the core's eight and the six limits the GLib side reads back: 14 files (until session 15
+ * the core kept memory.swap.max open as well). Measured on the same groups, in the same VM, just
+ * before memctld starts. */
 static double open_floor(const char *root, guint groups)
 {
     static const char *const files[] = {"memory.events.local", "memory.current",  "memory.stat",

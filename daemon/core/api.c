@@ -41,8 +41,8 @@ void memctl_core_config_default(MemctlCoreConfig *c)
 
 static void slot_close(Slot *s)
 {
-    int *fds[] = {&s->fd_events, &s->fd_current, &s->fd_stat,     &s->fd_pressure, &s->fd_procs,
-                  &s->fd_kill,   &s->fd_swap,    &s->fd_swap_max, &s->fd_cgevents};
+    int *fds[] = {&s->fd_events, &s->fd_current, &s->fd_stat, &s->fd_pressure,
+                  &s->fd_procs,  &s->fd_kill,    &s->fd_swap, &s->fd_cgevents};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         memctl_fd_close(fds[i]);
     memctl_fd_close(&s->v.pidfd);
@@ -54,7 +54,7 @@ static void slot_init(Slot *s)
 {
     memset(s, 0, sizeof(*s));
     s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = -1;
-    s->fd_procs = s->fd_kill = s->fd_swap = s->fd_swap_max = s->fd_cgevents = s->v.pidfd = -1;
+    s->fd_procs = s->fd_kill = s->fd_swap = s->fd_cgevents = s->v.pidfd = -1;
     s->wd_events = s->wd_cgevents = -1;
     s->parent = -1;
 }
@@ -346,6 +346,14 @@ void memctl_core_free(MemctlCore *c)
     free(c);
 }
 
+static void slot_set_limits(Slot *s, const MemctlCoreLimits *l)
+{
+    atomic_store(&s->high, l->high);
+    atomic_store(&s->max, l->max);
+    atomic_store(&s->swap_max, l->swap_max);
+    atomic_store(&s->oom_group, l->oom_group);
+}
+
 static int open_in(int dirfd, const char *name, int flags, bool optional)
 {
     int fd = openat(dirfd, name, flags | O_CLOEXEC);
@@ -354,8 +362,8 @@ static int open_in(int dirfd, const char *name, int flags, bool optional)
     return fd < 0 ? -errno : fd;
 }
 
-int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot, uint64_t high,
-                          uint64_t max, bool oom_group)
+int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot,
+                          const MemctlCoreLimits *limits)
 {
     size_t ml = c->mount_len, nl = strlen(name), pl = strlen(path);
     /* the name is the end of the path ("<root>/<name>"): the slot keeps the path alone */
@@ -400,7 +408,6 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
             {&s->fd_procs, "cgroup.procs", O_RDONLY, false},
             {&s->fd_kill, "cgroup.kill", O_WRONLY, false},
             {&s->fd_swap, "memory.swap.current", O_RDONLY, true},
-            {&s->fd_swap_max, "memory.swap.max", O_RDONLY, true},
             {&s->fd_cgevents, "cgroup.events", O_RDONLY, false},
     };
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]) && r == 0; k++) {
@@ -415,9 +422,7 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
         slot_reset(s);
         return r;
     }
-    atomic_store(&s->high, high);
-    atomic_store(&s->max, max);
-    atomic_store(&s->oom_group, oom_group);
+    slot_set_limits(s, limits);
     atomic_store(&s->priority, MEMCTL_PRIORITY_DEFAULT); /* until the GLib side publishes the policy */
     atomic_store(&s->state, SLOT_PREPARED);
     push_command(c, (int32_t)i, CMD_ADD);
@@ -451,14 +456,12 @@ int memctl_core_dup_file(MemctlCore *c, int slot, MemctlCoreFile f, int *ret_fd)
     return 0;
 }
 
-int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t max, bool oom_group)
+int memctl_core_update_group(MemctlCore *c, int slot, const MemctlCoreLimits *limits)
 {
     int r = check_slot(c, slot);
     if (r < 0)
         return r;
-    atomic_store(&c->slots[slot].high, high);
-    atomic_store(&c->slots[slot].max, max);
-    atomic_store(&c->slots[slot].oom_group, oom_group);
+    slot_set_limits(&c->slots[slot], limits);
     push_command(c, slot, CMD_UPDATE);
     return 0;
 }

@@ -104,13 +104,21 @@ int memctl_core_start(MemctlCore *c);
 /* Stops and joins the core thread. */
 void memctl_core_stop(MemctlCore *c);
 
+/* What the GLib side wrote (or read back at adoption) for a group and the core decides with: the
+ * core reads none of these files itself. UINT64_MAX: "max". */
+typedef struct {
+    uint64_t high, max;
+    uint64_t swap_max; /* memory.swap.max: how much the group may swap (what reclaim could free) */
+    bool oom_group;
+} MemctlCoreLimits;
+
 /*
  * GLib side: opens the group's files into a free slot (cold path, may allocate) and hands it to the
  * core. path is the group's cgroup directory, name its memctl name. Returns the slot or -errno
  * (-ENOSPC when all max_groups slots are used).
  */
-int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot, uint64_t high,
-                          uint64_t max, bool oom_group);
+int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot,
+                          const MemctlCoreLimits *limits);
 /* Files the core keeps open for every group that the GLib side reads too (status, metrics). */
 typedef enum {
     MEMCTL_CORE_FILE_CURRENT,
@@ -126,7 +134,7 @@ typedef enum {
  */
 int memctl_core_dup_file(MemctlCore *c, int slot, MemctlCoreFile f, int *ret_fd);
 /* Publishes new limits for a slot; the core re-evaluates it. */
-int memctl_core_update_group(MemctlCore *c, int slot, uint64_t high, uint64_t max, bool oom_group);
+int memctl_core_update_group(MemctlCore *c, int slot, const MemctlCoreLimits *limits);
 /* Asks the core to drop a slot; MEMCTL_EVENT_GROUP_RELEASED follows, then the slot is free. */
 int memctl_core_remove_group(MemctlCore *c, int slot);
 /* Marks a slot's subtree critical (never a victim) or not. Takes effect at the core's next decision. */

@@ -62,8 +62,8 @@ typedef struct {
                                * /proc/<pid>/cgroup shows it: "/memctl.slice/g" */
     const char *name;         /* memctl's name for it: the end of path */
     int parent;
-    int fd_events, fd_current, fd_stat, fd_pressure, fd_procs, fd_kill, fd_swap, fd_swap_max, fd_cgevents;
-    _Atomic uint64_t high, max;
+    int fd_events, fd_current, fd_stat, fd_pressure, fd_procs, fd_kill, fd_swap, fd_cgevents;
+    _Atomic uint64_t high, max, swap_max;
     _Atomic bool oom_group;
     _Atomic bool critical; /* a registered critical group: nothing in its subtree is a victim */
     _Atomic uint32_t priority, stall_budget_pct, stall_windows;

@@ -32,10 +32,11 @@ static uint64_t slot_reclaimable(MemctlCore *c, Slot *s, uint64_t swap_current)
                              .active_anon = v[4],
                              .slab_reclaimable = v[5],
                              .swap_current = swap_current};
-    /* Swap room: only where the group may swap (memory.swap.max; no swap controller: none). The
+    /* Swap room: only where the group may swap (memory.swap.max as the GLib side published it; no
+     * swap accounting, no memory.swap.current: none). The
      * host's free swap is read only then, after the group's text is parsed (c->buf is reused). */
-    if (s->fd_swap >= 0 && s->fd_swap_max >= 0 && memctl_sample_read_u64(s->fd_swap_max, &in.swap_max) == 0 &&
-        in.swap_max > in.swap_current) {
+    in.swap_max = atomic_load(&s->swap_max);
+    if (s->fd_swap >= 0 && in.swap_max > in.swap_current) {
         MemctlHostSample h;
         if (memctl_sample_read(c->fd_meminfo, c->buf, c->buf_size) > 0 &&
             memctl_host_sample_meminfo(c->buf, &h) == 0)

@@ -176,11 +176,21 @@ uint64_t memctl_group_enforced(const MemctlGroup *grp, MemctlFile f)
     return memctl_group_boosted(f, memctl_file_values_get(&grp->applied, f, MEMCTL_SIZE_MAX), grp->boost);
 }
 
+/* What the core decides with: the limits in force (with a boost on top) and what else it needs. */
+static MemctlCoreLimits core_limits(const MemctlGroup *grp)
+{
+    return (MemctlCoreLimits){
+            .high = memctl_group_enforced(grp, MEMCTL_FILE_HIGH),
+            .max = memctl_group_enforced(grp, MEMCTL_FILE_MAX),
+            .swap_max = memctl_file_values_get(&grp->applied, MEMCTL_FILE_SWAP_MAX, UINT64_MAX),
+            .oom_group = memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0,
+    };
+}
+
 void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp)
 {
-    (void)memctl_core_update_group(g->core, grp->slot, memctl_group_enforced(grp, MEMCTL_FILE_HIGH),
-                                   memctl_group_enforced(grp, MEMCTL_FILE_MAX),
-                                   memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    MemctlCoreLimits l = core_limits(grp);
+    (void)memctl_core_update_group(g->core, grp->slot, &l);
 }
 
 /*
@@ -191,10 +201,8 @@ void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp)
 int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, GError **error)
 {
     MemctlGroup *parent = memctl_groups_parent_of(g, grp->name);
-    int slot = memctl_core_add_group(g->core, grp->name, grp->path, parent ? parent->slot : -1,
-                                     memctl_group_enforced(grp, MEMCTL_FILE_HIGH),
-                                     memctl_group_enforced(grp, MEMCTL_FILE_MAX),
-                                     memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0);
+    MemctlCoreLimits l = core_limits(grp);
+    int slot = memctl_core_add_group(g->core, grp->name, grp->path, parent ? parent->slot : -1, &l);
     if (slot < 0)
         return memctl_error_set(error, slot, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
                                 "%s: cannot watch the group: %s", grp->name,

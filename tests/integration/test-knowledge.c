@@ -166,11 +166,43 @@ static void test_swap_no_kill(void)
     zram_swap_off(z, dev);
 }
 
+/* The same swap, but the group may not use it (swap_max 0, which memctld writes and then knows
+ * without reading the file back): nothing reclaim could do covers the overage, so the hog is killed
+ * on knowledge at the crossing, as with no swap at all. */
+static void test_swap_max_zero_kills(void)
+{
+    char *dev = NULL;
+    int z = zram_swap_on(512 * MiB, &dev);
+    if (z < 0)
+        return;
+    DaemonTest d;
+    g_autofree char *grp = NULL;
+    g_autofree char *root = start(&d, "memctl-knowledge-swapmax", "128M,swap_max=0", &grp);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.swap.max"), ==, 0);
+    Hog h;
+    const char *args[] = {"--cgroup", grp, "--step", "8M", NULL};
+    hog_start(&h, args);
+    int pid = (int)h.pid;
+    int status = hog_wait(&h, 120000);
+    g_assert_true(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+    g_autofree char *rec = daemontest_wait_record(&d, 10000, needle, "\"type\":\"kill\"");
+    g_assert_nonnull(rec);
+    if (!strstr(rec, "\"reason\":\"no-reclaim\""))
+        g_error("killed, but not on knowledge: %s", rec);
+    g_assert_cmpuint(record_u64(rec, "event_to_signal_usec"), <, WINDOW_MS * 1000);
+    g_assert_cmpuint(cgtest_read_u64(grp, "memory.swap.current"), ==, 0);
+    daemontest_stop(&d);
+    cgtest_remove_tree(root);
+    zram_swap_off(z, dev);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/knowledge/no-reclaim-at-once", test_no_reclaim_at_once);
     g_test_add_func("/knowledge/cache-no-kill", test_cache_no_kill);
     g_test_add_func("/knowledge/swap-no-kill", test_swap_no_kill);
+    g_test_add_func("/knowledge/swap-max-zero-kills", test_swap_max_zero_kills);
     return g_test_run();
 }
