@@ -11,7 +11,6 @@
 #include "daemon/error.h"
 #include "daemon/memctl-dbus.h"
 #include "daemon/record.h"
-#include "kernel/sample.h"
 #include "daemon/bus/settings.h"
 #include "include/memctl/memctl.h"
 #include "policy/name.h"
@@ -218,12 +217,11 @@ static void m_list_groups(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *pa
     g_variant_builder_init(&a, G_VARIANT_TYPE("a(sostttttd)"));
     g_autoptr(GList) all = memctl_groups_list(b->m->groups);
     for (GList *l = all; l; l = l->next) {
-        const MemctlGroup *grp = l->data;
+        MemctlGroup *grp = l->data;
         uint64_t cur = 0;
-        (void)memctl_cgroup_get_u64(grp->path, "memory.current", &cur);
-        g_autofree char *psi_path = g_build_filename(grp->path, "memory.pressure", NULL);
+        (void)memctl_groups_read_u64(b->m->groups, grp, MEMCTL_GROUP_FILE_CURRENT, &cur);
         uint32_t some = 0, full = 0;
-        (void)memctl_sample_pressure_file(psi_path, &some, &full);
+        (void)memctl_groups_read_pressure(b->m->groups, grp, &some, &full);
         const MemctlFileValues *v = &grp->applied;
         g_autofree char *path = memctl_bus_group_path(grp->name);
         g_variant_builder_add(&a, "(sostttttd)", grp->name, path, grp->path, cur,
@@ -509,10 +507,13 @@ int memctl_bus_new(MemctlManager *m, const char *address, const MemctlAuthConfig
                                                       &manager_vtable, b, NULL, error);
     if (!b->manager_id)
         return -EEXIST;
+    int r = memctl_bus_group_register(b, error);
+    if (r < 0)
+        return r;
     g_autoptr(GList) all = memctl_groups_list(m->groups);
     for (GList *l = all; l; l = l->next)
         memctl_bus_group_export(b, l->data);
-    int r = take_name(b, error);
+    r = take_name(b, error);
     if (r < 0)
         return r;
     memctl_manager_set_listener(m, &manager_listener, b);

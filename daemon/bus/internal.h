@@ -10,11 +10,14 @@ struct MemctlBus {
     GDBusConnection *conn;
     MemctlAuthConfig auth;
     guint manager_id;
-    GHashTable *objects; /* group name -> GroupObject* */
+    GHashTable *objects; /* group name -> GroupObject* (bus-group.c) */
+    guint subtree_id;    /* the group objects' subtree */
     gulong closed_id;
 };
 
 void memctl_bus_group_init(MemctlBus *b);
+/* Registers the group objects' subtree on b->conn: 0 or -EEXIST (error set). */
+int memctl_bus_group_register(MemctlBus *b, GError **error);
 /* PropertiesChanged for every group whose announced properties differ (after a registration). */
 void memctl_bus_groups_changed(MemctlBus *b);
 

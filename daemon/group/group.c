@@ -92,6 +92,25 @@ ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f,
     return memctl_sample_read(grp->read_fd1[f] - 1, buf, size);
 }
 
+int memctl_groups_read_u64(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, uint64_t *ret)
+{
+    char buf[32];
+    ssize_t n = memctl_groups_read(g, grp, f, buf, sizeof(buf));
+    if (n < 0)
+        return (int)n;
+    return memctl_size_parse_kernel(buf, ret);
+}
+
+int memctl_groups_read_pressure(MemctlGroups *g, MemctlGroup *grp, uint32_t *ret_some_centi,
+                                uint32_t *ret_full_centi)
+{
+    char buf[256];
+    ssize_t n = memctl_groups_read(g, grp, MEMCTL_GROUP_FILE_PRESSURE, buf, sizeof(buf));
+    if (n < 0)
+        return (int)n;
+    return memctl_sample_pressure_avg10(buf, ret_some_centi, ret_full_centi);
+}
+
 MemctlGroups *memctl_groups_new(const char *mount, const char *root, const char *proc, MemctlCore *core)
 {
     MemctlGroups *g = g_new0(MemctlGroups, 1);

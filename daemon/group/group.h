@@ -66,6 +66,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
  * -errno. memory.current, memory.swap.current and memory.pressure share the core's open files (one
  * seq_file buffer in the kernel, not two); the others are opened on first read. */
 ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size);
+/* The same for a file of one number (memory.current, memory.peak, memory.swap.current): 0 or -errno. */
+int memctl_groups_read_u64(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, uint64_t *ret);
+/* memory.pressure's avg10 figures, in hundredths of a percent: 0 or -errno. */
+int memctl_groups_read_pressure(MemctlGroups *g, MemctlGroup *grp, uint32_t *ret_some_centi,
+                                uint32_t *ret_full_centi);
 
 /* Adopts every cgroup below the root (but memctld's own leaf): limits read back, never reset. A cgroup
  * the core cannot watch (all --max-groups slots in use, no memory.* files: its parent does not pass

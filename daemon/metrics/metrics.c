@@ -105,30 +105,15 @@ typedef struct {
     bool has_pressure;
 } GroupSample;
 
-static int metrics_group_u64(MemctlGroups *groups, MemctlGroup *g, MemctlGroupFile f, uint64_t *ret)
-{
-    char buf[64];
-    ssize_t n = memctl_groups_read(groups, g, f, buf, sizeof(buf));
-    if (n < 0)
-        return (int)n;
-    char *end;
-    errno = 0;
-    uint64_t v = g_ascii_strtoull(buf, &end, 10);
-    if (errno || end == buf)
-        return -EBADMSG;
-    *ret = v;
-    return 0;
-}
-
 /* swap: the host may have swap in use (no swap device: every group's swap.current is 0, unread) */
 static void metrics_sample_group(MemctlGroups *groups, MemctlGroup *g, bool swap, GroupSample *s)
 {
     memset(s, 0, sizeof(*s));
     s->g = g;
-    s->ok = metrics_group_u64(groups, g, MEMCTL_GROUP_FILE_CURRENT, &s->current) == 0;
-    s->has_peak = metrics_group_u64(groups, g, MEMCTL_GROUP_FILE_PEAK, &s->peak) == 0;
+    s->ok = memctl_groups_read_u64(groups, g, MEMCTL_GROUP_FILE_CURRENT, &s->current) == 0;
+    s->has_peak = memctl_groups_read_u64(groups, g, MEMCTL_GROUP_FILE_PEAK, &s->peak) == 0;
     if (swap)
-        (void)metrics_group_u64(groups, g, MEMCTL_GROUP_FILE_SWAP, &s->swap);
+        (void)memctl_groups_read_u64(groups, g, MEMCTL_GROUP_FILE_SWAP, &s->swap);
     if (memctl_groups_read(groups, g, MEMCTL_GROUP_FILE_EVENTS, s->events, sizeof(s->events)) < 0)
         s->events[0] = '\0';
     char psi[256];

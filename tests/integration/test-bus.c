@@ -80,6 +80,42 @@ static void test_introspection(void)
     g_autofree char *want_g = interface_xml(contract, MEMCTL_GROUP_INTERFACE);
     g_autofree char *have_g = interface_xml(glive, MEMCTL_GROUP_INTERFACE);
     g_assert_cmpstr(have_g, ==, want_g);
+    /* the groups' parent lists them (busctl tree), and a path with no group behind it is no object */
+    const char *more[] = {"create", "tenants", NULL}, *nested[] = {"create", "tenants/a", NULL};
+    g_assert_cmpint(bustest_cli(&t.bus, more, NULL, NULL), ==, 0);
+    g_assert_cmpint(bustest_cli(&t.bus, nested, NULL, NULL), ==, 0);
+    g_autofree char *parent = g_strndup(MEMCTL_GROUP_PATH_PREFIX, strlen(MEMCTL_GROUP_PATH_PREFIX) - 1);
+    g_autofree char *plive = introspect(&t.bus, parent);
+    g_autoptr(GDBusNodeInfo) pnode = g_dbus_node_info_new_for_xml(plive, NULL);
+    g_assert_nonnull(pnode);
+    g_autoptr(GPtrArray) kids = g_ptr_array_new();
+    for (GDBusNodeInfo **n = pnode->nodes; n && *n; n++)
+        g_ptr_array_add(kids, (*n)->path);
+    for (guint i = 0; i < kids->len; i++)
+        g_test_message("child node %s", (char *)kids->pdata[i]);
+    g_assert_true(g_ptr_array_find_with_equal_func(kids, "web", g_str_equal, NULL));
+    g_assert_true(g_ptr_array_find_with_equal_func(kids, "tenants_2fa", g_str_equal, NULL));
+    static const char *const gone[] = {MEMCTL_GROUP_PATH_PREFIX "nosuch",
+                                       MEMCTL_GROUP_PATH_PREFIX "tenants_2"};
+    for (size_t i = 0; i < G_N_ELEMENTS(gone); i++) {
+        g_autoptr(GError) gerr = NULL;
+        g_autoptr(GVariant) r = g_dbus_connection_call_sync(
+                t.bus.conn, MEMCTL_BUS_NAME, gone[i], "org.freedesktop.DBus.Properties", "Get",
+                g_variant_new("(ss)", MEMCTL_GROUP_INTERFACE, "Name"), G_VARIANT_TYPE("(v)"),
+                G_DBUS_CALL_FLAGS_NONE, -1, NULL, &gerr);
+        g_assert_null(r);
+        g_assert_nonnull(gerr);
+        g_test_message("%s: %s", gone[i], gerr->message);
+    }
+    g_autoptr(GError) nerr = NULL;
+    g_autoptr(GVariant) nm = g_dbus_connection_call_sync(
+            t.bus.conn, MEMCTL_BUS_NAME, MEMCTL_GROUP_PATH_PREFIX "tenants_2fa",
+            "org.freedesktop.DBus.Properties", "Get", g_variant_new("(ss)", MEMCTL_GROUP_INTERFACE, "Name"),
+            G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &nerr);
+    g_assert_no_error(nerr);
+    g_autoptr(GVariant) nv = g_variant_get_child_value(nm, 0);
+    g_autoptr(GVariant) ns = g_variant_get_variant(nv);
+    g_assert_cmpstr(g_variant_get_string(ns, NULL), ==, "tenants/a");
     apitest_stop(&t);
 }
 
