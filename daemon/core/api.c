@@ -362,7 +362,7 @@ static int open_in(int dirfd, const char *name, int flags, bool optional)
     return fd < 0 ? -errno : fd;
 }
 
-int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot,
+int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int dirfd, int parent_slot,
                           const MemctlCoreLimits *limits)
 {
     size_t ml = c->mount_len, nl = strlen(name), pl = strlen(path);
@@ -391,9 +391,13 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
     s->name = s->path + pl - nl;
     s->parent = parent_slot;
 
-    int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0)
-        return -errno;
+    _cleanup_close_ int own = -1;
+    if (dirfd < 0) {
+        own = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (own < 0)
+            return -errno;
+        dirfd = own;
+    }
     int r = 0;
     struct {
         int *fd;
@@ -417,7 +421,6 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
         else
             *files[k].fd = fd;
     }
-    close(dirfd);
     if (r < 0) {
         slot_reset(s);
         return r;

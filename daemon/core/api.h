@@ -114,10 +114,11 @@ typedef struct {
 
 /*
  * GLib side: opens the group's files into a free slot (cold path, may allocate) and hands it to the
- * core. path is the group's cgroup directory, name its memctl name. Returns the slot or -errno
+ * core. path is the group's cgroup directory, name its memctl name; dirfd an fd of that directory
+ * to open the files in (the caller's, kept open until this returns), or -1. Returns the slot or -errno
  * (-ENOSPC when all max_groups slots are used).
  */
-int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int parent_slot,
+int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int dirfd, int parent_slot,
                           const MemctlCoreLimits *limits);
 /* Files the core keeps open for every group that the GLib side reads too (status, metrics). */
 typedef enum {

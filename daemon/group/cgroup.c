@@ -301,11 +301,11 @@ int memctl_cgroup_set_mark(const char *path, const char *name, uint64_t value)
     return setxattr(path, attr, v, (size_t)n, 0) < 0 ? -errno : 0;
 }
 
-int memctl_cgroup_get_mark(const char *path, const char *name, uint64_t *ret)
+int memctl_cgroup_get_mark_at(int dirfd, const char *name, uint64_t *ret)
 {
     g_autofree char *attr = mark_name(name);
     char v[24];
-    ssize_t n = getxattr(path, attr, v, sizeof(v) - 1);
+    ssize_t n = fgetxattr(dirfd, attr, v, sizeof(v) - 1);
     if (n < 0)
         return -errno;
     v[n] = '\0';

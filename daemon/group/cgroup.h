@@ -61,12 +61,13 @@ bool memctl_cgroup_is_populated(const char *path);
 /*
  * Marks kept on the cgroup itself as a user.* extended attribute (kernfs keeps them in memory since
  * Linux 5.7), so that they outlive a crash of memctld and go with the cgroup: `name` without the
- * "user." prefix, the value a number. set: 0 or -errno (-EOPNOTSUPP on older kernels); get: 0, or
+ * "user." prefix, the value a number. set: 0 or -errno (-EOPNOTSUPP on older kernels); get (through
+ * an fd of the cgroup's directory): 0, or
  * -ENODATA when the mark is absent, -EINVAL when it is not a number (ret untouched on failure);
  * clear: 0 also when it was absent.
  */
 int memctl_cgroup_set_mark(const char *path, const char *name, uint64_t value);
-int memctl_cgroup_get_mark(const char *path, const char *name, uint64_t *ret);
+int memctl_cgroup_get_mark_at(int dirfd, const char *name, uint64_t *ret);
 int memctl_cgroup_clear_mark(const char *path, const char *name);
 
 /* True if path carries systemd's delegation mark: trusted.delegate, or user.delegate (systemd 251+,

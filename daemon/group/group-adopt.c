@@ -20,8 +20,13 @@
 /* The memory.* values of the cgroup at path, and the settings they make. */
 void memctl_group_read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValues *ret_applied)
 {
-    *ret_applied = (MemctlFileValues){0};
     _cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    memctl_group_read_back_at(dirfd, ret_limits, ret_applied);
+}
+
+void memctl_group_read_back_at(int dirfd, MemctlLimits *ret_limits, MemctlFileValues *ret_applied)
+{
+    *ret_applied = (MemctlFileValues){0};
     for (int f = 0; f < _MEMCTL_FILE_COUNT && dirfd >= 0; f++) {
         uint64_t v;
         if (memctl_cgroup_get_u64_at(dirfd, memctl_file_name((MemctlFile)f), &v) < 0)
@@ -40,15 +45,22 @@ static void adopt_dir(MemctlGroups *g, const char *path, const char *name, bool 
     if (memctl_group_name_check(name) < 0)
         return;                        /* not ours to manage: a name memctl would not have made */
     if (!memctl_groups_get(g, name)) { /* a rescan walks known groups too */
+        /* one fd of the directory for its identity, its values, its mark and the core's files */
+        _cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+            g_ptr_array_add(skipped,
+                            g_strdup_printf("%s: cannot open %s: %s", name, path, g_strerror(errno)));
+            return;
+        }
         MemctlGroup *grp = g_new0(MemctlGroup, 1);
         grp->name = g_strdup(name);
         grp->path = g_strdup(path);
-        grp->id = memctl_group_cgroup_id(path); /* before its values: they belong to this cgroup */
+        grp->id = memctl_group_cgroup_id_at(dirfd); /* before its values: they belong to this cgroup */
         grp->adopted = true;
-        memctl_group_read_back(path, &grp->limits, &grp->applied);
-        memctl_group_adopt_boost(grp);
+        memctl_group_read_back_at(dirfd, &grp->limits, &grp->applied);
+        memctl_group_adopt_boost(grp, dirfd);
         g_autoptr(GError) e = NULL;
-        if (memctl_groups_add(g, grp, &e) < 0) {
+        if (memctl_groups_add(g, grp, dirfd, &e) < 0) {
             g_ptr_array_add(skipped, g_strdup(e->message));
             memctl_group_free(grp);
             return;

@@ -30,10 +30,10 @@ bool memctl_group_values_unboost(MemctlFileValues *v, uint64_t boost)
     return true;
 }
 
-void memctl_group_adopt_boost(MemctlGroup *grp)
+void memctl_group_adopt_boost(MemctlGroup *grp, int dirfd)
 {
     uint64_t boost;
-    if (memctl_cgroup_get_mark(grp->path, MEMCTL_GROUP_BOOST_MARK, &boost) < 0 || boost == 0)
+    if (memctl_cgroup_get_mark_at(dirfd, MEMCTL_GROUP_BOOST_MARK, &boost) < 0 || boost == 0)
         return;
     MemctlFileValues own = grp->applied;
     if (!memctl_group_values_unboost(&own, boost)) {

@@ -23,14 +23,17 @@ struct MemctlGroups {
 /* The cgroup's identity: its directory's inode number (kernfs gives every cgroup a new one), or 0
  * when it is gone. */
 uint64_t memctl_group_cgroup_id(const char *path);
+/* The same through an fd of the directory. */
+uint64_t memctl_group_cgroup_id_at(int dirfd);
 void memctl_group_free(MemctlGroup *grp);
 /* The managed parent group of name ("a/b" -> "a"), or NULL for a top-level group. */
 MemctlGroup *memctl_groups_parent_of(MemctlGroups *g, const char *name);
 /* Hands a new group to the core and then enters it in the tables (grp is the caller's until this
- * succeeds). */
-int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, GError **error);
-/* The memory.* values of the cgroup at path, and the settings they make. */
+ * succeeds). dirfd: an fd of its directory the core opens its files in, or -1 (grp->path opened). */
+int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, int dirfd, GError **error);
+/* The memory.* values of the cgroup at path (or in the directory dirfd), and the settings they make. */
 void memctl_group_read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValues *ret_applied);
+void memctl_group_read_back_at(int dirfd, MemctlLimits *ret_limits, MemctlFileValues *ret_applied);
 
 /* Tells the listener (the config: metrics, bus objects, state file) that something changed. */
 void memctl_groups_notify(MemctlGroups *g);
@@ -57,6 +60,6 @@ bool memctl_group_values_unboost(MemctlFileValues *v, uint64_t boost);
  * runs on the boost: the kernel's high and max are its own plus the boost, and the mark on the
  * cgroup says by how much. Its own settings are taken back out of what the kernel holds, and the
  * boost is kept until it can be taken back as usual. A mark that does not fit what the kernel holds
- * (the limits were changed while memctld was away) is dropped.
+ * (the limits were changed while memctld was away) is dropped. dirfd: the cgroup's directory.
  */
-void memctl_group_adopt_boost(MemctlGroup *grp);
+void memctl_group_adopt_boost(MemctlGroup *grp, int dirfd);

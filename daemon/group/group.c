@@ -47,6 +47,12 @@ uint64_t memctl_group_cgroup_id(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? (uint64_t)st.st_ino : 0;
 }
 
+uint64_t memctl_group_cgroup_id_at(int dirfd)
+{
+    struct stat st;
+    return fstat(dirfd, &st) == 0 && S_ISDIR(st.st_mode) ? (uint64_t)st.st_ino : 0;
+}
+
 void memctl_groups_drop(MemctlGroups *g, MemctlGroup *grp)
 {
     (void)memctl_core_remove_group(g->core, grp->slot);
@@ -217,11 +223,11 @@ void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp)
  * --max-groups slots in use, a cgroup without memory.* files) the group is in no table: nothing can
  * act on a slot that is not its own. grp is the caller's until this succeeds.
  */
-int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, GError **error)
+int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, int dirfd, GError **error)
 {
     MemctlGroup *parent = memctl_groups_parent_of(g, grp->name);
     MemctlCoreLimits l = core_limits(grp);
-    int slot = memctl_core_add_group(g->core, grp->name, grp->path, parent ? parent->slot : -1, &l);
+    int slot = memctl_core_add_group(g->core, grp->name, grp->path, dirfd, parent ? parent->slot : -1, &l);
     if (slot < 0)
         return memctl_error_set(error, slot, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
                                 "%s: cannot watch the group: %s", grp->name,
