@@ -12,6 +12,9 @@
  *   memctld          memctld --group t:limit=128M (memory.max 128M, memory.high 121.6M)
  *   kernel-max       memory.max 128M only: the kernel's memcg OOM killer
  *   kernel-high-max  the same memory.max and memory.high as memctld writes, no memctld
+ *   no-limit         no limit and no memctld: the benchmark kills the hog itself at the mark. The
+ *                    bystander's worst stall here is the floor, what the same growth costs it
+ *                    without any memory pressure (under TCG, tens of milliseconds)
  */
 #include <errno.h>
 #include <poll.h>
@@ -47,7 +50,8 @@ static uint64_t now_usec(void)
     return (uint64_t)g_get_monotonic_time();
 }
 
-static Run one_run(const char *grp, DaemonTest *d)
+/* kill_at_mark: the benchmark SIGKILLs the hog at the mark (no limit: nothing else would). */
+static Run one_run(const char *grp, DaemonTest *d, bool kill_at_mark)
 {
     Run r = {0};
     uint64_t oom_before = cgtest_read_key(grp, "memory.events.local", "oom_kill");
@@ -65,6 +69,8 @@ static Run one_run(const char *grp, DaemonTest *d)
     uint64_t t_mark = 0;
     if (!line || sscanf(line, "mark %" G_GUINT64_FORMAT, &t_mark) != 1)
         g_error("hog printed no mark");
+    if (kill_at_mark)
+        kill(pid, SIGKILL);
     struct pollfd p = {.fd = pidfd, .events = POLLIN};
     g_assert_cmpint(poll(&p, 1, 300000), ==, 1);
     uint64_t t_dead = now_usec();
@@ -152,10 +158,11 @@ int main(int argc, char **argv)
     }
     cgtest_require_cgroup2();
 
-    Mode modes[3];
+    Mode modes[4];
     mode_init(&modes[0], "memctld");
     mode_init(&modes[1], "kernel-max");
     mode_init(&modes[2], "kernel-high-max");
+    mode_init(&modes[3], "no-limit");
 
     /* memctld */
     g_autofree char *root = g_strdup_printf("%s/memctl-bench.%d", cgtest_mount(), (int)getpid());
@@ -164,7 +171,7 @@ int main(int argc, char **argv)
     daemontest_start(&d, root, args);
     g_autofree char *grp = g_build_filename(root, "t", NULL);
     for (gint i = 0; i < runs; i++) {
-        Run r = one_run(grp, &d);
+        Run r = one_run(grp, &d, false);
         mode_add(&modes[0], &r);
     }
     daemontest_stop(&d);
@@ -174,6 +181,7 @@ int main(int argc, char **argv)
     g_autofree char *kroot = cgtest_root_new("memctl-bench-kernel");
     g_autofree char *kmax = cgtest_mkdir(kroot, "max");
     g_autofree char *khigh = cgtest_mkdir(kroot, "highmax");
+    g_autofree char *kfree = cgtest_mkdir(kroot, "nolimit");
     char buf[32];
     g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT, LIMIT);
     g_assert_cmpint(cgtest_write(kmax, "memory.max", buf), ==, 0);
@@ -181,10 +189,12 @@ int main(int argc, char **argv)
     g_snprintf(buf, sizeof(buf), "%" G_GUINT64_FORMAT, HIGH);
     g_assert_cmpint(cgtest_write(khigh, "memory.high", buf), ==, 0);
     for (gint i = 0; i < runs; i++) {
-        Run r = one_run(kmax, NULL);
+        Run r = one_run(kmax, NULL, false);
         mode_add(&modes[1], &r);
-        r = one_run(khigh, NULL);
+        r = one_run(khigh, NULL, false);
         mode_add(&modes[2], &r);
+        r = one_run(kfree, NULL, true);
+        mode_add(&modes[3], &r);
     }
     cgtest_remove_tree(kroot);
 
@@ -196,7 +206,7 @@ int main(int argc, char **argv)
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     g_autoptr(GString) js = g_string_new("{\n");
     g_string_append_printf(js, "  \"kernel\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n", kernel, runs);
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < (int)G_N_ELEMENTS(modes); m++) {
         Mode *x = &modes[m];
         printf("| %s | %.1f | %.1f | %.1f | ", x->name, bench_pct(x->dead, .5), bench_pct(x->dead, .99),
                bench_pct(x->dead, 1));
@@ -216,7 +226,7 @@ int main(int argc, char **argv)
                 x->name, bench_pct(x->dead, .5), bench_pct(x->dead, .99), bench_pct(x->signal, .5),
                 bench_pct(x->signal, .99), bench_pct(x->freed, .5), bench_pct(x->freed, .99),
                 bench_pct(x->stall, .5), bench_pct(x->stall, .99), bench_pct(x->stall, 1), x->survived,
-                x->kernel_kills, x->alloc_failures, m < 2 ? "," : "");
+                x->kernel_kills, x->alloc_failures, m + 1 < (int)G_N_ELEMENTS(modes) ? "," : "");
     }
     g_string_append(js, "  },\n");
     /* memctld's kills by the path that decided: knowledge (no-reclaim) or the windows' verdict */
