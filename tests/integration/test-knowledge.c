@@ -49,6 +49,28 @@ static uint64_t record_u64(const char *rec, const char *key)
     return g_ascii_strtoull(p + strlen(k), NULL, 10);
 }
 
+/* Starts an anonymous hog growing 8M at a time in grp and waits for it to die: it must be SIGKILLed
+ * by memctld on knowledge (no-reclaim) within a window, with no allocation failure before. Returns
+ * its kill record. */
+static char *hog_killed_on_knowledge(DaemonTest *d, const char *grp)
+{
+    Hog h;
+    const char *args[] = {"--cgroup", grp, "--step", "8M", NULL};
+    hog_start(&h, args);
+    int pid = (int)h.pid;
+    int status = hog_wait(&h, 120000);
+    g_autofree char *err = hog_stderr(&h);
+    g_assert_true(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    g_assert_null(strstr(err, "memhog:")); /* no allocation failure before the kill */
+    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+    char *rec = daemontest_wait_record(d, 10000, needle, "\"type\":\"kill\"");
+    g_assert_nonnull(rec);
+    if (!strstr(rec, "\"reason\":\"no-reclaim\""))
+        g_error("killed, but not on knowledge: %s", rec);
+    g_assert_cmpuint(record_u64(rec, "event_to_signal_usec"), <, WINDOW_MS * 1000); /* not one window */
+    return rec;
+}
+
 /* No swap, no cache: an anonymous hog over high is killed at the crossing's events, long before the
  * first window could end, and its record says why and what reclaim could have freed. */
 static void test_no_reclaim_at_once(void)
@@ -58,22 +80,9 @@ static void test_no_reclaim_at_once(void)
     g_autofree char *root = start(&d, "memctl-knowledge", "128M", &grp);
     uint64_t worst = 0;
     for (guint it = 0; it < cgtest_iterations(); it++) {
-        Hog h;
-        const char *args[] = {"--cgroup", grp, "--step", "8M", NULL};
-        hog_start(&h, args);
-        int pid = (int)h.pid;
-        int status = hog_wait(&h, 120000);
-        g_autofree char *err = hog_stderr(&h);
-        g_assert_true(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-        g_assert_null(strstr(err, "memhog:")); /* no allocation failure before the kill */
-        g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
-        g_autofree char *rec = daemontest_wait_record(&d, 10000, needle, "\"type\":\"kill\"");
-        g_assert_nonnull(rec);
-        if (!strstr(rec, "\"reason\":\"no-reclaim\""))
-            g_error("killed, but not on knowledge: %s", rec);
+        g_autofree char *rec = hog_killed_on_knowledge(&d, grp);
         uint64_t lat = record_u64(rec, "event_to_signal_usec");
         uint64_t could = record_u64(rec, "reclaimable_bytes");
-        g_assert_cmpuint(lat, <, WINDOW_MS * 1000); /* not one window waited for */
         g_assert_cmpuint(could, <, record_u64(rec, "current") - record_u64(rec, "high"));
         worst = lat > worst ? lat : worst;
     }
@@ -137,17 +146,41 @@ static void test_cache_no_kill(void)
     zram_ext4_unmount(n, dir);
 }
 
+/* memctld on a fresh root with 512 MiB of zram swap and one group t of `limit`. */
+typedef struct {
+    DaemonTest d;
+    char *root, *grp, *dev;
+    int z;
+} Swapped;
+
+/* false when there is no zram (the test is skipped: zram_swap_on() said why) */
+static bool swapped_start(Swapped *x, const char *prefix, const char *limit)
+{
+    x->dev = NULL;
+    x->z = zram_swap_on(512 * MiB, &x->dev);
+    if (x->z < 0)
+        return false;
+    x->root = start(&x->d, prefix, limit, &x->grp);
+    return true;
+}
+
+static void swapped_stop(Swapped *x)
+{
+    daemontest_stop(&x->d);
+    cgtest_remove_tree(x->root);
+    zram_swap_off(x->z, x->dev);
+    g_free(x->root);
+    g_free(x->grp);
+}
+
 /* A group that may swap: anonymous pages over high go out to swap, so reclaim covers the overage
  * and memctld waits for the windows, which see the swap-out as progress: no kill. */
 static void test_swap_no_kill(void)
 {
-    char *dev = NULL;
-    int z = zram_swap_on(512 * MiB, &dev);
-    if (z < 0)
+    Swapped x;
+    if (!swapped_start(&x, "memctl-knowledge-swap", "128M"))
         return;
-    DaemonTest d;
-    g_autofree char *grp = NULL;
-    g_autofree char *root = start(&d, "memctl-knowledge-swap", "128M", &grp);
+    const char *grp = x.grp;
     guint runs = few_runs();
     for (guint it = 0; it < runs; it++) {
         Hog h;
@@ -159,11 +192,9 @@ static void test_swap_no_kill(void)
         g_assert_cmpuint(cgtest_read_u64(grp, "memory.swap.current"), >, 32 * MiB);
         (void)hog_kill(&h);
     }
-    g_assert_cmpuint(daemontest_count_records(&d, "\"type\":\"kill\""), ==, 0);
+    g_assert_cmpuint(daemontest_count_records(&x.d, "\"type\":\"kill\""), ==, 0);
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
-    daemontest_stop(&d);
-    cgtest_remove_tree(root);
-    zram_swap_off(z, dev);
+    swapped_stop(&x);
 }
 
 /* The same swap, but the group may not use it (swap_max 0, which memctld writes and then knows
@@ -171,30 +202,13 @@ static void test_swap_no_kill(void)
  * on knowledge at the crossing, as with no swap at all. */
 static void test_swap_max_zero_kills(void)
 {
-    char *dev = NULL;
-    int z = zram_swap_on(512 * MiB, &dev);
-    if (z < 0)
+    Swapped x;
+    if (!swapped_start(&x, "memctl-knowledge-swapmax", "128M,swap_max=0"))
         return;
-    DaemonTest d;
-    g_autofree char *grp = NULL;
-    g_autofree char *root = start(&d, "memctl-knowledge-swapmax", "128M,swap_max=0", &grp);
-    g_assert_cmpuint(cgtest_read_u64(grp, "memory.swap.max"), ==, 0);
-    Hog h;
-    const char *args[] = {"--cgroup", grp, "--step", "8M", NULL};
-    hog_start(&h, args);
-    int pid = (int)h.pid;
-    int status = hog_wait(&h, 120000);
-    g_assert_true(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
-    g_autofree char *rec = daemontest_wait_record(&d, 10000, needle, "\"type\":\"kill\"");
-    g_assert_nonnull(rec);
-    if (!strstr(rec, "\"reason\":\"no-reclaim\""))
-        g_error("killed, but not on knowledge: %s", rec);
-    g_assert_cmpuint(record_u64(rec, "event_to_signal_usec"), <, WINDOW_MS * 1000);
-    g_assert_cmpuint(cgtest_read_u64(grp, "memory.swap.current"), ==, 0);
-    daemontest_stop(&d);
-    cgtest_remove_tree(root);
-    zram_swap_off(z, dev);
+    g_assert_cmpuint(cgtest_read_u64(x.grp, "memory.swap.max"), ==, 0);
+    g_free(hog_killed_on_knowledge(&x.d, x.grp));
+    g_assert_cmpuint(cgtest_read_u64(x.grp, "memory.swap.current"), ==, 0);
+    swapped_stop(&x);
 }
 
 int main(int argc, char **argv)
