@@ -106,7 +106,7 @@ int memctl_groups_unboost(MemctlGroups *g, const char *name, GError **error)
     uint64_t max = memctl_file_values_get(&grp->applied, MEMCTL_FILE_MAX, MEMCTL_SIZE_MAX);
     uint64_t cur = 0;
     char c[MEMCTL_SIZE_FORMAT_MAX], l[MEMCTL_SIZE_FORMAT_MAX];
-    int r = memctl_cgroup_get_u64(grp->path, "memory.current", &cur);
+    int r = memctl_groups_read_u64(g, grp, MEMCTL_GROUP_FILE_CURRENT, &cur);
     if (r < 0)
         return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: memory.current: %s", name,
                                 g_strerror(-r));

@@ -77,11 +77,9 @@ static bool at_limit(MemctlBoost *b, MemctlGroup *grp)
     uint64_t limit = own_limit(grp);
     if (limit == MEMCTL_SIZE_MAX)
         return false;
-    char buf[32];
-    if (memctl_groups_read(b->groups, grp, MEMCTL_GROUP_FILE_CURRENT, buf, sizeof(buf)) <= 0)
-        return false;
-    uint64_t cur = g_ascii_strtoull(buf, NULL, 10);
-    return cur + limit / 32 >= limit;
+    uint64_t cur;
+    return memctl_groups_read_u64(b->groups, grp, MEMCTL_GROUP_FILE_CURRENT, &cur) == 0 &&
+           cur + limit / 32 >= limit;
 }
 
 /* A group registration (of `group`, or any if NULL) with a reserve that is resident and neither
