@@ -228,11 +228,10 @@ static char **subtree_enumerate(GDBusConnection *conn, const char *sender, const
     GHashTableIter it;
     gpointer key;
     g_hash_table_iter_init(&it, b->objects);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-        g_autofree char *full = memctl_bus_group_path(key);
-        if (full)
-            g_ptr_array_add(nodes, g_strdup(full + strlen(MEMCTL_GROUP_PATH_PREFIX)));
-    }
+    char node[MEMCTL_GROUP_NAME_MAX * 3 + 1]; /* every escape fits (policy/name.h) */
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        if (memctl_group_name_escape(key, node, sizeof(node)) >= 0)
+            g_ptr_array_add(nodes, g_strdup(node));
     g_ptr_array_add(nodes, NULL);
     return (char **)g_ptr_array_free(nodes, FALSE);
 }
