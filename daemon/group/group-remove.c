@@ -75,7 +75,7 @@ static int delete_and_forget(MemctlGroups *g, MemctlGroup *grp, const MemctlGrou
 
 int memctl_groups_remove(MemctlGroups *g, const char *name, MemctlGroupFinal *ret_final, GError **error)
 {
-    MemctlGroup *grp;
+    MemctlGroup *grp = NULL;
     int r = removable(g, name, &grp, error);
     if (r < 0)
         return r;
@@ -184,7 +184,7 @@ static gboolean on_removal_timeout(gpointer data)
 int memctl_groups_remove_killing(MemctlGroups *g, const char *name, MemctlGroupsRemoved done, void *data,
                                  GError **error)
 {
-    MemctlGroup *grp;
+    MemctlGroup *grp = NULL;
     int r = removable(g, name, &grp, error);
     if (r < 0)
         return r;

@@ -130,7 +130,7 @@ static int lease_new(uint64_t size, uint64_t page, MemctlLeaseMem *ret)
         return -errno;
     if (fallocate(fd, 0, 0, (off_t)size) < 0)
         return -errno;
-    uint8_t *map;
+    uint8_t *map = NULL;
     int e = map_locked(fd, size, &map);
     if (e < 0)
         return e;
