@@ -7,8 +7,9 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +40,32 @@ void memctl_core_config_default(MemctlCoreConfig *c)
     c->host_psi_window_usec = 500 * 1000;
 }
 
+/* The files of MemctlCoreGroupFiles in order, and where a slot keeps each. */
+static const struct {
+    const char *name;
+    int flags;
+    size_t offset; /* of the slot's fd */
+} group_files[MEMCTL_CORE_GROUP_FILES] = {
+        {"memory.events.local", O_RDONLY, offsetof(Slot, fd_events)},
+        {"memory.current", O_RDONLY, offsetof(Slot, fd_current)},
+        {"memory.stat", O_RDONLY, offsetof(Slot, fd_stat)},
+        {"memory.pressure", O_RDONLY, offsetof(Slot, fd_pressure)},
+        {"cgroup.procs", O_RDONLY, offsetof(Slot, fd_procs)},
+        {"cgroup.kill", O_WRONLY, offsetof(Slot, fd_kill)},
+        {"memory.swap.current", O_RDONLY, offsetof(Slot, fd_swap)}, /* absent without swap accounting */
+        {"cgroup.events", O_RDONLY, offsetof(Slot, fd_cgevents)},
+};
+#define GROUP_FILE_OPTIONAL 6
+
+static int *slot_fd(Slot *s, size_t k)
+{
+    return (int *)((char *)s + group_files[k].offset);
+}
+
 static void slot_close(Slot *s)
 {
-    int *fds[] = {&s->fd_events, &s->fd_current, &s->fd_stat, &s->fd_pressure,
-                  &s->fd_procs,  &s->fd_kill,    &s->fd_swap, &s->fd_cgevents};
-    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-        memctl_fd_close(fds[i]);
+    for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++)
+        memctl_fd_close(slot_fd(s, k));
     memctl_fd_close(&s->v.pidfd);
 }
 
@@ -53,8 +74,9 @@ static void slot_close(Slot *s)
 static void slot_init(Slot *s)
 {
     memset(s, 0, sizeof(*s));
-    s->fd_events = s->fd_current = s->fd_stat = s->fd_pressure = -1;
-    s->fd_procs = s->fd_kill = s->fd_swap = s->fd_cgevents = s->v.pidfd = -1;
+    for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++)
+        *slot_fd(s, k) = -1;
+    s->v.pidfd = -1;
     s->wd_events = s->wd_cgevents = -1;
     s->parent = -1;
 }
@@ -354,30 +376,49 @@ static void slot_set_limits(Slot *s, const MemctlCoreLimits *l)
     atomic_store(&s->oom_group, l->oom_group);
 }
 
-static int open_in(int dirfd, const char *name, int flags, bool optional)
+void memctl_core_group_files_close(MemctlCoreGroupFiles *files)
 {
-    int fd = openat(dirfd, name, flags | O_CLOEXEC);
-    if (fd < 0 && optional && errno == ENOENT)
-        return -1;
-    return fd < 0 ? -errno : fd;
+    for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++)
+        memctl_fd_close(&files->fd[k]);
 }
 
-int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int dirfd, int parent_slot,
-                          const MemctlCoreLimits *limits)
+int memctl_core_group_files_open(int dirfd, MemctlCoreGroupFiles *ret)
+{
+    MemctlCoreGroupFiles f;
+    for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++)
+        f.fd[k] = -1;
+    for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++) {
+        f.fd[k] = openat(dirfd, group_files[k].name, group_files[k].flags | O_CLOEXEC);
+        if (f.fd[k] < 0 && !(k == GROUP_FILE_OPTIONAL && errno == ENOENT)) {
+            int r = -errno;
+            memctl_core_group_files_close(&f);
+            return r;
+        }
+    }
+    *ret = f;
+    return 0;
+}
+
+int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, MemctlCoreGroupFiles *files,
+                          int parent_slot, const MemctlCoreLimits *limits)
 {
     size_t ml = c->mount_len, nl = strlen(name), pl = strlen(path);
     /* the name is the end of the path ("<root>/<name>"): the slot keeps the path alone */
     if (nl == 0 || nl > MEMCTL_GROUP_NAME_MAX || pl >= CORE_PATH_MAX - 32 || pl <= ml + nl ||
         strncmp(path, c->mount, ml) != 0 || path[ml] != '/' || path[pl - nl - 1] != '/' ||
-        strcmp(path + pl - nl, name) != 0 || (parent_slot >= 0 && (size_t)parent_slot >= c->cfg.max_groups))
+        strcmp(path + pl - nl, name) != 0 || (parent_slot >= 0 && (size_t)parent_slot >= c->cfg.max_groups)) {
+        memctl_core_group_files_close(files);
         return -EINVAL;
+    }
     /* The lowest free slot: every one below free_hint is in use, and past the used ones all are free. */
     size_t i, used = memctl_core_slots_used(c);
     for (i = c->free_hint; i < used; i++)
         if (atomic_load(&c->slots[i].state) == SLOT_FREE)
             break;
-    if (i == c->cfg.max_groups)
+    if (i == c->cfg.max_groups) {
+        memctl_core_group_files_close(files);
         return -ENOSPC;
+    }
 
     Slot *s = &c->slots[i];
     if (i == used) {
@@ -390,40 +431,9 @@ int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int
     snprintf(s->path, sizeof(s->path), "%s", path);
     s->name = s->path + pl - nl;
     s->parent = parent_slot;
-
-    _cleanup_close_ int own = -1;
-    if (dirfd < 0) {
-        own = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (own < 0)
-            return -errno;
-        dirfd = own;
-    }
-    int r = 0;
-    struct {
-        int *fd;
-        const char *name;
-        int flags;
-        bool optional;
-    } files[] = {
-            {&s->fd_events, "memory.events.local", O_RDONLY, false},
-            {&s->fd_current, "memory.current", O_RDONLY, false},
-            {&s->fd_stat, "memory.stat", O_RDONLY, false},
-            {&s->fd_pressure, "memory.pressure", O_RDONLY, false},
-            {&s->fd_procs, "cgroup.procs", O_RDONLY, false},
-            {&s->fd_kill, "cgroup.kill", O_WRONLY, false},
-            {&s->fd_swap, "memory.swap.current", O_RDONLY, true},
-            {&s->fd_cgevents, "cgroup.events", O_RDONLY, false},
-    };
-    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]) && r == 0; k++) {
-        int fd = open_in(dirfd, files[k].name, files[k].flags, files[k].optional);
-        if (fd < -1)
-            r = fd;
-        else
-            *files[k].fd = fd;
-    }
-    if (r < 0) {
-        slot_reset(s);
-        return r;
+    for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++) {
+        *slot_fd(s, k) = files->fd[k];
+        files->fd[k] = -1;
     }
     slot_set_limits(s, limits);
     atomic_store(&s->priority, MEMCTL_PRIORITY_DEFAULT); /* until the GLib side publishes the policy */

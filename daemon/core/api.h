@@ -112,14 +112,28 @@ typedef struct {
     bool oom_group;
 } MemctlCoreLimits;
 
+/* The files the core keeps open for a group, opened in its directory before the group is handed
+ * over. -1: not open. */
+#define MEMCTL_CORE_GROUP_FILES 8
+typedef struct {
+    int fd[MEMCTL_CORE_GROUP_FILES];
+} MemctlCoreGroupFiles;
 /*
- * GLib side: opens the group's files into a free slot (cold path, may allocate) and hands it to the
- * core. path is the group's cgroup directory, name its memctl name; dirfd an fd of that directory
- * to open the files in (the caller's, kept open until this returns), or -1. Returns the slot or -errno
- * (-ENOSPC when all max_groups slots are used).
+ * Any thread: opens the group's files in its directory dirfd into *ret (touches no core state: the
+ * GLib side opens many groups' files at once on several threads when it adopts them). Returns 0, or
+ * -errno with nothing left open (memory.swap.current alone may be absent: no swap accounting).
  */
-int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, int dirfd, int parent_slot,
-                          const MemctlCoreLimits *limits);
+int memctl_core_group_files_open(int dirfd, MemctlCoreGroupFiles *ret);
+/* Closes those still open (-1 after). */
+void memctl_core_group_files_close(MemctlCoreGroupFiles *files);
+/*
+ * GLib side: puts a group into a free slot with its files (taken: the slot owns them on success,
+ * they are closed on failure; *files is all -1 after) and hands it to the core. path is the group's
+ * cgroup directory, name its memctl name. Returns the slot or -errno (-ENOSPC when all max_groups
+ * slots are used).
+ */
+int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, MemctlCoreGroupFiles *files,
+                          int parent_slot, const MemctlCoreLimits *limits);
 /* Files the core keeps open for every group that the GLib side reads too (status, metrics). */
 typedef enum {
     MEMCTL_CORE_FILE_CURRENT,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "basic/fd-util.h"
@@ -37,45 +38,174 @@ void memctl_group_read_back_at(int dirfd, MemctlLimits *ret_limits, MemctlFileVa
     memctl_group_limits_from_values(ret_applied, ret_limits);
 }
 
-/* Adopts the cgroup at path as `name`, then its children (unless `leaf`: it is known to have none).
- * One that cannot be watched is not adopted, nor is anything below it: its name and why go to
- * `skipped`. */
-static void adopt_dir(MemctlGroups *g, const char *path, const char *name, bool leaf, GPtrArray *skipped)
+/* A cgroup found below the root, made ready to be managed: its identity, its values, its boost and
+ * the core's files, all read through one fd of its directory. Touches nothing shared: adoption
+ * prepares many at once on several threads. */
+typedef struct {
+    char *path, *name;
+    MemctlGroup *grp; /* NULL when it cannot be managed: `why` says */
+    MemctlCoreGroupFiles files;
+    char *why;
+    bool ready; /* under Adoption.lock */
+} Found;
+
+static void found_prepare(Found *f)
+{
+    _cleanup_close_ int dirfd = open(f->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        f->why = g_strdup_printf("%s: cannot open %s: %s", f->name, f->path, g_strerror(errno));
+        return;
+    }
+    MemctlGroup *grp = g_new0(MemctlGroup, 1);
+    grp->name = g_strdup(f->name);
+    grp->path = g_strdup(f->path);
+    grp->id = memctl_group_cgroup_id_at(dirfd); /* before its values: they belong to this cgroup */
+    grp->adopted = true;
+    memctl_group_read_back_at(dirfd, &grp->limits, &grp->applied);
+    memctl_group_adopt_boost(grp, dirfd);
+    int r = memctl_core_group_files_open(dirfd, &f->files);
+    if (r < 0) {
+        f->why = g_strdup_printf("%s: cannot watch the group: %s", f->name, g_strerror(-r));
+        memctl_group_free(grp);
+        return;
+    }
+    f->grp = grp;
+}
+
+/* On the main thread: the prepared group handed to the core and entered in the tables, or its name
+ * and why not to `skipped`. Returns whether it is managed now. */
+static bool found_enter(MemctlGroups *g, Found *f, GPtrArray *skipped)
+{
+    if (!f->grp) {
+        g_ptr_array_add(skipped, g_steal_pointer(&f->why));
+        return false;
+    }
+    g_autoptr(GError) e = NULL;
+    if (memctl_groups_add(g, f->grp, &f->files, &e) < 0) {
+        g_ptr_array_add(skipped, g_strdup(e->message));
+        memctl_group_free(g_steal_pointer(&f->grp));
+        return false;
+    }
+    f->grp = NULL;
+    return true;
+}
+
+static void found_clear(Found *f)
+{
+    g_free(f->path);
+    g_free(f->name);
+    g_free(f->why);
+    if (f->grp) {
+        memctl_core_group_files_close(&f->files);
+        memctl_group_free(f->grp);
+    }
+}
+
+static void adopt_children(MemctlGroups *g, const char *path, const char *name, GPtrArray *skipped);
+
+/* Adopts the cgroup at path as `name`, then its children. One that cannot be watched is not adopted,
+ * nor is anything below it: its name and why go to `skipped`. */
+static void adopt_dir(MemctlGroups *g, const char *path, const char *name, GPtrArray *skipped)
 {
     if (memctl_group_name_check(name) < 0)
         return;                        /* not ours to manage: a name memctl would not have made */
     if (!memctl_groups_get(g, name)) { /* a rescan walks known groups too */
-        /* one fd of the directory for its identity, its values, its mark and the core's files */
-        _cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0) {
-            g_ptr_array_add(skipped,
-                            g_strdup_printf("%s: cannot open %s: %s", name, path, g_strerror(errno)));
+        Found f = {.path = g_strdup(path), .name = g_strdup(name)};
+        found_prepare(&f);
+        bool entered = found_enter(g, &f, skipped);
+        found_clear(&f);
+        if (!entered)
             return;
-        }
-        MemctlGroup *grp = g_new0(MemctlGroup, 1);
-        grp->name = g_strdup(name);
-        grp->path = g_strdup(path);
-        grp->id = memctl_group_cgroup_id_at(dirfd); /* before its values: they belong to this cgroup */
-        grp->adopted = true;
-        memctl_group_read_back_at(dirfd, &grp->limits, &grp->applied);
-        memctl_group_adopt_boost(grp, dirfd);
-        g_autoptr(GError) e = NULL;
-        if (memctl_groups_add(g, grp, dirfd, &e) < 0) {
-            g_ptr_array_add(skipped, g_strdup(e->message));
-            memctl_group_free(grp);
-            return;
-        }
     }
+    adopt_children(g, path, name, skipped);
+}
 
-    if (leaf)
-        return;
+static void adopt_children(MemctlGroups *g, const char *path, const char *name, GPtrArray *skipped)
+{
     g_autoptr(GPtrArray) subdirs = memctl_cgroup_subdirs(path);
     for (guint k = 0; subdirs && k < subdirs->len; k++) {
         const char *e = subdirs->pdata[k];
         g_autofree char *sub = g_build_filename(path, e, NULL);
         g_autofree char *subname = g_strconcat(name, "/", e, NULL);
-        adopt_dir(g, sub, subname, false, skipped);
+        adopt_dir(g, sub, subname, skipped);
     }
+}
+
+/*
+ * The groups directly below the root, prepared on up to ADOPT_THREADS threads and the main one (in
+ * the VM, opening a group's files is 90 % of its adoption, all of it in the kernel, and it scales
+ * with the CPUs), entered in the order listed on the main thread as each is ready: the core watches
+ * the first groups while the last are being opened.
+ */
+#define ADOPT_THREADS 4
+#define ADOPT_PARALLEL_MIN 64           /* fewer groups: not worth a thread */
+#define ADOPT_THREAD_STACK (256 * 1024) /* found_prepare() needs a few KiB (ASan: more) */
+
+typedef struct {
+    Found *found;
+    guint n;
+    guint next; /* the next one to prepare, claimed under lock */
+    GMutex lock;
+    GCond ready;
+} Adoption;
+
+/* Prepares the next unclaimed group; false when none is left. */
+static bool adoption_step(Adoption *a)
+{
+    g_mutex_lock(&a->lock);
+    guint k = a->next < a->n ? a->next++ : a->n;
+    g_mutex_unlock(&a->lock);
+    if (k == a->n)
+        return false;
+    found_prepare(&a->found[k]);
+    g_mutex_lock(&a->lock);
+    a->found[k].ready = true;
+    g_cond_broadcast(&a->ready);
+    g_mutex_unlock(&a->lock);
+    return true;
+}
+
+static void *adoption_worker(void *data)
+{
+    while (adoption_step(data))
+        ;
+    return NULL;
+}
+
+static void adopt_found(MemctlGroups *g, Found *found, guint n, bool flat, GPtrArray *skipped)
+{
+    Adoption a = {.found = found, .n = n};
+    g_mutex_init(&a.lock);
+    g_cond_init(&a.ready);
+    pthread_t threads[ADOPT_THREADS];
+    guint started = 0, want = n < ADOPT_PARALLEL_MIN ? 0 : MIN(g_get_num_processors(), ADOPT_THREADS);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, ADOPT_THREAD_STACK);
+    while (started < want && pthread_create(&threads[started], &attr, adoption_worker, &a) == 0)
+        started++; /* none: the main thread prepares them all */
+    pthread_attr_destroy(&attr);
+
+    for (guint k = 0; k < n; k++) {
+        /* while its group is not ready, the main thread prepares others rather than wait */
+        g_mutex_lock(&a.lock);
+        while (!found[k].ready) {
+            if (a.next < a.n) {
+                g_mutex_unlock(&a.lock);
+                (void)adoption_step(&a);
+                g_mutex_lock(&a.lock);
+            } else {
+                g_cond_wait(&a.ready, &a.lock);
+            }
+        }
+        g_mutex_unlock(&a.lock);
+        if (found_enter(g, &found[k], skipped) && !flat)
+            adopt_children(g, found[k].path, found[k].name, skipped);
+    }
+    for (guint t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    g_cond_clear(&a.ready);
+    g_mutex_clear(&a.lock);
 }
 
 int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **error)
@@ -89,14 +219,25 @@ int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **er
     /* As many cgroups below the root as in it: none has children, and none is listed (on a host
      * with 10,000 containers, 10,000 listings of thirty-odd files each saved). */
     bool flat = below == subdirs->len;
+    g_autofree Found *found = g_new0(Found, subdirs->len);
+    guint n = 0;
     for (guint k = 0; k < subdirs->len; k++) {
         const char *e = subdirs->pdata[k];
-        /* our own leaf, and the service manager's hidden ones (systemd's ".control") */
-        if (strcmp(e, MEMCTL_SELF_LEAF) == 0 || e[0] == '.')
+        /* our own leaf, the service manager's hidden ones (systemd's ".control"), and names memctl
+         * would not have made: not ours to manage */
+        if (strcmp(e, MEMCTL_SELF_LEAF) == 0 || e[0] == '.' || memctl_group_name_check(e) < 0)
             continue;
         g_autofree char *sub = g_build_filename(g->root, e, NULL);
-        adopt_dir(g, sub, e, flat, ret_skipped);
+        if (memctl_groups_get(g, e)) { /* a rescan: known, but something new may be below it */
+            if (!flat)
+                adopt_children(g, sub, e, ret_skipped);
+            continue;
+        }
+        found[n++] = (Found){.path = g_steal_pointer(&sub), .name = g_strdup(e)};
     }
+    adopt_found(g, found, n, flat, ret_skipped);
+    for (guint k = 0; k < n; k++)
+        found_clear(&found[k]);
     return 0;
 }
 
@@ -118,7 +259,7 @@ MemctlGroup *memctl_groups_lookup(MemctlGroups *g, const char *name)
             memctl_groups_drop(g, old);
     }
     g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func(g_free);
-    adopt_dir(g, path, name, false, skipped);
+    adopt_dir(g, path, name, skipped);
     memctl_groups_notify(g);
     return memctl_groups_get(g, name);
 }

@@ -29,8 +29,9 @@ void memctl_group_free(MemctlGroup *grp);
 /* The managed parent group of name ("a/b" -> "a"), or NULL for a top-level group. */
 MemctlGroup *memctl_groups_parent_of(MemctlGroups *g, const char *name);
 /* Hands a new group to the core and then enters it in the tables (grp is the caller's until this
- * succeeds). dirfd: an fd of its directory the core opens its files in, or -1 (grp->path opened). */
-int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, int dirfd, GError **error);
+ * succeeds). files: the core's files of it, already opened (taken, whatever the outcome), or NULL
+ * to open them in grp->path. */
+int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, MemctlCoreGroupFiles *files, GError **error);
 /* The memory.* values of the cgroup at path (or in the directory dirfd), and the settings they make. */
 void memctl_group_read_back(const char *path, MemctlLimits *ret_limits, MemctlFileValues *ret_applied);
 void memctl_group_read_back_at(int dirfd, MemctlLimits *ret_limits, MemctlFileValues *ret_applied);

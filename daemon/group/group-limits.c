@@ -222,7 +222,7 @@ MemctlGroup *memctl_groups_create(MemctlGroups *g, const char *name, const Memct
     grp->id = id;
     grp->limits = want;
     grp->applied = applied;
-    if (memctl_groups_add(g, grp, -1, error) < 0) {
+    if (memctl_groups_add(g, grp, NULL, error) < 0) {
         /* not managed after all: the cgroup goes (or, one that was there, gets its values back) */
         if (r != -EEXIST)
             (void)memctl_cgroup_delete(g->mount, path);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/fd-util.h"
 #include "basic/size.h"
 #include "daemon/error.h"
 #include "daemon/group/cgroup.h"
@@ -223,11 +224,20 @@ void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp)
  * --max-groups slots in use, a cgroup without memory.* files) the group is in no table: nothing can
  * act on a slot that is not its own. grp is the caller's until this succeeds.
  */
-int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, int dirfd, GError **error)
+int memctl_groups_add(MemctlGroups *g, MemctlGroup *grp, MemctlCoreGroupFiles *files, GError **error)
 {
+    MemctlCoreGroupFiles own;
+    if (!files) {
+        _cleanup_close_ int dirfd = open(grp->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = dirfd < 0 ? -errno : memctl_core_group_files_open(dirfd, &own);
+        if (r < 0)
+            return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "%s: cannot open the group's files: %s",
+                                    grp->name, g_strerror(-r));
+        files = &own;
+    }
     MemctlGroup *parent = memctl_groups_parent_of(g, grp->name);
     MemctlCoreLimits l = core_limits(grp);
-    int slot = memctl_core_add_group(g->core, grp->name, grp->path, dirfd, parent ? parent->slot : -1, &l);
+    int slot = memctl_core_add_group(g->core, grp->name, grp->path, files, parent ? parent->slot : -1, &l);
     if (slot < 0)
         return memctl_error_set(error, slot, slot == -ENOSPC ? MEMCTL_ERROR_BUSY : MEMCTL_ERROR_FAILED,
                                 "%s: cannot watch the group: %s", grp->name,

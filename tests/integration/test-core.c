@@ -18,6 +18,7 @@
 #include "tests/lib/cgtest.h"
 #include "tests/lib/daemontest.h"
 #include "tests/lib/freezefs.h"
+#include "tests/lib/httptest.h"
 
 #define MiB ((uint64_t)1024 * 1024)
 
@@ -435,33 +436,59 @@ static bool log_says(const DaemonTest *d, const char *needle)
     return g_file_get_contents(d->log, &log, NULL, NULL) && strstr(log, needle);
 }
 
+/* The value of the first sample whose line starts with `prefix` in an exposition, or -1. */
+static double sample_value(const char *body, const char *prefix)
+{
+    for (const char *p = body; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (g_str_has_prefix(p, prefix))
+            return g_ascii_strtod(strchr(p + strlen(prefix), ' ') + 1, NULL);
+    return -1;
+}
+
+/* Every group g000..g<n-1> below the root is managed with its own memory.high, (64 + i) MiB. */
+static void assert_adopted_high(DaemonTest *d, int n)
+{
+    Reply r = http_get(daemontest_metrics_port(d), "/metrics", NULL);
+    g_assert_cmpint(r.status, ==, 200);
+    for (int i = 0; i < n; i++) {
+        g_autofree char *prefix = g_strdup_printf("memctl_group_memory_high_bytes{group=\"g%03d\"}", i);
+        double want = (64.0 + i) * MiB, have = sample_value(r.body, prefix);
+        if (have != want)
+            g_error("g%03d adopted with memory.high %.0f, its cgroup has %.0f", i, have, want);
+    }
+    http_reply_clear(&r);
+}
+
 /*
  * Adoption of many groups, flat (no group has children: none is listed, cgroup.stat says so) and
  * nested (then every group is listed), and what each costs the kernel: no PSI trigger, so no kernel
- * thread, per group (docs/BENCHMARKS.md, scale). A hog in the last group adopted is killed by memctld.
+ * thread, per group (docs/BENCHMARKS.md, scale). Enough groups that they are opened on several
+ * threads: each is adopted with its own values. A hog in the last group adopted is killed by memctld.
  */
 static void test_adopt_many(void)
 {
-    enum { N = 40 };
+    enum { N = 200 };
     g_autofree char *root = cgtest_root_new("memctl-adopt-many");
     g_autofree char *last = NULL;
     for (int i = 0; i < N; i++) {
-        g_autofree char *name = g_strdup_printf("g%02d", i);
+        g_autofree char *name = g_strdup_printf("g%03d", i);
+        g_autofree char *high = g_strdup_printf("%" G_GUINT64_FORMAT, (64 + (guint64)i) * MiB);
         g_free(last);
         last = cgtest_mkdir(root, name);
-        g_assert_cmpint(cgtest_write(last, "memory.max", "134217728"), ==, 0);
-        g_assert_cmpint(cgtest_write(last, "memory.high", "125829120"), ==, 0);
+        g_assert_cmpint(cgtest_write(last, "memory.max", "536870912"), ==, 0);
+        g_assert_cmpint(cgtest_write(last, "memory.high", high), ==, 0);
     }
     guint psimon_before = cgtest_psimon_threads();
     DaemonTest d;
-    const char *args[] = {NULL};
+    const char *args[] = {"--metrics-address=127.0.0.1:0", NULL};
     daemontest_start(&d, root, args);
     g_autofree char *said = g_strdup_printf("%u group(s) (%u adopted)", N, N);
     g_assert_true(log_says(&d, said));
+    assert_adopted_high(&d, N);
     /* the host's trigger may start one (the root's psimon); no group adds its own */
     g_assert_cmpuint(cgtest_psimon_threads(), <=, psimon_before + 1);
     hog_until_killed(&d, last, "anon");
-    g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"g39\"", "\"type\":\"kill\""));
+    g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"g199\"", "\"type\":\"kill\""));
     daemontest_stop(&d);
 
     /* nested: n/c below n; both adopted, with the rest */
@@ -474,6 +501,7 @@ static void test_adopt_many(void)
     g_free(said);
     said = g_strdup_printf("%u group(s) (%u adopted)", N + 2, N + 2);
     g_assert_true(log_says(&d, said));
+    assert_adopted_high(&d, N);
     hog_until_killed(&d, c, "anon");
     g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"n\\/c\"" /* json-c escapes the slash */,
                                             "\"type\":\"kill\""));
