@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "basic/fd-util.h"
@@ -15,6 +14,7 @@
 #include "daemon/group/cgroup.h"
 #include "daemon/group/group-internal.h"
 #include "daemon/group/group.h"
+#include "daemon/parallel.h"
 #include "include/memctl/memctl.h"
 #include "policy/name.h"
 
@@ -46,7 +46,6 @@ typedef struct {
     MemctlGroup *grp; /* NULL when it cannot be managed: `why` says */
     MemctlCoreGroupFiles files;
     char *why;
-    bool ready; /* under Adoption.lock */
 } Found;
 
 static void found_prepare(Found *f)
@@ -132,80 +131,31 @@ static void adopt_children(MemctlGroups *g, const char *path, const char *name, 
 }
 
 /*
- * The groups directly below the root, prepared on up to ADOPT_THREADS threads and the main one (in
- * the VM, opening a group's files is 90 % of its adoption, all of it in the kernel, and it scales
- * with the CPUs), entered in the order listed on the main thread as each is ready: the core watches
- * the first groups while the last are being opened.
+ * The groups directly below the root are prepared on as many threads as there are CPUs, up to four
+ * (in the VM, opening a group's files is 90 % of its adoption, all of it in the kernel, and it scales
+ * with the CPUs), and entered on the main thread in the order listed as each is ready: the core
+ * watches the first groups while the last are being opened.
  */
 #define ADOPT_THREADS 4
-#define ADOPT_PARALLEL_MIN 64           /* fewer groups: not worth a thread */
-#define ADOPT_THREAD_STACK (256 * 1024) /* found_prepare() needs a few KiB (ASan: more) */
+#define ADOPT_PER_THREAD 32 /* fewer groups a thread: not worth one */
 
 typedef struct {
+    MemctlGroups *g;
     Found *found;
-    guint n;
-    guint next; /* the next one to prepare, claimed under lock */
-    GMutex lock;
-    GCond ready;
+    bool flat;
+    GPtrArray *skipped;
 } Adoption;
 
-/* Prepares the next unclaimed group; false when none is left. */
-static bool adoption_step(Adoption *a)
+static void adoption_prepare(size_t k, void *data)
 {
-    g_mutex_lock(&a->lock);
-    guint k = a->next < a->n ? a->next++ : a->n;
-    g_mutex_unlock(&a->lock);
-    if (k == a->n)
-        return false;
-    found_prepare(&a->found[k]);
-    g_mutex_lock(&a->lock);
-    a->found[k].ready = true;
-    g_cond_broadcast(&a->ready);
-    g_mutex_unlock(&a->lock);
-    return true;
+    found_prepare(&((Adoption *)data)->found[k]);
 }
 
-static void *adoption_worker(void *data)
+static void adoption_enter(size_t k, void *data)
 {
-    while (adoption_step(data))
-        ;
-    return NULL;
-}
-
-static void adopt_found(MemctlGroups *g, Found *found, guint n, bool flat, GPtrArray *skipped)
-{
-    Adoption a = {.found = found, .n = n};
-    g_mutex_init(&a.lock);
-    g_cond_init(&a.ready);
-    pthread_t threads[ADOPT_THREADS];
-    guint started = 0, want = n < ADOPT_PARALLEL_MIN ? 0 : MIN(g_get_num_processors(), ADOPT_THREADS);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, ADOPT_THREAD_STACK);
-    while (started < want && pthread_create(&threads[started], &attr, adoption_worker, &a) == 0)
-        started++; /* none: the main thread prepares them all */
-    pthread_attr_destroy(&attr);
-
-    for (guint k = 0; k < n; k++) {
-        /* while its group is not ready, the main thread prepares others rather than wait */
-        g_mutex_lock(&a.lock);
-        while (!found[k].ready) {
-            if (a.next < a.n) {
-                g_mutex_unlock(&a.lock);
-                (void)adoption_step(&a);
-                g_mutex_lock(&a.lock);
-            } else {
-                g_cond_wait(&a.ready, &a.lock);
-            }
-        }
-        g_mutex_unlock(&a.lock);
-        if (found_enter(g, &found[k], skipped) && !flat)
-            adopt_children(g, found[k].path, found[k].name, skipped);
-    }
-    for (guint t = 0; t < started; t++)
-        pthread_join(threads[t], NULL);
-    g_cond_clear(&a.ready);
-    g_mutex_clear(&a.lock);
+    Adoption *a = data;
+    if (found_enter(a->g, &a->found[k], a->skipped) && !a->flat)
+        adopt_children(a->g, a->found[k].path, a->found[k].name, a->skipped);
 }
 
 int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **error)
@@ -235,7 +185,8 @@ int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **er
         }
         found[n++] = (Found){.path = g_steal_pointer(&sub), .name = g_strdup(e)};
     }
-    adopt_found(g, found, n, flat, ret_skipped);
+    Adoption a = {.g = g, .found = found, .flat = flat, .skipped = ret_skipped};
+    memctl_parallel_run(n, ADOPT_THREADS, ADOPT_PER_THREAD, adoption_prepare, adoption_enter, &a);
     for (guint k = 0; k < n; k++)
         found_clear(&found[k]);
     return 0;
