@@ -9,6 +9,7 @@
 
 #include "basic/fd-util.h"
 #include "daemon/group/group.h"
+#include "daemon/parallel.h"
 #include "include/memctl/memctl.h"
 #include "kernel/host-sample.h"
 #include "kernel/sample.h"
@@ -96,7 +97,7 @@ static int metrics_read(const char *dir, const char *file, char *buf, size_t siz
 
 /* What one scrape reads of a group, once, before the families are written. */
 typedef struct {
-    const MemctlGroup *g;
+    MemctlGroup *g;
     bool ok; /* the cgroup could be read */
     uint64_t current, peak, swap;
     bool has_peak;
@@ -120,6 +121,22 @@ static void metrics_sample_group(MemctlGroups *groups, MemctlGroup *g, bool swap
     uint32_t avg = 0;
     s->has_pressure = memctl_groups_read(groups, g, MEMCTL_GROUP_FILE_PRESSURE, psi, sizeof(psi)) >= 0 &&
                       memctl_sample_pressure(psi, &s->some_usec, &s->full_usec, &avg) == 0;
+}
+
+#define METRICS_THREADS 4
+#define METRICS_PER_THREAD 64 /* fewer groups a thread: not worth one */
+
+typedef struct {
+    MemctlGroups *groups;
+    GroupSample *gs; /* .g set: the group each samples */
+    bool swap;
+} Sampling;
+
+/* Any thread: reads only the group's own files (its fds are its own). */
+static void metrics_sample_prepare(size_t k, void *data)
+{
+    Sampling *s = data;
+    metrics_sample_group(s->groups, s->gs[k].g, s->swap, &s->gs[k]);
 }
 
 typedef uint64_t (*GroupValue)(const GroupSample *s);
@@ -173,7 +190,10 @@ static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot
     g_autofree GroupSample *gs = g_new(GroupSample, MAX(n, 1));
     guint i = 0;
     for (GList *l = list; l; l = l->next)
-        metrics_sample_group(snap->groups, l->data, swap, &gs[i++]);
+        gs[i++].g = l->data;
+    /* five reads a group, all in the kernel: on the CPUs there are */
+    Sampling sampling = {.groups = snap->groups, .gs = gs, .swap = swap};
+    memctl_parallel_run(n, METRICS_THREADS, METRICS_PER_THREAD, metrics_sample_prepare, NULL, &sampling);
 
     static const struct {
         const char *name, *help;

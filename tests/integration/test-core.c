@@ -445,7 +445,8 @@ static double sample_value(const char *body, const char *prefix)
     return -1;
 }
 
-/* Every group g000..g<n-1> below the root is managed with its own memory.high, (64 + i) MiB. */
+/* Every group g000..g<n-1> below the root is managed with its own memory.high, (64 + i) MiB, and a
+ * scrape (its groups read on several threads) reads each. */
 static void assert_adopted_high(DaemonTest *d, int n)
 {
     Reply r = http_get(daemontest_metrics_port(d), "/metrics", NULL);
@@ -455,6 +456,9 @@ static void assert_adopted_high(DaemonTest *d, int n)
         double want = (64.0 + i) * MiB, have = sample_value(r.body, prefix);
         if (have != want)
             g_error("g%03d adopted with memory.high %.0f, its cgroup has %.0f", i, have, want);
+        g_autofree char *current = g_strdup_printf("memctl_group_memory_current_bytes{group=\"g%03d\"}", i);
+        if (sample_value(r.body, current) < 0)
+            g_error("the scrape has no memory.current of g%03d", i);
     }
     http_reply_clear(&r);
 }
