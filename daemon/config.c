@@ -13,9 +13,10 @@ struct MemctlConfig {
     MemctlPolicy policy; /* running */
     char *main_file, *dropin_dir, *state_file;
     bool main_required;
-    MemctlGroups *groups;     /* borrowed */
-    MemctlCore *core;         /* borrowed */
-    MemctlCritical *critical; /* borrowed, may be NULL */
+    MemctlGroups *groups;          /* borrowed */
+    MemctlCore *core;              /* borrowed */
+    MemctlCritical *critical;      /* borrowed, may be NULL */
+    MemctlKillTotals *kill_totals; /* borrowed, may be NULL */
     guint save_source;
 };
 
@@ -119,6 +120,11 @@ void memctl_config_free(MemctlConfig *c)
 void memctl_config_set_critical(MemctlConfig *c, MemctlCritical *critical)
 {
     c->critical = critical;
+}
+
+void memctl_config_set_kill_totals(MemctlConfig *c, MemctlKillTotals *totals)
+{
+    c->kill_totals = totals;
 }
 
 const MemctlPolicy *memctl_config_policy(MemctlConfig *c)
@@ -376,7 +382,8 @@ int memctl_config_reload(MemctlConfig *c, GPtrArray *ret_changes, GError **error
 
 int memctl_config_save_state(MemctlConfig *c, GError **error)
 {
-    return c->state_file ? memctl_state_file_save(c->state_file, c->groups, c->critical, &c->policy, error)
+    return c->state_file ? memctl_state_file_save(c->state_file, c->groups, c->critical, &c->policy,
+                                                  c->kill_totals, error)
                          : 0;
 }
 
@@ -403,6 +410,12 @@ void memctl_config_changed(MemctlConfig *c)
     on_groups_changed(c);
 }
 
+void memctl_config_counted(MemctlConfig *c)
+{
+    if (c->state_file && !c->save_source)
+        c->save_source = g_idle_add(on_save, c);
+}
+
 void memctl_config_watch_groups(MemctlConfig *c)
 {
     memctl_groups_set_listener(c->groups, on_groups_changed, c);
@@ -410,6 +423,7 @@ void memctl_config_watch_groups(MemctlConfig *c)
 
 int memctl_config_restore_state(MemctlConfig *c, GError **error)
 {
-    return c->state_file ? memctl_state_file_restore(c->state_file, c->groups, c->critical, &c->policy, error)
+    return c->state_file ? memctl_state_file_restore(c->state_file, c->groups, c->critical, &c->policy,
+                                                     c->kill_totals, error)
                          : 0;
 }

@@ -39,6 +39,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlConfig, memctl_config_free)
 
 /* For group registrations in the state file; NULL until set. */
 void memctl_config_set_critical(MemctlConfig *c, MemctlCritical *critical);
+/* The kill counters in all that the state file keeps (the manager's); NULL until set. */
+void memctl_config_set_kill_totals(MemctlConfig *c, MemctlKillTotals *totals);
 
 /* The running policy. */
 const MemctlPolicy *memctl_config_policy(MemctlConfig *c);
@@ -68,3 +70,5 @@ void memctl_config_watch_groups(MemctlConfig *c);
 
 /* Something the state file keeps changed (a critical registration): save it soon. */
 void memctl_config_changed(MemctlConfig *c);
+/* Only the kill counters changed: save the state file soon, publish nothing. */
+void memctl_config_counted(MemctlConfig *c);

@@ -310,6 +310,7 @@ static int set_up_groups(MemctlDaemon *d, const MemctlOptions *o, MemctlPolicy *
     d->config =
             memctl_config_new(o->config, o->config_given, o->config_dir, o->state_file, d->groups, d->core);
     memctl_config_set_critical(d->config, d->critical);
+    memctl_config_set_kill_totals(d->config, &d->m->totals);
     d->m->config = d->config;
     int r = memctl_config_apply(d->config, policy, NULL, error);
     if (r < 0)
@@ -454,7 +455,7 @@ void memctl_daemon_free(MemctlDaemon *d)
             g_warning("cannot write the state file %s: %s", d->state_file, err->message);
         g_message("stopped after %" G_GUINT64_FORMAT " kill(s); %" G_GUINT64_FORMAT
                   " kernel OOM kill(s) seen",
-                  d->m->kills, d->m->kernel_kills);
+                  d->m->totals.memctld, d->m->totals.kernel);
     }
     if (d->m)
         g_hash_table_remove_all(d->m->manual); /* answers callers still waiting, while the bus is up */

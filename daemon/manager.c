@@ -247,7 +247,7 @@ static void drain_events(MemctlManager *m)
             continue;
         }
         if (e.type == MEMCTL_EVENT_KILL) {
-            m->kills++;
+            m->totals.memctld++;
             if (grp)
                 grp->kills++;
             if (message)
@@ -255,11 +255,13 @@ static void drain_events(MemctlManager *m)
             else
                 g_message("%s", line);
         } else if (e.type == MEMCTL_EVENT_KERNEL_OOM) {
-            m->kernel_kills += e.npids;
+            m->totals.kernel += e.npids;
             if (grp)
                 grp->kernel_oom_kills += e.npids;
             g_warning("%s", line);
         }
+        if (m->config) /* the counters are kept in the state file */
+            memctl_config_counted(m->config);
         memctl_metrics_record(m->metrics, &e);
         const MemctlKillEntry *k = memctl_history_add(m->history, &e, message);
         write_kill_log(m, &e, k);
@@ -348,8 +350,8 @@ GVariant *memctl_manager_status(MemctlManager *m)
     add(&b, "version", g_variant_new_string(MEMCTL_VERSION));
     add(&b, "root", g_variant_new_string(m->root));
     add(&b, "groups", g_variant_new_uint32(memctl_groups_count(m->groups)));
-    add(&b, "kills", g_variant_new_uint64(m->kills));
-    add(&b, "kernel_oom_kills", g_variant_new_uint64(m->kernel_kills));
+    add(&b, "kills", g_variant_new_uint64(m->totals.memctld));
+    add(&b, "kernel_oom_kills", g_variant_new_uint64(m->totals.kernel));
     add(&b, "events_dropped", g_variant_new_uint64(memctl_core_events_dropped(m->core)));
     add(&b, "uptime_usec", g_variant_new_uint64((uint64_t)(g_get_monotonic_time() - m->started_usec)));
     MemctlHostMemory mem = {0};

@@ -9,6 +9,7 @@
 #include "daemon/group/group.h"
 #include "daemon/metrics/expo.h"
 #include "daemon/history.h"
+#include "daemon/state-file.h"
 
 /*
  * The GLib side's state around the core: the groups, the kill history and counters, the kill log,
@@ -38,10 +39,10 @@ typedef struct MemctlManager {
     struct MemctlBoost *boost;       /* borrowed; NULL until set up */
     char *root, *mount, *proc;       /* proc: the procfs mount (meminfo, host PSI) */
     FILE *kill_log;
-    uint64_t kills, kernel_kills;
-    int64_t started_usec; /* monotonic */
-    char *metrics_url;    /* the /metrics endpoint, or NULL */
-    GHashTable *manual;   /* slot -> ManualKill*: KillGroup calls waiting for their kill */
+    MemctlKillTotals totals; /* kept in the state file */
+    int64_t started_usec;    /* monotonic */
+    char *metrics_url;       /* the /metrics endpoint, or NULL */
+    GHashTable *manual;      /* slot -> ManualKill*: KillGroup calls waiting for their kill */
     uint32_t next_kill_req;
     uint64_t last_heartbeat;
     gboolean core_alive;

@@ -45,7 +45,7 @@ static void append_json(GString *out, const char *lead, json_object *o)
  * on locked pages; malloc_trim() returns only the top): the next entry reuses the last one's.
  */
 int memctl_state_file_save(const char *path, MemctlGroups *groups, MemctlCritical *critical,
-                           const MemctlPolicy *policy, GError **error)
+                           const MemctlPolicy *policy, const MemctlKillTotals *totals, GError **error)
 {
     GPtrArray *regs = critical ? memctl_critical_list(critical) : NULL;
     g_autoptr(GString) out = g_string_new("{\n  \"version\": 1,\n  \"groups\": {");
@@ -84,12 +84,28 @@ int memctl_state_file_save(const char *path, MemctlGroups *groups, MemctlCritica
         json_object_array_add(crit, o);
     }
     append_json(out, "  \"critical\": ", crit);
+    /* the kill counters: in all, and of every group that has some (the policy's groups too) */
+    _cleanup_json_ json_object *kills = json_object_new_object();
+    json_object *by_group = json_object_new_object();
+    json_object_object_add(kills, "memctld", json_object_new_uint64(totals ? totals->memctld : 0));
+    json_object_object_add(kills, "kernel", json_object_new_uint64(totals ? totals->kernel : 0));
+    for (GList *l = all; l; l = l->next) {
+        MemctlGroup *grp = l->data;
+        if (!grp->kills && !grp->kernel_oom_kills)
+            continue;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "memctld", json_object_new_uint64(grp->kills));
+        json_object_object_add(o, "kernel", json_object_new_uint64(grp->kernel_oom_kills));
+        json_object_object_add(by_group, grp->name, o);
+    }
+    json_object_object_add(kills, "groups", by_group);
+    append_json(out, ",\n  \"kills\": ", kills);
     g_string_append(out, "\n}\n");
     return memctl_disk_write_atomic(path, out->str, error);
 }
 
 int memctl_state_file_restore(const char *path, MemctlGroups *groups, MemctlCritical *critical,
-                              const MemctlPolicy *policy, GError **error)
+                              const MemctlPolicy *policy, MemctlKillTotals *totals, GError **error)
 {
     g_autofree char *text = NULL;
     size_t len = 0;
@@ -137,6 +153,15 @@ int memctl_state_file_restore(const char *path, MemctlGroups *groups, MemctlCrit
             g_string_append_printf(problems, "%scritical[%zu] (%s%s%.0d): %s", problems->len ? "; " : "", i,
                                    k->group[0] ? "group " : "pid ", k->group, k->group[0] ? 0 : (int)k->pid,
                                    ce->message);
+    }
+    if (totals)
+        *totals = (MemctlKillTotals){.memctld = st.kills_memctld, .kernel = st.kills_kernel};
+    for (size_t i = 0; i < st.n_kills; i++) {
+        MemctlGroup *grp = memctl_groups_get(groups, st.kills[i].group);
+        if (grp) { /* a group that is gone has no counters to keep */
+            grp->kills = st.kills[i].memctld;
+            grp->kernel_oom_kills = st.kills[i].kernel;
+        }
     }
     if (problems->len) {
         /* what could be restored is; the rest is named, and the file as it was kept aside */

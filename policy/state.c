@@ -12,6 +12,7 @@
 #include "basic/str.h"
 
 #define STATE_CRITICAL_MAX 4096
+#define STATE_KILLS_MAX 65536 /* groups with counters: memctld manages at most 65,536 */
 
 void memctl_state_init(MemctlState *s)
 {
@@ -23,6 +24,7 @@ void memctl_state_clear(MemctlState *s)
 {
     memctl_policy_clear(&s->groups);
     free(s->critical);
+    free(s->kills);
     for (size_t i = 0; i < s->n_problems; i++)
         free(s->problems[i]);
     free(s->problems);
@@ -171,6 +173,74 @@ static int parse_critical(MemctlState *s, json_object *crit)
     return 0;
 }
 
+/* {"memctld": N, "kernel": N}, either count optional: false if anything else is there. */
+static bool get_kill_counts(json_object *o, uint64_t *ret_memctld, uint64_t *ret_kernel)
+{
+    if (!json_object_is_type(o, json_type_object))
+        return false;
+    uint64_t m = 0, k = 0;
+    json_object_object_foreach(o, key, val)
+    {
+        (void)val;
+        bool known = strcmp(key, "memctld") == 0  ? get_count(o, key, UINT64_MAX - 1, &m)
+                     : strcmp(key, "kernel") == 0 ? get_count(o, key, UINT64_MAX - 1, &k)
+                                                  : false;
+        if (!known)
+            return false;
+    }
+    *ret_memctld = m;
+    *ret_kernel = k;
+    return true;
+}
+
+static int parse_kills(MemctlState *s, json_object *kills)
+{
+    if (!json_object_is_type(kills, json_type_object))
+        return problem(s, "kills: expected an object");
+    json_object *groups = NULL;
+    json_object_object_foreach(kills, key, val)
+    {
+        int r = 0;
+        if (strcmp(key, "memctld") == 0 || strcmp(key, "kernel") == 0) {
+            if (!get_count(kills, key, UINT64_MAX - 1,
+                           strcmp(key, "memctld") == 0 ? &s->kills_memctld : &s->kills_kernel))
+                r = problem(s, "kills.%s: expected a non-negative integer", key);
+        } else if (strcmp(key, "groups") == 0) {
+            groups = val;
+        } else {
+            r = problem(s, "kills.%s: unknown key (left out)", key);
+        }
+        if (r < 0)
+            return r;
+    }
+    if (!groups)
+        return 0;
+    if (!json_object_is_type(groups, json_type_object))
+        return problem(s, "kills.groups: expected an object");
+    size_t n = (size_t)json_object_object_length(groups);
+    if (n > STATE_KILLS_MAX)
+        return problem(s, "kills.groups: %zu groups, at most %d", n, STATE_KILLS_MAX);
+    s->kills = calloc(n ? n : 1, sizeof(*s->kills));
+    if (!s->kills)
+        return -ENOMEM;
+    json_object_object_foreach(groups, name, counts)
+    {
+        int nr = memctl_group_name_check(name), r = 0;
+        MemctlStateKills k = {0};
+        if (nr < 0)
+            r = problem(s, "kills.groups: not a group name: %s", memctl_group_name_problem(nr));
+        else if (!get_kill_counts(counts, &k.memctld, &k.kernel))
+            r = problem(s, "kills.groups.%s: expected {\"memctld\": N, \"kernel\": N}", name);
+        else {
+            memctl_str_copy(k.group, sizeof(k.group), name);
+            s->kills[s->n_kills++] = k;
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 int memctl_state_parse(const char *file, const char *text, size_t len, MemctlState *ret,
                        MemctlPolicyError *ret_error)
 {
@@ -192,12 +262,14 @@ int memctl_state_parse(const char *file, const char *text, size_t len, MemctlSta
     {
         (void)val;
         if (strcmp(key, "version") != 0 && strcmp(key, "groups") != 0 && strcmp(key, "critical") != 0 &&
-            (r = problem(ret, "%s: unknown key (left out)", key)) < 0)
+            strcmp(key, "kills") != 0 && (r = problem(ret, "%s: unknown key (left out)", key)) < 0)
             return r;
     }
     if (json_object_object_get_ex(root, "groups", &v) && (r = parse_groups(ret, file, v)) < 0)
         return r;
     if (json_object_object_get_ex(root, "critical", &v) && (r = parse_critical(ret, v)) < 0)
+        return r;
+    if (json_object_object_get_ex(root, "kills", &v) && (r = parse_kills(ret, v)) < 0)
         return r;
     return 0;
 }

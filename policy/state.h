@@ -16,7 +16,11 @@
  *   {"version": 1,
  *    "groups": {"web": {"limit": 67108864, "slice": "machines.slice/web.scope"}, ...},
  *    "critical": [{"group": "db", "bytes": 16777216},
- *                 {"pid": 4242, "start_time": 123456, "bytes": 0}, ...]}
+ *                 {"pid": 4242, "start_time": 123456, "bytes": 0}, ...],
+ *    "kills": {"memctld": 12, "kernel": 1, "groups": {"web": {"memctld": 3, "kernel": 0}, ...}}}
+ *
+ * "kills" are the counters of ListKills' history and GetStatus: processes killed by memctld and by
+ * the kernel's OOM killer, in all and by group, since memctld first ran with this state file.
  *
  * A process registration names its process by pid and start time (field 22 of /proc/<pid>/stat):
  * restored only while that same process runs, never for whoever has the pid now.
@@ -29,9 +33,17 @@ typedef struct {
 } MemctlStateCritical;
 
 typedef struct {
+    char group[MEMCTL_GROUP_NAME_MAX + 1];
+    uint64_t memctld, kernel;
+} MemctlStateKills;
+
+typedef struct {
     MemctlPolicy groups; /* the groups kept, each checked on its own */
     MemctlStateCritical *critical;
     size_t n_critical;
+    uint64_t kills_memctld, kills_kernel; /* in all */
+    MemctlStateKills *kills;              /* by group */
+    size_t n_kills;
     char **problems; /* "groups.web.limit: ...", one per entry left out */
     size_t n_problems;
 } MemctlState;

@@ -460,6 +460,77 @@ static void test_slice(void)
     cgtest_remove_tmpdir(dir);
 }
 
+/* A process in group `name` (sleep), attached by memctl attach; its pid. */
+static GPid sleeper_in(ApiTest *t, const char *name)
+{
+    GPid pid;
+    g_autoptr(GError) err = NULL;
+    g_assert_true(g_spawn_async(NULL, (char *[]){"/bin/sleep", "300", NULL}, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                NULL, NULL, &pid, &err));
+    g_autofree char *spid = g_strdup_printf("%d", (int)pid);
+    g_free(apitest_cli(t, 0, (const char *[]){"attach", name, spid, NULL}));
+    return pid;
+}
+
+static uint64_t status_kills(ApiTest *t)
+{
+    g_autofree char *out = apitest_cli(t, 0, (const char *[]){"status", "--json", NULL});
+    json_object *p = parse_json(out);
+    uint64_t v = json_u64(p, "kills");
+    json_object_put(p);
+    return v;
+}
+
+static uint64_t group_kills(ApiTest *t, const char *name)
+{
+    g_autofree char *out = apitest_cli(t, 0, (const char *[]){"show", name, "--json", NULL});
+    json_object *p = parse_json(out);
+    uint64_t v = json_u64(p, "Kills");
+    json_object_put(p);
+    return v;
+}
+
+/* The kill counters, in all and by group (a D-Bus group's and a policy file's), are kept across a
+ * restart in the state file: an upgrade or the watchdog does not reset them. */
+static void test_kill_counters_kept(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("memctl-counters-XXXXXX", NULL);
+    g_autofree char *state = g_build_filename(dir, "state.json", NULL);
+    g_autofree char *policy = g_build_filename(dir, "memctld.json", NULL);
+    g_assert_true(g_file_set_contents(policy, "{\"groups\": {\"db\": {\"limit\": \"64M\"}}}", -1, NULL));
+    g_autofree char *a_state = g_strdup_printf("--state-file=%s", state);
+    g_autofree char *a_policy = g_strdup_printf("--config=%s", policy);
+    ApiTest t;
+    apitest_start(&t, "memctl-counters", (const char *[]){a_state, a_policy, NULL});
+    g_free(apitest_cli(&t, 0, (const char *[]){"create", "web", "limit=64M", NULL}));
+    const char *groups[] = {"web", "db", "web"};
+    for (size_t i = 0; i < G_N_ELEMENTS(groups); i++) {
+        GPid pid = sleeper_in(&t, groups[i]);
+        g_free(apitest_cli(&t, 0, (const char *[]){"kill", groups[i], NULL}));
+        int status = 0;
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        g_spawn_close_pid(pid);
+    }
+    for (int i = 0; i < 100 && status_kills(&t) < 3; i++)
+        g_usleep(50 * 1000);
+    g_assert_cmpuint(status_kills(&t), ==, 3);
+
+    /* the restart: the counters come back from the state file */
+    daemontest_stop(&t.d);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(state, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, "\"kills\""));
+    g_autofree char *a_bus = g_strdup_printf("--bus-address=%s", t.bus.address);
+    daemontest_start(&t.d, t.root, (const char *[]){a_bus, a_state, a_policy, NULL});
+    bustest_wait_name(&t.bus, MEMCTL_BUS_NAME, 5000);
+    g_assert_cmpuint(status_kills(&t), ==, 3);
+    g_assert_cmpuint(group_kills(&t, "web"), ==, 2);
+    g_assert_cmpuint(group_kills(&t, "db"), ==, 1);
+    apitest_stop(&t);
+    cgtest_remove_tmpdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -468,5 +539,6 @@ int main(int argc, char **argv)
     g_test_add_func("/bus/cli-lifecycle", test_cli_lifecycle);
     g_test_add_func("/bus/reload", test_reload);
     g_test_add_func("/bus/slice", test_slice);
+    g_test_add_func("/bus/kill-counters-kept", test_kill_counters_kept);
     return g_test_run();
 }

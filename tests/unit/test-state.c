@@ -75,6 +75,49 @@ static void test_bad_entries(void)
     g_assert_cmpuint(st.n_problems, ==, 9);
 }
 
+/* The kill counters: in all and by group; a bad entry is named and left out, the rest kept. */
+static void test_kills(void)
+{
+    _cleanup_state_ MemctlState st;
+    MemctlPolicyError e;
+    g_assert_cmpint(parse("{\"version\": 1, \"kills\": {\"memctld\": 12, \"kernel\": 1, \"groups\": "
+                          "{\"web\": {\"memctld\": 3, \"kernel\": 1}, \"db\": {\"memctld\": 9},"
+                          " \"../x\": {\"memctld\": 1}, \"neg\": {\"memctld\": -1},"
+                          " \"odd\": {\"memctld\": 1, \"colour\": 2}, \"str\": \"3\"}}}",
+                          &st, &e),
+                    ==, 0);
+    g_assert_cmpuint(st.kills_memctld, ==, 12);
+    g_assert_cmpuint(st.kills_kernel, ==, 1);
+    g_assert_cmpuint(st.n_kills, ==, 2);
+    g_assert_cmpstr(st.kills[0].group, ==, "web");
+    g_assert_cmpuint(st.kills[0].memctld, ==, 3);
+    g_assert_cmpuint(st.kills[0].kernel, ==, 1);
+    g_assert_cmpstr(st.kills[1].group, ==, "db");
+    g_assert_cmpuint(st.kills[1].memctld, ==, 9);
+    g_assert_cmpuint(st.kills[1].kernel, ==, 0);
+    g_assert_true(has_problem(&st, "kills.groups: not a group name"));
+    g_assert_true(has_problem(&st, "kills.groups.neg"));
+    g_assert_true(has_problem(&st, "kills.groups.odd"));
+    g_assert_true(has_problem(&st, "kills.groups.str"));
+    g_assert_cmpuint(st.n_problems, ==, 4);
+
+    _cleanup_state_ MemctlState bad;
+    g_assert_cmpint(parse("{\"version\": 1, \"kills\": {\"memctld\": \"x\", \"kernel\": 18446744073709551615,"
+                          " \"other\": 1, \"groups\": []}}",
+                          &bad, &e),
+                    ==, 0);
+    g_assert_cmpuint(bad.kills_memctld, ==, 0);
+    g_assert_cmpuint(bad.n_kills, ==, 0);
+    g_assert_true(has_problem(&bad, "kills.memctld"));
+    g_assert_true(has_problem(&bad, "kills.kernel"));
+    g_assert_true(has_problem(&bad, "kills.other: unknown key"));
+    g_assert_true(has_problem(&bad, "kills.groups: expected an object"));
+
+    _cleanup_state_ MemctlState notobj;
+    g_assert_cmpint(parse("{\"version\": 1, \"kills\": 3}", &notobj, &e), ==, 0);
+    g_assert_true(has_problem(&notobj, "kills: expected an object"));
+}
+
 /* Nothing readable: an error naming the file, nothing kept. */
 static void test_unreadable(void)
 {
@@ -107,6 +150,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/state/valid", test_valid);
     g_test_add_func("/state/bad-entries", test_bad_entries);
+    g_test_add_func("/state/kills", test_kills);
     g_test_add_func("/state/unreadable", test_unreadable);
     return g_test_run();
 }
