@@ -281,6 +281,12 @@ static int start_core(MemctlDaemon *d, const MemctlOptions *o, const MemctlPolic
         return memctl_error_set(error, r, MEMCTL_ERROR_FAILED, "cannot set up the core: %s%s", g_strerror(-r),
                                 r == -ENOENT || r == -EOPNOTSUPP ? " (is PSI enabled? /proc/pressure/memory)"
                                                                  : "");
+    uint64_t window = memctl_core_host_psi_window(d->core);
+    g_message("host guard armed by /proc/pressure/memory: some %" G_GUINT64_FORMAT
+              " ms in a %" G_GUINT64_FORMAT " ms window%s",
+              cfg.host_psi_stall_usec / 1000, window / 1000,
+              window > cfg.host_psi_window_usec ? " (the least this kernel allows: Linux 6.5 allows less)"
+                                                : "");
     d->onfault = harden_self(cfg.max_groups);
     r = memctl_core_start(d->core);
     d->realtime = r == 0;

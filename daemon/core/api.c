@@ -36,8 +36,10 @@ void memctl_core_config_default(MemctlCoreConfig *c)
     c->events_ring = 1024;
     memctl_progress_config_default(&c->progress);
     memctl_host_config_default(&c->host);
+    /* 5 ms of stall in 100 ms: the kernel checks a trigger about ten times a window, so it fires
+     * within ~10 ms of the stall instead of ~50 ms with 500 ms, the least Linux allowed before 6.5 */
     c->host_psi_stall_usec = 5 * 1000;
-    c->host_psi_window_usec = 500 * 1000;
+    c->host_psi_window_usec = 100 * 1000;
 }
 
 /* The files of MemctlCoreGroupFiles in order, and where a slot keeps each. */
@@ -197,6 +199,8 @@ static void host_teardown(MemctlCore *c)
     c->gcand_slot = NULL;
 }
 
+#define PSI_WINDOW_MIN_BEFORE_6_5 (500 * 1000)
+
 static int open_trigger(const char *path, const char *spec)
 {
     int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -280,9 +284,16 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     /* Host pressure: look at every group, and arm the host guard, when the whole machine stalls. */
     char path[96], spec[64];
     snprintf(path, sizeof(path), "%s/pressure/memory", c->proc_root);
+    c->host_psi_window_usec = cfg->host_psi_window_usec;
     snprintf(spec, sizeof(spec), "some %llu %llu", (unsigned long long)cfg->host_psi_stall_usec,
-             (unsigned long long)cfg->host_psi_window_usec);
+             (unsigned long long)c->host_psi_window_usec);
     c->host_psi_fd = open_trigger(path, spec);
+    if (c->host_psi_fd == -EINVAL && c->host_psi_window_usec < PSI_WINDOW_MIN_BEFORE_6_5) {
+        c->host_psi_window_usec = PSI_WINDOW_MIN_BEFORE_6_5; /* the kernel's least before 6.5 */
+        snprintf(spec, sizeof(spec), "some %llu %llu", (unsigned long long)cfg->host_psi_stall_usec,
+                 (unsigned long long)c->host_psi_window_usec);
+        c->host_psi_fd = open_trigger(path, spec);
+    }
     if (c->host_psi_fd < 0) {
         r = c->host_psi_fd;
         goto fail;
@@ -295,6 +306,11 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
 fail:
     memctl_core_free(c);
     return r;
+}
+
+uint64_t memctl_core_host_psi_window(const MemctlCore *c)
+{
+    return c->host_psi_window_usec;
 }
 
 int memctl_core_start(MemctlCore *c)

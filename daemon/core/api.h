@@ -28,9 +28,9 @@ typedef struct {
     size_t max_procs;
     size_t events_ring; /* events the core can push before the GLib side pops them (16-65536) */
     MemctlProgressConfig progress;
-    MemctlHostConfig host;        /* the host guard */
-    uint64_t host_psi_stall_usec; /* host PSI trigger that arms it: "some <stall> <window>" */
-    uint64_t host_psi_window_usec;
+    MemctlHostConfig host;         /* the host guard */
+    uint64_t host_psi_stall_usec;  /* host PSI trigger that arms it: "some <stall> <window>" */
+    uint64_t host_psi_window_usec; /* below 500 ms: 500 ms where the kernel allows no less (before 6.5) */
 } MemctlCoreConfig;
 
 /* What the policy says about one group, beyond its limits: published to the core per slot. */
@@ -103,6 +103,9 @@ void memctl_core_free(MemctlCore *c);
 int memctl_core_start(MemctlCore *c);
 /* Stops and joins the core thread. */
 void memctl_core_stop(MemctlCore *c);
+/* The window of the host's PSI trigger in force: the one asked for, or the kernel's 500 ms minimum
+ * before Linux 6.5 (commit 519fabc7 lifted it for privileged users). */
+uint64_t memctl_core_host_psi_window(const MemctlCore *c);
 
 /* What the GLib side wrote (or read back at adoption) for a group and the core decides with: the
  * core reads none of these files itself. UINT64_MAX: "max". */

@@ -111,7 +111,8 @@ struct MemctlCore {
     char *buf;
     size_t buf_size;
     int epfd, ifd, tfd, host_psi_fd;
-    MemctlWdMap *watches; /* ifd's watch descriptors: slot × 2, + 1 for cgroup.events */
+    uint64_t host_psi_window_usec; /* in force: asked for, or the kernel's least */
+    MemctlWdMap *watches;          /* ifd's watch descriptors: slot × 2, + 1 for cgroup.events */
     MemctlRing *cmds, *events;
     _Atomic uint32_t pending; /* CMD_PING, CMD_WEDGE */
     pthread_t thread;
