@@ -12,7 +12,8 @@
 #   reload     `systemctl reload` applies a new drop-in; a broken one fails the reload, changes nothing
 #   watchdog   a wedged core thread (test hook) starves the watchdog; systemd restarts memctld, and
 #              every group and registration is still there
-#   upgrade    apt installs a higher version: memctld restarted, groups and registrations still there
+#   upgrade    apt installs a higher version: memctld restarted, groups, registrations and the kill
+#              counters still there
 #   purge      apt purges them: memctld stopped, its files and /var/lib/memctl gone
 set -uo pipefail
 
@@ -209,12 +210,15 @@ check_watchdog() {
     fi
 }
 
-# An upgrade to the higher version: memctld restarted by the package, its groups and registrations
-# still there (restored from its state file: on systemd 252 a restart stops the processes in the
+# An upgrade to the higher version: memctld restarted by the package, its groups, registrations and
+# kill counters still there (restored from its state file: on systemd 252 a restart stops the processes in the
 # groups too, docs/PACKAGING.md).
+kills() { memctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kills"])'; }
+
 check_upgrade() {
-    local out pid
+    local out pid before
     pid=$(prop MainPID)
+    before=$(kills)
     # shellcheck disable=SC2046
     if ! out=$(apt_install $(debs "$U")); then
         not_ok "upgrade: apt-get install of the $U packages failed" "$(echo "$out" | tail -n 20)"
@@ -224,11 +228,14 @@ check_upgrade() {
     wait_for 30 running && up=yes
     groups=$(memctl list --json | python3 -c 'import json,sys; print(" ".join(sorted(g["name"] for g in json.load(sys.stdin))))')
     crit=$(memctl reserve --json | python3 -c 'import json,sys; print(" ".join(c["group"] for c in json.load(sys.stdin)["clients"]))')
+    local after
+    after=$(kills)
     if [ "$(dpkg-query -W -f '${Version}' memctl)" = "$U" ] && [ "$(prop MainPID)" != "$pid" ] &&
-        [ "$up" = yes ] && [ "$groups" = "batch web" ] && [ "$crit" = web ]; then
-        ok "upgrade: $V -> $U restarted memctld ($pid -> $(prop MainPID)); groups '$groups' and critical '$crit' still there"
+        [ "$up" = yes ] && [ "$groups" = "batch web" ] && [ "$crit" = web ] && [ "$before" -ge 1 ] &&
+        [ "$after" = "$before" ]; then
+        ok "upgrade: $V -> $U restarted memctld ($pid -> $(prop MainPID)); groups '$groups', critical '$crit' and $after kill(s) counted still there"
     else
-        not_ok "upgrade: version $(dpkg-query -W -f '${Version}' memctl), pid $pid -> $(prop MainPID), running $up, groups '$groups', critical '$crit'"
+        not_ok "upgrade: version $(dpkg-query -W -f '${Version}' memctl), pid $pid -> $(prop MainPID), running $up, groups '$groups', critical '$crit', kills $before -> $after"
     fi
 }
 
