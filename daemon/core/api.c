@@ -46,18 +46,18 @@ void memctl_core_config_default(MemctlCoreConfig *c)
 static const struct {
     const char *name;
     int flags;
+    bool optional; /* may be absent: memory.swap.current, without swap accounting */
     size_t offset; /* of the slot's fd */
 } group_files[MEMCTL_CORE_GROUP_FILES] = {
-        {"memory.events.local", O_RDONLY, offsetof(Slot, fd_events)},
-        {"memory.current", O_RDONLY, offsetof(Slot, fd_current)},
-        {"memory.stat", O_RDONLY, offsetof(Slot, fd_stat)},
-        {"memory.pressure", O_RDONLY, offsetof(Slot, fd_pressure)},
-        {"cgroup.procs", O_RDONLY, offsetof(Slot, fd_procs)},
-        {"cgroup.kill", O_WRONLY, offsetof(Slot, fd_kill)},
-        {"memory.swap.current", O_RDONLY, offsetof(Slot, fd_swap)}, /* absent without swap accounting */
-        {"cgroup.events", O_RDONLY, offsetof(Slot, fd_cgevents)},
+        {"memory.events.local", O_RDONLY, false, offsetof(Slot, fd_events)},
+        {"memory.current", O_RDONLY, false, offsetof(Slot, fd_current)},
+        {"memory.stat", O_RDONLY, false, offsetof(Slot, fd_stat)},
+        {"memory.pressure", O_RDONLY, false, offsetof(Slot, fd_pressure)},
+        {"cgroup.procs", O_RDONLY, false, offsetof(Slot, fd_procs)},
+        {"cgroup.kill", O_WRONLY, false, offsetof(Slot, fd_kill)},
+        {"memory.swap.current", O_RDONLY, true, offsetof(Slot, fd_swap)},
+        {"cgroup.events", O_RDONLY, false, offsetof(Slot, fd_cgevents)},
 };
-#define GROUP_FILE_OPTIONAL 6
 
 static int *slot_fd(Slot *s, size_t k)
 {
@@ -201,8 +201,12 @@ static void host_teardown(MemctlCore *c)
 
 #define PSI_WINDOW_MIN_BEFORE_6_5 (500 * 1000)
 
-static int open_trigger(const char *path, const char *spec)
+/* A PSI trigger "some <stall> <window>" on the pressure file at path: its fd, or -errno. */
+static int open_trigger(const char *path, uint64_t stall_usec, uint64_t window_usec)
 {
+    char spec[64];
+    snprintf(spec, sizeof(spec), "some %llu %llu", (unsigned long long)stall_usec,
+             (unsigned long long)window_usec);
     int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -282,17 +286,13 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
         goto fail;
 
     /* Host pressure: look at every group, and arm the host guard, when the whole machine stalls. */
-    char path[96], spec[64];
+    char path[96];
     snprintf(path, sizeof(path), "%s/pressure/memory", c->proc_root);
     c->host_psi_window_usec = cfg->host_psi_window_usec;
-    snprintf(spec, sizeof(spec), "some %llu %llu", (unsigned long long)cfg->host_psi_stall_usec,
-             (unsigned long long)c->host_psi_window_usec);
-    c->host_psi_fd = open_trigger(path, spec);
+    c->host_psi_fd = open_trigger(path, cfg->host_psi_stall_usec, c->host_psi_window_usec);
     if (c->host_psi_fd == -EINVAL && c->host_psi_window_usec < PSI_WINDOW_MIN_BEFORE_6_5) {
         c->host_psi_window_usec = PSI_WINDOW_MIN_BEFORE_6_5; /* the kernel's least before 6.5 */
-        snprintf(spec, sizeof(spec), "some %llu %llu", (unsigned long long)cfg->host_psi_stall_usec,
-                 (unsigned long long)c->host_psi_window_usec);
-        c->host_psi_fd = open_trigger(path, spec);
+        c->host_psi_fd = open_trigger(path, cfg->host_psi_stall_usec, c->host_psi_window_usec);
     }
     if (c->host_psi_fd < 0) {
         r = c->host_psi_fd;
@@ -405,7 +405,7 @@ int memctl_core_group_files_open(int dirfd, MemctlCoreGroupFiles *ret)
         f.fd[k] = -1;
     for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++) {
         f.fd[k] = openat(dirfd, group_files[k].name, group_files[k].flags | O_CLOEXEC);
-        if (f.fd[k] < 0 && !(k == GROUP_FILE_OPTIONAL && errno == ENOENT)) {
+        if (f.fd[k] < 0 && !(group_files[k].optional && errno == ENOENT)) {
             int r = -errno;
             memctl_core_group_files_close(&f);
             return r;
