@@ -397,12 +397,18 @@ static gboolean on_save(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* The state file written once the main loop is idle (once for any number of changes until then). */
+static void schedule_save(MemctlConfig *c)
+{
+    if (c->state_file && !c->save_source)
+        c->save_source = g_idle_add(on_save, c);
+}
+
 static void on_groups_changed(void *data)
 {
     MemctlConfig *c = data;
     memctl_config_publish_all(c);
-    if (c->state_file && !c->save_source)
-        c->save_source = g_idle_add(on_save, c);
+    schedule_save(c);
 }
 
 void memctl_config_changed(MemctlConfig *c)
@@ -412,8 +418,7 @@ void memctl_config_changed(MemctlConfig *c)
 
 void memctl_config_counted(MemctlConfig *c)
 {
-    if (c->state_file && !c->save_source)
-        c->save_source = g_idle_add(on_save, c);
+    schedule_save(c);
 }
 
 void memctl_config_watch_groups(MemctlConfig *c)
