@@ -436,15 +436,6 @@ static bool log_says(const DaemonTest *d, const char *needle)
     return g_file_get_contents(d->log, &log, NULL, NULL) && strstr(log, needle);
 }
 
-/* The value of the first sample whose line starts with `prefix` in an exposition, or -1. */
-static double sample_value(const char *body, const char *prefix)
-{
-    for (const char *p = body; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (g_str_has_prefix(p, prefix))
-            return g_ascii_strtod(strchr(p + strlen(prefix), ' ') + 1, NULL);
-    return -1;
-}
-
 /* Every group g000..g<n-1> below the root is managed with its own memory.high, (64 + i) MiB, and a
  * scrape (its groups read on several threads) reads each. */
 static void assert_adopted_high(DaemonTest *d, int n)
@@ -453,11 +444,11 @@ static void assert_adopted_high(DaemonTest *d, int n)
     g_assert_cmpint(r.status, ==, 200);
     for (int i = 0; i < n; i++) {
         g_autofree char *prefix = g_strdup_printf("memctl_group_memory_high_bytes{group=\"g%03d\"}", i);
-        double want = (64.0 + i) * MiB, have = sample_value(r.body, prefix);
+        double want = (64.0 + i) * MiB, have = http_sample_value(r.body, prefix);
         if (have != want)
             g_error("g%03d adopted with memory.high %.0f, its cgroup has %.0f", i, have, want);
         g_autofree char *current = g_strdup_printf("memctl_group_memory_current_bytes{group=\"g%03d\"}", i);
-        if (sample_value(r.body, current) < 0)
+        if (http_sample_value(r.body, current) < 0)
             g_error("the scrape has no memory.current of g%03d", i);
     }
     http_reply_clear(&r);

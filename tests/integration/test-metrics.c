@@ -88,15 +88,6 @@ static void assert_promtool(const char *text)
     cgtest_remove_tmpdir(dir);
 }
 
-/* The value of the first sample line that starts with `prefix` (labels included), or -1. */
-static double sample_value(const char *text, const char *prefix)
-{
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (g_str_has_prefix(p, prefix))
-            return g_ascii_strtod(strchr(p + strlen(prefix), ' ') + 1, NULL);
-    return -1;
-}
-
 static void test_exposition(void)
 {
     ApiTest t;
@@ -107,22 +98,25 @@ static void test_exposition(void)
     Reply r = http_get(port, "/metrics", NULL);
     g_assert_cmpint(r.status, ==, 200);
     g_assert_true(http_reply_has_header(&r, "Content-Type: text/plain; version=0.0.4"));
-    g_assert_cmpfloat(sample_value(r.body, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
-    g_assert_cmpfloat(sample_value(r.body, "memctl_group_memory_max_bytes{group=\"t\"}"), ==,
+    g_assert_cmpfloat(http_sample_value(r.body, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
+    g_assert_cmpfloat(http_sample_value(r.body, "memctl_group_memory_max_bytes{group=\"t\"}"), ==,
                       64.0 * 1024 * 1024);
-    g_assert_cmpfloat(sample_value(r.body, "memctl_group_memory_events_total{group=\"t\",event=\"high\"}"), >,
-                      0);
     g_assert_cmpfloat(
-            sample_value(r.body, "memctl_group_memory_events_total{group=\"t\",event=\"oom_kill\"}"), ==, 0);
-    g_assert_cmpfloat(sample_value(r.body, "memctl_kill_latency_seconds_count{stage=\"signal\"}"), ==, 1);
-    g_assert_cmpfloat(sample_value(r.body, "memctl_kill_latency_seconds_bucket{stage=\"freed\",le=\"+Inf\"}"),
-                      ==, 1);
+            http_sample_value(r.body, "memctl_group_memory_events_total{group=\"t\",event=\"high\"}"), >, 0);
     g_assert_cmpfloat(
-            sample_value(r.body, "memctl_group_pressure_stall_seconds_total{group=\"t\",kind=\"some\"}"), >,
+            http_sample_value(r.body, "memctl_group_memory_events_total{group=\"t\",event=\"oom_kill\"}"), ==,
             0);
-    g_assert_cmpfloat(sample_value(r.body, "memctl_daemon_resident_memory_bytes"), >, 1024 * 1024);
-    g_assert_cmpfloat(sample_value(r.body, "memctl_build_info{version=\""), ==, 1);
-    g_assert_cmpfloat(sample_value(r.body, "memctl_core_alive"), ==, 1);
+    g_assert_cmpfloat(http_sample_value(r.body, "memctl_kill_latency_seconds_count{stage=\"signal\"}"), ==,
+                      1);
+    g_assert_cmpfloat(
+            http_sample_value(r.body, "memctl_kill_latency_seconds_bucket{stage=\"freed\",le=\"+Inf\"}"), ==,
+            1);
+    g_assert_cmpfloat(
+            http_sample_value(r.body, "memctl_group_pressure_stall_seconds_total{group=\"t\",kind=\"some\"}"),
+            >, 0);
+    g_assert_cmpfloat(http_sample_value(r.body, "memctl_daemon_resident_memory_bytes"), >, 1024 * 1024);
+    g_assert_cmpfloat(http_sample_value(r.body, "memctl_build_info{version=\""), ==, 1);
+    g_assert_cmpfloat(http_sample_value(r.body, "memctl_core_alive"), ==, 1);
     assert_promtool(r.body);
     http_reply_clear(&r);
 
@@ -133,7 +127,7 @@ static void test_exposition(void)
     g_assert_true(http_reply_has_header(&r, "Content-Type: application/openmetrics-text; version=1.0.0"));
     g_assert_true(g_str_has_suffix(r.body, "\n# EOF\n"));
     g_assert_nonnull(strstr(r.body, "# TYPE memctl_kills counter\n"));
-    g_assert_cmpfloat(sample_value(r.body, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
+    g_assert_cmpfloat(http_sample_value(r.body, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
     http_reply_clear(&r);
     const char head[] = "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     r = http_raw(port, head, sizeof(head) - 1, 10000);
@@ -143,7 +137,7 @@ static void test_exposition(void)
 
     /* the same over D-Bus, and as a textfile */
     g_autofree char *cli = apitest_cli(&t, 0, (const char *[]){"metrics", NULL});
-    g_assert_cmpfloat(sample_value(cli, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
+    g_assert_cmpfloat(http_sample_value(cli, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
     assert_promtool(cli);
     g_autofree char *om = apitest_cli(&t, 0, (const char *[]){"metrics", "--openmetrics", NULL});
     g_assert_true(g_str_has_suffix(om, "\n# EOF\n"));
@@ -152,7 +146,7 @@ static void test_exposition(void)
     g_autofree char *prom = g_build_filename(dir, "memctl.prom", NULL);
     g_autofree char *text = NULL;
     g_assert_true(g_file_get_contents(prom, &text, NULL, NULL));
-    g_assert_cmpfloat(sample_value(text, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
+    g_assert_cmpfloat(http_sample_value(text, "memctl_kills_total{group=\"t\",reason=\""), ==, 1);
     g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
     guint files = 0;
     while (g_dir_read_name(d))
@@ -379,9 +373,10 @@ static void test_shared_files(void)
     for (guint round = 0; round < 2; round++) { /* the second scrape reuses what the first opened */
         Reply r = http_get(port, "/metrics", NULL);
         g_assert_cmpint(r.status, ==, 200);
-        g_assert_cmpfloat(sample_value(r.body, "memctl_group_memory_current_bytes{group=\"t\"}"), >=, 0);
+        g_assert_cmpfloat(http_sample_value(r.body, "memctl_group_memory_current_bytes{group=\"t\"}"), >=, 0);
         g_assert_cmpfloat(
-                sample_value(r.body, "memctl_group_pressure_stall_seconds_total{group=\"t\",kind=\"some\"}"),
+                http_sample_value(r.body,
+                                  "memctl_group_pressure_stall_seconds_total{group=\"t\",kind=\"some\"}"),
                 >=, 0);
         http_reply_clear(&r);
         static const char *const shared[] = {"memory.current", "memory.pressure"};

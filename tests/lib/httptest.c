@@ -103,3 +103,11 @@ bool http_reply_has_header(const Reply *r, const char *line)
 {
     return r->headers && strcasestr(r->headers, line) != NULL;
 }
+
+double http_sample_value(const char *text, const char *prefix)
+{
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (g_str_has_prefix(p, prefix))
+            return g_ascii_strtod(strchr(p + strlen(prefix), ' ') + 1, NULL);
+    return -1;
+}

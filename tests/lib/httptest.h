@@ -26,3 +26,6 @@ Reply http_get(int port, const char *path, const char *accept);
 void http_reply_clear(Reply *r);
 /* True if the reply's headers hold `line` ("Allow: GET, HEAD"), compared without case. */
 bool http_reply_has_header(const Reply *r, const char *line);
+/* In a Prometheus exposition: the value of the first sample line that starts with `prefix` (labels
+ * included), or -1. */
+double http_sample_value(const char *text, const char *prefix);
