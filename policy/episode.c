@@ -73,10 +73,9 @@ static MemctlEpisodeAction start(MemctlEpisode *e, const MemctlProgressSample *x
     return MEMCTL_EPISODE_START;
 }
 
-MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, MemctlEpisodeCause cause,
-                                          const MemctlProgressSample *x, uint64_t t_rt,
-                                          const MemctlProgressConfig *cfg, uint64_t page_size,
-                                          const char **ret_reason)
+static MemctlEpisodeAction decide(MemctlEpisode *e, MemctlEpisodeCause cause, const MemctlProgressSample *x,
+                                  uint64_t t_rt, const MemctlProgressConfig *cfg, uint64_t page_size,
+                                  const char **ret_reason)
 {
     e->window_stalled = false;
     if (!e->sampling) {
@@ -116,6 +115,32 @@ MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, MemctlEpisodeCause c
         return MEMCTL_EPISODE_NONE;
     *ret_reason = reason;
     return MEMCTL_EPISODE_KILL;
+}
+
+MemctlEpisodeAction memctl_episode_decide(MemctlEpisode *e, MemctlEpisodeCause cause,
+                                          const MemctlProgressSample *x, uint64_t t_rt,
+                                          const MemctlProgressConfig *cfg, uint64_t page_size,
+                                          const char **ret_reason)
+{
+    const char *reason = NULL;
+    MemctlEpisodeAction a = decide(e, cause, x, t_rt, cfg, page_size, &reason);
+    if (a != MEMCTL_EPISODE_KILL)
+        return a;
+    if (e->shadow.active) /* a dry run's verdict is being watched: the same kill, not recorded again */
+        return MEMCTL_EPISODE_NONE;
+    *ret_reason = reason;
+    return a;
+}
+
+void memctl_episode_shadow_started(MemctlEpisode *e, uint64_t now)
+{
+    memctl_shadow_start(&e->shadow, now);
+    e->progress = (MemctlProgressState){0};
+}
+
+MemctlShadowOutcome memctl_episode_shadow_settle(MemctlEpisode *e, uint64_t now, bool kernel_killed)
+{
+    return memctl_shadow_settle(&e->shadow, now, kernel_killed, !e->sampling);
 }
 
 void memctl_episode_max_hit(MemctlEpisode *e)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "policy/progress.h"
+#include "policy/shadow.h"
 
 /*
  * A group's episode over memory.high, as pure logic: the core reads the group's files, signals and
@@ -52,6 +53,8 @@ typedef struct {
     bool victim;         /* a victim is dying */
     bool released;       /* ... and the group went back under high before it exited */
     uint64_t t_released; /* CLOCK_MONOTONIC */
+    /* a dry run's verdict being watched (policy/shadow.h): no other kill is decided meanwhile */
+    MemctlShadow shadow;
 } MemctlEpisode;
 
 void memctl_episode_init(MemctlEpisode *e);
@@ -94,6 +97,15 @@ void memctl_episode_set_origin(MemctlEpisode *e, const MemctlProgressSample *x, 
 /* A kill is about to be made while a victim is dying: true when it is an escalation (that victim
  * neither exited nor was released: a livelock). The caller then ends that victim (not exited). */
 bool memctl_episode_escalates(const MemctlEpisode *e);
+
+/* A dry run recorded a kill instead of making it (at CLOCK_MONOTONIC now): the episode goes on
+ * without deciding another until the shadow settles (memctl_episode_shadow_settle()), and the next
+ * verdict needs fresh evidence, as after a kill. */
+void memctl_episode_shadow_started(MemctlEpisode *e, uint64_t now);
+
+/* The dry run's shadow at `now`: kernel_killed, the group's oom_kill moved since the verdict; a group
+ * back under high (not sampling) recovered. MEMCTL_SHADOW_NONE while unsettled or without one. */
+MemctlShadowOutcome memctl_episode_shadow_settle(MemctlEpisode *e, uint64_t now, bool kernel_killed);
 
 /* A victim was signalled: the next one needs fresh evidence, measured after this kill. */
 void memctl_episode_victim_started(MemctlEpisode *e);

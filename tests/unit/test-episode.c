@@ -502,6 +502,77 @@ static void test_unknown_reclaim_waits(void)
     g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
 }
 
+/* A dry run's verdict (policy/shadow.h): no other kill is decided while it is watched; it settles on
+ * the first of the kernel's kill, calm, or the watch's end, and then verdicts come again. */
+static void test_shadow_suppresses_then_settles(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    go_over(&f);
+    (void)until_kill(&f);
+    memctl_episode_shadow_started(&f.ep, f.x.t_usec);
+    g_assert_false(f.ep.victim); /* nobody is dying: the episode goes on */
+    uint64_t t0 = f.x.t_usec;
+    while (f.x.t_usec + f.cfg.window_usec - t0 < MEMCTL_SHADOW_WATCH_USEC) { /* stuck all along */
+        g_assert_cmpint(window(&f, 0, 0, 10), ==, MEMCTL_EPISODE_NONE);
+        g_assert_cmpint(memctl_episode_shadow_settle(&f.ep, f.x.t_usec, false), ==, MEMCTL_SHADOW_NONE);
+    }
+    g_assert_true(f.ep.shadow.active);
+    f.x.t_usec = t0 + MEMCTL_SHADOW_WATCH_USEC;
+    g_assert_cmpint(memctl_episode_shadow_settle(&f.ep, f.x.t_usec, false), ==, MEMCTL_SHADOW_STILL_STUCK);
+    g_assert_false(f.ep.shadow.active);
+    g_assert_cmpint(memctl_episode_shadow_settle(&f.ep, f.x.t_usec, true), ==, MEMCTL_SHADOW_NONE); /* once */
+    /* the windows watched were evidence measured after the verdict: still stuck, the next verdict
+     * comes at the next window */
+    g_assert_cmpint(until_kill(&f), ==, 1);
+}
+
+static void test_shadow_kernel_killed_first(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    go_over(&f);
+    (void)until_kill(&f);
+    memctl_episode_shadow_started(&f.ep, f.x.t_usec);
+    /* the kernel's kill and the calm it brings are seen together: the kill is what happened */
+    f.x.current = HIGH / 2;
+    g_assert_cmpint(window(&f, 0, 0, 0), ==, MEMCTL_EPISODE_CALM);
+    g_assert_cmpint(memctl_episode_shadow_settle(&f.ep, f.x.t_usec, true), ==, MEMCTL_SHADOW_KERNEL_KILLED);
+}
+
+static void test_shadow_recovered(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    go_over(&f);
+    (void)until_kill(&f);
+    memctl_episode_shadow_started(&f.ep, f.x.t_usec);
+    g_assert_cmpint(memctl_episode_shadow_settle(&f.ep, f.x.t_usec + MS, false), ==, MEMCTL_SHADOW_NONE);
+    f.x.current = HIGH / 2;
+    g_assert_cmpint(window(&f, 0, 0, 0), ==, MEMCTL_EPISODE_CALM);
+    g_assert_cmpint(memctl_episode_shadow_settle(&f.ep, f.x.t_usec, false), ==, MEMCTL_SHADOW_RECOVERED);
+    g_assert_cmpstr(memctl_shadow_outcome_name(MEMCTL_SHADOW_RECOVERED), ==, "recovered");
+    g_assert_cmpstr(memctl_shadow_outcome_name(MEMCTL_SHADOW_KERNEL_KILLED), ==, "kernel-killed");
+    g_assert_cmpstr(memctl_shadow_outcome_name(MEMCTL_SHADOW_STILL_STUCK), ==, "still-stuck");
+    g_assert_cmpstr(memctl_shadow_outcome_name(MEMCTL_SHADOW_NONE), ==, "pending");
+}
+
+/* On knowledge (no-reclaim) too: the overage that decided stays, and is not decided again. */
+static void test_shadow_knowledge_not_repeated(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.x.reclaimable = 0;
+    f.x.current = HIGH + 20 * MiB;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_KILL);
+    g_assert_cmpstr(f.reason, ==, "no-reclaim");
+    memctl_episode_shadow_started(&f.ep, f.x.t_usec);
+    f.x.current += 10 * MiB;
+    g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_NONE);
+    g_assert_cmpint(window(&f, 0, 0, 10), ==, MEMCTL_EPISODE_NONE);
+    g_assert_null(f.reason);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -530,5 +601,9 @@ int main(int argc, char **argv)
     g_test_add_func("/episode/no-reclaim-waits-for-victim", test_no_reclaim_waits_for_victim);
     g_test_add_func("/episode/unknown-reclaim-waits", test_unknown_reclaim_waits);
     g_test_add_func("/episode/event-needs-sample", test_event_needs_sample);
+    g_test_add_func("/episode/shadow-suppresses-then-settles", test_shadow_suppresses_then_settles);
+    g_test_add_func("/episode/shadow-kernel-killed-first", test_shadow_kernel_killed_first);
+    g_test_add_func("/episode/shadow-recovered", test_shadow_recovered);
+    g_test_add_func("/episode/shadow-knowledge-not-repeated", test_shadow_knowledge_not_repeated);
     return g_test_run();
 }
