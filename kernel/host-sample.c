@@ -98,7 +98,7 @@ int memctl_host_sample_meminfo(const char *text, MemctlHostSample *s)
 
 int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
 {
-    uint64_t steal = 0, scan = 0, refault = 0, refault_anon = 0, swapin = 0, v;
+    uint64_t steal = 0, scan = 0, refault = 0, refault_anon = 0, swapin = 0, oom_kill = 0, v;
     bool split_refaults = false, any = false;
     for (const char *l = text; l && *l;) {
         if (strncmp(l, "pgsteal_", 8) == 0 &&
@@ -119,6 +119,8 @@ int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
             split_refaults = true;
         } else if (field(l, "pswpin", &v)) {
             swapin = v;
+        } else if (field(l, "oom_kill", &v)) {
+            oom_kill = v;
         } else if (!split_refaults && field(l, "workingset_refault", &v)) {
             refault = v;
         }
@@ -133,6 +135,7 @@ int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s)
     s->refault = refault;
     s->refault_anon = refault_anon;
     s->swapin = swapin;
+    s->oom_kill = oom_kill;
     return 0;
 }
 

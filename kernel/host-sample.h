@@ -19,7 +19,8 @@ int memctl_host_sample_zoneinfo(const char *text, MemctlHostSample *s);
 int memctl_host_sample_meminfo(const char *text, MemctlHostSample *s);
 
 /* /proc/vmstat: pgsteal_* and pgscan_* summed (kswapd, direct, khugepaged), the workingset
- * refaults (anon + file on 5.9+, workingset_refault before; the anon share apart) and pswpin. */
+ * refaults (anon + file on 5.9+, workingset_refault before; the anon share apart), pswpin and
+ * oom_kill (0 when absent). */
 int memctl_host_sample_vmstat(const char *text, MemctlHostSample *s);
 
 /* /proc/swaps: the zram devices swapped on, as their numbers (N of /dev/zramN), at most max.

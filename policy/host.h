@@ -52,6 +52,7 @@ typedef struct {
     uint64_t refault;               /* workingset_refault_anon + _file (or workingset_refault), pages */
     uint64_t refault_anon;          /* workingset_refault_anon (0 on kernels before 5.9), pages */
     uint64_t swapin;                /* pswpin: every page read back from swap, pages */
+    uint64_t oom_kill;              /* the kernel's OOM kills since boot (vmstat oom_kill, 4.13+) */
     uint64_t zram_used;             /* RAM the zram swap devices hold (mm_stat mem_used_total), bytes */
     uint64_t zram_orig;             /* what they store (mm_stat orig_data_size), bytes */
     bool zram_only;                 /* every swap device is zram */

@@ -129,7 +129,7 @@ static void test_host_vmstat(void)
     const char *text = "nr_free_pages 1000\nworkingset_refault_anon 30\nworkingset_refault_file 70\n"
                        "pswpin 500\npswpout 900\npgsteal_kswapd 10\npgsteal_direct 5\n"
                        "pgsteal_khugepaged 1\npgsteal_anon 16\npgscan_kswapd 40\npgscan_direct 20\n"
-                       "pgscan_khugepaged 2\npgscan_file 62\n";
+                       "pgscan_khugepaged 2\npgscan_file 62\noom_kill 3\n";
     MemctlHostSample s = {0};
     g_assert_cmpint(memctl_host_sample_vmstat(text, &s), ==, 0);
     g_assert_cmpuint(s.pgsteal, ==, 16);
@@ -137,11 +137,13 @@ static void test_host_vmstat(void)
     g_assert_cmpuint(s.refault, ==, 100);
     g_assert_cmpuint(s.refault_anon, ==, 30);
     g_assert_cmpuint(s.swapin, ==, 500);
+    g_assert_cmpuint(s.oom_kill, ==, 3);
     /* before 5.9: one refault counter, no anon share */
     s = (MemctlHostSample){0};
     g_assert_cmpint(memctl_host_sample_vmstat("workingset_refault 42\npgsteal_direct 3\n", &s), ==, 0);
     g_assert_cmpuint(s.refault, ==, 42);
     g_assert_cmpuint(s.refault_anon, ==, 0);
+    g_assert_cmpuint(s.oom_kill, ==, 0); /* before 4.13 */
     g_assert_cmpint(memctl_host_sample_vmstat("nr_free_pages 1\n", &s), ==, -EINVAL);
 }
 
