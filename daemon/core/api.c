@@ -618,6 +618,16 @@ bool memctl_core_realtime(const MemctlCore *c)
     return atomic_load(&((MemctlCore *)c)->realtime);
 }
 
+void memctl_core_set_dry_run(MemctlCore *c, bool on)
+{
+    atomic_store(&c->dry_run, on);
+}
+
+bool memctl_core_dry_run(const MemctlCore *c)
+{
+    return atomic_load(&((MemctlCore *)c)->dry_run);
+}
+
 uint64_t memctl_core_heartbeat(const MemctlCore *c)
 {
     return atomic_load(&((MemctlCore *)c)->heartbeat);

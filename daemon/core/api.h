@@ -57,6 +57,7 @@ typedef enum {
     MEMCTL_EVENT_GROUP_RELEASED, /* the core let go of a removed group's slot */
     MEMCTL_EVENT_ERROR,          /* something failed on the core; error and what say what */
     MEMCTL_EVENT_PRESSURE,       /* a group crossed high ("high") or its PSI budget ("stall") */
+    MEMCTL_EVENT_OUTCOME,        /* a dry run's kill record settled: outcome says how */
 } MemctlCoreEventType;
 
 typedef struct {
@@ -69,7 +70,11 @@ typedef struct {
     char reason[24]; /* no-reclaim, no-progress, stall, max, manual, kernel, host-*; pressure: high, stall,
                         host, calm */
     bool group_kill;
-    bool livelock;         /* the previous victim did not release its memory: escalated */
+    bool livelock; /* the previous victim did not release its memory: escalated */
+    /* a dry run's record: the victim chosen, killed by nobody (no latencies but the decision's,
+     * nothing freed); its outcome follows in a MEMCTL_EVENT_OUTCOME of the same group (and host) */
+    bool dry_run;
+    char outcome[16];      /* MEMCTL_EVENT_OUTCOME: policy/shadow.h's name; a dry record: "pending" */
     uint64_t t_event_usec; /* CLOCK_REALTIME of the detection (crossing high, or the event) */
     /* the trigger: figures at the decision */
     uint64_t current, high, max;
@@ -196,6 +201,12 @@ int memctl_core_group_events(MemctlCore *c, int slot, MemctlCoreEvents *ret);
 /* True while the core thread runs at SCHED_RR: memctl_core_start() set it, and no reap since has
  * failed to raise it again (daemon/core/kill.c). */
 bool memctl_core_realtime(const MemctlCore *c);
+/* Dry run (docs/POLICY.md): the core decides, records the victim it would kill and what follows
+ * (MEMCTL_EVENT_OUTCOME), and kills nobody; KillGroup still kills. Takes effect at the next
+ * decision; a shadow being watched settles all the same. */
+void memctl_core_set_dry_run(MemctlCore *c, bool on);
+bool memctl_core_dry_run(const MemctlCore *c);
+
 /* Number of loop iterations the core has made: the watchdog checks that it moves. */
 uint64_t memctl_core_heartbeat(const MemctlCore *c);
 /* Wakes the core so that its heartbeat moves when it is alive. */

@@ -193,6 +193,17 @@ int memctl_core_host_pick(MemctlCore *c, int parent, const bool *skip)
     return memctl_victim_pick_group(c->gcands, n, &k) == 0 ? c->gcand_slot[k] : -1;
 }
 
+/* A dry run's host verdict being watched, settled on sample x: the kernel's OOM killer killed
+ * anywhere since (vmstat oom_kill), the guard is calm, or the watch is over. */
+static void host_shadow_settle(MemctlCore *c, const MemctlHostSample *x, bool calm)
+{
+    if (!c->host_shadow.active)
+        return;
+    MemctlShadowOutcome o =
+            memctl_shadow_settle(&c->host_shadow, x->t_usec, x->oom_kill > c->host_shadow_oom, calm);
+    memctl_core_shadow_outcome(c, (size_t)c->host_shadow_slot, true, o);
+}
+
 bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill)
 {
     uint64_t expirations;
@@ -212,6 +223,7 @@ bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill)
     c->host_last = x;
     if (c->host_state.progress.stalled > c->host_stall_peak)
         c->host_stall_peak = c->host_state.progress.stalled;
+    host_shadow_settle(c, &x, v == MEMCTL_HOST_CALM);
     if (v == MEMCTL_HOST_CALM) {
         host_timer(c, false);
         MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = -1, .host = true};
@@ -224,8 +236,8 @@ bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill)
         memctl_ring_push(c->events, &e);
         return false;
     }
-    if (!memctl_host_verdict_is_kill(v))
-        return false;
+    if (!memctl_host_verdict_is_kill(v) || c->host_shadow.active)
+        return false; /* a dry run's verdict is being watched: the same kill, not recorded again */
     *ret_kill = v;
     return true;
 }

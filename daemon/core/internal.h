@@ -118,6 +118,7 @@ struct MemctlCore {
     pthread_t thread;
     bool running;
     _Atomic bool realtime; /* the thread runs at SCHED_RR (memctl_core_start() could set it) */
+    _Atomic bool dry_run;  /* decide and record, kill nobody (memctl_core_set_dry_run()) */
     bool timer_armed;
     _Atomic bool stop;
     _Atomic uint64_t heartbeat;
@@ -144,6 +145,10 @@ struct MemctlCore {
     MemctlProgressConfig host_progress; /* the group verdict's settings on the host window */
     uint32_t host_stall_peak;           /* this episode's most windows over the stall budget (net) */
     bool host_no_victim_said;           /* "host: no eligible victim" reported in this episode */
+    bool host_deciding;                 /* memctl_core_host_kill() is choosing: records say host */
+    MemctlShadow host_shadow;           /* a dry run's host verdict being watched (policy/shadow.h) */
+    uint64_t host_shadow_oom;           /* /proc/vmstat oom_kill at that verdict */
+    int32_t host_shadow_slot;           /* the group its record names */
     MemctlGroupCandidate *gcands;
     int32_t *gcand_slot;
     bool *gskip;
@@ -169,6 +174,9 @@ int memctl_core_timer_period(int tfd, uint64_t period_usec);
 /* Runs the groups' decision window timer, or stops it. */
 void memctl_core_window_timer(MemctlCore *c, bool on);
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);
+/* A dry run's outcome for slot i (the host guard's if host), as an event (nothing for
+ * MEMCTL_SHADOW_NONE). */
+void memctl_core_shadow_outcome(MemctlCore *c, size_t i, bool host, MemctlShadowOutcome o);
 /* Tells the KillGroup request `req` how its kill went (0, or -errno). */
 void memctl_core_manual_done(Slot *s, uint32_t req, int result);
 
@@ -187,7 +195,8 @@ void memctl_core_slot_commands(MemctlCore *c, size_t i); /* the slot's CMD_* bit
 void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now);
 
 /* kill.c: victims. Kills in slot i (its policy's way, or all of it); 0 or -errno (-ESRCH: no eligible
- * victim, -EINPROGRESS: one is dying already). */
+ * victim, -EINPROGRESS: one is dying already). In a dry run (not a KillGroup request) it records the
+ * victim it would kill instead and returns 1: the caller starts the shadow (group or host). */
 int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group);
 /* The victim of slot i is done: exited or not (escalation, teardown, release wait over). */
 void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited);

@@ -105,6 +105,17 @@ void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err)
     memctl_ring_push_spare(c->events, &e, memctl_ring_capacity(c->events) / 4); /* a notice (slot.c) */
 }
 
+void memctl_core_shadow_outcome(MemctlCore *c, size_t i, bool host, MemctlShadowOutcome o)
+{
+    if (o == MEMCTL_SHADOW_NONE)
+        return;
+    MemctlCoreEvent e = {.type = MEMCTL_EVENT_OUTCOME, .slot = (int32_t)i, .host = host, .dry_run = true};
+    memctl_str_copy(e.group, sizeof(e.group), c->slots[i].name);
+    memctl_str_copy(e.outcome, sizeof(e.outcome), memctl_shadow_outcome_name(o));
+    e.t_event_usec = memctl_realtime_usec();
+    memctl_ring_push(c->events, &e); /* a drop is counted (events_dropped); the record says "pending" */
+}
+
 void memctl_core_manual_done(Slot *s, uint32_t req, int result)
 {
     atomic_store_explicit(&s->manual_result, result, memory_order_relaxed);

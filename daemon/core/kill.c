@@ -153,6 +153,12 @@ static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livel
     e->figures = s->ep.figures;
     s->v.current_before = s->ep.last.current;
     s->v.manual_req = s->manual_next;
+    if (c->host_deciding) {
+        e->host = true;
+        e->host_available = c->host_fig.available;
+        e->host_zone_free = c->host_fig.zone_free;
+        e->host_zone_min = c->host_fig.zone_min;
+    }
 }
 
 /* A KillGroup request is answered once its record is in the ring (the GLib side takes the record,
@@ -435,6 +441,47 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
     return 0;
 }
 
+/*
+ * A dry run's kill: the same candidates and the same choice (the largest eligible process, or for a
+ * whole-group kill every eligible one, named after the largest), recorded and sent, nobody
+ * signalled. Returns 1, or -ESRCH / -EINPROGRESS as a kill would.
+ */
+static int dry_kill(MemctlCore *c, size_t i, const char *reason, bool whole, bool livelock)
+{
+    Slot *s = &c->slots[i];
+    size_t n = collect_candidates(c, i), k = n, eligible = 0;
+    if (whole) {
+        for (size_t j = 0; j < n; j++) {
+            if (!memctl_victim_eligible(&c->cands[j]))
+                continue;
+            eligible++;
+            if (k == n || c->cands[j].anon_bytes > c->cands[k].anon_bytes)
+                k = j;
+        }
+        if (eligible > 0 && !subtree_has_spared(c, i, n))
+            eligible = n; /* cgroup.kill: every process */
+    } else {
+        uint64_t scale = atomic_load(&s->max) != MEMCTL_SIZE_MAX ? atomic_load(&s->max) : s->ep.last.current;
+        eligible = memctl_victim_pick(c->cands, n, scale, &k) == 0 ? 1 : 0;
+    }
+    if (eligible == 0)
+        return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
+    victim_begin(c, i, reason, livelock);
+    MemctlCoreEvent *e = &s->v.rec;
+    e->dry_run = true;
+    memcpy(e->outcome, "pending", sizeof("pending"));
+    e->group_kill = whole;
+    e->pid = c->cands[k].pid;
+    e->npids = (uint32_t)eligible;
+    memcpy(e->comm, c->cands[k].comm, sizeof(e->comm));
+    e->event_to_signal_usec = s->ep.t_over_mono ? memctl_now_usec() - s->ep.t_over_mono : 0;
+    if (!memctl_ring_offer(c->events, e)) { /* kept and offered again, as a kill's record */
+        s->record_unsent = true;
+        c->events_unsent++;
+    }
+    return 1;
+}
+
 int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)
 {
     Slot *s = &c->slots[i];
@@ -447,8 +494,10 @@ int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool forc
         livelock = memctl_episode_escalates(&s->ep);
         memctl_core_victim_finish(c, i, false);
     }
-    return (force_group || atomic_load(&s->oom_group)) ? kill_all(c, i, reason)
-                                                       : kill_one(c, i, reason, livelock);
+    bool whole = force_group || atomic_load(&s->oom_group);
+    if (s->manual_next == 0 && atomic_load(&c->dry_run))
+        return dry_kill(c, i, reason, whole, livelock);
+    return whole ? kill_all(c, i, reason) : kill_one(c, i, reason, livelock);
 }
 
 /* ---- the host guard's kill ---------------------------------------------------------------- */
@@ -470,16 +519,19 @@ void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict)
         bool sampled = memctl_core_slot_sample(c, s, NULL, &x) == 0;
         memctl_episode_set_origin(&s->ep, sampled ? &x : NULL, c->host_t_rt, c->host_t_mono,
                                   &c->host_fig.progress);
+        /* the record's host figures are set before a dry run's record is offered */
+        c->host_deciding = true;
         int r = memctl_core_slot_kill(c, (size_t)i, memctl_host_verdict_name(verdict), false);
-        if (r == 0) {
+        c->host_deciding = false;
+        if (r >= 0) {
             c->host_no_victim_said = false;
-            MemctlCoreEvent *e = &s->v.rec;
-            e->host = true;
-            e->host_available = c->host_fig.available;
-            e->host_zone_free = c->host_fig.zone_free;
-            e->host_zone_min = c->host_fig.zone_min;
-            if (s->ep.victim)
+            if (r > 0) { /* a dry run recorded it: watch the host without the kill */
+                memctl_shadow_start(&c->host_shadow, memctl_now_usec());
+                c->host_shadow_oom = c->host_last.oom_kill;
+                c->host_shadow_slot = i;
+            } else if (s->ep.victim) {
                 c->host_victim = i;
+            }
             return;
         }
         if (r == -EINPROGRESS)

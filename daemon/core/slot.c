@@ -22,8 +22,19 @@
 static void slot_kill(MemctlCore *c, size_t i, const char *reason)
 {
     int r = memctl_core_slot_kill(c, i, reason, false);
-    if (memctl_episode_kill_result(&c->slots[i].ep, r))
+    if (r > 0) /* a dry run recorded it: watch what happens without the kill */
+        memctl_episode_shadow_started(&c->slots[i].ep, memctl_now_usec());
+    if (memctl_episode_kill_result(&c->slots[i].ep, r > 0 ? 0 : r))
         memctl_core_emit_error(c, (int)i, r == -ESRCH ? "no eligible victim" : "kill failed", r);
+}
+
+/* Settles slot i's dry-run shadow on what is known now (kernel_killed: its oom_kill just moved). */
+static void slot_shadow_settle(MemctlCore *c, size_t i, bool kernel_killed)
+{
+    Slot *s = &c->slots[i];
+    if (s->ep.shadow.active)
+        memctl_core_shadow_outcome(c, i, false,
+                                   memctl_episode_shadow_settle(&s->ep, memctl_now_usec(), kernel_killed));
 }
 
 /* ---- decisions --------------------------------------------------------------------------- */
@@ -103,6 +114,7 @@ void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause)
     case MEMCTL_EPISODE_NONE:
         break;
     }
+    slot_shadow_settle(c, i, false);
 }
 
 enum { EV_OOM, EV_OOM_KILL, EV_HIGH, EV_MAX, _EV_COUNT };
@@ -138,6 +150,7 @@ void memctl_core_slot_events_changed(MemctlCore *c, size_t i)
         (void)memctl_sample_read_u64(s->fd_current, &e.current);
         if (memctl_ring_offer(c->events, &e)) /* else counted at the next change, with these */
             s->seen_oom_kill = oom_kill;
+        slot_shadow_settle(c, i, true);
     }
     if (max > s->seen_max) {
         s->seen_max = max;
@@ -297,4 +310,5 @@ void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now)
         memctl_core_victim_finish(c, i, false); /* it did not exit: its record goes out as it stands */
     if (s->ep.sampling)
         memctl_core_slot_check(c, i, MEMCTL_EPISODE_TICK);
+    slot_shadow_settle(c, i, false); /* its high removed meanwhile: no check decides, the watch ends */
 }
