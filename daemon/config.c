@@ -17,6 +17,7 @@ struct MemctlConfig {
     MemctlCore *core;              /* borrowed */
     MemctlCritical *critical;      /* borrowed, may be NULL */
     MemctlKillTotals *kill_totals; /* borrowed, may be NULL */
+    bool dry_run_forced;           /* --dry-run: the policy cannot switch it off */
     guint save_source;
 };
 
@@ -120,6 +121,11 @@ void memctl_config_free(MemctlConfig *c)
 void memctl_config_set_critical(MemctlConfig *c, MemctlCritical *critical)
 {
     c->critical = critical;
+}
+
+void memctl_config_force_dry_run(MemctlConfig *c, bool on)
+{
+    c->dry_run_forced = on;
 }
 
 void memctl_config_set_kill_totals(MemctlConfig *c, MemctlKillTotals *totals)
@@ -360,6 +366,12 @@ int memctl_config_apply(MemctlConfig *c, MemctlPolicy *next, GPtrArray *ret_chan
                                                          restart_only[i].name));
     if (c->policy.n_files > 0 && !memctl_host_config_equal(&c->policy.host, &next->host))
         g_ptr_array_add(changes, g_strdup("host: takes effect at the next start"));
+
+    bool dry_run = c->dry_run_forced || next->dry_run;
+    if (dry_run != memctl_core_dry_run(c->core)) {
+        memctl_core_set_dry_run(c->core, dry_run);
+        g_ptr_array_add(changes, g_strdup_printf("daemon.dry_run: %s", dry_run ? "on" : "off"));
+    }
 
     memctl_policy_clear(&c->policy);
     c->policy = *next;

@@ -39,6 +39,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlConfig, memctl_config_free)
 
 /* For group registrations in the state file; NULL until set. */
 void memctl_config_set_critical(MemctlConfig *c, MemctlCritical *critical);
+/* --dry-run: a dry run whatever the policy files say (set before the first apply). */
+void memctl_config_force_dry_run(MemctlConfig *c, bool on);
 /* The kill counters in all that the state file keeps (the manager's); NULL until set. */
 void memctl_config_set_kill_totals(MemctlConfig *c, MemctlKillTotals *totals);
 
@@ -48,7 +50,8 @@ const MemctlPolicy *memctl_config_policy(MemctlConfig *c);
 /*
  * Makes `next` the running policy: creates the groups it declares that do not exist, writes the
  * limits that differ from the running policy's (keys it no longer gives go back to the kernel's
- * defaults), publishes every group's policy to the core. Groups it no longer declares stay as they
+ * defaults), publishes every group's policy to the core, and switches the dry run (daemon.dry_run,
+ * or --dry-run) on or off. Groups it no longer declares stay as they
  * are. All or nothing: on error what was changed is put back and the running policy stays.
  * `next` is taken over on success. Appends one line per change to ret_changes (may be NULL).
  */

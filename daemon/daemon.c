@@ -317,10 +317,13 @@ static int set_up_groups(MemctlDaemon *d, const MemctlOptions *o, MemctlPolicy *
             memctl_config_new(o->config, o->config_given, o->config_dir, o->state_file, d->groups, d->core);
     memctl_config_set_critical(d->config, d->critical);
     memctl_config_set_kill_totals(d->config, &d->m->totals);
+    memctl_config_force_dry_run(d->config, o->dry_run);
     d->m->config = d->config;
     int r = memctl_config_apply(d->config, policy, NULL, error);
     if (r < 0)
         return r;
+    if (memctl_core_dry_run(d->core))
+        g_message("dry run: memctld records the kills it would make and makes none (KillGroup still kills)");
     g_autoptr(GError) err = NULL;
     if (memctl_config_restore_state(d->config, &err) < 0)
         g_warning("state file: %s", err->message); /* what could be restored is; the rest is named */

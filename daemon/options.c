@@ -47,7 +47,8 @@ static int usage_error(GError **error, const char *format, ...)
 
 int memctl_options_parse(MemctlOptions *o, int argc, char **argv, GError **error)
 {
-    gboolean no_bus = FALSE, no_polkit = FALSE, check = FALSE, test_hooks = FALSE, version = FALSE;
+    gboolean no_bus = FALSE, no_polkit = FALSE, check = FALSE, test_hooks = FALSE, version = FALSE,
+             dry_run = FALSE;
     GOptionEntry entries[] = {
             {"root", 0, 0, G_OPTION_ARG_FILENAME, &o->root,
              "Managed cgroup (default: the delegated cgroup memctld runs in, else " MEMCTL_DEFAULT_ROOT ")",
@@ -71,6 +72,8 @@ int memctl_options_parse(MemctlOptions *o, int argc, char **argv, GError **error
              "MS"},
             {"stuck-windows", 0, 0, G_OPTION_ARG_INT, &o->stuck_windows,
              "Windows without progress before a kill (1-1000)", "N"},
+            {"dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run,
+             "Decide and record the kills memctld would make, make none (KillGroup still kills)", NULL},
             {"bus-address", 0, 0, G_OPTION_ARG_STRING, &o->bus_address,
              "D-Bus address to serve the API on (default: the system bus)", "ADDRESS"},
             {"no-bus", 0, 0, G_OPTION_ARG_NONE, &no_bus, "Run without the D-Bus API (the core still kills)",
@@ -106,6 +109,7 @@ int memctl_options_parse(MemctlOptions *o, int argc, char **argv, GError **error
     if (!g_option_context_parse(ctx, &argc, &argv, error))
         return -EINVAL;
     o->no_bus = no_bus;
+    o->dry_run = dry_run;
     o->no_polkit = no_polkit;
     o->check = check;
     o->test_hooks = test_hooks;

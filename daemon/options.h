@@ -22,6 +22,7 @@ typedef struct {
     int max_groups, max_procs, events_ring, window_ms, stuck_windows;
     bool config_given; /* --config given: the file must exist (--config='' reads none) */
     bool no_bus, no_polkit, check, test_hooks, version;
+    bool dry_run; /* --dry-run: whatever the policy says (it cannot switch this off) */
 
     /* settled by memctl_options_settle() */
     bool metrics_explicit; /* an address given (command line or policy) must work */

@@ -51,9 +51,9 @@ static int parse_claims(const Doc *d, json_object *a, MemctlPolicy *p)
 
 static int parse_daemon(const Doc *d, json_object *o)
 {
-    static const char *const keys[] = {"root",          "reserve",         "metrics_address",
-                                       "state_file",    "kill_log",        "window_ms",
-                                       "stuck_windows", "critical_claims", NULL};
+    static const char *const keys[] = {"root",     "reserve",   "metrics_address", "state_file",
+                                       "kill_log", "window_ms", "stuck_windows",   "critical_claims",
+                                       "dry_run",  NULL};
     if (memctl_field_want_object(&d->f, "daemon", o) < 0 ||
         memctl_field_check_keys(&d->f, "daemon", o, keys) < 0)
         return -EINVAL;
@@ -94,6 +94,11 @@ static int parse_daemon(const Doc *d, json_object *o)
         if (memctl_field_uint(&d->f, "daemon.stuck_windows", v, 1, 1000, &p->stuck_windows) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_STUCK;
+    }
+    if (json_object_object_get_ex(o, "dry_run", &v)) {
+        if (memctl_field_bool(&d->f, "daemon.dry_run", v, &p->dry_run) < 0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_DRY_RUN;
     }
     if (json_object_object_get_ex(o, "critical_claims", &v)) {
         if (parse_claims(d, v, p) < 0)

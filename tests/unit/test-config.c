@@ -51,7 +51,7 @@ static void test_full(void)
             "{\"$schema\": \"x\","
             " \"daemon\": {\"root\": \"/sys/fs/cgroup/m.slice\", \"reserve\": \"64M\","
             "   \"metrics_address\": \"127.0.0.1:9750\", \"state_file\": \"/var/lib/memctl/s.json\","
-            "   \"kill_log\": \"\", \"window_ms\": 20, \"stuck_windows\": 3},"
+            "   \"kill_log\": \"\", \"window_ms\": 20, \"stuck_windows\": 3, \"dry_run\": true},"
             " \"defaults\": {\"priority\": 40, \"progress_floor\": \"2M\","
             "   \"stall_budget_pct\": 70, \"stall_windows\": 10},"
             " \"host\": {\"enabled\": false, \"available_min\": \"10%\", \"watermark_windows\": 3,"
@@ -63,7 +63,8 @@ static void test_full(void)
             "   \"web/batch\": {\"max\": \"max\", \"oom_group\": false},"
             "   \"db\": {\"min\": \"1G\", \"swap_max\": 0}}}");
     g_assert_null(err);
-    g_assert_cmpuint(p.set, ==, 0x7f);
+    g_assert_cmpuint(p.set, ==, 0x17f);
+    g_assert_true(p.dry_run);
     g_assert_cmpstr(p.root, ==, "/sys/fs/cgroup/m.slice");
     g_assert_cmpuint(p.reserve, ==, 64 * MiB);
     g_assert_cmpstr(p.metrics_address, ==, "127.0.0.1:9750");
@@ -101,6 +102,7 @@ static void test_full(void)
 static void test_errors_name_the_path(void)
 {
     assert_error("{\"bogus\": 1}", "test.json: bogus: unknown key");
+    assert_error("{\"daemon\": {\"dry_run\": \"yes\"}}", "test.json: daemon.dry_run: expected true or false");
     assert_error("{\"groups\": {\"web\": {\"lmit\": \"1G\"}}}", "test.json: groups.web.lmit: unknown key");
     assert_error("{\"groups\": {\"web\": {\"limit\": \"12Q\"}}}", "groups.web.limit: '12Q' is not a size");
     assert_error("{\"groups\": {\"web\": {\"limit\": -1}}}", "groups.web.limit: a size cannot be negative");
