@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon/history.h"
 
+#include <string.h>
+
+#include "basic/str.h"
+
 struct MemctlHistory {
     GQueue entries; /* MemctlKillEntry*, oldest at the head */
     guint capacity;
@@ -39,6 +43,20 @@ const MemctlKillEntry *memctl_history_add(MemctlHistory *h, const MemctlCoreEven
     k->message = g_strdup(message);
     g_queue_push_tail(&h->entries, k);
     return k;
+}
+
+const MemctlKillEntry *memctl_history_settle(MemctlHistory *h, const MemctlCoreEvent *outcome)
+{
+    for (GList *l = h->entries.tail; l; l = l->prev) {
+        MemctlKillEntry *k = l->data;
+        if (!k->e.dry_run || k->e.host != outcome->host || strcmp(k->e.group, outcome->group) != 0)
+            continue;
+        if (strcmp(k->e.outcome, "pending") != 0)
+            return NULL; /* its newest is settled: this outcome's record aged out */
+        memctl_str_copy(k->e.outcome, sizeof(k->e.outcome), outcome->outcome);
+        return k;
+    }
+    return NULL;
 }
 
 GPtrArray *memctl_history_since(MemctlHistory *h, uint64_t since)

@@ -26,6 +26,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlHistory, memctl_history_free)
 /* Records a kill (copies e and message); returns the entry, owned by h until it ages out. */
 const MemctlKillEntry *memctl_history_add(MemctlHistory *h, const MemctlCoreEvent *e, const char *message);
 
+/* A dry run's outcome (MEMCTL_EVENT_OUTCOME): the newest record of that group (and host verdict or
+ * not) still "pending" takes it. Returns that entry, or NULL (aged out, or its outcome was known). */
+const MemctlKillEntry *memctl_history_settle(MemctlHistory *h, const MemctlCoreEvent *outcome);
+
 /* The entries with seq > since, oldest first (borrowed; valid until the next add). */
 GPtrArray *memctl_history_since(MemctlHistory *h, uint64_t since);
 

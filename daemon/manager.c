@@ -219,6 +219,24 @@ void memctl_manager_drain(MemctlManager *m)
     }
 }
 
+/* A dry run's record, or its outcome: history, log, kill log, metrics, listener; no kill counted. */
+static void drain_dry_run(MemctlManager *m, const MemctlCoreEvent *e, const char *line)
+{
+    g_message("%s", line);
+    memctl_metrics_record(m->metrics, e);
+    if (e->type == MEMCTL_EVENT_KILL) {
+        const MemctlKillEntry *k = memctl_history_add(m->history, e, NULL);
+        write_kill_log(m, e, k);
+        if (m->listener.would_kill)
+            m->listener.would_kill(k, m->listener_data);
+        return;
+    }
+    const MemctlKillEntry *k = memctl_history_settle(m->history, e);
+    write_kill_log(m, e, k); /* "seq" names the record it settles */
+    if (k && m->listener.would_kill)
+        m->listener.would_kill(k, m->listener_data);
+}
+
 static void drain_events(MemctlManager *m)
 {
     MemctlCoreEvent e;
@@ -238,6 +256,10 @@ static void drain_events(MemctlManager *m)
                 memctl_boost_group_high(m->boost, e.group);
             if (m->listener.pressure)
                 m->listener.pressure(e.group, e.reason, m->listener_data);
+            continue;
+        }
+        if (e.type == MEMCTL_EVENT_OUTCOME || (e.type == MEMCTL_EVENT_KILL && e.dry_run)) {
+            drain_dry_run(m, &e, line);
             continue;
         }
         g_autofree char *message = manual_message(m, &e);
@@ -334,6 +356,7 @@ GString *memctl_manager_metrics(MemctlManager *m, MemctlExpoFormat format)
             .proc = m->proc,
             .uptime_usec = (uint64_t)(t0 - m->started_usec),
             .core_alive = m->core_alive,
+            .dry_run = memctl_core_dry_run(m->core),
             .events_dropped = memctl_core_events_dropped(m->core),
     };
     snap.has_reserve = reserve_figures(m, &snap.reserve);
@@ -366,6 +389,7 @@ GVariant *memctl_manager_status(MemctlManager *m)
     add(&b, "pressure_some", g_variant_new_double(some / 100.0));
     add(&b, "pressure_full", g_variant_new_double(full / 100.0));
     add(&b, "core_alive", g_variant_new_boolean(m->core_alive));
+    add(&b, "dry_run", g_variant_new_boolean(memctl_core_dry_run(m->core)));
     add(&b, "metrics_url", g_variant_new_string(m->metrics_url ? m->metrics_url : ""));
     MemctlReserveFigures res;
     if (reserve_figures(m, &res)) {

@@ -22,6 +22,8 @@ typedef struct {
     void (*pressure)(const char *group, const char *level, void *data);
     /* a kill recorded: k in the history; grp its group, NULL when no longer managed */
     void (*killed)(const MemctlKillEntry *k, const MemctlGroup *grp, void *data);
+    /* a dry run's record (outcome "pending"), or the same record when its outcome is known */
+    void (*would_kill)(const MemctlKillEntry *k, void *data);
     /* a reload rescanned the groups: `removed` (names) are gone, the others are as listed now */
     void (*rescanned)(GPtrArray *removed, void *data);
 } MemctlManagerListener;

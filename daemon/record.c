@@ -19,10 +19,19 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
                        : e->type == MEMCTL_EVENT_KERNEL_OOM ? "kernel-oom-kill"
                        : e->type == MEMCTL_EVENT_ERROR      ? "error"
                        : e->type == MEMCTL_EVENT_PRESSURE   ? "pressure"
+                       : e->type == MEMCTL_EVENT_OUTCOME    ? "dry-run-outcome"
                                                             : "released";
     json_object_object_add(o, "type", json_object_new_string(type));
     add_u64(o, "time_usec", e->t_event_usec);
     json_object_object_add(o, "group", json_object_new_string(e->group));
+    if (e->dry_run) {
+        json_object_object_add(o, "dry_run", json_object_new_boolean(true));
+        json_object_object_add(o, "outcome", json_object_new_string(e->outcome));
+        if (e->host)
+            json_object_object_add(o, "host", json_object_new_boolean(true));
+    }
+    if (e->type == MEMCTL_EVENT_OUTCOME)
+        return o;
     if (e->type == MEMCTL_EVENT_ERROR) {
         json_object_object_add(o, "what", json_object_new_string(e->what));
         json_object_object_add(o, "error", json_object_new_string(g_strerror(-e->error)));
@@ -75,6 +84,13 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
     char a[MEMCTL_SIZE_FORMAT_MAX], b[MEMCTL_SIZE_FORMAT_MAX], comm[MEMCTL_STR_ESCAPED_COMM_MAX];
     switch (e->type) {
     case MEMCTL_EVENT_KILL:
+        if (e->dry_run)
+            return g_strdup_printf("%s: dry run: would kill %s%d (%s), %s, %.1f ms after %s (current %s)%s",
+                                   e->group, e->group_kill ? "the whole group, largest " : "", e->pid,
+                                   memctl_record_comm(e, comm), e->reason, e->event_to_signal_usec / 1000.0,
+                                   e->host ? "the host guard armed" : "crossing high",
+                                   memctl_size_format(e->current, b),
+                                   e->livelock ? "; previous victim stuck: livelock" : "");
         return g_strdup_printf(
                 "%s: killed %s%d (%s), %s, %s freed, %.1f ms after %s (current %s)%s", e->group,
                 e->group_kill ? "the whole group, largest " : "", e->pid, memctl_record_comm(e, comm),
@@ -96,6 +112,12 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
                                    memctl_size_format(e->host_available, a));
         return g_strdup_printf("%s: pressure alert '%s' (current %s)", e->group, e->reason,
                                memctl_size_format(e->current, a));
+    case MEMCTL_EVENT_OUTCOME:
+        return g_strdup_printf(
+                "%s: dry run: %s%s", e->group, e->host ? "host verdict " : "",
+                strcmp(e->outcome, "kernel-killed") == 0 ? "confirmed, the kernel's OOM killer killed"
+                : strcmp(e->outcome, "recovered") == 0   ? "recovered without a kill"
+                                                         : "still stuck 10 s after the verdict, no kill");
     case MEMCTL_EVENT_ERROR:
         return g_strdup_printf("%s%s%s: %s", e->group, e->group[0] ? ": " : "", e->what,
                                g_strerror(-e->error));

@@ -281,6 +281,11 @@ static GVariant *kill_dict(const MemctlKillEntry *k)
     ADD("max", g_variant_new_uint64(e->max));
     if (k->message)
         ADD("message", g_variant_new_string(k->message));
+    ADD("dry_run", g_variant_new_boolean(e->dry_run));
+    if (e->dry_run) {
+        ADD("outcome", g_variant_new_string(e->outcome));
+        ADD("host", g_variant_new_boolean(e->host));
+    }
 #undef ADD
     return g_variant_builder_end(&d);
 }
@@ -430,6 +435,16 @@ void memctl_bus_emit_killed(MemctlBus *b, const MemctlKillEntry *k)
                                   NULL);
 }
 
+void memctl_bus_emit_would_kill(MemctlBus *b, const MemctlKillEntry *k)
+{
+    char comm[MEMCTL_STR_ESCAPED_COMM_MAX];
+    g_dbus_connection_emit_signal(b->conn, NULL, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE, "WouldKill",
+                                  g_variant_new("(sussts)", k->e.group, (guint32)k->e.pid,
+                                                memctl_record_comm(&k->e, comm), k->e.reason, k->seq,
+                                                k->e.outcome),
+                                  NULL);
+}
+
 void memctl_bus_emit_pressure(MemctlBus *b, const char *group, const char *level)
 {
     g_dbus_connection_emit_signal(b->conn, NULL, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE,
@@ -459,8 +474,13 @@ static void on_rescanned(GPtrArray *removed, void *data)
         memctl_bus_group_export(b, l->data); /* new ones exported, known ones announce changes */
 }
 
+static void on_would_kill(const MemctlKillEntry *k, void *data)
+{
+    memctl_bus_emit_would_kill(data, k);
+}
+
 static const MemctlManagerListener manager_listener = {
-        .pressure = on_pressure, .killed = on_killed, .rescanned = on_rescanned};
+        .pressure = on_pressure, .killed = on_killed, .would_kill = on_would_kill, .rescanned = on_rescanned};
 
 static void on_closed(GDBusConnection *conn, gboolean remote, GError *err, gpointer user_data)
 {

@@ -28,7 +28,10 @@ typedef struct {
 } Histogram;
 
 struct MemctlMetrics {
-    GHashTable *kills; /* "group\037reason" -> uint64_t* */
+    /* counters by group and a second label: "group\037value" -> uint64_t* */
+    GHashTable *kills;       /* memctld's kills: reason */
+    GHashTable *dry_kills;   /* a dry run's records: reason */
+    GHashTable *dry_outcome; /* their outcomes: outcome */
     Histogram latency[_STAGE_COUNT];
     uint64_t scrapes, scrape_usec;
 };
@@ -37,6 +40,8 @@ MemctlMetrics *memctl_metrics_new(void)
 {
     MemctlMetrics *mx = g_new0(MemctlMetrics, 1);
     mx->kills = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    mx->dry_kills = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    mx->dry_outcome = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     return mx;
 }
 
@@ -45,6 +50,8 @@ void memctl_metrics_free(MemctlMetrics *mx)
     if (!mx)
         return;
     g_hash_table_destroy(mx->kills);
+    g_hash_table_destroy(mx->dry_kills);
+    g_hash_table_destroy(mx->dry_outcome);
     g_free(mx);
 }
 
@@ -57,20 +64,33 @@ static void metrics_observe(Histogram *h, double seconds)
     h->sum += seconds;
 }
 
-void memctl_metrics_record(MemctlMetrics *mx, const MemctlCoreEvent *e)
+static void counter_bump(GHashTable *t, const char *group, const char *value)
 {
-    if (e->type != MEMCTL_EVENT_KILL)
-        return;
-    char *key = g_strdup_printf("%s\037%s", e->group, e->reason);
-    uint64_t *n = g_hash_table_lookup(mx->kills, key);
+    char *key = g_strdup_printf("%s\037%s", group, value);
+    uint64_t *n = g_hash_table_lookup(t, key);
     if (n) {
         g_free(key);
         (*n)++;
     } else {
         n = g_new(uint64_t, 1);
         *n = 1;
-        g_hash_table_insert(mx->kills, key, n);
+        g_hash_table_insert(t, key, n);
     }
+}
+
+void memctl_metrics_record(MemctlMetrics *mx, const MemctlCoreEvent *e)
+{
+    if (e->type == MEMCTL_EVENT_OUTCOME) {
+        counter_bump(mx->dry_outcome, e->group, e->outcome);
+        return;
+    }
+    if (e->type != MEMCTL_EVENT_KILL)
+        return;
+    if (e->dry_run) {
+        counter_bump(mx->dry_kills, e->group, e->reason);
+        return;
+    }
+    counter_bump(mx->kills, e->group, e->reason);
     metrics_observe(&mx->latency[STAGE_SIGNAL], e->event_to_signal_usec / 1e6);
     metrics_observe(&mx->latency[STAGE_FREED], (e->event_to_signal_usec + e->signal_to_freed_usec) / 1e6);
     metrics_observe(&mx->latency[STAGE_EXIT], (e->event_to_signal_usec + e->signal_to_exit_usec) / 1e6);
@@ -173,6 +193,26 @@ static uint64_t v_kernel_kills(const GroupSample *s)
     return s->g->kernel_oom_kills;
 }
 
+/* A counter family by group and one more label from table t; series of groups that are gone are
+ * dropped. */
+static void render_counters(MemctlExpo *x, MemctlGroups *groups, GHashTable *t, const char *name,
+                            const char *label, const char *help)
+{
+    memctl_expo_family(x, name, MEMCTL_EXPO_COUNTER, help);
+    g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(t), (GCompareFunc)strcmp);
+    for (GList *l = keys; l; l = l->next) {
+        const char *key = l->data;
+        const char *sep = strchr(key, '\037');
+        g_autofree char *group = g_strndup(key, (gsize)(sep - key));
+        if (!memctl_groups_get(groups, group)) {
+            g_hash_table_remove(t, key);
+            continue;
+        }
+        const uint64_t *v = g_hash_table_lookup(t, key);
+        memctl_expo_u64(x, (const char *[]){"group", group, label, sep + 1, NULL}, *v);
+    }
+}
+
 static void metrics_group_family(MemctlExpo *x, GroupSample *gs, guint n, const char *name,
                                  MemctlExpoType type, const char *help, GroupValue fn)
 {
@@ -251,21 +291,13 @@ static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot
                          "Processes the kernel's OOM killer killed in the group while memctld watched.",
                          v_kernel_kills);
 
-    /* memctld's kills by group and reason; series of groups that are gone are dropped */
-    memctl_expo_family(x, "memctl_kills", MEMCTL_EXPO_COUNTER,
-                       "Kills by memctld, by group and reason (a whole-group kill counts once).");
-    g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(mx->kills), (GCompareFunc)strcmp);
-    for (GList *l = keys; l; l = l->next) {
-        const char *key = l->data;
-        const char *sep = strchr(key, '\037');
-        g_autofree char *group = g_strndup(key, (gsize)(sep - key));
-        if (!memctl_groups_get(snap->groups, group)) {
-            g_hash_table_remove(mx->kills, key);
-            continue;
-        }
-        const uint64_t *v = g_hash_table_lookup(mx->kills, key);
-        memctl_expo_u64(x, (const char *[]){"group", group, "reason", sep + 1, NULL}, *v);
-    }
+    render_counters(x, snap->groups, mx->kills, "memctl_kills", "reason",
+                    "Kills by memctld, by group and reason (a whole-group kill counts once).");
+    render_counters(x, snap->groups, mx->dry_kills, "memctl_dry_run_kills", "reason",
+                    "Kills a dry run recorded and did not make, by group and reason.");
+    render_counters(
+            x, snap->groups, mx->dry_outcome, "memctl_dry_run_outcomes", "outcome",
+            "What followed a dry run's kill record, by group: kernel-killed, recovered, still-stuck.");
 }
 
 /* Returns false when the host has no swap at all (SwapTotal 0): no group can have swapped. */
@@ -326,6 +358,9 @@ static void metrics_render_daemon(MemctlMetrics *mx, const MemctlMetricsSnapshot
                        "Core notices lost because the main loop fell behind (kills still happened, and "
                        "their records are kept until there is room).");
     memctl_expo_u64(x, NULL, snap->events_dropped);
+    memctl_expo_family(x, "memctl_dry_run", MEMCTL_EXPO_GAUGE,
+                       "1 while memctld runs dry: it records the kills it would make and makes none.");
+    memctl_expo_u64(x, NULL, snap->dry_run ? 1 : 0);
     memctl_expo_family(x, "memctl_groups", MEMCTL_EXPO_GAUGE, "Groups memctld manages.");
     memctl_expo_u64(x, NULL, memctl_groups_count(snap->groups));
     memctl_expo_family(x, "memctl_scrapes", MEMCTL_EXPO_COUNTER,

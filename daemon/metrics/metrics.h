@@ -26,6 +26,7 @@ typedef struct {
     const char *proc;     /* procfs: meminfo, pressure/memory, self/statm */
     uint64_t uptime_usec;
     bool core_alive;
+    bool dry_run;
     uint64_t events_dropped;
     bool has_reserve; /* the memctl_reserve_* series are shown */
     MemctlReserveFigures reserve;
@@ -35,7 +36,8 @@ MemctlMetrics *memctl_metrics_new(void);
 void memctl_metrics_free(MemctlMetrics *mx);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlMetrics, memctl_metrics_free)
 
-/* Counts a kill (memctld's: by group and reason, latencies into the histograms). */
+/* Counts a kill (memctld's: by group and reason, latencies into the histograms), a dry run's record
+ * (by group and reason) or its outcome (by group and outcome). */
 void memctl_metrics_record(MemctlMetrics *mx, const MemctlCoreEvent *e);
 
 /* The whole exposition. Series of groups that no longer exist are dropped. */
