@@ -12,9 +12,10 @@
 struct MemctlClient {
     sd_bus *bus;
     sd_bus_error error;
-    sd_bus_slot *killed_slot, *alert_slot;
+    sd_bus_slot *killed_slot, *alert_slot, *would_kill_slot;
     MemctlKilledFn killed;
     MemctlAlertFn alert;
+    MemctlWouldKillFn would_kill;
     void *userdata;
 };
 

@@ -59,6 +59,7 @@ void memctl_client_free(MemctlClient *c)
         return;
     sd_bus_slot_unref(c->killed_slot);
     sd_bus_slot_unref(c->alert_slot);
+    sd_bus_slot_unref(c->would_kill_slot);
     sd_bus_error_free(&c->error);
     sd_bus_flush_close_unref(c->bus);
     free(c);
@@ -390,6 +391,9 @@ static const Field kill_fields[] = {
         FIELD(MemctlKill, "current", 't', current),
         FIELD(MemctlKill, "high", 't', high),
         FIELD(MemctlKill, "max", 't', max),
+        FIELD(MemctlKill, "dry_run", 'b', dry_run),
+        FIELD(MemctlKill, "host", 'b', host),
+        FIELD(MemctlKill, "outcome", 's', outcome),
 };
 
 static const Field status_fields[] = {
@@ -415,6 +419,7 @@ static const Field status_fields[] = {
         FIELD(MemctlStatus, "reserve_resident", 't', reserve_resident),
         FIELD(MemctlStatus, "reserve_lent", 't', reserve_lent),
         FIELD(MemctlStatus, "critical_clients", 'u', critical_clients),
+        FIELD(MemctlStatus, "dry_run", 'b', dry_run),
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -443,6 +448,7 @@ void memctl_kill_free_array(MemctlKill *k, size_t n)
         free(k[i].reason);
         free(k[i].by);
         free(k[i].message);
+        free(k[i].outcome);
     }
     free(k);
 }
@@ -608,6 +614,28 @@ static int on_alert(sd_bus_message *m, void *userdata, sd_bus_error *error)
     if (c->alert && sd_bus_message_read(m, "ss", &group, &level) >= 0)
         c->alert(group, level, c->userdata);
     return 0;
+}
+
+static int on_would_kill(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+    MemctlClient *c = userdata;
+    const char *group, *comm, *reason, *outcome;
+    uint32_t pid;
+    uint64_t seq;
+    if (c->would_kill && sd_bus_message_read(m, "sussts", &group, &pid, &comm, &reason, &seq, &outcome) >= 0)
+        c->would_kill(group, pid, comm, reason, seq, outcome, c->userdata);
+    return 0;
+}
+
+int memctl_client_subscribe_dry_run(MemctlClient *c, MemctlWouldKillFn would_kill)
+{
+    sd_bus_error_free(&c->error);
+    c->would_kill = would_kill;
+    if (!would_kill || c->would_kill_slot)
+        return 0;
+    int r = sd_bus_match_signal(c->bus, &c->would_kill_slot, MEMCTL_BUS_NAME, MEMCTL_MANAGER_PATH,
+                                MEMCTL_MANAGER_INTERFACE, "WouldKill", on_would_kill, c);
+    return r < 0 ? r : 0;
 }
 
 int memctl_client_subscribe(MemctlClient *c, MemctlKilledFn killed, MemctlAlertFn alert, void *userdata)

@@ -84,6 +84,7 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         add(o, "pressure_some", cli_json_percent(s.pressure_some));
         add(o, "pressure_full", cli_json_percent(s.pressure_full));
         add(o, "core_alive", json_object_new_boolean(s.core_alive));
+        add(o, "dry_run", json_object_new_boolean(s.dry_run));
         add(o, "metrics_url", json_object_new_string(s.metrics_url ? s.metrics_url : ""));
         add(o, "reserve_total", json_object_new_uint64(s.reserve_total));
         add(o, "reserve_registered", json_object_new_uint64(s.reserve_registered));
@@ -99,7 +100,8 @@ int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv)
     uint64_t up = s.uptime_usec / 1000000;
     printf("memctld %s, managing %s, up %" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s\n",
            s.version ? s.version : "?", s.root ? s.root : "?", up / 3600, up / 60 % 60, up % 60);
-    printf("        Core: %s\n", s.core_alive ? "alive" : "NOT ANSWERING");
+    printf("        Core: %s%s\n", s.core_alive ? "alive" : "NOT ANSWERING",
+           s.dry_run ? ", DRY RUN: records the kills it would make, makes none" : "");
     printf("       Kills: %" PRIu64 " by memctld, %" PRIu64 " by the kernel's OOM killer\n", s.kills,
            s.kernel_oom_kills);
     printf("     Reserve: %s, %s registered by %u critical client(s), %s leased\n",

@@ -13,6 +13,7 @@
 #include "client/table.h"
 
 static volatile sig_atomic_t interrupted;
+static bool follow_json; /* kills --follow --json: one object per line */
 
 static void on_signal(int sig)
 {
@@ -48,6 +49,11 @@ static json_object *kill_json(const MemctlKill *k)
     json_object_object_add(o, "current", cli_json_size(k->current));
     json_object_object_add(o, "high", cli_json_size(k->high));
     json_object_object_add(o, "max", cli_json_size(k->max));
+    if (k->dry_run) {
+        json_object_object_add(o, "dry_run", json_object_new_boolean(true));
+        json_object_object_add(o, "host", json_object_new_boolean(k->host));
+        json_object_object_add(o, "outcome", json_object_new_string(k->outcome ? k->outcome : ""));
+    }
     return o;
 }
 
@@ -67,13 +73,16 @@ static void kill_row(const MemctlKill *k, const char **row, char (*buf)[32])
     row[3] = k->pid ? buf[1] : NULL;
     row[4] = k->comm && k->comm[0] ? k->comm : NULL;
     row[5] = k->reason;
-    row[6] = k->by;
-    row[7] = k->pid ? buf[2] : NULL;
+    row[6] = k->dry_run ? "dry-run" : k->by;
+    row[7] = k->pid && !k->dry_run ? buf[2] : NULL; /* a dry run freed nothing */
     row[8] = k->pid ? buf[3] : NULL;
+    row[9] = k->dry_run ? k->outcome : NULL;
 }
 
-static const char *const kill_cols[] = {">SEQ",   "TIME", "GROUP",  ">PID",    "COMM",
-                                        "REASON", "BY",   ">FREED", ">LATENCY"};
+/* OUTCOME: a dry run's (the kill it would have made): what followed without it */
+#define KILL_COLS 10
+static const char *const kill_cols[KILL_COLS] = {">SEQ",   "TIME", "GROUP",  ">PID",     "COMM",
+                                                 "REASON", "BY",   ">FREED", ">LATENCY", "OUTCOME"};
 
 /* Prints the records after *last and moves *last on. */
 static int print_kills(MemctlClient *c, const CliArgs *a, uint64_t *last, bool legend)
@@ -95,9 +104,9 @@ static int print_kills(MemctlClient *c, const CliArgs *a, uint64_t *last, bool l
             json_object_array_add(arr, kill_json(&k[i]));
         cli_print_json(arr);
     } else {
-        _cleanup_table_ Table *t = table_new(kill_cols, 9);
+        _cleanup_table_ Table *t = table_new(kill_cols, KILL_COLS);
         for (size_t i = 0; t && i < n; i++) {
-            const char *row[9];
+            const char *row[KILL_COLS];
             char buf[5][32];
             kill_row(&k[i], row, buf);
             (void)table_add_row(t, row);
@@ -118,6 +127,28 @@ static void on_killed(const char *group, uint32_t pid, const char *comm, const c
     *(bool *)userdata = true;
 }
 
+/* A dry run's record is listed when it comes (pending); its outcome, under the same seq, only
+ * comes as this signal: one line of its own. */
+static void on_would_kill(const char *group, uint32_t pid, const char *comm, const char *reason, uint64_t seq,
+                          const char *outcome, void *userdata)
+{
+    *(bool *)userdata = true;
+    if (strcmp(outcome, "pending") == 0)
+        return;
+    if (follow_json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "seq", json_object_new_uint64(seq));
+        json_object_object_add(o, "group", json_object_new_string(group));
+        json_object_object_add(o, "dry_run", json_object_new_boolean(true));
+        json_object_object_add(o, "outcome", json_object_new_string(outcome));
+        json_object_object_add(o, "received_usec", json_object_new_uint64(realtime_usec()));
+        cli_print_json(o);
+    } else {
+        printf("%" PRIu64 ": %s: dry run outcome: %s\n", seq, group, outcome);
+        fflush(stdout);
+    }
+}
+
 int verb_kills(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 {
     uint64_t last = a->since;
@@ -127,7 +158,10 @@ int verb_kills(MemctlClient *c, const CliArgs *a, int argc, char **argv)
     }
     /* Subscribe first, then catch up: nothing falls between the two. */
     bool pending = false;
+    follow_json = a->json;
     int r = memctl_client_subscribe(c, on_killed, NULL, &pending);
+    if (r >= 0)
+        r = memctl_client_subscribe_dry_run(c, on_would_kill);
     if (r < 0)
         return cli_fail(c, r, "kills --follow");
     if (a->since == 0) {

@@ -99,6 +99,10 @@ typedef struct {
     bool group_kill, livelock;
     uint64_t bytes_freed, latency_usec, freed_usec, current, high, max;
     uint64_t reap_usec; /* of freed_usec, the time process_mrelease ran; 0 if none */
+    /* a dry run's record (WouldKill): nobody was killed; outcome "pending", "kernel-killed",
+     * "recovered" or "still-stuck" (NULL for kills made); host: a host guard verdict */
+    bool dry_run, host;
+    char *outcome;
 } MemctlKill;
 
 /* Kill records with seq > since, oldest first; *ret_last is the newest seq. Returns the count. */
@@ -118,6 +122,7 @@ typedef struct {
     uint64_t swap_total, swap_free;
     char *metrics_url;     /* the /metrics endpoint, "" when off */
     uint64_t reserve_lent; /* registered reserve lent to critical groups as boosts (not resident) */
+    bool dry_run;          /* memctld records the kills it would make and makes none */
 } MemctlStatus;
 int memctl_client_get_status(MemctlClient *c, MemctlStatus *ret);
 void memctl_status_clear(MemctlStatus *s);
@@ -165,6 +170,12 @@ typedef void (*MemctlKilledFn)(const char *group, uint32_t pid, const char *comm
 typedef void (*MemctlAlertFn)(const char *group, const char *level, void *userdata);
 /* Subscribes to Killed and PressureAlert (either callback may be NULL). */
 int memctl_client_subscribe(MemctlClient *c, MemctlKilledFn killed, MemctlAlertFn alert, void *userdata);
+/* A dry run's record (WouldKill): the kill memctld would have made, outcome "pending", then the same
+ * seq again with what followed. Never called for kills made. */
+typedef void (*MemctlWouldKillFn)(const char *group, uint32_t pid, const char *comm, const char *reason,
+                                  uint64_t seq, const char *outcome, void *userdata);
+/* Subscribes to WouldKill (with the userdata of memctl_client_subscribe(), or NULL: none). */
+int memctl_client_subscribe_dry_run(MemctlClient *c, MemctlWouldKillFn would_kill);
 /* Dispatches incoming signals, waiting up to timeout_usec (UINT64_MAX: forever) for one.
  * Returns 1 if something was dispatched, 0 on timeout, -EINTR when a signal interrupted the wait. */
 int memctl_client_wait(MemctlClient *c, uint64_t timeout_usec);
