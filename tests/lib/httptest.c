@@ -107,7 +107,9 @@ bool http_reply_has_header(const Reply *r, const char *line)
 double http_sample_value(const char *text, const char *prefix)
 {
     for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (g_str_has_prefix(p, prefix))
-            return g_ascii_strtod(strchr(p + strlen(prefix), ' ') + 1, NULL);
+        if (g_str_has_prefix(p, prefix)) { /* a prefix that ends with the space is the whole name */
+            const char *v = p + strlen(prefix);
+            return g_ascii_strtod(v[-1] == ' ' ? v : strchr(v, ' ') + 1, NULL);
+        }
     return -1;
 }

@@ -27,5 +27,5 @@ void http_reply_clear(Reply *r);
 /* True if the reply's headers hold `line` ("Allow: GET, HEAD"), compared without case. */
 bool http_reply_has_header(const Reply *r, const char *line);
 /* In a Prometheus exposition: the value of the first sample line that starts with `prefix` (labels
- * included), or -1. */
+ * included; "name " for a series without labels), or -1. */
 double http_sample_value(const char *text, const char *prefix);
