@@ -43,7 +43,9 @@ typedef struct {
     DaemonTest d;
 } HostTest;
 
-static void host_start(HostTest *t, const char *prefix, const char *host_json)
+/* memctld with groups batch (priority 10) and web (90), the host section given (NULL: defaults) and
+ * more top-level keys (extra, NULL: none). */
+static void host_start_with(HostTest *t, const char *prefix, const char *host_json, const char *extra)
 {
     g_autoptr(GError) err = NULL;
     t->dir = g_dir_make_tmp("memctl-host-XXXXXX", &err);
@@ -51,12 +53,18 @@ static void host_start(HostTest *t, const char *prefix, const char *host_json)
     g_autofree char *config = g_build_filename(t->dir, "memctld.json", NULL);
     g_autofree char *text =
             g_strdup_printf("{\"groups\": {\"batch\": {\"priority\": 10}, \"web\": {\"priority\": 90}}"
-                            "%s%s}",
-                            host_json ? ", \"host\": " : "", host_json ? host_json : "");
+                            "%s%s%s%s}",
+                            host_json ? ", \"host\": " : "", host_json ? host_json : "", extra ? ", " : "",
+                            extra ? extra : "");
     g_assert_true(g_file_set_contents(config, text, -1, NULL));
     t->root = cgtest_root_new(prefix);
     g_autofree char *a_config = g_strdup_printf("--config=%s", config);
     daemontest_start(&t->d, t->root, (const char *[]){a_config, NULL});
+}
+
+static void host_start(HostTest *t, const char *prefix, const char *host_json)
+{
+    host_start_with(t, prefix, host_json, NULL);
 }
 
 static void host_stop(HostTest *t)
@@ -316,6 +324,42 @@ static void test_thrash_zram_no_progress(void)
            "\"reason\":\"host-no-progress\"", 10 * G_USEC_PER_SEC);
 }
 
+/* A dry run of the host guard: the same exhaustion, a verdict recorded against the hog (host true,
+ * the group ranked first), nobody killed by memctld; the kernel's OOM killer then kills, and the
+ * record's outcome says so. */
+static void test_dry_run(void)
+{
+    HostTest t;
+    host_start_with(&t, "memctl-host-dry", NULL, "\"daemon\": {\"dry_run\": true}");
+    g_autofree char *batch = g_build_filename(t.root, "batch", NULL);
+    uint64_t oom_before = vmstat("oom_kill");
+    Hog hog;
+    hog_start(&hog, (const char *[]){"--cgroup", batch, "--step", "4M", NULL});
+    int pid = (int)hog.pid;
+    int st = hog_wait(&hog, 120000);
+    g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    g_assert_cmpuint(vmstat("oom_kill"), >, oom_before); /* the kernel killed it */
+    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+    g_autofree char *rec = daemontest_wait_record(&t.d, 10000, needle, "\"dry_run\":true");
+    g_test_message("record: %s", rec ? rec : "(none)");
+    g_assert_nonnull(rec);
+    g_assert_nonnull(strstr(rec, "\"host\":true"));
+    g_assert_nonnull(strstr(rec, "\"group\":\"batch\""));
+    g_assert_nonnull(strstr(rec, "\"reason\":\"host-"));
+    const char *seq = strstr(rec, "\"seq\":");
+    g_assert_nonnull(seq);
+    g_autofree char *seq_needle = g_strndup(seq, strcspn(seq, ",}") + 1); /* "seq":N} (the last key) */
+    g_autofree char *out = daemontest_wait_record(&t.d, 15000, "\"type\":\"dry-run-outcome\"", seq_needle);
+    g_test_message("outcome: %s", out ? out : "(none)");
+    g_assert_nonnull(out);
+    g_assert_nonnull(strstr(out, "\"outcome\":\"kernel-killed\""));
+    g_assert_nonnull(strstr(out, "\"host\":true"));
+    /* no kill made by memctld: every kill line is a dry run's */
+    g_assert_cmpuint(daemontest_count_records(&t.d, "\"type\":\"kill\""), ==,
+                     daemontest_count_records(&t.d, "\"outcome\":\"pending\""));
+    host_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -325,5 +369,6 @@ int main(int argc, char **argv)
     g_test_add_func("/guard/swap-progress-no-kill", test_swap_progress_no_kill);
     g_test_add_func("/guard/thrash-kills", test_thrash_kills);
     g_test_add_func("/guard/thrash-zram-no-progress", test_thrash_zram_no_progress);
+    g_test_add_func("/guard/dry-run", test_dry_run);
     return g_test_run();
 }
