@@ -11,7 +11,7 @@ static const char *const key_names[_MEMCTL_KEY_COUNT] = {
         [MEMCTL_KEY_HIGH] = "high",         [MEMCTL_KEY_MAX] = "max",
         [MEMCTL_KEY_SWAP_MAX] = "swap_max", [MEMCTL_KEY_LIMIT] = "limit",
         [MEMCTL_KEY_HEADROOM] = "headroom", [MEMCTL_KEY_OOM_GROUP] = "oom_group",
-        [MEMCTL_KEY_PRIORITY] = "priority",
+        [MEMCTL_KEY_PRIORITY] = "priority", [MEMCTL_KEY_PREKILL_TIMEOUT] = "prekill_timeout",
 };
 
 static const char *const file_names[_MEMCTL_FILE_COUNT] = {
@@ -98,7 +98,30 @@ static int parse_priority(const char *s, uint32_t *ret)
     return 0;
 }
 
-/* The byte-valued field of key k, or NULL for oom_group and priority. */
+/* A pre-kill timeout: milliseconds, with "ms" or "s" (a whole number of either), at most
+ * MEMCTL_PREKILL_TIMEOUT_MAX_MS. */
+static int parse_timeout_ms(const char *s, uint32_t *ret)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > MEMCTL_PREKILL_TIMEOUT_MAX_MS)
+            return -ERANGE;
+    }
+    if (p == s)
+        return -EINVAL;
+    if (strcmp(p, "s") == 0)
+        v *= 1000;
+    else if (*p && strcmp(p, "ms") != 0)
+        return -EINVAL;
+    if (v > MEMCTL_PREKILL_TIMEOUT_MAX_MS)
+        return -ERANGE;
+    *ret = (uint32_t)v;
+    return 0;
+}
+
+/* The byte-valued field of key k, or NULL for oom_group, priority and prekill_timeout. */
 static uint64_t *size_field(MemctlLimits *l, MemctlKey k)
 {
     switch (k) {
@@ -142,6 +165,14 @@ int memctl_limits_set(MemctlLimits *l, const char *key, const char *value)
         if (r < 0)
             return r;
         l->priority = p;
+        break;
+    }
+    case MEMCTL_KEY_PREKILL_TIMEOUT: {
+        uint32_t ms;
+        r = parse_timeout_ms(value, &ms);
+        if (r < 0)
+            return r;
+        l->prekill_timeout_ms = ms;
         break;
     }
     default: {
@@ -205,6 +236,8 @@ uint64_t memctl_limits_get(const MemctlLimits *l, MemctlKey k)
         return l->oom_group;
     if (k == MEMCTL_KEY_PRIORITY)
         return l->priority;
+    if (k == MEMCTL_KEY_PREKILL_TIMEOUT)
+        return l->prekill_timeout_ms;
     const uint64_t *v = size_field((MemctlLimits *)l, k);
     return v ? *v : 0;
 }
@@ -218,6 +251,9 @@ void memctl_limits_put(MemctlLimits *l, MemctlKey k, uint64_t v)
         l->oom_group = v != 0;
     else if (k == MEMCTL_KEY_PRIORITY)
         l->priority = (uint32_t)v;
+    else if (k == MEMCTL_KEY_PREKILL_TIMEOUT)
+        l->prekill_timeout_ms =
+                v > MEMCTL_PREKILL_TIMEOUT_MAX_MS ? MEMCTL_PREKILL_TIMEOUT_MAX_MS : (uint32_t)v;
     else
         return;
     l->set |= 1u << k;

@@ -7,8 +7,8 @@
 
 /*
  * A group's memory settings as a person, a policy file or a D-Bus caller gives them (keys "min",
- * "low", "high", "max", "swap_max", "limit", "headroom", "oom_group", "priority"), and their
- * resolution into the memory.* values the daemon writes.
+ * "low", "high", "max", "swap_max", "limit", "headroom", "oom_group", "priority",
+ * "prekill_timeout"), and their resolution into the memory.* values the daemon writes.
  *
  * `limit` is the user-facing knob: memory.max = limit (the kernel's backstop) and memory.high =
  * limit - headroom, so that allocators are throttled in reclaim, never failed, and memctld decides
@@ -25,6 +25,7 @@ typedef enum {
     MEMCTL_KEY_HEADROOM,
     MEMCTL_KEY_OOM_GROUP,
     MEMCTL_KEY_PRIORITY,
+    MEMCTL_KEY_PREKILL_TIMEOUT,
     _MEMCTL_KEY_COUNT,
 } MemctlKey;
 
@@ -32,12 +33,16 @@ typedef enum {
 #define MEMCTL_PRIORITY_MAX 100
 #define MEMCTL_PRIORITY_DEFAULT 50
 #define MEMCTL_HEADROOM_CAP (64ull << 20)
+/* Freeze, then decide (docs/POLICY.md): how long a kill verdict may wait for the group's pre-kill
+ * hooks, the group frozen meanwhile; 0: no wait. Milliseconds. */
+#define MEMCTL_PREKILL_TIMEOUT_MAX_MS 10000
 
 typedef struct {
     uint32_t set; /* bit (1 << MemctlKey) for every key given */
     uint64_t min, low, high, max, swap_max, limit, headroom;
     bool oom_group;
-    uint32_t priority; /* 1 (first to kill across groups) .. 100 (last) */
+    uint32_t priority;           /* 1 (first to kill across groups) .. 100 (last) */
+    uint32_t prekill_timeout_ms; /* 0 .. MEMCTL_PREKILL_TIMEOUT_MAX_MS */
 } MemctlLimits;
 
 /* The memory.* values to write, each flagged when memctld manages it. */
@@ -83,7 +88,8 @@ bool memctl_file_values_equal(const MemctlFileValues *a, const MemctlFileValues 
 void memctl_limits_init(MemctlLimits *l);
 
 /*
- * Sets one key from its text value ("512M", "max", "true", "10"). On failure *l is untouched and
+ * Sets one key from its text value ("512M", "max", "true", "10"; prekill_timeout: "2s", "500ms", or
+ * milliseconds). On failure *l is untouched and
  * the return is -ENOENT (unknown key), -EINVAL (malformed) or -ERANGE (out of range).
  */
 int memctl_limits_set(MemctlLimits *l, const char *key, const char *value);
@@ -96,7 +102,8 @@ int memctl_limits_set(MemctlLimits *l, const char *key, const char *value);
 int memctl_limits_parse_list(const char *spec, MemctlLimits *ret, const char **ret_bad_key,
                              size_t *ret_bad_len);
 
-/* The value of key k, given or not: bytes for the sizes, 0/1 for oom_group, the priority. */
+/* The value of key k, given or not: bytes for the sizes, 0/1 for oom_group, the priority,
+ * milliseconds for prekill_timeout. */
 uint64_t memctl_limits_get(const MemctlLimits *l, MemctlKey k);
 
 /* Gives key k the value v (as memctl_limits_get returns it), unparsed and unchecked: for values

@@ -256,6 +256,8 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
                                        "stall_budget_pct",
                                        "stall_windows",
                                        "slice",
+                                       "prekill_timeout",
+                                       "prekill_exec",
                                        NULL};
     char base[sizeof(d->f.err->path)], path[sizeof(d->f.err->path)];
     snprintf(base, sizeof(base), "groups.%s", name);
@@ -318,6 +320,28 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
     }
     if (parse_budget(d, base, o, &g->budget) < 0)
         return -EINVAL;
+    if (json_object_object_get_ex(o, "prekill_timeout", &v)) {
+        memctl_field_join(path, sizeof(path), base, "prekill_timeout");
+        char text[32];
+        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
+            snprintf(text, sizeof(text), "%" PRId64, json_object_get_int64(v));
+        else if (json_object_is_type(v, json_type_string) && strlen(json_object_get_string(v)) < sizeof(text))
+            snprintf(text, sizeof(text), "%s", json_object_get_string(v));
+        else
+            return memctl_field_fail(&d->f, path,
+                                     "expected milliseconds, or a string such as \"2s\" or \"500ms\"");
+        int r = memctl_limits_set(&g->limits, "prekill_timeout", text);
+        if (r < 0)
+            return memctl_field_fail(&d->f, path, "'%s' %s", text,
+                                     r == -ERANGE ? "is out of range (at most 10 s)"
+                                                  : "is not a duration (milliseconds, \"ms\" or \"s\")");
+        g->origin[MEMCTL_KEY_PREKILL_TIMEOUT] = d->file;
+    }
+    if (json_object_object_get_ex(o, "prekill_exec", &v)) {
+        memctl_field_join(path, sizeof(path), base, "prekill_exec");
+        if (memctl_field_path(&d->f, path, v, true, g->prekill_exec, sizeof(g->prekill_exec)) < 0)
+            return -EINVAL;
+    }
     if (json_object_object_get_ex(o, "slice", &v)) {
         memctl_field_join(path, sizeof(path), base, "slice");
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
@@ -562,5 +586,6 @@ bool memctl_group_policy_same_extras(const MemctlGroupPolicy *a, const MemctlGro
 {
     return memcmp(&a->prefer, &b->prefer, sizeof(a->prefer)) == 0 &&
            memcmp(&a->avoid, &b->avoid, sizeof(a->avoid)) == 0 &&
-           memcmp(&a->budget, &b->budget, sizeof(a->budget)) == 0;
+           memcmp(&a->budget, &b->budget, sizeof(a->budget)) == 0 &&
+           strcmp(a->prekill_exec, b->prekill_exec) == 0;
 }

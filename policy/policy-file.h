@@ -48,6 +48,8 @@ typedef struct {
     MemctlMatchList prefer, avoid;
     MemctlBudget budget;
     char slice[MEMCTL_SLICE_NAME_MAX + 1]; /* systemd-style display name; "" if none */
+    /* run at a kill verdict while the group is frozen (prekill_timeout); "" if none: policy files only */
+    char prekill_exec[MEMCTL_POLICY_PATH_MAX];
     /* the document that last set each key (index into MemctlPolicy.files), for error messages */
     uint8_t origin[_MEMCTL_KEY_COUNT];
     uint8_t origin_any;
@@ -122,5 +124,6 @@ const MemctlGroupPolicy *memctl_policy_group(const MemctlPolicy *p, const char *
  * one of p's daemon.critical_claims patterns matches either. */
 bool memctl_policy_claim_allowed(const MemctlPolicy *p, const char *group, const char *slice);
 
-/* True if a and b declare the same prefer/avoid lists and budgets (limits compared elsewhere). */
+/* True if a and b declare the same prefer/avoid lists, budgets and pre-kill executable (limits
+ * compared elsewhere). */
 bool memctl_group_policy_same_extras(const MemctlGroupPolicy *a, const MemctlGroupPolicy *b);

@@ -117,6 +117,14 @@ static void test_errors_name_the_path(void)
                  "groups.web.kill_mode: expected \"process\"");
     assert_error("{\"groups\": {\"web\": {\"kill_mode\": \"group\", \"oom_group\": true}}}",
                  "groups.web: give kill_mode or oom_group, not both");
+    assert_error("{\"groups\": {\"web\": {\"prekill_timeout\": \"11s\"}}}",
+                 "groups.web.prekill_timeout: '11s' is out of range (at most 10 s)");
+    assert_error("{\"groups\": {\"web\": {\"prekill_timeout\": \"2m\"}}}",
+                 "groups.web.prekill_timeout: '2m' is not a duration");
+    assert_error("{\"groups\": {\"web\": {\"prekill_timeout\": true}}}",
+                 "groups.web.prekill_timeout: expected milliseconds");
+    assert_error("{\"groups\": {\"web\": {\"prekill_exec\": \"hook.sh\"}}}",
+                 "groups.web.prekill_exec: 'hook.sh' is not an absolute path");
     assert_error("{\"groups\": {\"../x\": {}}}", "groups.../x: '../x' is not a group name");
     assert_error("{\"groups\": {\".control\": {}}}", "groups..control: '.control' is not a group name");
     assert_error("{\"groups\": {\"w\": {\"slice\": \"a//b\"}}}",
@@ -295,6 +303,18 @@ static void test_same_extras(void)
     g_assert_true(memctl_group_policy_same_extras(&a.groups[0], &b.groups[0]));
     g_assert_null(load(&b, "c", "{\"groups\": {\"w\": {\"stall_windows\": 5}}}"));
     g_assert_false(memctl_group_policy_same_extras(&a.groups[0], &b.groups[0]));
+    /* the pre-kill executable is an extra (a reload reports it); the timeout is a limit */
+    _cleanup_policy_ MemctlPolicy c, e;
+    memctl_policy_init(&c);
+    memctl_policy_init(&e);
+    g_assert_null(load(&c, "c", "{\"groups\": {\"w\": {\"prekill_timeout\": 2500}}}"));
+    g_assert_null(
+            load(&e, "e", "{\"groups\": {\"w\": {\"prekill_timeout\": \"2s\", \"prekill_exec\": \"/h\"}}}"));
+    g_assert_cmpuint(c.groups[0].limits.prekill_timeout_ms, ==, 2500);
+    g_assert_cmpuint(e.groups[0].limits.prekill_timeout_ms, ==, 2000);
+    g_assert_true(memctl_limits_has(&e.groups[0].limits, MEMCTL_KEY_PREKILL_TIMEOUT));
+    g_assert_cmpstr(e.groups[0].prekill_exec, ==, "/h");
+    g_assert_false(memctl_group_policy_same_extras(&c.groups[0], &e.groups[0]));
 }
 
 /* daemon.critical_claims: which groups (by name or slice) may claim critical status from metadata. */

@@ -180,6 +180,32 @@ static void test_get_put(void)
     g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_MIN), ==, 0);
 }
 
+/* prekill_timeout: milliseconds, "ms" or "s", at most 10 s; it writes no file. */
+static void test_prekill_timeout(void)
+{
+    MemctlLimits l;
+    memctl_limits_init(&l);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "2s"), ==, 0);
+    g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_PREKILL_TIMEOUT), ==, 2000);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "750ms"), ==, 0);
+    g_assert_cmpuint(l.prekill_timeout_ms, ==, 750);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "10000"), ==, 0);
+    g_assert_cmpuint(l.prekill_timeout_ms, ==, 10000);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "0"), ==, 0);
+    g_assert_cmpuint(l.prekill_timeout_ms, ==, 0);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "11s"), ==, -ERANGE);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "10001"), ==, -ERANGE);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "99999999999999999999"), ==, -ERANGE);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "2 s"), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "s"), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", "-1"), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_set(&l, "prekill_timeout", ""), ==, -EINVAL);
+    g_assert_cmpuint(l.prekill_timeout_ms, ==, 0); /* untouched by the failures */
+    MemctlFileValues v;
+    g_assert_cmpint(memctl_limits_resolve(&l, &v, NULL), ==, 0);
+    g_assert_cmpuint(v.set, ==, 0);
+}
+
 static void test_as_kernel(void)
 {
     g_assert_cmpuint(memctl_file_value_as_kernel(MEMCTL_FILE_HIGH, 63753421, 4096), ==, 63750144);
@@ -215,5 +241,6 @@ int main(int argc, char **argv)
     g_test_add_func("/limits/get-put", test_get_put);
     g_test_add_func("/limits/values-equal", test_values_equal);
     g_test_add_func("/limits/as-kernel", test_as_kernel);
+    g_test_add_func("/limits/prekill-timeout", test_prekill_timeout);
     return g_test_run();
 }
