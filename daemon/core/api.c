@@ -69,6 +69,7 @@ static void slot_close(Slot *s)
     for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++)
         memctl_fd_close(slot_fd(s, k));
     memctl_fd_close(&s->v.pidfd);
+    memctl_fd_close(&s->pk.pidfd);
 }
 
 /* SLOT_FREE defaults (no fds) over whatever the slot held: for one never used (calloc's zeros, whose
@@ -79,6 +80,7 @@ static void slot_init(Slot *s)
     for (size_t k = 0; k < MEMCTL_CORE_GROUP_FILES; k++)
         *slot_fd(s, k) = -1;
     s->v.pidfd = -1;
+    s->pk.pidfd = -1;
     s->wd_events = s->wd_cgevents = -1;
     s->parent = -1;
 }
@@ -390,6 +392,7 @@ static void slot_set_limits(Slot *s, const MemctlCoreLimits *l)
     atomic_store(&s->max, l->max);
     atomic_store(&s->swap_max, l->swap_max);
     atomic_store(&s->oom_group, l->oom_group);
+    atomic_store(&s->prekill_usec, l->prekill_usec);
 }
 
 void memctl_core_group_files_close(MemctlCoreGroupFiles *files)
@@ -558,6 +561,15 @@ int memctl_core_remove_group(MemctlCore *c, int slot)
     if (r < 0)
         return r;
     push_command(c, slot, CMD_REMOVE);
+    return 0;
+}
+
+int memctl_core_prekill_done(MemctlCore *c, int slot)
+{
+    int r = check_slot(c, slot);
+    if (r < 0)
+        return r;
+    push_command(c, slot, CMD_PREKILL_DONE);
     return 0;
 }
 

@@ -58,6 +58,8 @@ typedef enum {
     MEMCTL_EVENT_ERROR,          /* something failed on the core; error and what say what */
     MEMCTL_EVENT_PRESSURE,       /* a group crossed high ("high") or its PSI budget ("stall") */
     MEMCTL_EVENT_OUTCOME,        /* a dry run's kill record settled: outcome says how */
+    MEMCTL_EVENT_PREKILL,        /* a kill verdict waits for the group's pre-kill hooks, the group
+                                  * frozen: pid, comm, reason, prekill_usec (the most it waits) */
 } MemctlCoreEventType;
 
 typedef struct {
@@ -86,6 +88,8 @@ typedef struct {
     uint64_t signal_to_freed_usec; /* until the memory is back: process_mrelease returned and the
                                     * victim exited (a group kill: the group is empty) */
     uint64_t reap_usec;            /* of which process_mrelease took this long (at SCHED_OTHER); 0: no reap */
+    uint64_t prekill_usec;         /* the verdict waited this long for pre-kill hooks before the signal */
+    bool frozen;                   /* ... the group frozen meanwhile (cgroup.freeze) */
     uint64_t bytes_freed;
     /* host guard kills: what the host looked like at the decision */
     bool host;
@@ -118,7 +122,16 @@ typedef struct {
     uint64_t high, max;
     uint64_t swap_max; /* memory.swap.max: how much the group may swap (what reclaim could free) */
     bool oom_group;
+    uint64_t prekill_usec; /* a kill verdict freezes the group and waits this long for its pre-kill
+                            * hooks (memctl_core_prekill_done() ends the wait early); 0: no wait */
 } MemctlCoreLimits;
+
+/* The extended attribute that marks a group memctld froze for a pre-kill wait (user.* xattrs on
+ * cgroup2: Linux 5.7): set before the freeze, removed after the thaw, so that a group a restart
+ * found frozen with it is thawed (memctld stopped in the middle), and one frozen without it (a
+ * runtime's pause) is left as it is. */
+#define MEMCTL_PREKILL_MARK "memctl.prekill"
+#define MEMCTL_PREKILL_XATTR "user." MEMCTL_PREKILL_MARK
 
 /* The files the core keeps open for a group, opened in its directory before the group is handed
  * over. -1: not open. */
@@ -177,6 +190,9 @@ int memctl_core_set_policy(MemctlCore *c, int slot, const MemctlCorePolicy *p);
  * slot, so that a caller learns it even if the events ring was full.
  */
 int memctl_core_kill_group(MemctlCore *c, int slot, bool group, uint32_t req);
+/* The pre-kill hooks of slot's group are done (PreKillDone, the executable exited): the waiting
+ * verdict is carried out now. Nothing if none waits. */
+int memctl_core_prekill_done(MemctlCore *c, int slot);
 /* 1 with *ret_result (0: killed and released, or -errno: -ESRCH no eligible victim, -EINPROGRESS a
  * victim is still dying, -ENOENT the slot is not active, another kill error) once request `req` is
  * done; 0 while it is not; -EINVAL for a bad slot. */

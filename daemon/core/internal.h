@@ -37,7 +37,8 @@ enum {
     CMD_UPDATE = 1u << 1,
     CMD_KILL = 1u << 2,
     CMD_KILL_GROUP = 1u << 3,
-    CMD_REMOVE = 1u << 4
+    CMD_REMOVE = 1u << 4,
+    CMD_PREKILL_DONE = 1u << 5
 };
 enum { CMD_PING = 1u << 0, CMD_WEDGE = 1u << 1 };
 #define CMD_CORE (-1)
@@ -51,6 +52,15 @@ typedef struct {
     uint64_t current_before;
     MemctlCoreEvent rec;
 } Victim;
+
+/* A kill verdict waiting for the group's pre-kill hooks (freeze, then decide), the group frozen. */
+typedef struct {
+    bool active;
+    bool frozen;                /* cgroup.freeze was written 1 (and MEMCTL_PREKILL_XATTR set) */
+    int pidfd;                  /* the victim announced, pinned: if it is gone by the end, nobody is killed */
+    uint64_t t_start, deadline; /* CLOCK_MONOTONIC */
+    char reason[24];
+} Prekill;
 
 typedef struct {
     MemctlCoreMatch prefer, avoid;
@@ -67,6 +77,7 @@ typedef struct {
     _Atomic bool oom_group;
     _Atomic bool critical; /* a registered critical group: nothing in its subtree is a victim */
     _Atomic uint32_t priority, stall_budget_pct, stall_windows;
+    _Atomic uint64_t prekill_usec; /* the pre-kill wait (0: none) */
     _Atomic uint64_t prot_min, prot_low;
     _Atomic bool has_lists;     /* MemctlCore.lists[slot] was written for this group */
     _Atomic uint32_t lists_seq; /* seqlock over them: odd while the GLib side writes */
@@ -82,6 +93,7 @@ typedef struct {
     uint64_t t_alert[2];             /* last PressureAlert per level (high, stall), CLOCK_MONOTONIC */
     uint32_t manual_next; /* the KillGroup request the victim about to be chosen answers; 0: none */
     Victim v;
+    Prekill pk;
 
     _Atomic uint32_t pending;         /* CMD_* bits the GLib side asked for */
     _Atomic uint32_t manual_req;      /* the KillGroup request (an id the GLib side chose) ... */
@@ -177,6 +189,9 @@ void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);
 /* A dry run's outcome for slot i (the host guard's if host), as an event (nothing for
  * MEMCTL_SHADOW_NONE). */
 void memctl_core_shadow_outcome(MemctlCore *c, size_t i, bool host, MemctlShadowOutcome o);
+/* Freezes (true) or thaws slot s's cgroup, the marker xattr set before the freeze and removed after
+ * the thaw; 0 or -errno (freezing: nothing frozen without the marker). */
+int memctl_core_slot_freeze(Slot *s, bool freeze);
 /* Tells the KillGroup request `req` how its kill went (0, or -errno). */
 void memctl_core_manual_done(Slot *s, uint32_t req, int result);
 
@@ -194,10 +209,24 @@ void memctl_core_send_unsent(MemctlCore *c);
 void memctl_core_slot_commands(MemctlCore *c, size_t i); /* the slot's CMD_* bits */
 void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now);
 
-/* kill.c: victims. Kills in slot i (its policy's way, or all of it); 0 or -errno (-ESRCH: no eligible
- * victim, -EINPROGRESS: one is dying already). In a dry run (not a KillGroup request) it records the
- * victim it would kill instead and returns 1: the caller starts the shadow (group or host). */
+/* kill.c: victims. Kills in slot i (its policy's way, or all of it): CORE_KILLED or -errno (-ESRCH:
+ * no eligible victim, -EINPROGRESS: one is dying already). In a dry run (not a KillGroup request) it
+ * records the victim it would kill instead: CORE_KILL_RECORDED (the caller starts the shadow). */
+enum { CORE_KILLED = 0, CORE_KILL_RECORDED = 1, CORE_KILL_WAITING = 2 };
 int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group);
+/* The victim slot i's kill would take now: its candidate index in c->cands (*ret_k) and how many
+ * processes the kill would take (*ret_count); 0, -ESRCH or -EINPROGRESS as a kill. */
+int memctl_core_choose_victim(MemctlCore *c, size_t i, bool whole, size_t *ret_k, size_t *ret_count);
+
+/* prekill.c: freeze, then decide. A kill verdict for a group with a pre-kill wait: the victim chosen
+ * and pinned, the group frozen, the victim announced (MEMCTL_EVENT_PREKILL): CORE_KILL_WAITING, or
+ * what memctl_core_slot_kill() returns when it killed at once (the victim could not be pinned). */
+int memctl_core_prekill_begin(MemctlCore *c, size_t i, const char *reason);
+/* The wait of slot i is over (its hooks are done, or its deadline passed): the victim is killed
+ * unless it is gone, then the group thawed. Returns as memctl_core_slot_kill(); 0 if none waited. */
+int memctl_core_prekill_finish(MemctlCore *c, size_t i);
+/* The slot is let go of while it waits: thawed, nobody killed. */
+void memctl_core_prekill_cancel(MemctlCore *c, size_t i);
 /* The victim of slot i is done: exited or not (escalation, teardown, release wait over). */
 void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited);
 /* Offers again the record of the slot's last victim that the events ring had no room for (force:

@@ -5,8 +5,12 @@
  * here allocates, logs or blocks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/timerfd.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include "basic/str.h"
 #include "daemon/core/internal.h"
@@ -114,6 +118,25 @@ void memctl_core_shadow_outcome(MemctlCore *c, size_t i, bool host, MemctlShadow
     memctl_str_copy(e.outcome, sizeof(e.outcome), memctl_shadow_outcome_name(o));
     e.t_event_usec = memctl_realtime_usec();
     memctl_ring_push(c->events, &e); /* a drop is counted (events_dropped); the record says "pending" */
+}
+
+int memctl_core_slot_freeze(Slot *s, bool freeze)
+{
+    char p[CORE_PATH_MAX + 16];
+    size_t n = strlen(s->path);
+    memcpy(p, s->path, n);
+    memcpy(p + n, "/cgroup.freeze", sizeof("/cgroup.freeze"));
+    if (freeze && setxattr(s->path, MEMCTL_PREKILL_XATTR, "1", 1, 0) < 0)
+        return -errno; /* no freeze that a restart could not undo */
+    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    int r = fd < 0 ? -errno : 0;
+    if (fd >= 0 && write(fd, freeze ? "1" : "0", 1) < 0)
+        r = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (freeze ? r < 0 : r == 0) /* a group left frozen keeps its marker */
+        (void)removexattr(s->path, MEMCTL_PREKILL_XATTR);
+    return r;
 }
 
 void memctl_core_manual_done(Slot *s, uint32_t req, int result)

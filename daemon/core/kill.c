@@ -446,7 +446,7 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
  * whole-group kill every eligible one, named after the largest), recorded and sent, nobody
  * signalled. Returns 1, or -ESRCH / -EINPROGRESS as a kill would.
  */
-static int dry_kill(MemctlCore *c, size_t i, const char *reason, bool whole, bool livelock)
+int memctl_core_choose_victim(MemctlCore *c, size_t i, bool whole, size_t *ret_k, size_t *ret_count)
 {
     Slot *s = &c->slots[i];
     size_t n = collect_candidates(c, i), k = n, eligible = 0;
@@ -466,6 +466,18 @@ static int dry_kill(MemctlCore *c, size_t i, const char *reason, bool whole, boo
     }
     if (eligible == 0)
         return any_dying(c, n) ? -EINPROGRESS : -ESRCH;
+    *ret_k = k;
+    *ret_count = eligible;
+    return 0;
+}
+
+static int dry_kill(MemctlCore *c, size_t i, const char *reason, bool whole, bool livelock)
+{
+    Slot *s = &c->slots[i];
+    size_t k, eligible;
+    int r = memctl_core_choose_victim(c, i, whole, &k, &eligible);
+    if (r < 0)
+        return r;
     victim_begin(c, i, reason, livelock);
     MemctlCoreEvent *e = &s->v.rec;
     e->dry_run = true;
@@ -479,7 +491,7 @@ static int dry_kill(MemctlCore *c, size_t i, const char *reason, bool whole, boo
         s->record_unsent = true;
         c->events_unsent++;
     }
-    return 1;
+    return CORE_KILL_RECORDED;
 }
 
 int memctl_core_slot_kill(MemctlCore *c, size_t i, const char *reason, bool force_group)

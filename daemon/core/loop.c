@@ -74,7 +74,7 @@ static void handle_tick(MemctlCore *c)
         if (atomic_load(&c->slots[i].state) != SLOT_ACTIVE)
             continue;
         memctl_core_slot_tick(c, i, now);
-        any |= memctl_episode_needs_timer(&c->slots[i].ep);
+        any |= memctl_episode_needs_timer(&c->slots[i].ep) || c->slots[i].pk.active;
     }
     if (!any)
         memctl_core_window_timer(c, false); /* nothing is over high: no timer runs while nothing happens */

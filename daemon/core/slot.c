@@ -19,13 +19,23 @@
 
 /* A kill the episode decided; a failure is reported as policy/episode.c says (the first "no
  * eligible victim" of an episode, any other failure but a victim already dying). */
-static void slot_kill(MemctlCore *c, size_t i, const char *reason)
+/* What came of a kill the episode decided (memctl_core_slot_kill()'s, or the pre-kill wait's). */
+static void slot_kill_done(MemctlCore *c, size_t i, int r)
 {
-    int r = memctl_core_slot_kill(c, i, reason, false);
-    if (r > 0) /* a dry run recorded it: watch what happens without the kill */
+    if (r == CORE_KILL_RECORDED) /* a dry run recorded it: watch what happens without the kill */
         memctl_episode_shadow_started(&c->slots[i].ep, memctl_now_usec());
     if (memctl_episode_kill_result(&c->slots[i].ep, r > 0 ? 0 : r))
         memctl_core_emit_error(c, (int)i, r == -ESRCH ? "no eligible victim" : "kill failed", r);
+}
+
+/* A kill the episode decided: at once, or (a group with a pre-kill wait, not in a dry run) after
+ * freezing it for its hooks. */
+static void slot_kill(MemctlCore *c, size_t i, const char *reason)
+{
+    bool wait = atomic_load(&c->slots[i].prekill_usec) > 0 && !atomic_load(&c->dry_run);
+    slot_kill_done(c, i,
+                   wait ? memctl_core_prekill_begin(c, i, reason)
+                        : memctl_core_slot_kill(c, i, reason, false));
 }
 
 /* Settles slot i's dry-run shadow on what is known now (kernel_killed: its oom_kill just moved). */
@@ -75,6 +85,8 @@ static MemctlProgressConfig slot_progress_config(const MemctlCore *c, Slot *s)
 void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause)
 {
     Slot *s = &c->slots[i];
+    if (s->pk.active)
+        return; /* frozen for its pre-kill hooks: the verdict is made, the victim chosen */
     uint64_t high = atomic_load(&s->high), current;
     if (!memctl_episode_wants_sample(&s->ep, cause, high))
         return;
@@ -233,6 +245,7 @@ static void slot_unregister(MemctlCore *c, size_t i)
     memctl_core_slot_unwatch(c, i, 1, false);
     if (s->ep.victim)
         memctl_core_victim_finish(c, i, false);
+    memctl_core_prekill_cancel(c, i);
     memctl_episode_init(&s->ep);
     atomic_store(&s->state, SLOT_RETIRED);
     /* never ahead of the slot's last kill record: the slot is reused once released */
@@ -274,6 +287,7 @@ static void manual_kill(MemctlCore *c, size_t i, bool group)
     s->manual_next = req; /* taken by the victim chosen now (victim_begin) */
     int r = memctl_core_slot_kill(c, i, "manual", group);
     s->manual_next = 0;
+    memctl_core_prekill_cancel(c, i); /* the operator's kill ends a pre-kill wait: thawed */
     if (r == 0) {
         (void)memctl_episode_kill_result(&s->ep, 0);
         return;
@@ -298,6 +312,8 @@ void memctl_core_slot_commands(MemctlCore *c, size_t i)
         memctl_core_slot_check(c, i, MEMCTL_EPISODE_EVENT);
     if (bits & (CMD_KILL | CMD_KILL_GROUP))
         manual_kill(c, i, (bits & CMD_KILL_GROUP) != 0);
+    if ((bits & CMD_PREKILL_DONE) && s->pk.active)
+        slot_kill_done(c, i, memctl_core_prekill_finish(c, i));
     if ((bits & CMD_REMOVE) && atomic_load(&s->state) == SLOT_ACTIVE)
         slot_unregister(c, i);
 }
@@ -306,6 +322,11 @@ void memctl_core_slot_commands(MemctlCore *c, size_t i)
 void memctl_core_slot_tick(MemctlCore *c, size_t i, uint64_t now)
 {
     Slot *s = &c->slots[i];
+    if (s->pk.active) { /* the core's own deadline: no hook, and no starved GLib side, delays the kill */
+        if (now >= s->pk.deadline)
+            slot_kill_done(c, i, memctl_core_prekill_finish(c, i));
+        return;
+    }
     if (memctl_episode_release_expired(&s->ep, now))
         memctl_core_victim_finish(c, i, false); /* it did not exit: its record goes out as it stands */
     if (s->ep.sampling)
