@@ -197,6 +197,9 @@ static void limits_diff(const MemctlLimits *from, const MemctlLimits *to, uint32
         case MEMCTL_KEY_PRIORITY:
             memctl_limits_put(ret, MEMCTL_KEY_PRIORITY, dflt_priority);
             break;
+        case MEMCTL_KEY_PREKILL_TIMEOUT:
+            memctl_limits_put(ret, MEMCTL_KEY_PREKILL_TIMEOUT, 0);
+            break;
         default:
             break;
         }

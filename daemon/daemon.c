@@ -312,6 +312,11 @@ static int set_up_groups(MemctlDaemon *d, const MemctlOptions *o, MemctlPolicy *
     }
     for (guint i = 0; i < skipped->len; i++)
         g_warning("not adopted (nor anything below it): %s", (char *)skipped->pdata[i]);
+    g_autoptr(GList) adopted = memctl_groups_list(d->groups);
+    for (GList *l = adopted; l; l = l->next)
+        if (((MemctlGroup *)l->data)->thawed)
+            g_warning("%s: thawed: memctld stopped while the group was frozen for its pre-kill hooks",
+                      ((MemctlGroup *)l->data)->name);
     d->adopted = memctl_groups_count(d->groups);
     d->config =
             memctl_config_new(o->config, o->config_given, o->config_dir, o->state_file, d->groups, d->core);

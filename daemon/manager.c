@@ -12,6 +12,7 @@
 #include "daemon/reserve/boost.h"
 #include "daemon/reserve/critical.h"
 #include "daemon/error.h"
+#include "daemon/hook.h"
 #include "kernel/host-sample.h"
 #include "daemon/metrics/metrics.h"
 #include "daemon/record.h"
@@ -97,6 +98,7 @@ MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const 
     m->started_usec = g_get_monotonic_time();
     m->manual = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)manual_free);
     m->core_alive = TRUE;
+    m->hooks = memctl_hooks_new(core);
     return m;
 }
 
@@ -144,6 +146,7 @@ void memctl_manager_free(MemctlManager *m)
     if (m->heap_source)
         g_source_remove(m->heap_source);
     g_hash_table_destroy(m->manual);
+    memctl_hooks_free(m->hooks);
     memctl_history_free(m->history);
     memctl_metrics_free(m->metrics);
     g_free(m->metrics_url);
@@ -237,6 +240,20 @@ static void drain_dry_run(MemctlManager *m, const MemctlCoreEvent *e, const char
         m->listener.would_kill(k, m->listener_data);
 }
 
+/* A kill verdict waits for the group's pre-kill hooks: the bus says so, the policy's executable runs. */
+static void drain_prekill(MemctlManager *m, const MemctlCoreEvent *e, MemctlGroup *grp, const char *line)
+{
+    g_message("%s", line);
+    write_kill_log(m, e, NULL);
+    const MemctlGroupPolicy *gp =
+            m->config ? memctl_policy_group(memctl_config_policy(m->config), e->group) : NULL;
+    g_autoptr(GError) err = NULL;
+    if (memctl_hooks_begin(m->hooks, e, gp ? gp->prekill_exec : NULL, grp ? grp->path : "", &err) < 0)
+        g_warning("%s: %s (the wait goes on to its deadline)", e->group, err->message);
+    if (m->listener.prekill)
+        m->listener.prekill(e, m->listener_data);
+}
+
 static void drain_events(MemctlManager *m)
 {
     MemctlCoreEvent e;
@@ -258,6 +275,12 @@ static void drain_events(MemctlManager *m)
                 m->listener.pressure(e.group, e.reason, m->listener_data);
             continue;
         }
+        if (e.type == MEMCTL_EVENT_PREKILL) {
+            drain_prekill(m, &e, grp, line);
+            continue;
+        }
+        if (e.type == MEMCTL_EVENT_KILL)
+            memctl_hooks_end(m->hooks, e.slot); /* its wait is over: a hook still running goes */
         if (e.type == MEMCTL_EVENT_OUTCOME || (e.type == MEMCTL_EVENT_KILL && e.dry_run)) {
             drain_dry_run(m, &e, line);
             continue;

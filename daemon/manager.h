@@ -22,6 +22,8 @@ typedef struct {
     void (*pressure)(const char *group, const char *level, void *data);
     /* a kill recorded: k in the history; grp its group, NULL when no longer managed */
     void (*killed)(const MemctlKillEntry *k, const MemctlGroup *grp, void *data);
+    /* a kill verdict waits for the group's pre-kill hooks (MEMCTL_EVENT_PREKILL), the group frozen */
+    void (*prekill)(const MemctlCoreEvent *e, void *data);
     /* a dry run's record (outcome "pending"), or the same record when its outcome is known */
     void (*would_kill)(const MemctlKillEntry *k, void *data);
     /* a reload rescanned the groups: `removed` (names) are gone, the others are as listed now */
@@ -39,6 +41,7 @@ typedef struct MemctlManager {
     struct MemctlReserve *reserve;   /* borrowed; NULL until set up */
     struct MemctlConfig *config;     /* borrowed; NULL until set up */
     struct MemctlBoost *boost;       /* borrowed; NULL until set up */
+    struct MemctlHooks *hooks;       /* pre-kill waits and their executables */
     char *root, *mount, *proc;       /* proc: the procfs mount (meminfo, host PSI) */
     FILE *kill_log;
     MemctlKillTotals totals; /* kept in the state file */

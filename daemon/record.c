@@ -20,6 +20,7 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
                        : e->type == MEMCTL_EVENT_ERROR      ? "error"
                        : e->type == MEMCTL_EVENT_PRESSURE   ? "pressure"
                        : e->type == MEMCTL_EVENT_OUTCOME    ? "dry-run-outcome"
+                       : e->type == MEMCTL_EVENT_PREKILL    ? "prekill"
                                                             : "released";
     json_object_object_add(o, "type", json_object_new_string(type));
     add_u64(o, "time_usec", e->t_event_usec);
@@ -38,7 +39,7 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
         return o;
     }
     json_object_object_add(o, "reason", json_object_new_string(e->reason));
-    if (e->type == MEMCTL_EVENT_KILL) {
+    if (e->type == MEMCTL_EVENT_KILL || e->type == MEMCTL_EVENT_PREKILL) {
         json_object_object_add(o, "pid", json_object_new_int(e->pid));
         char comm[MEMCTL_STR_ESCAPED_COMM_MAX];
         json_object_object_add(o, "comm", json_object_new_string(memctl_record_comm(e, comm)));
@@ -76,6 +77,10 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
         json_object_object_add(o, "latency", lat);
         add_u64(o, "bytes_freed", e->bytes_freed);
     }
+    if (e->prekill_usec) { /* the kill waited for pre-kill hooks; a prekill line: the most it waits */
+        add_u64(o, "prekill_usec", e->prekill_usec);
+        json_object_object_add(o, "frozen", json_object_new_boolean(e->frozen));
+    }
     return o;
 }
 
@@ -91,12 +96,23 @@ char *memctl_record_describe(const MemctlCoreEvent *e)
                                    e->host ? "the host guard armed" : "crossing high",
                                    memctl_size_format(e->current, b),
                                    e->livelock ? "; previous victim stuck: livelock" : "");
-        return g_strdup_printf(
-                "%s: killed %s%d (%s), %s, %s freed, %.1f ms after %s (current %s)%s", e->group,
-                e->group_kill ? "the whole group, largest " : "", e->pid, memctl_record_comm(e, comm),
-                e->reason, memctl_size_format(e->bytes_freed, a), e->event_to_signal_usec / 1000.0,
-                e->host ? "the host guard armed" : "crossing high", memctl_size_format(e->current, b),
-                e->livelock ? "; previous victim stuck: livelock" : "");
+        {
+            g_autofree char *waited =
+                    e->prekill_usec ? g_strdup_printf("; %.1f s of it waiting for pre-kill hooks%s",
+                                                      e->prekill_usec / 1e6, e->frozen ? ", frozen" : "")
+                                    : NULL;
+            return g_strdup_printf(
+                    "%s: killed %s%d (%s), %s, %s freed, %.1f ms after %s (current %s)%s%s", e->group,
+                    e->group_kill ? "the whole group, largest " : "", e->pid, memctl_record_comm(e, comm),
+                    e->reason, memctl_size_format(e->bytes_freed, a), e->event_to_signal_usec / 1000.0,
+                    e->host ? "the host guard armed" : "crossing high", memctl_size_format(e->current, b),
+                    e->livelock ? "; previous victim stuck: livelock" : "", waited ? waited : "");
+        }
+    case MEMCTL_EVENT_PREKILL:
+        return g_strdup_printf("%s: %s, waiting up to %.1f s for pre-kill hooks before killing %d (%s), %s",
+                               e->group,
+                               e->frozen ? "frozen" : "NOT frozen (cgroup.freeze or its mark refused)",
+                               e->prekill_usec / 1e6, e->pid, memctl_record_comm(e, comm), e->reason);
     case MEMCTL_EVENT_KERNEL_OOM:
         return g_strdup_printf("%s: the kernel's OOM killer killed %u process(es) (current %s)", e->group,
                                e->npids, memctl_size_format(e->current, a));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.memctl.Manager1: the manager object, method dispatch and authorization, signals. */
 #include "daemon/bus/bus.h"
+#include "daemon/hook.h"
 
 #include <errno.h>
 #include <string.h>
@@ -254,6 +255,21 @@ static void m_kill_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *par
     }
 }
 
+static void m_prekill_done(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    const char *name;
+    g_variant_get(params, "(&s)", &name);
+    MemctlGroup *grp = lookup(b, inv, name);
+    if (!grp)
+        return;
+    if (memctl_hooks_done(b->m->hooks, grp->slot) < 0) {
+        g_dbus_method_invocation_return_error(inv, MEMCTL_ERROR, MEMCTL_ERROR_INVALID_ARGUMENT,
+                                              "%s: no kill is waiting for pre-kill hooks", name);
+        return;
+    }
+    g_dbus_method_invocation_return_value(inv, NULL);
+}
+
 static GVariant *kill_dict(const MemctlKillEntry *k)
 {
     const MemctlCoreEvent *e = &k->e;
@@ -276,6 +292,7 @@ static GVariant *kill_dict(const MemctlKillEntry *k)
     ADD("latency_usec", g_variant_new_uint64(e->event_to_signal_usec));
     ADD("freed_usec", g_variant_new_uint64(e->signal_to_freed_usec));
     ADD("reap_usec", g_variant_new_uint64(e->reap_usec));
+    ADD("prekill_usec", g_variant_new_uint64(e->prekill_usec));
     ADD("current", g_variant_new_uint64(e->current));
     ADD("high", g_variant_new_uint64(e->high));
     ADD("max", g_variant_new_uint64(e->max));
@@ -348,6 +365,7 @@ static const struct {
         {"GetGroup", NULL, m_get_group, FALSE},
         {"ListGroups", NULL, m_list_groups, FALSE},
         {"KillGroup", "kill-group", m_kill_group, FALSE},
+        {"PreKillDone", "kill-group", m_prekill_done, FALSE}, /* brings a kill forward */
         {"ListKills", NULL, m_list_kills, FALSE},
         {"GetStatus", NULL, m_get_status, FALSE},
         {"GetMetrics", NULL, m_get_metrics, FALSE},
@@ -445,6 +463,16 @@ void memctl_bus_emit_would_kill(MemctlBus *b, const MemctlKillEntry *k)
                                   NULL);
 }
 
+void memctl_bus_emit_prekill(MemctlBus *b, const MemctlCoreEvent *e)
+{
+    char comm[MEMCTL_STR_ESCAPED_COMM_MAX];
+    g_dbus_connection_emit_signal(b->conn, NULL, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE, "PreKill",
+                                  g_variant_new("(susst)", e->group, (guint32)e->pid,
+                                                memctl_record_comm(e, comm), e->reason,
+                                                e->t_event_usec + e->prekill_usec),
+                                  NULL);
+}
+
 void memctl_bus_emit_pressure(MemctlBus *b, const char *group, const char *level)
 {
     g_dbus_connection_emit_signal(b->conn, NULL, MEMCTL_MANAGER_PATH, MEMCTL_MANAGER_INTERFACE,
@@ -479,8 +507,16 @@ static void on_would_kill(const MemctlKillEntry *k, void *data)
     memctl_bus_emit_would_kill(data, k);
 }
 
-static const MemctlManagerListener manager_listener = {
-        .pressure = on_pressure, .killed = on_killed, .would_kill = on_would_kill, .rescanned = on_rescanned};
+static void on_prekill(const MemctlCoreEvent *e, void *data)
+{
+    memctl_bus_emit_prekill(data, e);
+}
+
+static const MemctlManagerListener manager_listener = {.pressure = on_pressure,
+                                                       .killed = on_killed,
+                                                       .would_kill = on_would_kill,
+                                                       .prekill = on_prekill,
+                                                       .rescanned = on_rescanned};
 
 static void on_closed(GDBusConnection *conn, gboolean remote, GError *err, gpointer user_data)
 {

@@ -26,6 +26,7 @@ void memctl_bus_free(MemctlBus *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlBus, memctl_bus_free)
 
 void memctl_bus_emit_killed(MemctlBus *b, const MemctlKillEntry *k);
+void memctl_bus_emit_prekill(MemctlBus *b, const MemctlCoreEvent *e);
 void memctl_bus_emit_would_kill(MemctlBus *b, const MemctlKillEntry *k);
 void memctl_bus_emit_pressure(MemctlBus *b, const char *group, const char *level);
 

@@ -48,6 +48,21 @@ typedef struct {
     char *why;
 } Found;
 
+/* A cgroup memctld froze for a pre-kill wait and never thawed (it stopped in the middle): it carries
+ * the mark, set before the freeze. Thawed, the mark cleared; true if it was. A cgroup frozen without
+ * the mark (a runtime's pause) is not memctld's to thaw. */
+static bool thaw_interrupted(int dirfd, const char *path)
+{
+    uint64_t v;
+    if (memctl_cgroup_get_mark_at(dirfd, MEMCTL_PREKILL_MARK, &v) < 0)
+        return false;
+    _cleanup_close_ int fd = openat(dirfd, "cgroup.freeze", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1)
+        return false; /* the mark stays: the next adoption tries again */
+    (void)memctl_cgroup_clear_mark(path, MEMCTL_PREKILL_MARK);
+    return true;
+}
+
 static void found_prepare(Found *f)
 {
     _cleanup_close_ int dirfd = open(f->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -60,6 +75,7 @@ static void found_prepare(Found *f)
     grp->path = g_strdup(f->path);
     grp->id = memctl_group_cgroup_id_at(dirfd); /* before its values: they belong to this cgroup */
     grp->adopted = true;
+    grp->thawed = thaw_interrupted(dirfd, f->path);
     memctl_group_read_back_at(dirfd, &grp->limits, &grp->applied);
     memctl_group_adopt_boost(grp, dirfd);
     int r = memctl_core_group_files_open(dirfd, &f->files);

@@ -210,6 +210,7 @@ static MemctlCoreLimits core_limits(const MemctlGroup *grp)
             .max = memctl_group_enforced(grp, MEMCTL_FILE_MAX),
             .swap_max = memctl_file_values_get(&grp->applied, MEMCTL_FILE_SWAP_MAX, UINT64_MAX),
             .oom_group = memctl_file_values_get(&grp->applied, MEMCTL_FILE_OOM_GROUP, 0) != 0,
+            .prekill_usec = (uint64_t)grp->limits.prekill_timeout_ms * 1000,
     };
 }
 

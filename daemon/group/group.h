@@ -29,6 +29,7 @@ typedef struct {
     uint64_t id; /* the cgroup's inode number (its kernfs id): a cgroup deleted and made again under
                   * the same name is another cgroup, with another id */
     bool adopted;
+    bool thawed; /* adopted frozen with MEMCTL_PREKILL_MARK (memctld stopped in a pre-kill wait): thawed */
     MemctlLimits limits;      /* what was asked, merged over time */
     MemctlFileValues applied; /* what is written (without the boost) */
     uint64_t boost;           /* bytes memory.high and memory.max are raised by now (the reserve lent) */
