@@ -194,8 +194,11 @@ int memctl_oci_spec_settings(MemctlOciSpec *h, MemctlOciSettings *s)
     }
     const char *prio = memctl_oci_spec_annotation(h, "org.memctl.priority"),
                *og = memctl_oci_spec_annotation(h, "org.memctl.oom-group"),
-               *slice = memctl_oci_spec_annotation(h, "org.memctl.slice");
+               *slice = memctl_oci_spec_annotation(h, "org.memctl.slice"),
+               *prekill = memctl_oci_spec_annotation(h, "org.memctl.prekill-timeout");
     if (prio && add(s, "priority", prio) < 0)
+        return -E2BIG;
+    if (prekill && add(s, "prekill_timeout", prekill) < 0) /* memctld checks the value (SetLimits) */
         return -E2BIG;
     if (og) {
         if (strcmp(og, "true") != 0 && strcmp(og, "false") != 0)
