@@ -214,6 +214,8 @@ static void test_killed_in_container(void)
     json_object *ann = json_object_new_object();
     json_object_object_add(ann, "org.memctl.priority", json_object_new_string("20"));
     json_object_object_add(ann, "org.memctl.slice", json_object_new_string("machines.slice/ctr-1.scope"));
+    /* a kill verdict freezes the container and waits 1 s for hooks (there are none) */
+    json_object_object_add(ann, "org.memctl.prekill-timeout", json_object_new_string("1s"));
     g_autofree char *cgpath = g_strdup_printf("%s/ctr-1", rel(&t));
     Bundle b;
     bundle_make(&b, &t, "ctr-1", (const char *[]){hog, "--step", "1M", "--total", "200M", NULL}, ann, memory,
@@ -232,8 +234,12 @@ static void test_killed_in_container(void)
     g_assert_nonnull(rec);
     g_test_message("record: %s", rec);
     g_assert_nonnull(strstr(rec, "\"max\":50331648"));
+    const char *waited = strstr(rec, "\"prekill_usec\":");
+    g_assert_nonnull(waited);
+    g_assert_cmpuint(g_ascii_strtoull(waited + strlen("\"prekill_usec\":"), NULL, 10), >=, 1000000);
+    g_assert_nonnull(strstr(rec, "\"frozen\":true"));
     g_assert_cmpuint(cgtest_read_key("/proc", "vmstat", "oom_kill"), ==, oom_before);
-    g_assert_nonnull(strstr(errs, "container ctr-1 is memctl group ctr-1 (4 setting(s))"));
+    g_assert_nonnull(strstr(errs, "container ctr-1 is memctl group ctr-1 (5 setting(s))"));
     /* poststop: the group is gone, its final counters said */
     g_assert_nonnull(strstr(errs, "container ctr-1: group ctr-1 removed: "));
     g_assert_nonnull(strstr(errs, "memctld kills 1"));
