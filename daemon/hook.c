@@ -2,6 +2,7 @@
 #include "daemon/hook.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,9 +78,16 @@ static gboolean on_expiry(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* In the child, before exec: a session of its own (killed whole after its wait), and the kernel's
+ * OOM killer may take it like any process (memctld itself runs at -1000). */
 static void child_setup(gpointer data)
 {
     (void)setsid();
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)!write(fd, "0", 1);
+        close(fd);
+    }
 }
 
 /* exe may be run as root: a regular executable file that only root (or memctld's user) can change. */
@@ -113,6 +121,11 @@ int memctl_hooks_begin(MemctlHooks *h, const MemctlCoreEvent *e, const char *exe
         return r;
     char comm[MEMCTL_STR_ESCAPED_COMM_MAX];
     g_auto(GStrv) env = g_get_environ();
+    /* what systemd gave memctld is memctld's: a hook must not notify or feed the watchdog for it */
+    static const char *const own[] = {"NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID", "LISTEN_FDS",
+                                      "LISTEN_PID",    "LISTEN_FDNAMES", "INVOCATION_ID"};
+    for (size_t i = 0; i < G_N_ELEMENTS(own); i++)
+        env = g_environ_unsetenv(env, own[i]);
     env = g_environ_setenv(env, "MEMCTL_GROUP", e->group, TRUE);
     env = g_environ_setenv(env, "MEMCTL_CGROUP", cgroup_path, TRUE);
     g_autofree char *pid = g_strdup_printf("%d", e->pid);

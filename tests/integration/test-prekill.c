@@ -93,7 +93,8 @@ static void test_hook_while_frozen(void)
                                             "cat $MEMCTL_CGROUP/memory.current > $D/m1\n"
                                             "sleep 1\n"
                                             "cat $MEMCTL_CGROUP/memory.current > $D/m2\n"
-                                            "env | grep ^MEMCTL_ > $D/env\n",
+                                            "env > $D/env\n"
+                                            "cat /proc/self/oom_score_adj > $D/adj\n",
                                             dir);
     g_autofree char *hook = write_hook(dir, body);
     g_autofree char *root = cgtest_fresh_root("memctl-prekill");
@@ -135,6 +136,10 @@ static void test_hook_while_frozen(void)
     g_assert_nonnull(strstr(env, "MEMCTL_GROUP=t\n"));
     g_assert_nonnull(strstr(env, "MEMCTL_REASON="));
     g_assert_nonnull(strstr(env, "MEMCTL_DEADLINE_USEC="));
+    /* memctld's own: its notify socket (the test gives memctld one), its oom_score_adj of -1000 */
+    g_assert_null(strstr(env, "NOTIFY_SOCKET="));
+    g_autofree char *adj = read_file(dir, "adj");
+    g_assert_cmpstr(adj, ==, "0\n");
     /* thawed, unmarked */
     g_assert_cmpuint(cgtest_read_u64(t, "cgroup.freeze"), ==, 0);
     g_assert_false(marked(t));
