@@ -9,6 +9,7 @@
 
 #include "basic/str.h"
 #include "daemon/error.h"
+#include "include/memctl/memctl.h"
 
 /* Past its deadline, a hook is left this long before it is killed, whether a record came or not. */
 #define HOOK_GRACE_MSEC 1000
@@ -24,6 +25,7 @@ typedef struct {
 struct MemctlHooks {
     MemctlCore *core;  /* borrowed */
     GHashTable *waits; /* slot -> Wait* */
+    char *procs;       /* <root>/MEMCTL_HOOKS_LEAF/cgroup.procs */
 };
 
 static void reap_only(GPid pid, gint status, gpointer data)
@@ -45,10 +47,11 @@ static void wait_free(Wait *w)
     g_free(w);
 }
 
-MemctlHooks *memctl_hooks_new(MemctlCore *core)
+MemctlHooks *memctl_hooks_new(MemctlCore *core, const char *root)
 {
     MemctlHooks *h = g_new0(MemctlHooks, 1);
     h->core = core;
+    h->procs = g_build_filename(root, MEMCTL_HOOKS_LEAF, "cgroup.procs", NULL);
     h->waits = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)wait_free);
     return h;
 }
@@ -58,6 +61,9 @@ void memctl_hooks_free(MemctlHooks *h)
     if (!h)
         return;
     g_hash_table_destroy(h->waits);
+    g_autofree char *leaf = g_path_get_dirname(h->procs);
+    (void)rmdir(leaf); /* if a hook made it and none is left in it */
+    g_free(h->procs);
     g_free(h);
 }
 
@@ -78,10 +84,16 @@ static gboolean on_expiry(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-/* In the child, before exec: a session of its own (killed whole after its wait), and the kernel's
- * OOM killer may take it like any process (memctld itself runs at -1000). */
+/* In the child, before exec: in the hooks' leaf, a session of its own (killed whole after its wait),
+ * and the kernel's OOM killer may take it like any process (memctld itself runs at -1000). */
 static void child_setup(gpointer data)
 {
+    const char *procs = data;
+    int cg = open(procs, O_WRONLY | O_CLOEXEC);
+    if (cg >= 0) { /* else it stays in memctld's leaf */
+        (void)!write(cg, "0", 1);
+        close(cg);
+    }
     (void)setsid();
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -135,10 +147,12 @@ int memctl_hooks_begin(MemctlHooks *h, const MemctlCoreEvent *e, const char *exe
     env = g_environ_setenv(env, "MEMCTL_REASON", e->reason, TRUE);
     g_autofree char *deadline = g_strdup_printf("%" G_GUINT64_FORMAT, e->t_event_usec + e->prekill_usec);
     env = g_environ_setenv(env, "MEMCTL_DEADLINE_USEC", deadline, TRUE);
+    g_autofree char *leaf = g_path_get_dirname(h->procs);
+    (void)mkdir(leaf, 0755);
     char *argv[] = {(char *)exe, NULL};
     g_autoptr(GError) err = NULL;
     if (!g_spawn_async(NULL, argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, child_setup,
-                       NULL, &w->pid, &err))
+                       h->procs, &w->pid, &err))
         return memctl_error_set(error, -EIO, MEMCTL_ERROR_FAILED, "prekill_exec %s: %s", exe, err->message);
     w->watch = g_child_watch_add(w->pid, on_hook_exit, w);
     return 0;

@@ -10,12 +10,15 @@
  * announced (MEMCTL_EVENT_PREKILL: a kill verdict, the group frozen), and the executable a group's
  * policy names, run for each. Its exit, or PreKillDone, ends the wait early
  * (memctl_core_prekill_done()); the core's own deadline ends it otherwise. A hook still running
- * after its wait is killed. The executable runs in memctld's own cgroup (never in the frozen group),
- * in a session of its own, stdin from /dev/null, its output in memctld's journal.
+ * after its wait is killed. The executable runs in the leaf MEMCTL_HOOKS_LEAF of the managed root
+ * (never in the frozen group, nor in memctld's protected leaf; made when first needed, and memctld's
+ * own leaf if it cannot be), in a session of its own, stdin from /dev/null, its output in memctld's
+ * journal.
  */
 typedef struct MemctlHooks MemctlHooks;
 
-MemctlHooks *memctl_hooks_new(MemctlCore *core);
+/* root: the managed root. */
+MemctlHooks *memctl_hooks_new(MemctlCore *core, const char *root);
 void memctl_hooks_free(MemctlHooks *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlHooks, memctl_hooks_free)
 

@@ -98,7 +98,7 @@ MemctlManager *memctl_manager_new(MemctlCore *core, MemctlGroups *groups, const 
     m->started_usec = g_get_monotonic_time();
     m->manual = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)manual_free);
     m->core_alive = TRUE;
-    m->hooks = memctl_hooks_new(core);
+    m->hooks = memctl_hooks_new(core, root);
     return m;
 }
 

@@ -49,9 +49,8 @@ int memctl_group_name_check(const char *name)
             return -EINVAL;
         if (++depth > MEMCTL_GROUP_DEPTH_MAX)
             return -ENAMETOOLONG;
-        if (depth == 1 && !slash && strcmp(name, MEMCTL_SELF_LEAF) == 0)
-            return -EPERM;
-        if (depth == 1 && len == strlen(MEMCTL_SELF_LEAF) && strncmp(p, MEMCTL_SELF_LEAF, len) == 0)
+        if (depth == 1 && ((len == strlen(MEMCTL_SELF_LEAF) && strncmp(p, MEMCTL_SELF_LEAF, len) == 0) ||
+                           (len == strlen(MEMCTL_HOOKS_LEAF) && strncmp(p, MEMCTL_HOOKS_LEAF, len) == 0)))
             return -EPERM;
         /* Hidden top-level names belong to the service manager: systemd creates ".control" in a
          * delegated cgroup for ExecReload= and the like (docs/CGROUP_DELEGATION.md). */

@@ -27,6 +27,9 @@
 #define MEMCTL_METRICS_DEFAULT_ADDRESS "127.0.0.1:10735"
 /* The leaf memctld moves itself into (cgroup v2 has no processes in inner nodes). */
 #define MEMCTL_SELF_LEAF "memctld"
+/* The leaf beside it where memctld runs groups' pre-kill executables: never in a group (one of them
+ * is frozen), never in memctld's own leaf (its memory.min protects memctld and the reserve). */
+#define MEMCTL_HOOKS_LEAF "memctld-hooks"
 
 /* Group names: path components of [A-Za-z0-9_.:@-], no "." or "..", joined by '/'. */
 #define MEMCTL_GROUP_NAME_MAX 200

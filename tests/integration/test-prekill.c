@@ -60,6 +60,36 @@ static void start(DaemonTest *d, const char *root, const char *dir, const char *
     daemontest_start(d, root, (const char *[]){a_config, NULL});
 }
 
+/* A test's memctld (started by fx_start), its temp dir (the policy, the hook, what the hook writes),
+ * its root and group t's path. */
+typedef struct {
+    DaemonTest d;
+    char *dir, *root, *t, *hook;
+} Fixture;
+
+/* A hook with body (NULL: none; "$D" is the temp dir), t's wait `timeout`, memctld started. */
+static void fx_start(Fixture *x, const char *prefix, const char *timeout, const char *body)
+{
+    x->dir = g_dir_make_tmp("memctl-prekill-XXXXXX", NULL);
+    g_assert_nonnull(x->dir);
+    g_autofree char *with_dir = body ? g_strdup_printf("D=%s\n%s", x->dir, body) : NULL;
+    x->hook = body ? write_hook(x->dir, with_dir) : NULL;
+    x->root = cgtest_fresh_root(prefix);
+    x->t = g_build_filename(x->root, "t", NULL);
+    start(&x->d, x->root, x->dir, timeout, x->hook);
+}
+
+static void fx_stop(Fixture *x)
+{
+    daemontest_stop(&x->d);
+    cgtest_remove_tree(x->root);
+    cgtest_remove_tmpdir(x->dir);
+    g_free(x->dir);
+    g_free(x->root);
+    g_free(x->t);
+    g_free(x->hook);
+}
+
 static void hog_in(Hog *h, const char *grp)
 {
     hog_start(h, (const char *[]){"--cgroup", grp, "--step", "1M", "--interval-ms", "50", "--total", "100M",
@@ -70,6 +100,19 @@ static bool marked(const char *grp)
 {
     char v[8];
     return getxattr(grp, MEMCTL_PREKILL_XATTR, v, sizeof(v)) >= 0;
+}
+
+/* The hog's end: killed (SIGKILL), and memctld's record of it (to free). */
+static char *killed_record(DaemonTest *d, Hog *hog)
+{
+    int pid = (int)hog->pid;
+    int st = hog_wait(hog, 60000);
+    g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
+    char *rec = daemontest_wait_record(d, 5000, "\"type\":\"kill\"", needle);
+    if (!rec)
+        g_error("no kill record for %d", pid);
+    return rec;
 }
 
 static char *read_file(const char *dir, const char *name)
@@ -86,51 +129,43 @@ static char *read_file(const char *dir, const char *name)
  * group thawed. A group without a wait (u) is killed at once, with no hook. */
 static void test_hook_while_frozen(void)
 {
-    g_autofree char *dir = g_dir_make_tmp("memctl-prekill-XXXXXX", NULL);
-    g_autofree char *body = g_strdup_printf("D=%s\n"
-                                            "cat /proc/$MEMCTL_PID/status > $D/status\n"
-                                            "grep frozen $MEMCTL_CGROUP/cgroup.events > $D/frozen\n"
-                                            "cat $MEMCTL_CGROUP/memory.current > $D/m1\n"
-                                            "sleep 1\n"
-                                            "cat $MEMCTL_CGROUP/memory.current > $D/m2\n"
-                                            "env > $D/env\n"
-                                            "cat /proc/self/oom_score_adj > $D/adj\n",
-                                            dir);
-    g_autofree char *hook = write_hook(dir, body);
-    g_autofree char *root = cgtest_fresh_root("memctl-prekill");
-    DaemonTest d;
-    start(&d, root, dir, "5s", hook);
-    g_autofree char *t = g_build_filename(root, "t", NULL);
-    g_autofree char *u = g_build_filename(root, "u", NULL);
+    Fixture x;
+    fx_start(&x, "memctl-prekill", "5s",
+             "cat /proc/$MEMCTL_PID/status > $D/status\n"
+             "grep frozen $MEMCTL_CGROUP/cgroup.events > $D/frozen\n"
+             "cat $MEMCTL_CGROUP/memory.current > $D/m1\n"
+             "sleep 1\n"
+             "cat $MEMCTL_CGROUP/memory.current > $D/m2\n"
+             "env > $D/env\n"
+             "cat /proc/self/oom_score_adj > $D/adj\n"
+             "cat /proc/self/cgroup > $D/cgroup\n");
+    g_autofree char *u = g_build_filename(x.root, "u", NULL);
 
     Hog hog;
-    hog_in(&hog, t);
+    hog_in(&hog, x.t);
     int pid = (int)hog.pid;
-    int st = hog_wait(&hog, 60000);
-    g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    g_autofree char *rec = killed_record(&x.d, &hog);
     g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
-    g_autofree char *announced = daemontest_wait_record(&d, 5000, "\"type\":\"prekill\"", needle);
+    g_autofree char *announced = daemontest_wait_record(&x.d, 5000, "\"type\":\"prekill\"", needle);
     g_assert_nonnull(announced);
     g_assert_nonnull(strstr(announced, "\"frozen\":true"));
-    g_autofree char *rec = daemontest_wait_record(&d, 5000, "\"type\":\"kill\"", needle);
-    g_assert_nonnull(rec);
     g_test_message("record: %s", rec);
     uint64_t waited = rec_u64(rec, "prekill_usec");
     g_assert_cmpuint(waited, >=, 1000000); /* the hook's second */
     g_assert_cmpuint(waited, <, 5000000);  /* its exit, not the deadline, ended the wait */
     g_assert_nonnull(strstr(rec, "\"frozen\":true"));
-    g_assert_cmpuint(cgtest_read_key(t, "memory.events.local", "oom_kill"), ==, 0);
+    g_assert_cmpuint(cgtest_read_key(x.t, "memory.events.local", "oom_kill"), ==, 0);
 
     /* what the hook saw, frozen */
-    g_autofree char *status = read_file(dir, "status");
+    g_autofree char *status = read_file(x.dir, "status");
     g_autofree char *name = g_strdup_printf("Pid:\t%d\n", pid);
     g_assert_nonnull(strstr(status, name));
-    g_autofree char *frozen = read_file(dir, "frozen");
+    g_autofree char *frozen = read_file(x.dir, "frozen");
     g_assert_cmpstr(frozen, ==, "frozen 1\n");
-    g_autofree char *m1 = read_file(dir, "m1");
-    g_autofree char *m2 = read_file(dir, "m2");
+    g_autofree char *m1 = read_file(x.dir, "m1");
+    g_autofree char *m2 = read_file(x.dir, "m2");
     g_assert_cmpstr(m1, ==, m2);
-    g_autofree char *env = read_file(dir, "env");
+    g_autofree char *env = read_file(x.dir, "env");
     g_autofree char *env_pid = g_strdup_printf("MEMCTL_PID=%d\n", pid);
     g_assert_nonnull(strstr(env, env_pid));
     g_assert_nonnull(strstr(env, "MEMCTL_GROUP=t\n"));
@@ -138,53 +173,39 @@ static void test_hook_while_frozen(void)
     g_assert_nonnull(strstr(env, "MEMCTL_DEADLINE_USEC="));
     /* memctld's own: its notify socket (the test gives memctld one), its oom_score_adj of -1000 */
     g_assert_null(strstr(env, "NOTIFY_SOCKET="));
-    g_autofree char *adj = read_file(dir, "adj");
+    g_autofree char *adj = read_file(x.dir, "adj");
     g_assert_cmpstr(adj, ==, "0\n");
+    /* in the hooks' leaf beside memctld's, not in memctld's protected one, not in the frozen group */
+    g_autofree char *cg = read_file(x.dir, "cgroup");
+    g_assert_true(g_str_has_suffix(cg, "/" MEMCTL_HOOKS_LEAF "\n"));
     /* thawed, unmarked */
-    g_assert_cmpuint(cgtest_read_u64(t, "cgroup.freeze"), ==, 0);
-    g_assert_false(marked(t));
+    g_assert_cmpuint(cgtest_read_u64(x.t, "cgroup.freeze"), ==, 0);
+    g_assert_false(marked(x.t));
 
     /* u has no wait: killed at once, nothing announced */
     Hog other;
     hog_in(&other, u);
-    int upid = (int)other.pid;
-    st = hog_wait(&other, 60000);
-    g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    g_autofree char *uneedle = g_strdup_printf("\"pid\":%d,", upid);
-    g_autofree char *urec = daemontest_wait_record(&d, 5000, "\"type\":\"kill\"", uneedle);
-    g_assert_nonnull(urec);
+    g_autofree char *urec = killed_record(&x.d, &other);
     g_assert_null(strstr(urec, "prekill_usec"));
-    g_assert_cmpuint(daemontest_count_records(&d, "\"type\":\"prekill\""), ==, 1);
-    daemontest_stop(&d);
-    cgtest_remove_tree(root);
-    cgtest_remove_tmpdir(dir);
+    g_assert_cmpuint(daemontest_count_records(&x.d, "\"type\":\"prekill\""), ==, 1);
+    fx_stop(&x);
 }
 
 /* A hook that never answers: the core's deadline (1 s) kills all the same, and the hook goes. */
 static void test_hang_cut_at_deadline(void)
 {
-    g_autofree char *dir = g_dir_make_tmp("memctl-prekill-XXXXXX", NULL);
-    g_autofree char *body = g_strdup_printf("echo $$ > %s/pid\nexec sleep 100", dir);
-    g_autofree char *hook = write_hook(dir, body);
-    g_autofree char *root = cgtest_fresh_root("memctl-prekill-hang");
-    DaemonTest d;
-    start(&d, root, dir, "1s", hook);
-    g_autofree char *t = g_build_filename(root, "t", NULL);
+    Fixture x;
+    fx_start(&x, "memctl-prekill-hang", "1s", "echo $$ > $D/pid\nexec sleep 100");
     Hog hog;
-    hog_in(&hog, t);
-    int pid = (int)hog.pid;
-    int st = hog_wait(&hog, 60000);
-    g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
-    g_autofree char *rec = daemontest_wait_record(&d, 5000, "\"type\":\"kill\"", needle);
-    g_assert_nonnull(rec);
+    hog_in(&hog, x.t);
+    g_autofree char *rec = killed_record(&x.d, &hog);
     uint64_t waited = rec_u64(rec, "prekill_usec");
     g_test_message("waited %.3f s for a hook that hangs (deadline 1 s)", waited / 1e6);
     g_assert_cmpuint(waited, >=, 1000000);
     g_assert_cmpuint(waited, <, 1000000 + 500000); /* windows of 50 ms; TCG's slack */
-    g_assert_cmpuint(cgtest_read_u64(t, "cgroup.freeze"), ==, 0);
+    g_assert_cmpuint(cgtest_read_u64(x.t, "cgroup.freeze"), ==, 0);
     /* the hook is killed once its wait is over */
-    g_autofree char *hpid = read_file(dir, "pid");
+    g_autofree char *hpid = read_file(x.dir, "pid");
     g_autofree char *proc = g_strdup_printf("/proc/%d", atoi(hpid));
     int waited_ms = 0;
     while (g_file_test(proc, G_FILE_TEST_EXISTS) && waited_ms < 5000) {
@@ -192,9 +213,7 @@ static void test_hang_cut_at_deadline(void)
         waited_ms += 50;
     }
     g_assert_false(g_file_test(proc, G_FILE_TEST_EXISTS));
-    daemontest_stop(&d);
-    cgtest_remove_tree(root);
-    cgtest_remove_tmpdir(dir);
+    fx_stop(&x);
 }
 
 /* memctld killed while the group is frozen for its hooks: the group stays frozen and marked, and the
@@ -202,46 +221,39 @@ static void test_hang_cut_at_deadline(void)
  * group frozen without the mark (a runtime's pause) is left frozen. */
 static void test_restart_thaws(void)
 {
-    g_autofree char *dir = g_dir_make_tmp("memctl-prekill-XXXXXX", NULL);
-    g_autofree char *body = g_strdup_printf("echo $$ > %s/pid\nexec sleep 100", dir);
-    g_autofree char *hook = write_hook(dir, body);
-    g_autofree char *root = cgtest_fresh_root("memctl-prekill-restart");
-    DaemonTest d;
-    start(&d, root, dir, "10s", hook);
-    g_autofree char *t = g_build_filename(root, "t", NULL);
-    g_autofree char *paused = cgtest_mkdir(root, "paused");
+    Fixture x;
+    fx_start(&x, "memctl-prekill-restart", "10s", "echo $$ > $D/pid\nexec sleep 100");
+    g_autofree char *paused = cgtest_mkdir(x.root, "paused");
     g_assert_cmpint(cgtest_write(paused, "cgroup.freeze", "1"), ==, 0);
     Hog hog;
-    hog_in(&hog, t);
+    hog_in(&hog, x.t);
     g_autofree char *needle = g_strdup_printf("\"pid\":%d,", (int)hog.pid);
-    g_autofree char *announced = daemontest_wait_record(&d, 30000, "\"type\":\"prekill\"", needle);
+    g_autofree char *announced = daemontest_wait_record(&x.d, 30000, "\"type\":\"prekill\"", needle);
     g_assert_nonnull(announced);
-    g_free(daemontest_crash(&d));
+    g_free(daemontest_crash(&x.d));
     g_assert_true(hog_alive(&hog));
-    g_assert_cmpuint(cgtest_read_u64(t, "cgroup.freeze"), ==, 1);
-    g_assert_true(marked(t));
+    g_assert_cmpuint(cgtest_read_u64(x.t, "cgroup.freeze"), ==, 1);
+    g_assert_true(marked(x.t));
 
     /* without a wait now: the group is thawed at adoption, then its verdict kills at once (a wait
      * would freeze it again) */
-    start(&d, root, dir, "0", NULL);
+    start(&x.d, x.root, x.dir, "0", NULL);
     int st = hog_wait(&hog, 30000);
     g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    g_assert_cmpuint(cgtest_read_u64(t, "cgroup.freeze"), ==, 0);
-    g_assert_false(marked(t));
+    g_assert_cmpuint(cgtest_read_u64(x.t, "cgroup.freeze"), ==, 0);
+    g_assert_false(marked(x.t));
     g_assert_cmpuint(cgtest_read_u64(paused, "cgroup.freeze"), ==, 1); /* not memctld's */
     g_autofree char *log = NULL;
-    g_assert_true(g_file_get_contents(d.log, &log, NULL, NULL));
+    g_assert_true(g_file_get_contents(x.d.log, &log, NULL, NULL));
     g_assert_nonnull(strstr(log, "t: thawed"));
     g_assert_null(strstr(log, "paused: thawed"));
     g_assert_cmpint(cgtest_write(paused, "cgroup.freeze", "0"), ==, 0);
-    g_autofree char *pidfile = g_build_filename(dir, "pid", NULL);
+    g_autofree char *pidfile = g_build_filename(x.dir, "pid", NULL);
     g_autofree char *hpid = NULL;
     if (g_file_get_contents(pidfile, &hpid, NULL,
                             NULL)) /* the first memctld's hook, if it ran, outlived it */
         (void)kill(atoi(hpid), SIGKILL);
-    daemontest_stop(&d);
-    cgtest_remove_tree(root);
-    cgtest_remove_tmpdir(dir);
+    fx_stop(&x);
 }
 
 typedef struct {
@@ -294,12 +306,8 @@ static void test_bus_done(void)
     g_assert_cmpuint(h.deadline, >, (uint64_t)g_get_real_time() + 4000000); /* about 8 s from the verdict */
     g_assert_cmpuint(cgtest_read_u64(grp, "cgroup.freeze"), ==, 1);
     apitest_call_ok(&t, "PreKillDone", g_variant_new("(s)", "w"));
-    int st = hog_wait(&hog, 3000); /* at once, not at the deadline */
-    g_assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    g_autofree char *needle = g_strdup_printf("\"pid\":%d,", pid);
-    g_autofree char *rec = daemontest_wait_record(&t.d, 5000, "\"type\":\"kill\"", needle);
-    g_assert_nonnull(rec);
-    g_assert_cmpuint(rec_u64(rec, "prekill_usec"), <, 4000000);
+    g_autofree char *rec = killed_record(&t.d, &hog);
+    g_assert_cmpuint(rec_u64(rec, "prekill_usec"), <, 4000000); /* at once, not at the deadline (8 s) */
     g_assert_cmpuint(cgtest_read_u64(grp, "cgroup.freeze"), ==, 0);
     g_free(h.group);
     g_dbus_connection_signal_unsubscribe(t.bus.conn, sub);

@@ -38,6 +38,8 @@ static void test_rejects(void)
             {"a/b/c/d/e/f/g/h/i", -ENAMETOOLONG},
             {MEMCTL_SELF_LEAF, -EPERM},
             {MEMCTL_SELF_LEAF "/x", -EPERM},
+            {MEMCTL_HOOKS_LEAF, -EPERM},
+            {MEMCTL_HOOKS_LEAF "/x", -EPERM},
             {".control", -EPERM}, /* systemd runs ExecReload= there in a delegated cgroup */
             {"..a", -EPERM},
             {".x/y", -EPERM},
