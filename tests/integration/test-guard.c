@@ -44,7 +44,9 @@ typedef struct {
 } HostTest;
 
 /* memctld with groups batch (priority 10) and web (90), the host section given (NULL: defaults) and
- * more top-level keys (extra, NULL: none). */
+ * more top-level keys (extra, NULL: none). batch has a pre-kill wait of 10 s, which a verdict of its
+ * own would take (none comes: it has no high), and which the host guard's kills never wait for: a
+ * guard that waited would leave the host to the kernel's OOM killer. */
 static void host_start_with(HostTest *t, const char *prefix, const char *host_json, const char *extra)
 {
     g_autoptr(GError) err = NULL;
@@ -52,7 +54,8 @@ static void host_start_with(HostTest *t, const char *prefix, const char *host_js
     g_assert_no_error(err);
     g_autofree char *config = g_build_filename(t->dir, "memctld.json", NULL);
     g_autofree char *text =
-            g_strdup_printf("{\"groups\": {\"batch\": {\"priority\": 10}, \"web\": {\"priority\": 90}}"
+            g_strdup_printf("{\"groups\": {\"batch\": {\"priority\": 10, \"prekill_timeout\": \"10s\"},"
+                            " \"web\": {\"priority\": 90}}"
                             "%s%s%s%s}",
                             host_json ? ", \"host\": " : "", host_json ? host_json : "", extra ? ", " : "",
                             extra ? extra : "");
@@ -204,6 +207,8 @@ static void test_exhaustion(void)
     g_assert_nonnull(reaped);
     g_assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     g_assert_cmpuint(vmstat("oom_kill"), ==, oom_before); /* the kernel's OOM killer never fired */
+    g_assert_null(strstr(rec, "prekill_usec"));           /* the host guard never waits for hooks */
+    g_assert_cmpuint(cgtest_read_u64(batch, "cgroup.freeze"), ==, 0);
     uint64_t gap = bystander_stop(&by);
     g_test_message("bystander's worst stall: %.1f ms", gap / 1000.0);
     g_assert_cmpuint(gap, <, 3 * G_USEC_PER_SEC); /* bound measured under TCG: docs/BENCHMARKS.md */
