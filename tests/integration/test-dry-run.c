@@ -211,15 +211,23 @@ static void test_kernel_killed(void)
     apitest_stop(&t);
 }
 
+/* memctld --dry-run on a fresh root (returned, to free) with group t as `spec` gives it
+ * ("--group=t:..."); *ret_grp is t's path. */
+static char *dry_start(DaemonTest *d, const char *prefix, const char *spec, char **ret_grp)
+{
+    char *root = cgtest_fresh_root(prefix);
+    daemontest_start(d, root, (const char *[]){"--dry-run", spec, NULL});
+    *ret_grp = g_build_filename(root, "t", NULL);
+    return root;
+}
+
 /* A hog that crosses high, stays under max and exits by itself: the group comes back under high
  * without a kill, and the record says "recovered". */
 static void test_recovered(void)
 {
     DaemonTest d;
-    g_autofree char *root = cgtest_fresh_root("memctl-dry-recovered");
-    const char *args[] = {"--dry-run", "--group=t:high=64M,max=128M", NULL};
-    daemontest_start(&d, root, args);
-    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    g_autofree char *grp = NULL;
+    g_autofree char *root = dry_start(&d, "memctl-dry-recovered", "--group=t:high=64M,max=128M", &grp);
     Hog hog;
     /* 3 MiB over high at most: memory.high's throttling, which grows with the overage, stays too
      * small to hold it, and it exits (at 8 MiB over it took more than 10 s to get there) */
@@ -261,10 +269,8 @@ static GArray *dry_lines(DaemonTest *d)
 static void test_still_stuck(void)
 {
     DaemonTest d;
-    g_autofree char *root = cgtest_fresh_root("memctl-dry-stuck");
-    const char *args[] = {"--dry-run", "--group=t:high=64M", NULL};
-    daemontest_start(&d, root, args);
-    g_autofree char *grp = g_build_filename(root, "t", NULL);
+    g_autofree char *grp = NULL;
+    g_autofree char *root = dry_start(&d, "memctl-dry-stuck", "--group=t:high=64M", &grp);
     Hog hog;
     const char *hargs[] = {"--cgroup", grp,       "--step", "1M",     "--interval-ms",
                            "50",       "--total", "72M",    "--hold", NULL};
