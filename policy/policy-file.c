@@ -237,6 +237,36 @@ static int parse_list(const Doc *d, const char *path, json_object *o, MemctlMatc
     return 0;
 }
 
+/* groups.NAME.prekill_timeout (milliseconds, or "2s", "500ms") and prekill_exec (an absolute path). */
+static int parse_prekill(const Doc *d, const char *base, json_object *o, MemctlGroupPolicy *g)
+{
+    char path[sizeof(d->f.err->path)];
+    json_object *v;
+    if (json_object_object_get_ex(o, "prekill_timeout", &v)) {
+        memctl_field_join(path, sizeof(path), base, "prekill_timeout");
+        char text[32];
+        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
+            snprintf(text, sizeof(text), "%" PRId64, json_object_get_int64(v));
+        else if (json_object_is_type(v, json_type_string) && strlen(json_object_get_string(v)) < sizeof(text))
+            snprintf(text, sizeof(text), "%s", json_object_get_string(v));
+        else
+            return memctl_field_fail(&d->f, path,
+                                     "expected milliseconds, or a string such as \"2s\" or \"500ms\"");
+        int r = memctl_limits_set(&g->limits, "prekill_timeout", text);
+        if (r < 0)
+            return memctl_field_fail(&d->f, path, "'%s' %s", text,
+                                     r == -ERANGE ? "is out of range (at most 10 s)"
+                                                  : "is not a duration (milliseconds, \"ms\" or \"s\")");
+        g->origin[MEMCTL_KEY_PREKILL_TIMEOUT] = d->file;
+    }
+    if (json_object_object_get_ex(o, "prekill_exec", &v)) {
+        memctl_field_join(path, sizeof(path), base, "prekill_exec");
+        if (memctl_field_path(&d->f, path, v, true, g->prekill_exec, sizeof(g->prekill_exec)) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 static const char *const limit_keys[] = {"min", "low", "high", "max", "swap_max", "limit", "headroom", NULL};
 
 static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGroupPolicy *g)
@@ -320,28 +350,8 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
     }
     if (parse_budget(d, base, o, &g->budget) < 0)
         return -EINVAL;
-    if (json_object_object_get_ex(o, "prekill_timeout", &v)) {
-        memctl_field_join(path, sizeof(path), base, "prekill_timeout");
-        char text[32];
-        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
-            snprintf(text, sizeof(text), "%" PRId64, json_object_get_int64(v));
-        else if (json_object_is_type(v, json_type_string) && strlen(json_object_get_string(v)) < sizeof(text))
-            snprintf(text, sizeof(text), "%s", json_object_get_string(v));
-        else
-            return memctl_field_fail(&d->f, path,
-                                     "expected milliseconds, or a string such as \"2s\" or \"500ms\"");
-        int r = memctl_limits_set(&g->limits, "prekill_timeout", text);
-        if (r < 0)
-            return memctl_field_fail(&d->f, path, "'%s' %s", text,
-                                     r == -ERANGE ? "is out of range (at most 10 s)"
-                                                  : "is not a duration (milliseconds, \"ms\" or \"s\")");
-        g->origin[MEMCTL_KEY_PREKILL_TIMEOUT] = d->file;
-    }
-    if (json_object_object_get_ex(o, "prekill_exec", &v)) {
-        memctl_field_join(path, sizeof(path), base, "prekill_exec");
-        if (memctl_field_path(&d->f, path, v, true, g->prekill_exec, sizeof(g->prekill_exec)) < 0)
-            return -EINVAL;
-    }
+    if (parse_prekill(d, base, o, g) < 0)
+        return -EINVAL;
     if (json_object_object_get_ex(o, "slice", &v)) {
         memctl_field_join(path, sizeof(path), base, "slice");
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
