@@ -185,6 +185,16 @@ bool memctl_core_record_resend(MemctlCore *c, Slot *s, bool force)
     return true;
 }
 
+/* Every record is kept: a full ring leaves the slot's record here, offered again until taken
+ * (memctl_core_send_unsent()); only this slot's next record could overwrite it. */
+static void record_offer(MemctlCore *c, Slot *s)
+{
+    if (!s->record_unsent && !memctl_ring_offer(c->events, &s->v.rec)) {
+        s->record_unsent = true;
+        c->events_unsent++;
+    }
+}
+
 void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
 {
     Slot *s = &c->slots[i];
@@ -202,12 +212,7 @@ void memctl_core_victim_finish(MemctlCore *c, size_t i, bool exited)
         if (v->rec.signal_to_freed_usec < v->rec.signal_to_exit_usec)
             v->rec.signal_to_freed_usec = v->rec.signal_to_exit_usec;
     }
-    /* Every kill is recorded: a full ring keeps the record here, offered again until taken
-     * (memctl_core_send_unsent()); only this slot's next kill could overwrite it. */
-    if (!s->record_unsent && !memctl_ring_offer(c->events, &v->rec)) {
-        s->record_unsent = true;
-        c->events_unsent++;
-    }
+    record_offer(c, s);
     victim_recorded(s);
     if (v->pidfd >= 0) {
         epoll_ctl(c->epfd, EPOLL_CTL_DEL, v->pidfd, NULL);
@@ -441,11 +446,6 @@ static int kill_all(MemctlCore *c, size_t i, const char *reason)
     return 0;
 }
 
-/*
- * A dry run's kill: the same candidates and the same choice (the largest eligible process, or for a
- * whole-group kill every eligible one, named after the largest), recorded and sent, nobody
- * signalled. Returns 1, or -ESRCH / -EINPROGRESS as a kill would.
- */
 int memctl_core_choose_victim(MemctlCore *c, size_t i, bool whole, size_t *ret_k, size_t *ret_count)
 {
     Slot *s = &c->slots[i];
@@ -471,6 +471,11 @@ int memctl_core_choose_victim(MemctlCore *c, size_t i, bool whole, size_t *ret_k
     return 0;
 }
 
+/*
+ * A dry run's kill: the same candidates and the same choice (the largest eligible process, or for a
+ * whole-group kill every eligible one, named after the largest), recorded and sent, nobody
+ * signalled. Returns CORE_KILL_RECORDED, or -ESRCH / -EINPROGRESS as a kill would.
+ */
 static int dry_kill(MemctlCore *c, size_t i, const char *reason, bool whole, bool livelock)
 {
     Slot *s = &c->slots[i];
@@ -487,10 +492,7 @@ static int dry_kill(MemctlCore *c, size_t i, const char *reason, bool whole, boo
     e->npids = (uint32_t)eligible;
     memcpy(e->comm, c->cands[k].comm, sizeof(e->comm));
     e->event_to_signal_usec = s->ep.t_over_mono ? memctl_now_usec() - s->ep.t_over_mono : 0;
-    if (!memctl_ring_offer(c->events, e)) { /* kept and offered again, as a kill's record */
-        s->record_unsent = true;
-        c->events_unsent++;
-    }
+    record_offer(c, s);
     return CORE_KILL_RECORDED;
 }
 

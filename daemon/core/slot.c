@@ -17,9 +17,9 @@
 #include "daemon/core/ring.h"
 #include "kernel/sample.h"
 
-/* A kill the episode decided; a failure is reported as policy/episode.c says (the first "no
+/* What came of a kill the episode decided (memctl_core_slot_kill()'s, or the pre-kill wait's): a dry
+ * run's record starts its shadow; a failure is reported as policy/episode.c says (the first "no
  * eligible victim" of an episode, any other failure but a victim already dying). */
-/* What came of a kill the episode decided (memctl_core_slot_kill()'s, or the pre-kill wait's). */
 static void slot_kill_done(MemctlCore *c, size_t i, int r)
 {
     if (r == CORE_KILL_RECORDED) /* a dry run recorded it: watch what happens without the kill */
