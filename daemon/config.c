@@ -198,7 +198,12 @@ static void limits_diff(const MemctlLimits *from, const MemctlLimits *to, uint32
             memctl_limits_put(ret, MEMCTL_KEY_PRIORITY, dflt_priority);
             break;
         case MEMCTL_KEY_PREKILL_TIMEOUT:
-            memctl_limits_put(ret, MEMCTL_KEY_PREKILL_TIMEOUT, 0);
+        case MEMCTL_KEY_RECLAIM:
+        case MEMCTL_KEY_RECLAIM_FLOOR:
+            memctl_limits_put(ret, (MemctlKey)k, 0);
+            break;
+        case MEMCTL_KEY_RECLAIM_PRESSURE:
+            memctl_limits_put(ret, MEMCTL_KEY_RECLAIM_PRESSURE, MEMCTL_RECLAIM_PRESSURE_DEFAULT_PPM);
             break;
         default:
             break;

@@ -23,7 +23,8 @@ static json_object *limits_to_json(const MemctlLimits *l, const MemctlRegistrati
         uint64_t v = memctl_limits_get(l, (MemctlKey)k);
         if (k == MEMCTL_KEY_MIN && raised)
             v = raised->prev_min; /* the group's own min, not the registration's */
-        json_object *j = k == MEMCTL_KEY_OOM_GROUP                          ? json_object_new_boolean(v != 0)
+        json_object *j = k == MEMCTL_KEY_OOM_GROUP ? json_object_new_boolean(v != 0)
+                         : k == MEMCTL_KEY_RECLAIM ? json_object_new_string(v ? "auto" : "off")
                          : v == MEMCTL_SIZE_MAX && k != MEMCTL_KEY_PRIORITY ? json_object_new_string("max")
                                                                             : json_object_new_uint64(v);
         json_object_object_add(o, memctl_key_name((MemctlKey)k), j);

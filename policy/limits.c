@@ -7,11 +7,19 @@
 #include "basic/size.h"
 
 static const char *const key_names[_MEMCTL_KEY_COUNT] = {
-        [MEMCTL_KEY_MIN] = "min",           [MEMCTL_KEY_LOW] = "low",
-        [MEMCTL_KEY_HIGH] = "high",         [MEMCTL_KEY_MAX] = "max",
-        [MEMCTL_KEY_SWAP_MAX] = "swap_max", [MEMCTL_KEY_LIMIT] = "limit",
-        [MEMCTL_KEY_HEADROOM] = "headroom", [MEMCTL_KEY_OOM_GROUP] = "oom_group",
-        [MEMCTL_KEY_PRIORITY] = "priority", [MEMCTL_KEY_PREKILL_TIMEOUT] = "prekill_timeout",
+        [MEMCTL_KEY_MIN] = "min",
+        [MEMCTL_KEY_LOW] = "low",
+        [MEMCTL_KEY_HIGH] = "high",
+        [MEMCTL_KEY_MAX] = "max",
+        [MEMCTL_KEY_SWAP_MAX] = "swap_max",
+        [MEMCTL_KEY_LIMIT] = "limit",
+        [MEMCTL_KEY_HEADROOM] = "headroom",
+        [MEMCTL_KEY_OOM_GROUP] = "oom_group",
+        [MEMCTL_KEY_PRIORITY] = "priority",
+        [MEMCTL_KEY_PREKILL_TIMEOUT] = "prekill_timeout",
+        [MEMCTL_KEY_RECLAIM] = "reclaim",
+        [MEMCTL_KEY_RECLAIM_PRESSURE] = "reclaim_pressure",
+        [MEMCTL_KEY_RECLAIM_FLOOR] = "reclaim_floor",
 };
 
 static const char *const file_names[_MEMCTL_FILE_COUNT] = {
@@ -61,6 +69,7 @@ void memctl_limits_init(MemctlLimits *l)
 {
     memset(l, 0, sizeof(*l));
     l->priority = MEMCTL_PRIORITY_DEFAULT;
+    l->reclaim_pressure_ppm = MEMCTL_RECLAIM_PRESSURE_DEFAULT_PPM;
 }
 
 static int parse_bool(const char *s, bool *ret)
@@ -121,7 +130,47 @@ static int parse_timeout_ms(const char *s, uint32_t *ret)
     return 0;
 }
 
-/* The byte-valued field of key k, or NULL for oom_group, priority and prekill_timeout. */
+/* A stall share: "0.1%" (at most three decimals), "1ms" (of stall a second: whole milliseconds) or
+ * a bare number of microseconds a second; in parts per million, within the bounds. */
+static int parse_pressure_ppm(const char *s, uint32_t *ret)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > MEMCTL_RECLAIM_PRESSURE_MAX_PPM)
+            return -ERANGE;
+    }
+    if (p == s)
+        return -EINVAL;
+    if (*p == '.' || *p == '%') { /* a percentage: 1% is 10,000 ppm */
+        uint64_t frac = 0;
+        int digits = 0;
+        if (*p == '.') {
+            for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+                if (digits < 3)
+                    frac = frac * 10 + (uint64_t)(*p - '0');
+                else if (*p != '0')
+                    return -EINVAL; /* finer than 0.001% */
+            if (digits == 0)
+                return -EINVAL;
+        }
+        if (strcmp(p, "%") != 0)
+            return -EINVAL;
+        for (; digits < 3; digits++)
+            frac *= 10;
+        v = v * 10000 + frac * 10;
+    } else if (strcmp(p, "ms") == 0)
+        v *= 1000;
+    else if (*p)
+        return -EINVAL;
+    if (v < MEMCTL_RECLAIM_PRESSURE_MIN_PPM || v > MEMCTL_RECLAIM_PRESSURE_MAX_PPM)
+        return -ERANGE;
+    *ret = (uint32_t)v;
+    return 0;
+}
+
+/* The byte-valued field of key k, or NULL for the others. */
 static uint64_t *size_field(MemctlLimits *l, MemctlKey k)
 {
     switch (k) {
@@ -139,6 +188,8 @@ static uint64_t *size_field(MemctlLimits *l, MemctlKey k)
         return &l->limit;
     case MEMCTL_KEY_HEADROOM:
         return &l->headroom;
+    case MEMCTL_KEY_RECLAIM_FLOOR:
+        return &l->reclaim_floor;
     default:
         return NULL;
     }
@@ -175,13 +226,30 @@ int memctl_limits_set(MemctlLimits *l, const char *key, const char *value)
         l->prekill_timeout_ms = ms;
         break;
     }
+    case MEMCTL_KEY_RECLAIM:
+        if (strcmp(value, "auto") == 0)
+            l->reclaim_auto = true;
+        else if (strcmp(value, "off") == 0)
+            l->reclaim_auto = false;
+        else
+            return -EINVAL;
+        break;
+    case MEMCTL_KEY_RECLAIM_PRESSURE: {
+        uint32_t ppm;
+        r = parse_pressure_ppm(value, &ppm);
+        if (r < 0)
+            return r;
+        l->reclaim_pressure_ppm = ppm;
+        break;
+    }
     default: {
         uint64_t v;
         r = memctl_size_parse(value, &v);
         if (r < 0)
             return r;
-        /* "max" makes no sense for a limit or a headroom: say "unset" by not giving the key. */
-        if (v == MEMCTL_SIZE_MAX && (k == MEMCTL_KEY_LIMIT || k == MEMCTL_KEY_HEADROOM))
+        /* "max" makes no sense for a limit, a headroom or a floor: say "unset" by not giving it. */
+        if (v == MEMCTL_SIZE_MAX &&
+            (k == MEMCTL_KEY_LIMIT || k == MEMCTL_KEY_HEADROOM || k == MEMCTL_KEY_RECLAIM_FLOOR))
             return -ERANGE;
         if (v == 0 && k == MEMCTL_KEY_LIMIT)
             return -ERANGE;
@@ -238,6 +306,10 @@ uint64_t memctl_limits_get(const MemctlLimits *l, MemctlKey k)
         return l->priority;
     if (k == MEMCTL_KEY_PREKILL_TIMEOUT)
         return l->prekill_timeout_ms;
+    if (k == MEMCTL_KEY_RECLAIM)
+        return l->reclaim_auto;
+    if (k == MEMCTL_KEY_RECLAIM_PRESSURE)
+        return l->reclaim_pressure_ppm;
     const uint64_t *v = size_field((MemctlLimits *)l, k);
     return v ? *v : 0;
 }
@@ -254,6 +326,12 @@ void memctl_limits_put(MemctlLimits *l, MemctlKey k, uint64_t v)
     else if (k == MEMCTL_KEY_PREKILL_TIMEOUT)
         l->prekill_timeout_ms =
                 v > MEMCTL_PREKILL_TIMEOUT_MAX_MS ? MEMCTL_PREKILL_TIMEOUT_MAX_MS : (uint32_t)v;
+    else if (k == MEMCTL_KEY_RECLAIM)
+        l->reclaim_auto = v != 0;
+    else if (k == MEMCTL_KEY_RECLAIM_PRESSURE)
+        l->reclaim_pressure_ppm = v < MEMCTL_RECLAIM_PRESSURE_MIN_PPM   ? MEMCTL_RECLAIM_PRESSURE_MIN_PPM
+                                  : v > MEMCTL_RECLAIM_PRESSURE_MAX_PPM ? MEMCTL_RECLAIM_PRESSURE_MAX_PPM
+                                                                        : (uint32_t)v;
     else
         return;
     l->set |= 1u << k;

@@ -8,7 +8,8 @@
 /*
  * A group's memory settings as a person, a policy file or a D-Bus caller gives them (keys "min",
  * "low", "high", "max", "swap_max", "limit", "headroom", "oom_group", "priority",
- * "prekill_timeout"), and their resolution into the memory.* values the daemon writes.
+ * "prekill_timeout", "reclaim", "reclaim_pressure", "reclaim_floor"), and their resolution into the memory.*
+ * values the daemon writes.
  *
  * `limit` is the user-facing knob: memory.max = limit (the kernel's backstop) and memory.high =
  * limit - headroom, so that allocators are throttled in reclaim, never failed, and memctld decides
@@ -26,6 +27,9 @@ typedef enum {
     MEMCTL_KEY_OOM_GROUP,
     MEMCTL_KEY_PRIORITY,
     MEMCTL_KEY_PREKILL_TIMEOUT,
+    MEMCTL_KEY_RECLAIM,
+    MEMCTL_KEY_RECLAIM_PRESSURE,
+    MEMCTL_KEY_RECLAIM_FLOOR,
     _MEMCTL_KEY_COUNT,
 } MemctlKey;
 
@@ -36,13 +40,22 @@ typedef enum {
 /* Freeze, then decide (docs/POLICY.md): how long a kill verdict may wait for the group's pre-kill
  * hooks, the group frozen meanwhile; 0: no wait. Milliseconds. */
 #define MEMCTL_PREKILL_TIMEOUT_MAX_MS 10000
+/* Proactive reclaim (docs/POLICY.md): the share of wall time the group's tasks may stall ("some"
+ * in its memory.pressure) for it, in parts per million, i.e. microseconds a second. The default,
+ * 0.1% (1 ms/s), is senpai's 10 ms per 6 s interval rounded down. */
+#define MEMCTL_RECLAIM_PRESSURE_DEFAULT_PPM 1000
+#define MEMCTL_RECLAIM_PRESSURE_MIN_PPM 10     /* 0.001%: below it PSI's own noise decides */
+#define MEMCTL_RECLAIM_PRESSURE_MAX_PPM 100000 /* 10% */
 
 typedef struct {
     uint32_t set; /* bit (1 << MemctlKey) for every key given */
     uint64_t min, low, high, max, swap_max, limit, headroom;
     bool oom_group;
-    uint32_t priority;           /* 1 (first to kill across groups) .. 100 (last) */
-    uint32_t prekill_timeout_ms; /* 0 .. MEMCTL_PREKILL_TIMEOUT_MAX_MS */
+    uint32_t priority;             /* 1 (first to kill across groups) .. 100 (last) */
+    uint32_t prekill_timeout_ms;   /* 0 .. MEMCTL_PREKILL_TIMEOUT_MAX_MS */
+    bool reclaim_auto;             /* "reclaim": "auto" (true) or "off" */
+    uint32_t reclaim_pressure_ppm; /* MEMCTL_RECLAIM_PRESSURE_MIN_PPM .. _MAX_PPM */
+    uint64_t reclaim_floor;        /* bytes proactive reclaim never takes the group below */
 } MemctlLimits;
 
 /* The memory.* values to write, each flagged when memctld manages it. */
@@ -89,7 +102,8 @@ void memctl_limits_init(MemctlLimits *l);
 
 /*
  * Sets one key from its text value ("512M", "max", "true", "10"; prekill_timeout: "2s", "500ms", or
- * milliseconds). On failure *l is untouched and
+ * milliseconds; reclaim: "auto" or "off"; reclaim_pressure: "0.1%" (up to three decimals), "1ms"
+ * (of stall a second) or microseconds a second). On failure *l is untouched and
  * the return is -ENOENT (unknown key), -EINVAL (malformed) or -ERANGE (out of range).
  */
 int memctl_limits_set(MemctlLimits *l, const char *key, const char *value);
@@ -102,8 +116,8 @@ int memctl_limits_set(MemctlLimits *l, const char *key, const char *value);
 int memctl_limits_parse_list(const char *spec, MemctlLimits *ret, const char **ret_bad_key,
                              size_t *ret_bad_len);
 
-/* The value of key k, given or not: bytes for the sizes, 0/1 for oom_group, the priority,
- * milliseconds for prekill_timeout. */
+/* The value of key k, given or not: bytes for the sizes, 0/1 for oom_group and reclaim, the
+ * priority, milliseconds for prekill_timeout, parts per million for reclaim_pressure. */
 uint64_t memctl_limits_get(const MemctlLimits *l, MemctlKey k);
 
 /* Gives key k the value v (as memctl_limits_get returns it), unparsed and unchecked: for values

@@ -267,7 +267,43 @@ static int parse_prekill(const Doc *d, const char *base, json_object *o, MemctlG
     return 0;
 }
 
-static const char *const limit_keys[] = {"min", "low", "high", "max", "swap_max", "limit", "headroom", NULL};
+/* groups.NAME.reclaim ("auto" or "off") and reclaim_pressure (microseconds of stall a second, or a
+ * string: "0.1%", "1ms"); reclaim_floor is a size, read with the limits. */
+static int parse_reclaim(const Doc *d, const char *base, json_object *o, MemctlGroupPolicy *g)
+{
+    char path[sizeof(d->f.err->path)];
+    json_object *v;
+    if (json_object_object_get_ex(o, "reclaim", &v)) {
+        memctl_field_join(path, sizeof(path), base, "reclaim");
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        if (memctl_limits_set(&g->limits, "reclaim", s) < 0)
+            return memctl_field_fail(&d->f, path, "expected \"auto\" (proactive reclaim) or \"off\"");
+        g->origin[MEMCTL_KEY_RECLAIM] = d->file;
+    }
+    if (json_object_object_get_ex(o, "reclaim_pressure", &v)) {
+        memctl_field_join(path, sizeof(path), base, "reclaim_pressure");
+        char text[32];
+        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
+            snprintf(text, sizeof(text), "%" PRId64, json_object_get_int64(v));
+        else if (json_object_is_type(v, json_type_string) && strlen(json_object_get_string(v)) < sizeof(text))
+            snprintf(text, sizeof(text), "%s", json_object_get_string(v));
+        else
+            return memctl_field_fail(&d->f, path,
+                                     "expected microseconds of stall a second, or a string such as "
+                                     "\"0.1%%\" or \"1ms\"");
+        int r = memctl_limits_set(&g->limits, "reclaim_pressure", text);
+        if (r < 0)
+            return memctl_field_fail(&d->f, path, "'%s' %s", text,
+                                     r == -ERANGE
+                                             ? "is out of range (0.001%-10%)"
+                                             : "is not a stall share (\"0.1%\", \"1ms\" or microseconds)");
+        g->origin[MEMCTL_KEY_RECLAIM_PRESSURE] = d->file;
+    }
+    return 0;
+}
+
+static const char *const limit_keys[] = {"min",   "low",      "high",          "max", "swap_max",
+                                         "limit", "headroom", "reclaim_floor", NULL};
 
 static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGroupPolicy *g)
 {
@@ -288,6 +324,9 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
                                        "slice",
                                        "prekill_timeout",
                                        "prekill_exec",
+                                       "reclaim",
+                                       "reclaim_pressure",
+                                       "reclaim_floor",
                                        NULL};
     char base[sizeof(d->f.err->path)], path[sizeof(d->f.err->path)];
     snprintf(base, sizeof(base), "groups.%s", name);
@@ -350,7 +389,7 @@ static int parse_group(const Doc *d, const char *name, json_object *o, MemctlGro
     }
     if (parse_budget(d, base, o, &g->budget) < 0)
         return -EINVAL;
-    if (parse_prekill(d, base, o, g) < 0)
+    if (parse_prekill(d, base, o, g) < 0 || parse_reclaim(d, base, o, g) < 0)
         return -EINVAL;
     if (json_object_object_get_ex(o, "slice", &v)) {
         memctl_field_join(path, sizeof(path), base, "slice");

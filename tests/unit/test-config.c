@@ -123,6 +123,17 @@ static void test_errors_name_the_path(void)
                  "groups.web.prekill_timeout: '2m' is not a duration");
     assert_error("{\"groups\": {\"web\": {\"prekill_timeout\": true}}}",
                  "groups.web.prekill_timeout: expected milliseconds");
+    assert_error("{\"groups\": {\"web\": {\"reclaim\": \"yes\"}}}",
+                 "groups.web.reclaim: expected \"auto\" (proactive reclaim) or \"off\"");
+    assert_error("{\"groups\": {\"web\": {\"reclaim\": true}}}", "groups.web.reclaim: expected \"auto\"");
+    assert_error("{\"groups\": {\"web\": {\"reclaim_pressure\": \"20%\"}}}",
+                 "groups.web.reclaim_pressure: '20%' is out of range (0.001%-10%)");
+    assert_error("{\"groups\": {\"web\": {\"reclaim_pressure\": \"fast\"}}}",
+                 "groups.web.reclaim_pressure: 'fast' is not a stall share");
+    assert_error("{\"groups\": {\"web\": {\"reclaim_pressure\": 1.5}}}",
+                 "groups.web.reclaim_pressure: expected microseconds");
+    assert_error("{\"groups\": {\"web\": {\"reclaim_floor\": \"max\"}}}",
+                 "groups.web.reclaim_floor: 'max' is out of range");
     assert_error("{\"groups\": {\"web\": {\"prekill_exec\": \"hook.sh\"}}}",
                  "groups.web.prekill_exec: 'hook.sh' is not an absolute path");
     assert_error("{\"groups\": {\"../x\": {}}}", "groups.../x: '../x' is not a group name");
@@ -315,6 +326,18 @@ static void test_same_extras(void)
     g_assert_true(memctl_limits_has(&e.groups[0].limits, MEMCTL_KEY_PREKILL_TIMEOUT));
     g_assert_cmpstr(e.groups[0].prekill_exec, ==, "/h");
     g_assert_false(memctl_group_policy_same_extras(&c.groups[0], &e.groups[0]));
+    /* the reclaim keys are limits too */
+    _cleanup_policy_ MemctlPolicy r;
+    memctl_policy_init(&r);
+    g_assert_null(load(&r, "r",
+                       "{\"groups\": {\"w\": {\"reclaim\": \"auto\", \"reclaim_pressure\": \"0.5%\", "
+                       "\"reclaim_floor\": \"32M\"}}}"));
+    g_assert_true(r.groups[0].limits.reclaim_auto);
+    g_assert_cmpuint(r.groups[0].limits.reclaim_pressure_ppm, ==, 5000);
+    g_assert_cmpuint(r.groups[0].limits.reclaim_floor, ==, 32u << 20);
+    g_assert_true(memctl_limits_has(&r.groups[0].limits, MEMCTL_KEY_RECLAIM));
+    g_assert_null(load(&r, "s", "{\"groups\": {\"w\": {\"reclaim_pressure\": 2000}}}"));
+    g_assert_cmpuint(r.groups[0].limits.reclaim_pressure_ppm, ==, 2000);
 }
 
 /* daemon.critical_claims: which groups (by name or slice) may claim critical status from metadata. */

@@ -229,6 +229,55 @@ static void test_values_equal(void)
     g_assert_false(memctl_file_values_equal(&a, &b));
 }
 
+/* reclaim: "auto" or "off"; reclaim_pressure: a percentage (three decimals), "ms" a second, or
+ * microseconds a second, 0.001%-10%; reclaim_floor: a size, never "max". None writes a file. */
+static void test_reclaim_keys(void)
+{
+    MemctlLimits l;
+    memctl_limits_init(&l);
+    g_assert_false(l.reclaim_auto);
+    g_assert_cmpuint(l.reclaim_pressure_ppm, ==, 1000); /* 0.1% */
+    g_assert_cmpint(memctl_limits_set(&l, "reclaim", "auto"), ==, 0);
+    g_assert_true(l.reclaim_auto);
+    g_assert_cmpint(memctl_limits_set(&l, "reclaim", "on"), ==, -EINVAL);
+    g_assert_cmpint(memctl_limits_set(&l, "reclaim", "off"), ==, 0);
+    g_assert_false(l.reclaim_auto);
+    static const struct {
+        const char *text;
+        int r;
+        uint32_t ppm;
+    } cases[] = {
+            {"0.1%", 0, 1000},       {"1%", 0, 10000},    {"0.25%", 0, 2500},
+            {"0.001%", 0, 10},       {"10%", 0, 100000},  {"0.1000%", 0, 1000},
+            {"2ms", 0, 2000},        {"500", 0, 500},     {"10.5%", -ERANGE, 0},
+            {"0.0001%", -EINVAL, 0}, {"0%", -ERANGE, 0},  {"5", -ERANGE, 0},
+            {"101ms", -ERANGE, 0},   {"1.%", -EINVAL, 0}, {".5%", -EINVAL, 0},
+            {"1 %", -EINVAL, 0},     {"%", -EINVAL, 0},   {"", -EINVAL, 0},
+            {"-1%", -EINVAL, 0},     {"1s", -EINVAL, 0},  {"99999999999999999999", -ERANGE, 0},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        MemctlLimits t;
+        memctl_limits_init(&t);
+        t.reclaim_pressure_ppm = 7;
+        g_test_message("reclaim_pressure=%s", cases[i].text);
+        g_assert_cmpint(memctl_limits_set(&t, "reclaim_pressure", cases[i].text), ==, cases[i].r);
+        g_assert_cmpuint(t.reclaim_pressure_ppm, ==, cases[i].r == 0 ? cases[i].ppm : 7);
+        g_assert_cmpint(memctl_limits_has(&t, MEMCTL_KEY_RECLAIM_PRESSURE), ==, cases[i].r == 0);
+    }
+    g_assert_cmpint(memctl_limits_set(&l, "reclaim_floor", "64M"), ==, 0);
+    g_assert_cmpuint(memctl_limits_get(&l, MEMCTL_KEY_RECLAIM_FLOOR), ==, 64u << 20);
+    g_assert_cmpint(memctl_limits_set(&l, "reclaim_floor", "max"), ==, -ERANGE);
+    MemctlFileValues v;
+    g_assert_cmpint(memctl_limits_resolve(&l, &v, NULL), ==, 0);
+    g_assert_cmpuint(v.set, ==, 0);
+    MemctlLimits m;
+    memctl_limits_init(&m);
+    memctl_limits_merge(&m, &l);
+    g_assert_cmpuint(m.reclaim_floor, ==, 64u << 20);
+    memctl_limits_put(&m, MEMCTL_KEY_RECLAIM_PRESSURE, 1); /* clamped into range */
+    g_assert_cmpuint(m.reclaim_pressure_ppm, ==, 10);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -242,5 +291,6 @@ int main(int argc, char **argv)
     g_test_add_func("/limits/values-equal", test_values_equal);
     g_test_add_func("/limits/as-kernel", test_as_kernel);
     g_test_add_func("/limits/prekill-timeout", test_prekill_timeout);
+    g_test_add_func("/limits/reclaim-keys", test_reclaim_keys);
     return g_test_run();
 }

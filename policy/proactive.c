@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "policy/proactive.h"
+
+void memctl_proactive_init(MemctlProactive *p)
+{
+    *p = (MemctlProactive){.step = MEMCTL_PROACTIVE_STEP_MIN};
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The stall share over dt, in ppm, saturated at a million. */
+static uint32_t share_ppm(uint64_t stall, uint64_t dt)
+{
+    if (dt == 0 || stall >= dt)
+        return stall ? 1000000 : 0;
+    return (uint32_t)(stall * 1000000 / dt);
+}
+
+/*
+ * The working set: at or over the target, the usage now is what the group needs (the last step cut
+ * into it and its refaults brought it back), averaged with what was known before so that one noisy
+ * interval does not move it far, unless the group now holds more (it grew). Under the target, what
+ * the group holds is an upper bound of it: once known, the estimate follows the usage down, never
+ * up. What reclaim could not take at all (anonymous memory without swap) is in it, always.
+ */
+static void update_workingset(MemctlProactive *p, bool breach, const MemctlProactiveSample *s)
+{
+    if (breach) {
+        p->workingset =
+                !p->known || s->current >= p->workingset ? s->current : p->workingset / 2 + s->current / 2;
+        p->known = true;
+    } else if (!p->known || s->current < p->workingset)
+        p->workingset = s->current;
+    uint64_t pinned = s->current > s->could_free ? s->current - s->could_free : 0;
+    if (p->workingset < pinned)
+        p->workingset = pinned;
+}
+
+uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *cfg,
+                               const MemctlProactiveSample *s)
+{
+    if (!p->primed || s->t_usec <= p->last_t || s->some_usec < p->last_some) {
+        p->primed = true;
+        p->last_t = s->t_usec;
+        p->last_some = s->some_usec;
+        if (p->workingset == 0)
+            p->workingset = s->current;
+        return 0;
+    }
+    uint64_t stall = s->some_usec - p->last_some;
+    uint32_t ppm = share_ppm(stall, s->t_usec - p->last_t);
+    p->last_t = s->t_usec;
+    p->last_some = s->some_usec;
+    p->last_ppm = ppm;
+    bool breach = ppm >= cfg->target_ppm;
+    update_workingset(p, breach, s);
+    if (p->stepped)
+        p->stall_usec += stall; /* the interval after a step: its stall is the step's cost, at most */
+    p->stepped = false;
+    if (breach) {
+        p->breaches++;
+        p->step = p->step / 2 < MEMCTL_PROACTIVE_STEP_MIN ? MEMCTL_PROACTIVE_STEP_MIN : p->step / 2;
+        return 0;
+    }
+    uint64_t above = s->current > cfg->floor ? s->current - cfg->floor : 0;
+    uint64_t room = min_u64(above, s->could_free);
+    /* The step, scaled by how far under the target the stall is: a stall at half the target asks
+     * half the step. */
+    uint64_t bytes = room / 1024 * p->step;
+    bytes -= bytes / cfg->target_ppm * ppm + bytes % cfg->target_ppm * ppm / cfg->target_ppm;
+    /* Well under the target (a quarter of it or less): the next step may be larger. */
+    if ((uint64_t)ppm * 4 <= cfg->target_ppm)
+        p->step = p->step * 2 > MEMCTL_PROACTIVE_STEP_MAX ? MEMCTL_PROACTIVE_STEP_MAX : p->step * 2;
+    if (bytes < MEMCTL_PROACTIVE_MIN_BYTES)
+        return 0;
+    p->stepped = true;
+    return bytes;
+}
+
+void memctl_proactive_reclaimed(MemctlProactive *p, uint64_t bytes)
+{
+    p->reclaimed = p->reclaimed > UINT64_MAX - bytes ? UINT64_MAX : p->reclaimed + bytes;
+}
+
+uint64_t memctl_proactive_suggest(const MemctlProactive *p)
+{
+    if (p->workingset == 0)
+        return 0;
+    uint64_t head = p->workingset / 4;
+    if (head < (16ull << 20))
+        head = 16ull << 20;
+    uint64_t v = p->workingset + head;
+    return (v + (1ull << 20) - 1) & ~((1ull << 20) - 1);
+}

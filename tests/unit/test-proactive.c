@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Proactive reclaim paced by pressure (policy/proactive.c), on synthetic samples and on a model
+ * of a group with a hot set and cold cache. */
+#include <glib.h>
+
+#include "policy/proactive.h"
+
+#define MiB ((uint64_t)1024 * 1024)
+#define SEC 1000000ull
+
+static const MemctlProactiveConfig cfg = {.target_ppm = 1000, .floor = 0};
+
+static MemctlProactiveSample sample(uint64_t t_sec, uint64_t some_usec, uint64_t current)
+{
+    return (MemctlProactiveSample){
+            .t_usec = t_sec * SEC, .some_usec = some_usec, .current = current, .could_free = current};
+}
+
+/* The first sample only primes; so does one from a clock that went back. */
+static void test_primes(void)
+{
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    MemctlProactiveSample s = sample(10, 0, 400 * MiB);
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 0);
+    g_assert_cmpuint(p.workingset, ==, 400 * MiB); /* an upper bound until the target is reached */
+    g_assert_false(p.known);
+    s = sample(16, 0, 400 * MiB);
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), >, 0);
+    s = sample(12, 0, 400 * MiB); /* back in time */
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 0);
+}
+
+/* Calm: the step starts at 16/1024 of what is above the floor and doubles each calm interval up to
+ * a quarter. */
+static void test_step_grows_while_calm(void)
+{
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    MemctlProactiveSample s = sample(0, 0, 1024 * MiB);
+    (void)memctl_proactive_next(&p, &cfg, &s);
+    uint64_t want[] = {16 * MiB, 32 * MiB, 64 * MiB, 128 * MiB, 256 * MiB, 256 * MiB};
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        s = sample(6 * (i + 1), 0, 1024 * MiB);
+        g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, want[i]);
+    }
+}
+
+/* At the target: nothing this interval, the step halved, the usage now the working set. Under
+ * half the target... half the step. */
+static void test_breach_backs_off(void)
+{
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    MemctlProactiveSample s = sample(0, 0, 1024 * MiB);
+    (void)memctl_proactive_next(&p, &cfg, &s);
+    for (int i = 1; i <= 4; i++) { /* the step reaches 256 */
+        s = sample(i, 0, 1024 * MiB);
+        (void)memctl_proactive_next(&p, &cfg, &s);
+    }
+    g_assert_cmpuint(p.step, ==, 256);
+    s = sample(5, 1000, 300 * MiB); /* 1 ms over a second: the target */
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 0);
+    g_assert_cmpuint(p.step, ==, 128);
+    g_assert_true(p.known);
+    g_assert_cmpuint(p.workingset, ==, 300 * MiB);
+    g_assert_cmpuint(p.breaches, ==, 1);
+    g_assert_cmpuint(p.stall_usec, ==, 1000); /* it followed a step: its cost */
+    s = sample(6, 1500, 300 * MiB);           /* half the target: half of 128/1024 of 300 MiB */
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 300 * MiB / 1024 * 128 / 2);
+    g_assert_cmpuint(p.step, ==, 128); /* not well under target: no growth */
+}
+
+/* Never below the floor, and never more than reclaim could take. */
+static void test_floor_and_room(void)
+{
+    MemctlProactiveConfig c = {.target_ppm = 1000, .floor = 1000 * MiB};
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    MemctlProactiveSample s = sample(0, 0, 1024 * MiB);
+    (void)memctl_proactive_next(&p, &c, &s);
+    s = sample(6, 0, 1024 * MiB);
+    g_assert_cmpuint(memctl_proactive_next(&p, &c, &s), ==, 0); /* 24 MiB above: a step under 1 MiB */
+    for (int i = 2; i < 10; i++) {
+        s = sample(6 * (uint64_t)i, 0, 1024 * MiB);
+        uint64_t b = memctl_proactive_next(&p, &c, &s);
+        g_assert_cmpuint(b, <=, 24 * MiB / 4);
+    }
+    s = sample(60, 0, 990 * MiB); /* below the floor already */
+    g_assert_cmpuint(memctl_proactive_next(&p, &c, &s), ==, 0);
+    s = (MemctlProactiveSample){.t_usec = 66 * SEC, .current = 2048 * MiB, .could_free = 8 * MiB};
+    g_assert_cmpuint(memctl_proactive_next(&p, &c, &s), <=, 8 * MiB / 4);
+}
+
+/* What reclaim cannot take (anon without swap) is in the working set, however calm. */
+static void test_pinned_in_workingset(void)
+{
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    MemctlProactiveSample s = {.t_usec = 0, .current = 500 * MiB, .could_free = 100 * MiB};
+    (void)memctl_proactive_next(&p, &cfg, &s);
+    s.t_usec = 6 * SEC;
+    (void)memctl_proactive_next(&p, &cfg, &s);
+    g_assert_cmpuint(p.workingset, >=, 400 * MiB);
+}
+
+/* A group that holds `hot` bytes it uses and cold ones it does not: a step takes cold pages first
+ * (the kernel's LRU order), and a step that cuts into the hot set is refaulted within the interval,
+ * with a stall for every MiB refaulted (200 us: zram; 2 ms: a disk). The estimate converges within
+ * 15%, no interval stalls above target twice in a row, and the usage ends within 20% of the hot set. */
+typedef struct {
+    uint64_t hot, cold;
+    uint64_t some;
+    uint64_t stall_per_mib;
+} Model;
+
+static uint64_t model_usage(const Model *m)
+{
+    return m->hot + m->cold;
+}
+
+static void model_interval(Model *m, uint64_t step)
+{
+    uint64_t from_cold = step < m->cold ? step : m->cold;
+    m->cold -= from_cold;
+    uint64_t refault = step - from_cold; /* cut into the hot set, and brought back at once */
+    m->some += refault / MiB * m->stall_per_mib;
+}
+
+static void run_model(uint64_t hot, uint64_t cold, uint64_t stall_per_mib, uint32_t grow_hot_at)
+{
+    Model m = {.hot = hot, .cold = cold, .stall_per_mib = stall_per_mib};
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    uint64_t step = 0;
+    bool last_breach = false;
+    for (uint32_t i = 0; i < 80; i++) {
+        if (i == grow_hot_at)
+            m.hot *= 2; /* the working set doubles: more misses, paid as stall this interval */
+        model_interval(&m, step);
+        MemctlProactiveSample s = {.t_usec = (uint64_t)(i + 1) * 6 * SEC,
+                                   .some_usec = m.some,
+                                   .current = model_usage(&m),
+                                   .could_free = model_usage(&m)};
+        uint32_t breaches = p.breaches;
+        step = memctl_proactive_next(&p, &cfg, &s);
+        bool breach = p.breaches != breaches;
+        if (breach)
+            g_assert_cmpuint(step, ==, 0); /* backs off at once */
+        g_assert_false(breach && last_breach && i != grow_hot_at);
+        last_breach = breach;
+    }
+    g_test_message("hot %" G_GUINT64_FORMAT " MiB, estimate %" G_GUINT64_FORMAT
+                   " MiB, usage %" G_GUINT64_FORMAT " MiB",
+                   m.hot / MiB, p.workingset / MiB, model_usage(&m) / MiB);
+    g_assert_true(p.known || stall_per_mib < 1000); /* a slow refault costs more than the target */
+    g_assert_cmpuint(p.workingset, >=, m.hot * 85 / 100);
+    g_assert_cmpuint(p.workingset, <=, m.hot * 115 / 100);
+    g_assert_cmpuint(model_usage(&m), <=, m.hot * 120 / 100);
+    g_assert_cmpuint(memctl_proactive_suggest(&p), >=, p.workingset + 16 * MiB);
+}
+
+static void test_converges_on_hot_set(void)
+{
+    run_model(48 * MiB, 300 * MiB, 200, UINT32_MAX);
+    run_model(48 * MiB, 300 * MiB, 2000, UINT32_MAX);
+    run_model(1024 * MiB, 4096 * MiB, 200, UINT32_MAX);
+}
+
+static void test_follows_growth(void)
+{
+    run_model(48 * MiB, 300 * MiB, 2000, 40);
+}
+
+static void test_suggest(void)
+{
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    g_assert_cmpuint(memctl_proactive_suggest(&p), ==, 0);
+    p.workingset = 40 * MiB;
+    g_assert_cmpuint(memctl_proactive_suggest(&p), ==, 56 * MiB); /* at least 16 MiB more */
+    p.workingset = 1000 * MiB + 1;
+    g_assert_cmpuint(memctl_proactive_suggest(&p), ==, 1251 * MiB); /* 25% more, a MiB up */
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/proactive/primes", test_primes);
+    g_test_add_func("/proactive/step-grows-while-calm", test_step_grows_while_calm);
+    g_test_add_func("/proactive/breach-backs-off", test_breach_backs_off);
+    g_test_add_func("/proactive/floor-and-room", test_floor_and_room);
+    g_test_add_func("/proactive/pinned-in-workingset", test_pinned_in_workingset);
+    g_test_add_func("/proactive/converges-on-hot-set", test_converges_on_hot_set);
+    g_test_add_func("/proactive/follows-growth", test_follows_growth);
+    g_test_add_func("/proactive/suggest", test_suggest);
+    return g_test_run();
+}
