@@ -51,6 +51,23 @@ int memctl_sample_key(const char *text, const char *key, uint64_t *ret)
     return 0;
 }
 
+int memctl_sample_reclaim_stat(const char *text, MemctlReclaimInput *ret)
+{
+    static const char *const keys[] = {"inactive_file", "active_file", "file_mapped",
+                                       "inactive_anon", "active_anon", "slab_reclaimable"};
+    uint64_t v[sizeof(keys) / sizeof(keys[0])];
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        if (memctl_sample_key(text, keys[k], &v[k]) < 0)
+            return -ENOENT;
+    *ret = (MemctlReclaimInput){.inactive_file = v[0],
+                                .active_file = v[1],
+                                .file_mapped = v[2],
+                                .inactive_anon = v[3],
+                                .active_anon = v[4],
+                                .slab_reclaimable = v[5]};
+    return 0;
+}
+
 static int pressure_line(const char *line, uint64_t *ret_total, uint32_t *ret_avg10_centi)
 {
     const char *a = strstr(line, "avg10=");

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "policy/reclaim.h"
 #include "policy/victim.h"
 
 /*
@@ -27,6 +28,11 @@ int memctl_sample_read_u64(int fd, uint64_t *ret);
  * Returns 0 and the value, or -ENOENT.
  */
 int memctl_sample_key(const char *text, const char *key, uint64_t *ret);
+
+/* The LRU and slab counters of memory.stat text that say what reclaim could free (policy/reclaim.h),
+ * into *ret (its swap and host fields zeroed: the caller fills them). -ENOENT when one is missing
+ * (an unknown kernel). */
+int memctl_sample_reclaim_stat(const char *text, MemctlReclaimInput *ret);
 
 /* Parses "some avg10=.. total=N\nfull avg10=.. total=N" into the two totals (usec). */
 int memctl_sample_pressure(const char *text, uint64_t *ret_some_total, uint64_t *ret_full_total,

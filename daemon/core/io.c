@@ -23,19 +23,10 @@
  * UINT64_MAX when a counter it needs is missing (an unknown kernel: the windows decide). */
 static uint64_t slot_reclaimable(MemctlCore *c, Slot *s, uint64_t swap_current)
 {
-    static const char *const keys[] = {"inactive_file", "active_file", "file_mapped",
-                                       "inactive_anon", "active_anon", "slab_reclaimable"};
-    uint64_t v[sizeof(keys) / sizeof(keys[0])];
-    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-        if (memctl_sample_key(c->buf, keys[k], &v[k]) < 0)
-            return UINT64_MAX;
-    MemctlReclaimInput in = {.inactive_file = v[0],
-                             .active_file = v[1],
-                             .file_mapped = v[2],
-                             .inactive_anon = v[3],
-                             .active_anon = v[4],
-                             .slab_reclaimable = v[5],
-                             .swap_current = swap_current};
+    MemctlReclaimInput in;
+    if (memctl_sample_reclaim_stat(c->buf, &in) < 0)
+        return UINT64_MAX;
+    in.swap_current = swap_current;
     /* Swap room: only where the group may swap (memory.swap.max as the GLib side published it; no
      * swap accounting, no memory.swap.current: none). The
      * host's free swap is read only then, after the group's text is parsed (c->buf is reused). */
