@@ -51,9 +51,10 @@ static int parse_claims(const Doc *d, json_object *a, MemctlPolicy *p)
 
 static int parse_daemon(const Doc *d, json_object *o)
 {
-    static const char *const keys[] = {"root",     "reserve",   "metrics_address", "state_file",
-                                       "kill_log", "window_ms", "stuck_windows",   "critical_claims",
-                                       "dry_run",  NULL};
+    static const char *const keys[] = {
+            "root",      "reserve",       "metrics_address", "state_file", "kill_log",
+            "window_ms", "stuck_windows", "critical_claims", "dry_run",    "reclaim_interval_ms",
+            NULL};
     if (memctl_field_want_object(&d->f, "daemon", o) < 0 ||
         memctl_field_check_keys(&d->f, "daemon", o, keys) < 0)
         return -EINVAL;
@@ -99,6 +100,12 @@ static int parse_daemon(const Doc *d, json_object *o)
         if (memctl_field_bool(&d->f, "daemon.dry_run", v, &p->dry_run) < 0)
             return -EINVAL;
         p->set |= MEMCTL_DAEMON_DRY_RUN;
+    }
+    if (json_object_object_get_ex(o, "reclaim_interval_ms", &v)) {
+        if (memctl_field_uint(&d->f, "daemon.reclaim_interval_ms", v, 500, 60000, &p->reclaim_interval_ms) <
+            0)
+            return -EINVAL;
+        p->set |= MEMCTL_DAEMON_RECLAIM_INTERVAL;
     }
     if (json_object_object_get_ex(o, "critical_claims", &v)) {
         if (parse_claims(d, v, p) < 0)

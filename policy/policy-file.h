@@ -65,6 +65,7 @@ enum {
     MEMCTL_DAEMON_STUCK = 1u << 6,
     MEMCTL_DAEMON_CLAIMS = 1u << 7,
     MEMCTL_DAEMON_DRY_RUN = 1u << 8,
+    MEMCTL_DAEMON_RECLAIM_INTERVAL = 1u << 9,
 };
 
 typedef struct {
@@ -75,7 +76,8 @@ typedef struct {
     char state_file[MEMCTL_POLICY_PATH_MAX];
     char kill_log[MEMCTL_POLICY_PATH_MAX];
     uint32_t window_ms, stuck_windows;
-    bool dry_run; /* record the kills it would make, make none (a reload switches it) */
+    bool dry_run;                 /* record the kills it would make, make none (a reload switches it) */
+    uint32_t reclaim_interval_ms; /* proactive reclaim's interval (0: not given, the default) */
     /* which groups may claim critical status from untrusted metadata (ClaimCritical, an OCI
      * annotation): shell patterns (fnmatch, '*' within one level) over a group's name or its slice */
     char claims[MEMCTL_POLICY_CLAIMS_MAX][MEMCTL_POLICY_PATTERN_MAX];

@@ -65,6 +65,8 @@ uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *
         p->step = p->step / 2 < MEMCTL_PROACTIVE_STEP_MIN ? MEMCTL_PROACTIVE_STEP_MIN : p->step / 2;
         return 0;
     }
+    if (cfg->hold)
+        return 0;
     uint64_t above = s->current > cfg->floor ? s->current - cfg->floor : 0;
     uint64_t room = min_u64(above, s->could_free);
     /* The step, scaled by how far under the target the stall is: a stall at half the target asks

@@ -25,6 +25,8 @@
 typedef struct {
     uint32_t target_ppm; /* the stall share the group may pay: "some" microseconds a second */
     uint64_t floor;      /* never below: max(memory.min, memory.low, reclaim_floor) */
+    bool hold;           /* measure and estimate, ask for nothing (the host guard is armed, the group
+                          * is over high or critical) */
 } MemctlProactiveConfig;
 
 typedef struct {
