@@ -223,6 +223,10 @@ bool memctl_core_realtime(const MemctlCore *c);
 void memctl_core_set_dry_run(MemctlCore *c, bool on);
 bool memctl_core_dry_run(const MemctlCore *c);
 
+/* True while the host guard is armed (the host short of memory): what is not the kill path keeps
+ * out of the way (proactive reclaim waits). */
+bool memctl_core_host_armed(const MemctlCore *c);
+
 /* Number of loop iterations the core has made: the watchdog checks that it moves. */
 uint64_t memctl_core_heartbeat(const MemctlCore *c);
 /* Wakes the core so that its heartbeat moves when it is alive. */

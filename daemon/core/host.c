@@ -241,3 +241,8 @@ bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill)
     *ret_kill = v;
     return true;
 }
+
+bool memctl_core_host_armed(const MemctlCore *c)
+{
+    return atomic_load(&((MemctlCore *)c)->host_armed);
+}

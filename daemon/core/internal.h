@@ -145,7 +145,7 @@ struct MemctlCore {
     bool zram_only; /* every swap device is one of them */
     char *host_buf;
     size_t host_buf_size;
-    bool host_armed;
+    _Atomic bool host_armed; /* written by the core only; read by the GLib side (memctl_core_host_armed()) */
     MemctlHostGlance host_glance; /* the watch's last look at MemAvailable (between episodes) */
     bool host_glanced;
     int32_t host_victim;             /* slot whose victim the guard waits for, or -1 */
