@@ -46,9 +46,6 @@ void memctl_groups_update_core(MemctlGroups *g, MemctlGroup *grp);
 const char *memctl_group_file_value(MemctlFile f, uint64_t v, char buf[static 24]);
 /* What the kernel file holds for a setting of v: high and max carry the group's boost. */
 uint64_t memctl_group_boosted(MemctlFile f, uint64_t v, uint64_t boost);
-/* What the kernel enforces now for a file of the group: its own setting, high and max with its
- * boost on top. */
-uint64_t memctl_group_enforced(const MemctlGroup *grp, MemctlFile f);
 
 /* The settings a group has when its memory.* files hold these values. */
 void memctl_group_limits_from_values(const MemctlFileValues *v, MemctlLimits *ret);

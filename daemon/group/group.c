@@ -54,6 +54,17 @@ uint64_t memctl_group_cgroup_id_at(int dirfd)
     return fstat(dirfd, &st) == 0 && S_ISDIR(st.st_mode) ? (uint64_t)st.st_ino : 0;
 }
 
+int memctl_groups_open_file(MemctlGroups *g, const MemctlGroup *grp, const char *file, int flags)
+{
+    _cleanup_close_ int dirfd = open(grp->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return -errno;
+    if (memctl_group_cgroup_id_at(dirfd) != grp->id)
+        return -ESTALE;
+    int fd = openat(dirfd, file, flags | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
 void memctl_groups_drop(MemctlGroups *g, MemctlGroup *grp)
 {
     (void)memctl_core_remove_group(g->core, grp->slot);
@@ -71,13 +82,15 @@ void memctl_group_free(MemctlGroup *grp)
     g_free(grp->name);
     g_free(grp->path);
     g_free(grp->slice);
+    g_free(grp->proactive);
     g_free(grp);
 }
 
 ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size)
 {
-    static const char *const files[_MEMCTL_GROUP_FILE_COUNT] = {
-            "memory.current", "memory.peak", "memory.swap.current", "memory.events", "memory.pressure"};
+    static const char *const files[_MEMCTL_GROUP_FILE_COUNT] = {"memory.current",      "memory.peak",
+                                                                "memory.swap.current", "memory.events",
+                                                                "memory.pressure",     "memory.stat"};
     /* the files the core keeps open too: the same open file, not a second one */
     static const int core_file[_MEMCTL_GROUP_FILE_COUNT] = {
             [MEMCTL_GROUP_FILE_CURRENT] = MEMCTL_CORE_FILE_CURRENT + 1,

@@ -7,6 +7,7 @@
 
 #include "daemon/core/api.h"
 #include "policy/limits.h"
+#include "policy/proactive.h"
 
 /*
  * The groups memctld manages: cgroups below the managed root, each with the settings it was given,
@@ -19,6 +20,7 @@ typedef enum {
     MEMCTL_GROUP_FILE_SWAP,
     MEMCTL_GROUP_FILE_EVENTS,
     MEMCTL_GROUP_FILE_PRESSURE,
+    MEMCTL_GROUP_FILE_STAT,
     _MEMCTL_GROUP_FILE_COUNT,
 } MemctlGroupFile;
 
@@ -37,6 +39,8 @@ typedef struct {
     char *slice; /* systemd-style display name given over D-Bus ("machines.slice/ctr-1.scope"), or NULL */
     struct MemctlRemoval *removal; /* a RemoveGroup with the kill flag waiting for it to empty, or NULL */
     int read_fd1[_MEMCTL_GROUP_FILE_COUNT]; /* fd + 1, opened on first read; 0: not open */
+    MemctlProactive *proactive; /* proactive reclaim's state (daemon/reclaimer.c) while reclaim=auto,
+                                 * else NULL: nothing is kept or run for a group without it */
 } MemctlGroup;
 
 /* Final counters read before a group is deleted. */
@@ -146,6 +150,15 @@ int memctl_groups_rescan(MemctlGroups *g, GPtrArray *ret_added, GPtrArray *ret_r
 
 /* The name of one child group of name, or NULL. */
 const char *memctl_groups_has_children(MemctlGroups *g, const char *name);
+
+/* What the kernel enforces now for a file of the group: its own setting, high and max with its
+ * boost on top. */
+uint64_t memctl_group_enforced(const MemctlGroup *grp, MemctlFile f);
+
+/* Opens one of the group's files (flags: O_RDONLY or O_WRONLY; close-on-exec added) for a caller
+ * that keeps the fd for a while: the fd or -errno, -ESTALE when the cgroup at the group's path is
+ * not the group's any more (deleted and made again). */
+int memctl_groups_open_file(MemctlGroups *g, const MemctlGroup *grp, const char *file, int flags);
 
 MemctlGroup *memctl_groups_get(MemctlGroups *g, const char *name);
 /*
