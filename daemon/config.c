@@ -7,6 +7,7 @@
 #include "basic/size.h"
 #include "daemon/disk-file.h"
 #include "daemon/error.h"
+#include "daemon/reclaimer.h"
 #include "daemon/state-file.h"
 
 struct MemctlConfig {
@@ -16,6 +17,7 @@ struct MemctlConfig {
     MemctlGroups *groups;          /* borrowed */
     MemctlCore *core;              /* borrowed */
     MemctlCritical *critical;      /* borrowed, may be NULL */
+    MemctlReclaimer *reclaimer;    /* borrowed, may be NULL */
     MemctlKillTotals *kill_totals; /* borrowed, may be NULL */
     bool dry_run_forced;           /* --dry-run: the policy cannot switch it off */
     guint save_source;
@@ -121,6 +123,11 @@ void memctl_config_free(MemctlConfig *c)
 void memctl_config_set_critical(MemctlConfig *c, MemctlCritical *critical)
 {
     c->critical = critical;
+}
+
+void memctl_config_set_reclaimer(MemctlConfig *c, MemctlReclaimer *r)
+{
+    c->reclaimer = r;
 }
 
 void memctl_config_force_dry_run(MemctlConfig *c, bool on)
@@ -381,6 +388,15 @@ int memctl_config_apply(MemctlConfig *c, MemctlPolicy *next, GPtrArray *ret_chan
         g_ptr_array_add(changes, g_strdup_printf("daemon.dry_run: %s", dry_run ? "on" : "off"));
     }
 
+    uint32_t interval =
+            next->reclaim_interval_ms ? next->reclaim_interval_ms : MEMCTL_RECLAIM_INTERVAL_DEFAULT_MS;
+    uint32_t was = c->policy.reclaim_interval_ms ? c->policy.reclaim_interval_ms
+                                                 : MEMCTL_RECLAIM_INTERVAL_DEFAULT_MS;
+    if (c->policy.n_files > 0 && interval != was)
+        g_ptr_array_add(changes, g_strdup_printf("daemon.reclaim_interval_ms: %u", interval));
+    if (c->reclaimer)
+        memctl_reclaimer_set_interval(c->reclaimer, interval);
+
     memctl_policy_clear(&c->policy);
     c->policy = *next;
     memctl_policy_init(next);
@@ -428,6 +444,8 @@ static void on_groups_changed(void *data)
 {
     MemctlConfig *c = data;
     memctl_config_publish_all(c);
+    if (c->reclaimer)
+        memctl_reclaimer_update(c->reclaimer);
     schedule_save(c);
 }
 

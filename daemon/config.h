@@ -41,6 +41,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlConfig, memctl_config_free)
 void memctl_config_set_critical(MemctlConfig *c, MemctlCritical *critical);
 /* --dry-run: a dry run whatever the policy files say (set before the first apply). */
 void memctl_config_force_dry_run(MemctlConfig *c, bool on);
+/* The proactive reclaimer: told of every change of the groups, and given the policy's interval. */
+struct MemctlReclaimer;
+void memctl_config_set_reclaimer(MemctlConfig *c, struct MemctlReclaimer *r);
 /* The kill counters in all that the state file keeps (the manager's); NULL until set. */
 void memctl_config_set_kill_totals(MemctlConfig *c, MemctlKillTotals *totals);
 

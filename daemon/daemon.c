@@ -22,6 +22,7 @@
 #include "daemon/group/group.h"
 #include "daemon/manager.h"
 #include "daemon/metrics/http.h"
+#include "daemon/reclaimer.h"
 #include "daemon/reserve/boost.h"
 #include "daemon/reserve/critical.h"
 #include "daemon/reserve/reserve.h"
@@ -36,6 +37,7 @@ struct MemctlDaemon {
     MemctlCritical *critical;
     MemctlBoost *boost;
     MemctlConfig *config;
+    MemctlReclaimer *reclaimer;
     MemctlBus *bus;
     MemctlHttp *http;
     GMainLoop *loop;
@@ -323,6 +325,9 @@ static int set_up_groups(MemctlDaemon *d, const MemctlOptions *o, MemctlPolicy *
     memctl_config_set_critical(d->config, d->critical);
     memctl_config_set_kill_totals(d->config, &d->m->totals);
     memctl_config_force_dry_run(d->config, o->dry_run);
+    d->reclaimer = memctl_reclaimer_new(d->groups, d->core, d->critical, o->proc_root);
+    d->m->reclaimer = d->reclaimer;
+    memctl_config_set_reclaimer(d->config, d->reclaimer);
     d->m->config = d->config;
     int r = memctl_config_apply(d->config, policy, NULL, error);
     if (r < 0)
@@ -342,6 +347,7 @@ static int set_up_groups(MemctlDaemon *d, const MemctlOptions *o, MemctlPolicy *
     memctl_boost_resume(d->boost);
     memctl_config_publish_all(d->config);
     memctl_config_watch_groups(d->config);
+    memctl_reclaimer_update(d->reclaimer);
     g_clear_error(&err);
     if (memctl_config_save_state(d->config, &err) < 0)
         g_warning("cannot write the state file %s: %s", o->state_file, err->message);
@@ -483,8 +489,10 @@ void memctl_daemon_free(MemctlDaemon *d)
         d->m->boost = NULL;
         d->m->critical = NULL;
         d->m->reserve = NULL;
+        d->m->reclaimer = NULL;
     }
     g_clear_pointer(&d->config, memctl_config_free);
+    g_clear_pointer(&d->reclaimer, memctl_reclaimer_free); /* after the step being written */
     g_clear_pointer(&d->boost, memctl_boost_free);
     g_clear_pointer(&d->critical, memctl_critical_free);
     g_clear_pointer(&d->m, memctl_manager_free);

@@ -37,12 +37,13 @@ typedef struct MemctlManager {
     struct MemctlMetrics *metrics;
     MemctlManagerListener listener;
     void *listener_data;
-    struct MemctlCritical *critical; /* borrowed; NULL until set up */
-    struct MemctlReserve *reserve;   /* borrowed; NULL until set up */
-    struct MemctlConfig *config;     /* borrowed; NULL until set up */
-    struct MemctlBoost *boost;       /* borrowed; NULL until set up */
-    struct MemctlHooks *hooks;       /* pre-kill waits and their executables */
-    char *root, *mount, *proc;       /* proc: the procfs mount (meminfo, host PSI) */
+    struct MemctlCritical *critical;   /* borrowed; NULL until set up */
+    struct MemctlReserve *reserve;     /* borrowed; NULL until set up */
+    struct MemctlConfig *config;       /* borrowed; NULL until set up */
+    struct MemctlBoost *boost;         /* borrowed; NULL until set up */
+    struct MemctlHooks *hooks;         /* pre-kill waits and their executables */
+    struct MemctlReclaimer *reclaimer; /* borrowed; NULL until set up */
+    char *root, *mount, *proc;         /* proc: the procfs mount (meminfo, host PSI) */
     FILE *kill_log;
     MemctlKillTotals totals; /* kept in the state file */
     int64_t started_usec;    /* monotonic */
