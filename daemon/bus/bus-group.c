@@ -96,6 +96,25 @@ static GVariant *limit_property(const char *prop, const MemctlFileValues *v, uin
     return NULL;
 }
 
+/* A proactive reclaim property's value (NULL for the others). */
+static GVariant *reclaim_property(const char *prop, const MemctlGroup *grp)
+{
+    const MemctlProactive *p = grp->proactive;
+    if (strcmp(prop, "Reclaim") == 0)
+        return g_variant_new_string(grp->limits.reclaim_auto ? "auto" : "off");
+    if (strcmp(prop, "WorkingSet") == 0)
+        return g_variant_new_uint64(p ? p->workingset : 0);
+    if (strcmp(prop, "WorkingSetMeasured") == 0)
+        return g_variant_new_boolean(p && p->known);
+    if (strcmp(prop, "SuggestedLimit") == 0)
+        return g_variant_new_uint64(p ? memctl_proactive_suggest(p) : 0);
+    if (strcmp(prop, "ReclaimedBytes") == 0)
+        return g_variant_new_uint64(p ? p->reclaimed : 0);
+    if (strcmp(prop, "ReclaimStallUsec") == 0)
+        return g_variant_new_uint64(p ? p->stall_usec : 0);
+    return NULL;
+}
+
 static GVariant *get_property(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
                               const char *prop, GError **error, gpointer user_data)
 {
@@ -106,6 +125,8 @@ static GVariant *get_property(GDBusConnection *conn, const char *sender, const c
         return NULL;
     }
     GVariant *v = limit_property(prop, &grp->applied, priority_of(grp), grp->kills, grp->kernel_oom_kills);
+    if (!v)
+        v = reclaim_property(prop, grp);
     if (v)
         return v;
     if (strcmp(prop, "Name") == 0)

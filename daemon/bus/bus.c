@@ -234,6 +234,21 @@ static void m_list_groups(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *pa
     g_dbus_method_invocation_return_value(inv, g_variant_new("(a(sostttttd))", &a));
 }
 
+static void m_list_working_sets(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
+{
+    GVariantBuilder a;
+    g_variant_builder_init(&a, G_VARIANT_TYPE("a(stbtt)"));
+    g_autoptr(GList) all = memctl_groups_list(b->m->groups);
+    for (GList *l = all; l; l = l->next) {
+        const MemctlGroup *grp = l->data;
+        const MemctlProactive *p = grp->proactive;
+        if (p)
+            g_variant_builder_add(&a, "(stbtt)", grp->name, p->workingset, p->known,
+                                  memctl_proactive_suggest(p), p->reclaimed);
+    }
+    g_dbus_method_invocation_return_value(inv, g_variant_new("(a(stbtt))", &a));
+}
+
 static void m_kill_group(MemctlBus *b, GDBusMethodInvocation *inv, GVariant *params)
 {
     const char *name, *reason;
@@ -364,6 +379,7 @@ static const struct {
         {"AttachProcesses", "attach-processes", m_attach, FALSE},
         {"GetGroup", NULL, m_get_group, FALSE},
         {"ListGroups", NULL, m_list_groups, FALSE},
+        {"ListWorkingSets", NULL, m_list_working_sets, FALSE},
         {"KillGroup", "kill-group", m_kill_group, FALSE},
         {"PreKillDone", "kill-group", m_prekill_done, FALSE}, /* brings a kill forward */
         {"ListKills", NULL, m_list_kills, FALSE},
