@@ -15,6 +15,7 @@
 #include "daemon/hook.h"
 #include "kernel/host-sample.h"
 #include "daemon/metrics/metrics.h"
+#include "daemon/reclaimer.h"
 #include "daemon/record.h"
 #include "daemon/reserve/reserve.h"
 #include "kernel/sample.h"
@@ -383,6 +384,12 @@ GString *memctl_manager_metrics(MemctlManager *m, MemctlExpoFormat format)
             .events_dropped = memctl_core_events_dropped(m->core),
     };
     snap.has_reserve = reserve_figures(m, &snap.reserve);
+    if (m->reclaimer) {
+        MemctlReclaimerStats rs;
+        memctl_reclaimer_stats(m->reclaimer, &rs);
+        snap.reclaim_steps = rs.steps;
+        snap.reclaim_usec = rs.busy_usec;
+    }
     GString *text = memctl_metrics_render(m->metrics, &snap, format);
     memctl_metrics_count_scrape(m->metrics, (uint64_t)(g_get_monotonic_time() - t0));
     memctl_manager_settle_heap(m); /* the text and the samples are freed once it is sent */

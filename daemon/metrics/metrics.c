@@ -193,6 +193,34 @@ static uint64_t v_kernel_kills(const GroupSample *s)
     return s->g->kernel_oom_kills;
 }
 
+/* Proactive reclaim's series: only groups with reclaim=auto have them. */
+static void render_proactive(MemctlExpo *x, GroupSample *gs, guint n)
+{
+    static const char *const families[][2] = {
+            {"memctl_group_workingset_bytes",
+             "The group's working set: the usage at which its reclaim_pressure target just holds (an "
+             "upper bound until the target was reached once)."},
+            {"memctl_group_reclaimed_bytes", "Bytes proactive reclaim took from the group."},
+            {"memctl_group_reclaim_stall_seconds",
+             "The group's memory stall (some) in the intervals that followed a proactive reclaim step: "
+             "what reclaim cost it, at most."},
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(families); k++) {
+        memctl_expo_family(x, families[k][0], k == 0 ? MEMCTL_EXPO_GAUGE : MEMCTL_EXPO_COUNTER,
+                           families[k][1]);
+        for (guint i = 0; i < n; i++) {
+            const MemctlProactive *p = gs[i].g->proactive;
+            const char *const labels[] = {"group", gs[i].g->name, NULL};
+            if (!p)
+                continue;
+            if (k == 2)
+                memctl_expo_usec(x, labels, p->stall_usec);
+            else
+                memctl_expo_u64(x, labels, k == 0 ? p->workingset : p->reclaimed);
+        }
+    }
+}
+
 /* A counter family by group and one more label from table t; series of groups that are gone are
  * dropped. */
 static void render_counters(MemctlExpo *x, MemctlGroups *groups, GHashTable *t, const char *name,
@@ -290,6 +318,7 @@ static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot
     metrics_group_family(x, gs, n, "memctl_kernel_oom_kills", MEMCTL_EXPO_COUNTER,
                          "Processes the kernel's OOM killer killed in the group while memctld watched.",
                          v_kernel_kills);
+    render_proactive(x, gs, n);
 
     render_counters(x, snap->groups, mx->kills, "memctl_kills", "reason",
                     "Kills by memctld, by group and reason (a whole-group kill counts once).");
@@ -361,6 +390,12 @@ static void metrics_render_daemon(MemctlMetrics *mx, const MemctlMetricsSnapshot
     memctl_expo_family(x, "memctl_dry_run", MEMCTL_EXPO_GAUGE,
                        "1 while memctld runs dry: it records the kills it would make and makes none.");
     memctl_expo_u64(x, NULL, snap->dry_run ? 1 : 0);
+    memctl_expo_family(x, "memctl_reclaim_steps", MEMCTL_EXPO_COUNTER,
+                       "memory.reclaim writes made by proactive reclaim (all groups).");
+    memctl_expo_u64(x, NULL, snap->reclaim_steps);
+    memctl_expo_family(x, "memctl_reclaim_seconds", MEMCTL_EXPO_COUNTER,
+                       "Time proactive reclaim's worker thread spent in memory.reclaim writes: its cost.");
+    memctl_expo_usec(x, NULL, snap->reclaim_usec);
     memctl_expo_family(x, "memctl_groups", MEMCTL_EXPO_GAUGE, "Groups memctld manages.");
     memctl_expo_u64(x, NULL, memctl_groups_count(snap->groups));
     memctl_expo_family(x, "memctl_scrapes", MEMCTL_EXPO_COUNTER,

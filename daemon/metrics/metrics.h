@@ -28,7 +28,8 @@ typedef struct {
     bool core_alive;
     bool dry_run;
     uint64_t events_dropped;
-    bool has_reserve; /* the memctl_reserve_* series are shown */
+    uint64_t reclaim_steps, reclaim_usec; /* proactive reclaim's writes and their time */
+    bool has_reserve;                     /* the memctl_reserve_* series are shown */
     MemctlReserveFigures reserve;
 } MemctlMetricsSnapshot;
 
