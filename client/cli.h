@@ -42,6 +42,7 @@ typedef int (*CliVerb)(MemctlClient *c, const CliArgs *a, int argc, char **argv)
 int verb_status(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_list(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_show(MemctlClient *c, const CliArgs *a, int argc, char **argv);
+int verb_suggest(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_create(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_set(MemctlClient *c, const CliArgs *a, int argc, char **argv);
 int verb_attach(MemctlClient *c, const CliArgs *a, int argc, char **argv);

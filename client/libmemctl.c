@@ -218,6 +218,12 @@ static const Field group_fields[] = {
         FIELD(MemctlGroupInfo, "PressureFull", 'd', pressure_full),
         FIELD(MemctlGroupInfo, "Critical", 'b', critical),
         FIELD(MemctlGroupInfo, "Slice", 's', slice),
+        FIELD(MemctlGroupInfo, "Reclaim", 's', reclaim),
+        FIELD(MemctlGroupInfo, "WorkingSet", 't', workingset),
+        FIELD(MemctlGroupInfo, "WorkingSetMeasured", 'b', workingset_measured),
+        FIELD(MemctlGroupInfo, "SuggestedLimit", 't', suggested_limit),
+        FIELD(MemctlGroupInfo, "ReclaimedBytes", 't', reclaimed),
+        FIELD(MemctlGroupInfo, "ReclaimStallUsec", 't', reclaim_stall_usec),
 };
 
 static const Field kill_fields[] = {
@@ -278,6 +284,7 @@ void memctl_group_info_clear(MemctlGroupInfo *g)
     free(g->object_path);
     free(g->cgroup_path);
     free(g->slice);
+    free(g->reclaim);
     memset(g, 0, sizeof(*g));
 }
 
@@ -376,6 +383,44 @@ int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *re
         g.cgroup_path = strdup(cg);
         *slot = g;
         if (!g.name || !g.object_path || !g.cgroup_path)
+            r = -ENOMEM;
+    }
+    if (r < 0) {
+        memctl_group_info_free_array(out, n);
+        return r;
+    }
+    *ret = out;
+    *ret_n = n;
+    return (int)n;
+}
+
+int memctl_client_list_working_sets(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n)
+{
+    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+    int r = memctl_client_new_call(c, "ListWorkingSets", &m);
+    if (r >= 0)
+        r = memctl_client_call(c, m, &reply);
+    if (r >= 0)
+        r = sd_bus_message_enter_container(reply, 'a', "(stbtt)");
+    MemctlGroupInfo *out = NULL;
+    size_t n = 0;
+    while (r >= 0) {
+        const char *name;
+        int measured;
+        MemctlGroupInfo g = {0};
+        r = sd_bus_message_read(reply, "(stbtt)", &name, &g.workingset, &measured, &g.suggested_limit,
+                                &g.reclaimed);
+        if (r <= 0)
+            break;
+        MemctlGroupInfo *slot = memctl_array_append((void **)&out, &n, sizeof(*out));
+        if (!slot) {
+            r = -ENOMEM;
+            break;
+        }
+        g.workingset_measured = measured;
+        g.name = strdup(name);
+        *slot = g;
+        if (!g.name)
             r = -ENOMEM;
     }
     if (r < 0) {

@@ -24,6 +24,7 @@ static const struct {
         {"status", verb_status, 0, 0, 0},
         {"list", verb_list, 0, 0, 0},
         {"show", verb_show, 1, 1, 0},
+        {"suggest", verb_suggest, 1, 1, 0},
         {"create", verb_create, 1, 64, 1u << 0},
         {"set", verb_set, 2, 64, 0},
         {"attach", verb_attach, 2, 65537, 0},
@@ -54,6 +55,7 @@ static void help(void)
            "  status                       Show the daemon's state and the host's memory\n"
            "  list                         List the managed groups with usage and pressure\n"
            "  show GROUP                   Show every property of a group\n"
+           "  suggest GROUP                Suggest a limit from the group's working set (reclaim=auto)\n"
            "  create GROUP [KEY=VALUE...]  Create a group (idempotent) with limits\n"
            "  set GROUP KEY=VALUE...       Change a group's limits, all or nothing\n"
            "  attach GROUP PID...          Move processes into a group\n"
@@ -68,7 +70,8 @@ static void help(void)
            "  metrics                      Print the Prometheus metrics (--textfile-dir: write "
            "memctl.prom)\n"
            "  oci-hook [STAGE]             OCI runtime hook: the container's cgroup becomes a group\n\n"
-           "Keys: limit min low high max swap_max headroom oom_group priority slice, or raw files\n"
+           "Keys: limit min low high max swap_max headroom oom_group priority slice prekill_timeout\n"
+           "reclaim reclaim_pressure reclaim_floor, or raw files\n"
            "memory.min memory.low memory.high memory.max memory.swap.max memory.oom.group.\n"
            "Sizes take K, M, G, T suffixes (powers of 1024) or \"max\".\n\n"
            "Options:\n"

@@ -192,14 +192,20 @@ int memctl_oci_spec_settings(MemctlOciSpec *h, MemctlOciSettings *s)
                         h, "container %s: linux.resources.unified: too many memory files", h->id);
         }
     }
-    const char *prio = memctl_oci_spec_annotation(h, "org.memctl.priority"),
-               *og = memctl_oci_spec_annotation(h, "org.memctl.oom-group"),
-               *slice = memctl_oci_spec_annotation(h, "org.memctl.slice"),
-               *prekill = memctl_oci_spec_annotation(h, "org.memctl.prekill-timeout");
-    if (prio && add(s, "priority", prio) < 0)
-        return -E2BIG;
-    if (prekill && add(s, "prekill_timeout", prekill) < 0) /* memctld checks the value (SetLimits) */
-        return -E2BIG;
+    /* annotations passed on as keys: memctld checks their values (SetLimits) and names the key */
+    static const char *const passed[][2] = {
+            {"org.memctl.priority", "priority"},
+            {"org.memctl.prekill-timeout", "prekill_timeout"},
+            {"org.memctl.reclaim", "reclaim"},
+            {"org.memctl.reclaim-pressure", "reclaim_pressure"},
+    };
+    for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+        const char *v = memctl_oci_spec_annotation(h, passed[i][0]);
+        if (v && add(s, passed[i][1], v) < 0)
+            return -E2BIG;
+    }
+    const char *og = memctl_oci_spec_annotation(h, "org.memctl.oom-group"),
+               *slice = memctl_oci_spec_annotation(h, "org.memctl.slice");
     if (og) {
         if (strcmp(og, "true") != 0 && strcmp(og, "false") != 0)
             return memctl_oci_spec_problem(

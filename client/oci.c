@@ -10,7 +10,8 @@
  *     reservation -> low, swap (memory + swap) -> swap_max = swap - limit; linux.resources.unified
  *     memory.* files passed through; annotations org.memctl.priority (1-100), org.memctl.oom-group
  *     (true/false), org.memctl.slice, org.memctl.prekill-timeout ("2s": a kill waits for pre-kill
- *     hooks, the group frozen), org.memctl.critical=true (ClaimCritical, with
+ *     hooks, the group frozen), org.memctl.reclaim ("auto": proactive reclaim) and
+ *     org.memctl.reclaim-pressure ("0.1%"), org.memctl.critical=true (ClaimCritical, with
  *     org.memctl.reserve of the reserve, default none: granted only to the groups the policy's
  *     daemon.critical_claims names, since a pod's author writes the annotations).
  *   poststop: the group's registration ends and the group is removed; its final counters (read by

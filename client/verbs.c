@@ -210,6 +210,12 @@ int verb_show(MemctlClient *c, const CliArgs *a, int argc, char **argv)
         add(o, "PressureFull", cli_json_percent(g.pressure_full));
         add(o, "Critical", json_object_new_boolean(g.critical));
         add(o, "Slice", json_object_new_string(g.slice ? g.slice : ""));
+        add(o, "Reclaim", json_object_new_string(g.reclaim ? g.reclaim : "off"));
+        add(o, "WorkingSet", json_object_new_uint64(g.workingset));
+        add(o, "WorkingSetMeasured", json_object_new_boolean(g.workingset_measured));
+        add(o, "SuggestedLimit", json_object_new_uint64(g.suggested_limit));
+        add(o, "ReclaimedBytes", json_object_new_uint64(g.reclaimed));
+        add(o, "ReclaimStallUsec", json_object_new_uint64(g.reclaim_stall_usec));
         cli_print_json(o);
         return 0;
     }
@@ -222,6 +228,50 @@ int verb_show(MemctlClient *c, const CliArgs *a, int argc, char **argv)
            "\nPressureSome=%.2f\nPressureFull=%.2f\nCritical=%s\nSlice=%s\n",
            g.oom_group ? "yes" : "no", g.priority, g.kills, g.kernel_oom_kills, g.pressure_some,
            g.pressure_full, g.critical ? "yes" : "no", g.slice ? g.slice : "");
+    char ws[16], sl[16], rb[16];
+    printf("Reclaim=%s\nWorkingSet=%s\nWorkingSetMeasured=%s\nSuggestedLimit=%s\nReclaimedBytes=%s\n"
+           "ReclaimStallUsec=%" PRIu64 "\n",
+           g.reclaim ? g.reclaim : "off", cli_size(g.workingset, ws), g.workingset_measured ? "yes" : "no",
+           cli_size(g.suggested_limit, sl), cli_size(g.reclaimed, rb), g.reclaim_stall_usec);
+    return 0;
+}
+
+/* A limit for the group from its working set (proactive reclaim must be on), with what it came from. */
+int verb_suggest(MemctlClient *c, const CliArgs *a, int argc, char **argv)
+{
+    _cleanup_group_info_ MemctlGroupInfo g = {0};
+    int r = memctl_client_get_group(c, argv[0], &g);
+    if (r < 0)
+        return cli_fail(c, r, argv[0]);
+    if (g.suggested_limit == 0) {
+        fprintf(stderr,
+                "memctl: %s: no working set known: proactive reclaim is %s (memctl set %s reclaim=auto, then "
+                "wait a few intervals)\n",
+                argv[0], g.reclaim && strcmp(g.reclaim, "auto") == 0 ? "on but has not sampled yet" : "off",
+                argv[0]);
+        return CLI_EXIT_FAILURE;
+    }
+    if (a->json) {
+        json_object *o = json_object_new_object();
+        add(o, "group", json_object_new_string(argv[0]));
+        add(o, "limit", json_object_new_uint64(g.suggested_limit));
+        add(o, "working_set", json_object_new_uint64(g.workingset));
+        add(o, "measured", json_object_new_boolean(g.workingset_measured));
+        add(o, "current", cli_json_size(g.current));
+        add(o, "peak", cli_json_size(g.peak));
+        add(o, "reclaimed", json_object_new_uint64(g.reclaimed));
+        add(o, "reclaim_stall_usec", json_object_new_uint64(g.reclaim_stall_usec));
+        cli_print_json(o);
+        return 0;
+    }
+    char lim[16], ws[16], cur[16], peak[16], rec[16];
+    printf("%s: limit=%s\n", argv[0], cli_size(g.suggested_limit, lim));
+    printf("  working set %s (%s), plus 25%% headroom (at least 16M)\n", cli_size(g.workingset, ws),
+           g.workingset_measured ? "measured: the usage at which the stall reached reclaim_pressure"
+                                 : "an upper bound: reclaim has not yet cost the group its stall target");
+    printf("  now %s, peak %s; reclaimed %s at a stall of %.3f s\n", cli_size(g.current, cur),
+           cli_size(g.peak, peak), cli_size(g.reclaimed, rec), g.reclaim_stall_usec / 1e6);
+    printf("  to apply: memctl set %s limit=%s\n", argv[0], lim);
     return 0;
 }
 

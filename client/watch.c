@@ -198,6 +198,23 @@ static int by_current(const void *x, const void *y)
     return a->current < b->current ? 1 : a->current > b->current ? -1 : strcmp(a->name, b->name);
 }
 
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(((const MemctlGroupInfo *)x)->name, ((const MemctlGroupInfo *)y)->name);
+}
+
+/* The working set next to the usage: "-" without proactive reclaim, "<=" before it was measured. */
+static const char *wset_text(const MemctlGroupInfo *ws, size_t n_ws, const char *name, char buf[static 24])
+{
+    MemctlGroupInfo key = {.name = (char *)name};
+    const MemctlGroupInfo *w = ws ? bsearch(&key, ws, n_ws, sizeof(*ws), by_name) : NULL;
+    if (!w || w->workingset == 0)
+        return "-";
+    char size[16];
+    snprintf(buf, 24, "%s%s", w->workingset_measured ? "" : "<=", cli_size(w->workingset, size));
+    return buf;
+}
+
 static int top_frame(MemctlClient *c, const CliArgs *a, bool clear)
 {
     MemctlStatus s = {0};
@@ -211,6 +228,10 @@ static int top_frame(MemctlClient *c, const CliArgs *a, bool clear)
         return r;
     }
     qsort(g, n, sizeof(*g), by_current);
+    MemctlGroupInfo *ws = NULL; /* sorted by name */
+    size_t n_ws = 0;
+    if (memctl_client_list_working_sets(c, &ws, &n_ws) < 0)
+        ws = NULL, n_ws = 0; /* an older memctld: no column to fill */
     if (a->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "memory_available", json_object_new_uint64(s.memory_available));
@@ -219,6 +240,17 @@ static int top_frame(MemctlClient *c, const CliArgs *a, bool clear)
         json_object_object_add(o, "pressure_full", cli_json_percent(s.pressure_full));
         json_object_object_add(o, "kills", json_object_new_uint64(s.kills));
         json_object_object_add(o, "groups", cli_groups_json(g, n));
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < n_ws; i++) {
+            json_object *w = json_object_new_object();
+            json_object_object_add(w, "group", json_object_new_string(ws[i].name));
+            json_object_object_add(w, "working_set", json_object_new_uint64(ws[i].workingset));
+            json_object_object_add(w, "measured", json_object_new_boolean(ws[i].workingset_measured));
+            json_object_object_add(w, "suggested_limit", json_object_new_uint64(ws[i].suggested_limit));
+            json_object_object_add(w, "reclaimed", json_object_new_uint64(ws[i].reclaimed));
+            json_object_array_add(arr, w);
+        }
+        json_object_object_add(o, "working_sets", arr);
         cli_print_json(o);
     } else {
         char b1[16], b2[16];
@@ -227,11 +259,11 @@ static int top_frame(MemctlClient *c, const CliArgs *a, bool clear)
         printf("memctl top - %s available of %s, pressure some %.2f%% full %.2f%%, %" PRIu64 " kill(s)\n\n",
                cli_size(s.memory_available, b1), cli_size(s.memory_total, b2), s.pressure_some,
                s.pressure_full, s.kills);
-        static const char *const cols[] = {"GROUP", ">CURRENT",  ">HIGH", ">MAX",
-                                           ">USE%", ">PSI-FULL", ">KILLS"};
-        _cleanup_table_ Table *t = table_new(cols, 7);
+        static const char *const cols[] = {"GROUP", ">CURRENT", ">WSET",     ">HIGH",
+                                           ">MAX",  ">USE%",    ">PSI-FULL", ">KILLS"};
+        _cleanup_table_ Table *t = table_new(cols, 8);
         for (size_t i = 0; t && i < n; i++) {
-            char cur[16], high[16], max[16], use[16], psi[16], kills[24];
+            char cur[16], wset[24], high[16], max[16], use[16], psi[16], kills[24];
             uint64_t lim = g[i].max != UINT64_MAX ? g[i].max : g[i].high;
             if (lim != UINT64_MAX && lim)
                 snprintf(use, sizeof(use), "%.0f%%", 100.0 * (double)g[i].current / (double)lim);
@@ -241,6 +273,7 @@ static int top_frame(MemctlClient *c, const CliArgs *a, bool clear)
             snprintf(kills, sizeof(kills), "%" PRIu64, g[i].kills);
             const char *row[] = {g[i].name,
                                  cli_size(g[i].current, cur),
+                                 wset_text(ws, n_ws, g[i].name, wset),
                                  cli_size(g[i].high, high),
                                  cli_size(g[i].max, max),
                                  use,
@@ -253,6 +286,7 @@ static int top_frame(MemctlClient *c, const CliArgs *a, bool clear)
         fflush(stdout);
     }
     memctl_group_info_free_array(g, n);
+    memctl_group_info_free_array(ws, n_ws);
     memctl_status_clear(&s);
     return 0;
 }

@@ -82,6 +82,12 @@ typedef struct {
     bool oom_group, critical;
     double pressure_some, pressure_full; /* avg10, percent */
     char *slice;                         /* systemd-style display name, "" if none (get_group only) */
+    /* proactive reclaim (get_group; list_working_sets fills name and the figures but reclaim):
+     * "auto" or "off"; the working set (0: none known) and whether it was measured (else an upper
+     * bound); the limit it suggests; bytes reclaimed; the stall reclaim cost, microseconds */
+    char *reclaim;
+    uint64_t workingset, suggested_limit, reclaimed, reclaim_stall_usec;
+    bool workingset_measured;
 } MemctlGroupInfo;
 
 /* Every property of one group. */
@@ -89,6 +95,9 @@ int memctl_client_get_group(MemctlClient *c, const char *name, MemctlGroupInfo *
 /* All groups, sorted by name; fills name, object_path, cgroup_path, current, min, high, max, kills,
  * pressure_full (the rest is 0). Returns the count. */
 int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n);
+/* The groups with proactive reclaim on, sorted by name: name, workingset, workingset_measured,
+ * suggested_limit, reclaimed (ListWorkingSets). Returns the count. */
+int memctl_client_list_working_sets(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n);
 void memctl_group_info_clear(MemctlGroupInfo *g);
 void memctl_group_info_free_array(MemctlGroupInfo *g, size_t n);
 
