@@ -92,6 +92,25 @@ static void test_floor_and_room(void)
     g_assert_cmpuint(memctl_proactive_next(&p, &c, &s), <=, 8 * MiB / 4);
 }
 
+/* Held (host armed, over high, critical): measured and estimated, nothing asked, the step kept. */
+static void test_hold(void)
+{
+    MemctlProactiveConfig held = {.target_ppm = 1000, .hold = true};
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    MemctlProactiveSample s = sample(0, 0, 1024 * MiB);
+    (void)memctl_proactive_next(&p, &held, &s);
+    s = sample(6, 0, 512 * MiB);
+    g_assert_cmpuint(memctl_proactive_next(&p, &held, &s), ==, 0);
+    g_assert_cmpuint(p.workingset, ==, 512 * MiB);
+    g_assert_cmpuint(p.step, ==, MEMCTL_PROACTIVE_STEP_MIN);
+    s = sample(12, 6000, 600 * MiB); /* a breach while held still counts */
+    g_assert_cmpuint(memctl_proactive_next(&p, &held, &s), ==, 0);
+    g_assert_true(p.known);
+    s = sample(18, 6000, 600 * MiB); /* released: steps again */
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), >, 0);
+}
+
 /* What reclaim cannot take (anon without swap) is in the working set, however calm. */
 static void test_pinned_in_workingset(void)
 {
@@ -190,6 +209,7 @@ int main(int argc, char **argv)
     g_test_add_func("/proactive/step-grows-while-calm", test_step_grows_while_calm);
     g_test_add_func("/proactive/breach-backs-off", test_breach_backs_off);
     g_test_add_func("/proactive/floor-and-room", test_floor_and_room);
+    g_test_add_func("/proactive/hold", test_hold);
     g_test_add_func("/proactive/pinned-in-workingset", test_pinned_in_workingset);
     g_test_add_func("/proactive/converges-on-hot-set", test_converges_on_hot_set);
     g_test_add_func("/proactive/follows-growth", test_follows_growth);

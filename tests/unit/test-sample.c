@@ -178,6 +178,26 @@ static void test_host_zram(void)
     g_assert_cmpuint(orig, ==, 7);
 }
 
+/* memory.stat's reclaim counters: all six or -ENOENT, the swap and host fields zeroed. */
+static void test_reclaim_stat(void)
+{
+    const char *text = "anon 1000\nfile 9000\ninactive_anon 100\nactive_anon 200\ninactive_file 3000\n"
+                       "active_file 4000\nfile_mapped 500\nslab_reclaimable 60\nslab 90\n";
+    MemctlReclaimInput in = {.swap_max = 7, .host_swap_free = 7};
+    g_assert_cmpint(memctl_sample_reclaim_stat(text, &in), ==, 0);
+    g_assert_cmpuint(in.inactive_file, ==, 3000);
+    g_assert_cmpuint(in.active_file, ==, 4000);
+    g_assert_cmpuint(in.file_mapped, ==, 500);
+    g_assert_cmpuint(in.inactive_anon, ==, 100);
+    g_assert_cmpuint(in.active_anon, ==, 200);
+    g_assert_cmpuint(in.slab_reclaimable, ==, 60);
+    g_assert_cmpuint(in.swap_max, ==, 0);
+    g_assert_cmpuint(in.host_swap_free, ==, 0);
+    MemctlReclaimInput untouched = {.active_anon = 42};
+    g_assert_cmpint(memctl_sample_reclaim_stat("anon 1\ninactive_file 2\n", &untouched), ==, -ENOENT);
+    g_assert_cmpuint(untouched.active_anon, ==, 42);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -187,5 +207,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sample/pids", test_pids);
     g_test_add_func("/sample/host-vmstat", test_host_vmstat);
     g_test_add_func("/sample/host-zram", test_host_zram);
+    g_test_add_func("/sample/reclaim-stat", test_reclaim_stat);
     return g_test_run();
 }
