@@ -229,8 +229,13 @@ guint daemontest_wait_count(DaemonTest *t, const char *needle, guint n, int time
 
 void hog_start(Hog *h, const char *const *args)
 {
+    workload_start(h, "tests/lib/memhog", args);
+}
+
+void workload_start(Hog *h, const char *binary, const char *const *args)
+{
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    g_ptr_array_add(argv, daemontest_binary("tests/lib/memhog"));
+    g_ptr_array_add(argv, daemontest_binary(binary));
     for (const char *const *a = args; *a; a++)
         g_ptr_array_add(argv, g_strdup(*a));
     g_ptr_array_add(argv, NULL);
@@ -244,15 +249,15 @@ void hog_start(Hog *h, const char *const *args)
     while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
         struct pollfd p = {.fd = h->out_fd, .events = POLLIN};
         if (poll(&p, 1, 10000) <= 0)
-            g_error("memhog did not become ready");
+            g_error("%s did not become ready", binary);
         ssize_t n = read(h->out_fd, buf + got, 1); /* byte by byte: later lines stay for hog_wait_line */
         if (n <= 0) {
             g_autofree char *e = hog_stderr(h);
-            g_error("memhog exited before it was ready: %s", e);
+            g_error("%s exited before it was ready: %s", binary, e);
         }
         got += (size_t)n;
     }
-    g_assert_true(g_str_has_prefix(buf, "ready "));
+    g_assert_true(g_str_has_prefix(buf, "ready"));
 }
 
 bool hog_wait_line(Hog *h, const char *prefix, int timeout_ms)

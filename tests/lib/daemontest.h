@@ -52,6 +52,8 @@ typedef struct {
 
 /* Starts memhog with args (NULL-terminated) and waits until it printed "ready". */
 void hog_start(Hog *h, const char *const *args);
+/* The same for another workload of the build tree (binary: "tests/lib/service"). */
+void workload_start(Hog *h, const char *binary, const char *const *args);
 /* Waits up to timeout_ms for the hog to exit; returns the wait status, or -1 if it is still running. */
 int hog_wait(Hog *h, int timeout_ms);
 /* Waits up to timeout_ms for a line on the hog's stdout that starts with prefix. */
