@@ -41,6 +41,7 @@ struct MemctlReclaimer {
     char *proc;
     uint32_t interval_ms;
     guint timer;
+    guint check; /* the idle source that looks at the groups after changes (0: none pending) */
     /* the worker: batches in, done batches out, the eventfd wakes the main loop */
     GThread *thread;
     GAsyncQueue *in, *out;
@@ -277,7 +278,7 @@ static bool any_auto(MemctlReclaimer *r)
     return any;
 }
 
-void memctl_reclaimer_update(MemctlReclaimer *r)
+static void check_now(MemctlReclaimer *r)
 {
     bool any = any_auto(r);
     if (any && !r->timer)
@@ -286,13 +287,28 @@ void memctl_reclaimer_update(MemctlReclaimer *r)
         g_clear_handle_id(&r->timer, g_source_remove);
 }
 
+static gboolean on_check(gpointer data)
+{
+    MemctlReclaimer *r = data;
+    r->check = 0;
+    check_now(r);
+    return G_SOURCE_REMOVE;
+}
+
+/* Once the main loop is idle: any number of changes until then cost one look at the groups. */
+void memctl_reclaimer_update(MemctlReclaimer *r)
+{
+    if (!r->check)
+        r->check = g_idle_add(on_check, r);
+}
+
 void memctl_reclaimer_set_interval(MemctlReclaimer *r, uint32_t ms)
 {
     if (ms == r->interval_ms)
         return;
     r->interval_ms = ms;
     g_clear_handle_id(&r->timer, g_source_remove);
-    memctl_reclaimer_update(r);
+    check_now(r);
 }
 
 MemctlReclaimer *memctl_reclaimer_new(MemctlGroups *groups, MemctlCore *core, MemctlCritical *critical,
@@ -313,6 +329,7 @@ void memctl_reclaimer_free(MemctlReclaimer *r)
     if (!r)
         return;
     g_clear_handle_id(&r->timer, g_source_remove);
+    g_clear_handle_id(&r->check, g_source_remove);
     if (r->thread) {
         g_async_queue_push(r->in, STOP);
         g_thread_join(r->thread); /* after the step being written, if any */

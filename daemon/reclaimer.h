@@ -33,8 +33,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlReclaimer, memctl_reclaimer_free)
 
 /* The interval between samples (ms); the next one is scheduled afresh. */
 void memctl_reclaimer_set_interval(MemctlReclaimer *r, uint32_t ms);
-/* After a change of the groups or their settings: starts the timer when a group has reclaim=auto,
- * stops it when none has; a group whose reclaim went off forgets its state. */
+/* After a change of the groups or their settings: once the main loop is idle, starts the timer
+ * when a group has reclaim=auto, stops it when none has; a group whose reclaim went off forgets its
+ * state. */
 void memctl_reclaimer_update(MemctlReclaimer *r);
 
 /* What the reclaimer has done since it started (metrics). */
