@@ -10,6 +10,8 @@
  * 1 MiB at a time and stamps the moment it has grown to the group's high threshold minus the
  * bystander. Time to death is measured with a pidfd from that mark. Modes:
  *   memctld          memctld --group t:limit=128M (memory.max 128M, memory.high 121.6M)
+ *   memctld-reclaim  the same with reclaim=auto for the group, sampled every 500 ms: proactive
+ *                    reclaim must leave the kill path as fast as without it
  *   kernel-max       memory.max 128M only: the kernel's memcg OOM killer
  *   kernel-high-max  the same memory.max and memory.high as memctld writes, no memctld
  *   no-limit         no limit and no memctld: the benchmark kills the hog itself at the mark. The
@@ -158,24 +160,33 @@ int main(int argc, char **argv)
     }
     cgtest_require_cgroup2();
 
-    Mode modes[4];
+    Mode modes[5];
     mode_init(&modes[0], "memctld");
     mode_init(&modes[1], "kernel-max");
     mode_init(&modes[2], "kernel-high-max");
     mode_init(&modes[3], "no-limit");
+    mode_init(&modes[4], "memctld-reclaim");
 
-    /* memctld */
-    g_autofree char *root = g_strdup_printf("%s/memctl-bench.%d", cgtest_mount(), (int)getpid());
-    DaemonTest d;
-    const char *args[] = {"--group=t:limit=128M", NULL};
-    daemontest_start(&d, root, args);
-    g_autofree char *grp = g_build_filename(root, "t", NULL);
-    for (gint i = 0; i < runs; i++) {
-        Run r = one_run(grp, &d, false);
-        mode_add(&modes[0], &r);
+    /* memctld, then memctld with proactive reclaim on for the group */
+    g_autofree char *cdir = g_dir_make_tmp("memctl-bench-XXXXXX", NULL);
+    g_autofree char *config = g_build_filename(cdir, "memctld.json", NULL);
+    g_assert_true(g_file_set_contents(config, "{\"daemon\": {\"reclaim_interval_ms\": 500}}", -1, NULL));
+    g_autofree char *a_config = g_strdup_printf("--config=%s", config);
+    for (int k = 0; k < 2; k++) {
+        g_autofree char *root = g_strdup_printf("%s/memctl-bench.%d", cgtest_mount(), (int)getpid());
+        DaemonTest d;
+        const char *args[] = {k == 0 ? "--group=t:limit=128M" : "--group=t:limit=128M,reclaim=auto", a_config,
+                              NULL};
+        daemontest_start(&d, root, args);
+        g_autofree char *grp = g_build_filename(root, "t", NULL);
+        for (gint i = 0; i < runs; i++) {
+            Run r = one_run(grp, &d, false);
+            mode_add(&modes[k == 0 ? 0 : 4], &r);
+        }
+        daemontest_stop(&d);
+        cgtest_remove_tree(root);
     }
-    daemontest_stop(&d);
-    cgtest_remove_tree(root);
+    cgtest_remove_tmpdir(cdir);
 
     /* the kernel alone, interleaved so that both see the same machine state over time */
     g_autofree char *kroot = cgtest_root_new("memctl-bench-kernel");
