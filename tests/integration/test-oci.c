@@ -216,6 +216,9 @@ static void test_killed_in_container(void)
     json_object_object_add(ann, "org.memctl.slice", json_object_new_string("machines.slice/ctr-1.scope"));
     /* a kill verdict freezes the container and waits 1 s for hooks (there are none) */
     json_object_object_add(ann, "org.memctl.prekill-timeout", json_object_new_string("1s"));
+    /* proactive reclaim on, at 0.5%: two more settings memctld takes */
+    json_object_object_add(ann, "org.memctl.reclaim", json_object_new_string("auto"));
+    json_object_object_add(ann, "org.memctl.reclaim-pressure", json_object_new_string("0.5%"));
     g_autofree char *cgpath = g_strdup_printf("%s/ctr-1", rel(&t));
     Bundle b;
     bundle_make(&b, &t, "ctr-1", (const char *[]){hog, "--step", "1M", "--total", "200M", NULL}, ann, memory,
@@ -239,7 +242,7 @@ static void test_killed_in_container(void)
     g_assert_cmpuint(g_ascii_strtoull(waited + strlen("\"prekill_usec\":"), NULL, 10), >=, 1000000);
     g_assert_nonnull(strstr(rec, "\"frozen\":true"));
     g_assert_cmpuint(cgtest_read_key("/proc", "vmstat", "oom_kill"), ==, oom_before);
-    g_assert_nonnull(strstr(errs, "container ctr-1 is memctl group ctr-1 (5 setting(s))"));
+    g_assert_nonnull(strstr(errs, "container ctr-1 is memctl group ctr-1 (7 setting(s))"));
     /* poststop: the group is gone, its final counters said */
     g_assert_nonnull(strstr(errs, "container ctr-1: group ctr-1 removed: "));
     g_assert_nonnull(strstr(errs, "memctld kills 1"));
@@ -355,6 +358,11 @@ static void test_bad_input(void)
              "\"linux\": {\"cgroupsPath\": \"@ROOT@/c\"}}",
              "{\"id\": \"c\", \"status\": \"creating\", \"bundle\": \"@BUNDLE@\"}",
              "org.memctl.oom-group: 'yes'", 1},
+            /* passed on as a key: memctld refuses the value and names the key */
+            {"{\"annotations\": {\"org.memctl.required\": \"true\", \"org.memctl.reclaim\": \"sometimes\"}, "
+             "\"linux\": {\"cgroupsPath\": \"@ROOT@/c\"}}",
+             "{\"id\": \"c\", \"status\": \"creating\", \"bundle\": \"@BUNDLE@\"}",
+             "limits key 'reclaim': malformed value", 1},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *ctext = subst(cases[i].config, rel(&t), dir);
