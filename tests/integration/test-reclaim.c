@@ -119,8 +119,11 @@ static uint64_t current(ReclaimTest *t)
 
 static GVariant *group_prop(ReclaimTest *t, const char *prop)
 {
-    g_autofree char *path = g_strdup_printf("%s/svc", MEMCTL_GROUP_PATH_PREFIX);
     g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) obj = bustest_call(&t->api.bus, "GetGroup", g_variant_new("(s)", "svc"), &err);
+    g_assert_no_error(err);
+    const char *path;
+    g_variant_get(obj, "(&o)", &path);
     GVariant *r = g_dbus_connection_call_sync(
             t->api.bus.conn, MEMCTL_BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
             g_variant_new("(ss)", "org.memctl.Group1", prop), G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE,
