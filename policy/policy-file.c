@@ -244,6 +244,17 @@ static int parse_list(const Doc *d, const char *path, json_object *o, MemctlMatc
     return 0;
 }
 
+/* A key that takes a whole number or a string with a unit ("2s", "0.1%"), as the text
+ * memctl_limits_set() parses; false when it is neither (or too long a string). */
+static bool number_or_string(json_object *v, char *buf, size_t size)
+{
+    if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
+        return snprintf(buf, size, "%" PRId64, json_object_get_int64(v)) < (int)size;
+    if (json_object_is_type(v, json_type_string) && strlen(json_object_get_string(v)) < size)
+        return snprintf(buf, size, "%s", json_object_get_string(v)) >= 0;
+    return false;
+}
+
 /* groups.NAME.prekill_timeout (milliseconds, or "2s", "500ms") and prekill_exec (an absolute path). */
 static int parse_prekill(const Doc *d, const char *base, json_object *o, MemctlGroupPolicy *g)
 {
@@ -252,11 +263,7 @@ static int parse_prekill(const Doc *d, const char *base, json_object *o, MemctlG
     if (json_object_object_get_ex(o, "prekill_timeout", &v)) {
         memctl_field_join(path, sizeof(path), base, "prekill_timeout");
         char text[32];
-        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
-            snprintf(text, sizeof(text), "%" PRId64, json_object_get_int64(v));
-        else if (json_object_is_type(v, json_type_string) && strlen(json_object_get_string(v)) < sizeof(text))
-            snprintf(text, sizeof(text), "%s", json_object_get_string(v));
-        else
+        if (!number_or_string(v, text, sizeof(text)))
             return memctl_field_fail(&d->f, path,
                                      "expected milliseconds, or a string such as \"2s\" or \"500ms\"");
         int r = memctl_limits_set(&g->limits, "prekill_timeout", text);
@@ -290,11 +297,7 @@ static int parse_reclaim(const Doc *d, const char *base, json_object *o, MemctlG
     if (json_object_object_get_ex(o, "reclaim_pressure", &v)) {
         memctl_field_join(path, sizeof(path), base, "reclaim_pressure");
         char text[32];
-        if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
-            snprintf(text, sizeof(text), "%" PRId64, json_object_get_int64(v));
-        else if (json_object_is_type(v, json_type_string) && strlen(json_object_get_string(v)) < sizeof(text))
-            snprintf(text, sizeof(text), "%s", json_object_get_string(v));
-        else
+        if (!number_or_string(v, text, sizeof(text)))
             return memctl_field_fail(&d->f, path,
                                      "expected microseconds of stall a second, or a string such as "
                                      "\"0.1%%\" or \"1ms\"");
