@@ -356,34 +356,59 @@ void *memctl_array_append(void **array, size_t *n, size_t size)
     return slot;
 }
 
-int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n)
+/* One row of ListGroups into g (strings copied): > 0, 0 at the end, or -errno. */
+static int group_row(sd_bus_message *reply, MemctlGroupInfo *g)
+{
+    const char *name, *obj, *cg;
+    int r = sd_bus_message_read(reply, "(sostttttd)", &name, &obj, &cg, &g->current, &g->min, &g->high,
+                                &g->max, &g->kills, &g->pressure_full);
+    if (r <= 0)
+        return r;
+    g->name = strdup(name);
+    g->object_path = strdup(obj);
+    g->cgroup_path = strdup(cg);
+    return g->name && g->object_path && g->cgroup_path ? 1 : -ENOMEM;
+}
+
+/* One row of ListWorkingSets into g. */
+static int working_set_row(sd_bus_message *reply, MemctlGroupInfo *g)
+{
+    const char *name;
+    int measured;
+    int r = sd_bus_message_read(reply, "(stbtt)", &name, &g->workingset, &measured, &g->suggested_limit,
+                                &g->reclaimed);
+    if (r <= 0)
+        return r;
+    g->workingset_measured = measured;
+    g->name = strdup(name);
+    return g->name ? 1 : -ENOMEM;
+}
+
+/* Calls a method that returns an array of `row_type` rows, each read into a MemctlGroupInfo. */
+static int list_group_rows(MemctlClient *c, const char *method, const char *row_type,
+                           int (*row)(sd_bus_message *reply, MemctlGroupInfo *g), MemctlGroupInfo **ret,
+                           size_t *ret_n)
 {
     _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = memctl_client_new_call(c, "ListGroups", &m);
+    int r = memctl_client_new_call(c, method, &m);
     if (r >= 0)
         r = memctl_client_call(c, m, &reply);
     if (r >= 0)
-        r = sd_bus_message_enter_container(reply, 'a', "(sostttttd)");
+        r = sd_bus_message_enter_container(reply, 'a', row_type);
     MemctlGroupInfo *out = NULL;
     size_t n = 0;
     while (r >= 0) {
-        const char *name, *obj, *cg;
         MemctlGroupInfo g = {0};
-        r = sd_bus_message_read(reply, "(sostttttd)", &name, &obj, &cg, &g.current, &g.min, &g.high, &g.max,
-                                &g.kills, &g.pressure_full);
-        if (r <= 0)
+        r = row(reply, &g);
+        if (r == 0)
             break;
         MemctlGroupInfo *slot = memctl_array_append((void **)&out, &n, sizeof(*out));
         if (!slot) {
+            memctl_group_info_clear(&g);
             r = -ENOMEM;
             break;
         }
-        g.name = strdup(name);
-        g.object_path = strdup(obj);
-        g.cgroup_path = strdup(cg);
-        *slot = g;
-        if (!g.name || !g.object_path || !g.cgroup_path)
-            r = -ENOMEM;
+        *slot = g; /* kept even when a copy failed: freed with the rest */
     }
     if (r < 0) {
         memctl_group_info_free_array(out, n);
@@ -394,42 +419,14 @@ int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *re
     return (int)n;
 }
 
+int memctl_client_list_groups(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n)
+{
+    return list_group_rows(c, "ListGroups", "(sostttttd)", group_row, ret, ret_n);
+}
+
 int memctl_client_list_working_sets(MemctlClient *c, MemctlGroupInfo **ret, size_t *ret_n)
 {
-    _cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
-    int r = memctl_client_new_call(c, "ListWorkingSets", &m);
-    if (r >= 0)
-        r = memctl_client_call(c, m, &reply);
-    if (r >= 0)
-        r = sd_bus_message_enter_container(reply, 'a', "(stbtt)");
-    MemctlGroupInfo *out = NULL;
-    size_t n = 0;
-    while (r >= 0) {
-        const char *name;
-        int measured;
-        MemctlGroupInfo g = {0};
-        r = sd_bus_message_read(reply, "(stbtt)", &name, &g.workingset, &measured, &g.suggested_limit,
-                                &g.reclaimed);
-        if (r <= 0)
-            break;
-        MemctlGroupInfo *slot = memctl_array_append((void **)&out, &n, sizeof(*out));
-        if (!slot) {
-            r = -ENOMEM;
-            break;
-        }
-        g.workingset_measured = measured;
-        g.name = strdup(name);
-        *slot = g;
-        if (!g.name)
-            r = -ENOMEM;
-    }
-    if (r < 0) {
-        memctl_group_info_free_array(out, n);
-        return r;
-    }
-    *ret = out;
-    *ret_n = n;
-    return (int)n;
+    return list_group_rows(c, "ListWorkingSets", "(stbtt)", working_set_row, ret, ret_n);
 }
 
 int memctl_client_list_kills(MemctlClient *c, uint64_t since, MemctlKill **ret, size_t *ret_n,
