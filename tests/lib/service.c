@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel/sample.h"
+
 #define PAGE 4096u
 #define BUCKETS 200000u /* a microsecond each: latencies of 200 ms and more share the last */
 
@@ -41,13 +43,6 @@ static void on_term(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-static uint64_t now_usec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static uint64_t rng = 88172645463325252ull;
@@ -191,11 +186,12 @@ int main(int argc, char **argv)
     printf("ready\n");
     fflush(stdout);
 
-    uint64_t start = now_usec(), t0 = start, end = start + (uint64_t)(seconds * 1e6), ops = 0, worst = 0;
+    uint64_t start = memctl_now_usec(), t0 = start, end = start + (uint64_t)(seconds * 1e6), ops = 0,
+             worst = 0;
     bool grown = grow_at < 0, warm = warmup <= 0;
     uint64_t file_pages = (uint64_t)hot_size / PAGE;
     while (!stop) {
-        uint64_t t = now_usec();
+        uint64_t t = memctl_now_usec();
         if (t >= end)
             break;
         if (!warm && t - start >= (uint64_t)(warmup * 1e6)) {
@@ -211,13 +207,13 @@ int main(int argc, char **argv)
         (void)!pread(hot_fd, page, PAGE, (off_t)(next_rand() % file_pages * PAGE));
         if (hot_pages)
             hot[next_rand() % hot_pages * PAGE]++;
-        uint64_t d = now_usec() - t;
+        uint64_t d = memctl_now_usec() - t;
         hist[d < BUCKETS ? d : BUCKETS - 1]++;
         if (d > worst)
             worst = d;
         ops++;
     }
-    double s = (double)(now_usec() - t0) / 1e6;
+    double s = (double)(memctl_now_usec() - t0) / 1e6;
     printf("ops %llu seconds %.3f p50_us %llu p99_us %llu max_us %llu\n", (unsigned long long)ops, s,
            (unsigned long long)percentile(ops, 0.5), (unsigned long long)percentile(ops, 0.99),
            (unsigned long long)worst);
