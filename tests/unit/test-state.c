@@ -29,7 +29,8 @@ static void test_valid(void)
     g_assert_cmpint(
             parse("{\"version\": 1, \"groups\": {\"web\": {\"limit\": 67108864, \"slice\": "
                   "\"m.slice/w.scope\"},"
-                  " \"web/a\": {\"min\": \"4M\"}}, \"critical\": [{\"group\": \"web\", \"bytes\": 16777216},"
+                  " \"web/a\": {\"min\": \"4M\", \"reclaim\": \"auto\", \"reclaim_pressure\": 2000,"
+                  " \"reclaim_floor\": 8388608}}, \"critical\": [{\"group\": \"web\", \"bytes\": 16777216},"
                   " {\"pid\": 4242, \"start_time\": 98765, \"bytes\": 0}]}",
                   &st, &e),
             ==, 0);
@@ -38,6 +39,10 @@ static void test_valid(void)
     g_assert_cmpstr(st.groups.groups[0].name, ==, "web");
     g_assert_cmpuint(st.groups.groups[0].limits.limit, ==, 64 * MiB);
     g_assert_cmpstr(st.groups.groups[0].slice, ==, "m.slice/w.scope");
+    /* the reclaim keys as the state file writes them (daemon/state-file.c) */
+    g_assert_true(st.groups.groups[1].limits.reclaim_auto);
+    g_assert_cmpuint(st.groups.groups[1].limits.reclaim_pressure_ppm, ==, 2000);
+    g_assert_cmpuint(st.groups.groups[1].limits.reclaim_floor, ==, 8 * MiB);
     g_assert_cmpuint(st.n_critical, ==, 2);
     g_assert_cmpstr(st.critical[0].group, ==, "web");
     g_assert_cmpuint(st.critical[0].bytes, ==, 16 * MiB);
