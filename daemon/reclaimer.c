@@ -91,8 +91,13 @@ static gpointer worker(gpointer data)
         Batch *b = g_async_queue_pop(r->in);
         if (b == STOP)
             return NULL;
-        for (guint i = 0; i < b->steps->len; i++)
-            step_write(b->steps->pdata[i]);
+        for (guint i = 0; i < b->steps->len; i++) {
+            Step *s = b->steps->pdata[i];
+            if (memctl_core_host_armed(r->core))
+                s->error = -ECANCELED; /* the host ran short since the sample: no more steps */
+            else
+                step_write(s);
+        }
         g_async_queue_push(r->out, b);
         uint64_t one = 1;
         (void)!write(r->done_fd, &one, sizeof(one));
@@ -105,6 +110,8 @@ static void take_back(MemctlReclaimer *r, Batch *b)
 {
     for (guint i = 0; i < b->steps->len; i++) {
         Step *s = b->steps->pdata[i];
+        if (s->error == -ECANCELED)
+            continue;
         r->stats.steps++;
         r->stats.busy_usec += s->usec;
         if (s->error == -EINVAL || s->error == -EOPNOTSUPP) { /* no such file would not have opened */
