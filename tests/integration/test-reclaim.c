@@ -283,7 +283,9 @@ static void test_growth(void)
 }
 
 /* At the least target (10 us of stall a second), cutting into the hot set breaches it: the
- * working set becomes a measure, and memctld counts the stall that followed its steps. */
+ * working set becomes a measure, and memctld counts the stall that followed its steps. On 6.12
+ * (multi-gen LRU on) the refaults that cost the stall come later and less regularly than on 6.1:
+ * up to two minutes (after 30 s in one run, not within 60 s in another). */
 static void test_backs_off(void)
 {
     ReclaimTest t;
@@ -292,7 +294,7 @@ static void test_backs_off(void)
         return;
     start_service(&t, NULL);
     bool measured = false;
-    for (int i = 0; i < 60 && !measured; i++) {
+    for (int i = 0; i < 120 && !measured; i++) {
         g_usleep(G_USEC_PER_SEC);
         g_autoptr(GVariant) v = group_prop(&t, "WorkingSetMeasured");
         measured = g_variant_get_boolean(v);
