@@ -25,5 +25,16 @@ int memctl_size_parse(const char *s, uint64_t *ret_bytes);
  */
 int memctl_size_parse_kernel(const char *s, uint64_t *ret_bytes);
 
+/* The smaller of two sizes, and a sum that saturates at MEMCTL_SIZE_MAX instead of wrapping. */
+static inline uint64_t memctl_size_min(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+static inline uint64_t memctl_size_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* Formats bytes for people: "512.0M", "1.5G", "812B", "max". Never fails; returns buf. */
 const char *memctl_size_format(uint64_t bytes, char buf[static MEMCTL_SIZE_FORMAT_MAX]);

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "policy/proactive.h"
 
+#include "basic/size.h"
+
 void memctl_proactive_init(MemctlProactive *p)
 {
     *p = (MemctlProactive){.step = MEMCTL_PROACTIVE_STEP_MIN};
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
 }
 
 /* The stall share over dt, in ppm, saturated at a million. */
@@ -54,7 +51,6 @@ uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *
     uint32_t ppm = share_ppm(stall, s->t_usec - p->last_t);
     p->last_t = s->t_usec;
     p->last_some = s->some_usec;
-    p->last_ppm = ppm;
     bool breach = ppm >= cfg->target_ppm;
     update_workingset(p, breach, s);
     if (p->stepped)
@@ -68,7 +64,7 @@ uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *
     if (cfg->hold)
         return 0;
     uint64_t above = s->current > cfg->floor ? s->current - cfg->floor : 0;
-    uint64_t room = min_u64(above, s->could_free);
+    uint64_t room = memctl_size_min(above, s->could_free);
     /* The step, scaled by how far under the target the stall is: a stall at half the target asks
      * half the step. */
     uint64_t bytes = room / 1024 * p->step;
@@ -84,7 +80,7 @@ uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *
 
 void memctl_proactive_reclaimed(MemctlProactive *p, uint64_t bytes)
 {
-    p->reclaimed = p->reclaimed > UINT64_MAX - bytes ? UINT64_MAX : p->reclaimed + bytes;
+    p->reclaimed = memctl_size_add(p->reclaimed, bytes);
 }
 
 uint64_t memctl_proactive_suggest(const MemctlProactive *p)

@@ -42,7 +42,6 @@ typedef struct {
     bool stepped;  /* the last interval asked for a step */
     uint32_t step; /* 1/1024ths, MEMCTL_PROACTIVE_STEP_MIN .. _MAX */
     uint64_t last_t, last_some;
-    uint32_t last_ppm;   /* the stall share measured over the last interval */
     uint64_t workingset; /* bytes; 0 before the first interval */
     uint64_t stall_usec; /* "some" stall over the intervals that followed a step: what reclaim
                           * cost the group, at most */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "basic/size.h"
 #include "policy/limits.h"
 
 bool memctl_victim_eligible(const MemctlCandidate *c)
@@ -24,14 +25,13 @@ uint64_t memctl_victim_badness(const MemctlCandidate *c, uint64_t scale_bytes)
 {
     if (!memctl_victim_eligible(c))
         return 0;
-    uint64_t points = c->anon_bytes;
-    points = points > UINT64_MAX - c->swap_bytes ? UINT64_MAX : points + c->swap_bytes;
+    uint64_t points = memctl_size_add(c->anon_bytes, c->swap_bytes);
     int adj = c->oom_score_adj;
     if (adj > 1000)
         adj = 1000;
     uint64_t shift = scale_bytes / 1000 * (uint64_t)(adj < 0 ? -adj : adj);
     if (adj > 0)
-        points = points > UINT64_MAX - shift ? UINT64_MAX : points + shift;
+        points = memctl_size_add(points, shift);
     else if (adj < 0)
         points = points > shift ? points - shift : 0;
     return points > 0 ? points : 1;
