@@ -30,10 +30,6 @@ typedef struct {
     uint64_t usec;
 } Step;
 
-typedef struct {
-    GPtrArray *steps; /* Step* */
-} Batch;
-
 struct MemctlReclaimer {
     MemctlGroups *groups; /* borrowed */
     MemctlCore *core;     /* borrowed */
@@ -60,14 +56,9 @@ static void step_free(Step *s)
     g_free(s);
 }
 
-static void batch_free(Batch *b)
-{
-    g_ptr_array_unref(b->steps);
-    g_free(b);
-}
-
-static Batch stop_batch; /* the worker's last batch */
-#define STOP (&stop_batch)
+/* A batch is a GPtrArray of Step* (it frees them); this one is the worker's last. */
+static char stop_batch;
+#define STOP ((gpointer)&stop_batch)
 
 /* ---- the worker thread ------------------------------------------------------------------------ */
 
@@ -88,11 +79,12 @@ static gpointer worker(gpointer data)
 {
     MemctlReclaimer *r = data;
     for (;;) {
-        Batch *b = g_async_queue_pop(r->in);
-        if (b == STOP)
+        gpointer popped = g_async_queue_pop(r->in);
+        if (popped == STOP)
             return NULL;
-        for (guint i = 0; i < b->steps->len; i++) {
-            Step *s = b->steps->pdata[i];
+        GPtrArray *b = popped;
+        for (guint i = 0; i < b->len; i++) {
+            Step *s = b->pdata[i];
             if (memctl_core_host_armed(r->core))
                 s->error = -ECANCELED; /* the host ran short since the sample: no more steps */
             else
@@ -106,10 +98,10 @@ static gpointer worker(gpointer data)
 
 /* ---- back on the main thread ------------------------------------------------------------------ */
 
-static void take_back(MemctlReclaimer *r, Batch *b)
+static void take_back(MemctlReclaimer *r, GPtrArray *b)
 {
-    for (guint i = 0; i < b->steps->len; i++) {
-        Step *s = b->steps->pdata[i];
+    for (guint i = 0; i < b->len; i++) {
+        Step *s = b->pdata[i];
         if (s->error == -ECANCELED)
             continue;
         r->stats.steps++;
@@ -134,10 +126,10 @@ static gboolean on_done(gint fd, GIOCondition cond, gpointer data)
     MemctlReclaimer *r = data;
     uint64_t n;
     (void)!read(fd, &n, sizeof(n));
-    Batch *b;
+    GPtrArray *b;
     while ((b = g_async_queue_try_pop(r->out))) {
         take_back(r, b);
-        batch_free(b);
+        g_ptr_array_unref(b);
         r->running = false;
     }
     return G_SOURCE_CONTINUE;
@@ -262,10 +254,8 @@ static gboolean on_tick(gpointer data)
     }
     if (steps->len == 0 || start_worker(r) < 0)
         return G_SOURCE_CONTINUE;
-    Batch *b = g_new0(Batch, 1);
-    b->steps = g_steal_pointer(&steps);
     r->running = true;
-    g_async_queue_push(r->in, b);
+    g_async_queue_push(r->in, g_steal_pointer(&steps));
     return G_SOURCE_CONTINUE;
 }
 
@@ -340,9 +330,9 @@ void memctl_reclaimer_free(MemctlReclaimer *r)
     if (r->thread) {
         g_async_queue_push(r->in, STOP);
         g_thread_join(r->thread); /* after the step being written, if any */
-        Batch *b;
+        GPtrArray *b;
         while ((b = g_async_queue_try_pop(r->out)))
-            batch_free(b);
+            g_ptr_array_unref(b);
         g_clear_handle_id(&r->done_source, g_source_remove);
         g_async_queue_unref(r->in);
         g_async_queue_unref(r->out);

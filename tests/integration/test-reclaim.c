@@ -126,8 +126,8 @@ static GVariant *group_prop(ReclaimTest *t, const char *prop)
     g_variant_get(obj, "(&o)", &path);
     GVariant *r = g_dbus_connection_call_sync(
             t->api.bus.conn, MEMCTL_BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
-            g_variant_new("(ss)", "org.memctl.Group1", prop), G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE,
-            5000, NULL, &err);
+            g_variant_new("(ss)", MEMCTL_GROUP_INTERFACE, prop), G_VARIANT_TYPE("(v)"),
+            G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &err);
     g_assert_no_error(err);
     GVariant *v;
     g_variant_get(r, "(v)", &v);
