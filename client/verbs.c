@@ -267,8 +267,10 @@ int verb_suggest(MemctlClient *c, const CliArgs *a, int argc, char **argv)
     char lim[16], ws[16], cur[16], peak[16], rec[16];
     printf("%s: limit=%s\n", argv[0], cli_size(g.suggested_limit, lim));
     printf("  working set %s (%s), plus 25%% headroom (at least 16M)\n", cli_size(g.workingset, ws),
-           g.workingset_measured ? "measured: the usage at which the stall reached reclaim_pressure"
-                                 : "an upper bound: reclaim has not yet cost the group its stall target");
+           g.workingset_measured
+                   ? "measured: the usage at which reclaim's stall reached reclaim_pressure or its "
+                     "pages came back"
+                   : "an upper bound: reclaim has not yet cost the group its stall target");
     printf("  now %s, peak %s; reclaimed %s at a stall of %.3f s\n", cli_size(g.current, cur),
            cli_size(g.peak, peak), cli_size(g.reclaimed, rec), g.reclaim_stall_usec / 1e6);
     printf("  to apply: memctl set %s limit=%s\n", argv[0], lim);

@@ -36,6 +36,7 @@ struct MemctlReclaimer {
     MemctlCritical *critical;
     char *proc;
     uint32_t interval_ms;
+    uint64_t page_size; /* memory.stat counts refaults in pages */
     guint timer;
     guint check; /* the idle source that looks at the groups after changes (0: none pending) */
     /* the worker: batches in, done batches out, the eventfd wakes the main loop */
@@ -182,6 +183,9 @@ static int sample(MemctlReclaimer *r, MemctlGroup *grp, uint64_t host_swap_free,
     if (memctl_groups_read(r->groups, grp, MEMCTL_GROUP_FILE_STAT, buf, sizeof(buf)) < 0 ||
         memctl_sample_reclaim_stat(buf, &in) < 0)
         return -EIO;
+    uint64_t pages;
+    if (memctl_sample_refaults(buf, &pages) == 0) /* else 0, always: the refault rule never fires */
+        x.refaulted = pages * r->page_size;
     (void)memctl_groups_read_u64(r->groups, grp, MEMCTL_GROUP_FILE_SWAP, &in.swap_current);
     in.swap_max = memctl_file_values_get(&grp->applied, MEMCTL_FILE_SWAP_MAX, UINT64_MAX);
     in.host_swap_free = host_swap_free;
@@ -317,6 +321,8 @@ MemctlReclaimer *memctl_reclaimer_new(MemctlGroups *groups, MemctlCore *core, Me
     r->critical = critical;
     r->proc = g_strdup(proc);
     r->interval_ms = MEMCTL_RECLAIM_INTERVAL_DEFAULT_MS;
+    long page = sysconf(_SC_PAGESIZE);
+    r->page_size = page > 0 ? (uint64_t)page : 4096;
     r->done_fd = -1;
     return r;
 }

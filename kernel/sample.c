@@ -68,6 +68,17 @@ int memctl_sample_reclaim_stat(const char *text, MemctlReclaimInput *ret)
     return 0;
 }
 
+int memctl_sample_refaults(const char *text, uint64_t *ret_pages)
+{
+    uint64_t anon, file;
+    if (memctl_sample_key(text, "workingset_refault_anon", &anon) == 0 &&
+        memctl_sample_key(text, "workingset_refault_file", &file) == 0) {
+        *ret_pages = anon + file;
+        return 0;
+    }
+    return memctl_sample_key(text, "workingset_refault", ret_pages); /* before Linux 5.9 */
+}
+
 static int pressure_line(const char *line, uint64_t *ret_total, uint32_t *ret_avg10_centi)
 {
     const char *a = strstr(line, "avg10=");

@@ -34,6 +34,10 @@ int memctl_sample_key(const char *text, const char *key, uint64_t *ret);
  * (an unknown kernel). */
 int memctl_sample_reclaim_stat(const char *text, MemctlReclaimInput *ret);
 
+/* The pages refaulted since the group was created, from memory.stat text: workingset_refault_anon
+ * plus workingset_refault_file (workingset_refault before Linux 5.9). -ENOENT without them. */
+int memctl_sample_refaults(const char *text, uint64_t *ret_pages);
+
 /* Parses "some avg10=.. total=N\nfull avg10=.. total=N" into the two totals (usec). */
 int memctl_sample_pressure(const char *text, uint64_t *ret_some_total, uint64_t *ret_full_total,
                            uint32_t *ret_full_avg10_centi);

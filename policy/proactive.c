@@ -39,19 +39,26 @@ static void update_workingset(MemctlProactive *p, bool breach, const MemctlProac
 uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *cfg,
                                const MemctlProactiveSample *s)
 {
-    if (!p->primed || s->t_usec <= p->last_t || s->some_usec < p->last_some) {
+    if (!p->primed || s->t_usec <= p->last_t || s->some_usec < p->last_some ||
+        s->refaulted < p->last_refaulted) {
         p->primed = true;
         p->last_t = s->t_usec;
         p->last_some = s->some_usec;
+        p->last_refaulted = s->refaulted;
         if (p->workingset == 0)
             p->workingset = s->current;
         return 0;
     }
     uint64_t stall = s->some_usec - p->last_some;
     uint32_t ppm = share_ppm(stall, s->t_usec - p->last_t);
+    uint64_t refaulted = s->refaulted - p->last_refaulted;
     p->last_t = s->t_usec;
     p->last_some = s->some_usec;
-    bool breach = ppm >= cfg->target_ppm;
+    p->last_refaulted = s->refaulted;
+    /* Half of what the last step gave back came back: it took pages in use. */
+    bool came_back =
+            p->stepped && p->last_freed >= MEMCTL_PROACTIVE_MIN_BYTES && refaulted >= p->last_freed / 2;
+    bool breach = ppm >= cfg->target_ppm || came_back;
     update_workingset(p, breach, s);
     if (p->stepped)
         p->stall_usec += stall; /* the interval after a step: its stall is the step's cost, at most */
@@ -75,12 +82,14 @@ uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *
     if (bytes < MEMCTL_PROACTIVE_MIN_BYTES)
         return 0;
     p->stepped = true;
+    p->last_freed = 0;
     return bytes;
 }
 
 void memctl_proactive_reclaimed(MemctlProactive *p, uint64_t bytes)
 {
     p->reclaimed = memctl_size_add(p->reclaimed, bytes);
+    p->last_freed = bytes;
 }
 
 uint64_t memctl_proactive_suggest(const MemctlProactive *p)

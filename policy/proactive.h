@@ -13,6 +13,12 @@
  * refaults that cost the stall bring the memory back by themselves (memory.reclaim sets no limit).
  * The usage at which the target just holds is the group's working set.
  *
+ * A step whose memory comes back, half of it or more refaulted within the next interval, cut into
+ * the working set too, whatever the stall says: with the multi-gen LRU (on by default in many
+ * kernels from 6.1), a refault is counted as a memory stall only once the page has been refaulted
+ * often enough to be marked workingset, so a group can refault its hot set every second at a stall
+ * of zero (docs/POLICY.md, "Right-sizing").
+ *
  * Pure: the caller samples the group, asks for the step, writes it, and says what it freed.
  */
 
@@ -34,6 +40,7 @@ typedef struct {
     uint64_t some_usec;  /* memory.pressure "some" total */
     uint64_t current;    /* memory.current */
     uint64_t could_free; /* what reclaim could take now (policy/reclaim.h): swap-aware */
+    uint64_t refaulted;  /* memory.stat workingset_refault_anon + _file, in bytes: a counter */
 } MemctlProactiveSample;
 
 typedef struct {
@@ -41,12 +48,13 @@ typedef struct {
     bool known;    /* the target was reached once: workingset is a measure, not a bound */
     bool stepped;  /* the last interval asked for a step */
     uint32_t step; /* 1/1024ths, MEMCTL_PROACTIVE_STEP_MIN .. _MAX */
-    uint64_t last_t, last_some;
+    uint64_t last_t, last_some, last_refaulted;
+    uint64_t last_freed; /* what the last step gave back, as the caller measured it */
     uint64_t workingset; /* bytes; 0 before the first interval */
     uint64_t stall_usec; /* "some" stall over the intervals that followed a step: what reclaim
                           * cost the group, at most */
     uint64_t reclaimed;  /* bytes given back, as the caller measured them */
-    uint32_t breaches;   /* intervals at or over the target */
+    uint32_t breaches;   /* intervals at or over the target, or that refaulted a step */
 } MemctlProactive;
 
 void memctl_proactive_init(MemctlProactive *p);

@@ -198,8 +198,8 @@ static void render_proactive(MemctlExpo *x, GroupSample *gs, guint n)
 {
     static const char *const families[][2] = {
             {"memctl_group_workingset_bytes",
-             "The group's working set: the usage at which its reclaim_pressure target just holds (an "
-             "upper bound until the target was reached once)."},
+             "The group's working set: the usage at which its reclaim_pressure target just holds, or "
+             "a step's memory comes back (an upper bound until then)."},
             {"memctl_group_reclaimed_bytes", "Bytes proactive reclaim took from the group."},
             {"memctl_group_reclaim_stall_seconds",
              "The group's memory stall (some) in the intervals that followed a proactive reclaim step: "

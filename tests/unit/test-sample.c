@@ -198,6 +198,21 @@ static void test_reclaim_stat(void)
     g_assert_cmpuint(untouched.active_anon, ==, 42);
 }
 
+/* Refaults: anon plus file since 5.9, the one counter before; neither is -ENOENT, untouched. */
+static void test_refaults(void)
+{
+    uint64_t v = 7;
+    g_assert_cmpint(memctl_sample_refaults("workingset_refault_anon 3\nworkingset_refault_file 1000\n", &v),
+                    ==, 0);
+    g_assert_cmpuint(v, ==, 1003);
+    g_assert_cmpint(memctl_sample_refaults("anon 5\nworkingset_refault 42\n", &v), ==, 0);
+    g_assert_cmpuint(v, ==, 42);
+    v = 7;
+    g_assert_cmpint(memctl_sample_refaults("anon 5\nworkingset_activate_file 9\n", &v), ==, -ENOENT);
+    g_assert_cmpint(memctl_sample_refaults("workingset_refault_anon x\n", &v), <, 0);
+    g_assert_cmpuint(v, ==, 7);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -208,5 +223,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sample/host-vmstat", test_host_vmstat);
     g_test_add_func("/sample/host-zram", test_host_zram);
     g_test_add_func("/sample/reclaim-stat", test_reclaim_stat);
+    g_test_add_func("/sample/refaults", test_refaults);
     return g_test_run();
 }
