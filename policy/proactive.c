@@ -65,6 +65,7 @@ uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *
     p->stepped = false;
     if (breach) {
         p->breaches++;
+        p->since_probe = 0;
         p->step = p->step / 2 < MEMCTL_PROACTIVE_STEP_MIN ? MEMCTL_PROACTIVE_STEP_MIN : p->step / 2;
         return 0;
     }
@@ -79,6 +80,18 @@ uint64_t memctl_proactive_next(MemctlProactive *p, const MemctlProactiveConfig *
     /* Well under the target (a quarter of it or less): the next step may be larger. */
     if ((uint64_t)ppm * 4 <= cfg->target_ppm)
         p->step = p->step * 2 > MEMCTL_PROACTIVE_STEP_MAX ? MEMCTL_PROACTIVE_STEP_MAX : p->step * 2;
+    /* Measured: down to the working set, below it only for a probe of the least step. */
+    uint64_t above_ws = s->current > p->workingset ? s->current - p->workingset : 0;
+    if (p->known && bytes > above_ws) {
+        if (++p->since_probe >= MEMCTL_PROACTIVE_PROBE_EVERY) {
+            p->since_probe = 0;
+            uint64_t probe = room / 1024 * MEMCTL_PROACTIVE_STEP_MIN;
+            if (probe < MEMCTL_PROACTIVE_MIN_BYTES)
+                probe = MEMCTL_PROACTIVE_MIN_BYTES;
+            bytes = memctl_size_min(bytes, memctl_size_add(above_ws, probe));
+        } else
+            bytes = above_ws;
+    }
     if (bytes < MEMCTL_PROACTIVE_MIN_BYTES)
         return 0;
     p->stepped = true;

@@ -19,12 +19,20 @@
  * often enough to be marked workingset, so a group can refault its hot set every second at a stall
  * of zero (docs/POLICY.md, "Right-sizing").
  *
+ * Once measured, the working set is where steps stop: a step that would go below it is cut to what
+ * is above it, except a probe of the least step every MEMCTL_PROACTIVE_PROBE_EVERY intervals, so
+ * that the refaults, and their stall, are paid once in that many intervals and not every other one.
+ *
  * Pure: the caller samples the group, asks for the step, writes it, and says what it freed.
  */
 
 /* The step, in 1/1024 of what the group holds above its floor (and reclaim could take). */
 #define MEMCTL_PROACTIVE_STEP_MIN 16  /* 1.6%: where it starts, and where a breach takes it back */
 #define MEMCTL_PROACTIVE_STEP_MAX 256 /* 25% */
+/* Once the working set is measured, steps stop at it; every this many intervals one step of the
+ * least size (at least MEMCTL_PROACTIVE_MIN_BYTES) may go below it (a probe: the working set may
+ * have shrunk). */
+#define MEMCTL_PROACTIVE_PROBE_EVERY 5
 /* Below this, no write: a memory.reclaim costs a scan of the LRUs whatever it asks for. */
 #define MEMCTL_PROACTIVE_MIN_BYTES (1ull << 20)
 
@@ -49,12 +57,13 @@ typedef struct {
     bool stepped;  /* the last interval asked for a step */
     uint32_t step; /* 1/1024ths, MEMCTL_PROACTIVE_STEP_MIN .. _MAX */
     uint64_t last_t, last_some, last_refaulted;
-    uint64_t last_freed; /* what the last step gave back, as the caller measured it */
-    uint64_t workingset; /* bytes; 0 before the first interval */
-    uint64_t stall_usec; /* "some" stall over the intervals that followed a step: what reclaim
-                          * cost the group, at most */
-    uint64_t reclaimed;  /* bytes given back, as the caller measured them */
-    uint32_t breaches;   /* intervals at or over the target, or that refaulted a step */
+    uint64_t last_freed;  /* what the last step gave back, as the caller measured it */
+    uint64_t workingset;  /* bytes; 0 before the first interval */
+    uint64_t stall_usec;  /* "some" stall over the intervals that followed a step: what reclaim
+                           * cost the group, at most */
+    uint64_t reclaimed;   /* bytes given back, as the caller measured them */
+    uint32_t breaches;    /* intervals at or over the target, or that refaulted a step */
+    uint32_t since_probe; /* intervals since the last step below the working set, or breach */
 } MemctlProactive;
 
 void memctl_proactive_init(MemctlProactive *p);

@@ -66,8 +66,8 @@ static void test_breach_backs_off(void)
     g_assert_cmpuint(p.workingset, ==, 300 * MiB);
     g_assert_cmpuint(p.breaches, ==, 1);
     g_assert_cmpuint(p.stall_usec, ==, 1000); /* it followed a step: its cost */
-    s = sample(6, 1500, 300 * MiB);           /* half the target: half of 128/1024 of 300 MiB */
-    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 300 * MiB / 1024 * 128 / 2);
+    s = sample(6, 1500, 400 * MiB); /* half the target: half of 128/1024 of 400 MiB (above the ws) */
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 400 * MiB / 1024 * 128 / 2);
     g_assert_cmpuint(p.step, ==, 128); /* not well under target: no growth */
 }
 
@@ -104,12 +104,46 @@ static void test_refaults_breach(void)
                                                                  : step_before / 2);
     s.t_usec = 4 * SEC; /* refaults again, but no step before them: the group's own, not a breach */
     s.refaulted += 100 * MiB;
-    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), >, 0);
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 0); /* at the working set: no step */
     g_assert_cmpuint(p.breaches, ==, 1);
     s.t_usec = 5 * SEC; /* a counter that went back (another cgroup under the name) primes again */
     s.refaulted = 0;
     g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 0);
     g_assert_cmpuint(p.breaches, ==, 1);
+}
+
+/* Measured: steps stop at the working set; one interval in MEMCTL_PROACTIVE_PROBE_EVERY probes
+ * below it with the least step, and a probe that costs nothing lets the estimate follow down. */
+static void test_probes_below_workingset(void)
+{
+    MemctlProactive p;
+    memctl_proactive_init(&p);
+    MemctlProactiveSample s = sample(0, 0, 1024 * MiB);
+    (void)memctl_proactive_next(&p, &cfg, &s);
+    s = sample(1, 0, 1024 * MiB);
+    (void)memctl_proactive_next(&p, &cfg, &s);
+    s = sample(2, 5000, 500 * MiB); /* a breach: the working set is 500 MiB */
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), ==, 0);
+    g_assert_true(p.known);
+    s = sample(3, 5000, 600 * MiB); /* 100 MiB more (cold cache): all of it, no further */
+    g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), <=, 100 * MiB);
+    uint64_t probes = 0, t = 4;
+    for (; t < 4 + 4 * MEMCTL_PROACTIVE_PROBE_EVERY; t++) {
+        s = sample(t, 5000, 500 * MiB);
+        uint64_t b = memctl_proactive_next(&p, &cfg, &s);
+        if (b) {
+            probes++;
+            g_assert_cmpuint(b, ==, 500 * MiB / 1024 * MEMCTL_PROACTIVE_STEP_MIN);
+        }
+    }
+    g_assert_cmpuint(probes, ==, 4);
+    g_assert_cmpuint(p.workingset, ==, 500 * MiB);
+    /* the group shrank: a probe costs nothing, the usage is lower, the estimate follows */
+    for (uint64_t end = t + MEMCTL_PROACTIVE_PROBE_EVERY; t < end; t++) {
+        s = sample(t, 5000, 400 * MiB);
+        (void)memctl_proactive_next(&p, &cfg, &s);
+    }
+    g_assert_cmpuint(p.workingset, ==, 400 * MiB);
 }
 
 /* Never below the floor, and never more than reclaim could take. */
@@ -148,7 +182,7 @@ static void test_hold(void)
     s = sample(12, 6000, 600 * MiB); /* a breach while held still counts */
     g_assert_cmpuint(memctl_proactive_next(&p, &held, &s), ==, 0);
     g_assert_true(p.known);
-    s = sample(18, 6000, 600 * MiB); /* released: steps again */
+    s = sample(18, 6000, 700 * MiB); /* released: steps again (down to the working set) */
     g_assert_cmpuint(memctl_proactive_next(&p, &cfg, &s), >, 0);
 }
 
@@ -194,7 +228,8 @@ static void run_model(uint64_t hot, uint64_t cold, uint64_t stall_per_mib, uint3
     Model m = {.hot = hot, .cold = cold, .stall_per_mib = stall_per_mib};
     MemctlProactive p;
     memctl_proactive_init(&p);
-    uint64_t step = 0;
+    uint64_t step = 0, some_settled = 0;
+    uint32_t breaches_settled = 0;
     bool last_breach = false;
     for (uint32_t i = 0; i < 80; i++) {
         if (i == grow_hot_at)
@@ -214,7 +249,17 @@ static void run_model(uint64_t hot, uint64_t cold, uint64_t stall_per_mib, uint3
             g_assert_cmpuint(step, ==, 0); /* backs off at once */
         g_assert_false(breach && last_breach && i != grow_hot_at);
         last_breach = breach;
+        if (i == 49)
+            some_settled = m.some;
+        if (i >= 50)
+            breaches_settled += breach;
     }
+    /* Settled (the last 30 intervals): a breach only when a probe found the hot set, and the stall
+     * over them under the target (1 ms a second: 180 ms in 180 s). */
+    g_test_message("settled: %u breaches, %" G_GUINT64_FORMAT " us of stall", breaches_settled,
+                   m.some - some_settled);
+    g_assert_cmpuint(breaches_settled, <=, 30 / MEMCTL_PROACTIVE_PROBE_EVERY + 1);
+    g_assert_cmpuint(m.some - some_settled, <=, 30 * 6 * 1000);
     g_test_message("hot %" G_GUINT64_FORMAT " MiB, estimate %" G_GUINT64_FORMAT
                    " MiB, usage %" G_GUINT64_FORMAT " MiB",
                    m.hot / MiB, p.workingset / MiB, model_usage(&m) / MiB);
@@ -257,6 +302,7 @@ int main(int argc, char **argv)
     g_test_add_func("/proactive/step-grows-while-calm", test_step_grows_while_calm);
     g_test_add_func("/proactive/breach-backs-off", test_breach_backs_off);
     g_test_add_func("/proactive/refaults-breach", test_refaults_breach);
+    g_test_add_func("/proactive/probes-below-workingset", test_probes_below_workingset);
     g_test_add_func("/proactive/floor-and-room", test_floor_and_room);
     g_test_add_func("/proactive/hold", test_hold);
     g_test_add_func("/proactive/pinned-in-workingset", test_pinned_in_workingset);
