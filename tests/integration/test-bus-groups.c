@@ -105,6 +105,38 @@ static void test_bad_input(void)
     apitest_call_fails(&t, "SetLimits",
                        g_variant_new("(s@a{sv})", "g", g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
                        inval, "limits");
+    /* proactive reclaim's keys: each bad value named, and nothing of the call applied (reclaim=auto
+     * given with it stays off) */
+    static const struct {
+        const char *key, *text;
+        guint32 u;
+    } bad_reclaim[] = {
+            {"reclaim_pressure", NULL, 0},
+            {"reclaim_pressure", NULL, 9},
+            {"reclaim_pressure", NULL, 100001},
+            {"reclaim_pressure", "11%", 0},
+            {"reclaim_pressure", "fast", 0},
+            {"reclaim_pressure", "0.0001%", 0},
+            {"reclaim_pressure", "-1ms", 0},
+            {"reclaim", "yes", 0},
+            {"reclaim", "", 0},
+            {"reclaim_floor", "max", 0},
+            {"reclaim_floor", "-1", 0},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_reclaim); i++) {
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        if (strcmp(bad_reclaim[i].key, "reclaim") != 0)
+            g_variant_builder_add(&b, "{sv}", "reclaim", g_variant_new_string("auto"));
+        g_variant_builder_add(&b, "{sv}", bad_reclaim[i].key,
+                              bad_reclaim[i].text ? g_variant_new_string(bad_reclaim[i].text)
+                                                  : g_variant_new_uint32(bad_reclaim[i].u));
+        g_autofree char *needle = g_strdup_printf("'%s'", bad_reclaim[i].key);
+        apitest_call_fails(&t, "SetLimits", g_variant_new("(s@a{sv})", "g", g_variant_builder_end(&b)), inval,
+                           needle);
+        g_autoptr(GVariant) reclaim = apitest_group_prop(&t, "g", "Reclaim");
+        g_assert_cmpstr(g_variant_get_string(reclaim, NULL), ==, "off");
+    }
     /* UINT64_MAX is "max" (the contract; what Group1.MemoryMax reads for no limit): a value read back
      * goes back in */
     g_autoptr(GVariant) u_made = bustest_call(

@@ -119,20 +119,7 @@ static uint64_t current(ReclaimTest *t)
 
 static GVariant *group_prop(ReclaimTest *t, const char *prop)
 {
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GVariant) obj = bustest_call(&t->api.bus, "GetGroup", g_variant_new("(s)", "svc"), &err);
-    g_assert_no_error(err);
-    const char *path;
-    g_variant_get(obj, "(&o)", &path);
-    GVariant *r = g_dbus_connection_call_sync(
-            t->api.bus.conn, MEMCTL_BUS_NAME, path, "org.freedesktop.DBus.Properties", "Get",
-            g_variant_new("(ss)", MEMCTL_GROUP_INTERFACE, prop), G_VARIANT_TYPE("(v)"),
-            G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &err);
-    g_assert_no_error(err);
-    GVariant *v;
-    g_variant_get(r, "(v)", &v);
-    g_variant_unref(r);
-    return v;
+    return apitest_group_prop(&t->api, "svc", prop);
 }
 
 static uint64_t group_u64(ReclaimTest *t, const char *prop)

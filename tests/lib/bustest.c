@@ -234,6 +234,23 @@ uint64_t apitest_status_u64(ApiTest *t, const char *key)
     return v;
 }
 
+GVariant *apitest_group_prop(ApiTest *t, const char *name, const char *prop)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GVariant) obj = bustest_call(&t->bus, "GetGroup", g_variant_new("(s)", name), &err);
+    g_assert_no_error(err);
+    const char *path;
+    g_variant_get(obj, "(&o)", &path);
+    g_autoptr(GVariant) r =
+            g_dbus_connection_call_sync(t->bus.conn, MEMCTL_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                                        "Get", g_variant_new("(ss)", MEMCTL_GROUP_INTERFACE, prop),
+                                        G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &err);
+    g_assert_no_error(err);
+    GVariant *v;
+    g_variant_get(r, "(v)", &v);
+    return v;
+}
+
 void apitest_call_fails(ApiTest *t, const char *method, GVariant *params, const char *name,
                         const char *needle)
 {

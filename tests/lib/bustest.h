@@ -62,6 +62,8 @@ GVariant *bustest_dict1(const char *key, GVariant *value);
 /* GetStatus's dictionary (to unref), and one of its "t" values (the test fails without it). */
 GVariant *apitest_status(ApiTest *t);
 uint64_t apitest_status_u64(ApiTest *t, const char *key);
+/* One Group1 property of the group `name` (to unref; the test fails if it cannot be read). */
+GVariant *apitest_group_prop(ApiTest *t, const char *name, const char *prop);
 
 /* Runs the CLI against the test's memctld; fails the test unless it exits with `want`. Returns its
  * stdout (apitest_cli) or its stderr (apitest_cli_err), to free. */
