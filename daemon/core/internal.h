@@ -21,6 +21,10 @@
 #define CORE_STAT_BUF (16u * 1024)
 #define CORE_PATH_MAX 512
 #define CORE_ALERT_INTERVAL_USEC 1000000
+/* A kernel OOM kill up to this long before the host guard armed is of the same episode: the guard
+ * arms on a PSI event or the watch, which can come a PSI window (500 ms on 6.1) after the kernel's
+ * own kill, and a dry run's host verdict then stands confirmed. */
+#define CORE_HOST_FIRST_USEC 1000000
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
 enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER, K_HOST_WATCH };
@@ -160,6 +164,7 @@ struct MemctlCore {
     bool host_deciding;                 /* memctl_core_host_kill() is choosing: records say host */
     MemctlShadow host_shadow;           /* a dry run's host verdict being watched (policy/shadow.h) */
     uint64_t host_shadow_oom;           /* /proc/vmstat oom_kill at that verdict */
+    uint64_t t_kernel_kill;             /* CLOCK_MONOTONIC of the last kernel OOM kill seen in a group */
     int32_t host_shadow_slot;           /* the group its record names */
     MemctlGroupCandidate *gcands;
     int32_t *gcand_slot;
@@ -243,6 +248,8 @@ bool memctl_core_host_pressure(MemctlCore *c); /* the host PSI trigger fired; tr
 bool memctl_core_host_watch(MemctlCore *c);
 /* The host timer expired: true with the verdict when it says kill. */
 bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill);
+/* The kernel's OOM killer killed in a group: a dry run's host verdict being watched is confirmed. */
+void memctl_core_host_shadow_kernel_kill(MemctlCore *c);
 void memctl_core_host_victim_done(MemctlCore *c); /* the victim it waited for is done */
 /* The best-ranked group among the active children of `parent` (-1: the top level) not in skip. */
 int memctl_core_host_pick(MemctlCore *c, int parent, const bool *skip);

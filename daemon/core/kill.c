@@ -543,6 +543,10 @@ void memctl_core_host_kill(MemctlCore *c, MemctlHostVerdict verdict)
                 memctl_shadow_start(&c->host_shadow, memctl_now_usec());
                 c->host_shadow_oom = c->host_last.oom_kill;
                 c->host_shadow_slot = i;
+                /* The kernel's OOM killer got there first in this episode (the arming sample may
+                 * already count its kill in vmstat, so that nothing moves after): confirmed. */
+                if (c->t_kernel_kill && c->t_kernel_kill + CORE_HOST_FIRST_USEC >= c->host_t_armed)
+                    memctl_core_host_shadow_kernel_kill(c);
             } else if (s->ep.victim) {
                 c->host_victim = i;
             }

@@ -162,7 +162,9 @@ void memctl_core_slot_events_changed(MemctlCore *c, size_t i)
         (void)memctl_sample_read_u64(s->fd_current, &e.current);
         if (memctl_ring_offer(c->events, &e)) /* else counted at the next change, with these */
             s->seen_oom_kill = oom_kill;
+        c->t_kernel_kill = memctl_now_usec();
         slot_shadow_settle(c, i, true);
+        memctl_core_host_shadow_kernel_kill(c);
     }
     if (max > s->seen_max) {
         s->seen_max = max;
