@@ -129,17 +129,19 @@ static bool host_arm(MemctlCore *c, bool psi)
 }
 
 /* A dry run's host verdict being watched, settled at `now`: the kernel's OOM killer killed
- * anywhere since, the host recovered (MemAvailable back above available_min: a guard that calms
- * down only because nobody waited for memory for a second is no recovery, the hog may still be
- * there), or the watch is over. */
-static void host_shadow_settle(MemctlCore *c, uint64_t now, bool kernel_killed, uint64_t available,
-                               uint64_t total)
+ * anywhere since, the host recovered, or the watch is over. */
+static void host_shadow_settle(MemctlCore *c, uint64_t now, bool kernel_killed, bool recovered)
 {
-    if (!c->host_shadow.active)
-        return;
-    bool recovered = available > memctl_host_available_min(&c->cfg.host, total);
-    MemctlShadowOutcome o = memctl_shadow_settle(&c->host_shadow, now, kernel_killed, recovered);
-    memctl_core_shadow_outcome(c, (size_t)c->host_shadow_slot, true, o);
+    if (c->host_shadow.active)
+        memctl_core_shadow_outcome(c, (size_t)c->host_shadow_slot, true,
+                                   memctl_shadow_settle(&c->host_shadow, now, kernel_killed, recovered));
+}
+
+/* Recovered: MemAvailable back above available_min. A guard that calms down only because nobody
+ * waited for memory for a second is no recovery: the hog may still be there. */
+static bool host_recovered(const MemctlCore *c, uint64_t available, uint64_t total)
+{
+    return available > memctl_host_available_min(&c->cfg.host, total);
 }
 
 bool memctl_core_host_watch(MemctlCore *c)
@@ -157,7 +159,8 @@ bool memctl_core_host_watch(MemctlCore *c)
     }
     g.total = x.total;
     g.available = x.available;
-    host_shadow_settle(c, g.t_usec, false, x.available, x.total); /* disarmed, still watched */
+    host_shadow_settle(c, g.t_usec, false,
+                       host_recovered(c, x.available, x.total)); /* disarmed, still watched */
     uint64_t next = MEMCTL_HOST_WATCH_MAX_USEC;
     bool arm = memctl_host_watch(c->host_glanced ? &c->host_glance : NULL, &g, &c->cfg.host, &next);
     c->host_glance = g;
@@ -210,9 +213,7 @@ int memctl_core_host_pick(MemctlCore *c, int parent, const bool *skip)
 
 void memctl_core_host_shadow_kernel_kill(MemctlCore *c)
 {
-    if (c->host_shadow.active)
-        memctl_core_shadow_outcome(c, (size_t)c->host_shadow_slot, true,
-                                   memctl_shadow_settle(&c->host_shadow, memctl_now_usec(), true, false));
+    host_shadow_settle(c, memctl_now_usec(), true, false);
 }
 
 bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill)
@@ -234,7 +235,7 @@ bool memctl_core_host_tick(MemctlCore *c, MemctlHostVerdict *ret_kill)
     c->host_last = x;
     if (c->host_state.progress.stalled > c->host_stall_peak)
         c->host_stall_peak = c->host_state.progress.stalled;
-    host_shadow_settle(c, x.t_usec, x.oom_kill > c->host_shadow_oom, x.available, x.total);
+    host_shadow_settle(c, x.t_usec, x.oom_kill > c->host_shadow_oom, host_recovered(c, x.available, x.total));
     if (v == MEMCTL_HOST_CALM) {
         host_timer(c, false);
         MemctlCoreEvent e = {.type = MEMCTL_EVENT_PRESSURE, .slot = -1, .host = true};
