@@ -270,9 +270,8 @@ static void test_growth(void)
 }
 
 /* At the least target (10 us of stall a second), cutting into the hot set breaches it: the
- * working set becomes a measure, and memctld counts the stall that followed its steps. On 6.12
- * (multi-gen LRU on) the refaults that cost the stall come later and less regularly than on 6.1:
- * up to two minutes (after 30 s in one run, not within 60 s in another). */
+ * working set becomes a measure. On 6.1 the stall says so; on 6.12 (multi-gen LRU on) these
+ * refaults cost no stall at all, and the refaults themselves do (half a step come back). */
 static void test_backs_off(void)
 {
     ReclaimTest t;
