@@ -33,6 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)memctl_proc_stat(text, &a, &b);
     (void)memctl_proc_fdinfo_pid(text, &pid);
     (void)memctl_sample_key(text, "oom_kill", &u);
+    (void)memctl_sample_refaults(text, &u);
+    MemctlReclaimInput ri;
+    (void)memctl_sample_reclaim_stat(text, &ri);
     (void)memctl_sample_pressure(text, &a, &b, &c);
     (void)memctl_sample_pressure_avg10(text, &c, &d);
     int32_t pids[64];
