@@ -11,7 +11,8 @@
  *  - memory.low and reclaim_floor are floors it never goes under;
  *  - a group that grows gets its memory at once (memory.reclaim sets no limit);
  *  - at a target below what any refault costs, every breach is followed by an interval without a
- *    step, and the working set is a measure.
+ *    step, and the working set is a measure;
+ *  - with the host short of memory (the guard armed), no step at all until it disarms.
  */
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -56,8 +57,10 @@ static void write_file(const char *path, uint64_t size)
     close(fd);
 }
 
-/* memctld with the policy's groups (JSON members of "groups") and a one-second interval. */
-static void start(ReclaimTest *t, const char *prefix, const char *groups_json)
+/* memctld with the policy's groups (JSON members of "groups"), a one-second interval, more members
+ * of "daemon" (daemon_json) and more top-level sections (extra); NULL: none. */
+static void start_with(ReclaimTest *t, const char *prefix, const char *groups_json, const char *daemon_json,
+                       const char *extra)
 {
     memset(t, 0, sizeof(*t));
     t->mnt = zram_ext4_mount(512 * MiB, &t->zram);
@@ -72,11 +75,18 @@ static void start(ReclaimTest *t, const char *prefix, const char *groups_json)
     g_assert_no_error(err);
     g_autofree char *config = g_build_filename(t->config_dir, "memctld.json", NULL);
     g_autofree char *text =
-            g_strdup_printf("{\"daemon\": {\"reclaim_interval_ms\": 1000}, \"groups\": {%s}}", groups_json);
+            g_strdup_printf("{\"daemon\": {\"reclaim_interval_ms\": 1000%s%s}, \"groups\": {%s}%s%s}",
+                            daemon_json ? ", " : "", daemon_json ? daemon_json : "", groups_json,
+                            extra ? ", " : "", extra ? extra : "");
     g_assert_true(g_file_set_contents(config, text, -1, NULL));
     g_autofree char *a_config = g_strdup_printf("--config=%s", config);
     apitest_start(&t->api, prefix, (const char *[]){a_config, "--metrics-address=127.0.0.1:0", NULL});
     t->group = g_build_filename(t->api.root, "svc", NULL);
+}
+
+static void start(ReclaimTest *t, const char *prefix, const char *groups_json)
+{
+    start_with(t, prefix, groups_json, NULL, NULL);
 }
 
 static void start_service(ReclaimTest *t, const char *const *extra)
@@ -293,6 +303,111 @@ static void test_backs_off(void)
     stop(&t);
 }
 
+/* What memctld logs as the host guard arms and disarms ("host: short of memory, guard armed (...)",
+ * "host: calm, guard disarmed after ..."). */
+#define ARMED ", guard armed ("
+#define DISARMED ", guard disarmed "
+
+/* Lines of memctld's log that contain needle. */
+static guint log_count(ReclaimTest *t, const char *needle)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(t->api.d.log, &text, NULL, NULL))
+        return 0;
+    guint n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static bool wait_log(ReclaimTest *t, const char *needle, guint n, int timeout_ms)
+{
+    for (int waited = 0; log_count(t, needle) < n; waited += 100) {
+        if (waited >= timeout_ms)
+            return false;
+        g_usleep(100 * 1000);
+    }
+    return true;
+}
+
+/* A /proc/meminfo line's value in bytes (key with its colon). */
+static uint64_t meminfo(const char *key)
+{
+    return cgtest_read_key("/proc", "meminfo", key) * 1024;
+}
+
+/* With the host short of memory (the guard armed), reclaim waits: no step while the guard stays
+ * armed, and steps again once it disarms. Reclaim first runs (the host has room); then a ballast
+ * (anonymous memory, no swap) takes MemAvailable under host.available_min (40 %), and a thrasher
+ * (random reads of a 48 MiB file in a group limited to 24 MiB) waits for memory all the time: the
+ * guard arms and stays armed. Both outside memctld's root, and a dry run: the guard's verdicts
+ * kill nobody (its victims can only be memctld's groups, svc here). */
+static void test_host_short(void)
+{
+    ReclaimTest t;
+    start_with(&t, "memctl-reclaim-host", "\"svc\": {\"reclaim\": \"auto\"}", "\"dry_run\": true",
+               "\"host\": {\"available_min\": \"40%\"}");
+    if (!t.mnt)
+        return;
+    g_autofree char *big = g_build_filename(t.mnt, "thrash", NULL);
+    write_file(big, 48 * MiB);
+    start_service(&t, NULL);
+    uint64_t reclaimed = 0;
+    for (int i = 0; i < 30 && reclaimed < 8 * MiB; i++) {
+        g_usleep(G_USEC_PER_SEC);
+        reclaimed = group_u64(&t, "ReclaimedBytes");
+    }
+    g_assert_cmpuint(reclaimed, >=, 8 * MiB); /* reclaim runs while the host has room */
+    guint armed = log_count(&t, ARMED);
+    /* the host short, and tasks waiting */
+    uint64_t avail = meminfo("MemAvailable:"), amin = meminfo("MemTotal:") * 40 / 100;
+    g_assert_cmpuint(avail, >, amin);
+    g_autofree char *size = g_strdup_printf("%" G_GUINT64_FORMAT, (avail - amin) / MiB * MiB + 96 * MiB);
+    g_autofree char *load = cgtest_root_new("memctl-reclaim-load");
+    g_autofree char *ballast_dir = cgtest_mkdir(load, "ballast"), *thrash_dir = cgtest_mkdir(load, "thrash");
+    Hog ballast;
+    hog_start(&ballast,
+              (const char *[]){"--cgroup", ballast_dir, "--step", "16M", "--total", size, "--hold", NULL});
+    g_assert_true(hog_wait_line(&ballast, "grown", 60000));
+    g_assert_cmpint(cgtest_write(thrash_dir, "memory.max", "24M"), ==, 0);
+    Hog thrash;
+    workload_start(&thrash, "tests/lib/service",
+                   (const char *[]){"--cgroup", thrash_dir, "--hot-file", big, "--hot-anon", "1M",
+                                    "--seconds", "600", NULL});
+    g_assert_true(wait_log(&t, ARMED, armed + 1, 20000));
+    g_usleep(1500 * 1000); /* a step written before the guard armed has ended */
+    armed = log_count(&t, ARMED);
+    guint calm = log_count(&t, DISARMED);
+    g_assert_cmpuint(armed, ==, calm + 1); /* armed now */
+    double steps = scrape(&t, "memctl_reclaim_steps_total ");
+    reclaimed = group_u64(&t, "ReclaimedBytes");
+    g_usleep(6 * G_USEC_PER_SEC); /* six intervals */
+    /* held armed all along (MemAvailable %, and the thrasher waited), and reclaim took nothing */
+    g_test_message("MemAvailable with the ballast: %" G_GUINT64_FORMAT
+                   " MiB (available_min %" G_GUINT64_FORMAT " MiB)",
+                   meminfo("MemAvailable:") / MiB, amin / MiB);
+    g_assert_cmpuint(log_count(&t, DISARMED), ==, calm);
+    g_assert_cmpuint(log_count(&t, ARMED), ==, armed);
+    g_assert_cmpfloat(scrape(&t, "memctl_reclaim_steps_total "), ==, steps);
+    g_assert_cmpuint(group_u64(&t, "ReclaimedBytes"), ==, reclaimed);
+    /* the host has room again: the guard disarms and reclaim goes on */
+    kill(thrash.pid, SIGKILL);
+    g_assert_cmpint(hog_wait(&thrash, 10000), !=, -1);
+    g_assert_cmpint(hog_kill(&ballast), !=, -1);
+    g_assert_true(wait_log(&t, DISARMED, calm + 1, 10000));
+    uint64_t after = reclaimed;
+    for (int i = 0; i < 20 && after <= reclaimed; i++) {
+        g_usleep(G_USEC_PER_SEC);
+        after = group_u64(&t, "ReclaimedBytes");
+    }
+    g_test_message("reclaimed: %" G_GUINT64_FORMAT " MiB before the guard armed, %" G_GUINT64_FORMAT
+                   " MiB after it disarmed",
+                   reclaimed / MiB, after / MiB);
+    g_assert_cmpuint(after, >, reclaimed);
+    stop(&t);
+    cgtest_remove_tree(load);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -303,5 +418,6 @@ int main(int argc, char **argv)
     g_test_add_func("/reclaim/floor-key", test_floor_key);
     g_test_add_func("/reclaim/growth", test_growth);
     g_test_add_func("/reclaim/backs-off", test_backs_off);
+    g_test_add_func("/reclaim/host-short", test_host_short);
     return g_test_run();
 }
