@@ -16,6 +16,8 @@
  * seconds (default 30): the steady memory (memory.current sampled each second, its median; for zram
  * plus what zram's swap device holds in RAM, its mem_used_total), the service's operations a second
  * and their p99 latency, the group's PSI "some" stall (ms a second), memctld's CPU (% of one).
+ * Medians over the runs, and each run's operations a second: under TCG they spread by tens of
+ * percent between runs of the same mode.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -227,16 +229,19 @@ int main(int argc, char **argv)
     printf("%d runs per mode, interleaved; %d s of warm-up, then %d s measured; medians over the runs\n\n",
            runs, B.warmup, B.measure);
     printf("| mode | steady memory (MiB)%s | ops/s | p99 (us) | PSI some (ms/s) | memctld CPU (%%) | runs "
-           "lost |\n",
+           "lost | ops/s of each run, sorted |\n",
            B.zram ? ", zram's RAM included" : "");
-    printf("|---|---|---|---|---|---|---|\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
     double med[_MODE_COUNT][3];
     for (int m = 0; m < _MODE_COUNT; m++) {
         med[m][0] = bench_pct(res[m].memory, 0.5);
         med[m][1] = bench_pct(res[m].ops, 0.5);
         med[m][2] = bench_pct(res[m].p99, 0.5);
-        printf("| %s | %.1f | %.0f | %.0f | %.2f | %.2f | %u |\n", mode_names[m], med[m][0], med[m][1],
+        printf("| %s | %.1f | %.0f | %.0f | %.2f | %.2f | %u |", mode_names[m], med[m][0], med[m][1],
                med[m][2], bench_pct(res[m].stall, 0.5), bench_pct(res[m].cpu, 0.5), res[m].lost);
+        for (guint r = 0; r < res[m].ops->len; r++) /* the spread the median hides */
+            printf("%s%.0f", r ? " / " : " ", g_array_index(res[m].ops, double, r));
+        printf(" |\n");
     }
     if (med[MODE_NONE][0] > 0 && med[MODE_NONE][1] > 0 && med[MODE_NONE][2] > 0 && med[MODE_ORACLE][0] > 0)
         printf("\nreclaim=auto against no reclaim: memory %.0f%% lower, throughput %+.1f%%, p99 %+.1f%%; "
