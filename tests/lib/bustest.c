@@ -157,10 +157,20 @@ void apitest_start(ApiTest *t, const char *prefix, const char *const *extra_args
 
 void apitest_start_root(ApiTest *t, const char *root, const char *const *extra_args)
 {
+    apitest_bus_up(t, root);
+    apitest_daemon_up(t, extra_args);
+}
+
+void apitest_bus_up(ApiTest *t, const char *root)
+{
     memset(t, 0, sizeof(*t));
     cgtest_require_cgroup2();
     t->root = g_strdup(root);
     bustest_start(&t->bus);
+}
+
+void apitest_daemon_up(ApiTest *t, const char *const *extra_args)
+{
     g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(args, g_strdup_printf("--bus-address=%s", t->bus.address));
     for (const char *const *a = extra_args; a && *a; a++)

@@ -50,6 +50,10 @@ void apitest_start(ApiTest *t, const char *prefix, const char *const *extra_args
 char *apitest_root_path(const char *prefix);
 /* The same on a root the test prepared (cgroups in it are adopted); apitest_stop() removes it. */
 void apitest_start_root(ApiTest *t, const char *root, const char *const *extra_args);
+/* apitest_start_root() in its two steps, for a benchmark that times memctld's alone: the private bus
+ * (and the root noted), then memctld, until READY=1 and its name on the bus. */
+void apitest_bus_up(ApiTest *t, const char *root);
+void apitest_daemon_up(ApiTest *t, const char *const *extra_args);
 void apitest_stop(ApiTest *t);
 /* Calls a method of the test's memctld and fails the test if it returns an error. */
 void apitest_call_ok(ApiTest *t, const char *method, GVariant *params);
