@@ -382,7 +382,8 @@ static void test_host_short(void)
     double steps = scrape(&t, "memctl_reclaim_steps_total ");
     reclaimed = group_u64(&t, "ReclaimedBytes");
     g_usleep(6 * G_USEC_PER_SEC); /* six intervals */
-    /* held armed all along (MemAvailable %, and the thrasher waited), and reclaim took nothing */
+    /* held armed all along (MemAvailable under available_min, the thrasher waiting), and reclaim took
+     * nothing */
     g_test_message("MemAvailable with the ballast: %" G_GUINT64_FORMAT
                    " MiB (available_min %" G_GUINT64_FORMAT " MiB)",
                    meminfo("MemAvailable:") / MiB, amin / MiB);
