@@ -430,12 +430,6 @@ static void test_adopt(void)
     cgtest_remove_tree(root);
 }
 
-static bool log_says(const DaemonTest *d, const char *needle)
-{
-    g_autofree char *log = NULL;
-    return g_file_get_contents(d->log, &log, NULL, NULL) && strstr(log, needle);
-}
-
 /* Every group g000..g<n-1> below the root is managed with its own memory.high, (64 + i) MiB, and a
  * scrape (its groups read on several threads) reads each. */
 static void assert_adopted_high(DaemonTest *d, int n)
@@ -478,7 +472,7 @@ static void test_adopt_many(void)
     const char *args[] = {"--metrics-address=127.0.0.1:0", NULL};
     daemontest_start(&d, root, args);
     g_autofree char *said = g_strdup_printf("%u group(s) (%u adopted)", N, N);
-    g_assert_true(log_says(&d, said));
+    g_assert_cmpuint(daemontest_count_log(&d, said), >, 0);
     assert_adopted_high(&d, N);
     /* the host's trigger may start one (the root's psimon); no group adds its own */
     g_assert_cmpuint(cgtest_psimon_threads(), <=, psimon_before + 1);
@@ -495,7 +489,7 @@ static void test_adopt_many(void)
     daemontest_start(&d, root, args);
     g_free(said);
     said = g_strdup_printf("%u group(s) (%u adopted)", N + 2, N + 2);
-    g_assert_true(log_says(&d, said));
+    g_assert_cmpuint(daemontest_count_log(&d, said), >, 0);
     assert_adopted_high(&d, N);
     hog_until_killed(&d, c, "anon");
     g_assert_nonnull(daemontest_wait_record(&d, 5000, "\"group\":\"n\\/c\"" /* json-c escapes the slash */,
@@ -591,7 +585,7 @@ static void test_adopt_armed_early(void)
                    name, N / 10, N + 1, (double)(t_dead - t0) / 1000, (double)(t_ready - t0) / 1000);
     g_assert_cmpint(t_dead, <, t_ready);
     g_autofree char *said = g_strdup_printf("%u group(s) (%u adopted)", N + 1, N + 1);
-    if (!log_says(&d, said)) {
+    if (daemontest_count_log(&d, said) == 0) {
         g_autofree char *log = NULL;
         g_file_get_contents(d.log, &log, NULL, NULL);
         g_error("memctld did not say '%s': %s", said, log);
@@ -601,16 +595,6 @@ static void test_adopt_armed_early(void)
     g_assert_cmpuint(cgtest_read_key(grp, "memory.events.local", "oom_kill"), ==, 0);
     daemontest_stop(&d);
     cgtest_remove_tree(root);
-}
-
-static guint log_count(const DaemonTest *d, const char *needle)
-{
-    g_autofree char *log = NULL;
-    guint n = 0;
-    if (g_file_get_contents(d->log, &log, NULL, NULL))
-        for (const char *p = log; (p = strstr(p, needle)); p++)
-            n++;
-    return n;
 }
 
 static void make_groups(const char *root, const char *prefix, int n)
@@ -633,9 +617,7 @@ static void remove_groups(const char *root, const char *prefix, int n)
 static void reload_and_wait(DaemonTest *d, guint nth)
 {
     g_assert_no_errno(kill(d->pid, SIGHUP));
-    for (int i = 0; i < 600 && log_count(d, "change(s)") < nth; i++)
-        g_usleep(50 * 1000);
-    g_assert_cmpuint(log_count(d, "change(s)"), >=, nth);
+    g_assert_cmpuint(daemontest_wait_log(d, "change(s)", nth, 30000), >=, nth);
 }
 
 /*
@@ -653,16 +635,19 @@ static void test_mass_removal(void)
     g_autofree char *max = g_strdup_printf("--max-groups=%d", N);
     daemontest_start(&d, root, (const char *[]){max, NULL});
     g_autofree char *said = g_strdup_printf("%u group(s) (%u adopted)", N, N);
-    g_assert_true(log_says(&d, said));
+    g_assert_cmpuint(daemontest_count_log(&d, said), >, 0);
     remove_groups(root, "a", N);
     reload_and_wait(&d, 1);
     g_autofree char *gone = g_strdup_printf("reload: %d change(s)", N);
-    g_assert_true(log_says(&d, gone));
+    g_assert_cmpuint(daemontest_count_log(&d, gone), >, 0);
     g_usleep(G_USEC_PER_SEC); /* the releases the ring had no room for are offered every 100 ms */
     make_groups(root, "b", N);
     reload_and_wait(&d, 2);
     /* the change lines follow the count line */
-    for (int i = 0; i < 200 && log_count(&d, "reload: adopted b") + log_count(&d, "not adopted") < N; i++)
+    for (int i = 0;
+         i < 200 &&
+         daemontest_count_log(&d, "reload: adopted b") + daemontest_count_log(&d, "not adopted") < N;
+         i++)
         g_usleep(50 * 1000);
     g_autofree char *log = NULL;
     g_file_get_contents(d.log, &log, NULL, NULL);
@@ -670,8 +655,8 @@ static void test_mass_removal(void)
     if (skipped)
         g_error("after %d groups went at once, new ones were not adopted: %.*s", N,
                 (int)strcspn(skipped, "\n"), skipped);
-    g_assert_cmpuint(log_count(&d, gone), ==, 2); /* N gone, then N adopted */
-    g_assert_cmpuint(log_count(&d, "reload: adopted b"), ==, N);
+    g_assert_cmpuint(daemontest_count_log(&d, gone), ==, 2); /* N gone, then N adopted */
+    g_assert_cmpuint(daemontest_count_log(&d, "reload: adopted b"), ==, N);
     daemontest_stop(&d);
     cgtest_remove_tree(root);
 }

@@ -308,28 +308,6 @@ static void test_backs_off(void)
 #define ARMED ", guard armed ("
 #define DISARMED ", guard disarmed "
 
-/* Lines of memctld's log that contain needle. */
-static guint log_count(ReclaimTest *t, const char *needle)
-{
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(t->api.d.log, &text, NULL, NULL))
-        return 0;
-    guint n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
-static bool wait_log(ReclaimTest *t, const char *needle, guint n, int timeout_ms)
-{
-    for (int waited = 0; log_count(t, needle) < n; waited += 100) {
-        if (waited >= timeout_ms)
-            return false;
-        g_usleep(100 * 1000);
-    }
-    return true;
-}
-
 /* A /proc/meminfo line's value in bytes (key with its colon). */
 static uint64_t meminfo(const char *key)
 {
@@ -358,7 +336,7 @@ static void test_host_short(void)
         reclaimed = group_u64(&t, "ReclaimedBytes");
     }
     g_assert_cmpuint(reclaimed, >=, 8 * MiB); /* reclaim runs while the host has room */
-    guint armed = log_count(&t, ARMED);
+    guint armed = daemontest_count_log(&t.api.d, ARMED);
     /* the host short, and tasks waiting */
     uint64_t avail = meminfo("MemAvailable:"), amin = meminfo("MemTotal:") * 40 / 100;
     g_assert_cmpuint(avail, >, amin);
@@ -374,10 +352,10 @@ static void test_host_short(void)
     workload_start(&thrash, "tests/lib/service",
                    (const char *[]){"--cgroup", thrash_dir, "--hot-file", big, "--hot-anon", "1M",
                                     "--seconds", "600", NULL});
-    g_assert_true(wait_log(&t, ARMED, armed + 1, 20000));
+    g_assert_cmpuint(daemontest_wait_log(&t.api.d, ARMED, armed + 1, 20000), >=, armed + 1);
     g_usleep(1500 * 1000); /* a step written before the guard armed has ended */
-    armed = log_count(&t, ARMED);
-    guint calm = log_count(&t, DISARMED);
+    armed = daemontest_count_log(&t.api.d, ARMED);
+    guint calm = daemontest_count_log(&t.api.d, DISARMED);
     g_assert_cmpuint(armed, ==, calm + 1); /* armed now */
     double steps = scrape(&t, "memctl_reclaim_steps_total ");
     reclaimed = group_u64(&t, "ReclaimedBytes");
@@ -387,15 +365,15 @@ static void test_host_short(void)
     g_test_message("MemAvailable with the ballast: %" G_GUINT64_FORMAT
                    " MiB (available_min %" G_GUINT64_FORMAT " MiB)",
                    meminfo("MemAvailable:") / MiB, amin / MiB);
-    g_assert_cmpuint(log_count(&t, DISARMED), ==, calm);
-    g_assert_cmpuint(log_count(&t, ARMED), ==, armed);
+    g_assert_cmpuint(daemontest_count_log(&t.api.d, DISARMED), ==, calm);
+    g_assert_cmpuint(daemontest_count_log(&t.api.d, ARMED), ==, armed);
     g_assert_cmpfloat(scrape(&t, "memctl_reclaim_steps_total "), ==, steps);
     g_assert_cmpuint(group_u64(&t, "ReclaimedBytes"), ==, reclaimed);
     /* the host has room again: the guard disarms and reclaim goes on */
     kill(thrash.pid, SIGKILL);
     g_assert_cmpint(hog_wait(&thrash, 10000), !=, -1);
     g_assert_cmpint(hog_kill(&ballast), !=, -1);
-    g_assert_true(wait_log(&t, DISARMED, calm + 1, 10000));
+    g_assert_cmpuint(daemontest_wait_log(&t.api.d, DISARMED, calm + 1, 10000), >=, calm + 1);
     uint64_t after = reclaimed;
     for (int i = 0; i < 20 && after <= reclaimed; i++) {
         g_usleep(G_USEC_PER_SEC);

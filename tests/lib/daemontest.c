@@ -218,13 +218,36 @@ guint daemontest_count_records(DaemonTest *t, const char *needle)
     return n;
 }
 
-guint daemontest_wait_count(DaemonTest *t, const char *needle, guint n, int timeout_ms)
+/* Polls count(t, needle) until it reaches n or timeout_ms passes; returns the last count. */
+static guint wait_until(guint (*count)(DaemonTest *, const char *), DaemonTest *t, const char *needle,
+                        guint n, int timeout_ms)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     guint got;
-    while ((got = daemontest_count_records(t, needle)) < n && g_get_monotonic_time() < deadline)
+    while ((got = count(t, needle)) < n && g_get_monotonic_time() < deadline)
         g_usleep(20 * 1000);
     return got;
+}
+
+guint daemontest_wait_count(DaemonTest *t, const char *needle, guint n, int timeout_ms)
+{
+    return wait_until(daemontest_count_records, t, needle, n, timeout_ms);
+}
+
+guint daemontest_count_log(DaemonTest *t, const char *needle)
+{
+    g_autofree char *log = NULL;
+    if (!g_file_get_contents(t->log, &log, NULL, NULL))
+        return 0;
+    guint n = 0;
+    for (const char *p = log; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+guint daemontest_wait_log(DaemonTest *t, const char *needle, guint n, int timeout_ms)
+{
+    return wait_until(daemontest_count_log, t, needle, n, timeout_ms);
 }
 
 void hog_start(Hog *h, const char *const *args)

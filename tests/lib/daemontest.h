@@ -45,6 +45,13 @@ guint daemontest_count_records(DaemonTest *t, const char *needle);
 /* Waits up to timeout_ms until at least n lines contain needle; returns the count then. */
 guint daemontest_wait_count(DaemonTest *t, const char *needle, guint n, int timeout_ms);
 
+/* Occurrences of needle in memctld's own output (t->log). */
+guint daemontest_count_log(DaemonTest *t, const char *needle);
+
+/* Waits up to timeout_ms until needle occurs at least n times in memctld's output; returns the
+ * count then. */
+guint daemontest_wait_log(DaemonTest *t, const char *needle, guint n, int timeout_ms);
+
 typedef struct {
     GPid pid;
     int out_fd, err_fd;
