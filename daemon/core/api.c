@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -81,7 +80,6 @@ static void slot_init(Slot *s)
         *slot_fd(s, k) = -1;
     s->v.pidfd = -1;
     s->pk.pidfd = -1;
-    s->wd_events = s->wd_cgevents = -1;
     s->parent = -1;
 }
 
@@ -113,19 +111,13 @@ static ssize_t proc_size(int fd)
     return n < 0 ? -errno : total;
 }
 
-static int epoll_add(int epfd, int fd, uint32_t events, uint32_t kind, uint32_t idx)
-{
-    struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t)kind << 32) | idx};
-    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
 /* A timerfd of the core's, in its epoll set as `kind`: the fd, or -errno. */
 static int timer_new(MemctlCore *c, uint32_t kind)
 {
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (fd < 0)
         return -errno;
-    int r = epoll_add(c->epfd, fd, EPOLLIN, kind, 0);
+    int r = memctl_core_epoll_add(c, fd, EPOLLIN, kind, 0);
     if (r < 0) {
         close(fd);
         return r;
@@ -231,7 +223,7 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     MemctlCore *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    c->epfd = c->ifd = c->tfd = c->host_psi_fd = -1;
+    c->epfd = c->tfd = c->host_psi_fd = -1;
     c->host_tfd = c->host_watch_tfd = c->fd_zoneinfo = c->fd_meminfo = c->fd_vmstat = c->fd_host_pressure =
             c->fd_swaps = -1;
     for (size_t i = 0; i < MEMCTL_HOST_ZRAM_MAX; i++)
@@ -268,20 +260,17 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     /* The slots are not: each is written when first used (memctl_core_add_group(), before the core
      * hears of it), and none past the last used is ever read. calloc's zeros are SLOT_FREE. */
 
-    if ((r = memctl_wdmap_new(cfg->max_groups * 2, &c->watches)) < 0 ||
-        (r = memctl_ring_new(sizeof(int32_t), cfg->max_groups + 1, &c->cmds)) < 0 ||
+    if ((r = memctl_ring_new(sizeof(int32_t), cfg->max_groups + 1, &c->cmds)) < 0 ||
         (r = memctl_ring_new(sizeof(MemctlCoreEvent), cfg->events_ring, &c->events)) < 0)
         goto fail;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
-    c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (c->epfd < 0 || c->ifd < 0 || c->tfd < 0) {
+    if (c->epfd < 0 || c->tfd < 0) {
         r = -errno;
         goto fail;
     }
-    if ((r = epoll_add(c->epfd, memctl_ring_fd(c->cmds), EPOLLIN, K_CMD, 0)) < 0 ||
-        (r = epoll_add(c->epfd, c->ifd, EPOLLIN, K_INOTIFY, 0)) < 0 ||
-        (r = epoll_add(c->epfd, c->tfd, EPOLLIN, K_TIMER, 0)) < 0)
+    if ((r = memctl_core_epoll_add(c, memctl_ring_fd(c->cmds), EPOLLIN, K_CMD, 0)) < 0 ||
+        (r = memctl_core_epoll_add(c, c->tfd, EPOLLIN, K_TIMER, 0)) < 0)
         goto fail;
 
     if ((r = host_setup(c)) < 0)
@@ -300,7 +289,7 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
         r = c->host_psi_fd;
         goto fail;
     }
-    if ((r = epoll_add(c->epfd, c->host_psi_fd, EPOLLPRI, K_HOST_PSI, 0)) < 0)
+    if ((r = memctl_core_epoll_add(c, c->host_psi_fd, EPOLLPRI, K_HOST_PSI, 0)) < 0)
         goto fail;
 
     *ret = c;
@@ -369,11 +358,10 @@ void memctl_core_free(MemctlCore *c)
         for (size_t i = 0; i < memctl_core_slots_used(c); i++)
             slot_reset(&c->slots[i]);
     host_teardown(c);
-    int fds[] = {c->epfd, c->ifd, c->tfd, c->host_psi_fd};
+    int fds[] = {c->epfd, c->tfd, c->host_psi_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             close(fds[i]);
-    memctl_wdmap_free(c->watches);
     memctl_ring_free(c->cmds);
     memctl_ring_free(c->events);
     free(c->slots);

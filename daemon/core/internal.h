@@ -12,7 +12,6 @@
 
 #include "daemon/core/api.h"
 #include "daemon/core/ring.h"
-#include "daemon/core/wdmap.h"
 #include "kernel/pidfd.h"
 #include "policy/episode.h"
 
@@ -27,7 +26,7 @@
 #define CORE_HOST_FIRST_USEC 1000000
 
 enum { SLOT_FREE, SLOT_PREPARED, SLOT_ACTIVE, SLOT_RETIRED };
-enum { K_CMD = 1, K_INOTIFY, K_TIMER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER, K_HOST_WATCH };
+enum { K_CMD = 1, K_EVENTS, K_CGEVENTS, K_TIMER, K_PIDFD, K_HOST_PSI, K_HOST_TIMER, K_HOST_WATCH };
 enum { CAUSE_EVENT, CAUSE_TICK, CAUSE_PRESSURE };
 
 /*
@@ -87,7 +86,7 @@ typedef struct {
     _Atomic uint32_t lists_seq; /* seqlock over them: odd while the GLib side writes */
 
     /* core-private */
-    int wd_events, wd_cgevents;
+    bool watched;        /* fd_events and fd_cgevents are in the epoll set */
     bool release_unsent; /* retired, and MEMCTL_EVENT_GROUP_RELEASED found the events ring full */
     bool record_unsent;  /* the last victim's record (v.rec) found the events ring full */
     MemctlEpisode ep;    /* the episode over high (policy/episode.h) */
@@ -126,9 +125,8 @@ struct MemctlCore {
     int *pidfds;
     char *buf;
     size_t buf_size;
-    int epfd, ifd, tfd, host_psi_fd;
+    int epfd, tfd, host_psi_fd;
     uint64_t host_psi_window_usec; /* in force: asked for, or the kernel's least */
-    MemctlWdMap *watches;          /* ifd's watch descriptors: slot × 2, + 1 for cgroup.events */
     MemctlRing *cmds, *events;
     _Atomic uint32_t pending; /* CMD_PING, CMD_WEDGE */
     pthread_t thread;
@@ -188,6 +186,8 @@ int memctl_core_slot_sample(MemctlCore *c, Slot *s, const uint64_t *current, Mem
 bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j);
 /* Makes a timerfd fire every period_usec (0: disarms it); 0 or -errno. */
 int memctl_core_timer_period(int tfd, uint64_t period_usec);
+/* Puts fd into the core's epoll set for `events`, reported as kind and idx; 0 or -errno. */
+int memctl_core_epoll_add(MemctlCore *c, int fd, uint32_t events, uint32_t kind, size_t idx);
 /* Runs the groups' decision window timer, or stops it. */
 void memctl_core_window_timer(MemctlCore *c, bool on);
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);
@@ -205,9 +205,6 @@ void memctl_core_slot_check(MemctlCore *c, size_t i, MemctlEpisodeCause cause);
 void memctl_core_slot_alert(MemctlCore *c, size_t i, int level); /* 0: "high", 1: "stall" */
 void memctl_core_slot_events_changed(MemctlCore *c, size_t i);   /* memory.events.local */
 void memctl_core_slot_cgevents_changed(MemctlCore *c, size_t i); /* cgroup.events */
-/* Forgets slot i's watch on memory.events.local (which 0) or cgroup.events (1); kernel_removed: the
- * kernel dropped it (IN_IGNORED), so it is not removed again. */
-void memctl_core_slot_unwatch(MemctlCore *c, size_t i, int which, bool kernel_removed);
 /* Offers again the kill records and GROUP_RELEASED events the events ring had no room for, each
  * slot's record before its release (slot.c). */
 void memctl_core_send_unsent(MemctlCore *c);

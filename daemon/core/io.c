@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -73,6 +74,12 @@ bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j)
         if (atomic_load(&c->slots[k].critical))
             return true;
     return false;
+}
+
+int memctl_core_epoll_add(MemctlCore *c, int fd, uint32_t events, uint32_t kind, size_t idx)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t)kind << 32) | (uint32_t)idx};
+    return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 int memctl_core_timer_period(int tfd, uint64_t period_usec)

@@ -310,8 +310,7 @@ static int kill_one(MemctlCore *c, size_t i, const char *reason, bool livelock)
         memctl_episode_victim_started(&s->ep);
         v->rec.reap_usec = reap(c, &pidfd, 1);
         v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
-        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
-        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
+        if (memctl_core_epoll_add(c, pidfd, EPOLLIN, K_PIDFD, i) < 0)
             memctl_core_victim_finish(c, i, false);
         return 0;
     }
@@ -338,8 +337,7 @@ static void group_victim_started(MemctlCore *c, size_t i, uint64_t t0, size_t bi
     v->rec.event_to_signal_usec = s->ep.t_over_mono ? t0 - s->ep.t_over_mono : 0;
     v->rec.signal_to_freed_usec = memctl_now_usec() - t0;
     memctl_episode_victim_started(&s->ep);
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t)K_PIDFD << 32) | i};
-    if (pidfd >= 0 && epoll_ctl(c->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0)
+    if (pidfd >= 0 && memctl_core_epoll_add(c, pidfd, EPOLLIN, K_PIDFD, i) < 0)
         memctl_core_victim_finish(c, i, false);
 }
 

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The core thread: one epoll loop over preallocated state, from memctl_core_start() (api.c) to
- * memctl_core_stop(). It waits for the kernel (PSI triggers, inotify on memory.events.local and
- * cgroup.events, victims' pidfds, its timers) and for the main thread's commands, and hands each to
- * slot.c (a group's episode), kill.c (victims) or host.c (the host guard). It never allocates, never
- * logs and never blocks on anything but epoll_wait(): README.md in this folder says why and how.
+ * memctl_core_stop(). It waits for the kernel (the host PSI trigger, each group's memory.events.local
+ * and cgroup.events polled through the fds the slot holds, victims' pidfds, its timers) and for the
+ * main thread's commands, and hands each to slot.c (a group's episode), kill.c (victims) or host.c
+ * (the host guard). It never allocates, never logs and never blocks on anything but epoll_wait():
+ * README.md in this folder says why and how.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "daemon/core/internal.h"
@@ -35,33 +35,15 @@ static void handle_commands(MemctlCore *c)
     }
 }
 
-static void handle_inotify(MemctlCore *c)
+/* A change in slot idx's memory.events.local (K_EVENTS) or cgroup.events (K_CGEVENTS). */
+static void handle_group_file(MemctlCore *c, uint32_t kind, size_t idx)
 {
-    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    for (;;) {
-        ssize_t n = read(c->ifd, buf, sizeof(buf));
-        if (n <= 0)
-            return;
-        for (char *p = buf; p < buf + n;) {
-            struct inotify_event *ev = (struct inotify_event *)p;
-            p += sizeof(*ev) + ev->len;
-            int32_t v = memctl_wdmap_get(c->watches, ev->wd);
-            if (v < 0 || (size_t)v / 2 >= memctl_core_slots_used(c))
-                continue;
-            size_t i = (size_t)v / 2;
-            int which = v % 2;
-            if (ev->mask & IN_IGNORED) { /* the file is gone (the cgroup with it), and so is the watch */
-                memctl_core_slot_unwatch(c, i, which, true);
-                continue;
-            }
-            if (atomic_load(&c->slots[i].state) != SLOT_ACTIVE)
-                continue;
-            if (which == 0)
-                memctl_core_slot_events_changed(c, i);
-            else
-                memctl_core_slot_cgevents_changed(c, i);
-        }
-    }
+    if (idx >= memctl_core_slots_used(c) || atomic_load(&c->slots[idx].state) != SLOT_ACTIVE)
+        return; /* removed since (its files out of the set), in the same batch */
+    if (kind == K_EVENTS)
+        memctl_core_slot_events_changed(c, idx);
+    else
+        memctl_core_slot_cgevents_changed(c, idx);
 }
 
 static void handle_tick(MemctlCore *c)
@@ -125,8 +107,9 @@ void *memctl_core_main(void *arg)
             case K_CMD:
                 handle_commands(c);
                 break;
-            case K_INOTIFY:
-                handle_inotify(c);
+            case K_EVENTS:
+            case K_CGEVENTS:
+                handle_group_file(c, kind, idx);
                 break;
             case K_TIMER:
                 handle_tick(c);

@@ -9,7 +9,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
 
 #include "basic/size.h"
 #include "basic/str.h"
@@ -190,20 +189,19 @@ void memctl_core_slot_cgevents_changed(MemctlCore *c, size_t i)
 static void slot_register(MemctlCore *c, size_t i)
 {
     Slot *s = &c->slots[i];
-    char p[CORE_PATH_MAX + 32];
-    size_t pl = strlen(s->path);
-    memcpy(p, s->path, pl);
-    memcpy(p + pl, "/memory.events.local", 21);
-    s->wd_events = inotify_add_watch(c->ifd, p, IN_MODIFY);
-    memcpy(p + pl, "/cgroup.events", 15);
-    s->wd_cgevents = inotify_add_watch(c->ifd, p, IN_MODIFY);
-    if (s->wd_events < 0 || s->wd_cgevents < 0)
-        memctl_core_emit_error(c, (int)i, "inotify_add_watch", -errno);
-    /* cannot be full: two watches per slot */
-    if (s->wd_events > 0)
-        (void)memctl_wdmap_put(c->watches, s->wd_events, (int32_t)(i * 2));
-    if (s->wd_cgevents > 0)
-        (void)memctl_wdmap_put(c->watches, s->wd_cgevents, (int32_t)(i * 2 + 1));
+    /*
+     * The kernel wakes the pollers of a cgroup file at each change (kernfs_notify(): EPOLLPRI, at
+     * once, where inotify hears of it from a work item later), so the fds the slot holds are watched
+     * as they are: no path looked up, no watch descriptor to map back to the slot. Edge-triggered:
+     * one report per change, whether the file is read or not (cgroup.events is read only while a
+     * group kill is waited for).
+     */
+    int r = memctl_core_epoll_add(c, s->fd_events, EPOLLPRI | EPOLLET, K_EVENTS, i);
+    if (r == 0 && (r = memctl_core_epoll_add(c, s->fd_cgevents, EPOLLPRI | EPOLLET, K_CGEVENTS, i)) < 0)
+        (void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, s->fd_events, NULL);
+    if (r < 0)
+        memctl_core_emit_error(c, (int)i, "epoll_ctl", r);
+    s->watched = r == 0;
     if (memctl_sample_read(s->fd_events, c->buf, c->buf_size) > 0) {
         uint64_t ev[_EV_COUNT];
         slot_note_events(s, c->buf, ev);
@@ -214,19 +212,16 @@ static void slot_register(MemctlCore *c, size_t i)
     memctl_core_slot_check(c, i, MEMCTL_EPISODE_EVENT); /* an adopted group may be over high already */
 }
 
-/* Forgets one of slot i's watches (its wd, `which` 0 for memory.events.local, 1 for cgroup.events),
- * and removes it from inotify unless the kernel did (the file is gone: IN_IGNORED). */
-void memctl_core_slot_unwatch(MemctlCore *c, size_t i, int which, bool kernel_removed)
+/* Takes the slot's files out of the epoll set: closed later (on the GLib side, when the slot is
+ * reused or freed), they would otherwise still report while a forked child holds them. */
+static void slot_unwatch(MemctlCore *c, size_t i)
 {
     Slot *s = &c->slots[i];
-    int *wd = which == 0 ? &s->wd_events : &s->wd_cgevents;
-    if (*wd < 0)
+    if (!s->watched)
         return;
-    if (memctl_wdmap_get(c->watches, *wd) == (int32_t)(i * 2 + (size_t)which))
-        (void)memctl_wdmap_remove(c->watches, *wd);
-    if (!kernel_removed)
-        inotify_rm_watch(c->ifd, *wd);
-    *wd = -1;
+    (void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, s->fd_events, NULL);
+    (void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, s->fd_cgevents, NULL);
+    s->watched = false;
 }
 
 /* The slot's GROUP_RELEASED event, which frees it (memctl_core_next_event()). It is never dropped:
@@ -243,8 +238,7 @@ static bool offer_released(MemctlCore *c, size_t i)
 static void slot_unregister(MemctlCore *c, size_t i)
 {
     Slot *s = &c->slots[i];
-    memctl_core_slot_unwatch(c, i, 0, false);
-    memctl_core_slot_unwatch(c, i, 1, false);
+    slot_unwatch(c, i);
     if (s->ep.victim)
         memctl_core_victim_finish(c, i, false);
     memctl_core_prekill_cancel(c, i);
