@@ -3,7 +3,7 @@
  * bench-kill-latency: how fast a runaway process in a memory-limited group is stopped, and what the
  * other process in that group suffers meanwhile, with memctld and with the kernel alone, in one run.
  *
- *   bench-kill-latency [--runs N] [--json FILE]
+ *   bench-kill-latency [--runs N] [--json FILE] [--baseline PATH]
  *
  * Per run: a fresh group with a 128 MiB limit; a bystander holding 16 MiB that charges and frees
  * 64 KiB every millisecond and reports its worst gap between two probes (its stall); a hog that grows
@@ -17,6 +17,8 @@
  *   no-limit         no limit and no memctld: the benchmark kills the hog itself at the mark. The
  *                    bystander's worst stall here is the floor, what the same growth costs it
  *                    without any memory pressure (under TCG, tens of milliseconds)
+ *   baseline         with --baseline PATH: the memctld mode with that memctld (an older build), run
+ *                    for run alternated with this build's, each on a root of its own
  */
 #include <errno.h>
 #include <poll.h>
@@ -147,9 +149,11 @@ static void mode_init(Mode *m, const char *name)
 int main(int argc, char **argv)
 {
     gint runs = 30;
-    g_autofree char *json = NULL;
+    g_autofree char *json = NULL, *baseline = NULL;
     GOptionEntry entries[] = {{"runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per mode (default 30)", "N"},
                               {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write results as JSON", "FILE"},
+                              {"baseline", 0, 0, G_OPTION_ARG_FILENAME, &baseline,
+                               "Another memctld, its runs alternated with this build's", "PATH"},
                               {NULL}};
     g_autoptr(GOptionContext) ctx = g_option_context_new("- kill latency: memctld against the kernel");
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -160,12 +164,14 @@ int main(int argc, char **argv)
     }
     cgtest_require_cgroup2();
 
-    Mode modes[5];
+    Mode modes[6];
     mode_init(&modes[0], "memctld");
     mode_init(&modes[1], "kernel-max");
     mode_init(&modes[2], "kernel-high-max");
     mode_init(&modes[3], "no-limit");
     mode_init(&modes[4], "memctld-reclaim");
+    mode_init(&modes[5], "baseline");
+    int n_modes = baseline ? 6 : 5;
 
     /* memctld, then memctld with proactive reclaim on for the group */
     g_autofree char *cdir = g_dir_make_tmp("memctl-bench-XXXXXX", NULL);
@@ -179,12 +185,30 @@ int main(int argc, char **argv)
                               NULL};
         daemontest_start(&d, root, args);
         g_autofree char *grp = g_build_filename(root, "t", NULL);
+        /* the baseline: the same group under the other memctld, on a root of its own */
+        DaemonTest db;
+        g_autofree char *broot = g_strdup_printf("%s.baseline", root);
+        g_autofree char *bgrp = g_build_filename(broot, "t", NULL);
+        bool with_base = baseline && k == 0;
+        if (with_base) {
+            g_setenv("MEMCTL_MEMCTLD", baseline, TRUE);
+            daemontest_start(&db, broot, args);
+            g_unsetenv("MEMCTL_MEMCTLD");
+        }
         for (gint i = 0; i < runs; i++) {
             Run r = one_run(grp, &d, false);
             mode_add(&modes[k == 0 ? 0 : 4], &r);
+            if (with_base) {
+                r = one_run(bgrp, &db, false);
+                mode_add(&modes[5], &r);
+            }
         }
         daemontest_stop(&d);
         cgtest_remove_tree(root);
+        if (with_base) {
+            daemontest_stop(&db);
+            cgtest_remove_tree(broot);
+        }
     }
     cgtest_remove_tmpdir(cdir);
 
@@ -217,7 +241,7 @@ int main(int argc, char **argv)
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     g_autoptr(GString) js = g_string_new("{\n");
     g_string_append_printf(js, "  \"kernel\": \"%s\",\n  \"runs\": %d,\n  \"modes\": {\n", kernel, runs);
-    for (int m = 0; m < (int)G_N_ELEMENTS(modes); m++) {
+    for (int m = 0; m < n_modes; m++) {
         Mode *x = &modes[m];
         printf("| %s | %.1f | %.1f | %.1f | ", x->name, bench_pct(x->dead, .5), bench_pct(x->dead, .99),
                bench_pct(x->dead, 1));
@@ -237,21 +261,24 @@ int main(int argc, char **argv)
                 x->name, bench_pct(x->dead, .5), bench_pct(x->dead, .99), bench_pct(x->signal, .5),
                 bench_pct(x->signal, .99), bench_pct(x->freed, .5), bench_pct(x->freed, .99),
                 bench_pct(x->stall, .5), bench_pct(x->stall, .99), bench_pct(x->stall, 1), x->survived,
-                x->kernel_kills, x->alloc_failures, m + 1 < (int)G_N_ELEMENTS(modes) ? "," : "");
+                x->kernel_kills, x->alloc_failures, m + 1 < n_modes ? "," : "");
     }
     g_string_append(js, "  },\n");
     /* memctld's kills by the path that decided: knowledge (no-reclaim) or the windows' verdict */
-    printf("\nmemctld, crossing high -> SIGKILL by path:\n\n| path | runs | p50 | p99 | max "
-           "|\n|---|---|---|---|---|\n");
-    GArray *paths[] = {modes[0].signal_knowledge, modes[0].signal_verdict};
+    printf("\nmemctld, crossing high -> SIGKILL by path:\n\n| memctld | path | runs | p50 | p99 | max "
+           "|\n|---|---|---|---|---|---|\n");
     const char *names[] = {"knowledge (no-reclaim)", "windows (no-progress, stall, max)"};
-    for (int k = 0; k < 2; k++) {
-        if (paths[k]->len)
-            printf("| %s | %u | %.2f | %.2f | %.2f |\n", names[k], paths[k]->len, bench_pct(paths[k], .5),
-                   bench_pct(paths[k], .99), bench_pct(paths[k], 1));
-        else
-            printf("| %s | 0 | - | - | - |\n", names[k]);
+    for (int m = 0; m < n_modes; m += 5) {
+        GArray *by_path[] = {modes[m].signal_knowledge, modes[m].signal_verdict};
+        for (int k = 0; k < 2; k++) {
+            if (by_path[k]->len)
+                printf("| %s | %s | %u | %.2f | %.2f | %.2f |\n", modes[m].name, names[k], by_path[k]->len,
+                       bench_pct(by_path[k], .5), bench_pct(by_path[k], .99), bench_pct(by_path[k], 1));
+            else
+                printf("| %s | %s | 0 | - | - | - |\n", modes[m].name, names[k]);
+        }
     }
+    GArray *paths[] = {modes[0].signal_knowledge, modes[0].signal_verdict};
     g_string_append_printf(js,
                            "  \"memctld_paths\": {\"knowledge_runs\": %u, \"knowledge_p50_ms\": %.2f, "
                            "\"knowledge_p99_ms\": %.2f, \"windows_runs\": %u, \"windows_p50_ms\": %.2f, "
