@@ -333,10 +333,21 @@ static void push_command(MemctlCore *c, int32_t slot, uint32_t bits)
 {
     _Atomic uint32_t *word = slot == CMD_CORE ? &c->pending : &c->slots[slot].pending;
     if (atomic_fetch_or(word, bits) == 0) {
-        bool queued = memctl_ring_push(c->cmds, &slot);
+        bool quiet = bits == CMD_ADD && c->holding_adds && ++c->adds_held < CORE_ADD_BATCH;
+        bool queued = quiet ? memctl_ring_push_quiet(c->cmds, &slot) : memctl_ring_push(c->cmds, &slot);
         assert(queued); /* one entry per word: cannot be full */
         (void)queued;
+        if (!quiet)
+            c->adds_held = 0; /* the core woke for those too */
     }
+}
+
+void memctl_core_hold_adds(MemctlCore *c, bool hold)
+{
+    if (!hold && c->adds_held > 0)
+        memctl_ring_kick(c->cmds);
+    c->adds_held = 0;
+    c->holding_adds = hold;
 }
 
 void memctl_core_stop(MemctlCore *c)

@@ -155,6 +155,12 @@ void memctl_core_group_files_close(MemctlCoreGroupFiles *files);
  */
 int memctl_core_add_group(MemctlCore *c, const char *name, const char *path, MemctlCoreGroupFiles *files,
                           int parent_slot, const MemctlCoreLimits *limits);
+/*
+ * GLib side: while hold is true, the core is woken once for every 32 groups added (CORE_ADD_BATCH), not
+ * for each (adoption adds thousands in a row, and each wake-up of the core preempts the threads
+ * opening the next ones); false wakes it for those still held.
+ */
+void memctl_core_hold_adds(MemctlCore *c, bool hold);
 /* Files the core keeps open for every group that the GLib side reads too (status, metrics). */
 typedef enum {
     MEMCTL_CORE_FILE_CURRENT,

@@ -20,6 +20,7 @@
 #define CORE_STAT_BUF (16u * 1024)
 #define CORE_PATH_MAX 512
 #define CORE_ALERT_INTERVAL_USEC 1000000
+#define CORE_ADD_BATCH 32 /* groups added per wake-up of the core while adds are held */
 /* A kernel OOM kill up to this long before the host guard armed is of the same episode: the guard
  * arms on a PSI event or the watch, which can come a PSI window (500 ms on 6.1) after the kernel's
  * own kill, and a dry run's host verdict then stands confirmed. */
@@ -115,6 +116,8 @@ struct MemctlCore {
     Slot *slots;
     _Atomic size_t n_slots;
     size_t free_hint;
+    bool holding_adds;    /* memctl_core_hold_adds(): the main thread's */
+    size_t adds_held;     /* groups added since the core was last woken, while holding */
     size_t events_unsent; /* release_unsent and record_unsent flags set, over all slots (the core's) */
     /* each slot's prefer/avoid lists, apart: written (and so resident) only for groups that have
      * some, read only when the slot's has_lists says so */

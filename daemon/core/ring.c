@@ -54,8 +54,9 @@ void memctl_ring_free(MemctlRing *r)
     free(r);
 }
 
-/* Copies item in if that leaves `keep` items of room; false (nothing counted) otherwise. */
-static bool ring_put(MemctlRing *r, const void *item, size_t keep)
+/* Copies item in if that leaves `keep` items of room; false (nothing counted) otherwise. Wakes the
+ * consumer if `kick`. */
+static bool ring_put(MemctlRing *r, const void *item, size_t keep, bool kick)
 {
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
@@ -63,10 +64,24 @@ static bool ring_put(MemctlRing *r, const void *item, size_t keep)
         return false;
     memcpy(r->items + (head & r->mask) * r->item_size, item, r->item_size);
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
+    if (kick)
+        memctl_ring_kick(r);
+    return true;
+}
+
+void memctl_ring_kick(MemctlRing *r)
+{
     uint64_t one = 1;
     /* EAGAIN only when the counter would overflow: the reader is woken anyway. */
     (void)!write(r->efd, &one, sizeof(one));
-    return true;
+}
+
+bool memctl_ring_push_quiet(MemctlRing *r, const void *item)
+{
+    if (ring_put(r, item, 0, false))
+        return true;
+    atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+    return false;
 }
 
 bool memctl_ring_push(MemctlRing *r, const void *item)
@@ -76,7 +91,7 @@ bool memctl_ring_push(MemctlRing *r, const void *item)
 
 bool memctl_ring_push_spare(MemctlRing *r, const void *item, size_t keep)
 {
-    if (ring_put(r, item, keep))
+    if (ring_put(r, item, keep, true))
         return true;
     atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
     return false;
@@ -89,7 +104,7 @@ size_t memctl_ring_capacity(const MemctlRing *r)
 
 bool memctl_ring_offer(MemctlRing *r, const void *item)
 {
-    return ring_put(r, item, 0);
+    return ring_put(r, item, 0, true);
 }
 
 bool memctl_ring_pop(MemctlRing *r, void *ret_item)

@@ -202,7 +202,9 @@ int memctl_groups_adopt_all(MemctlGroups *g, GPtrArray *ret_skipped, GError **er
         found[n++] = (Found){.path = g_steal_pointer(&sub), .name = g_strdup(e)};
     }
     Adoption a = {.g = g, .found = found, .flat = flat, .skipped = ret_skipped};
+    memctl_core_hold_adds(g->core, true);
     memctl_parallel_run(n, ADOPT_THREADS, ADOPT_PER_THREAD, adoption_prepare, adoption_enter, &a);
+    memctl_core_hold_adds(g->core, false);
     for (guint k = 0; k < n; k++)
         found_clear(&found[k]);
     return 0;

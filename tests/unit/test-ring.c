@@ -89,11 +89,40 @@ static void test_spare(void)
     memctl_ring_free(r);
 }
 
+/* Quiet pushes are there to pop but wake nobody; a kick wakes the reader for all of them at once, and
+ * the next ordinary push wakes it as before. */
+static void test_quiet(void)
+{
+    MemctlRing *r = NULL;
+    g_assert_cmpint(memctl_ring_new(sizeof(uint32_t), 4, &r), ==, 0);
+    for (uint32_t i = 0; i < 3; i++)
+        g_assert_true(memctl_ring_push_quiet(r, &i));
+    g_assert_false(readable(r));
+    memctl_ring_kick(r);
+    g_assert_true(readable(r));
+    memctl_ring_ack(r);
+    g_assert_false(readable(r));
+    uint32_t v, three = 3, four = 4;
+    for (uint32_t i = 0; i < 3; i++) {
+        g_assert_true(memctl_ring_pop(r, &v));
+        g_assert_cmpuint(v, ==, i);
+    }
+    g_assert_true(memctl_ring_push(r, &three));
+    g_assert_true(readable(r));
+    g_assert_true(memctl_ring_push_quiet(r, &four));
+    g_assert_true(memctl_ring_push_quiet(r, &four));
+    g_assert_true(memctl_ring_push_quiet(r, &four));
+    g_assert_false(memctl_ring_push_quiet(r, &four)); /* full: a drop, counted */
+    g_assert_cmpuint(memctl_ring_dropped(r), ==, 1);
+    memctl_ring_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/ring/push-pop", test_push_pop);
     g_test_add_func("/ring/offer", test_offer);
     g_test_add_func("/ring/spare", test_spare);
+    g_test_add_func("/ring/quiet", test_quiet);
     return g_test_run();
 }
