@@ -76,12 +76,18 @@ void memctl_ring_kick(MemctlRing *r)
     (void)!write(r->efd, &one, sizeof(one));
 }
 
-bool memctl_ring_push_quiet(MemctlRing *r, const void *item)
+/* ring_put(), a refusal counted as a drop. */
+static bool ring_push(MemctlRing *r, const void *item, size_t keep, bool kick)
 {
-    if (ring_put(r, item, 0, false))
+    if (ring_put(r, item, keep, kick))
         return true;
     atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
     return false;
+}
+
+bool memctl_ring_push_quiet(MemctlRing *r, const void *item)
+{
+    return ring_push(r, item, 0, false);
 }
 
 bool memctl_ring_push(MemctlRing *r, const void *item)
@@ -91,10 +97,7 @@ bool memctl_ring_push(MemctlRing *r, const void *item)
 
 bool memctl_ring_push_spare(MemctlRing *r, const void *item, size_t keep)
 {
-    if (ring_put(r, item, keep, true))
-        return true;
-    atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
-    return false;
+    return ring_push(r, item, keep, true);
 }
 
 size_t memctl_ring_capacity(const MemctlRing *r)

@@ -19,16 +19,15 @@ void memctl_ring_free(MemctlRing *r);
 
 /* Copies item in; returns false (and counts a drop) when the ring is full. Producer side only. */
 bool memctl_ring_push(MemctlRing *r, const void *item);
-/* A push that does not wake the consumer (yet): memctl_ring_kick() does, for all pushed so far. For
- * a producer that pushes many items in a row, so that the consumer wakes once for them all. */
-bool memctl_ring_push_quiet(MemctlRing *r, const void *item);
-void memctl_ring_kick(MemctlRing *r);
-/* The same as memctl_ring_push(), but a full ring is no drop: the producer keeps the item and offers it again
- * later. */
+/* The same, but a full ring is no drop: the producer keeps the item and offers it again later. */
 bool memctl_ring_offer(MemctlRing *r, const void *item);
 /* A push that leaves `keep` items of room for the others: for items worth less than those (a
  * notice), so that a flood of them never fills the ring. A refusal counts as a drop. */
 bool memctl_ring_push_spare(MemctlRing *r, const void *item, size_t keep);
+/* A push that does not wake the consumer (yet): memctl_ring_kick() does, for all pushed so far. For
+ * a producer that pushes many items in a row, so that the consumer wakes once for them all. */
+bool memctl_ring_push_quiet(MemctlRing *r, const void *item);
+void memctl_ring_kick(MemctlRing *r);
 /* The number of items the ring holds at most. */
 size_t memctl_ring_capacity(const MemctlRing *r);
 /* Copies the oldest item out; returns false when empty. Consumer side only. */
