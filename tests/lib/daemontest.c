@@ -182,13 +182,22 @@ static void cleanup(DaemonTest *t)
     g_clear_pointer(&t->tmpdir, g_free);
 }
 
-static char *find_line(const char *text, const char *n1, const char *n2)
+char *daemontest_find_record(const char *text, const char *n1, const char *n2)
 {
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++)
+    for (char **l = lines; *l && l[1]; l++) /* the last piece follows no newline: unfinished or "" */
         if (**l && strstr(*l, n1) && (!n2 || strstr(*l, n2)))
             return g_strdup(*l);
     return NULL;
+}
+
+guint daemontest_count_lines(const char *text, const char *needle)
+{
+    guint n = 0;
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l && l[1]; l++)
+        n += **l && strstr(*l, needle) ? 1 : 0;
+    return n;
 }
 
 char *daemontest_wait_record(DaemonTest *t, int timeout_ms, const char *needle1, const char *needle2)
@@ -197,7 +206,7 @@ char *daemontest_wait_record(DaemonTest *t, int timeout_ms, const char *needle1,
     do {
         g_autofree char *s = NULL;
         if (g_file_get_contents(t->kill_log, &s, NULL, NULL)) {
-            char *line = find_line(s, needle1, needle2);
+            char *line = daemontest_find_record(s, needle1, needle2);
             if (line)
                 return line;
         }
@@ -209,13 +218,7 @@ char *daemontest_wait_record(DaemonTest *t, int timeout_ms, const char *needle1,
 guint daemontest_count_records(DaemonTest *t, const char *needle)
 {
     g_autofree char *s = NULL;
-    if (!g_file_get_contents(t->kill_log, &s, NULL, NULL))
-        return 0;
-    guint n = 0;
-    g_auto(GStrv) lines = g_strsplit(s, "\n", -1);
-    for (char **l = lines; *l; l++)
-        n += **l && strstr(*l, needle) ? 1 : 0;
-    return n;
+    return g_file_get_contents(t->kill_log, &s, NULL, NULL) ? daemontest_count_lines(s, needle) : 0;
 }
 
 /* Polls count(t, needle) until it reaches n or timeout_ms passes; returns the last count. */

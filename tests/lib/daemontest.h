@@ -42,6 +42,13 @@ char *daemontest_wait_record(DaemonTest *t, int timeout_ms, const char *needle1,
 /* Number of kill-log lines containing needle. */
 guint daemontest_count_records(DaemonTest *t, const char *needle);
 
+/* The first whole line of text (one that ends in a newline) containing n1 and n2 (NULL: any), or
+ * NULL. A kill log read while memctld appends to it can end in a line it has not finished: such a
+ * line is no record yet. */
+char *daemontest_find_record(const char *text, const char *n1, const char *n2);
+/* The number of whole lines of text containing needle. */
+guint daemontest_count_lines(const char *text, const char *needle);
+
 /* Waits up to timeout_ms until at least n lines contain needle; returns the count then. */
 guint daemontest_wait_count(DaemonTest *t, const char *needle, guint n, int timeout_ms);
 
