@@ -23,8 +23,12 @@
  * --comm NAME: prctl(PR_SET_NAME) with NAME's bytes as they are (the kernel keeps 15 of them, valid
  * UTF-8 or not), for the tests of hostile process names.
  * Benchmark options: --mark BYTES prints "mark <CLOCK_MONOTONIC usec>" when it has grown that much;
- * --probe-ms N (with --hold) maps, touches and unmaps 64 KiB every N ms instead of idling, and on
- * SIGTERM prints "worst_gap_usec <us>": the longest it was stalled between two probes.
+ * --probe-ms N (with --hold) maps, touches and unmaps 64 KiB (--probe-size BYTES) every N ms instead
+ * of idling, and on SIGTERM prints "worst_gap_usec <us>": the longest it was stalled between two
+ * probes. --near-high BYTES (with --cgroup): once grown, tops up 64 KiB at a time until the group's
+ * memory.current is within BYTES of its memory.high and prints "near-high <current> <high>": with
+ * a probe larger than BYTES, the group then crosses high at every probe and falls back under it (a
+ * group hovering at its threshold).
  */
 #include <errno.h>
 #include <signal.h>
@@ -75,6 +79,22 @@ static uint64_t parse_size(const char *s)
     }
 }
 
+static uint64_t read_file_u64(const char *dir, const char *file)
+{
+    char path[4096], buf[64];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0) {
+        fprintf(stderr, "memhog: cannot read %s\n", path);
+        exit(2);
+    }
+    buf[n] = '\0';
+    return strncmp(buf, "max", 3) == 0 ? UINT64_MAX : strtoull(buf, NULL, 10);
+}
+
 static void write_file(const char *dir, const char *file, const char *value)
 {
     char path[4096];
@@ -93,7 +113,7 @@ int main(int argc, char **argv)
     uint64_t step = 1 << 20, total = UINT64_MAX;
     bool hold = false;
     long interval_ms = 0, probe_ms = 0;
-    uint64_t mark = 0;
+    uint64_t mark = 0, probe_size = 65536, near_high = UINT64_MAX;
     const char *adj = NULL, *block_on = NULL, *fill = "byte", *comm = NULL;
     bool rewalk = false;
     for (int i = 1; i < argc; i++) {
@@ -123,6 +143,10 @@ int main(int argc, char **argv)
             mark = parse_size(v);
         else if (strcmp(a, "--probe-ms") == 0)
             probe_ms = atol(v);
+        else if (strcmp(a, "--probe-size") == 0)
+            probe_size = parse_size(v);
+        else if (strcmp(a, "--near-high") == 0)
+            near_high = parse_size(v);
         else if (strcmp(a, "--oom-score-adj") == 0)
             adj = v;
         else if (strcmp(a, "--block-on") == 0)
@@ -247,6 +271,24 @@ int main(int argc, char **argv)
     }
     printf("grown %llu\n", (unsigned long long)grown);
     fflush(stdout);
+    if (near_high != UINT64_MAX && cgroup) {
+        uint64_t high = read_file_u64(cgroup, "memory.high"), cur;
+        if (high == UINT64_MAX) {
+            fprintf(stderr, "memhog: --near-high: the group has no memory.high\n");
+            return 2;
+        }
+        while ((cur = read_file_u64(cgroup, "memory.current")) + near_high < high) {
+            char *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) {
+                fprintf(stderr, "memhog: mmap of 64 KiB failed near high: %s\n", strerror(errno));
+                return 3;
+            }
+            for (int off = 0; off < 65536; off += (int)page)
+                p[off] = 1;
+        }
+        printf("near-high %llu %llu\n", (unsigned long long)cur, (unsigned long long)high);
+        fflush(stdout);
+    }
     if (block_on) {
         printf("blocking\n");
         fflush(stdout);
@@ -258,11 +300,14 @@ int main(int argc, char **argv)
         signal(SIGTERM, on_term);
         uint64_t last = now_usec(), worst = 0;
         while (!stop) {
-            char *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            char *p = mmap(NULL, probe_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (p != MAP_FAILED) {
-                for (int off = 0; off < 65536; off += (int)page)
+                /* the probe charges its own size: merged with a neighbouring mapping it could fault
+                 * in a whole 2 MiB transparent huge page */
+                (void)madvise(p, probe_size, MADV_NOHUGEPAGE);
+                for (uint64_t off = 0; off < probe_size; off += (uint64_t)page)
                     p[off] = 1;
-                munmap(p, 65536);
+                munmap(p, probe_size);
             }
             first[0]++;
             struct timespec ts = {probe_ms / 1000, (probe_ms % 1000) * 1000000};
