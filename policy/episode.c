@@ -47,12 +47,14 @@ static bool hopeless(const MemctlEpisode *e, const MemctlProgressSample *x, cons
 }
 
 /* A kill decided on knowledge, between or before the windows: its figures are the overage against
- * what reclaim could free, from the crossing. */
+ * what reclaim could free, from the crossing. The sample that decided becomes the last one: the kill
+ * record's usage is its usage, and the next window measures from it. */
 static bool knowledge_kill(MemctlEpisode *e, const MemctlProgressSample *x, const MemctlProgressConfig *cfg,
                            const char **ret_reason)
 {
     if (!hopeless(e, x, cfg, ret_reason))
         return false;
+    e->last = *x;
     e->figures = (MemctlProgressFigures){
             .dt_usec = x->t_usec > e->t_over_mono ? x->t_usec - e->t_over_mono : 0,
             .reclaimable_bytes = x->reclaimable,

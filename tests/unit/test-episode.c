@@ -401,6 +401,9 @@ static void test_no_reclaim_within_margin_waits(void)
     g_assert_cmpint(check(&f, MEMCTL_EPISODE_EVENT), ==, MEMCTL_EPISODE_KILL);
     g_assert_cmpstr(f.reason, ==, "no-reclaim");
     g_assert_cmpuint(f.ep.figures.dt_usec, ==, 5 * MS);
+    /* the kill record's usage is the sample that decided, not the crossing's */
+    g_assert_cmpuint(f.ep.last.current, ==, HIGH + f.cfg.progress_floor + 4096);
+    g_assert_cmpuint(f.ep.last.t_usec, ==, f.x.t_usec);
 }
 
 /* Reclaim could cover the overage: the windows decide; once it cannot (the cache is gone, the hog
