@@ -305,3 +305,13 @@ uint64_t memctl_realtime_usec(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
+
+uint64_t memctl_sample_thp_transient(const char *enabled, const char *pmd_size)
+{
+    if (!enabled || !*enabled || strstr(enabled, "[never]"))
+        return 0;
+    uint64_t v = 0;
+    if (pmd_size && memctl_size_parse_kernel(pmd_size, &v) == 0 && v > 0 && v <= (1ull << 30))
+        return v;
+    return 2ull << 20;
+}

@@ -33,14 +33,16 @@ bool memctl_episode_event_needs_sample(const MemctlEpisode *e, MemctlEpisodeCaus
     if (!e->sampling || cause == MEMCTL_EPISODE_TICK || e->max_hit)
         return true;
     /* beyond the margin even if reclaim could free nothing at all: the rest of the sample may tell */
-    return knows(e) && memctl_reclaim_hopeless(current, high, 0, cfg->progress_floor);
+    return knows(e) && memctl_reclaim_hopeless(current, high, 0, memctl_progress_band(cfg));
 }
 
-/* Nothing reclaim could free covers the overage (policy/reclaim.h): no window can show progress. */
+/* Nothing reclaim could free covers the overage (policy/reclaim.h), and the group is past the band
+ * where it is at its threshold (memctl_progress_band(): a transient huge page or a hover is not an
+ * overage the group is heading to): no window can show progress. */
 static bool hopeless(const MemctlEpisode *e, const MemctlProgressSample *x, const MemctlProgressConfig *cfg,
                      const char **ret_reason)
 {
-    if (!knows(e) || !memctl_reclaim_hopeless(x->current, x->high, x->reclaimable, cfg->progress_floor))
+    if (!knows(e) || !memctl_reclaim_hopeless(x->current, x->high, x->reclaimable, memctl_progress_band(cfg)))
         return false;
     *ret_reason = "no-reclaim";
     return true;

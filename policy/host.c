@@ -152,6 +152,7 @@ MemctlHostVerdict memctl_host_decide(const MemctlHostSample *prev, const MemctlH
      * workload thrashing on 1 GiB of zram was never a second in a row without progress, and only
      * the watermarks stopped it, after 5-7 s). */
     pc_eff.stuck_leaky = true;
+    pc_eff.hover_band = false; /* the host's "high" is total less available_min: no band below it */
     MemctlVerdict pv = memctl_progress_decide(&pp, &pc, &pc_eff, page_size, &pst, &f.progress);
     bool waited =
             cur->some_total_usec > prev->some_total_usec || cur->full_total_usec > prev->full_total_usec;

@@ -30,9 +30,16 @@ typedef struct {
     uint32_t stall_windows;    /* stalling windows (net of calm ones) before a kill, even with progress */
     bool stuck_leaky;          /* count windows without progress net of windows with it, instead of in
                                 * a row (the host's short windows: one burst of noise must not reset) */
+    uint64_t transient_bytes;  /* what the kernel may charge a group for a moment and give back by
+                                * itself: the huge page khugepaged collapses pages into is charged
+                                * before the pages it replaces are freed (0 without THP) */
+    bool hover_band;           /* a group over high by no more than the band (memctl_progress_band())
+                                * is at its threshold: such a window is no window without progress
+                                * (groups; the host clears it) */
 } MemctlProgressConfig;
 
-/* Defaults (documented in docs/POLICY.md): 50 ms, 2, 1 MiB, 60 %, 20 (one second of thrashing). */
+/* Defaults (documented in docs/POLICY.md): 50 ms, 2, 1 MiB, 60 %, 20 (one second of thrashing), the
+ * hover band on. */
 void memctl_progress_config_default(MemctlProgressConfig *c);
 
 typedef enum {
@@ -66,6 +73,10 @@ typedef struct {
 MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const MemctlProgressSample *cur,
                                      const MemctlProgressConfig *cfg, uint64_t page_size,
                                      MemctlProgressState *state, MemctlProgressFigures *ret_figures);
+
+/* The band over high in which a group is at its threshold, not stuck and not killed on knowledge:
+ * the progress floor, plus the kernel's transient charges. */
+uint64_t memctl_progress_band(const MemctlProgressConfig *cfg);
 
 const char *memctl_verdict_name(MemctlVerdict v);
 bool memctl_verdict_is_kill(MemctlVerdict v);

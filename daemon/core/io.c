@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -141,4 +142,15 @@ void memctl_core_manual_done(Slot *s, uint32_t req, int result)
 {
     atomic_store_explicit(&s->manual_result, result, memory_order_relaxed);
     atomic_store_explicit(&s->manual_done_req, req, memory_order_release);
+}
+
+uint64_t memctl_core_thp_transient(const char *sys_root)
+{
+    char path[96], enabled[128], pmd[32];
+    snprintf(path, sizeof(path), "%s/kernel/mm/transparent_hugepage/enabled", sys_root);
+    if (memctl_sample_read_file(path, enabled, sizeof(enabled)) < 0)
+        return 0; /* a kernel without THP */
+    snprintf(path, sizeof(path), "%s/kernel/mm/transparent_hugepage/hpage_pmd_size", sys_root);
+    bool pmd_read = memctl_sample_read_file(path, pmd, sizeof(pmd)) >= 0;
+    return memctl_sample_thp_transient(enabled, pmd_read ? pmd : NULL);
 }

@@ -42,6 +42,50 @@ static void test_defaults(void)
     g_assert_cmpuint(c.progress_floor, ==, 1 * MiB);
     g_assert_cmpuint(c.stall_budget_pct, ==, 60);
     g_assert_cmpuint(c.stall_windows, ==, 20);
+    g_assert_true(c.hover_band);
+    g_assert_cmpuint(c.transient_bytes, ==, 0);
+}
+
+/* A group over high by no more than the floor, with nothing to show for it, is at its threshold:
+ * never stuck, however long it stays. One byte further over, two such windows kill. The host's
+ * config (no band) counts them as before. */
+static void test_hover_band(void)
+{
+    Fixture f;
+    fixture_init(&f);
+    f.s.current = f.s.high + f.cfg.progress_floor;
+    for (int i = 0; i < 100; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_WAIT);
+    g_assert_cmpuint(f.st.stuck, ==, 0);
+    f.s.current += 1;
+    g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_WAIT);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_NO_PROGRESS);
+
+    fixture_init(&f); /* a window in the band ends a run without progress, as a calm one would */
+    g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_WAIT);
+    g_assert_cmpuint(f.st.stuck, ==, 1);
+    f.s.current = f.s.high + 512 * 1024;
+    MemctlProgressSample prev = f.s;
+    f.s.t_usec += f.cfg.window_usec;
+    g_assert_cmpint(memctl_progress_decide(&prev, &f.s, &f.cfg, 4096, &f.st, NULL), ==, MEMCTL_VERDICT_WAIT);
+    g_assert_cmpuint(f.st.stuck, ==, 0);
+
+    /* the kernel's transient charges widen the band: 2 MiB over a 1 MiB floor is in it */
+    fixture_init(&f);
+    f.cfg.transient_bytes = 2 * MiB;
+    g_assert_cmpuint(memctl_progress_band(&f.cfg), ==, 3 * MiB);
+    f.s.current = f.s.high + 3 * MiB;
+    for (int i = 0; i < 10; i++)
+        g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_WAIT);
+    f.s.current += 4096;
+    g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_WAIT);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_NO_PROGRESS);
+
+    fixture_init(&f);
+    f.cfg.hover_band = false;
+    f.s.current = f.s.high + 1;
+    g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_WAIT);
+    g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_NO_PROGRESS);
 }
 
 static void test_calm_below_high(void)
@@ -192,6 +236,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/progress/defaults", test_defaults);
+    g_test_add_func("/progress/hover-band", test_hover_band);
     g_test_add_func("/progress/calm", test_calm_below_high);
     g_test_add_func("/progress/no-progress-kills", test_no_progress_kills);
     g_test_add_func("/progress/progress-never-kills", test_progress_never_kills);

@@ -213,6 +213,23 @@ static void test_refaults(void)
     g_assert_cmpuint(v, ==, 7);
 }
 
+/* What khugepaged may charge a group for a moment: a huge page when THP is on, nothing when off */
+static void test_thp_transient(void)
+{
+    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never\n", "2097152\n"), ==, 2u << 20);
+    g_assert_cmpuint(memctl_sample_thp_transient("always [madvise] never\n", "2097152\n"), ==, 2u << 20);
+    g_assert_cmpuint(memctl_sample_thp_transient("always madvise [never]\n", "2097152\n"), ==, 0);
+    g_assert_cmpuint(memctl_sample_thp_transient(NULL, NULL), ==, 0); /* no THP in the kernel */
+    g_assert_cmpuint(memctl_sample_thp_transient("", "2097152"), ==, 0);
+    /* another architecture's size, as the kernel says it */
+    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", "33554432"), ==, 32u << 20);
+    /* on, but the size unreadable or absurd: the larger guess */
+    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", NULL), ==, 2u << 20);
+    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", "huge"), ==, 2u << 20);
+    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", "0"), ==, 2u << 20);
+    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", "4294967296"), ==, 2u << 20);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -224,5 +241,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sample/host-zram", test_host_zram);
     g_test_add_func("/sample/reclaim-stat", test_reclaim_stat);
     g_test_add_func("/sample/refaults", test_refaults);
+    g_test_add_func("/sample/thp-transient", test_thp_transient);
     return g_test_run();
 }
