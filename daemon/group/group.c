@@ -86,7 +86,7 @@ void memctl_group_free(MemctlGroup *grp)
     g_free(grp);
 }
 
-ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size)
+int memctl_groups_file_fd(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f)
 {
     static const char *const files[_MEMCTL_GROUP_FILE_COUNT] = {"memory.current",      "memory.peak",
                                                                 "memory.swap.current", "memory.events",
@@ -109,7 +109,13 @@ ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f,
         }
         grp->read_fd1[f] = fd + 1;
     }
-    return memctl_sample_read(grp->read_fd1[f] - 1, buf, size);
+    return grp->read_fd1[f] - 1;
+}
+
+ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size)
+{
+    int fd = memctl_groups_file_fd(g, grp, f);
+    return fd < 0 ? fd : memctl_sample_read(fd, buf, size);
 }
 
 int memctl_groups_read_u64(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, uint64_t *ret)

@@ -71,6 +71,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
  * -errno. memory.current, memory.swap.current and memory.pressure share the core's open files (one
  * seq_file buffer in the kernel, not two); the others are opened on first read. */
 ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size);
+/* The fd memctl_groups_read() reads f through (opened now if it is not yet), or -errno; the group
+ * owns it. For poll(): memory.events says POLLPRI once it changed after this fd's last read. */
+int memctl_groups_file_fd(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f);
 /* The same for a file of one number (memory.current, memory.peak, memory.swap.current): 0 or -errno. */
 int memctl_groups_read_u64(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, uint64_t *ret);
 /* memory.pressure's avg10 figures, in hundredths of a percent: 0 or -errno. */

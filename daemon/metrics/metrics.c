@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,11 +28,26 @@ typedef struct {
     double sum;
 } Histogram;
 
+#define N_EVENTS 6
+static const char *const event_keys[N_EVENTS] = {"low", "high", "max", "oom", "oom_kill", "oom_group_kill"};
+
+/* A group's memory.events as a scrape last read it, kept while the kernel says the file did not
+ * change since (metrics_events_prepare()). */
+typedef struct {
+    uint64_t id;   /* the cgroup's id: the table's key */
+    uint64_t seen; /* the last rendering that listed the group (MemctlMetrics.renders) */
+    bool valid;    /* read and parsed */
+    uint8_t have;  /* bit k: event_keys[k] was in the file */
+    uint64_t v[N_EVENTS];
+} EventCounts;
+
 struct MemctlMetrics {
     /* counters by group and a second label: "group\037value" -> uint64_t* */
     GHashTable *kills;       /* memctld's kills: reason */
     GHashTable *dry_kills;   /* a dry run's records: reason */
     GHashTable *dry_outcome; /* their outcomes: outcome */
+    GHashTable *events;      /* cgroup id -> EventCounts (the key is its id field) */
+    uint64_t renders;        /* group renderings so far: EventCounts.seen */
     Histogram latency[_STAGE_COUNT];
     uint64_t scrapes, scrape_usec;
 };
@@ -42,6 +58,7 @@ MemctlMetrics *memctl_metrics_new(void)
     mx->kills = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     mx->dry_kills = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     mx->dry_outcome = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    mx->events = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     return mx;
 }
 
@@ -52,6 +69,7 @@ void memctl_metrics_free(MemctlMetrics *mx)
     g_hash_table_destroy(mx->kills);
     g_hash_table_destroy(mx->dry_kills);
     g_hash_table_destroy(mx->dry_outcome);
+    g_hash_table_destroy(mx->events);
     g_free(mx);
 }
 
@@ -118,25 +136,74 @@ static int metrics_read(const char *dir, const char *file, char *buf, size_t siz
 /* What one scrape reads of a group, once, before the families are written. */
 typedef struct {
     MemctlGroup *g;
+    EventCounts *ev; /* the group's memory.events: read again if ev_stale */
+    bool ev_stale;
     bool ok; /* the cgroup could be read */
     uint64_t current, peak, swap;
     bool has_peak;
-    char events[512];
     uint64_t some_usec, full_usec;
     bool has_pressure;
 } GroupSample;
 
-/* swap: the host may have swap in use (no swap device: every group's swap.current is 0, unread) */
-static void metrics_sample_group(MemctlGroups *groups, MemctlGroup *g, bool swap, GroupSample *s)
+/* memory.events is the one file a scrape reads whose changes the kernel announces: once an open file
+ * of it has been read, poll() on that file says POLLPRI when the counters changed again
+ * (kernfs_notify(); cgroup_file_notify() sends it at most 10 ms after the change). One poll() over
+ * every group's fd tells which groups' counters changed since the last scrape; only those are read
+ * again, the others are served as parsed then. Main thread, before the groups are sampled. */
+static void metrics_events_prepare(MemctlMetrics *mx, MemctlGroups *groups, GroupSample *gs, guint n)
 {
+    uint64_t scrape = ++mx->renders;
+    g_autofree struct pollfd *p = g_new0(struct pollfd, MAX(n, 1));
+    for (guint i = 0; i < n; i++) {
+        EventCounts *e = g_hash_table_lookup(mx->events, &gs[i].g->id);
+        if (!e) {
+            e = g_new0(EventCounts, 1);
+            e->id = gs[i].g->id;
+            g_hash_table_insert(mx->events, &e->id, e);
+        }
+        e->seen = scrape;
+        gs[i].ev = e;
+        int fd = e->valid ? memctl_groups_file_fd(groups, gs[i].g, MEMCTL_GROUP_FILE_EVENTS) : -1;
+        p[i] = (struct pollfd){.fd = fd, .events = POLLPRI}; /* fd -1: not polled, read */
+    }
+    bool polled = poll(p, n, 0) >= 0;
+    for (guint i = 0; i < n; i++)
+        gs[i].ev_stale = !polled || p[i].fd < 0 || (p[i].revents & (POLLPRI | POLLERR | POLLNVAL));
+    /* groups that are gone */
+    GHashTableIter it;
+    EventCounts *e;
+    g_hash_table_iter_init(&it, mx->events);
+    while (g_hash_table_iter_next(&it, NULL, (gpointer *)&e))
+        if (e->seen != scrape)
+            g_hash_table_iter_remove(&it);
+}
+
+/* Any thread: reads memory.events into the group's own EventCounts. */
+static void metrics_read_events(MemctlGroups *groups, MemctlGroup *g, EventCounts *e)
+{
+    char text[512];
+    e->valid = memctl_groups_read(groups, g, MEMCTL_GROUP_FILE_EVENTS, text, sizeof(text)) >= 0;
+    e->have = 0;
+    for (size_t k = 0; e->valid && k < N_EVENTS; k++)
+        if (memctl_sample_key(text, event_keys[k], &e->v[k]) == 0)
+            e->have |= (uint8_t)(1u << k);
+}
+
+/* swap: the host may have swap in use (no swap device: every group's swap.current is 0, unread) */
+static void metrics_sample_group(MemctlGroups *groups, bool swap, GroupSample *s)
+{
+    MemctlGroup *g = s->g;
+    EventCounts *ev = s->ev;
+    bool stale = s->ev_stale;
     memset(s, 0, sizeof(*s));
     s->g = g;
+    s->ev = ev;
     s->ok = memctl_groups_read_u64(groups, g, MEMCTL_GROUP_FILE_CURRENT, &s->current) == 0;
     s->has_peak = memctl_groups_read_u64(groups, g, MEMCTL_GROUP_FILE_PEAK, &s->peak) == 0;
     if (swap)
         (void)memctl_groups_read_u64(groups, g, MEMCTL_GROUP_FILE_SWAP, &s->swap);
-    if (memctl_groups_read(groups, g, MEMCTL_GROUP_FILE_EVENTS, s->events, sizeof(s->events)) < 0)
-        s->events[0] = '\0';
+    if (stale)
+        metrics_read_events(groups, g, ev);
     char psi[256];
     uint32_t avg = 0;
     s->has_pressure = memctl_groups_read(groups, g, MEMCTL_GROUP_FILE_PRESSURE, psi, sizeof(psi)) >= 0 &&
@@ -156,7 +223,7 @@ typedef struct {
 static void metrics_sample_prepare(size_t k, void *data)
 {
     Sampling *s = data;
-    metrics_sample_group(s->groups, s->gs[k].g, s->swap, &s->gs[k]);
+    metrics_sample_group(s->groups, s->swap, &s->gs[k]);
 }
 
 typedef uint64_t (*GroupValue)(const GroupSample *s);
@@ -259,7 +326,8 @@ static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot
     guint i = 0;
     for (GList *l = list; l; l = l->next)
         gs[i++].g = l->data;
-    /* five reads a group, all in the kernel: on the CPUs there are */
+    /* four reads a group at most, all in the kernel: on the CPUs there are */
+    metrics_events_prepare(mx, snap->groups, gs, n);
     Sampling sampling = {.groups = snap->groups, .gs = gs, .swap = swap};
     memctl_parallel_run(n, METRICS_THREADS, METRICS_PER_THREAD, metrics_sample_prepare, NULL, &sampling);
 
@@ -296,15 +364,13 @@ static void metrics_render_groups(MemctlMetrics *mx, const MemctlMetricsSnapshot
         if (gs[i].ok && gs[i].has_peak)
             memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, NULL}, gs[i].peak);
 
-    static const char *const events[] = {"low", "high", "max", "oom", "oom_kill", "oom_group_kill"};
     memctl_expo_family(x, "memctl_group_memory_events", MEMCTL_EXPO_COUNTER,
                        "The group's memory.events counters (hierarchical), by event.");
     for (i = 0; i < n; i++)
-        for (size_t k = 0; gs[i].ok && k < G_N_ELEMENTS(events); k++) {
-            uint64_t v;
-            if (memctl_sample_key(gs[i].events, events[k], &v) == 0)
-                memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, "event", events[k], NULL}, v);
-        }
+        for (size_t k = 0; gs[i].ok && gs[i].ev->valid && k < N_EVENTS; k++)
+            if (gs[i].ev->have & (1u << k))
+                memctl_expo_u64(x, (const char *[]){"group", gs[i].g->name, "event", event_keys[k], NULL},
+                                gs[i].ev->v[k]);
     memctl_expo_family(x, "memctl_group_pressure_stall_seconds", MEMCTL_EXPO_COUNTER,
                        "Time the group's tasks stalled on memory (memory.pressure totals): some = at least "
                        "one task, full = all non-idle tasks at once.");

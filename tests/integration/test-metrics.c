@@ -394,6 +394,38 @@ static void test_shared_files(void)
     apitest_stop(&t);
 }
 
+/* A scrape serves a group's memory.events as the last scrape parsed it while the kernel says the
+ * file did not change since (one poll() over every group's file): a scrape after new events shows
+ * them, the file's own counters, and a scrape after none shows the same again. */
+static void test_events_fresh(void)
+{
+    ApiTest t;
+    metrics_start(&t, "memctl-metrics-events");
+    int port = metrics_port(&t);
+    g_autofree char *grp = g_build_filename(t.root, "t", NULL);
+    const char *high = "memctl_group_memory_events_total{group=\"t\",event=\"high\"}";
+    Reply r = http_get(port, "/metrics", NULL);
+    double before = http_sample_value(r.body, high);
+    http_reply_clear(&r);
+    g_assert_cmpfloat(before, ==, (double)cgtest_read_key(grp, "memory.events", "high"));
+    for (int i = 0; i < 3; i++) {
+        cause_kill(&t);
+        g_usleep(100 * 1000); /* the kernel announces a change at most 10 ms after it */
+        r = http_get(port, "/metrics", NULL);
+        double served = http_sample_value(r.body, high);
+        http_reply_clear(&r);
+        uint64_t file = cgtest_read_key(grp, "memory.events", "high");
+        g_test_message("kill %d: high %.0f served, %" G_GUINT64_FORMAT " in the file", i + 1, served, file);
+        g_assert_cmpfloat(served, >, before);
+        g_assert_cmpfloat(served, ==, (double)file);
+        r = http_get(port, "/metrics", NULL); /* nothing new: the same */
+        g_assert_cmpfloat(http_sample_value(r.body, high), ==, served);
+        http_reply_clear(&r);
+        before = served;
+    }
+    apitest_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -402,5 +434,6 @@ int main(int argc, char **argv)
     g_test_add_func("/metrics/prometheus-scrape", test_prometheus_scrape);
     g_test_add_func("/metrics/addresses", test_addresses);
     g_test_add_func("/metrics/shared-files", test_shared_files);
+    g_test_add_func("/metrics/events-fresh", test_events_fresh);
     return g_test_run();
 }
