@@ -12,6 +12,8 @@
  *   memctld          memctld --group t:limit=128M (memory.max 128M, memory.high 121.6M)
  *   memctld-reclaim  the same with reclaim=auto for the group, sampled every 500 ms: proactive
  *                    reclaim must leave the kill path as fast as without it
+ *   memctld-floor-64K  memctld with defaults.progress_floor 64K: a kill on knowledge once the group
+ *                    is 64 KiB over high instead of 1 MiB (docs/POLICY.md says why 1 MiB stays)
  *   kernel-max       memory.max 128M only: the kernel's memcg OOM killer
  *   kernel-high-max  the same memory.max and memory.high as memctld writes, no memctld
  *   no-limit         no limit and no memctld: the benchmark kills the hog itself at the mark. The
@@ -41,6 +43,8 @@
 typedef struct {
     double mark_to_dead_ms;
     double event_to_signal_ms; /* memctld's own record */
+    double look_ms;            /* its trigger.window_usec: on knowledge, crossing -> the look that decided */
+    double over_kib;           /* its trigger.current - trigger.high: the overage at that look */
     double signal_to_freed_ms;
     bool knowledge; /* memctld killed on knowledge (no-reclaim), not on the windows' verdict */
     double bystander_worst_ms;
@@ -105,6 +109,15 @@ static Run one_run(const char *grp, DaemonTest *d, bool kill_at_mark)
         if (b)
             r.signal_to_freed_ms = g_ascii_strtod(b + 23, NULL) / 1000.0;
         r.knowledge = rec && strstr(rec, "\"reason\":\"no-reclaim\"");
+        const char *w = rec ? strstr(rec, "\"window_usec\":") : NULL;
+        const char *c = rec ? strstr(rec, "\"current\":") : NULL;
+        const char *h = rec ? strstr(rec, "\"high\":") : NULL;
+        if (w)
+            r.look_ms = g_ascii_strtod(w + 14, NULL) / 1000.0;
+        if (c && h) {
+            double over = g_ascii_strtod(c + 10, NULL) - g_ascii_strtod(h + 7, NULL);
+            r.over_kib = over > 0 ? over / 1024 : 0;
+        }
     }
     return r;
 }
@@ -113,6 +126,7 @@ typedef struct {
     const char *name;
     GArray *dead, *signal, *freed, *stall;
     GArray *signal_knowledge, *signal_verdict; /* crossing high -> SIGKILL, by the path that decided */
+    GArray *look, *decide, *over;              /* on knowledge: crossing -> look, look -> SIGKILL, KiB */
     guint runs, survived, kernel_kills, alloc_failures;
 } Mode;
 
@@ -125,6 +139,12 @@ static void mode_add(Mode *m, const Run *r)
         double f = r->event_to_signal_ms + r->signal_to_freed_ms;
         g_array_append_val(m->freed, f);
         g_array_append_val(r->knowledge ? m->signal_knowledge : m->signal_verdict, r->event_to_signal_ms);
+        if (r->knowledge) {
+            double decide = r->event_to_signal_ms > r->look_ms ? r->event_to_signal_ms - r->look_ms : 0;
+            g_array_append_val(m->look, r->look_ms);
+            g_array_append_val(m->decide, decide);
+            g_array_append_val(m->over, r->over_kib);
+        }
     }
     if (r->bystander_survived) {
         m->survived++;
@@ -144,6 +164,9 @@ static void mode_init(Mode *m, const char *name)
     m->stall = g_array_new(FALSE, FALSE, sizeof(double));
     m->signal_knowledge = g_array_new(FALSE, FALSE, sizeof(double));
     m->signal_verdict = g_array_new(FALSE, FALSE, sizeof(double));
+    m->look = g_array_new(FALSE, FALSE, sizeof(double));
+    m->decide = g_array_new(FALSE, FALSE, sizeof(double));
+    m->over = g_array_new(FALSE, FALSE, sizeof(double));
 }
 
 int main(int argc, char **argv)
@@ -164,25 +187,31 @@ int main(int argc, char **argv)
     }
     cgtest_require_cgroup2();
 
-    Mode modes[6];
+    Mode modes[7];
     mode_init(&modes[0], "memctld");
     mode_init(&modes[1], "kernel-max");
     mode_init(&modes[2], "kernel-high-max");
     mode_init(&modes[3], "no-limit");
     mode_init(&modes[4], "memctld-reclaim");
-    mode_init(&modes[5], "baseline");
-    int n_modes = baseline ? 6 : 5;
+    mode_init(&modes[5], "memctld-floor-64K");
+    mode_init(&modes[6], "baseline");
+    int n_modes = baseline ? 7 : 6;
+    static const int memctld_mode[] = {0, 4, 5}; /* by k below */
 
-    /* memctld, then memctld with proactive reclaim on for the group */
+    /* memctld, memctld with proactive reclaim on for the group, memctld with a 64 KiB floor */
     g_autofree char *cdir = g_dir_make_tmp("memctl-bench-XXXXXX", NULL);
     g_autofree char *config = g_build_filename(cdir, "memctld.json", NULL);
     g_assert_true(g_file_set_contents(config, "{\"daemon\": {\"reclaim_interval_ms\": 500}}", -1, NULL));
+    g_autofree char *floor_config = g_build_filename(cdir, "floor.json", NULL);
+    g_assert_true(
+            g_file_set_contents(floor_config, "{\"defaults\": {\"progress_floor\": \"64K\"}}", -1, NULL));
     g_autofree char *a_config = g_strdup_printf("--config=%s", config);
-    for (int k = 0; k < 2; k++) {
+    g_autofree char *a_floor = g_strdup_printf("--config=%s", floor_config);
+    for (int k = 0; k < 3; k++) {
         g_autofree char *root = g_strdup_printf("%s/memctl-bench.%d", cgtest_mount(), (int)getpid());
         DaemonTest d;
-        const char *args[] = {k == 0 ? "--group=t:limit=128M" : "--group=t:limit=128M,reclaim=auto", a_config,
-                              NULL};
+        const char *args[] = {k == 1 ? "--group=t:limit=128M,reclaim=auto" : "--group=t:limit=128M",
+                              k == 2 ? a_floor : a_config, NULL};
         daemontest_start(&d, root, args);
         g_autofree char *grp = g_build_filename(root, "t", NULL);
         /* the baseline: the same group under the other memctld, on a root of its own */
@@ -197,10 +226,10 @@ int main(int argc, char **argv)
         }
         for (gint i = 0; i < runs; i++) {
             Run r = one_run(grp, &d, false);
-            mode_add(&modes[k == 0 ? 0 : 4], &r);
+            mode_add(&modes[memctld_mode[k]], &r);
             if (with_base) {
                 r = one_run(bgrp, &db, false);
-                mode_add(&modes[5], &r);
+                mode_add(&modes[6], &r);
             }
         }
         daemontest_stop(&d);
@@ -264,27 +293,46 @@ int main(int argc, char **argv)
                 x->kernel_kills, x->alloc_failures, m + 1 < n_modes ? "," : "");
     }
     g_string_append(js, "  },\n");
-    /* memctld's kills by the path that decided: knowledge (no-reclaim) or the windows' verdict */
+    /* memctld's kills by the path that decided: knowledge (no-reclaim) or the windows' verdict; on
+     * knowledge, split at the look that decided: before it the group grows to the rule's overage,
+     * after it is memctld's own kill path */
     printf("\nmemctld, crossing high -> SIGKILL by path:\n\n| memctld | path | runs | p50 | p99 | max "
            "|\n|---|---|---|---|---|---|\n");
     const char *names[] = {"knowledge (no-reclaim)", "windows (no-progress, stall, max)"};
-    for (int m = 0; m < n_modes; m += 5) {
-        GArray *by_path[] = {modes[m].signal_knowledge, modes[m].signal_verdict};
+    static const int listed[] = {0, 4, 5, 6};
+    for (int i = 0; i < (int)G_N_ELEMENTS(listed) && listed[i] < n_modes; i++) {
+        const Mode *x = &modes[listed[i]];
+        GArray *by_path[] = {x->signal_knowledge, x->signal_verdict};
         for (int k = 0; k < 2; k++) {
             if (by_path[k]->len)
-                printf("| %s | %s | %u | %.2f | %.2f | %.2f |\n", modes[m].name, names[k], by_path[k]->len,
+                printf("| %s | %s | %u | %.2f | %.2f | %.2f |\n", x->name, names[k], by_path[k]->len,
                        bench_pct(by_path[k], .5), bench_pct(by_path[k], .99), bench_pct(by_path[k], 1));
             else
-                printf("| %s | %s | 0 | - | - | - |\n", modes[m].name, names[k]);
+                printf("| %s | %s | 0 | - | - | - |\n", x->name, names[k]);
         }
+    }
+    printf("\nmemctld's kills on knowledge, split at the look that decided:\n\n| memctld | runs | crossing "
+           "-> "
+           "that look p50 | p99 | that look -> SIGKILL p50 | p99 | max | overage at that look (KiB) p50 | "
+           "p99 |\n|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < (int)G_N_ELEMENTS(listed) && listed[i] < n_modes; i++) {
+        const Mode *x = &modes[listed[i]];
+        if (!x->look->len)
+            continue;
+        printf("| %s | %u | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f |\n", x->name, x->look->len,
+               bench_pct(x->look, .5), bench_pct(x->look, .99), bench_pct(x->decide, .5),
+               bench_pct(x->decide, .99), bench_pct(x->decide, 1), bench_pct(x->over, .5),
+               bench_pct(x->over, .99));
     }
     GArray *paths[] = {modes[0].signal_knowledge, modes[0].signal_verdict};
     g_string_append_printf(js,
                            "  \"memctld_paths\": {\"knowledge_runs\": %u, \"knowledge_p50_ms\": %.2f, "
                            "\"knowledge_p99_ms\": %.2f, \"windows_runs\": %u, \"windows_p50_ms\": %.2f, "
-                           "\"windows_p99_ms\": %.2f}\n}\n",
+                           "\"windows_p99_ms\": %.2f, \"look_to_signal_p50_ms\": %.2f, "
+                           "\"look_to_signal_p99_ms\": %.2f}\n}\n",
                            paths[0]->len, bench_pct(paths[0], .5), bench_pct(paths[0], .99), paths[1]->len,
-                           bench_pct(paths[1], .5), bench_pct(paths[1], .99));
+                           bench_pct(paths[1], .5), bench_pct(paths[1], .99), bench_pct(modes[0].decide, .5),
+                           bench_pct(modes[0].decide, .99));
     if (json && !g_file_set_contents(json, js->str, -1, &err)) {
         g_printerr("bench-kill-latency: %s\n", err->message);
         return 1;
