@@ -49,6 +49,8 @@ json_object *memctl_record_to_json(const MemctlCoreEvent *e)
     add_u64(o, "processes", e->npids);
     json_object *trig = json_object_new_object();
     add_u64(trig, "current", e->current);
+    if (e->type == MEMCTL_EVENT_KILL && !e->host)
+        add_u64(trig, "charged_ahead", e->charged_ahead);
     add_u64(trig, "high", e->high);
     add_u64(trig, "max", e->max);
     json_object_object_add(trig, "psi_full_avg10", json_object_new_double(e->full_avg10_centi / 100.0));

@@ -68,6 +68,21 @@ int memctl_sample_reclaim_stat(const char *text, MemctlReclaimInput *ret)
     return 0;
 }
 
+int memctl_sample_used(const char *text, uint64_t *ret)
+{
+    static const char *const keys[] = {"anon", "file", "kernel", "sock"};
+    uint64_t sum = 0, v;
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        if (memctl_sample_key(text, keys[k], &v) < 0)
+            return -ENOENT;
+        sum = memctl_size_add(sum, v);
+    }
+    if (memctl_sample_key(text, "zswap", &v) == 0) /* Linux 5.19+, with zswap */
+        sum = memctl_size_add(sum, v);
+    *ret = sum;
+    return 0;
+}
+
 int memctl_sample_refaults(const char *text, uint64_t *ret_pages)
 {
     uint64_t anon, file;
@@ -304,14 +319,4 @@ uint64_t memctl_realtime_usec(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t memctl_sample_thp_transient(const char *enabled, const char *pmd_size)
-{
-    if (!enabled || !*enabled || strstr(enabled, "[never]"))
-        return 0;
-    uint64_t v = 0;
-    if (pmd_size && memctl_size_parse_kernel(pmd_size, &v) == 0 && v > 0 && v <= (1ull << 30))
-        return v;
-    return 2ull << 20;
 }

@@ -34,11 +34,12 @@ int memctl_sample_key(const char *text, const char *key, uint64_t *ret);
  * (an unknown kernel). */
 int memctl_sample_reclaim_stat(const char *text, MemctlReclaimInput *ret);
 
-/* What khugepaged may charge a group for a moment (policy/progress.h, transient_bytes), from
- * /sys/kernel/mm/transparent_hugepage: `enabled` ("always [madvise] never": NULL when the kernel
- * has no THP) and `pmd_size` (hpage_pmd_size). 0 when THP is off ("[never]") or absent; 2 MiB when
- * it is on and pmd_size does not parse (x86's size, the larger guess: a margin, not a figure). */
-uint64_t memctl_sample_thp_transient(const char *enabled, const char *pmd_size);
+/* The memory a group uses, from memory.stat text: anon + file + kernel + sock (+ zswap where the
+ * kernel has it). memory.current also holds what is charged ahead of use: each CPU's batch of up to
+ * 64 pages, and the huge page khugepaged collapses pages into, charged before it is mapped and before
+ * the pages it replaces are freed (2 MiB for a moment). -ENOENT without one of the four (`kernel`
+ * is Linux 5.18+). */
+int memctl_sample_used(const char *text, uint64_t *ret);
 
 /* The pages refaulted since the group was created, from memory.stat text: workingset_refault_anon
  * plus workingset_refault_file (workingset_refault before Linux 5.9). -ENOENT without them. */

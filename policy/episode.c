@@ -33,16 +33,18 @@ bool memctl_episode_event_needs_sample(const MemctlEpisode *e, MemctlEpisodeCaus
     if (!e->sampling || cause == MEMCTL_EPISODE_TICK || e->max_hit)
         return true;
     /* beyond the margin even if reclaim could free nothing at all: the rest of the sample may tell */
-    return knows(e) && memctl_reclaim_hopeless(current, high, 0, memctl_progress_band(cfg));
+    return knows(e) && memctl_reclaim_hopeless(current, high, 0, cfg->progress_floor);
 }
 
-/* Nothing reclaim could free covers the overage (policy/reclaim.h), and the group is past the band
- * where it is at its threshold (memctl_progress_band(): a transient huge page or a hover is not an
- * overage the group is heading to): no window can show progress. */
+/* Nothing reclaim could free covers the overage of what the group uses (memctl_progress_usage(): a
+ * huge page khugepaged is collapsing is no overage the group is heading to), and the group is past
+ * the band where it is at its threshold (the progress floor: a hover is none either): no window can
+ * show progress. */
 static bool hopeless(const MemctlEpisode *e, const MemctlProgressSample *x, const MemctlProgressConfig *cfg,
                      const char **ret_reason)
 {
-    if (!knows(e) || !memctl_reclaim_hopeless(x->current, x->high, x->reclaimable, memctl_progress_band(cfg)))
+    if (!knows(e) ||
+        !memctl_reclaim_hopeless(memctl_progress_usage(x), x->high, x->reclaimable, cfg->progress_floor))
         return false;
     *ret_reason = "no-reclaim";
     return true;

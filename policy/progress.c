@@ -3,8 +3,6 @@
 
 #include <stddef.h>
 
-#include "basic/size.h"
-
 void memctl_progress_config_default(MemctlProgressConfig *c)
 {
     c->window_usec = 50 * 1000;
@@ -13,18 +11,12 @@ void memctl_progress_config_default(MemctlProgressConfig *c)
     c->stall_budget_pct = 60;
     c->stall_windows = 20;
     c->stuck_leaky = false; /* groups: windows without progress in a row (the host sets it) */
-    c->transient_bytes = 0; /* the core sets it from the kernel's THP settings */
     c->hover_band = true;   /* groups (the host clears it: its "high" is available_min) */
 }
 
 static uint64_t delta(uint64_t a, uint64_t b)
 {
     return b > a ? b - a : 0; /* counters can reset if a cgroup is recreated: never negative */
-}
-
-uint64_t memctl_progress_band(const MemctlProgressConfig *cfg)
-{
-    return memctl_size_add(cfg->progress_floor, cfg->transient_bytes);
 }
 
 MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const MemctlProgressSample *cur,
@@ -65,12 +57,13 @@ MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const Mem
     state->stalled = f.stall_pct >= cfg->stall_budget_pct ? state->stalled + 1
                      : state->stalled > 0                 ? state->stalled - 1
                                                           : 0;
-    /* Over high by no more than the band, a group is at its threshold: the kernel barely throttles
-     * it (its penalty starts at about 1.25 % over high), and a group hovering there, over and under
-     * high by a few pages, shows no progress between two looks over it. Such a window ends a run of
-     * windows without progress, as a window under high would; the knowledge rule spares the band
-     * too (policy/episode.c). */
-    bool at_threshold = cfg->hover_band && cur->current - cur->high <= memctl_progress_band(cfg);
+    /* Using no more than the floor over high, a group is at its threshold: the kernel barely
+     * throttles it (its penalty starts at about 1.25 % over high), and a group hovering there, over
+     * and under high by a few pages, shows no progress between two looks over it. Such a window ends
+     * a run of windows without progress, as a window under high would; the knowledge rule spares
+     * the band too (policy/episode.c). */
+    uint64_t usage = memctl_progress_usage(cur);
+    bool at_threshold = cfg->hover_band && (usage <= cur->high || usage - cur->high <= cfg->progress_floor);
     if (progress)
         state->stuck = cfg->stuck_leaky && state->stuck > 0 ? state->stuck - 1 : 0;
     else if (at_threshold)

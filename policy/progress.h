@@ -20,7 +20,18 @@ typedef struct {
     uint64_t full_total_usec; /* memory.pressure "full total=", cumulative */
     uint64_t refault;         /* memory.stat workingset_refault_anon + _file: pages, cumulative */
     uint64_t reclaimable;     /* what reclaim could free now (policy/reclaim.h); UINT64_MAX: unknown */
+    uint64_t ahead;           /* memory.current less what memory.stat says the group uses (anon + file
+                               * + kernel + sock, kernel/sample.h): charged ahead of use; 0: none known */
 } MemctlProgressSample;
+
+/* The usage an overage is measured on: memory.current less what is charged ahead of use. A huge
+ * page khugepaged is collapsing pages into is charged before it is mapped, and the pages it replaces
+ * are freed after: for a moment memory.current is 2 MiB over what the group uses, and then it is
+ * not. That moment is no overage the group is heading to. */
+static inline uint64_t memctl_progress_usage(const MemctlProgressSample *x)
+{
+    return x->ahead < x->current ? x->current - x->ahead : 0;
+}
 
 typedef struct {
     uint64_t window_usec;      /* time between samples while over high */
@@ -30,12 +41,9 @@ typedef struct {
     uint32_t stall_windows;    /* stalling windows (net of calm ones) before a kill, even with progress */
     bool stuck_leaky;          /* count windows without progress net of windows with it, instead of in
                                 * a row (the host's short windows: one burst of noise must not reset) */
-    uint64_t transient_bytes;  /* what the kernel may charge a group for a moment and give back by
-                                * itself: the huge page khugepaged collapses pages into is charged
-                                * before the pages it replaces are freed (0 without THP) */
-    bool hover_band;           /* a group over high by no more than the band (memctl_progress_band())
-                                * is at its threshold: such a window is no window without progress
-                                * (groups; the host clears it) */
+    bool hover_band;           /* a group whose usage (memctl_progress_usage()) is over high by no more
+                                * than progress_floor is at its threshold: such a window is no window
+                                * without progress (groups; the host clears it) */
 } MemctlProgressConfig;
 
 /* Defaults (documented in docs/POLICY.md): 50 ms, 2, 1 MiB, 60 %, 20 (one second of thrashing), the
@@ -73,10 +81,6 @@ typedef struct {
 MemctlVerdict memctl_progress_decide(const MemctlProgressSample *prev, const MemctlProgressSample *cur,
                                      const MemctlProgressConfig *cfg, uint64_t page_size,
                                      MemctlProgressState *state, MemctlProgressFigures *ret_figures);
-
-/* The band over high in which a group is at its threshold, not stuck and not killed on knowledge:
- * the progress floor, plus the kernel's transient charges. */
-uint64_t memctl_progress_band(const MemctlProgressConfig *cfg);
 
 const char *memctl_verdict_name(MemctlVerdict v);
 bool memctl_verdict_is_kill(MemctlVerdict v);

@@ -237,7 +237,6 @@ int memctl_core_new(const MemctlCoreConfig *cfg, MemctlCore **ret)
     c->cfg.cgroup_mount = c->mount;
     c->cfg.proc_root = c->proc_root;
     c->cfg.sys_root = c->sys_root;
-    c->cfg.progress.transient_bytes = memctl_core_thp_transient(c->sys_root);
     c->self_pid = (int32_t)getpid();
     c->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 

@@ -80,6 +80,7 @@ typedef struct {
     uint64_t t_event_usec; /* CLOCK_REALTIME of the detection (crossing high, or the event) */
     /* the trigger: figures at the decision */
     uint64_t current, high, max;
+    uint64_t charged_ahead; /* of current: charged ahead of use (policy/progress.h); 0: none known */
     uint32_t full_avg10_centi;
     MemctlProgressFigures figures;
     /* latencies, microseconds */

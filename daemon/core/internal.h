@@ -191,9 +191,6 @@ bool memctl_core_slot_is_critical(const MemctlCore *c, size_t j);
 int memctl_core_timer_period(int tfd, uint64_t period_usec);
 /* Puts fd into the core's epoll set for `events`, reported as kind and idx; 0 or -errno. */
 int memctl_core_epoll_add(MemctlCore *c, int fd, uint32_t events, uint32_t kind, size_t idx);
-/* What khugepaged may charge a group for a moment on this kernel (kernel/sample.h), from
- * sys_root/kernel/mm/transparent_hugepage: 0 without THP. */
-uint64_t memctl_core_thp_transient(const char *sys_root);
 /* Runs the groups' decision window timer, or stops it. */
 void memctl_core_window_timer(MemctlCore *c, bool on);
 void memctl_core_emit_error(MemctlCore *c, int slot, const char *what, int err);

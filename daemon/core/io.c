@@ -63,6 +63,9 @@ int memctl_core_slot_sample(MemctlCore *c, Slot *s, const uint64_t *current, Mem
         (void)memctl_sample_key(c->buf, "workingset_refault_anon", &ra);
         (void)memctl_sample_key(c->buf, "workingset_refault_file", &rf);
         x.refault = ra + rf;
+        uint64_t used;
+        if (memctl_sample_used(c->buf, &used) == 0 && used < x.current)
+            x.ahead = x.current - used;
         x.reclaimable = slot_reclaimable(c, s, x.swap_current); /* last: it may reuse c->buf */
     }
     *ret = x;
@@ -142,15 +145,4 @@ void memctl_core_manual_done(Slot *s, uint32_t req, int result)
 {
     atomic_store_explicit(&s->manual_result, result, memory_order_relaxed);
     atomic_store_explicit(&s->manual_done_req, req, memory_order_release);
-}
-
-uint64_t memctl_core_thp_transient(const char *sys_root)
-{
-    char path[96], enabled[128], pmd[32];
-    snprintf(path, sizeof(path), "%s/kernel/mm/transparent_hugepage/enabled", sys_root);
-    if (memctl_sample_read_file(path, enabled, sizeof(enabled)) < 0)
-        return 0; /* a kernel without THP */
-    snprintf(path, sizeof(path), "%s/kernel/mm/transparent_hugepage/hpage_pmd_size", sys_root);
-    bool pmd_read = memctl_sample_read_file(path, pmd, sizeof(pmd)) >= 0;
-    return memctl_sample_thp_transient(enabled, pmd_read ? pmd : NULL);
 }

@@ -147,6 +147,7 @@ static void victim_begin(MemctlCore *c, size_t i, const char *reason, bool livel
     e->livelock = livelock;
     e->t_event_usec = s->ep.t_over_rt ? s->ep.t_over_rt : memctl_realtime_usec();
     e->current = s->ep.last.current;
+    e->charged_ahead = s->ep.last.ahead;
     e->high = atomic_load(&s->high);
     e->max = atomic_load(&s->max);
     e->full_avg10_centi = s->full_avg10;

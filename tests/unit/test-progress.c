@@ -43,7 +43,6 @@ static void test_defaults(void)
     g_assert_cmpuint(c.stall_budget_pct, ==, 60);
     g_assert_cmpuint(c.stall_windows, ==, 20);
     g_assert_true(c.hover_band);
-    g_assert_cmpuint(c.transient_bytes, ==, 0);
 }
 
 /* A group over high by no more than the floor, with nothing to show for it, is at its threshold:
@@ -70,16 +69,19 @@ static void test_hover_band(void)
     g_assert_cmpint(memctl_progress_decide(&prev, &f.s, &f.cfg, 4096, &f.st, NULL), ==, MEMCTL_VERDICT_WAIT);
     g_assert_cmpuint(f.st.stuck, ==, 0);
 
-    /* the kernel's transient charges widen the band: 2 MiB over a 1 MiB floor is in it */
+    /* the band is of what the group uses: memory.current 3 MiB over high, 2 MiB of it charged ahead
+     * of use, is in it */
     fixture_init(&f);
-    f.cfg.transient_bytes = 2 * MiB;
-    g_assert_cmpuint(memctl_progress_band(&f.cfg), ==, 3 * MiB);
     f.s.current = f.s.high + 3 * MiB;
+    f.s.ahead = 2 * MiB;
+    g_assert_cmpuint(memctl_progress_usage(&f.s), ==, f.s.high + MiB);
     for (int i = 0; i < 10; i++)
         g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_WAIT);
-    f.s.current += 4096;
+    f.s.ahead -= 4096;
     g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_WAIT);
     g_assert_cmpint(step(&f, 0, 0, 0, 0), ==, MEMCTL_VERDICT_NO_PROGRESS);
+    f.s.ahead = UINT64_MAX; /* more ahead than charged: uses nothing, never over */
+    g_assert_cmpuint(memctl_progress_usage(&f.s), ==, 0);
 
     fixture_init(&f);
     f.cfg.hover_band = false;

@@ -213,21 +213,22 @@ static void test_refaults(void)
     g_assert_cmpuint(v, ==, 7);
 }
 
-/* What khugepaged may charge a group for a moment: a huge page when THP is on, nothing when off */
-static void test_thp_transient(void)
+/* What a group uses: memory.current less what is charged ahead of use */
+static void test_used(void)
 {
-    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never\n", "2097152\n"), ==, 2u << 20);
-    g_assert_cmpuint(memctl_sample_thp_transient("always [madvise] never\n", "2097152\n"), ==, 2u << 20);
-    g_assert_cmpuint(memctl_sample_thp_transient("always madvise [never]\n", "2097152\n"), ==, 0);
-    g_assert_cmpuint(memctl_sample_thp_transient(NULL, NULL), ==, 0); /* no THP in the kernel */
-    g_assert_cmpuint(memctl_sample_thp_transient("", "2097152"), ==, 0);
-    /* another architecture's size, as the kernel says it */
-    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", "33554432"), ==, 32u << 20);
-    /* on, but the size unreadable or absurd: the larger guess */
-    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", NULL), ==, 2u << 20);
-    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", "huge"), ==, 2u << 20);
-    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", "0"), ==, 2u << 20);
-    g_assert_cmpuint(memctl_sample_thp_transient("[always] madvise never", "4294967296"), ==, 2u << 20);
+    const char *stat = "anon 1000\nfile 200\nkernel 30\nkernel_stack 4\nsock 5\nshmem 100\n"
+                       "file_mapped 50\nanon_thp 0\n";
+    uint64_t v = 7;
+    g_assert_cmpint(memctl_sample_used(stat, &v), ==, 0);
+    g_assert_cmpuint(v, ==, 1235); /* shmem is in file, kernel_stack in kernel: counted once */
+    g_autofree char *z = g_strconcat(stat, "zswap 64\nzswapped 256\n", NULL);
+    g_assert_cmpint(memctl_sample_used(z, &v), ==, 0);
+    g_assert_cmpuint(v, ==, 1299);
+    v = 7; /* before Linux 5.18: no "kernel", not known */
+    g_assert_cmpint(memctl_sample_used("anon 1000\nfile 200\nsock 5\n", &v), ==, -ENOENT);
+    g_assert_cmpuint(v, ==, 7);
+    g_assert_cmpint(memctl_sample_used("anon 18446744073709551615\nfile 1\nkernel 0\nsock 0\n", &v), ==, 0);
+    g_assert_cmpuint(v, ==, UINT64_MAX); /* saturates */
 }
 
 int main(int argc, char **argv)
@@ -241,6 +242,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sample/host-zram", test_host_zram);
     g_test_add_func("/sample/reclaim-stat", test_reclaim_stat);
     g_test_add_func("/sample/refaults", test_refaults);
-    g_test_add_func("/sample/thp-transient", test_thp_transient);
+    g_test_add_func("/sample/used", test_used);
     return g_test_run();
 }
