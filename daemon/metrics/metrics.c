@@ -147,9 +147,9 @@ typedef struct {
 
 /* memory.events is the one file a scrape reads whose changes the kernel announces: once an open file
  * of it has been read, poll() on that file says POLLPRI when the counters changed again
- * (kernfs_notify(); cgroup_file_notify() sends it at most 10 ms after the change). One poll() over
- * every group's fd tells which groups' counters changed since the last scrape; only those are read
- * again, the others are served as parsed then. Main thread, before the groups are sampled. */
+ * (kernfs_notify(); cgroup_file_notify() spaces them 10 ms apart, in whole jiffies: 12 ms at HZ=250). One
+ * poll() over every group's fd tells which groups' counters changed since the last scrape; only those are
+ * read again, the others are served as parsed then. Main thread, before the groups are sampled. */
 static void metrics_events_prepare(MemctlMetrics *mx, MemctlGroups *groups, GroupSample *gs, guint n)
 {
     uint64_t scrape = ++mx->renders;

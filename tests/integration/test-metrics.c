@@ -410,7 +410,7 @@ static void test_events_fresh(void)
     g_assert_cmpfloat(before, ==, (double)cgtest_read_key(grp, "memory.events", "high"));
     for (int i = 0; i < 3; i++) {
         cause_kill(&t);
-        g_usleep(100 * 1000); /* the kernel announces a change at most 10 ms after it */
+        g_usleep(100 * 1000); /* the kernel announces a change at most 12 ms after it (HZ=250) */
         r = http_get(port, "/metrics", NULL);
         double served = http_sample_value(r.body, high);
         http_reply_clear(&r);
