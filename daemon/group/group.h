@@ -72,7 +72,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemctlGroups, memctl_groups_free)
  * seq_file buffer in the kernel, not two); the others are opened on first read. */
 ssize_t memctl_groups_read(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, char *buf, size_t size);
 /* The fd memctl_groups_read() reads f through (opened now if it is not yet), or -errno; the group
- * owns it. For poll(): memory.events says POLLPRI once it changed after this fd's last read. */
+ * owns it. For poll(): memory.events says POLLPRI once it changed after this fd's last read, so the
+ * metrics are its only reader (daemon/metrics/metrics.c): another read would hide a change. */
 int memctl_groups_file_fd(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f);
 /* The same for a file of one number (memory.current, memory.peak, memory.swap.current): 0 or -errno. */
 int memctl_groups_read_u64(MemctlGroups *g, MemctlGroup *grp, MemctlGroupFile f, uint64_t *ret);
