@@ -182,10 +182,22 @@ static void cleanup(DaemonTest *t)
     g_clear_pointer(&t->tmpdir, g_free);
 }
 
+/* The lines of text that end in a newline: the piece after the last one is unfinished, or "". */
+static GStrv whole_lines(const char *text)
+{
+    GStrv lines = g_strsplit(text, "\n", -1);
+    guint n = g_strv_length(lines); /* 0 for "" */
+    if (n > 0) {
+        g_free(lines[n - 1]);
+        lines[n - 1] = NULL;
+    }
+    return lines;
+}
+
 char *daemontest_find_record(const char *text, const char *n1, const char *n2)
 {
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l && l[1]; l++) /* the last piece follows no newline: unfinished or "" */
+    g_auto(GStrv) lines = whole_lines(text);
+    for (char **l = lines; *l; l++)
         if (**l && strstr(*l, n1) && (!n2 || strstr(*l, n2)))
             return g_strdup(*l);
     return NULL;
@@ -194,8 +206,8 @@ char *daemontest_find_record(const char *text, const char *n1, const char *n2)
 guint daemontest_count_lines(const char *text, const char *needle)
 {
     guint n = 0;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l && l[1]; l++)
+    g_auto(GStrv) lines = whole_lines(text);
+    for (char **l = lines; *l; l++)
         n += **l && strstr(*l, needle) ? 1 : 0;
     return n;
 }
