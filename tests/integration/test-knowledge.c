@@ -235,10 +235,11 @@ static char *hover_start(DaemonTest *d, const char *prefix, char **ret_grp, Hog 
 }
 
 /* The hovering group is not killed, on knowledge or on the windows, for 10 s (a khugepaged scan
- * included): its overage stays in the band of the progress floor plus a huge page, and the kernel
- * lets it run. It did cross high, many times, with nothing reclaim could free: no file pages, no
- * swap. (Before the band, the windows killed it for no-progress in 4 runs of 4, and the knowledge
- * rule killed it at khugepaged's charge with the band at the floor alone, in 5 of 5.) */
+ * included): what it uses (memory.current less what is charged ahead of use, the huge page being
+ * collapsed among it) stays within the progress floor over high, and the kernel lets it run. It did
+ * cross high, many times, with nothing reclaim could free: no file pages, no swap. (Before the
+ * band, the windows killed it for no-progress in 4 runs of 4; with the band measured on
+ * memory.current, the knowledge rule killed it at khugepaged's charge in 5 of 5.) */
 static void test_hover_no_kill(void)
 {
     DaemonTest d;
